@@ -1,0 +1,22 @@
+/* The hash chain over sealed records.
+ *
+ *   h(0)   = BLAKE2b-256("sfj-chain-v1" || journal_id)
+ *   leaf   = BLAKE2b-256(sealed record)      (clear header || ciphertext)
+ *   h(seq) = BLAKE2b-256(h(seq-1) || leaf(seq))
+ *
+ * Hashing the record into a leaf first lets an evidence bundle link a
+ * disclosed record to a checkpoint with only the leaves of the records in
+ * between. The chain covers ciphertext, so it verifies without any key. */
+#ifndef SFJ_CRYPTO_CHAIN_H
+#define SFJ_CRYPTO_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SFJ_HASH_BYTES 32
+
+void sfj__chain_genesis(const uint8_t *journal_id, uint8_t *out);
+void sfj__chain_leaf(const uint8_t *record, size_t len, uint8_t *out);
+void sfj__chain_next(const uint8_t *prev, const uint8_t *leaf, uint8_t *out);
+
+#endif

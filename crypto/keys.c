@@ -1,0 +1,208 @@
+/* Master key loading and subkey derivation. */
+#include "crypto/keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sfj/errors.h"
+
+/* Key file: a fixed magic line followed by 64 hex digits and a newline,
+ * so that an operator can tell it from other files without exposing it. */
+#define KEYFILE_MAGIC     "sfj-master-key-v1\n"
+#define KEYFILE_MAGIC_LEN (sizeof(KEYFILE_MAGIC) - 1)
+#define KEYFILE_LEN       (KEYFILE_MAGIC_LEN + 2 * SFJ_KEY_BYTES + 1)
+
+void sfj__epoch_key(const sfj_keys *keys, uint32_t epoch, uint8_t *out)
+{
+    crypto_kdf_derive_from_key(out, SFJ_KEY_BYTES, epoch, SFJ__CTX_EPOCH,
+                               keys->master);
+}
+
+void sfj__record_key(const uint8_t *epoch_key, uint64_t seq, uint8_t *out)
+{
+    crypto_kdf_derive_from_key(out, SFJ_KEY_BYTES, seq, SFJ__CTX_RECORD,
+                               epoch_key);
+}
+
+void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
+                    uint8_t *out)
+{
+    crypto_generichash(out, 32, journal_id, 16, keys->check,
+                       sizeof keys->check);
+}
+
+int sfj_keys_from_bytes(sfj_keys **out, const uint8_t *master, size_t len)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    sfj_keys *k;
+
+    if (out == NULL)
+        return SFJ_EINVAL;
+    *out = NULL;
+    if (master == NULL || len != SFJ_KEY_BYTES)
+        return SFJ_EINVAL;
+    if (sodium_init() < 0)
+        return SFJ_ENOMEM;
+    k = sodium_malloc(sizeof *k);
+    if (k == NULL)
+        return SFJ_ENOMEM;
+    memcpy(k->master, master, SFJ_KEY_BYTES);
+    crypto_kdf_derive_from_key(k->txnidx, SFJ_KEY_BYTES, 1, SFJ__CTX_TXNIDX,
+                               k->master);
+    crypto_kdf_derive_from_key(k->link, SFJ_KEY_BYTES, 1, SFJ__CTX_LINK,
+                               k->master);
+    crypto_kdf_derive_from_key(k->check, SFJ_KEY_BYTES, 1, SFJ__CTX_CHECK,
+                               k->master);
+    crypto_kdf_derive_from_key(seed, sizeof seed, 1, SFJ__CTX_SIGN, k->master);
+    crypto_sign_seed_keypair(k->sign_pk, k->sign_sk, seed);
+    sodium_memzero(seed, sizeof seed);
+    sodium_mprotect_readonly(k);
+    *out = k;
+    return SFJ_OK;
+}
+
+void sfj_keys_free(sfj_keys *keys)
+{
+    /* sodium_free wipes the region before releasing it. */
+    if (keys != NULL)
+        sodium_free(keys);
+}
+
+int sfj_keys_public_key(const sfj_keys *keys, uint8_t *out)
+{
+    if (keys == NULL || out == NULL)
+        return SFJ_EINVAL;
+    memcpy(out, keys->sign_pk, SFJ_PUBKEY_BYTES);
+    return SFJ_OK;
+}
+
+int sfj_keys_link_key(const sfj_keys *keys, uint8_t *out)
+{
+    if (keys == NULL || out == NULL)
+        return SFJ_EINVAL;
+    memcpy(out, keys->link, SFJ_KEY_BYTES);
+    return SFJ_OK;
+}
+
+static int fsync_parent_dir(const char *path)
+{
+    char *copy = strdup(path);
+    int fd, rc = SFJ_OK;
+
+    if (copy == NULL)
+        return SFJ_ENOMEM;
+    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0)
+        rc = SFJ_EIO;
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return rc;
+}
+
+int sfj_keys_generate_file(const char *path)
+{
+    uint8_t master[SFJ_KEY_BYTES];
+    char text[KEYFILE_LEN + 1];
+    int fd = -1, rc = SFJ_OK;
+
+    if (path == NULL || *path == '\0')
+        return SFJ_EINVAL;
+    if (sodium_init() < 0)
+        return SFJ_ENOMEM;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = errno == EEXIST   ? SFJ_EEXIST
+             : errno == EACCES ? SFJ_EPERM
+             : errno == ENOENT ? SFJ_ENOTFOUND
+                               : SFJ_EIO;
+        goto done;
+    }
+    /* The umask may have cleared bits but never adds any; make sure. */
+    if (fchmod(fd, 0600) != 0) {
+        rc = SFJ_EIO;
+        goto done;
+    }
+    randombytes_buf(master, sizeof master);
+    memcpy(text, KEYFILE_MAGIC, KEYFILE_MAGIC_LEN);
+    sodium_bin2hex(text + KEYFILE_MAGIC_LEN, 2 * SFJ_KEY_BYTES + 1, master,
+                   sizeof master);
+    text[KEYFILE_LEN - 1] = '\n';
+    if (write(fd, text, KEYFILE_LEN) != (ssize_t)KEYFILE_LEN ||
+        fsync(fd) != 0) {
+        rc = SFJ_EIO;
+        goto done;
+    }
+    rc = fsync_parent_dir(path);
+done:
+    sodium_memzero(master, sizeof master);
+    sodium_memzero(text, sizeof text);
+    if (fd >= 0) {
+        close(fd);
+        if (rc != SFJ_OK && rc != SFJ_EEXIST)
+            unlink(path);
+    }
+    return rc;
+}
+
+int sfj_keys_load_file(sfj_keys **out, const char *path)
+{
+    uint8_t master[SFJ_KEY_BYTES];
+    char text[KEYFILE_LEN + 1];
+    struct stat st;
+    size_t bin_len = 0;
+    ssize_t n;
+    int fd = -1, rc;
+
+    if (out == NULL)
+        return SFJ_EINVAL;
+    *out = NULL;
+    if (path == NULL)
+        return SFJ_EINVAL;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        rc = errno == ENOENT   ? SFJ_ENOTFOUND
+             : errno == EACCES ? SFJ_EPERM
+                               : SFJ_EIO;
+        goto done;
+    }
+    if (fstat(fd, &st) != 0) {
+        rc = SFJ_EIO;
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = SFJ_ECORRUPT;
+        goto done;
+    }
+    /* A key anyone else can read is a key that may already be copied. */
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        rc = SFJ_EPERM;
+        goto done;
+    }
+    n = read(fd, text, sizeof text);
+    if (n != (ssize_t)KEYFILE_LEN ||
+        memcmp(text, KEYFILE_MAGIC, KEYFILE_MAGIC_LEN) != 0 ||
+        text[KEYFILE_LEN - 1] != '\n') {
+        rc = SFJ_ECORRUPT;
+        goto done;
+    }
+    if (sodium_hex2bin(master, sizeof master, text + KEYFILE_MAGIC_LEN,
+                       2 * SFJ_KEY_BYTES, NULL, &bin_len, NULL) != 0 ||
+        bin_len != SFJ_KEY_BYTES) {
+        rc = SFJ_ECORRUPT;
+        goto done;
+    }
+    rc = sfj_keys_from_bytes(out, master, sizeof master);
+done:
+    sodium_memzero(master, sizeof master);
+    sodium_memzero(text, sizeof text);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* Key set internals: the master key and the subkeys derived from it.
+ *
+ * Every subkey is derived once at load time with crypto_kdf_derive_from_key
+ * and an 8-byte context naming its purpose, so that handing out one subkey
+ * (e.g. the link key to sfj-host) discloses nothing else. The whole struct
+ * lives in one sodium_malloc region, read-only after derivation, and is
+ * wiped by sodium_free. */
+#ifndef SFJ_CRYPTO_KEYS_H
+#define SFJ_CRYPTO_KEYS_H
+
+#include <sodium.h>
+#include <stdint.h>
+
+#include "sfj/keys.h"
+
+/* KDF contexts: exactly crypto_kdf_CONTEXTBYTES (8) characters each. */
+#define SFJ__CTX_EPOCH  "sfjepoch" /* epoch_key = KDF(master, epoch) */
+#define SFJ__CTX_RECORD "sfjrecrd" /* record_key = KDF(epoch_key, seq) */
+#define SFJ__CTX_TXNIDX "sfjtxnix" /* txn-id index key */
+#define SFJ__CTX_LINK   "sfjlink1" /* ack / link authentication key */
+#define SFJ__CTX_SIGN   "sfjsign1" /* Ed25519 checkpoint seed */
+#define SFJ__CTX_CHECK  "sfjkchk1" /* key check value stored in meta */
+
+struct sfj_keys {
+    uint8_t master[SFJ_KEY_BYTES];
+    uint8_t txnidx[SFJ_KEY_BYTES];
+    uint8_t link[SFJ_KEY_BYTES];
+    uint8_t check[SFJ_KEY_BYTES];
+    uint8_t sign_pk[crypto_sign_PUBLICKEYBYTES];
+    uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
+};
+
+/* Derive the key for one epoch into `out` (SFJ_KEY_BYTES). */
+void sfj__epoch_key(const sfj_keys *keys, uint32_t epoch, uint8_t *out);
+
+/* Derive the key of the record at `seq` from its epoch key. */
+void sfj__record_key(const uint8_t *epoch_key, uint64_t seq, uint8_t *out);
+
+/* The key check value of a journal: a MAC of its id under the check key.
+ * It lets open tell a wrong key (SFJ_EAUTH) from a damaged record. */
+void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
+                    uint8_t *out);
+
+#endif

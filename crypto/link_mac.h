@@ -1,0 +1,21 @@
+/* Authentication of acknowledgements on the link.
+ *
+ * ACK mac = BLAKE2b-256 keyed with the link key over
+ *   "sfj-ack-v1" || journal_id || u64be seq || chain hash h(seq)
+ * so a forged or replayed-for-another-journal ack never moves the
+ * terminal's watermark. */
+#ifndef SFJ_CRYPTO_LINK_MAC_H
+#define SFJ_CRYPTO_LINK_MAC_H
+
+#include <stdint.h>
+
+#define SFJ_MAC_BYTES 32
+
+void sfj__ack_mac(const uint8_t *link_key, const uint8_t *journal_id,
+                  uint64_t seq, const uint8_t *chain, uint8_t *out);
+
+/* 0 when `mac` is right, SFJ_EAUTH otherwise (constant time). */
+int sfj__ack_mac_verify(const uint8_t *link_key, const uint8_t *journal_id,
+                        uint64_t seq, const uint8_t *chain, const uint8_t *mac);
+
+#endif

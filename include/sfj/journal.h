@@ -1,0 +1,238 @@
+/* sfj journal: the encrypted, append-only, hash-chained transaction journal.
+ *
+ * One journal is one LMDB environment directory owned by one terminal.
+ * sfj_append returns only after the entry is durable on disk. A journal
+ * handle may be shared by several threads; every function here is
+ * thread-safe unless stated otherwise. */
+#ifndef SFJ_JOURNAL_H
+#define SFJ_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "export.h"
+#include "keys.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest txn_id in bytes (printable ASCII, no NUL). */
+#define SFJ_TXN_ID_MAX 64
+/** Largest event payload in bytes. */
+#define SFJ_PAYLOAD_MAX 65536
+/** Longest authorisation code in bytes. */
+#define SFJ_AUTH_CODE_MAX 12
+/** Longest terminal_id in bytes. */
+#define SFJ_TERMINAL_ID_MAX 64
+/** Size of a journal id. */
+#define SFJ_JOURNAL_ID_BYTES 16
+
+/** Event kinds. Values are stored on disk and never change. */
+typedef enum sfj_kind {
+    SFJ_EV_TXN_INTENT = 1,  /**< before an online request leaves */
+    SFJ_EV_TXN_OUTCOME = 2, /**< the host answered */
+    SFJ_EV_TXN_OFFLINE = 3, /**< approved offline, forward later */
+    SFJ_EV_REVERSAL = 4,    /**< a reversal was decided, sent or answered */
+    SFJ_EV_RECEIPT = 5,     /**< printed / print failed / reprinted */
+    SFJ_EV_SETTLEMENT = 6,  /**< batch closed, with local totals */
+    SFJ_EV_CHECKPOINT = 7,  /**< written by sfj only: signed chain head */
+    SFJ_EV_NOTE = 8,        /**< operator note */
+    SFJ_EV_APP = 0x1000     /**< first app-defined kind (up to 0xffff) */
+} sfj_kind;
+
+/** Event status. Which values make sense depends on the kind. */
+typedef enum sfj_status {
+    SFJ_ST_NONE = 0,
+    SFJ_ST_APPROVED = 1,      /**< OUTCOME, OFFLINE, REVERSAL answered ok */
+    SFJ_ST_DECLINED = 2,      /**< OUTCOME, REVERSAL answered no */
+    SFJ_ST_ERROR = 3,         /**< OUTCOME: host error, result unknown */
+    SFJ_ST_PRINTED = 10,      /**< RECEIPT printed */
+    SFJ_ST_PRINT_FAILED = 11, /**< RECEIPT print failed (jam, paper) */
+    SFJ_ST_REPRINTED = 12,    /**< RECEIPT reprinted: a DUPLICATE copy */
+    SFJ_ST_REV_DECIDED = 20,  /**< REVERSAL decided (e.g. by recovery) */
+    SFJ_ST_REV_SENT = 21      /**< REVERSAL request sent */
+} sfj_status;
+
+/** An event to append. The journal copies everything it needs; no pointer
+ *  is kept after sfj_append returns.
+ *
+ *  PCI DSS 3.3.1: never put track data, CVV/CVC or PIN blocks in any field
+ *  or in the payload. Truncate PANs with sfj_mask_pan before journaling. */
+typedef struct sfj_event {
+    uint16_t kind;         /**< an sfj_kind; SFJ_EV_CHECKPOINT is refused */
+    uint16_t status;       /**< an sfj_status */
+    const char *txn_id;    /**< idempotency key, 1..SFJ_TXN_ID_MAX printable
+                                ASCII; required for txn, reversal and receipt
+                                kinds, optional (NULL) otherwise */
+    int64_t amount;        /**< minor units (cents) */
+    const char *currency;  /**< ISO 4217 alpha code ("EUR") or NULL */
+    const char *auth_code; /**< host authorisation code or NULL */
+    uint32_t copy;         /**< receipt copy number (1 = original) */
+    int64_t wall_ms;       /**< wall time in ms since the epoch; 0 = now */
+    const void *payload;   /**< opaque app bytes (e.g. ISO 8583) or NULL */
+    size_t payload_len;    /**< 0..SFJ_PAYLOAD_MAX */
+} sfj_event;
+
+/** A zeroed event. */
+#define SFJ_EVENT_INIT                                                         \
+    {                                                                          \
+        0, 0, NULL, 0, NULL, NULL, 0, 0, NULL, 0                               \
+    }
+
+/** A decrypted journal entry. Owned by the caller; free with
+ *  sfj_entry_free, which wipes the payload. */
+typedef struct sfj_entry {
+    uint64_t seq;    /**< position in the journal, dense from 1 */
+    uint16_t kind;   /**< sfj_kind */
+    uint16_t status; /**< sfj_status */
+    uint32_t epoch;  /**< key epoch the record was sealed under */
+    uint32_t boot;   /**< boot counter of the process that wrote it */
+    int64_t wall_ms; /**< wall time as recorded (may jump; seq orders) */
+    char txn_id[SFJ_TXN_ID_MAX + 1];
+    int64_t amount;
+    char currency[4];
+    char auth_code[SFJ_AUTH_CODE_MAX + 1];
+    uint32_t copy;
+    uint8_t *payload; /**< payload_len bytes (NULL when empty) */
+    size_t payload_len;
+} sfj_entry;
+
+/** Open flags (sfj_journal_opts.flags). */
+#define SFJ_OPEN_RDONLY   0x1u /**< read-only: never writes (sfj-dump) */
+#define SFJ_OPEN_NOCREATE 0x2u /**< fail with SFJ_ENOTFOUND if missing */
+
+/** Journal options. Zero means "default" for every field. */
+typedef struct sfj_journal_opts {
+    unsigned version;          /**< SFJ_JOURNAL_OPTS_VERSION */
+    unsigned flags;            /**< SFJ_OPEN_* */
+    const char *terminal_id;   /**< stored at creation; checked on reopen */
+    uint64_t max_bytes;        /**< size cap of the journal (default 256 MiB) */
+    uint32_t checkpoint_every; /**< entries between checkpoints (1000) */
+    /* Offline risk limits (0 = no limit): an OFFLINE append that would
+     * pass one fails with SFJ_ELIMIT. */
+    uint64_t max_offline_count; /**< unforwarded OFFLINE txns */
+    int64_t max_offline_amount; /**< unforwarded amount, per currency */
+    int64_t max_offline_age_ms; /**< age of the oldest unforwarded one */
+    /* Retention of acknowledged entries. */
+    uint32_t retention_days; /**< default 400 */
+    uint32_t high_water_pct; /**< prune acked entries above this map
+                                  fill (default 80) */
+} sfj_journal_opts;
+
+#define SFJ_JOURNAL_OPTS_VERSION 1
+#define SFJ_JOURNAL_OPTS_INIT                                                  \
+    {                                                                          \
+        SFJ_JOURNAL_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, 0, 0, 0                 \
+    }
+
+/** Opaque journal handle. */
+typedef struct sfj_journal sfj_journal;
+
+/** Open (creating if needed) the journal in directory `dir`.
+ *
+ *  `keys` is required for writing and for decryption; a read-only handle
+ *  may pass NULL and then reads clear headers only. A wrong key fails with
+ *  SFJ_EAUTH, an unknown format with SFJ_EVERSION. Opening clears stale
+ *  LMDB readers, bumps the boot counter and, if the last run did not close
+ *  cleanly, seals the tail with a checkpoint. `*out` belongs to the caller;
+ *  release it with sfj_journal_close. `opts` may be NULL. */
+SFJ_EXTERN int sfj_journal_open(sfj_journal **out, const char *dir,
+                                const sfj_keys *keys,
+                                const sfj_journal_opts *opts);
+
+/** Write a closing checkpoint (when writable and anything was appended
+ *  since the last one), close and free. Accepts NULL. No other thread may
+ *  use the handle during or after this call. */
+SFJ_EXTERN int sfj_journal_close(sfj_journal *j);
+
+/** Append one event. Returns 0 only once the entry is durable on disk
+ *  (LMDB commit with its fsyncs); `*seq_out` (may be NULL) receives its
+ *  seq. SFJ_EFULL: the cap is reached and nothing acked can be pruned: stop
+ *  taking offline payments. SFJ_ELIMIT: an offline risk limit. SFJ_EDEAD:
+ *  a previous fsync failed, reopen the journal. Thread-safe. */
+SFJ_EXTERN int sfj_append(sfj_journal *j, const sfj_event *ev,
+                          uint64_t *seq_out);
+
+/** Read and decrypt the entry at `seq`. SFJ_ENOTFOUND if absent (or
+ *  pruned), SFJ_EAUTH / SFJ_ECORRUPT if the record was tampered with or is
+ *  damaged: damaged data is never returned. `*out` is the caller's; free
+ *  with sfj_entry_free. */
+SFJ_EXTERN int sfj_read(sfj_journal *j, uint64_t seq, sfj_entry **out);
+
+/** Wipe and free an entry. Accepts NULL. */
+SFJ_EXTERN void sfj_entry_free(sfj_entry *e);
+
+/** Filter for sfj_iter_open. Zero fields do not filter. */
+typedef struct sfj_query {
+    unsigned version;   /**< SFJ_QUERY_VERSION */
+    uint64_t from_seq;  /**< first seq (inclusive) */
+    uint64_t to_seq;    /**< last seq (inclusive) */
+    int64_t since_ms;   /**< wall_ms >= since_ms */
+    int64_t until_ms;   /**< wall_ms < until_ms */
+    uint16_t kind;      /**< only this kind */
+    const char *txn_id; /**< only this txn */
+} sfj_query;
+
+#define SFJ_QUERY_VERSION 1
+#define SFJ_QUERY_INIT                                                         \
+    {                                                                          \
+        SFJ_QUERY_VERSION, 0, 0, 0, 0, 0, NULL                                 \
+    }
+
+/** Opaque iterator. */
+typedef struct sfj_iter sfj_iter;
+
+/** Start iterating entries matching `q` (NULL = all) in seq order. The
+ *  iterator uses constant memory. It must be used by one thread at a time
+ *  and freed before the journal is closed. */
+SFJ_EXTERN int sfj_iter_open(sfj_journal *j, const sfj_query *q,
+                             sfj_iter **out);
+
+/** Next matching entry into `*out` (the caller's, free with sfj_entry_free).
+ *  Returns SFJ_ENOTFOUND at the end, SFJ_EAUTH / SFJ_ECORRUPT for a damaged
+ *  record (iteration may continue past it). */
+SFJ_EXTERN int sfj_iter_next(sfj_iter *it, sfj_entry **out);
+
+/** Free an iterator. Accepts NULL. */
+SFJ_EXTERN void sfj_iter_free(sfj_iter *it);
+
+/** Journal statistics. */
+typedef struct sfj_stats {
+    uint64_t first_seq;        /**< oldest entry still held (0 if empty) */
+    uint64_t last_seq;         /**< newest entry (0 if empty) */
+    uint64_t entries;          /**< entries held */
+    uint64_t acked_seq;        /**< ack watermark: all <= it are upstream */
+    uint64_t unacked;          /**< entries not yet acknowledged */
+    uint64_t last_checkpoint;  /**< seq of the newest checkpoint (0: none) */
+    uint64_t needs_attention;  /**< entries the upstream rejected */
+    uint64_t map_bytes;        /**< current LMDB map size */
+    uint64_t used_bytes;       /**< bytes of the map in use */
+    uint64_t max_bytes;        /**< size cap */
+    uint64_t offline_pending;  /**< unforwarded OFFLINE txns */
+    int64_t oldest_unacked_ms; /**< wall time of the oldest unacked entry */
+    uint32_t boot;             /**< boot counter of this open */
+    uint32_t epoch;            /**< current key epoch */
+    int limit_hit;             /**< last SFJ_ELIMIT: 1 count, 2 amount, 3 age */
+} sfj_stats;
+
+/** Fill `*out` with the journal's statistics. */
+SFJ_EXTERN int sfj_stats_get(sfj_journal *j, sfj_stats *out);
+
+/** Copy the 16-byte journal id into `out`. */
+SFJ_EXTERN int sfj_journal_id(sfj_journal *j, uint8_t *out);
+
+/** The detail text of the last failure on this handle, e.g. the LMDB or
+ *  errno message behind an SFJ_EIO. Borrowed: valid until the calling
+ *  thread's next call of this function. Never holds key, plaintext or PAN. */
+SFJ_EXTERN const char *sfj_journal_errmsg(sfj_journal *j);
+
+/** Write a PAN masked to first 6 and last 4 digits ("411111******1111")
+ *  into `out` (capacity `cap`, including the NUL). Non-digits are refused
+ *  with SFJ_EINVAL, a short buffer with SFJ_EBUFS. */
+SFJ_EXTERN int sfj_mask_pan(char *out, size_t cap, const char *pan);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,57 @@
+/* sfj keys: the 32-byte master key and the subkeys derived from it.
+ *
+ * A terminal has one master key, kept in a key file (mode 0600) or handed
+ * over by the app (e.g. from a secure element). Every other key is derived
+ * from it by purpose: record encryption per epoch and per record, the
+ * txn-id index, link authentication and checkpoint signing. */
+#ifndef SFJ_KEYS_H
+#define SFJ_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Size of the master key and of every symmetric subkey. */
+#define SFJ_KEY_BYTES 32
+/** Size of the checkpoint signing public key (Ed25519). */
+#define SFJ_PUBKEY_BYTES 32
+
+/** Opaque key set. Lives in guarded memory; wiped by sfj_keys_free. */
+typedef struct sfj_keys sfj_keys;
+
+/** Create a new random master key file at `path` with mode 0600.
+ *  Fails with SFJ_EEXIST if the file exists (never overwrites), SFJ_EIO on
+ *  write or fsync failure. The file is fsynced, and its directory too. */
+SFJ_EXTERN int sfj_keys_generate_file(const char *path);
+
+/** Load the master key from `path`. Refuses (SFJ_EPERM) a file that is
+ *  readable or writable by group or others, SFJ_ENOTFOUND if missing,
+ *  SFJ_ECORRUPT if it is not a key file. `*out` belongs to the caller and is
+ *  freed with sfj_keys_free. */
+SFJ_EXTERN int sfj_keys_load_file(sfj_keys **out, const char *path);
+
+/** Build a key set from `len` == SFJ_KEY_BYTES master key bytes held by the
+ *  app. The bytes are copied; the caller should wipe its own copy. */
+SFJ_EXTERN int sfj_keys_from_bytes(sfj_keys **out, const uint8_t *master,
+                                   size_t len);
+
+/** Wipe and free a key set. Accepts NULL. */
+SFJ_EXTERN void sfj_keys_free(sfj_keys *keys);
+
+/** Copy the checkpoint-signing public key (SFJ_PUBKEY_BYTES) into `out`. */
+SFJ_EXTERN int sfj_keys_public_key(const sfj_keys *keys, uint8_t *out);
+
+/** Copy the link authentication key (SFJ_KEY_BYTES) into `out`: the secret
+ *  an sfj-host is provisioned with to authenticate acks for this terminal.
+ *  The caller must wipe `out` after use. */
+SFJ_EXTERN int sfj_keys_link_key(const sfj_keys *keys, uint8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,27 @@
+/* Raw deflate with a versioned preset dictionary.
+ *
+ * A compressed plaintext is u32be raw_len || raw deflate stream, using
+ * dictionary v1 (compress.c). The dictionary never changes: a new one gets
+ * a new record flag bit. */
+#ifndef SFJ_JOURNAL_COMPRESS_H
+#define SFJ_JOURNAL_COMPRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Compress `in` into `out` (capacity `cap`). Returns 1 and sets `*out_len`
+ * when the result is shorter than `in_len`, 0 when it is not (store raw),
+ * SFJ_ENOMEM when zlib cannot allocate. */
+int sfj__deflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
+                 size_t *out_len);
+
+/* Length an sfj__deflate output will expand to; SFJ_ECORRUPT if absurd. */
+int sfj__inflate_len(const uint8_t *in, size_t in_len, size_t max,
+                     size_t *raw_len);
+
+/* Expand into `out` of exactly raw_len bytes. SFJ_ECORRUPT on a bad or
+ * wrong-length stream. */
+int sfj__inflate(const uint8_t *in, size_t in_len, uint8_t *out,
+                 size_t raw_len);
+
+#endif

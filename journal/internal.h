@@ -1,0 +1,95 @@
+/* Internal journal interface for the forwarder, sfj-host and the tools.
+ *
+ * These functions are not exported from libsfj.so; tools and tests reach
+ * them through the static library. Everything here is thread-safe on a
+ * shared handle unless noted. */
+#ifndef SFJ_JOURNAL_INTERNAL_H
+#define SFJ_JOURNAL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfj/journal.h"
+
+/* Copy of the sealed record at `seq` (malloc'd, caller frees). */
+int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,
+                             size_t *len);
+
+/* Newest seq (0 when empty) and the chain hash h(last). `chain` may be
+ * NULL. */
+int sfj__journal_head(sfj_journal *j, uint64_t *last_seq, uint8_t *chain);
+
+/* Chain hash h(seq) of an entry still held (or the prune anchor). */
+int sfj__journal_chain_at(sfj_journal *j, uint64_t seq, uint8_t *out);
+
+/* Ack watermark: every seq <= it is acknowledged upstream. */
+int sfj__journal_watermark(sfj_journal *j, uint64_t *out);
+
+/* Persist acknowledgements in one durable commit: the watermark moves to
+ * `upto` (never backwards) and the sparse `seqs` above it are recorded in
+ * `acked`; sparse entries at or below the new watermark are dropped.
+ * Rides in the group commit like an append. */
+int sfj__journal_ack(sfj_journal *j, uint64_t upto, const uint64_t *seqs,
+                     size_t n);
+
+/* Is `seq` acknowledged (at or below the watermark or in `acked`)? */
+int sfj__journal_is_acked(sfj_journal *j, uint64_t seq, int *acked);
+
+/* Set `seq` aside as needs-attention with a short reason code and text
+ * (no secrets); it then counts as delivered for the queue. */
+int sfj__journal_set_attention(sfj_journal *j, uint64_t seq, int reason,
+                               const char *text);
+
+/* Append a checkpoint now if anything was appended since the last one.
+ * `seq_out` (may be NULL) receives the checkpoint's seq, or the last
+ * checkpoint's when none was needed. */
+int sfj__journal_checkpoint(sfj_journal *j, uint64_t *seq_out);
+
+/* Wait until the newest seq exceeds `seen` or `timeout_ms` passes
+ * (-1 = forever). Returns 0 when there is something new, SFJ_ETIMEDOUT,
+ * or SFJ_ECLOSED when the journal is being closed. Only wakes for appends
+ * made through this process's handle; poll for other processes'. */
+int sfj__journal_wait(sfj_journal *j, uint64_t seen, int timeout_ms);
+
+/* Wake every sfj__journal_wait caller with SFJ_ECLOSED (used before
+ * close by a forwarder thread owner). */
+void sfj__journal_wake_all(sfj_journal *j);
+
+/* The journal's key set (borrowed, NULL for keyless read-only handles)
+ * and its terminal id (borrowed, lifetime of the handle). */
+const sfj_keys *sfj__journal_keys(sfj_journal *j);
+const char *sfj__journal_terminal_id(sfj_journal *j);
+
+/* Stored checkpoint public key (32 bytes). */
+int sfj__journal_pubkey(sfj_journal *j, uint8_t *out);
+
+/* Next record of an iterator without decrypting it: `*rec` is borrowed
+ * and valid until the next call on `it`. Header filters of the query
+ * apply; the txn filter does not. SFJ_ENOTFOUND at the end. */
+int sfj__iter_next_sealed(sfj_iter *it, uint64_t *seq, const uint8_t **rec,
+                          size_t *len);
+
+/* ---- Mirror journals (sfj-host): sealed records stored as received. ---- */
+
+/* Open or create a mirror of terminal journal `journal_id` in `dir`. No
+ * master key: the mirror never decrypts. `pubkey` verifies checkpoints.
+ * An existing mirror must match `journal_id` (SFJ_EAUTH otherwise). */
+int sfj__mirror_open(sfj_journal **out, const char *dir,
+                     const uint8_t *journal_id, const char *terminal_id,
+                     const uint8_t *pubkey, uint64_t max_bytes);
+
+/* Store `rec` as entry `seq` after checking it: seq must be last+1 (else
+ * SFJ_ESTATE, or 0 with nothing written for a duplicate <= last whose
+ * bytes are identical; a different duplicate is SFJ_EAUTH), the header's
+ * prev_chain must equal the mirror's chain head (SFJ_ECORRUPT) and a
+ * checkpoint's signature must verify (SFJ_EAUTH). Durable on return. */
+int sfj__mirror_put(sfj_journal *j, uint64_t seq, const uint8_t *rec,
+                    size_t len);
+
+/* Store a batch of consecutive records in one durable commit; `*stored`
+ * tells how many were stored before the first failure. */
+int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
+                          const uint8_t *const *recs, const size_t *lens,
+                          size_t n, size_t *stored);
+
+#endif

@@ -1,0 +1,147 @@
+/* The journal handle and the pieces the journal's own files share. */
+#ifndef SFJ_JOURNAL_IMPL_H
+#define SFJ_JOURNAL_IMPL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "sfj/journal.h"
+
+/* Meta keys (the `meta` database). */
+#define SFJ__META_FORMAT      "format"
+#define SFJ__META_JOURNAL_ID  "journal_id"
+#define SFJ__META_TERMINAL_ID "terminal_id"
+#define SFJ__META_EPOCH       "epoch"
+#define SFJ__META_BOOT        "boot"
+#define SFJ__META_KEYCHECK    "keycheck"
+#define SFJ__META_PUBKEY      "pubkey"
+#define SFJ__META_MIRROR      "mirror"
+#define SFJ__META_WATERMARK   "watermark"
+#define SFJ__META_CKPT        "checkpoint"
+#define SFJ__META_PRUNE_SEQ   "prune_seq"
+#define SFJ__META_PRUNE_HASH  "prune_hash"
+
+#define SFJ__FORMAT_VERSION 1
+
+struct sfj_journal {
+    MDB_env *env;
+    MDB_dbi db_entries; /* u64be seq -> sealed record */
+    MDB_dbi db_txns;    /* keyed hash of txn_id -> txn state */
+    MDB_dbi db_acked;   /* u64be seq above the watermark -> empty */
+    MDB_dbi db_attn;    /* u64be seq -> reason (needs attention) */
+    MDB_dbi db_meta;    /* name -> value */
+    char *dir;
+    int rdonly;
+    int mirror;
+    sfj_journal_opts opts;
+    sfj_keys *keys;     /* own copy; NULL for mirrors and keyless readers */
+    uint8_t *epoch_key; /* sodium_malloc'd key of the current epoch */
+    uint8_t journal_id[SFJ_JOURNAL_ID_BYTES];
+    uint8_t pubkey[32];
+    char terminal_id[SFJ_TERMINAL_ID_MAX + 1];
+    uint32_t boot;
+    uint32_t epoch;
+
+    /* Written only by the commit leader, read under `lock`. */
+    uint64_t last_seq;
+    uint8_t head[32]; /* h(last_seq), or genesis / prune anchor */
+    uint64_t last_ckpt;
+    uint64_t map_size;
+
+    pthread_mutex_t lock; /* queue, committing, dead, errmsg, closing */
+    pthread_cond_t cond;  /* a batch finished (also: new entries) */
+    struct sfj__op *queue_head;
+    struct sfj__op *queue_tail;
+    int committing;
+    int dead;
+    int closing;
+    /* Readers hold it shared around every LMDB transaction; map growth
+     * holds it exclusively, as mdb_env_set_mapsize requires no live txn. */
+    pthread_rwlock_t maplock;
+    char errmsg[256];
+};
+
+/* State of the write transaction the commit leader is filling. Apply
+ * functions update it as they write; it reaches the handle only when the
+ * commit succeeds. */
+typedef struct sfj__wctx {
+    sfj_journal *j;
+    MDB_txn *txn;
+    uint64_t last_seq;
+    uint8_t head[32];
+    uint64_t last_ckpt;
+    uint64_t appended; /* entries this batch added */
+} sfj__wctx;
+
+/* An operation run inside the next group commit. It must check before it
+ * writes: a logical failure (SFJ_EINVAL, SFJ_ESTATE, ...) returned without
+ * writing leaves the batch going; an LMDB failure (returned through
+ * sfj__mdb_rc) aborts and retries or fails the whole batch. */
+typedef int (*sfj__apply_fn)(sfj__wctx *w, void *arg);
+
+typedef struct sfj__op {
+    sfj__apply_fn apply;
+    void *arg;
+    int rc;
+    int done;
+    int mdb_failed; /* set by apply through sfj__wctx_fail */
+    struct sfj__op *next;
+} sfj__op;
+
+/* Run `fn(arg)` in a durable group commit; returns its result, or the
+ * commit's failure. */
+int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg);
+
+/* Append a sealed record as the next seq inside a write context (the one
+ * place entries are put). Updates w->last_seq and w->head. */
+int sfj__wctx_put_entry(sfj__wctx *w, const uint8_t *rec, size_t len);
+
+/* Append a signed checkpoint inside a write context. */
+int sfj__wctx_checkpoint(sfj__wctx *w);
+
+/* Translate an LMDB (or errno) code, recording `what` as the detail. */
+int sfj__mdb_rc(sfj_journal *j, int mdb_rc, const char *what);
+
+/* Record detail text for sfj_journal_errmsg (printf-style). */
+void sfj__set_err(sfj_journal *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Begin / end a read-only transaction, holding the map lock shared. */
+int sfj__read_begin(sfj_journal *j, MDB_txn **txn);
+void sfj__read_end(sfj_journal *j, MDB_txn *txn);
+
+/* Meta helpers inside any transaction. */
+int sfj__meta_get_u64(sfj_journal *j, MDB_txn *txn, const char *name,
+                      uint64_t *out);
+int sfj__meta_put_u64(sfj_journal *j, MDB_txn *txn, const char *name,
+                      uint64_t v);
+
+/* Read the chain head and last seq from the entries (open, and when
+ * another process may have written). */
+int sfj__load_head(sfj_journal *j, MDB_txn *txn, uint64_t *last_seq,
+                   uint8_t *head);
+
+/* Decode a stored value into an entry (decrypting with the right epoch
+ * key). */
+int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
+                           size_t len, sfj_entry **out);
+
+static inline MDB_val sfj__seq_key(uint8_t *buf, uint64_t seq)
+{
+    MDB_val k;
+
+    buf[0] = (uint8_t)(seq >> 56);
+    buf[1] = (uint8_t)(seq >> 48);
+    buf[2] = (uint8_t)(seq >> 40);
+    buf[3] = (uint8_t)(seq >> 32);
+    buf[4] = (uint8_t)(seq >> 24);
+    buf[5] = (uint8_t)(seq >> 16);
+    buf[6] = (uint8_t)(seq >> 8);
+    buf[7] = (uint8_t)seq;
+    k.mv_data = buf;
+    k.mv_size = 8;
+    return k;
+}
+
+#endif

@@ -1,0 +1,505 @@
+/* Opening and closing a journal.
+ *
+ * open: directory (created 0700, parent fsynced) -> LMDB environment
+ * (default sync flags) -> stale readers cleared -> databases -> meta
+ * created or checked (format, key check, terminal) -> boot counter bumped
+ * -> chain head loaded -> an unsealed tail from a crash gets a checkpoint.
+ * close: closing checkpoint when anything was appended since the last one,
+ * then every resource is released and the keys wiped. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/keys.h"
+#include "journal/bytes.h"
+#include "journal/internal.h"
+#include "journal/journal_impl.h"
+#include "sfj/errors.h"
+
+#define DEFAULT_MAX_BYTES        (256ull << 20)
+#define DEFAULT_CHECKPOINT_EVERY 1000
+#define DEFAULT_RETENTION_DAYS   400
+#define DEFAULT_HIGH_WATER_PCT   80
+#define INITIAL_MAP_BYTES        (1ull << 20)
+
+static int fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = SFJ_OK;
+
+    if (fd < 0)
+        return SFJ_EIO;
+    if (fsync(fd) != 0)
+        rc = SFJ_EIO;
+    close(fd);
+    return rc;
+}
+
+/* Create `dir` if needed; refuse a directory others may write to. */
+static int prepare_dir(sfj_journal *j, const char *dir, int *created)
+{
+    struct stat st;
+    char *copy;
+    int rc;
+
+    *created = 0;
+    if (stat(dir, &st) != 0) {
+        if (errno != ENOENT || j->rdonly ||
+            (j->opts.flags & SFJ_OPEN_NOCREATE)) {
+            sfj__set_err(j, "journal directory %s: %s", dir, strerror(errno));
+            return errno == ENOENT ? SFJ_ENOTFOUND : SFJ_EIO;
+        }
+        if (mkdir(dir, 0700) != 0) {
+            sfj__set_err(j, "mkdir %s: %s", dir, strerror(errno));
+            return errno == EACCES ? SFJ_EPERM : SFJ_EIO;
+        }
+        copy = strdup(dir);
+        if (copy == NULL)
+            return SFJ_ENOMEM;
+        rc = fsync_path(dirname(copy));
+        free(copy);
+        if (rc != SFJ_OK)
+            return rc;
+        *created = 1;
+        return SFJ_OK;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        sfj__set_err(j, "%s is not a directory", dir);
+        return SFJ_EINVAL;
+    }
+    if (!j->rdonly && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        sfj__set_err(j, "journal directory %s is writable by others", dir);
+        return SFJ_EPERM;
+    }
+    return SFJ_OK;
+}
+
+static int open_dbs(sfj_journal *j, MDB_txn *txn)
+{
+    unsigned f = j->rdonly ? 0 : MDB_CREATE;
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } dbs[] = {{"entries", &j->db_entries},
+               {"txns", &j->db_txns},
+               {"acked", &j->db_acked},
+               {"attention", &j->db_attn},
+               {"meta", &j->db_meta}};
+    size_t i;
+    int mrc;
+
+    for (i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        mrc = mdb_dbi_open(txn, dbs[i].name, f, dbs[i].dbi);
+        if (mrc == MDB_NOTFOUND) {
+            sfj__set_err(j, "not an sfj journal (no %s database)", dbs[i].name);
+            return SFJ_ENOTFOUND;
+        }
+        if (mrc != MDB_SUCCESS)
+            return sfj__mdb_rc(j, mrc, "mdb_dbi_open");
+    }
+    return SFJ_OK;
+}
+
+static int meta_get(sfj_journal *j, MDB_txn *txn, const char *name, MDB_val *v)
+{
+    MDB_val k;
+    int mrc;
+
+    k.mv_data = (void *)name;
+    k.mv_size = strlen(name);
+    mrc = mdb_get(txn, j->db_meta, &k, v);
+    if (mrc == MDB_NOTFOUND) {
+        sfj__set_err(j, "journal meta lacks %s", name);
+        return SFJ_ECORRUPT;
+    }
+    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, name);
+}
+
+static int meta_put(sfj_journal *j, MDB_txn *txn, const char *name,
+                    const void *data, size_t len)
+{
+    MDB_val k, v;
+    int mrc;
+
+    k.mv_data = (void *)name;
+    k.mv_size = strlen(name);
+    v.mv_data = (void *)data;
+    v.mv_size = len;
+    mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
+    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, name);
+}
+
+/* A new journal: fresh id, format, terminal, key check or mirror data. */
+static int meta_create(sfj_journal *j, MDB_txn *txn)
+{
+    uint8_t check[32];
+    int rc;
+
+    if (!j->mirror)
+        randombytes_buf(j->journal_id, sizeof j->journal_id);
+    rc = sfj__meta_put_u64(j, txn, SFJ__META_FORMAT, SFJ__FORMAT_VERSION);
+    if (rc == SFJ_OK)
+        rc = meta_put(j, txn, SFJ__META_JOURNAL_ID, j->journal_id,
+                      sizeof j->journal_id);
+    if (rc == SFJ_OK)
+        rc = meta_put(j, txn, SFJ__META_TERMINAL_ID, j->terminal_id,
+                      strlen(j->terminal_id));
+    if (rc == SFJ_OK)
+        rc = sfj__meta_put_u64(j, txn, SFJ__META_EPOCH, 1);
+    if (rc == SFJ_OK)
+        rc = sfj__meta_put_u64(j, txn, SFJ__META_MIRROR, (uint64_t)j->mirror);
+    if (rc == SFJ_OK && !j->mirror)
+        memcpy(j->pubkey, j->keys->sign_pk, sizeof j->pubkey);
+    if (rc == SFJ_OK)
+        rc = meta_put(j, txn, SFJ__META_PUBKEY, j->pubkey, sizeof j->pubkey);
+    if (rc == SFJ_OK && !j->mirror) {
+        sfj__key_check(j->keys, j->journal_id, check);
+        rc = meta_put(j, txn, SFJ__META_KEYCHECK, check, sizeof check);
+    }
+    return rc;
+}
+
+/* An existing journal: check its format, that it is what the caller
+ * expects (mirror or not, this journal id), and that the key is right. */
+static int meta_load(sfj_journal *j, MDB_txn *txn)
+{
+    uint8_t check[32];
+    uint64_t format = 0, epoch = 0, mirror = 0;
+    MDB_val v;
+    int rc;
+
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_FORMAT, &format);
+    if (rc != SFJ_OK)
+        return rc;
+    if (format != SFJ__FORMAT_VERSION) {
+        sfj__set_err(j, "journal format %llu, this library reads %d",
+                     (unsigned long long)format, SFJ__FORMAT_VERSION);
+        return format == 0 ? SFJ_ECORRUPT : SFJ_EVERSION;
+    }
+    rc = meta_get(j, txn, SFJ__META_JOURNAL_ID, &v);
+    if (rc != SFJ_OK)
+        return rc;
+    if (v.mv_size != SFJ_JOURNAL_ID_BYTES)
+        return SFJ_ECORRUPT;
+    if (j->mirror && memcmp(j->journal_id, v.mv_data, v.mv_size) != 0) {
+        sfj__set_err(j, "mirror holds another terminal's journal");
+        return SFJ_EAUTH;
+    }
+    memcpy(j->journal_id, v.mv_data, v.mv_size);
+    rc = meta_get(j, txn, SFJ__META_TERMINAL_ID, &v);
+    if (rc != SFJ_OK)
+        return rc;
+    if (v.mv_size > SFJ_TERMINAL_ID_MAX)
+        return SFJ_ECORRUPT;
+    if (j->opts.terminal_id != NULL &&
+        (strlen(j->opts.terminal_id) != v.mv_size ||
+         memcmp(j->opts.terminal_id, v.mv_data, v.mv_size) != 0)) {
+        sfj__set_err(j, "journal belongs to terminal %.*s", (int)v.mv_size,
+                     (const char *)v.mv_data);
+        return SFJ_ESTATE;
+    }
+    memcpy(j->terminal_id, v.mv_data, v.mv_size);
+    j->terminal_id[v.mv_size] = '\0';
+    rc = meta_get(j, txn, SFJ__META_PUBKEY, &v);
+    if (rc != SFJ_OK)
+        return rc;
+    if (v.mv_size != sizeof j->pubkey)
+        return SFJ_ECORRUPT;
+    memcpy(j->pubkey, v.mv_data, v.mv_size);
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_EPOCH, &epoch);
+    if (rc == SFJ_OK)
+        rc = sfj__meta_get_u64(j, txn, SFJ__META_MIRROR, &mirror);
+    if (rc != SFJ_OK)
+        return rc;
+    if (epoch == 0 || epoch > UINT32_MAX)
+        return SFJ_ECORRUPT;
+    j->epoch = (uint32_t)epoch;
+    if ((int)mirror != j->mirror && !j->rdonly) {
+        sfj__set_err(j, mirror ? "this is a host mirror, not a terminal "
+                                 "journal"
+                               : "this is a terminal journal, not a mirror");
+        return SFJ_ESTATE;
+    }
+    if (mirror)
+        j->mirror = 1;
+    if (j->keys == NULL || j->mirror)
+        return SFJ_OK;
+    rc = meta_get(j, txn, SFJ__META_KEYCHECK, &v);
+    if (rc != SFJ_OK)
+        return rc;
+    sfj__key_check(j->keys, j->journal_id, check);
+    if (v.mv_size != sizeof check ||
+        sodium_memcmp(check, v.mv_data, sizeof check) != 0) {
+        sfj__set_err(j, "the key does not belong to this journal");
+        return SFJ_EAUTH;
+    }
+    return SFJ_OK;
+}
+
+static int setup_env(sfj_journal *j, const char *dir)
+{
+    unsigned flags = MDB_NOTLS | (j->rdonly ? MDB_RDONLY : 0);
+    MDB_envinfo info;
+    int mrc, dead = 0;
+
+    mrc = mdb_env_create(&j->env);
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_env_create");
+    mdb_env_set_maxdbs(j->env, 8);
+    /* LMDB raises the size to what the file already uses. */
+    mdb_env_set_mapsize(j->env, (size_t)(INITIAL_MAP_BYTES < j->opts.max_bytes
+                                             ? INITIAL_MAP_BYTES
+                                             : j->opts.max_bytes));
+    mrc = mdb_env_open(j->env, dir, flags, 0600);
+    if (mrc != MDB_SUCCESS) {
+        mdb_env_close(j->env);
+        j->env = NULL;
+        return sfj__mdb_rc(j, mrc, "mdb_env_open");
+    }
+    mdb_env_info(j->env, &info);
+    j->map_size = info.me_mapsize;
+    /* Slots of crashed processes would pin old pages forever. */
+    mdb_reader_check(j->env, &dead);
+    return SFJ_OK;
+}
+
+static int apply_open_checkpoint(sfj__wctx *w, void *arg)
+{
+    (void)arg;
+    if (w->last_seq == 0 || w->last_ckpt == w->last_seq)
+        return SFJ_OK;
+    return sfj__wctx_checkpoint(w);
+}
+
+static int init_state(sfj_journal *j, int created)
+{
+    MDB_txn *txn = NULL;
+    uint64_t boot = 0, ckpt = 0;
+    int mrc, rc;
+
+    mrc = mdb_txn_begin(j->env, NULL, j->rdonly ? MDB_RDONLY : 0, &txn);
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_txn_begin(open)");
+    rc = open_dbs(j, txn);
+    if (rc != SFJ_OK)
+        goto done;
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_FORMAT, &boot);
+    if (rc != SFJ_OK)
+        goto done;
+    if (boot == 0 && !j->rdonly)
+        rc = meta_create(j, txn);
+    else
+        rc = meta_load(j, txn);
+    if (rc != SFJ_OK)
+        goto done;
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_BOOT, &boot);
+    if (rc == SFJ_OK)
+        rc = sfj__meta_get_u64(j, txn, SFJ__META_CKPT, &ckpt);
+    if (rc != SFJ_OK)
+        goto done;
+    if (!j->rdonly) {
+        boot++;
+        rc = sfj__meta_put_u64(j, txn, SFJ__META_BOOT, boot);
+        if (rc != SFJ_OK)
+            goto done;
+    }
+    j->boot = (uint32_t)boot;
+    j->last_ckpt = ckpt;
+    rc = sfj__load_head(j, txn, &j->last_seq, j->head);
+    if (rc != SFJ_OK)
+        goto done;
+    if (j->rdonly) {
+        mdb_txn_abort(txn);
+        txn = NULL;
+    } else {
+        mrc = mdb_txn_commit(txn);
+        txn = NULL;
+        if (mrc != MDB_SUCCESS) {
+            rc = sfj__mdb_rc(j, mrc, "mdb_txn_commit(open)");
+            goto done;
+        }
+    }
+    if (created) {
+        rc = fsync_path(j->dir);
+        if (rc != SFJ_OK)
+            goto done;
+    }
+done:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+static int check_opts(const sfj_journal_opts *opts)
+{
+    if (opts == NULL)
+        return SFJ_OK;
+    if (opts->version != SFJ_JOURNAL_OPTS_VERSION)
+        return SFJ_EVERSION;
+    if ((opts->flags & ~(SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE)) != 0)
+        return SFJ_EINVAL;
+    if (opts->terminal_id != NULL &&
+        (opts->terminal_id[0] == '\0' ||
+         strlen(opts->terminal_id) > SFJ_TERMINAL_ID_MAX))
+        return SFJ_EINVAL;
+    if (opts->max_bytes != 0 && opts->max_bytes < (64u << 10))
+        return SFJ_EINVAL;
+    if (opts->high_water_pct > 100)
+        return SFJ_EINVAL;
+    return SFJ_OK;
+}
+
+static sfj_journal *alloc_handle(const char *dir, const sfj_journal_opts *o)
+{
+    sfj_journal *j = calloc(1, sizeof *j);
+
+    if (j == NULL)
+        return NULL;
+    if (o != NULL)
+        j->opts = *o;
+    j->opts.version = SFJ_JOURNAL_OPTS_VERSION;
+    if (j->opts.max_bytes == 0)
+        j->opts.max_bytes = DEFAULT_MAX_BYTES;
+    if (j->opts.checkpoint_every == 0)
+        j->opts.checkpoint_every = DEFAULT_CHECKPOINT_EVERY;
+    if (j->opts.retention_days == 0)
+        j->opts.retention_days = DEFAULT_RETENTION_DAYS;
+    if (j->opts.high_water_pct == 0)
+        j->opts.high_water_pct = DEFAULT_HIGH_WATER_PCT;
+    j->rdonly = (j->opts.flags & SFJ_OPEN_RDONLY) != 0;
+    if (j->opts.terminal_id != NULL)
+        strcpy(j->terminal_id, j->opts.terminal_id);
+    else
+        strcpy(j->terminal_id, "terminal");
+    /* The caller's string need not outlive the call. */
+    j->opts.terminal_id = NULL;
+    if (o != NULL && o->terminal_id != NULL)
+        j->opts.terminal_id = j->terminal_id;
+    j->dir = strdup(dir);
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->cond, NULL);
+    pthread_rwlock_init(&j->maplock, NULL);
+    if (j->dir == NULL) {
+        sfj_journal_close(j);
+        return NULL;
+    }
+    return j;
+}
+
+static int copy_keys(sfj_journal *j, const sfj_keys *keys)
+{
+    int rc = sfj_keys_from_bytes(&j->keys, keys->master, SFJ_KEY_BYTES);
+
+    if (rc != SFJ_OK)
+        return rc;
+    j->epoch_key = sodium_malloc(SFJ_KEY_BYTES);
+    return j->epoch_key == NULL ? SFJ_ENOMEM : SFJ_OK;
+}
+
+/* Shared by sfj_journal_open and sfj__mirror_open. */
+static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
+                       const sfj_journal_opts *opts, int mirror,
+                       const uint8_t *journal_id, const uint8_t *pubkey)
+{
+    sfj_journal *j = NULL;
+    int rc, created = 0;
+
+    if (out == NULL)
+        return SFJ_EINVAL;
+    *out = NULL;
+    if (dir == NULL || *dir == '\0')
+        return SFJ_EINVAL;
+    rc = check_opts(opts);
+    if (rc != SFJ_OK)
+        return rc;
+    if (keys == NULL && !mirror && !(opts && (opts->flags & SFJ_OPEN_RDONLY)))
+        return SFJ_EINVAL;
+    if (sodium_init() < 0)
+        return SFJ_ENOMEM;
+    j = alloc_handle(dir, opts);
+    if (j == NULL)
+        return SFJ_ENOMEM;
+    j->mirror = mirror;
+    if (mirror) {
+        memcpy(j->journal_id, journal_id, SFJ_JOURNAL_ID_BYTES);
+        memcpy(j->pubkey, pubkey, sizeof j->pubkey);
+    } else if (keys != NULL) {
+        rc = copy_keys(j, keys);
+        if (rc != SFJ_OK)
+            goto done;
+    }
+    rc = prepare_dir(j, dir, &created);
+    if (rc == SFJ_OK)
+        rc = setup_env(j, dir);
+    if (rc == SFJ_OK)
+        rc = init_state(j, created);
+    if (rc != SFJ_OK)
+        goto done;
+    if (j->epoch_key != NULL) {
+        sfj__epoch_key(j->keys, j->epoch, j->epoch_key);
+        sodium_mprotect_readonly(j->epoch_key);
+    }
+    /* A tail left unsealed by a crash gets its checkpoint now, so that
+     * what survived is signed before anything new is added. */
+    if (!j->rdonly && !j->mirror && j->last_seq > j->last_ckpt) {
+        rc = sfj__commit(j, apply_open_checkpoint, NULL);
+        if (rc != SFJ_OK)
+            goto done;
+    }
+done:
+    if (rc != SFJ_OK) {
+        /* Keep the detail for the caller's log, then release. */
+        j->rdonly = 1;
+        sfj_journal_close(j);
+        return rc;
+    }
+    *out = j;
+    return SFJ_OK;
+}
+
+int sfj_journal_open(sfj_journal **out, const char *dir, const sfj_keys *keys,
+                     const sfj_journal_opts *opts)
+{
+    return open_common(out, dir, keys, opts, 0, NULL, NULL);
+}
+
+int sfj__mirror_open(sfj_journal **out, const char *dir,
+                     const uint8_t *journal_id, const char *terminal_id,
+                     const uint8_t *pubkey, uint64_t max_bytes)
+{
+    sfj_journal_opts opts = SFJ_JOURNAL_OPTS_INIT;
+
+    if (journal_id == NULL || pubkey == NULL)
+        return SFJ_EINVAL;
+    opts.terminal_id = terminal_id;
+    opts.max_bytes = max_bytes;
+    return open_common(out, dir, NULL, &opts, 1, journal_id, pubkey);
+}
+
+int sfj_journal_close(sfj_journal *j)
+{
+    int rc = SFJ_OK;
+
+    if (j == NULL)
+        return SFJ_OK;
+    if (j->env != NULL && !j->rdonly && !j->mirror && !j->dead &&
+        j->last_seq > j->last_ckpt)
+        rc = sfj__commit(j, apply_open_checkpoint, NULL);
+    sfj__journal_wake_all(j);
+    if (j->env != NULL)
+        mdb_env_close(j->env);
+    sfj_keys_free(j->keys);
+    if (j->epoch_key != NULL)
+        sodium_free(j->epoch_key);
+    pthread_rwlock_destroy(&j->maplock);
+    pthread_cond_destroy(&j->cond);
+    pthread_mutex_destroy(&j->lock);
+    free(j->dir);
+    free(j);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/* Sealed record layout (docs/FORMAT.md is the normative copy).
+ *
+ *   u8 format | u8 flags | u16 kind | u32 epoch | u64 seq | i64 wall_ms |
+ *   u8[32] prev_chain | u8[24] nonce | body
+ *
+ * All integers big-endian; the header is 80 bytes. For every kind but
+ * CHECKPOINT the body is XChaCha20-Poly1305 ciphertext + 16-byte tag under
+ * record_key = KDF(epoch_key, seq), with associated data journal_id ||
+ * header. A CHECKPOINT body is clear: u32 boot || Ed25519 signature. */
+#ifndef SFJ_JOURNAL_RECORD_H
+#define SFJ_JOURNAL_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SFJ_REC_FORMAT          1
+#define SFJ_REC_HDR_BYTES       80
+#define SFJ_REC_NONCE_BYTES     24
+#define SFJ_REC_TAG_BYTES       16
+#define SFJ_REC_CKPT_BODY_BYTES (4 + 64)
+/* Largest sealed record: header + encoded event + tag, with slack for an
+ * incompressible payload. */
+#define SFJ_REC_MAX_BYTES (SFJ_REC_HDR_BYTES + 65536 + 256 + SFJ_REC_TAG_BYTES)
+
+#define SFJ_REC_F_DEFLATE 0x01 /* plaintext raw-deflated, dictionary v1 */
+#define SFJ_REC_F_CLEAR   0x02 /* body is clear (checkpoints only) */
+#define SFJ_REC_F_KNOWN   (SFJ_REC_F_DEFLATE | SFJ_REC_F_CLEAR)
+
+typedef struct sfj__rec_hdr {
+    uint8_t format;
+    uint8_t flags;
+    uint16_t kind;
+    uint32_t epoch;
+    uint64_t seq;
+    int64_t wall_ms;
+    uint8_t prev_chain[32];
+    uint8_t nonce[SFJ_REC_NONCE_BYTES];
+} sfj__rec_hdr;
+
+void sfj__rec_hdr_encode(const sfj__rec_hdr *h, uint8_t *out);
+
+/* Parse and sanity-check the clear header of a stored record:
+ * SFJ_EVERSION for an unknown format, SFJ_ECORRUPT for a short record,
+ * unknown flag bits or a body of impossible size. */
+int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h);
+
+/* Seal `pt` into `out` (SFJ_REC_HDR_BYTES + pt_len + SFJ_REC_TAG_BYTES
+ * bytes). Fills h->nonce with fresh random bytes. */
+void sfj__rec_seal(const uint8_t *journal_id, const uint8_t *epoch_key,
+                   sfj__rec_hdr *h, const uint8_t *pt, size_t pt_len,
+                   uint8_t *out);
+
+/* Check and decrypt a sealed record into `pt` (capacity len - header - tag).
+ * SFJ_EAUTH when the tag does not verify; `pt` is zeroed then. */
+int sfj__rec_open(const uint8_t *journal_id, const uint8_t *epoch_key,
+                  const uint8_t *rec, size_t len, uint8_t *pt, size_t *pt_len);
+
+/* Build a signed checkpoint record for header `h` (kind, seq, wall_ms,
+ * prev_chain, epoch set by the caller) into `out`
+ * (SFJ_REC_HDR_BYTES + SFJ_REC_CKPT_BODY_BYTES). */
+void sfj__rec_checkpoint(const uint8_t *journal_id, const uint8_t *sign_sk,
+                         sfj__rec_hdr *h, uint32_t boot, uint8_t *out);
+
+/* Verify a checkpoint record's signature with public key `pk`:
+ * 0, SFJ_EAUTH (bad signature) or SFJ_ECORRUPT (not a checkpoint).
+ * `boot_out` may be NULL. */
+int sfj__rec_checkpoint_verify(const uint8_t *journal_id, const uint8_t *pk,
+                               const uint8_t *rec, size_t len,
+                               uint32_t *boot_out);
+
+#endif

@@ -1,0 +1,100 @@
+/* Shared test helpers. */
+#define _GNU_SOURCE
+#include "support/testutil.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *sfj_test_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *path;
+
+    if (base == NULL || *base == '\0')
+        base = "/tmp";
+    path = malloc(strlen(base) + 32);
+    if (path == NULL)
+        abort();
+    sprintf(path, "%s/sfjtest.XXXXXX", base);
+    if (mkdtemp(path) == NULL)
+        abort();
+    return path;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void sfj_test_rmrf(const char *path)
+{
+    if (path != NULL)
+        nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+sfj_keys *sfj_test_keys(uint8_t seed)
+{
+    uint8_t master[SFJ_KEY_BYTES];
+    sfj_keys *keys = NULL;
+
+    memset(master, seed, sizeof master);
+    if (sfj_init() != 0 ||
+        sfj_keys_from_bytes(&keys, master, sizeof master) != 0)
+        abort();
+    return keys;
+}
+
+char *sfj_test_path(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+
+    if (p == NULL)
+        abort();
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+uint8_t *sfj_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+        fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        }
+        *len = (size_t)n;
+    }
+    fclose(f);
+    return buf;
+}
+
+int sfj_test_memmem(const uint8_t *hay, size_t hay_len, const void *needle,
+                    size_t needle_len)
+{
+    return memmem(hay, hay_len, needle, needle_len) != NULL;
+}
+
+const char *sfj_test_tool(const char *name)
+{
+    static char path[4096];
+    const char *bin = getenv("SFJ_BIN");
+
+    snprintf(path, sizeof path, "%s/%s", bin ? bin : SFJ_BINARY_DIR "/bin",
+             name);
+    return path;
+}

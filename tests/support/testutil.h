@@ -1,0 +1,33 @@
+/* Shared test helpers (linked into every test through sfj_testing). */
+#ifndef SFJ_TESTS_TESTUTIL_H
+#define SFJ_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfj/sfj.h"
+
+/* A fresh private directory under $TMPDIR (or /tmp); aborts on failure.
+ * The caller frees the string after sfj_test_rmrf. */
+char *sfj_test_tmpdir(void);
+
+/* Remove a directory tree (best effort). */
+void sfj_test_rmrf(const char *path);
+
+/* A key set whose master key is 32 bytes of `seed`; aborts on failure. */
+sfj_keys *sfj_test_keys(uint8_t seed);
+
+/* Join dir and name into a malloc'd path. */
+char *sfj_test_path(const char *dir, const char *name);
+
+/* Read a whole file into a malloc'd buffer; NULL on failure. */
+uint8_t *sfj_test_read_file(const char *path, size_t *len);
+
+/* Does `hay` contain `needle`? */
+int sfj_test_memmem(const uint8_t *hay, size_t hay_len, const void *needle,
+                    size_t needle_len);
+
+/* Path of a built tool (e.g. "sfj-dump"): $SFJ_BIN/name. Static buffer. */
+const char *sfj_test_tool(const char *name);
+
+#endif
