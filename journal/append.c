@@ -32,6 +32,9 @@ static int apply_append(sfj__wctx *w, void *varg)
     /* Transaction rules and limits first: they must not write on
      * refusal. */
     rc = sfj__txn_check(w, a->ev, a->wall_ms);
+    if (rc == SFJ_OK)
+        rc = sfj__wctx_reserve(w, SFJ_REC_HDR_BYTES + a->pt_len +
+                                      SFJ_REC_TAG_BYTES);
     if (rc != SFJ_OK)
         return rc;
     memset(&h, 0, sizeof h);

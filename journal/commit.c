@@ -100,6 +100,69 @@ int sfj__wctx_checkpoint(sfj__wctx *w)
     return rc;
 }
 
+/* Bytes of the map kept back from appends, so that opening (boot
+ * counter), acks, checkpoints and pruning still find free pages when the
+ * journal is full of unacknowledged entries. */
+uint64_t sfj__reserve_bytes(const sfj_journal *j)
+{
+    uint64_t r = j->opts.max_bytes / 32;
+
+    return r < (256u << 10) ? (256u << 10) : r;
+}
+
+/* Pages on LMDB's freelist (reusable), read as mdb_stat -f does: each
+ * freelist record starts with its page count. */
+static uint64_t freelist_pages(sfj_journal *j)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t pages = 0;
+
+    if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+        return 0;
+    if (mdb_cursor_open(txn, 0, &cur) == MDB_SUCCESS) {
+        while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == MDB_SUCCESS) {
+            if (v.mv_size >= sizeof(size_t))
+                pages += *(const size_t *)v.mv_data;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return pages;
+}
+
+/* Room left for appends in this batch: cap less reserve less what is in
+ * use. The freelist is only read near the cap, where it matters. */
+static uint64_t append_room(sfj_journal *j)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    uint64_t used, limit = j->opts.max_bytes - sfj__reserve_bytes(j), freed;
+
+    mdb_env_info(j->env, &info);
+    mdb_env_stat(j->env, &st);
+    used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    if (used + (4u << 20) <= limit)
+        return limit - used;
+    freed = freelist_pages(j) * st.ms_psize;
+    used = used > freed ? used - freed : 0;
+    return used < limit ? limit - used : 0;
+}
+
+int sfj__wctx_reserve(sfj__wctx *w, size_t bytes)
+{
+    /* A record costs its bytes plus node and page overhead. */
+    uint64_t need = bytes + 64;
+
+    if (need > w->room) {
+        sfj__set_err(w->j, "journal is at its size cap");
+        return SFJ_EFULL;
+    }
+    w->room -= need;
+    return SFJ_OK;
+}
+
 static void mark_dead(sfj_journal *j, int mdb_rc)
 {
     sfj__mdb_rc(j, mdb_rc, "commit failed; journal handle is dead");
@@ -128,6 +191,7 @@ static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
     w.j = j;
     *commit_failed = 0;
     pthread_rwlock_rdlock(&j->maplock);
+    w.room = append_room(j);
     mrc = mdb_txn_begin(j->env, NULL, 0, &w.txn);
     if (mrc == MDB_MAP_RESIZED) {
         pthread_rwlock_unlock(&j->maplock);
@@ -155,7 +219,7 @@ static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
         }
     }
     if (!j->mirror && w.appended > 0 &&
-        w.last_seq - w.last_ckpt > j->opts.checkpoint_every) {
+        w.last_seq - w.last_ckpt >= j->opts.checkpoint_every) {
         rc = sfj__wctx_checkpoint(&w);
         if (rc != SFJ_OK)
             goto abort;

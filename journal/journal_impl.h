@@ -72,6 +72,7 @@ typedef struct sfj__wctx {
     uint8_t head[32];
     uint64_t last_ckpt;
     uint64_t appended; /* entries this batch added */
+    uint64_t room;     /* bytes appends may still use (cap less reserve) */
 } sfj__wctx;
 
 /* An operation run inside the next group commit. It must check before it
@@ -96,6 +97,13 @@ int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg);
 /* Append a sealed record as the next seq inside a write context (the one
  * place entries are put). Updates w->last_seq and w->head. */
 int sfj__wctx_put_entry(sfj__wctx *w, const uint8_t *rec, size_t len);
+
+/* Claim `bytes` of append room; SFJ_EFULL when the journal is at its cap
+ * (less the reserve kept for acks, checkpoints and pruning). */
+int sfj__wctx_reserve(sfj__wctx *w, size_t bytes);
+
+/* Size of that reserve. */
+uint64_t sfj__reserve_bytes(const sfj_journal *j);
 
 /* Append a signed checkpoint inside a write context. */
 int sfj__wctx_checkpoint(sfj__wctx *w);

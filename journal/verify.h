@@ -1,0 +1,38 @@
+/* Verification of a journal's hash chain and checkpoint signatures, with
+ * or without the decryption key. Shared by sfj-dump --verify, sfj_recover
+ * and sfj-host. */
+#ifndef SFJ_JOURNAL_VERIFY_H
+#define SFJ_JOURNAL_VERIFY_H
+
+#include <stdint.h>
+
+#include "sfj/journal.h"
+
+typedef struct sfj__verify_result {
+    uint64_t first_seq;   /* first seq examined */
+    uint64_t last_seq;    /* last seq examined */
+    uint64_t entries;     /* records examined */
+    uint64_t checkpoints; /* valid checkpoints met */
+    uint64_t verified_to; /* last seq sealed by a valid checkpoint: the
+                             chain is intact and signed up to here */
+    int64_t first_wall_ms;
+    int64_t last_wall_ms;
+    int64_t checkpoint_wall_ms; /* wall time of that checkpoint */
+    uint64_t bad_seq;           /* first damaged seq (0: none) */
+    int bad_rc;                 /* SFJ_ECORRUPT, SFJ_EAUTH, ... for bad_seq */
+    char reason[160];           /* what was wrong at bad_seq */
+} sfj__verify_result;
+
+/* Walk the records from `from` (0: the oldest held) to the newest and
+ * check: dense seqs, each header's prev_chain equal to the running chain
+ * hash, every checkpoint's signature under `pubkey` (NULL: the journal's
+ * stored key), and with `decrypt` (needs a keyed handle) every record's
+ * AEAD tag and encoding. The chain starts at genesis for seq 1, at the
+ * prune anchor for the first seq after it, and otherwise at a checkpoint
+ * `from` (its signature vouches for its prev_chain). Stops at the first
+ * failure and reports it in `out` (return value 0: the walk ran; negative:
+ * it could not run, e.g. I/O). */
+int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
+                int decrypt, sfj__verify_result *out);
+
+#endif

@@ -1,0 +1,637 @@
+/* Journal core: round trips, reopen, encryption at rest, tamper detection,
+ * map growth to the cap, keys, bad arguments, concurrent appends. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <lmdb.h>
+
+#include "journal/bytes.h"
+#include "journal/internal.h"
+#include "journal/record.h"
+#include "support/testutil.h"
+
+typedef struct fixture {
+    char *dir;
+    sfj_keys *keys;
+    sfj_journal *j;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+
+    f->dir = sfj_test_tmpdir();
+    f->keys = sfj_test_keys(7);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    sfj_journal_close(f->j);
+    sfj_keys_free(f->keys);
+    sfj_test_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static sfj_journal *open_j(fixture *f, const sfj_journal_opts *opts)
+{
+    sfj_journal *j = NULL;
+    char *path = sfj_test_path(f->dir, "j");
+
+    assert_int_equal(sfj_journal_open(&j, path, f->keys, opts), SFJ_OK);
+    free(path);
+    return j;
+}
+
+static uint64_t append_ev(sfj_journal *j, uint16_t kind, uint16_t status,
+                          const char *txn, int64_t amount, const void *pl,
+                          size_t pl_len)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+    uint64_t seq = 0;
+
+    ev.kind = kind;
+    ev.status = status;
+    ev.txn_id = txn;
+    ev.amount = amount;
+    ev.currency = "EUR";
+    ev.auth_code = status == SFJ_ST_APPROVED ? "A1B2C3" : NULL;
+    ev.copy = kind == SFJ_EV_RECEIPT ? 2 : 0;
+    ev.wall_ms = 1700000000000 + amount;
+    ev.payload = pl;
+    ev.payload_len = pl_len;
+    assert_int_equal(sfj_append(j, &ev, &seq), SFJ_OK);
+    assert_true(seq > 0);
+    return seq;
+}
+
+/* Every kind and field survives the round trip: empty, 64 KiB and
+ * incompressible payloads included. */
+static void test_round_trip_every_kind(void **state)
+{
+    fixture *f = *state;
+    static const uint16_t kinds[] = {
+        SFJ_EV_TXN_INTENT, SFJ_EV_TXN_OUTCOME, SFJ_EV_TXN_OFFLINE,
+        SFJ_EV_REVERSAL,   SFJ_EV_RECEIPT,     SFJ_EV_SETTLEMENT,
+        SFJ_EV_NOTE,       SFJ_EV_APP,         0xffff};
+    uint8_t *big = malloc(SFJ_PAYLOAD_MAX), *noise = malloc(4096);
+    size_t i;
+    sfj_entry *e = NULL;
+    uint64_t seq;
+
+    for (i = 0; i < SFJ_PAYLOAD_MAX; i++)
+        big[i] = (uint8_t)(i % 7 == 0 ? 'x' : 'a' + i % 13);
+    for (i = 0; i < 4096; i++)
+        noise[i] = (uint8_t)(rand() & 0xff);
+    f->j = open_j(f, NULL);
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        char txn[32];
+        const void *pl = i % 3 == 0 ? NULL : i % 3 == 1 ? big : noise;
+        size_t len = i % 3 == 0 ? 0 : i % 3 == 1 ? SFJ_PAYLOAD_MAX : 4096;
+
+        snprintf(txn, sizeof txn, "TXN-%zu", i);
+        seq = append_ev(f->j, kinds[i], SFJ_ST_APPROVED, txn,
+                        (int64_t)i * 100 - 50, pl, len);
+        assert_int_equal(seq, i + 1);
+        assert_int_equal(sfj_read(f->j, seq, &e), SFJ_OK);
+        assert_int_equal(e->seq, seq);
+        assert_int_equal(e->kind, kinds[i]);
+        assert_int_equal(e->status, SFJ_ST_APPROVED);
+        assert_string_equal(e->txn_id, txn);
+        assert_int_equal(e->amount, (int64_t)i * 100 - 50);
+        assert_string_equal(e->currency, "EUR");
+        assert_string_equal(e->auth_code, "A1B2C3");
+        assert_int_equal(e->wall_ms, 1700000000000 + (int64_t)i * 100 - 50);
+        assert_int_equal(e->payload_len, len);
+        if (len > 0)
+            assert_memory_equal(e->payload, pl, len);
+        else
+            assert_null(e->payload);
+        assert_int_equal(e->boot, 1);
+        sfj_entry_free(e);
+    }
+    free(big);
+    free(noise);
+}
+
+/* Entries and the chain survive close and reopen; seqs stay dense; each
+ * record's prev_chain is the hash of everything before it. */
+static void test_reopen_keeps_chain(void **state)
+{
+    fixture *f = *state;
+    uint8_t head[32], prev[32], want[32];
+    uint64_t last = 0, seq, i;
+    sfj_entry *e;
+    sfj_stats st;
+
+    f->j = open_j(f, NULL);
+    for (i = 0; i < 20; i++)
+        append_ev(f->j, SFJ_EV_NOTE, 0, NULL, (int64_t)i, "note", 4);
+    assert_int_equal(sfj__journal_head(f->j, &last, head), SFJ_OK);
+    assert_int_equal(last, 20);
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = open_j(f, NULL);
+    /* close sealed the tail with checkpoint 21. */
+    assert_int_equal(sfj_read(f->j, 21, &e), SFJ_OK);
+    assert_int_equal(e->kind, SFJ_EV_CHECKPOINT);
+    sfj_entry_free(e);
+    seq = append_ev(f->j, SFJ_EV_NOTE, 0, NULL, 99, "after", 5);
+    assert_int_equal(seq, 22);
+    for (seq = 1; seq <= 22; seq++) {
+        uint8_t *rec;
+        size_t len;
+        sfj__rec_hdr h;
+
+        assert_int_equal(sfj__journal_read_sealed(f->j, seq, &rec, &len), 0);
+        assert_int_equal(sfj__rec_hdr_decode(rec, len, &h), SFJ_OK);
+        assert_int_equal(h.seq, seq);
+        if (seq > 1) {
+            assert_int_equal(sfj__journal_chain_at(f->j, seq - 1, prev), 0);
+            assert_memory_equal(h.prev_chain, prev, 32);
+        }
+        free(rec);
+    }
+    assert_int_equal(sfj__journal_chain_at(f->j, 20, want), SFJ_OK);
+    assert_memory_equal(want, head, 32);
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_int_equal(st.first_seq, 1);
+    assert_int_equal(st.last_seq, 22);
+    assert_int_equal(st.entries, 22);
+    assert_int_equal(st.boot, 2);
+    assert_int_equal(st.last_checkpoint, 21);
+}
+
+/* No plaintext marker ever reaches data.mdb. */
+static void test_no_plaintext_on_disk(void **state)
+{
+    fixture *f = *state;
+    static const char marker[] = "MARKER-4111111111111111-SECRET";
+    char *path;
+    uint8_t *data;
+    size_t len = 0;
+    int i;
+
+    f->j = open_j(f, NULL);
+    for (i = 0; i < 50; i++)
+        append_ev(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "TXN-MARKER-ID-77",
+                  i, marker, sizeof marker - 1);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    path = sfj_test_path(f->dir, "j/data.mdb");
+    data = sfj_test_read_file(path, &len);
+    assert_non_null(data);
+    assert_true(len > 4096);
+    assert_false(sfj_test_memmem(data, len, marker, sizeof marker - 1));
+    assert_false(sfj_test_memmem(data, len, "4111111111", 10));
+    assert_false(sfj_test_memmem(data, len, "TXN-MARKER-ID", 13));
+    free(data);
+    free(path);
+}
+
+/* Rewrite the stored value at `seq` through LMDB itself (as a disk or an
+ * attacker could), with `mutate` applied. */
+static void rewrite_entry(const char *dir, uint64_t seq, uint64_t new_seq,
+                          size_t flip)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    uint8_t kbuf[8], nbuf[8], *copy;
+    MDB_val k, v, nk;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
+    sfj__put_u64(kbuf, seq);
+    k.mv_data = kbuf;
+    k.mv_size = 8;
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    copy = malloc(v.mv_size);
+    memcpy(copy, v.mv_data, v.mv_size);
+    if (flip < v.mv_size)
+        copy[flip] ^= 0x01;
+    v.mv_data = copy;
+    sfj__put_u64(nbuf, new_seq);
+    nk.mv_data = nbuf;
+    nk.mv_size = 8;
+    assert_int_equal(mdb_put(txn, dbi, &nk, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    free(copy);
+}
+
+/* Any single flipped byte of a record is refused, never returned. */
+static void test_flipped_byte_refused(void **state)
+{
+    fixture *f = *state;
+    char *path = sfj_test_path(f->dir, "j");
+    uint8_t *rec;
+    size_t len, off;
+    sfj_entry *e = NULL;
+    int rc;
+
+    f->j = open_j(f, NULL);
+    append_ev(f->j, SFJ_EV_TXN_INTENT, 0, "T1", 1234, "payload-bytes", 13);
+    assert_int_equal(sfj__journal_read_sealed(f->j, 1, &rec, &len), SFJ_OK);
+    free(rec);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    for (off = 0; off < len; off++) {
+        rewrite_entry(path, 1, 1, off);
+        f->j = open_j(f, NULL);
+        rc = sfj_read(f->j, 1, &e);
+        assert_true(rc == SFJ_EAUTH || rc == SFJ_ECORRUPT ||
+                    rc == SFJ_EVERSION);
+        assert_null(e);
+        sfj_journal_close(f->j);
+        f->j = NULL;
+        rewrite_entry(path, 1, 1, off); /* flip back */
+    }
+    f->j = open_j(f, NULL);
+    assert_int_equal(sfj_read(f->j, 1, &e), SFJ_OK);
+    assert_int_equal(e->amount, 1234);
+    sfj_entry_free(e);
+    free(path);
+}
+
+/* A record copied to another seq does not read there. */
+static void test_moved_record_refused(void **state)
+{
+    fixture *f = *state;
+    char *path = sfj_test_path(f->dir, "j");
+    sfj_entry *e = NULL;
+
+    f->j = open_j(f, NULL);
+    append_ev(f->j, SFJ_EV_NOTE, 0, NULL, 1, "one", 3);
+    append_ev(f->j, SFJ_EV_NOTE, 0, NULL, 2, "two", 3);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    rewrite_entry(path, 1, 2, (size_t)-1); /* copy seq 1 over seq 2 */
+    f->j = open_j(f, NULL);
+    assert_int_equal(sfj_read(f->j, 2, &e), SFJ_ECORRUPT);
+    assert_null(e);
+    assert_int_equal(sfj_read(f->j, 1, &e), SFJ_OK);
+    sfj_entry_free(e);
+    free(path);
+}
+
+/* The map grows up to the cap, then SFJ_EFULL; all earlier entries stay
+ * readable, and the journal reopens. */
+static void test_map_growth_then_full(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts opts = SFJ_JOURNAL_OPTS_INIT;
+    uint8_t payload[1000];
+    uint64_t i, n = 0, seq;
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj_stats st;
+    sfj_entry *e;
+    int rc;
+
+    opts.max_bytes = 4u << 20;
+    randombytes_buf(payload, sizeof payload);
+    f->j = open_j(f, &opts);
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_true(st.map_bytes < opts.max_bytes);
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = payload;
+    ev.payload_len = sizeof payload;
+    for (i = 0; i < 100000; i++) {
+        payload[0] = (uint8_t)i;
+        rc = sfj_append(f->j, &ev, &seq);
+        if (rc != SFJ_OK)
+            break;
+        n = seq;
+    }
+    assert_int_equal(rc, SFJ_EFULL);
+    assert_true(n > 2500); /* ~3.75 MiB of ~1.1 KiB records */
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_int_equal(st.map_bytes, opts.max_bytes);
+    for (i = 1; i <= n; i++) {
+        assert_int_equal(sfj_read(f->j, i, &e), SFJ_OK);
+        sfj_entry_free(e);
+    }
+    /* Still full after a reopen; nothing was lost. */
+    sfj_journal_close(f->j);
+    f->j = open_j(f, &opts);
+    assert_int_equal(sfj_append(f->j, &ev, &seq), SFJ_EFULL);
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_true(st.last_seq >= n);
+}
+
+static void test_key_file_permissions(void **state)
+{
+    fixture *f = *state;
+    char *path = sfj_test_path(f->dir, "master.key");
+    sfj_keys *k = NULL;
+    struct stat st;
+
+    assert_int_equal(sfj_keys_generate_file(path), SFJ_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(sfj_keys_generate_file(path), SFJ_EEXIST);
+    assert_int_equal(sfj_keys_load_file(&k, path), SFJ_OK);
+    assert_non_null(k);
+    sfj_keys_free(k);
+    chmod(path, 0640);
+    assert_int_equal(sfj_keys_load_file(&k, path), SFJ_EPERM);
+    assert_null(k);
+    chmod(path, 0604);
+    assert_int_equal(sfj_keys_load_file(&k, path), SFJ_EPERM);
+    chmod(path, 0600);
+    truncate(path, 20);
+    assert_int_equal(sfj_keys_load_file(&k, path), SFJ_ECORRUPT);
+    free(path);
+    path = sfj_test_path(f->dir, "missing.key");
+    assert_int_equal(sfj_keys_load_file(&k, path), SFJ_ENOTFOUND);
+    free(path);
+}
+
+static void test_wrong_key_and_version(void **state)
+{
+    fixture *f = *state;
+    sfj_keys *other = sfj_test_keys(8);
+    char *path = sfj_test_path(f->dir, "j");
+    sfj_journal *j = NULL;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {6, (void *)"format"}, v;
+    uint8_t nine[8] = {0, 0, 0, 0, 0, 0, 0, 9};
+
+    f->j = open_j(f, NULL);
+    append_ev(f->j, SFJ_EV_NOTE, 0, NULL, 1, "x", 1);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    assert_int_equal(sfj_journal_open(&j, path, other, NULL), SFJ_EAUTH);
+    assert_null(j);
+    sfj_keys_free(other);
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    v.mv_data = nine;
+    v.mv_size = 8;
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_int_equal(sfj_journal_open(&j, path, f->keys, NULL), SFJ_EVERSION);
+    assert_null(j);
+    free(path);
+}
+
+static void test_bad_arguments(void **state)
+{
+    fixture *f = *state;
+    char long_id[SFJ_TXN_ID_MAX + 2];
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj_journal *j = NULL;
+    sfj_journal_opts opts = SFJ_JOURNAL_OPTS_INIT;
+    uint64_t seq = 99;
+    sfj_entry *e;
+
+    assert_int_equal(sfj_journal_open(NULL, f->dir, f->keys, NULL), SFJ_EINVAL);
+    assert_int_equal(sfj_journal_open(&j, NULL, f->keys, NULL), SFJ_EINVAL);
+    assert_int_equal(sfj_journal_open(&j, f->dir, NULL, NULL), SFJ_EINVAL);
+    opts.version = 99;
+    assert_int_equal(sfj_journal_open(&j, f->dir, f->keys, &opts),
+                     SFJ_EVERSION);
+    f->j = open_j(f, NULL);
+    assert_int_equal(sfj_append(f->j, NULL, &seq), SFJ_EINVAL);
+    assert_int_equal(seq, 0);
+    assert_int_equal(sfj_append(NULL, &ev, NULL), SFJ_EINVAL);
+    ev.kind = 0;
+    assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EINVAL);
+    ev.kind = SFJ_EV_CHECKPOINT;
+    assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EINVAL);
+    ev.kind = 42; /* between NOTE and APP */
+    assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EINVAL);
+    ev.kind = SFJ_EV_TXN_INTENT; /* needs a txn_id */
+    assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EINVAL);
+    memset(long_id, 'A', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    ev.txn_id = long_id;
+    assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EINVAL);
+    ev.txn_id = "has space";
+    assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EINVAL);
+    ev.txn_id = "OK1";
+    ev.currency = "eur";
+    assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EINVAL);
+    ev.currency = "EUR";
+    ev.payload = "x";
+    ev.payload_len = SFJ_PAYLOAD_MAX + 1;
+    assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EINVAL);
+    ev.payload_len = 1;
+    assert_int_equal(sfj_append(f->j, &ev, &seq), SFJ_OK);
+    assert_int_equal(seq, 1);
+    assert_int_equal(sfj_read(f->j, 0, &e), SFJ_EINVAL);
+    assert_int_equal(sfj_read(f->j, 2, &e), SFJ_ENOTFOUND);
+    assert_int_equal(sfj_read(f->j, 1, NULL), SFJ_EINVAL);
+}
+
+typedef struct thread_arg {
+    sfj_journal *j;
+    int id;
+    int n;
+    uint64_t *seqs;
+} thread_arg;
+
+static void *appender(void *varg)
+{
+    thread_arg *a = varg;
+    sfj_event ev = SFJ_EVENT_INIT;
+    char txn[32];
+    int i;
+
+    ev.kind = SFJ_EV_TXN_OFFLINE;
+    ev.status = SFJ_ST_APPROVED;
+    ev.currency = "EUR";
+    for (i = 0; i < a->n; i++) {
+        snprintf(txn, sizeof txn, "T%d-%d", a->id, i);
+        ev.txn_id = txn;
+        ev.amount = a->id * 100000 + i;
+        if (sfj_append(a->j, &ev, &a->seqs[i]) != SFJ_OK)
+            a->seqs[i] = 0;
+    }
+    return NULL;
+}
+
+/* Several threads appending at once lose nothing; seqs stay dense and
+ * each reads back as its own event. */
+static void test_concurrent_appends(void **state)
+{
+    fixture *f = *state;
+    enum { THREADS = 8, PER = 60 };
+    pthread_t th[THREADS];
+    thread_arg args[THREADS];
+    uint8_t *seen;
+    sfj_entry *e;
+    sfj_stats st;
+    int t, i;
+
+    f->j = open_j(f, NULL);
+    for (t = 0; t < THREADS; t++) {
+        args[t].j = f->j;
+        args[t].id = t;
+        args[t].n = PER;
+        args[t].seqs = calloc(PER, sizeof(uint64_t));
+        pthread_create(&th[t], NULL, appender, &args[t]);
+    }
+    for (t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    seen = calloc(THREADS * PER + 1, 1);
+    for (t = 0; t < THREADS; t++) {
+        for (i = 0; i < PER; i++) {
+            uint64_t s = args[t].seqs[i];
+
+            assert_true(s >= 1 && s <= THREADS * PER);
+            assert_int_equal(seen[s], 0);
+            seen[s] = 1;
+            assert_int_equal(sfj_read(f->j, s, &e), SFJ_OK);
+            assert_int_equal(e->amount, t * 100000 + i);
+            sfj_entry_free(e);
+        }
+        free(args[t].seqs);
+    }
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_int_equal(st.last_seq, THREADS * PER);
+    free(seen);
+}
+
+/* Checkpoints every N entries, each signed over the chain head. */
+static void test_checkpoints_every_n(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts opts = SFJ_JOURNAL_OPTS_INIT;
+    uint8_t pk[32];
+    uint8_t *rec;
+    size_t len;
+    sfj_stats st;
+    int i;
+
+    opts.checkpoint_every = 10;
+    f->j = open_j(f, &opts);
+    for (i = 0; i < 25; i++)
+        append_ev(f->j, SFJ_EV_NOTE, 0, NULL, i, "n", 1);
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    /* A checkpoint follows every 10 entries: seqs 11 and 22. */
+    assert_int_equal(st.last_checkpoint, 22);
+    assert_int_equal(st.last_seq, 27);
+    assert_int_equal(sfj_keys_public_key(f->keys, pk), SFJ_OK);
+    assert_int_equal(sfj__journal_read_sealed(f->j, 11, &rec, &len), 0);
+    {
+        uint8_t jid[16];
+
+        sfj_journal_id(f->j, jid);
+        assert_int_equal(sfj__rec_checkpoint_verify(jid, pk, rec, len, NULL),
+                         SFJ_OK);
+        rec[30] ^= 1;
+        assert_int_equal(sfj__rec_checkpoint_verify(jid, pk, rec, len, NULL),
+                         SFJ_EAUTH);
+    }
+    free(rec);
+}
+
+static void test_iter_filters(void **state)
+{
+    fixture *f = *state;
+    sfj_query q = SFJ_QUERY_INIT;
+    sfj_iter *it;
+    sfj_entry *e;
+    int i, n;
+
+    f->j = open_j(f, NULL);
+    for (i = 0; i < 300; i++)
+        append_ev(f->j, i % 2 ? SFJ_EV_TXN_INTENT : SFJ_EV_NOTE, 0,
+                  i % 3 ? "A" : "B", i, "p", 1);
+    q.kind = SFJ_EV_TXN_INTENT;
+    q.from_seq = 10;
+    q.to_seq = 200;
+    assert_int_equal(sfj_iter_open(f->j, &q, &it), SFJ_OK);
+    for (n = 0; sfj_iter_next(it, &e) == SFJ_OK; n++) {
+        assert_int_equal(e->kind, SFJ_EV_TXN_INTENT);
+        assert_true(e->seq >= 10 && e->seq <= 200);
+        sfj_entry_free(e);
+    }
+    sfj_iter_free(it);
+    assert_int_equal(n, 96); /* even seqs 10..200 */
+    q = (sfj_query)SFJ_QUERY_INIT;
+    q.txn_id = "B";
+    q.since_ms = 1700000000000 + 30;
+    q.until_ms = 1700000000000 + 60;
+    assert_int_equal(sfj_iter_open(f->j, &q, &it), SFJ_OK);
+    for (n = 0; sfj_iter_next(it, &e) == SFJ_OK; n++) {
+        assert_string_equal(e->txn_id, "B");
+        assert_true(e->amount >= 30 && e->amount < 60);
+        sfj_entry_free(e);
+    }
+    sfj_iter_free(it);
+    assert_int_equal(n, 10);
+}
+
+static void test_mask_pan(void **state)
+{
+    char out[32];
+
+    (void)state;
+    assert_int_equal(sfj_mask_pan(out, sizeof out, "4111111111111111"), 0);
+    assert_string_equal(out, "411111******1111");
+    assert_int_equal(sfj_mask_pan(out, 8, "4111111111111111"), SFJ_EBUFS);
+    assert_int_equal(sfj_mask_pan(out, sizeof out, "4111-1111-1111"),
+                     SFJ_EINVAL);
+    assert_string_equal(sfj_strerror(SFJ_EFULL),
+                        "journal full: only unacknowledged entries remain");
+    assert_string_equal(sfj_strerror(-999), "unknown error");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip_every_kind, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_chain, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_byte_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_moved_record_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_map_growth_then_full, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_key_file_permissions, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_key_and_version, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_appends, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_every_n, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_iter_filters, setup, teardown),
+        cmocka_unit_test(test_mask_pan),
+    };
+
+    sfj_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
