@@ -3,8 +3,7 @@
 
 #include "sfj/errors.h"
 
-size_t sfj__cobs_encode(const uint8_t *in, size_t len, uint8_t *out,
-                        size_t cap)
+size_t sfj__cobs_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
     size_t o = 1, code_at = 0, i;
     uint8_t code = 1;

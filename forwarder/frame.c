@@ -12,8 +12,8 @@ static uint32_t frame_crc(const uint8_t *p, size_t n)
     return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
 }
 
-size_t sfj__frame_encode(uint8_t *out, size_t cap, uint8_t type,
-                         uint8_t flags, const uint8_t *body, uint32_t len)
+size_t sfj__frame_encode(uint8_t *out, size_t cap, uint8_t type, uint8_t flags,
+                         const uint8_t *body, uint32_t len)
 {
     size_t total = SFJ_FRAME_OVERHEAD + (size_t)len;
 
@@ -61,9 +61,8 @@ void sfj__frame_dec_init(sfj__frame_dec *d, uint8_t *buf, size_t cap,
     if (d->max_body > SFJ_FRAME_MAX_BODY)
         d->max_body = SFJ_FRAME_MAX_BODY;
     if (cap < SFJ_FRAME_OVERHEAD + (size_t)d->max_body)
-        d->max_body = cap < SFJ_FRAME_OVERHEAD
-                          ? 0
-                          : (uint32_t)(cap - SFJ_FRAME_OVERHEAD);
+        d->max_body =
+            cap < SFJ_FRAME_OVERHEAD ? 0 : (uint32_t)(cap - SFJ_FRAME_OVERHEAD);
     sfj__frame_dec_reset(d);
 }
 

@@ -37,8 +37,8 @@ typedef struct sfj__frame {
 /* Encode a frame into `out` (capacity `cap`). Returns the frame size, or
  * 0 when `len` exceeds SFJ_FRAME_MAX_BODY or `cap` is too small. `body`
  * may already sit at out + SFJ_FRAME_HDR_BYTES (encoding in place). */
-size_t sfj__frame_encode(uint8_t *out, size_t cap, uint8_t type,
-                         uint8_t flags, const uint8_t *body, uint32_t len);
+size_t sfj__frame_encode(uint8_t *out, size_t cap, uint8_t type, uint8_t flags,
+                         const uint8_t *body, uint32_t len);
 
 /* Check one complete frame of exactly `len` bytes (e.g. a decoded COBS
  * packet): SFJ_EPROTO when it is short or its length field disagrees,

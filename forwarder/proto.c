@@ -123,9 +123,8 @@ int sfj__hello_ack_decode(const uint8_t *b, size_t n, sfj__hello_ack *m)
     m->next_seq = sfj__get_u64(b + 5);
     memcpy(m->chain, b + 13, SFJ_HASH_BYTES);
     memcpy(m->mac, b + 13 + SFJ_HASH_BYTES, SFJ_MAC_BYTES);
-    if (m->status == SFJ_HELLO_OK &&
-        (m->next_seq == 0 || m->window == 0 ||
-         m->window > SFJ_PROTO_WINDOW_MAX))
+    if (m->status == SFJ_HELLO_OK && (m->next_seq == 0 || m->window == 0 ||
+                                      m->window > SFJ_PROTO_WINDOW_MAX))
         return SFJ_EPROTO;
     return get_text(b + fixed, n - fixed, m->text);
 }

@@ -70,9 +70,9 @@ typedef struct sfj__nak {
      SFJ_HELLO_NONCE + SFJ_MAC_BYTES)
 #define SFJ_HELLO_ACK_MAX_BODY                                                 \
     (2 + 1 + 2 + 8 + SFJ_HASH_BYTES + SFJ_MAC_BYTES + 1 + SFJ_PROTO_TEXT_MAX)
-#define SFJ_ACK_BODY  (8 + SFJ_HASH_BYTES + SFJ_MAC_BYTES)
+#define SFJ_ACK_BODY     (8 + SFJ_HASH_BYTES + SFJ_MAC_BYTES)
 #define SFJ_NAK_MAX_BODY (8 + 1 + 1 + SFJ_PROTO_TEXT_MAX)
-#define SFJ_PING_BODY 8
+#define SFJ_PING_BODY    8
 
 /* Each encoder writes into `out` (at least the matching _MAX_BODY bytes)
  * and returns the body length. */

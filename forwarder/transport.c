@@ -1,0 +1,49 @@
+/* Calls through a transport's operations. */
+#include "sfj/sys/transport.h"
+
+#include <stddef.h>
+
+#include "sfj/errors.h"
+
+int sfj_transport_send(sfj_transport *t, const void *buf, size_t len,
+                       size_t *sent, int timeout_ms)
+{
+    size_t dummy;
+
+    if (t == NULL || (buf == NULL && len > 0))
+        return SFJ_EINVAL;
+    return t->ops->send(t, buf, len, sent != NULL ? sent : &dummy, timeout_ms);
+}
+
+int sfj_transport_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
+                       int timeout_ms)
+{
+    if (t == NULL || buf == NULL || cap == 0 || got == NULL)
+        return SFJ_EINVAL;
+    return t->ops->recv(t, buf, cap, got, timeout_ms);
+}
+
+int sfj_transport_fd(sfj_transport *t)
+{
+    if (t == NULL || t->ops->fd == NULL)
+        return -1;
+    return t->ops->fd(t);
+}
+
+void sfj_transport_close(sfj_transport *t)
+{
+    if (t != NULL)
+        t->ops->close(t);
+}
+
+#ifndef SFJ_WITH_SERIAL
+int sfj_transport_serial_open(sfj_transport **out, const char *path,
+                              const sfj_serial_opts *opts)
+{
+    (void)path;
+    (void)opts;
+    if (out != NULL)
+        *out = NULL;
+    return SFJ_ESTATE;
+}
+#endif

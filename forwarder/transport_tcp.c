@@ -1,0 +1,200 @@
+/* TCP transport: non-blocking connect with a timeout, poll-based I/O.
+ *
+ * States: a handle exists only connected (fd >= 0) until close frees it.
+ * The socket is non-blocking with TCP_NODELAY (acks are small and
+ * latency-bound) and close-on-exec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "forwarder/fdio.h"
+#include "journal/clock.h"
+#include "sfj/errors.h"
+#include "sfj/sys/transport.h"
+
+typedef struct tcp_transport {
+    sfj_transport base;
+    int fd;
+} tcp_transport;
+
+static int tcp_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
+                    int timeout_ms)
+{
+    return sfj__fd_send_all(((tcp_transport *)t)->fd, 1, buf, len, sent,
+                            timeout_ms);
+}
+
+static int tcp_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
+                    int timeout_ms)
+{
+    return sfj__fd_recv(((tcp_transport *)t)->fd, buf, cap, got, timeout_ms);
+}
+
+static int tcp_fd(sfj_transport *t)
+{
+    return ((tcp_transport *)t)->fd;
+}
+
+static void tcp_close(sfj_transport *t)
+{
+    tcp_transport *tt = (tcp_transport *)t;
+
+    if (tt->fd >= 0)
+        close(tt->fd);
+    free(tt);
+}
+
+static const sfj_transport_ops tcp_ops = {tcp_send, tcp_recv, tcp_fd,
+                                          tcp_close};
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return SFJ_ELINK;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return SFJ_ELINK;
+    return SFJ_OK;
+}
+
+int sfj_transport_tcp_from_fd(sfj_transport **out, int fd)
+{
+    tcp_transport *tt = NULL;
+    int one = 1, rc = SFJ_OK;
+
+    if (out == NULL || fd < 0) {
+        rc = SFJ_EINVAL;
+        goto done;
+    }
+    *out = NULL;
+    rc = set_nonblock(fd);
+    if (rc != SFJ_OK)
+        goto done;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    tt = calloc(1, sizeof *tt);
+    if (tt == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    tt->base.ops = &tcp_ops;
+    tt->base.framing = SFJ_FRAMING_STREAM;
+    tt->fd = fd;
+    *out = &tt->base;
+    fd = -1;
+done:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Split "host:port" or "[v6]:port" into `host` and `port`. */
+static int split_addr(const char *in, char *host, size_t hcap, char *port,
+                      size_t pcap)
+{
+    const char *colon, *h = in, *hend;
+
+    if (in[0] == '[') {
+        hend = strchr(in, ']');
+        if (hend == NULL || hend[1] != ':')
+            return SFJ_EINVAL;
+        h = in + 1;
+        colon = hend + 1;
+    } else {
+        colon = strrchr(in, ':');
+        if (colon == NULL)
+            return SFJ_EINVAL;
+        hend = colon;
+    }
+    if (hend == h || (size_t)(hend - h) >= hcap || colon[1] == '\0' ||
+        strlen(colon + 1) >= pcap)
+        return SFJ_EINVAL;
+    memcpy(host, h, (size_t)(hend - h));
+    host[hend - h] = '\0';
+    strcpy(port, colon + 1);
+    return SFJ_OK;
+}
+
+/* One non-blocking connect attempt; returns the connected fd or an error. */
+static int try_connect(const struct addrinfo *ai, long long deadline,
+                       int *fd_out)
+{
+    struct pollfd p;
+    socklen_t elen = sizeof(int);
+    int fd, err = 0, n, rc = SFJ_ELINK;
+
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return SFJ_ELINK;
+    if (set_nonblock(fd) != SFJ_OK)
+        goto done;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+        rc = SFJ_OK;
+        goto done;
+    }
+    if (errno != EINPROGRESS)
+        goto done;
+    p.fd = fd;
+    p.events = POLLOUT;
+    do {
+        n = poll(&p, 1, sfj__ms_left(deadline));
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+        rc = SFJ_ETIMEDOUT;
+        goto done;
+    }
+    if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ||
+        err != 0)
+        goto done;
+    rc = SFJ_OK;
+done:
+    if (rc == SFJ_OK)
+        *fd_out = fd;
+    else
+        close(fd);
+    return rc;
+}
+
+int sfj_transport_tcp_connect(sfj_transport **out, const char *host_port,
+                              int timeout_ms)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char host[256], port[16];
+    long long deadline;
+    int rc, fd = -1;
+
+    if (out == NULL || host_port == NULL)
+        return SFJ_EINVAL;
+    *out = NULL;
+    rc = split_addr(host_port, host, sizeof host, port, sizeof port);
+    if (rc != SFJ_OK)
+        goto done;
+    deadline = timeout_ms < 0 ? -1 : (long long)sfj__mono_ms() + timeout_ms;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &res) != 0) {
+        rc = SFJ_ELINK;
+        goto done;
+    }
+    rc = SFJ_ELINK;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        rc = try_connect(ai, deadline, &fd);
+        if (rc == SFJ_OK || rc == SFJ_ETIMEDOUT)
+            break;
+    }
+    if (rc == SFJ_OK)
+        rc = sfj_transport_tcp_from_fd(out, fd);
+done:
+    if (res != NULL)
+        freeaddrinfo(res);
+    return rc;
+}

@@ -1,0 +1,120 @@
+/* sfj byte-stream transports: the links a forwarder (or sfj-host) speaks
+ * the framed protocol over (docs/PROTOCOL.md).
+ *
+ * A transport moves bytes; framing is the caller's business, but each
+ * transport says which framing its medium needs: length-prefixed frames on
+ * reliable streams (TCP), COBS with 0x00 delimiters on serial lines.
+ *
+ * A transport handle is used by one thread at a time. Backends:
+ *  - TCP (sfj_transport_tcp_connect / sfj_transport_tcp_from_fd),
+ *  - a plain termios fd (sfj_transport_termios_open), for ptys and simple
+ *    UARTs,
+ *  - libserialport (sfj_transport_serial_open), for real serial ports;
+ *    absent (SFJ_ESTATE) when the library is built without it.
+ * Applications may provide their own by filling sfj_transport_ops. */
+#ifndef SFJ_SYS_TRANSPORT_H
+#define SFJ_SYS_TRANSPORT_H
+
+#include <stddef.h>
+
+#include "../export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Framing a transport's medium needs. */
+#define SFJ_FRAMING_STREAM 0 /**< frames back to back (TCP) */
+#define SFJ_FRAMING_COBS   1 /**< COBS, 0x00-delimited (serial) */
+
+typedef struct sfj_transport sfj_transport;
+
+/** Backend operations. Every timeout is in milliseconds; 0 polls once,
+ *  -1 waits forever. */
+typedef struct sfj_transport_ops {
+    /** Write all `len` bytes. 0 when all were written; SFJ_ETIMEDOUT when
+     *  the time ran out first (`*sent` tells how many went out, which may be
+     *  part of a frame: the link is then unusable); SFJ_ECLOSED when the
+     *  peer is gone; SFJ_ELINK for another failure. */
+    int (*send)(sfj_transport *t, const void *buf, size_t len, size_t *sent,
+                int timeout_ms);
+    /** Read what is available, at least 1 byte, at most `cap`. 0 with
+     *  `*got` > 0; SFJ_ETIMEDOUT when nothing came in time; SFJ_ECLOSED at
+     *  end of stream; SFJ_ELINK for another failure. */
+    int (*recv)(sfj_transport *t, void *buf, size_t cap, size_t *got,
+                int timeout_ms);
+    /** A descriptor that polls readable when recv has data, or -1. */
+    int (*fd)(sfj_transport *t);
+    /** Close the link and free the handle. */
+    void (*close)(sfj_transport *t);
+} sfj_transport_ops;
+
+/** The common head of every transport handle. A backend allocates a
+ *  larger struct starting with this one. */
+struct sfj_transport {
+    const sfj_transport_ops *ops;
+    int framing; /**< SFJ_FRAMING_STREAM or SFJ_FRAMING_COBS */
+};
+
+/** Serial parity. */
+#define SFJ_PARITY_NONE 0
+#define SFJ_PARITY_ODD  1
+#define SFJ_PARITY_EVEN 2
+
+/** Serial flow control. XON/XOFF is not offered: COBS frames carry any
+ *  byte but 0x00, so in-band flow control would corrupt them. */
+#define SFJ_FLOW_NONE   0
+#define SFJ_FLOW_RTSCTS 1
+#define SFJ_FLOW_DTRDSR 2 /**< libserialport backend only */
+
+/** Serial line settings. Zero fields take the defaults. */
+typedef struct sfj_serial_opts {
+    unsigned version; /**< SFJ_SERIAL_OPTS_VERSION */
+    int baud;         /**< bits per second (default 115200) */
+    int data_bits;    /**< 5..8 (default 8) */
+    int parity;       /**< SFJ_PARITY_* (default none) */
+    int stop_bits;    /**< 1 or 2 (default 1) */
+    int flow;         /**< SFJ_FLOW_* (default none) */
+} sfj_serial_opts;
+
+#define SFJ_SERIAL_OPTS_VERSION 1
+#define SFJ_SERIAL_OPTS_INIT                                                   \
+    {                                                                          \
+        SFJ_SERIAL_OPTS_VERSION, 115200, 8, SFJ_PARITY_NONE, 1, SFJ_FLOW_NONE  \
+    }
+
+/** Connect to "host:port" (IPv4 or IPv6 literal in brackets, or a name)
+ *  within `timeout_ms`. SFJ_ETIMEDOUT, SFJ_ELINK (refused, unreachable,
+ *  name not resolved), SFJ_EINVAL (malformed address). `*out` is the
+ *  caller's; release it with sfj_transport_close. */
+SFJ_EXTERN int sfj_transport_tcp_connect(sfj_transport **out,
+                                         const char *host_port, int timeout_ms);
+
+/** Wrap a connected TCP socket (e.g. from accept); the transport owns `fd`
+ *  from then on, even when this call fails. */
+SFJ_EXTERN int sfj_transport_tcp_from_fd(sfj_transport **out, int fd);
+
+/** Open a tty (e.g. a pty from socat) in raw mode with plain termios.
+ *  Standard baud rates only; flow SFJ_FLOW_DTRDSR is refused. */
+SFJ_EXTERN int sfj_transport_termios_open(sfj_transport **out, const char *path,
+                                          const sfj_serial_opts *opts);
+
+/** Open a serial port through libserialport. SFJ_ENOTFOUND when the port
+ *  does not exist, SFJ_ELINK when it cannot be opened or configured,
+ *  SFJ_ESTATE when libsfj was built without libserialport. */
+SFJ_EXTERN int sfj_transport_serial_open(sfj_transport **out, const char *path,
+                                         const sfj_serial_opts *opts);
+
+/** Convenience calls through `t->ops`. */
+SFJ_EXTERN int sfj_transport_send(sfj_transport *t, const void *buf, size_t len,
+                                  size_t *sent, int timeout_ms);
+SFJ_EXTERN int sfj_transport_recv(sfj_transport *t, void *buf, size_t cap,
+                                  size_t *got, int timeout_ms);
+SFJ_EXTERN int sfj_transport_fd(sfj_transport *t);
+/** Close and free; accepts NULL. */
+SFJ_EXTERN void sfj_transport_close(sfj_transport *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
