@@ -80,12 +80,22 @@ void sfj__set_err(sfj_journal *j, const char *fmt, ...)
     pthread_mutex_unlock(&j->lock);
 }
 
+/* Detail of this thread's last failed open: the handle is gone by then. */
+static _Thread_local char open_err[sizeof((sfj_journal *)0)->errmsg];
+
+void sfj__keep_open_err(sfj_journal *j)
+{
+    pthread_mutex_lock(&j->lock);
+    memcpy(open_err, j->errmsg, sizeof open_err);
+    pthread_mutex_unlock(&j->lock);
+}
+
 const char *sfj_journal_errmsg(sfj_journal *j)
 {
     static _Thread_local char copy[sizeof((sfj_journal *)0)->errmsg];
 
     if (j == NULL)
-        return "no journal handle";
+        return open_err;
     pthread_mutex_lock(&j->lock);
     memcpy(copy, j->errmsg, sizeof copy);
     pthread_mutex_unlock(&j->lock);

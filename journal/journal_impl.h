@@ -115,6 +115,9 @@ int sfj__mdb_rc(sfj_journal *j, int mdb_rc, const char *what);
 void sfj__set_err(sfj_journal *j, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Keep `j`'s detail text as this thread's last open failure. */
+void sfj__keep_open_err(sfj_journal *j);
+
 /* Begin / end a read-only transaction, holding the map lock shared. */
 int sfj__read_begin(sfj_journal *j, MDB_txn **txn);
 void sfj__read_end(sfj_journal *j, MDB_txn *txn);

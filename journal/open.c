@@ -454,6 +454,9 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
 done:
     if (rc != SFJ_OK) {
         /* Keep the detail for the caller's log, then release. */
+        if (j->errmsg[0] == '\0')
+            sfj__set_err(j, "%s", sfj_strerror(rc));
+        sfj__keep_open_err(j);
         j->rdonly = 1;
         sfj_journal_close(j);
         return rc;

@@ -383,6 +383,8 @@ static void test_wrong_key_and_version(void **state)
     f->j = NULL;
     assert_int_equal(sfj_journal_open(&j, path, other, NULL), SFJ_EAUTH);
     assert_null(j);
+    assert_string_equal(sfj_journal_errmsg(NULL),
+                        "the key does not belong to this journal");
     sfj_keys_free(other);
 
     assert_int_equal(mdb_env_create(&env), 0);

@@ -223,8 +223,10 @@ SFJ_EXTERN int sfj_stats_get(sfj_journal *j, sfj_stats *out);
 SFJ_EXTERN int sfj_journal_id(sfj_journal *j, uint8_t *out);
 
 /** The detail text of the last failure on this handle, e.g. the LMDB or
- *  errno message behind an SFJ_EIO. Borrowed: valid until the calling
- *  thread's next call of this function. Never holds key, plaintext or PAN. */
+ *  errno message behind an SFJ_EIO. With `j` NULL: the detail of the
+ *  calling thread's last failed sfj_journal_open (e.g. "journal directory
+ *  /x is writable by others"). Borrowed: valid until the calling thread's
+ *  next call of this function. Never holds key, plaintext or PAN. */
 SFJ_EXTERN const char *sfj_journal_errmsg(sfj_journal *j);
 
 /** Write a PAN masked to first 6 and last 4 digits ("411111******1111")
