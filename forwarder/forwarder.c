@@ -1,0 +1,404 @@
+/* Forwarder handle: options, thread, poll, flush, stop, and the shared
+ * pieces (status reports, ack persistence, backoff). The state machine
+ * of each sink lives in link_sink.c and callback_sink.c; see
+ * forwarder_impl.h for states and invariants. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forwarder/forwarder_impl.h"
+#include "forwarder/proto.h"
+#include "journal/clock.h"
+#include "journal/internal.h"
+#include "sfj/errors.h"
+
+void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
+                     const char *detail)
+{
+    sfj_forwarder_status st;
+
+    if (f->o.status == NULL)
+        return;
+    memset(&st, 0, sizeof st);
+    st.event = event;
+    st.seq = seq;
+    st.error = error;
+    st.detail = detail != NULL ? detail : sfj_strerror(error);
+    f->o.status(&st, f->o.status_payload);
+}
+
+int sfj__fwd_flush_requested(sfj_forwarder *f)
+{
+    int r;
+
+    pthread_mutex_lock(&f->lock);
+    r = f->flush_req;
+    pthread_mutex_unlock(&f->lock);
+    return r;
+}
+
+int sfj__fwd_persist(sfj_forwarder *f, int force)
+{
+    sfj_forwarder_status st;
+    uint64_t from;
+    int64_t now = sfj__mono_ms();
+    int rc;
+
+    if (f->acked <= f->persisted)
+        return SFJ_OK;
+    if (!force && f->acked - f->persisted < f->o.ack_batch &&
+        now - f->last_persist < f->o.ack_flush_ms &&
+        !sfj__fwd_flush_requested(f))
+        return SFJ_OK;
+    rc = sfj__journal_ack(f->j, f->acked, NULL, 0);
+    if (rc != SFJ_OK) {
+        sfj__fwd_report(f, SFJ_FWD_ERROR, 0, rc, "persisting acks failed");
+        if (rc == SFJ_EDEAD || rc == SFJ_EIO)
+            f->fatal = rc;
+        return rc;
+    }
+    f->last_persist = now;
+    from = f->persisted + 1;
+    pthread_mutex_lock(&f->lock);
+    f->persisted = f->acked;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    if (f->o.status != NULL) {
+        memset(&st, 0, sizeof st);
+        st.event = SFJ_FWD_FORWARDED;
+        st.first_seq = from;
+        st.last_seq = f->acked;
+        st.detail = "forwarded";
+        f->o.status(&st, f->o.status_payload);
+    }
+    return SFJ_OK;
+}
+
+void sfj__fwd_backoff(sfj_forwarder *f, int max)
+{
+    int step = max ? f->o.backoff_max_ms : f->backoff_ms, delay;
+
+    /* Full jitter over the upper half of the step, so a fleet of terminals
+     * does not reconnect in lockstep after the host comes back. */
+    delay = step / 2 + (int)randombytes_uniform((uint32_t)(step / 2 + 1));
+    f->retry_at = sfj__mono_ms() + delay;
+    if (f->backoff_ms < f->o.backoff_max_ms / 2)
+        f->backoff_ms *= 2;
+    else
+        f->backoff_ms = f->o.backoff_max_ms;
+}
+
+void sfj__fwd_backoff_reset(sfj_forwarder *f)
+{
+    f->backoff_ms = f->o.backoff_min_ms;
+}
+
+int sfj__fwd_refresh(sfj_forwarder *f)
+{
+    uint64_t last = 0;
+    int rc = sfj__journal_head(f->j, &last, NULL);
+
+    if (rc == SFJ_OK)
+        f->last_seq = last;
+    else if (rc == SFJ_EDEAD || rc == SFJ_EIO)
+        f->fatal = rc;
+    return rc;
+}
+
+static int check_opts(sfj_forwarder_opts *o)
+{
+    if (o->version != SFJ_FORWARDER_OPTS_VERSION)
+        return SFJ_EVERSION;
+    switch (o->sink) {
+    case SFJ_SINK_TCP:
+    case SFJ_SINK_SERIAL:
+        if (o->address == NULL || o->address[0] == '\0')
+            return SFJ_EINVAL;
+        if (o->sink == SFJ_SINK_SERIAL &&
+            o->serial_backend != SFJ_SERIAL_LIBSERIALPORT &&
+            o->serial_backend != SFJ_SERIAL_TERMIOS)
+            return SFJ_EINVAL;
+        break;
+    case SFJ_SINK_CALLBACK:
+        if (o->deliver == NULL)
+            return SFJ_EINVAL;
+        break;
+    case SFJ_SINK_TRANSPORT:
+        if (o->connect == NULL)
+            return SFJ_EINVAL;
+        break;
+    default:
+        return SFJ_EINVAL;
+    }
+    if (o->window == 0)
+        o->window = 64;
+    if (o->window > SFJ_PROTO_WINDOW_MAX)
+        return SFJ_EINVAL;
+    if (o->backoff_min_ms <= 0)
+        o->backoff_min_ms = 250;
+    if (o->backoff_max_ms <= 0)
+        o->backoff_max_ms = 30000;
+    if (o->backoff_max_ms < o->backoff_min_ms)
+        o->backoff_max_ms = o->backoff_min_ms;
+    if (o->connect_timeout_ms <= 0)
+        o->connect_timeout_ms = 5000;
+    if (o->ack_timeout_ms <= 0)
+        o->ack_timeout_ms = 10000;
+    if (o->ping_interval_ms <= 0)
+        o->ping_interval_ms = 15000;
+    if (o->ack_batch == 0)
+        o->ack_batch = 256;
+    if (o->ack_flush_ms <= 0)
+        o->ack_flush_ms = 100;
+    return SFJ_OK;
+}
+
+int sfj_forwarder_new(sfj_forwarder **out, sfj_journal *j,
+                      const sfj_forwarder_opts *opts)
+{
+    sfj_forwarder *f = NULL;
+    const sfj_keys *keys;
+    int rc, locks = 0;
+
+    if (out == NULL || j == NULL || opts == NULL)
+        return SFJ_EINVAL;
+    *out = NULL;
+    f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return SFJ_ENOMEM;
+    f->o = *opts;
+    rc = check_opts(&f->o);
+    if (rc != SFJ_OK)
+        goto done;
+    f->j = j;
+    if (f->o.address != NULL) {
+        f->address = strdup(f->o.address);
+        if (f->address == NULL) {
+            rc = SFJ_ENOMEM;
+            goto done;
+        }
+        f->o.address = f->address;
+    }
+    keys = sfj__journal_keys(j);
+    if (keys == NULL) {
+        rc = SFJ_ESTATE; /* a keyless or read-only handle cannot forward */
+        goto done;
+    }
+    rc = sfj_journal_id(j, f->journal_id);
+    if (rc != SFJ_OK)
+        goto done;
+    if (f->o.sink != SFJ_SINK_CALLBACK) {
+        f->link_key = sodium_malloc(SFJ_KEY_BYTES);
+        if (f->link_key == NULL) {
+            rc = SFJ_ENOMEM;
+            goto done;
+        }
+        rc = sfj_keys_link_key(keys, f->link_key);
+        if (rc != SFJ_OK)
+            goto done;
+        sodium_mprotect_readonly(f->link_key);
+    }
+    rc = sfj__journal_watermark(j, &f->persisted);
+    if (rc != SFJ_OK)
+        goto done;
+    f->acked = f->persisted;
+    f->cb_next = f->persisted + 1;
+    f->state = SFJ__FWD_OFFLINE;
+    sfj__fwd_backoff_reset(f);
+    if (pthread_mutex_init(&f->lock, NULL) != 0) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    locks = 1;
+    if (pthread_cond_init(&f->cond, NULL) != 0) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    locks = 2;
+    *out = f;
+    f = NULL;
+done:
+    if (f != NULL) {
+        if (locks > 0)
+            pthread_mutex_destroy(&f->lock);
+        if (f->link_key != NULL)
+            sodium_free(f->link_key);
+        free(f->address);
+        free(f);
+    }
+    return rc;
+}
+
+static int step(sfj_forwarder *f, int timeout_ms)
+{
+    unsigned gen;
+
+    pthread_mutex_lock(&f->lock);
+    gen = f->flush_gen;
+    pthread_mutex_unlock(&f->lock);
+    if (gen != f->seen_gen) {
+        /* A flush wants the backlog now: no waiting out a backoff. */
+        f->seen_gen = gen;
+        f->retry_at = 0;
+    }
+    if (f->fatal)
+        return f->fatal;
+    if (f->o.sink == SFJ_SINK_CALLBACK)
+        return sfj__callback_step(f, timeout_ms);
+    return sfj__link_step(f, timeout_ms);
+}
+
+static int stop_requested(sfj_forwarder *f)
+{
+    int s;
+
+    pthread_mutex_lock(&f->lock);
+    s = f->stop;
+    pthread_mutex_unlock(&f->lock);
+    return s;
+}
+
+static void *thread_main(void *arg)
+{
+    sfj_forwarder *f = arg;
+
+    while (!stop_requested(f) && step(f, SFJ__FWD_SLICE_MS) == SFJ_OK)
+        ;
+    return NULL;
+}
+
+int sfj_forwarder_start(sfj_forwarder *f)
+{
+    int rc = SFJ_OK;
+
+    if (f == NULL)
+        return SFJ_EINVAL;
+    pthread_mutex_lock(&f->lock);
+    if (f->running) {
+        rc = SFJ_ESTATE;
+    } else {
+        f->stop = 0;
+        if (pthread_create(&f->thread, NULL, thread_main, f) != 0)
+            rc = SFJ_ENOMEM;
+        else
+            f->running = 1;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+int sfj_forwarder_poll(sfj_forwarder *f, int timeout_ms)
+{
+    int64_t deadline;
+    int rc, left;
+
+    if (f == NULL)
+        return SFJ_EINVAL;
+    pthread_mutex_lock(&f->lock);
+    rc = f->running ? SFJ_ESTATE : SFJ_OK;
+    pthread_mutex_unlock(&f->lock);
+    if (rc != SFJ_OK)
+        return rc;
+    deadline = sfj__mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    do {
+        left = (int)(deadline - sfj__mono_ms());
+        if (left < 0)
+            left = 0;
+        rc = step(f, left < SFJ__FWD_SLICE_MS ? left : SFJ__FWD_SLICE_MS);
+    } while (rc == SFJ_OK && sfj__mono_ms() < deadline);
+    return rc;
+}
+
+int sfj_forwarder_flush(sfj_forwarder *f, int timeout_ms)
+{
+    struct timespec until;
+    int64_t deadline;
+    uint64_t target = 0;
+    int rc, running, left;
+
+    if (f == NULL)
+        return SFJ_EINVAL;
+    deadline = timeout_ms < 0 ? INT64_MAX : sfj__mono_ms() + timeout_ms;
+    /* The upstream should end up holding a signed head. */
+    rc = sfj__journal_checkpoint(f->j, NULL);
+    if (rc != SFJ_OK && rc != SFJ_ESTATE)
+        return rc;
+    rc = sfj__journal_head(f->j, &target, NULL);
+    if (rc != SFJ_OK)
+        return rc;
+    pthread_mutex_lock(&f->lock);
+    f->flush_req++;
+    f->flush_gen++;
+    running = f->running;
+    pthread_mutex_unlock(&f->lock);
+    rc = SFJ_OK;
+    if (!running) {
+        while (f->persisted < target && rc == SFJ_OK) {
+            left = (int)(deadline - sfj__mono_ms());
+            if (left <= 0) {
+                rc = SFJ_ETIMEDOUT;
+                break;
+            }
+            rc = step(f, left < SFJ__FWD_SLICE_MS ? left : SFJ__FWD_SLICE_MS);
+            if (rc == SFJ_OK)
+                rc = sfj__fwd_persist(f, 1);
+        }
+    } else {
+        pthread_mutex_lock(&f->lock);
+        while (f->persisted < target && f->running && rc == SFJ_OK) {
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += SFJ__FWD_SLICE_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&f->cond, &f->lock, &until);
+            if (sfj__mono_ms() >= deadline && f->persisted < target)
+                rc = SFJ_ETIMEDOUT;
+        }
+        if (rc == SFJ_OK && f->persisted < target)
+            rc = f->fatal ? f->fatal : SFJ_ECLOSED;
+        pthread_mutex_unlock(&f->lock);
+    }
+    pthread_mutex_lock(&f->lock);
+    f->flush_req--;
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+int sfj_forwarder_stop(sfj_forwarder *f)
+{
+    int running, rc;
+
+    if (f == NULL)
+        return SFJ_EINVAL;
+    pthread_mutex_lock(&f->lock);
+    running = f->running;
+    f->stop = 1;
+    pthread_mutex_unlock(&f->lock);
+    if (running)
+        pthread_join(f->thread, NULL);
+    pthread_mutex_lock(&f->lock);
+    f->running = 0;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    rc = sfj__fwd_persist(f, 1);
+    if (f->t != NULL)
+        sfj__link_close(f, SFJ_ECLOSED, "forwarder stopped");
+    return rc;
+}
+
+void sfj_forwarder_free(sfj_forwarder *f)
+{
+    if (f == NULL)
+        return;
+    sfj_forwarder_stop(f);
+    if (f->wire_ok)
+        sfj__wire_free(&f->w);
+    pthread_cond_destroy(&f->cond);
+    pthread_mutex_destroy(&f->lock);
+    if (f->link_key != NULL)
+        sodium_free(f->link_key);
+    free(f->address);
+    free(f);
+}

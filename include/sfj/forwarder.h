@@ -1,0 +1,165 @@
+/* sfj forwarder: ships every journal entry upstream, in order, at least
+ * once, and replays whatever is unacknowledged after any outage.
+ *
+ * Delivery state is the journal's persisted ack watermark; "in flight"
+ * exists only in memory, so after a restart everything above the
+ * watermark is simply pending again. A link that is down never blocks
+ * sfj_append.
+ *
+ * Two kinds of sink:
+ *  - a framed link to an upstream such as sfj-host (docs/PROTOCOL.md),
+ *    over TCP, a serial line, or a transport the app provides. Acks are
+ *    authenticated with the link key and checked against the journal's own
+ *    chain hash before the watermark moves;
+ *  - an app callback that receives each decrypted entry and delivers it
+ *    through the app's own host protocol.
+ *
+ * A forwarder runs on its own thread (sfj_forwarder_start) or is driven by
+ * the app (sfj_forwarder_poll), never both at once. */
+#ifndef SFJ_FORWARDER_H
+#define SFJ_FORWARDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "export.h"
+#include "journal.h"
+#include "sys/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Sinks (sfj_forwarder_opts.sink). */
+#define SFJ_SINK_TCP       1 /**< framed link over TCP to `address` */
+#define SFJ_SINK_SERIAL    2 /**< framed link over the serial `address` */
+#define SFJ_SINK_CALLBACK  3 /**< the app's `deliver` callback */
+#define SFJ_SINK_TRANSPORT 4 /**< framed link over the app's `connect` */
+
+/** Serial backends (sfj_forwarder_opts.serial_backend). */
+#define SFJ_SERIAL_LIBSERIALPORT 0 /**< real ports through libserialport */
+#define SFJ_SERIAL_TERMIOS       1 /**< plain termios (ptys, simple UARTs) */
+
+/** Answers of a deliver callback. */
+#define SFJ_DELIVER_ACK 0 /**< delivered: the entry is done */
+#define SFJ_DELIVER_RETRY                                                      \
+    1 /**< not now: retry this entry after a backoff;                          \
+           the entries behind it wait */
+#define SFJ_DELIVER_REJECT                                                     \
+    2 /**< refused for good: set aside as                                      \
+           needs-attention (never deleted), the                                \
+           queue goes on */
+
+/** Flags (sfj_forwarder_opts.flags). */
+#define SFJ_FWD_F_DELIVER_CHECKPOINTS                                          \
+    0x1u /**< also hand CHECKPOINT entries                                     \
+              to the callback (by default                                      \
+              they are acked unseen) */
+
+/** Deliver one decrypted entry (callback sink). `entry` is borrowed for the
+ *  call. Return an SFJ_DELIVER_* answer; anything else counts as RETRY.
+ *  Called on the forwarder's thread (or the sfj_forwarder_poll caller). */
+typedef int (*sfj_deliver_cb)(const sfj_entry *entry, void *payload);
+
+/** Open a transport to the upstream (SFJ_SINK_TRANSPORT). Return 0 with
+ *  `*out` set, or an SFJ_E* code; the forwarder closes `*out`. */
+typedef int (*sfj_connect_cb)(sfj_transport **out, void *payload);
+
+/** Status events. */
+#define SFJ_FWD_ONLINE  1 /**< the sink accepts entries */
+#define SFJ_FWD_OFFLINE 2 /**< the link went down (error, detail) */
+#define SFJ_FWD_FORWARDED                                                      \
+    3 /**< first_seq..last_seq are now acknowledged                            \
+           and the watermark is persisted */
+#define SFJ_FWD_ERROR                                                          \
+    4                      /**< a problem with `seq` (0: the link); error,     \
+                                detail */
+#define SFJ_FWD_REJECTED 5 /**< `seq` was set aside as needs-attention */
+
+/** One status event; borrowed for the duration of the callback. */
+typedef struct sfj_forwarder_status {
+    int event;          /**< SFJ_FWD_* */
+    uint64_t first_seq; /**< FORWARDED: first newly acknowledged seq */
+    uint64_t last_seq;  /**< FORWARDED: last newly acknowledged seq */
+    uint64_t seq;       /**< ERROR, REJECTED: the entry concerned (or 0) */
+    int error;          /**< OFFLINE, ERROR, REJECTED: an SFJ_E* code */
+    const char *detail; /**< one line, never a key, plaintext or PAN */
+} sfj_forwarder_status;
+
+/** Status callback; runs on the forwarder's thread and must not call back
+ *  into the forwarder. */
+typedef void (*sfj_status_cb)(const sfj_forwarder_status *status,
+                              void *payload);
+
+/** Forwarder options. Zero fields take the defaults in brackets. */
+typedef struct sfj_forwarder_opts {
+    unsigned version;       /**< SFJ_FORWARDER_OPTS_VERSION */
+    int sink;               /**< SFJ_SINK_* */
+    const char *address;    /**< "host:port" (TCP) or device path (serial);
+                                 copied */
+    int serial_backend;     /**< SFJ_SERIAL_* */
+    sfj_serial_opts serial; /**< line settings for SFJ_SINK_SERIAL */
+    sfj_deliver_cb deliver; /**< SFJ_SINK_CALLBACK */
+    void *deliver_payload;
+    sfj_connect_cb connect; /**< SFJ_SINK_TRANSPORT */
+    void *connect_payload;
+    sfj_status_cb status; /**< optional */
+    void *status_payload;
+    unsigned window;        /**< ENTRY frames in flight [64], max 1024 */
+    int backoff_min_ms;     /**< first reconnect / retry delay [250] */
+    int backoff_max_ms;     /**< longest delay [30000] */
+    int connect_timeout_ms; /**< [5000] */
+    int ack_timeout_ms;     /**< no progress for this long with frames in
+                                 flight: the link is dead [10000] */
+    int ping_interval_ms;   /**< ping an idle link [15000] */
+    unsigned ack_batch;     /**< persist the watermark after this many
+                                 acknowledged seqs [256] ... */
+    int ack_flush_ms;       /**< ... or after this long [100] */
+    unsigned flags;         /**< SFJ_FWD_F_* */
+} sfj_forwarder_opts;
+
+#define SFJ_FORWARDER_OPTS_VERSION 1
+#define SFJ_FORWARDER_OPTS_INIT                                                \
+    {                                                                          \
+        SFJ_FORWARDER_OPTS_VERSION, 0, NULL, 0, SFJ_SERIAL_OPTS_INIT, NULL,    \
+            NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0            \
+    }
+
+/** Opaque forwarder. */
+typedef struct sfj_forwarder sfj_forwarder;
+
+/** Create a forwarder for journal `j` (which must outlive it and be
+ *  writable: acks are persisted in it). Nothing connects yet. `*out`
+ *  belongs to the caller; release it with sfj_forwarder_free. */
+SFJ_EXTERN int sfj_forwarder_new(sfj_forwarder **out, sfj_journal *j,
+                                 const sfj_forwarder_opts *opts);
+
+/** Run the forwarder on its own thread until sfj_forwarder_stop.
+ *  SFJ_ESTATE if it already runs. */
+SFJ_EXTERN int sfj_forwarder_start(sfj_forwarder *f);
+
+/** Drive a forwarder without a thread: do the pending work and wait for
+ *  the link or new entries for at most `timeout_ms` (0: do not wait).
+ *  Call it regularly. May block up to connect_timeout_ms while connecting.
+ *  SFJ_ESTATE while the thread runs; SFJ_EDEAD / SFJ_EIO if the journal
+ *  failed. Link problems are reported through the status callback. */
+SFJ_EXTERN int sfj_forwarder_poll(sfj_forwarder *f, int timeout_ms);
+
+/** Deliver the backlog now and wait: append a checkpoint (so the upstream
+ *  holds a signed head), skip any reconnect backoff, and return 0 once
+ *  every entry present at the call is acknowledged and the watermark is
+ *  durable, or SFJ_ETIMEDOUT after `timeout_ms` (-1: no limit). Works with
+ *  and without the thread (without, it drives the forwarder itself). */
+SFJ_EXTERN int sfj_forwarder_flush(sfj_forwarder *f, int timeout_ms);
+
+/** Stop the thread (if running), persist the acks received so far and
+ *  close the link. The forwarder can be started again. */
+SFJ_EXTERN int sfj_forwarder_stop(sfj_forwarder *f);
+
+/** Stop and free. Accepts NULL. */
+SFJ_EXTERN void sfj_forwarder_free(sfj_forwarder *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
