@@ -1,0 +1,287 @@
+/* sfj-dump: list, filter and verify a journal; write and check evidence
+ * bundles. Reads only: the journal is opened read-only and may be in use
+ * by the terminal app or an sfj-host at the same time. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_file.h"
+#include "cli_text.h"
+#include "cli_time.h"
+#include "dump.h"
+
+static const char usage_text[] =
+    "usage: sfj-dump [options] DIR\n"
+    "       sfj-dump DIR --verify [--key FILE] [--pubkey HEX]\n"
+    "       sfj-dump DIR --key FILE --txn ID --bundle FILE\n"
+    "       sfj-dump --check-bundle FILE [--pubkey HEX]\n"
+    "\n"
+    "List the entries of an sfj journal (a terminal journal or an sfj-host\n"
+    "mirror), verify its hash chain and checkpoint signatures, and write or\n"
+    "check evidence bundles. The journal is only ever read.\n"
+    "\n"
+    "  -k, --key FILE        master key file: decrypt events (without it only\n"
+    "                        clear headers are listed)\n"
+    "  -t, --txn ID          only entries of this transaction (needs --key)\n"
+    "      --from SEQ        first seq (inclusive)\n"
+    "      --to SEQ          last seq (inclusive)\n"
+    "      --since TIME      wall time >= TIME (ISO 8601, e.g. "
+    "2026-11-23T10:00:00Z)\n"
+    "      --until TIME      wall time < TIME\n"
+    "      --kind KIND       intent, outcome, offline, reversal, receipt,\n"
+    "                        settlement, checkpoint, note, or a number\n"
+    "      --status STATUS   approved, declined, error, printed, "
+    "print_failed,\n"
+    "                        reprinted, rev_decided, rev_sent, none, or a "
+    "number\n"
+    "                        (needs --key)\n"
+    "  -f, --format FMT      table (default), json (JSON Lines) or csv\n"
+    "  -p, --payload MODE    hex (default), base64, text; card numbers are\n"
+    "                        masked; raw shows them unmasked\n"
+    "      --verify          check the chain, every checkpoint signature and\n"
+    "                        (with --key) every record; report the verified\n"
+    "                        range and any unsealed tail\n"
+    "      --bundle FILE     write the evidence bundle of --txn to FILE\n"
+    "      --check-bundle FILE  verify a bundle without any key and print\n"
+    "                        the events it discloses\n"
+    "      --pubkey HEX      the checkpoint public key to require (64 hex)\n"
+    "  -h, --help            this text\n"
+    "      --version         the version\n"
+    "\n"
+    "Exit: 0 ok, 1 verification failed, 2 cannot open journal or bundle,\n"
+    "3 key problem, 4 no such txn or not sealed yet, 5 cannot write output,\n"
+    "6 internal error, 64 usage error, 65 bad option value.\n";
+
+void dump_err(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("sfj-dump: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+enum {
+    OPT_FROM = 256,
+    OPT_TO,
+    OPT_SINCE,
+    OPT_UNTIL,
+    OPT_KIND,
+    OPT_STATUS,
+    OPT_VERIFY,
+    OPT_BUNDLE,
+    OPT_CHECK,
+    OPT_PUBKEY,
+    OPT_VERSION
+};
+
+static const struct option long_opts[] = {
+    {"key", required_argument, NULL, 'k'},
+    {"txn", required_argument, NULL, 't'},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"until", required_argument, NULL, OPT_UNTIL},
+    {"kind", required_argument, NULL, OPT_KIND},
+    {"status", required_argument, NULL, OPT_STATUS},
+    {"format", required_argument, NULL, 'f'},
+    {"payload", required_argument, NULL, 'p'},
+    {"verify", no_argument, NULL, OPT_VERIFY},
+    {"bundle", required_argument, NULL, OPT_BUNDLE},
+    {"check-bundle", required_argument, NULL, OPT_CHECK},
+    {"pubkey", required_argument, NULL, OPT_PUBKEY},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0}};
+
+/* One option's value into `o`; an exit code. */
+static int take_option(int c, const char *arg, dump_opts *o)
+{
+    switch (c) {
+    case 'k':
+        o->key_file = arg;
+        return DUMP_OK;
+    case 't':
+        if (arg[0] == '\0' || strlen(arg) > SFJ_TXN_ID_MAX) {
+            dump_err("--txn: 1 to %d characters expected", SFJ_TXN_ID_MAX);
+            return DUMP_BADVALUE;
+        }
+        o->txn_id = arg;
+        return DUMP_OK;
+    case OPT_FROM:
+    case OPT_TO:
+        if (sfj__cli_parse_u64(arg, c == OPT_FROM ? &o->from_seq
+                                                  : &o->to_seq) != 0) {
+            dump_err("--%s: not a seq number: %s",
+                     c == OPT_FROM ? "from" : "to", arg);
+            return DUMP_BADVALUE;
+        }
+        return DUMP_OK;
+    case OPT_SINCE:
+    case OPT_UNTIL:
+        if (sfj__cli_parse_time(arg, c == OPT_SINCE ? &o->since_ms
+                                                    : &o->until_ms) != 0) {
+            dump_err("--%s: not an ISO 8601 time with a zone "
+                     "(e.g. 2026-11-23T10:00:00Z): %s",
+                     c == OPT_SINCE ? "since" : "until", arg);
+            return DUMP_BADVALUE;
+        }
+        if (c == OPT_SINCE)
+            o->has_since = 1;
+        else
+            o->has_until = 1;
+        return DUMP_OK;
+    case OPT_KIND:
+        if (dump_kind_parse(arg, &o->kind) != 0) {
+            dump_err("--kind: unknown kind: %s", arg);
+            return DUMP_BADVALUE;
+        }
+        return DUMP_OK;
+    case OPT_STATUS:
+        if (dump_status_parse(arg, &o->status) != 0) {
+            dump_err("--status: unknown status: %s", arg);
+            return DUMP_BADVALUE;
+        }
+        return DUMP_OK;
+    case 'f':
+        o->format = strcmp(arg, "table") == 0  ? FMT_TABLE
+                    : strcmp(arg, "json") == 0 ? FMT_JSON
+                    : strcmp(arg, "csv") == 0  ? FMT_CSV
+                                               : -1;
+        if (o->format < 0) {
+            dump_err("--format: table, json or csv expected: %s", arg);
+            return DUMP_BADVALUE;
+        }
+        return DUMP_OK;
+    case 'p':
+        o->payload_mode = sfj__cli_payload_mode_parse(arg);
+        if (o->payload_mode < 0) {
+            dump_err("--payload: hex, base64, text or raw expected: %s", arg);
+            return DUMP_BADVALUE;
+        }
+        return DUMP_OK;
+    case OPT_VERIFY:
+        o->verify = 1;
+        return DUMP_OK;
+    case OPT_BUNDLE:
+        o->bundle_out = arg;
+        return DUMP_OK;
+    case OPT_CHECK:
+        o->bundle_in = arg;
+        return DUMP_OK;
+    case OPT_PUBKEY:
+        if (sfj__cli_unhex(arg, o->pin, sizeof o->pin) != 0) {
+            dump_err("--pubkey: 64 hex digits expected");
+            return DUMP_BADVALUE;
+        }
+        o->pinned = 1;
+        return DUMP_OK;
+    default:
+        return DUMP_USAGE;
+    }
+}
+
+/* Combinations that make no sense; an exit code. */
+static int check_combination(const dump_opts *o)
+{
+    int modes =
+        (o->verify != 0) + (o->bundle_out != NULL) + (o->bundle_in != NULL);
+
+    if (modes > 1) {
+        dump_err("--verify, --bundle and --check-bundle exclude each other");
+        return DUMP_USAGE;
+    }
+    if (o->bundle_in != NULL) {
+        if (o->dir != NULL) {
+            dump_err("--check-bundle takes no journal directory");
+            return DUMP_USAGE;
+        }
+        return DUMP_OK;
+    }
+    if (o->dir == NULL) {
+        dump_err("no journal directory given (see --help)");
+        return DUMP_USAGE;
+    }
+    if (o->pinned && !o->verify) {
+        dump_err("--pubkey goes with --verify or --check-bundle");
+        return DUMP_USAGE;
+    }
+    if ((o->txn_id != NULL || o->status >= 0) && o->key_file == NULL) {
+        dump_err("--txn and --status need --key: they read encrypted fields");
+        return DUMP_USAGE;
+    }
+    if (o->bundle_out != NULL && (o->txn_id == NULL || o->key_file == NULL)) {
+        dump_err("--bundle needs --txn and --key");
+        return DUMP_USAGE;
+    }
+    if (o->has_since && o->has_until && o->until_ms <= o->since_ms) {
+        dump_err("--until must be later than --since");
+        return DUMP_BADVALUE;
+    }
+    if (o->to_seq != 0 && o->to_seq < o->from_seq) {
+        dump_err("--to must not be below --from");
+        return DUMP_BADVALUE;
+    }
+    return DUMP_OK;
+}
+
+int main(int argc, char **argv)
+{
+    dump_opts o;
+    int c, rc = DUMP_OK;
+
+    memset(&o, 0, sizeof o);
+    o.status = -1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":k:t:f:p:h", long_opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage_text, stdout);
+            return DUMP_OK;
+        }
+        if (c == OPT_VERSION) {
+            printf("sfj-dump %s\n", sfj_version());
+            return DUMP_OK;
+        }
+        if (c == '?' || c == ':') {
+            dump_err("%s: %s",
+                     c == ':' ? "missing value for" : "unknown option",
+                     argv[optind - 1]);
+            return DUMP_USAGE;
+        }
+        rc = take_option(c, optarg, &o);
+        if (rc != DUMP_OK)
+            return rc;
+    }
+    if (optind < argc)
+        o.dir = argv[optind++];
+    if (optind < argc) {
+        dump_err("unexpected argument: %s", argv[optind]);
+        return DUMP_USAGE;
+    }
+    rc = check_combination(&o);
+    if (rc != DUMP_OK)
+        return rc;
+    if (sfj_init() != 0) {
+        dump_err("cannot initialise libsodium");
+        return DUMP_INTERNAL;
+    }
+    if (o.payload_mode == SFJ__PL_RAW)
+        dump_err("warning: --payload raw prints card numbers unmasked");
+    if (o.bundle_in != NULL)
+        rc = dump_bundle_check(&o);
+    else if (o.bundle_out != NULL)
+        rc = dump_bundle_write(&o);
+    else if (o.verify)
+        rc = dump_verify(&o);
+    else
+        rc = dump_list(&o);
+    if (fflush(stdout) != 0 && rc == DUMP_OK) {
+        dump_err("cannot write output");
+        rc = DUMP_OUTPUT;
+    }
+    return rc;
+}
