@@ -1,0 +1,89 @@
+/* Baseline: raw LMDB, one mdb_put of the 256-byte payload per write
+ * transaction, default flags (so each commit syncs data and meta page,
+ * as sfj's do), keys as sfj's (u64 big-endian, MDB_APPEND). */
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench.h"
+
+typedef struct ctx {
+    MDB_env *env;
+    MDB_dbi dbi;
+    uint64_t seq;
+} ctx;
+
+static int one(void *arg, int tid, uint64_t i)
+{
+    ctx *c = arg;
+    uint8_t kb[8], payload[BENCH_PAYLOAD_BYTES];
+    uint64_t seq = ++c->seq;
+    MDB_val k = {sizeof kb, kb}, v = {sizeof payload, payload};
+    MDB_txn *txn;
+    int mrc;
+
+    (void)tid;
+    bench_payload(payload, i);
+    for (int b = 0; b < 8; b++)
+        kb[b] = (uint8_t)(seq >> (56 - 8 * b));
+    mrc = mdb_txn_begin(c->env, NULL, 0, &txn);
+    if (mrc != MDB_SUCCESS)
+        goto fail;
+    mrc = mdb_put(txn, c->dbi, &k, &v, MDB_APPEND);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        goto fail;
+    }
+    mrc = mdb_txn_commit(txn);
+    if (mrc == MDB_SUCCESS)
+        return 0;
+fail:
+    bench_fail("lmdb baseline", mdb_strerror(mrc));
+    return -1;
+}
+
+int bench_append_lmdb(const bench_opts *o, bench_rate *out)
+{
+    char *dir = bench_path(o->dir, "append-lmdb");
+    MDB_txn *txn;
+    ctx c = {0};
+    int mrc, rc = -1;
+    uint64_t i;
+
+    if (bench_mkdir(dir) != 0) {
+        bench_fail(dir, "cannot create");
+        free(dir);
+        return -1;
+    }
+    mrc = mdb_env_create(&c.env);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_env_set_mapsize(c.env, (size_t)1 << 30);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_env_set_maxdbs(c.env, 4);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_env_open(c.env, dir, 0, 0600);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_txn_begin(c.env, NULL, 0, &txn);
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_dbi_open(txn, "entries", MDB_CREATE, &c.dbi);
+        if (mrc == MDB_SUCCESS)
+            mrc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+    }
+    if (mrc != MDB_SUCCESS) {
+        bench_fail("lmdb baseline", mdb_strerror(mrc));
+        goto done;
+    }
+    for (i = 0, rc = 0; i < 20 && rc == 0; i++)
+        rc = one(&c, 0, i);
+    if (rc == 0)
+        rc = bench_run(1, o->seconds, 0, one, &c, out);
+done:
+    if (c.env != NULL)
+        mdb_env_close(c.env);
+    if (!o->keep)
+        bench_rmrf(dir);
+    free(dir);
+    return rc;
+}

@@ -1,0 +1,143 @@
+/* sfj-bench: shared types of the benchmark families.
+ *
+ * Each family lives in its own file and fills one part of bench_results.
+ * A figure that could not be measured in this run keeps its value at -1
+ * and gets a reason in the matching `*_why` string; nothing is ever
+ * estimated or carried over from another run. */
+#ifndef SFJ_BENCH_H
+#define SFJ_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfj/sfj.h"
+
+/* Exit codes. */
+#define BENCH_EXIT_OK    0
+#define BENCH_EXIT_FAIL  1  /* a benchmark failed to run */
+#define BENCH_EXIT_DIR   2  /* the bench directory cannot be made */
+#define BENCH_EXIT_USAGE 64 /* bad command line */
+
+#define BENCH_PAYLOAD_BYTES 256
+#define BENCH_MAX_THREADS   64
+
+typedef struct bench_opts {
+    const char *dir;         /* parent of every benchmark file */
+    int quick;               /* small counts, for CI */
+    int json;                /* print one JSON object, not the table */
+    int keep;                /* keep the files afterwards */
+    double seconds;          /* length of each append run */
+    uint64_t big_entries;    /* the large journal (recovery, RSS, verify) */
+    uint64_t small_entries;  /* the small recovery journal */
+    uint64_t replay_entries; /* the replay backlog */
+    uint64_t unacked;        /* unacked entries in the recovery journals */
+    uint64_t in_doubt;       /* in-doubt txns in the recovery journals */
+    const char *self;        /* argv[0], to run the RSS probe */
+} bench_opts;
+
+/* A rate and its latency distribution. */
+typedef struct bench_rate {
+    int threads;
+    uint64_t ops;
+    double secs;
+    double rate; /* ops per second; -1 when not measured */
+    double p50_ms, p99_ms, p999_ms;
+} bench_rate;
+
+#define BENCH_NTHREADS 4
+extern const int bench_thread_counts[BENCH_NTHREADS]; /* 1, 2, 8, 32 */
+
+typedef struct bench_results {
+    bench_rate sfj[BENCH_NTHREADS];
+    bench_rate sqlite[BENCH_NTHREADS];
+    bench_rate lmdb_1t;
+    bench_rate fdatasync_1t;
+
+    double replay_eps, replay_drain_ms;
+    uint64_t replay_n;
+    char replay_why[160];
+
+    double recover_ms_small, recover_ms_big;
+    double open_ms_small, open_ms_big;
+    char recover_why[160];
+
+    double verify_plain_eps, verify_decrypt_eps;
+    uint64_t verify_n;
+
+    double bytes_per_entry;
+    double record_bytes; /* mean sealed record (value) size */
+    uint64_t bytes_n;
+
+    double anon_rss_bytes;
+    int rss_with_forwarder;
+    char rss_why[160];
+
+    double wire_tcp, wire_serial;
+    char wire_why[160];
+
+    double build_secs; /* time taken to build the large journal */
+} bench_results;
+
+/* ---- timing and latency (stats.c) ---- */
+double bench_now(void); /* monotonic seconds */
+int bench_cmp_double(const void *a, const void *b);
+/* Sort `ns` (n latencies in seconds) and fill the percentiles. */
+void bench_percentiles(double *lat, size_t n, bench_rate *out);
+
+/* ---- the multi-thread driver (runner.c) ----
+ * op(ctx, tid, i) performs operation i of thread tid and returns 0, or
+ * non-zero to stop the run with a failure. Every thread starts at one
+ * barrier and stops at the deadline or after max_ops operations. */
+typedef int (*bench_op_fn)(void *ctx, int tid, uint64_t i);
+int bench_run(int threads, double seconds, uint64_t max_ops_per_thread,
+              bench_op_fn op, void *ctx, bench_rate *out);
+
+/* ---- payload and events (payload.c) ---- */
+/* The i-th ISO 8583 0200 (financial request) message, ASCII with a hex
+ * bitmap, masked PAN and EMV data: exactly BENCH_PAYLOAD_BYTES bytes. */
+void bench_payload(uint8_t *out, uint64_t i);
+/* The i-th event of stream `stream`: kind, txn id, amount, payload.
+ * `txn` needs 32 bytes, `payload` BENCH_PAYLOAD_BYTES. */
+void bench_event(sfj_event *ev, uint16_t kind, uint64_t stream, uint64_t i,
+                 char *txn, uint8_t *payload);
+
+/* ---- helpers (util.c) ---- */
+char *bench_path(const char *dir, const char *name); /* malloc'd */
+int bench_mkdir(const char *path);
+void bench_rmrf(const char *path);
+uint64_t bench_du(const char *path); /* allocated bytes of a tree */
+/* One key file per run, in the bench directory: the RSS probe, a child
+ * process, loads it too. */
+int bench_keys_init(const char *dir);
+sfj_keys *bench_keys(void);
+const char *bench_keyfile(void);
+void bench_fail(const char *what, const char *detail);
+void bench_note(const bench_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- families ---- */
+int bench_append_sfj(const bench_opts *o, int threads, bench_rate *out);
+int bench_append_lmdb(const bench_opts *o, bench_rate *out);
+int bench_append_sqlite(const bench_opts *o, int threads, bench_rate *out);
+int bench_append_fdatasync(const bench_opts *o, bench_rate *out);
+
+/* Large journals (bulk.c): `n` entries as transactions of intent,
+ * outcome and receipt, the last `in_doubt` txns left as bare intents,
+ * everything but the last `unacked` entries acknowledged. */
+int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
+                        uint64_t unacked, uint64_t in_doubt);
+int bench_journal_opts(sfj_journal_opts *opts); /* what every bench uses */
+
+int bench_verify(const bench_opts *o, const char *dir, bench_results *r);
+int bench_footprint(const bench_opts *o, const char *dir, bench_results *r);
+int bench_rss_probe(const char *dir); /* the child side (--rss-probe) */
+int bench_recover(const bench_opts *o, const char *small, const char *big,
+                  bench_results *r);
+int bench_replay(const bench_opts *o, bench_results *r);
+int bench_wire(const bench_opts *o, bench_results *r);
+
+/* ---- output (report.c) ---- */
+void bench_print_table(const bench_opts *o, const bench_results *r);
+void bench_print_json(const bench_opts *o, const bench_results *r);
+
+#endif

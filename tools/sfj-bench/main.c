@@ -1,0 +1,250 @@
+/* sfj-bench: durable append, recovery, verification and footprint of an
+ * sfj journal, side by side with raw LMDB, SQLite and fdatasync, all
+ * measured in one run on the same disk. See docs/sfj-bench.1. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+const int bench_thread_counts[BENCH_NTHREADS] = {1, 2, 8, 32};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sfj-bench [--quick] [--json] [--dir DIR] [--seconds S]\n"
+            "                 [--entries N] [--keep]\n"
+            "\n"
+            "Measure durable appends (1, 2, 8, 32 threads) against raw LMDB,\n"
+            "SQLite WAL synchronous=FULL and write+fdatasync, then recovery,\n"
+            "verification, bytes on disk and memory on large journals.\n"
+            "\n"
+            "  --dir DIR      put every benchmark file under DIR (default: a\n"
+            "                 fresh directory under $TMPDIR or /tmp)\n"
+            "  --quick        small counts, a few seconds (CI smoke test)\n"
+            "  --json         print one JSON object instead of the table\n"
+            "  --seconds S    length of each append run (default 3)\n"
+            "  --entries N    size of the large journal (default 1000000)\n"
+            "  --keep         keep the benchmark files\n"
+            "  -h, --help     this text\n"
+            "  --version      print the version\n"
+            "\n"
+            "Exit status: 0 done, 1 a benchmark failed, 2 the directory\n"
+            "cannot be used, 64 bad usage.\n");
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(s, &end);
+    return errno == 0 && end != s && *end == '\0' && *out > 0 && *out <= 3600
+               ? 0
+               : -1;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 1000 || v > 100000000ull)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int run_all(bench_opts *o, bench_results *r)
+{
+    char *small = bench_path(o->dir, "journal-small");
+    char *big = bench_path(o->dir, "journal-large");
+    double t0;
+    int i, rc = 0;
+
+    for (i = 0; i < BENCH_NTHREADS && rc == 0; i++) {
+        int t = bench_thread_counts[i];
+
+        bench_note(o, "append, %d thread%s: sfj", t, t > 1 ? "s" : "");
+        rc = bench_append_sfj(o, t, &r->sfj[i]);
+        if (rc == 0 && t == 1) {
+            bench_note(o, "append, 1 thread: raw LMDB");
+            rc = bench_append_lmdb(o, &r->lmdb_1t);
+        }
+        if (rc == 0) {
+            bench_note(o, "append, %d thread%s: SQLite", t, t > 1 ? "s" : "");
+            rc = bench_append_sqlite(o, t, &r->sqlite[i]);
+        }
+        if (rc == 0 && t == 1) {
+            bench_note(o, "append, 1 thread: write+fdatasync");
+            rc = bench_append_fdatasync(o, &r->fdatasync_1t);
+        }
+    }
+    if (rc == 0) {
+        bench_note(o, "building journals of %llu and %llu entries",
+                   (unsigned long long)o->small_entries,
+                   (unsigned long long)o->big_entries);
+        rc = bench_build_journal(o, small, o->small_entries, o->unacked,
+                                 o->in_doubt);
+    }
+    if (rc == 0) {
+        t0 = bench_now();
+        rc = bench_build_journal(o, big, o->big_entries, o->unacked,
+                                 o->in_doubt);
+        r->build_secs = bench_now() - t0;
+    }
+    if (rc == 0) {
+        bench_note(o, "recovery");
+        rc = bench_recover(o, small, big, r);
+    }
+    if (rc == 0) {
+        bench_note(o, "verify");
+        rc = bench_verify(o, big, r);
+    }
+    if (rc == 0) {
+        bench_note(o, "bytes on disk and memory");
+        rc = bench_footprint(o, big, r);
+    }
+    if (rc == 0) {
+        bench_note(o, "replay");
+        rc = bench_replay(o, r);
+    }
+    if (rc == 0)
+        rc = bench_wire(o, r);
+    free(small);
+    free(big);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"quick", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, 'j'},
+        {"seconds", required_argument, NULL, 's'},
+        {"entries", required_argument, NULL, 'n'},
+        {"keep", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"rss-probe", required_argument, NULL, 'R'},
+        {NULL, 0, NULL, 0}};
+    bench_opts o;
+    bench_results *r;
+    const char *parent = NULL, *tmp;
+    char *dir = NULL;
+    double seconds = 0;
+    uint64_t entries = 0;
+    int c, rc;
+
+    memset(&o, 0, sizeof o);
+    o.self = argv[0];
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            parent = optarg;
+            break;
+        case 'q':
+            o.quick = 1;
+            break;
+        case 'j':
+            o.json = 1;
+            break;
+        case 'k':
+            o.keep = 1;
+            break;
+        case 's':
+            if (parse_double(optarg, &seconds) != 0) {
+                fprintf(stderr,
+                        "sfj-bench: --seconds: not a number of "
+                        "seconds in (0, 3600]: %s\n",
+                        optarg);
+                return BENCH_EXIT_USAGE;
+            }
+            break;
+        case 'n':
+            if (parse_u64(optarg, &entries) != 0) {
+                fprintf(stderr,
+                        "sfj-bench: --entries: not a count in "
+                        "[1000, 100000000]: %s\n",
+                        optarg);
+                return BENCH_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return BENCH_EXIT_OK;
+        case 'V':
+            printf("sfj-bench %s\n", sfj_version());
+            return BENCH_EXIT_OK;
+        case 'R':
+            return bench_rss_probe(optarg);
+        default:
+            usage(stderr);
+            return BENCH_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "sfj-bench: unexpected argument: %s\n", argv[optind]);
+        return BENCH_EXIT_USAGE;
+    }
+    o.seconds = o.quick ? 0.25 : 3.0;
+    o.big_entries = o.quick ? 20000 : 1000000;
+    o.small_entries = o.quick ? 2000 : 10000;
+    o.unacked = o.quick ? 1000 : 10000;
+    o.in_doubt = o.quick ? 10 : 100;
+    o.replay_entries = o.quick ? 2000 : 100000;
+    if (seconds > 0)
+        o.seconds = seconds;
+    if (entries > 0)
+        o.big_entries = entries;
+    if (o.small_entries > o.big_entries)
+        o.small_entries = o.big_entries;
+    if (o.unacked > o.small_entries / 2)
+        o.unacked = o.small_entries / 2;
+
+    if (sfj_init() != SFJ_OK) {
+        fprintf(stderr, "sfj-bench: cannot initialise libsodium\n");
+        return BENCH_EXIT_FAIL;
+    }
+    tmp = getenv("TMPDIR");
+    if (parent == NULL)
+        parent = tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp";
+    dir = bench_path(parent, "sfj-bench.XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+        fprintf(stderr, "sfj-bench: cannot create a directory in %s: %s\n",
+                parent, strerror(errno));
+        free(dir);
+        return BENCH_EXIT_DIR;
+    }
+    o.dir = dir;
+    r = calloc(1, sizeof *r);
+    if (r == NULL || bench_keys_init(dir) != SFJ_OK) {
+        bench_rmrf(dir);
+        free(dir);
+        free(r);
+        return BENCH_EXIT_FAIL;
+    }
+    rc = run_all(&o, r);
+    if (rc == 0) {
+        if (o.json)
+            bench_print_json(&o, r);
+        else
+            bench_print_table(&o, r);
+    }
+    sfj_keys_free(bench_keys());
+    if (!o.keep)
+        bench_rmrf(dir);
+    else
+        fprintf(stderr, "sfj-bench: files kept in %s\n", dir);
+    free(dir);
+    free(r);
+    return rc == 0 ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
+}

@@ -1,0 +1,290 @@
+/* Output: one table for people, one JSON object for machines. Both say
+ * which targets this run met; a figure not measured prints as "-" (null
+ * in JSON) with its reason, never as a number. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+typedef struct target {
+    const char *name; /* JSON key */
+    const char *text; /* what is asked */
+    double value;     /* measured ratio or figure; < 0 unknown */
+    double goal;
+    int below; /* the value must stay below the goal */
+} target;
+
+#define NTARGETS 9
+
+static int known(double v)
+{
+    return v >= 0 && isfinite(v);
+}
+
+static double ratio(double a, double b)
+{
+    return known(a) && known(b) && b > 0 ? a / b : -1;
+}
+
+static void targets(const bench_results *r, target *t)
+{
+    double rec_ratio = -1;
+
+    if (known(r->recover_ms_small) && known(r->recover_ms_big))
+        rec_ratio = ratio(r->recover_ms_big, r->recover_ms_small);
+    t[0] = (target){"append_1t_vs_lmdb", "1 thread: sfj / raw LMDB >= 0.9",
+                    ratio(r->sfj[0].rate, r->lmdb_1t.rate), 0.9, 0};
+    t[1] = (target){"append_8t_vs_1t", "8 threads: sfj 8t / sfj 1t >= 5",
+                    ratio(r->sfj[2].rate, r->sfj[0].rate), 5, 0};
+    t[2] =
+        (target){"append_8t_vs_sqlite", "8 threads: sfj / SQLite WAL FULL >= 2",
+                 ratio(r->sfj[2].rate, r->sqlite[2].rate), 2, 0};
+    t[3] = (target){"replay_eps", "replay >= 20,000 entries/s", r->replay_eps,
+                    20000, 0};
+    t[4] = (target){"recover_ms", "recovery < 50 ms (larger journal)",
+                    r->recover_ms_big, 50, 1};
+    t[5] = (target){"recover_ratio", "recovery: large / small <= 2", rec_ratio,
+                    2.0001, 1};
+    t[6] = (target){"verify_eps", "verify >= 300k/s plain, 150k/s decrypt",
+                    known(r->verify_plain_eps) && known(r->verify_decrypt_eps)
+                        ? fmin(r->verify_plain_eps / 300000.0,
+                               r->verify_decrypt_eps / 150000.0)
+                        : -1,
+                    1, 0};
+    t[7] = (target){"bytes_per_entry", "bytes on disk / payload <= 1.0",
+                    ratio(r->bytes_per_entry, BENCH_PAYLOAD_BYTES), 1.0001, 1};
+    t[8] = (target){"anon_rss", "anonymous memory < 8 MiB",
+                    r->anon_rss_bytes / 1048576.0, 8, 1};
+}
+
+static const char *verdict(const target *t)
+{
+    if (!known(t->value))
+        return "not measured";
+    if (t->below)
+        return t->value < t->goal ? "met" : "MISSED";
+    return t->value >= t->goal ? "met" : "MISSED";
+}
+
+static void rate_row(const char *name, const bench_rate *b)
+{
+    if (!known(b->rate)) {
+        printf("  %-34s %10s\n", name, "-");
+        return;
+    }
+    printf("  %-34s %10.0f %9.3f %9.3f %9.3f\n", name, b->rate, b->p50_ms,
+           b->p99_ms, b->p999_ms);
+}
+
+static void fig(const char *name, double v, const char *unit, const char *why)
+{
+    if (known(v))
+        printf("  %-34s %10.0f  %s\n", name, v, unit);
+    else
+        printf("  %-34s %10s  not measured: %s\n", name, "-", why);
+}
+
+void bench_print_table(const bench_opts *o, const bench_results *r)
+{
+    target t[NTARGETS];
+    char name[64];
+    int i;
+
+    printf("sfj-bench %s (%s): %s\n", sfj_version(),
+           o->quick ? "quick" : "default", o->dir);
+    printf("payload: %d-byte ISO 8583 0200 (ASCII, masked PAN, EMV data); "
+           "%.1f s per append run\n\n",
+           BENCH_PAYLOAD_BYTES, o->seconds);
+    printf("  %-34s %10s %9s %9s %9s\n", "durable append", "per s", "p50 ms",
+           "p99 ms", "p99.9 ms");
+    for (i = 0; i < BENCH_NTHREADS; i++) {
+        int n = bench_thread_counts[i];
+
+        snprintf(name, sizeof name, "sfj, %d thread%s", n, n > 1 ? "s" : "");
+        rate_row(name, &r->sfj[i]);
+        if (n == 1) {
+            rate_row("raw LMDB, 1 put per commit", &r->lmdb_1t);
+        }
+        snprintf(name, sizeof name, "SQLite WAL FULL, %d thread%s", n,
+                 n > 1 ? "s" : "");
+        rate_row(name, &r->sqlite[i]);
+        if (n == 1)
+            rate_row("write+fdatasync", &r->fdatasync_1t);
+    }
+    printf("\n");
+    snprintf(name, sizeof name, "replay %llu to sfj-host, TCP",
+             (unsigned long long)o->replay_entries);
+    fig(name, r->replay_eps, "entries/s", r->replay_why);
+    snprintf(name, sizeof name, "open, %llu entries",
+             (unsigned long long)o->small_entries);
+    if (known(r->open_ms_small))
+        printf("  %-34s %10.2f  ms\n", name, r->open_ms_small);
+    snprintf(name, sizeof name, "open, %llu entries",
+             (unsigned long long)o->big_entries);
+    if (known(r->open_ms_big))
+        printf("  %-34s %10.2f  ms\n", name, r->open_ms_big);
+    snprintf(name, sizeof name, "open+recover, %llu entries",
+             (unsigned long long)o->small_entries);
+    fig(name, r->recover_ms_small, "ms", r->recover_why);
+    snprintf(name, sizeof name, "open+recover, %llu entries",
+             (unsigned long long)o->big_entries);
+    fig(name, r->recover_ms_big, "ms", r->recover_why);
+    snprintf(name, sizeof name, "verify %llu, chain+signatures",
+             (unsigned long long)r->verify_n);
+    fig(name, r->verify_plain_eps, "entries/s", "");
+    snprintf(name, sizeof name, "verify %llu, and decrypt",
+             (unsigned long long)r->verify_n);
+    fig(name, r->verify_decrypt_eps, "entries/s", "");
+    printf("  %-34s %10.1f  bytes (payload %d, sealed record %.1f)\n",
+           "on disk per entry", r->bytes_per_entry, BENCH_PAYLOAD_BYTES,
+           r->record_bytes);
+    printf("  %-34s %10.2f  MiB (%s)\n", "anonymous memory",
+           r->anon_rss_bytes / 1048576.0, r->rss_why);
+    fig("wire bytes per entry, TCP", r->wire_tcp, "bytes", r->wire_why);
+    fig("wire bytes per entry, serial", r->wire_serial, "bytes", r->wire_why);
+    printf("  %-34s %10.1f  s (%llu entries, bulk commits)\n",
+           "build of the large journal", r->build_secs,
+           (unsigned long long)o->big_entries);
+
+    targets(r, t);
+    printf("\ntargets\n");
+    for (i = 0; i < NTARGETS; i++) {
+        if (known(t[i].value))
+            printf("  %-44s %8.2f  %s\n", t[i].text, t[i].value,
+                   verdict(&t[i]));
+        else
+            printf("  %-44s %8s  %s\n", t[i].text, "-", verdict(&t[i]));
+    }
+}
+
+/* ---- JSON ---- */
+
+static void jnum(const char *key, double v, int last)
+{
+    if (known(v))
+        printf("\"%s\": %.3f%s", key, v, last ? "" : ", ");
+    else
+        printf("\"%s\": null%s", key, last ? "" : ", ");
+}
+
+static void jstr(const char *s)
+{
+    putchar('"');
+    for (; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            putchar('\\');
+        if ((unsigned char)*s >= 0x20)
+            putchar(*s);
+    }
+    putchar('"');
+}
+
+static void jlat(const char *key, const bench_rate *b, int last)
+{
+    printf("\"%s\": {", key);
+    jnum("rate", b->rate, 0);
+    jnum("p50", b->p50_ms, 0);
+    jnum("p99", b->p99_ms, 0);
+    jnum("p999", b->p999_ms, 1);
+    printf("}%s", last ? "" : ",\n    ");
+}
+
+void bench_print_json(const bench_opts *o, const bench_results *r)
+{
+    static const char *const keys[BENCH_NTHREADS] = {"append_1t", "append_2t",
+                                                     "append_8t", "append_32t"};
+    target t[NTARGETS];
+    char name[40];
+    int i;
+
+    printf("{\n  \"version\": ");
+    jstr(sfj_version());
+    printf(",\n  \"mode\": \"%s\",\n  \"dir\": ",
+           o->quick ? "quick" : "default");
+    jstr(o->dir);
+    printf(",\n  \"seconds_per_run\": %.3f,\n", o->seconds);
+    for (i = 0; i < BENCH_NTHREADS; i++) {
+        printf("  \"%s\": {", keys[i]);
+        jnum("sfj", r->sfj[i].rate, 0);
+        if (i == 0) {
+            jnum("lmdb", r->lmdb_1t.rate, 0);
+            jnum("fdatasync", r->fdatasync_1t.rate, 0);
+        }
+        jnum("sqlite", r->sqlite[i].rate, 0);
+        jnum("sfj_p50_ms", r->sfj[i].p50_ms, 0);
+        jnum("sfj_p99_ms", r->sfj[i].p99_ms, 0);
+        jnum("sfj_p999_ms", r->sfj[i].p999_ms, 1);
+        printf("},\n");
+    }
+    printf("  \"latency_ms\": {\n    ");
+    for (i = 0; i < BENCH_NTHREADS; i++) {
+        snprintf(name, sizeof name, "sfj_%dt", bench_thread_counts[i]);
+        jlat(name, &r->sfj[i], 0);
+        snprintf(name, sizeof name, "sqlite_%dt", bench_thread_counts[i]);
+        jlat(name, &r->sqlite[i], 0);
+    }
+    jlat("lmdb_1t", &r->lmdb_1t, 0);
+    jlat("fdatasync_1t", &r->fdatasync_1t, 1);
+    printf("\n  },\n  ");
+    jnum("replay_eps", r->replay_eps, 0);
+    jnum("replay_drain_ms", r->replay_drain_ms, 0);
+    printf("\"replay_entries\": %llu,\n",
+           (unsigned long long)o->replay_entries);
+    printf("  \"recover_ms\": {");
+    jnum("n10k", r->recover_ms_small, 0);
+    jnum("n1m", r->recover_ms_big, 1);
+    printf("},\n  \"open_ms\": {");
+    jnum("n10k", r->open_ms_small, 0);
+    jnum("n1m", r->open_ms_big, 1);
+    printf("},\n  \"recover_entries\": {\"n10k\": %llu, \"n1m\": %llu},\n",
+           (unsigned long long)o->small_entries,
+           (unsigned long long)o->big_entries);
+    printf("  \"verify_eps\": {");
+    jnum("plain", r->verify_plain_eps, 0);
+    jnum("decrypt", r->verify_decrypt_eps, 1);
+    printf("},\n  \"verify_entries\": %llu,\n  ",
+           (unsigned long long)r->verify_n);
+    jnum("bytes_per_entry", r->bytes_per_entry, 0);
+    jnum("record_bytes", r->record_bytes, 0);
+    printf("\"payload_bytes\": %d,\n  ", BENCH_PAYLOAD_BYTES);
+    jnum("anon_rss_bytes", r->anon_rss_bytes, 0);
+    printf("\"rss_with_forwarder\": %s,\n",
+           r->rss_with_forwarder ? "true" : "false");
+    printf("  \"wire_bytes_per_entry\": {");
+    jnum("tcp", r->wire_tcp, 0);
+    jnum("serial", r->wire_serial, 1);
+    printf("},\n  ");
+    jnum("build_secs", r->build_secs, 1);
+    printf(",\n  \"not_measured\": {");
+    {
+        const char *sep = "";
+
+        if (!known(r->replay_eps)) {
+            printf("%s\"replay_eps\": ", sep);
+            jstr(r->replay_why);
+            sep = ", ";
+        }
+        if (!known(r->recover_ms_big)) {
+            printf("%s\"recover_ms\": ", sep);
+            jstr(r->recover_why);
+            sep = ", ";
+        }
+        if (!known(r->wire_tcp)) {
+            printf("%s\"wire_bytes_per_entry\": ", sep);
+            jstr(r->wire_why);
+        }
+    }
+    printf("},\n  \"targets\": {\n");
+    targets(r, t);
+    for (i = 0; i < NTARGETS; i++) {
+        printf("    \"%s\": {", t[i].name);
+        jnum("value", t[i].value, 0);
+        printf("\"goal\": %.4g, \"met\": %s}%s\n", t[i].goal,
+               !known(t[i].value)                   ? "null"
+               : strcmp(verdict(&t[i]), "met") == 0 ? "true"
+                                                    : "false",
+               i + 1 < NTARGETS ? "," : "");
+    }
+    printf("  }\n}\n");
+}

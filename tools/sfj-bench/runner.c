@@ -1,0 +1,138 @@
+/* The multi-thread driver: every thread waits at one barrier, then runs
+ * its operations back to back until the deadline (or its operation
+ * budget), timing each one. The rate counts operations completed by all
+ * threads over the time from the barrier to the last thread's finish. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+typedef struct worker {
+    pthread_t th;
+    int tid;
+    struct run *run;
+    double *lat;
+    size_t n, cap;
+    double end;
+    int rc;
+} worker;
+
+typedef struct run {
+    bench_op_fn op;
+    void *ctx;
+    double seconds;
+    uint64_t max_ops;
+    pthread_barrier_t barrier;
+    double start;
+    atomic_int stop;
+} run;
+
+static int push(worker *w, double v)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 4096;
+        double *nl = realloc(w->lat, cap * sizeof *nl);
+
+        if (nl == NULL)
+            return -1;
+        w->lat = nl;
+        w->cap = cap;
+    }
+    w->lat[w->n++] = v;
+    return 0;
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    run *r = w->run;
+    double t0, t1, deadline;
+    uint64_t i;
+
+    pthread_barrier_wait(&r->barrier);
+    deadline = r->start + r->seconds;
+    t1 = bench_now();
+    for (i = 0; i < r->max_ops && !atomic_load(&r->stop); i++) {
+        t0 = t1;
+        if (t0 >= deadline)
+            break;
+        w->rc = r->op(r->ctx, w->tid, i);
+        t1 = bench_now();
+        if (w->rc != 0 || push(w, t1 - t0) != 0) {
+            if (w->rc == 0)
+                w->rc = -1;
+            atomic_store(&r->stop, 1);
+            break;
+        }
+    }
+    w->end = t1;
+    return NULL;
+}
+
+int bench_run(int threads, double seconds, uint64_t max_ops_per_thread,
+              bench_op_fn op, void *ctx, bench_rate *out)
+{
+    worker *ws = calloc((size_t)threads, sizeof *ws);
+    run r;
+    double *all = NULL, end = 0;
+    size_t total = 0, k;
+    int i, started = 0, rc = 0;
+
+    memset(out, 0, sizeof *out);
+    out->rate = -1;
+    out->threads = threads;
+    if (ws == NULL)
+        return -1;
+    memset(&r, 0, sizeof r);
+    r.op = op;
+    r.ctx = ctx;
+    r.seconds = seconds;
+    r.max_ops = max_ops_per_thread ? max_ops_per_thread : UINT64_MAX;
+    atomic_init(&r.stop, 0);
+    pthread_barrier_init(&r.barrier, NULL, (unsigned)threads + 1);
+    for (i = 0; i < threads; i++) {
+        ws[i].tid = i;
+        ws[i].run = &r;
+        if (pthread_create(&ws[i].th, NULL, work, &ws[i]) != 0) {
+            /* Nobody passes the barrier until all arrive: give up the
+             * whole run without waiting. */
+            fprintf(stderr, "sfj-bench: cannot start thread %d\n", i);
+            exit(BENCH_EXIT_FAIL);
+        }
+        started++;
+    }
+    r.start = bench_now();
+    pthread_barrier_wait(&r.barrier);
+    for (i = 0; i < started; i++) {
+        pthread_join(ws[i].th, NULL);
+        if (ws[i].rc != 0)
+            rc = ws[i].rc;
+        total += ws[i].n;
+        if (ws[i].end > end)
+            end = ws[i].end;
+    }
+    pthread_barrier_destroy(&r.barrier);
+    if (rc == 0 && total > 0) {
+        all = malloc(total * sizeof *all);
+        if (all == NULL)
+            rc = -1;
+    }
+    if (rc == 0 && total > 0) {
+        for (k = 0, i = 0; i < threads; i++) {
+            memcpy(all + k, ws[i].lat, ws[i].n * sizeof *all);
+            k += ws[i].n;
+        }
+        out->ops = total;
+        out->secs = end - r.start;
+        out->rate = (double)total / out->secs;
+        bench_percentiles(all, total, out);
+    }
+    for (i = 0; i < threads; i++)
+        free(ws[i].lat);
+    free(all);
+    free(ws);
+    return rc;
+}
