@@ -60,6 +60,12 @@ struct sfj_journal {
      * holds it exclusively, as mdb_env_set_mapsize requires no live txn. */
     pthread_rwlock_t maplock;
     char errmsg[256];
+
+    /* Transaction layer (txn_hooks.c, txn_rebuild.c), under `lock`. */
+    int limit_hit;          /* last offline limit refused: 1 count, 2 amount,
+                               3 age; 0 after an accepted OFFLINE append */
+    unsigned stale_readers; /* LMDB reader slots cleared at open */
+    int txn_index_bad;      /* the index could not be caught up at open */
 };
 
 /* State of the write transaction the commit leader is filling. Apply

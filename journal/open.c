@@ -19,6 +19,7 @@
 #include "journal/bytes.h"
 #include "journal/internal.h"
 #include "journal/journal_impl.h"
+#include "journal/txn_rebuild.h"
 #include "sfj/errors.h"
 
 #define DEFAULT_MAX_BYTES        (256ull << 20)
@@ -265,6 +266,7 @@ static int setup_env(sfj_journal *j, const char *dir)
     j->map_size = info.me_mapsize;
     /* Slots of crashed processes would pin old pages forever. */
     mdb_reader_check(j->env, &dead);
+    j->stale_readers = dead > 0 ? (unsigned)dead : 0;
     return SFJ_OK;
 }
 
@@ -451,6 +453,9 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
         if (rc != SFJ_OK)
             goto done;
     }
+    /* The cheap part of recovery: bring the txn index level with the
+     * entries (a few header reads when it already is). */
+    rc = sfj__txn_open(j);
 done:
     if (rc != SFJ_OK) {
         /* Keep the detail for the caller's log, then release. */

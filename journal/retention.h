@@ -2,6 +2,9 @@
 #ifndef SFJ_JOURNAL_RETENTION_H
 #define SFJ_JOURNAL_RETENTION_H
 
+#include <lmdb.h>
+#include <stdint.h>
+
 #include "sfj/journal.h"
 
 /* Called by the commit leader when the map is full at its cap: prune
@@ -9,5 +12,12 @@
  * needs-attention ones) in their own durable commit. Returns how many
  * entries were pruned (0: nothing could go) or a negative error. */
 int sfj__retention_make_room(sfj_journal *j);
+
+/* Inside an append's write transaction (`last_seq` is the entry just
+ * put, `now_ms` its wall time): prune a bounded number of the oldest
+ * entries when they are past the retention period or the map is above
+ * its high-water mark. Returns 0 or a negative error. */
+int sfj__retention_prune_in(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
+                            int64_t now_ms);
 
 #endif

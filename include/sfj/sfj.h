@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "keys.h"
 #include "journal.h"
+#include "txn.h"
 
 #ifdef __cplusplus
 extern "C" {
