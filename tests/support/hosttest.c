@@ -1,0 +1,182 @@
+/* Helpers for tests that run sfj-host; see hosttest.h. */
+#define _GNU_SOURCE
+#include "support/hosttest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "journal/internal.h"
+#include "support/testutil.h"
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+void sfj_test_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
+                        const char *tid)
+{
+    uint8_t jid[16], link[32], pub[32];
+    char hj[33], hl[65], hp[65];
+    FILE *f;
+    int fd;
+
+    assert_int_equal(sfj_journal_id(j, jid), 0);
+    assert_int_equal(sfj_keys_link_key(keys, link), 0);
+    assert_int_equal(sfj_keys_public_key(keys, pub), 0);
+    hex(jid, 16, hj);
+    hex(link, 32, hl);
+    hex(pub, 32, hp);
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "a");
+    assert_non_null(f);
+    fprintf(f, "# terminal %s\nsfj-terminal-v1 %s %s %s %s\n", tid, hj, tid, hl,
+            hp);
+    fclose(f);
+    sodium_memzero(link, sizeof link);
+    sodium_memzero(hl, sizeof hl);
+}
+
+void sfj_test_host_start(sfj_test_host *h)
+{
+    char listen[64], line[256], *argv[24], extra[256], *save = NULL, *tok;
+    int pfd[2], argc = 0, logfd;
+    FILE *out;
+    pid_t pid;
+
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", h->port > 0 ? h->port : 0);
+    argv[argc++] = (char *)sfj_test_tool("sfj-host");
+    argv[argc++] = "--dir";
+    argv[argc++] = h->dir;
+    argv[argc++] = "--provision";
+    argv[argc++] = h->prov;
+    argv[argc++] = "--verbose";
+    if (h->port >= 0) {
+        argv[argc++] = "--listen";
+        argv[argc++] = listen;
+    }
+    snprintf(extra, sizeof extra, "%s", h->extra);
+    for (tok = strtok_r(extra, " ", &save); tok != NULL && argc < 22;
+         tok = strtok_r(NULL, " ", &save))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    assert_int_equal(pipe(pfd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        logfd = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (logfd >= 0)
+            dup2(logfd, 2);
+        close(pfd[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    h->pid = pid;
+    out = fdopen(pfd[0], "r");
+    assert_non_null(out);
+    if (h->port >= 0) {
+        if (fgets(line, sizeof line, out) == NULL) {
+            fprintf(stderr, "sfj-host did not start; log %s\n", h->log);
+            fail();
+        }
+        assert_true(strncmp(line, "listening ", 10) == 0);
+        h->port = atoi(strrchr(line, ':') + 1);
+        assert_true(h->port > 0);
+    } else {
+        usleep(200000); /* serial only: give it time to open the line */
+    }
+    fclose(out);
+}
+
+void sfj_test_host_stop(sfj_test_host *h, int sig)
+{
+    int status = 0;
+
+    if (h->pid <= 0)
+        return;
+    kill(h->pid, sig);
+    assert_int_equal(waitpid(h->pid, &status, 0), h->pid);
+    if (sig == SIGTERM) {
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    h->pid = 0;
+}
+
+void sfj_test_append(sfj_journal *j, int n)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+    char payload[96];
+    uint64_t seq;
+    int i;
+
+    ev.kind = SFJ_EV_NOTE;
+    for (i = 0; i < n; i++) {
+        snprintf(payload, sizeof payload, "note %d: settlement reminder", i);
+        ev.payload = payload;
+        ev.payload_len = strlen(payload);
+        assert_int_equal(sfj_append(j, &ev, &seq), 0);
+    }
+}
+
+uint64_t sfj_test_mirror_equal(const char *host_dir, sfj_journal *term,
+                               const sfj_keys *keys)
+{
+    uint8_t jid[16], pub[32], *a = NULL, *b = NULL;
+    char hj[33], *path;
+    sfj_journal *m = NULL;
+    uint64_t last_t = 0, last_m = 0, seq;
+    size_t la, lb;
+
+    assert_int_equal(sfj_journal_id(term, jid), 0);
+    assert_int_equal(sfj_keys_public_key(keys, pub), 0);
+    hex(jid, 16, hj);
+    path = sfj_test_path(host_dir, hj);
+    assert_int_equal(sfj__mirror_open(&m, path, jid, NULL, pub, 0), 0);
+    assert_int_equal(sfj__journal_head(term, &last_t, NULL), 0);
+    assert_int_equal(sfj__journal_head(m, &last_m, NULL), 0);
+    assert_int_equal(last_m, last_t);
+    for (seq = 1; seq <= last_t; seq++) {
+        assert_int_equal(sfj__journal_read_sealed(term, seq, &a, &la), 0);
+        assert_int_equal(sfj__journal_read_sealed(m, seq, &b, &lb), 0);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+        free(a);
+        free(b);
+    }
+    sfj_journal_close(m);
+    free(path);
+    return last_t;
+}
+
+int sfj_test_file_contains(const char *path, const char *needle)
+{
+    size_t len = 0;
+    uint8_t *buf = sfj_test_read_file(path, &len);
+    int r;
+
+    if (buf == NULL)
+        return 0;
+    r = sfj_test_memmem(buf, len, needle, strlen(needle));
+    free(buf);
+    return r;
+}

@@ -1,0 +1,47 @@
+/* Helpers for tests that run sfj-host: provisioning lines, starting and
+ * stopping the host, appending entries, comparing a mirror with its
+ * terminal journal. */
+#ifndef SFJ_TESTS_HOSTTEST_H
+#define SFJ_TESTS_HOSTTEST_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sfj/forwarder.h"
+#include "sfj/sfj.h"
+
+typedef struct sfj_test_host {
+    pid_t pid;
+    int port;
+    char *dir;       /* mirrors */
+    char *prov;      /* provisioning file */
+    char *log;       /* stderr of the host */
+    char extra[256]; /* e.g. "--serial /dev/pts/3" (space separated) */
+} sfj_test_host;
+
+/* Append the provisioning line of journal `j` (key set `keys`, terminal
+ * id `tid`) to file `path` (created 0600), built from sfj_keys_link_key and
+ * sfj_keys_public_key. */
+void sfj_test_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
+                        const char *tid);
+
+/* Start sfj-host on 127.0.0.1:h->port (0 = any; the bound port is stored
+ * back) unless h->port < 0 (serial only). Aborts the test on failure. */
+void sfj_test_host_start(sfj_test_host *h);
+
+/* Stop with `sig`; for SIGTERM the exit status must be 0. */
+void sfj_test_host_stop(sfj_test_host *h, int sig);
+
+/* Append `n` NOTE entries with a recognisable payload. */
+void sfj_test_append(sfj_journal *j, int n);
+
+/* Open the mirror of `term` under `host_dir` and check it holds every
+ * seq 1..terminal head exactly once, byte for byte. Returns the number of
+ * entries compared; fails the test otherwise. */
+uint64_t sfj_test_mirror_equal(const char *host_dir, sfj_journal *term,
+                               const sfj_keys *keys);
+
+/* Does the file at `path` contain `needle`? */
+int sfj_test_file_contains(const char *path, const char *needle);
+
+#endif

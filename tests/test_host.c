@@ -1,0 +1,701 @@
+/* Forwarder -> sfj-host over real links: loopback TCP with 10,000
+ * entries, a socat pty pair through the termios path, and the faults of
+ * issue 3 (host down at start, host killed and restarted, a connection
+ * cut mid-frame, a corrupted frame, duplicated and reordered acks, the
+ * terminal killed with SIGKILL, several terminals at once, appends while
+ * the link is down, an unprovisioned terminal). Every fault test ends by
+ * checking that the mirror holds every seq exactly once, byte for byte. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "forwarder/frame.h"
+#include "journal/bytes.h"
+#include "journal/clock.h"
+#include "journal/internal.h"
+#include "support/hosttest.h"
+#include "support/testutil.h"
+
+typedef struct fx {
+    char *dir;
+    char *jdir;
+    sfj_keys *keys;
+    sfj_journal *j;
+    sfj_test_host host;
+    int online, offline, errors, auth_errors;
+    pthread_mutex_t lock;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+
+    f->dir = sfj_test_tmpdir();
+    f->jdir = sfj_test_path(f->dir, "terminal");
+    f->keys = sfj_test_keys(11);
+    f->host.dir = sfj_test_path(f->dir, "mirrors");
+    f->host.prov = sfj_test_path(f->dir, "terminals.conf");
+    f->host.log = sfj_test_path(f->dir, "host.log");
+    pthread_mutex_init(&f->lock, NULL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+
+    sfj_test_host_stop(&f->host, SIGKILL);
+    sfj_journal_close(f->j);
+    sfj_keys_free(f->keys);
+    if (getenv("SFJ_TEST_KEEP") == NULL)
+        sfj_test_rmrf(f->dir);
+    free(f->dir);
+    free(f->jdir);
+    free(f->host.dir);
+    free(f->host.prov);
+    free(f->host.log);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+    return 0;
+}
+
+static void open_terminal(fx *f, const char *tid)
+{
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+
+    o.terminal_id = tid;
+    assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, &o), 0);
+    sfj_test_provision(f->host.prov, f->j, f->keys, tid);
+}
+
+static void on_status(const sfj_forwarder_status *st, void *payload)
+{
+    fx *f = payload;
+
+    pthread_mutex_lock(&f->lock);
+    if (st->event == SFJ_FWD_ONLINE)
+        f->online++;
+    else if (st->event == SFJ_FWD_OFFLINE)
+        f->offline++;
+    else if (st->event == SFJ_FWD_ERROR) {
+        f->errors++;
+        if (st->error == SFJ_EAUTH)
+            f->auth_errors++;
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+static sfj_forwarder_opts tcp_opts(fx *f, char *addr, size_t cap)
+{
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+
+    snprintf(addr, cap, "127.0.0.1:%d", f->host.port);
+    o.sink = SFJ_SINK_TCP;
+    o.address = addr;
+    o.backoff_min_ms = 20;
+    o.backoff_max_ms = 200;
+    o.connect_timeout_ms = 1000;
+    o.ack_timeout_ms = 3000;
+    o.status = on_status;
+    o.status_payload = f;
+    return o;
+}
+
+static sfj_forwarder *start_fwd(fx *f, const sfj_forwarder_opts *o)
+{
+    sfj_forwarder *fw = NULL;
+
+    assert_int_equal(sfj_forwarder_new(&fw, f->j, o), 0);
+    assert_int_equal(sfj_forwarder_start(fw), 0);
+    return fw;
+}
+
+static uint64_t watermark(sfj_journal *j)
+{
+    uint64_t wm = 0;
+
+    assert_int_equal(sfj__journal_watermark(j, &wm), 0);
+    return wm;
+}
+
+static void finish(fx *f, sfj_forwarder *fw, uint64_t min_entries)
+{
+    uint64_t last = 0;
+
+    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+    sfj_forwarder_free(fw);
+    assert_int_equal(sfj__journal_head(f->j, &last, NULL), 0);
+    assert_int_equal(watermark(f->j), last);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(sfj_test_mirror_equal(f->host.dir, f->j, f->keys) >=
+                min_entries);
+}
+
+/* ---- plain runs ---- */
+
+static void test_tcp_10k(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+    int64_t t0 = sfj__mono_ms();
+
+    open_terminal(f, "T-10K");
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    sfj_test_append(f->j, 10000); /* forwarded while being appended */
+    finish(f, fw, 10000);
+    assert_true(f->online >= 1);
+    assert_int_equal(f->auth_errors, 0);
+    print_message("10,000 entries appended and forwarded in %lld ms\n",
+                  (long long)(sfj__mono_ms() - t0));
+}
+
+static void test_host_down_at_start(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+
+    open_terminal(f, "T-DOWN");
+    sfj_test_host_start(&f->host); /* learn a free port, then stop */
+    sfj_test_host_stop(&f->host, SIGTERM);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    sfj_test_append(f->j, 200);
+    usleep(300000);
+    assert_int_equal(watermark(f->j), 0);
+    assert_true(f->offline >= 1);
+    sfj_test_host_start(&f->host); /* same port */
+    sfj_test_append(f->j, 100);
+    finish(f, fw, 300);
+}
+
+typedef struct appender {
+    sfj_journal *j;
+    int n;
+} appender;
+
+static void *append_thread(void *arg)
+{
+    appender *a = arg;
+
+    sfj_test_append(a->j, a->n);
+    return NULL;
+}
+
+static void test_host_killed_restarted(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    pthread_t th;
+    appender a;
+    char addr[64];
+    int i;
+
+    open_terminal(f, "T-KILL");
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    a.j = f->j;
+    a.n = 3000;
+    pthread_create(&th, NULL, append_thread, &a);
+    for (i = 0; i < 3; i++) {
+        /* Wait for some progress, then kill the host mid-stream. */
+        uint64_t wm0 = watermark(f->j);
+        int64_t until = sfj__mono_ms() + 10000;
+        while (watermark(f->j) < wm0 + 200 && sfj__mono_ms() < until)
+            usleep(5000);
+        sfj_test_host_stop(&f->host, SIGKILL);
+        usleep(100000);
+        sfj_test_host_start(&f->host);
+    }
+    pthread_join(th, NULL);
+    finish(f, fw, 3000);
+    assert_true(f->offline >= 3);
+}
+
+/* ---- a transport that misbehaves on purpose ---- */
+
+#define FAULT_CUT     1 /* send half of an ENTRY frame, then fail */
+#define FAULT_CORRUPT 2 /* flip one bit in an ENTRY frame */
+#define FAULT_ACKS    3 /* duplicate and reorder ACK frames */
+
+typedef struct fault_cfg {
+    int mode;
+    const char *addr;
+    int entries; /* ENTRY frames sent through all connections */
+    int trigger; /* fire at this ENTRY frame */
+    int fired;
+    int connects;
+    int acks_in, acks_out;
+} fault_cfg;
+
+typedef struct fault_tp {
+    sfj_transport base;
+    sfj_transport *inner;
+    fault_cfg *cfg;
+    sfj__frame_dec dec;
+    uint8_t *dbuf;
+    uint8_t out[8 * 1024];
+    size_t out_len, out_pos;
+    uint8_t held[SFJ_FRAME_OVERHEAD + 72];
+    size_t held_len;
+} fault_tp;
+
+static int ft_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
+                   int timeout_ms)
+{
+    fault_tp *ft = (fault_tp *)t;
+    fault_cfg *c = ft->cfg;
+    const uint8_t *p = buf;
+    uint8_t *copy;
+    int rc;
+
+    if (len > 0 && p[0] == SFJ_MSG_ENTRY && ++c->entries >= c->trigger &&
+        !c->fired) {
+        if (c->mode == FAULT_CUT) {
+            c->fired = 1;
+            rc = sfj_transport_send(ft->inner, buf, len / 2, sent, timeout_ms);
+            return rc == 0 ? SFJ_ELINK : rc;
+        }
+        if (c->mode == FAULT_CORRUPT) {
+            c->fired = 1;
+            copy = malloc(len);
+            memcpy(copy, buf, len);
+            copy[SFJ_FRAME_HDR_BYTES + 20] ^= 0x10;
+            rc = sfj_transport_send(ft->inner, copy, len, sent, timeout_ms);
+            free(copy);
+            return rc;
+        }
+    }
+    return sfj_transport_send(ft->inner, buf, len, sent, timeout_ms);
+}
+
+static void emit(fault_tp *ft, const uint8_t *p, size_t n)
+{
+    if (ft->out_len + n <= sizeof ft->out) {
+        memcpy(ft->out + ft->out_len, p, n);
+        ft->out_len += n;
+    }
+}
+
+static void release_held(fault_tp *ft)
+{
+    if (ft->held_len > 0) {
+        emit(ft, ft->held, ft->held_len);
+        ft->cfg->acks_out++;
+        ft->held_len = 0;
+    }
+}
+
+static int ft_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
+                   int timeout_ms)
+{
+    fault_tp *ft = (fault_tp *)t;
+    uint8_t in[4096], frame[SFJ_FRAME_OVERHEAD + 512];
+    size_t n = 0, pos = 0, used, fl;
+    sfj__frame fr;
+    int rc;
+
+    if (ft->cfg->mode != FAULT_ACKS)
+        return sfj_transport_recv(ft->inner, buf, cap, got, timeout_ms);
+    if (ft->out_pos == ft->out_len) {
+        ft->out_pos = ft->out_len = 0;
+        rc = sfj_transport_recv(ft->inner, in, sizeof in, &n, timeout_ms);
+        if (rc == SFJ_ETIMEDOUT)
+            release_held(ft); /* a quiet link gets its last ack */
+        else if (rc != 0)
+            return rc;
+        while (pos < n) {
+            rc = sfj__frame_dec_feed(&ft->dec, in + pos, n - pos, &used, &fr);
+            pos += used;
+            if (rc != 1)
+                continue;
+            fl = sfj__frame_encode(frame, sizeof frame, fr.type, fr.flags,
+                                   fr.body, fr.len);
+            if (fr.type != SFJ_MSG_ACK) {
+                release_held(ft);
+                emit(ft, frame, fl);
+                continue;
+            }
+            ft->cfg->acks_in++;
+            if (ft->held_len == 0) {
+                memcpy(ft->held, frame, fl); /* hold it back ... */
+                ft->held_len = fl;
+                continue;
+            }
+            emit(ft, frame, fl); /* ... newer first, */
+            emit(ft, frame, fl); /* twice, */
+            ft->cfg->acks_out += 2;
+            release_held(ft); /* then the older one, now stale */
+        }
+        if (ft->out_len == 0)
+            return SFJ_ETIMEDOUT;
+    }
+    n = ft->out_len - ft->out_pos < cap ? ft->out_len - ft->out_pos : cap;
+    memcpy(buf, ft->out + ft->out_pos, n);
+    ft->out_pos += n;
+    *got = n;
+    return 0;
+}
+
+static int ft_fd(sfj_transport *t)
+{
+    return sfj_transport_fd(((fault_tp *)t)->inner);
+}
+
+static void ft_close(sfj_transport *t)
+{
+    fault_tp *ft = (fault_tp *)t;
+
+    sfj_transport_close(ft->inner);
+    free(ft->dbuf);
+    free(ft);
+}
+
+static const sfj_transport_ops fault_ops = {ft_send, ft_recv, ft_fd, ft_close};
+
+static int fault_connect(sfj_transport **out, void *payload)
+{
+    fault_cfg *c = payload;
+    fault_tp *ft;
+    sfj_transport *inner = NULL;
+    int rc = sfj_transport_tcp_connect(&inner, c->addr, 1000);
+
+    if (rc != 0)
+        return rc;
+    ft = calloc(1, sizeof *ft);
+    ft->base.ops = &fault_ops;
+    ft->base.framing = SFJ_FRAMING_STREAM;
+    ft->inner = inner;
+    ft->cfg = c;
+    ft->dbuf = malloc(SFJ_FRAME_MAX_BYTES);
+    sfj__frame_dec_init(&ft->dec, ft->dbuf, SFJ_FRAME_MAX_BYTES,
+                        SFJ_FRAME_MAX_BODY);
+    c->connects++;
+    *out = &ft->base;
+    return 0;
+}
+
+static void run_fault(fx *f, fault_cfg *c, const char *tid)
+{
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+
+    open_terminal(f, tid);
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    o.sink = SFJ_SINK_TRANSPORT;
+    o.connect = fault_connect;
+    o.connect_payload = c;
+    c->addr = addr;
+    fw = start_fwd(f, &o);
+    sfj_test_append(f->j, 1000);
+    finish(f, fw, 1000);
+}
+
+static void test_cut_mid_frame(void **state)
+{
+    fx *f = *state;
+    fault_cfg c = {FAULT_CUT, NULL, 0, 300, 0, 0, 0, 0};
+
+    run_fault(f, &c, "T-CUT");
+    assert_int_equal(c.fired, 1);
+    assert_true(c.connects >= 2); /* it had to reconnect */
+}
+
+static void test_corrupted_frame(void **state)
+{
+    fx *f = *state;
+    fault_cfg c = {FAULT_CORRUPT, NULL, 0, 300, 0, 0, 0, 0};
+
+    run_fault(f, &c, "T-CRC");
+    assert_int_equal(c.fired, 1);
+    /* The host saw it, said NAK, and the entry was resent on the same
+     * link. */
+    assert_true(sfj_test_file_contains(f->host.log, "bad frame"));
+    assert_int_equal(c.connects, 1);
+}
+
+static void test_dup_reordered_acks(void **state)
+{
+    fx *f = *state;
+    fault_cfg c = {FAULT_ACKS, NULL, 0, 0, 0, 0, 0, 0};
+
+    run_fault(f, &c, "T-ACKS");
+    assert_true(c.acks_in >= 2);
+    assert_true(c.acks_out > c.acks_in); /* duplicates went through */
+    assert_int_equal(f->auth_errors, 0); /* stale acks are not "forged" */
+    assert_int_equal(c.connects, 1);     /* and never drop the link */
+}
+
+/* ---- the terminal process killed mid-stream ---- */
+
+static void child_terminal(fx *f, int port)
+{
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_journal *j = NULL;
+    sfj_forwarder *fw = NULL;
+    char addr[64];
+
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    if (sfj_journal_open(&j, f->jdir, f->keys, NULL) != 0)
+        _exit(2);
+    o.sink = SFJ_SINK_TCP;
+    o.address = addr;
+    o.backoff_min_ms = 20;
+    o.backoff_max_ms = 200;
+    if (sfj_forwarder_new(&fw, j, &o) != 0 || sfj_forwarder_start(fw) != 0)
+        _exit(3);
+    for (;;) /* until killed */
+        sfj_test_append(j, 100);
+}
+
+static void test_terminal_kill9(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+    pid_t pid;
+    int status, round;
+
+    open_terminal(f, "T-K9");
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    sfj_test_host_start(&f->host);
+    for (round = 0; round < 2; round++) {
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            child_terminal(f, f->host.port);
+        usleep(400000 + 200000 * round);
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+    }
+    /* Restarted: everything above the watermark goes again. */
+    assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, NULL), 0);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    sfj_test_append(f->j, 10);
+    finish(f, fw, 20);
+}
+
+/* ---- several terminals, one host ---- */
+
+#define NTERM 4
+
+static void test_many_terminals(void **state)
+{
+    fx *f = *state;
+    sfj_journal_opts jo = SFJ_JOURNAL_OPTS_INIT;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw[NTERM];
+    sfj_journal *j[NTERM];
+    sfj_keys *k[NTERM];
+    pthread_t th[NTERM];
+    appender a[NTERM];
+    char addr[64], tid[16], *path;
+    int i;
+
+    for (i = 0; i < NTERM; i++) {
+        snprintf(tid, sizeof tid, "T-MULTI-%d", i);
+        k[i] = sfj_test_keys((uint8_t)(40 + i));
+        path = sfj_test_path(f->dir, tid);
+        jo.terminal_id = tid;
+        assert_int_equal(sfj_journal_open(&j[i], path, k[i], &jo), 0);
+        free(path);
+        sfj_test_provision(f->host.prov, j[i], k[i], tid);
+    }
+    sfj_test_host_start(&f->host);
+    for (i = 0; i < NTERM; i++) {
+        o = tcp_opts(f, addr, sizeof addr);
+        assert_int_equal(sfj_forwarder_new(&fw[i], j[i], &o), 0);
+        assert_int_equal(sfj_forwarder_start(fw[i]), 0);
+        a[i].j = j[i];
+        a[i].n = 500;
+        pthread_create(&th[i], NULL, append_thread, &a[i]);
+    }
+    for (i = 0; i < NTERM; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(sfj_forwarder_flush(fw[i], 60000), 0);
+        sfj_forwarder_free(fw[i]);
+    }
+    sfj_test_host_stop(&f->host, SIGTERM);
+    for (i = 0; i < NTERM; i++) {
+        assert_true(sfj_test_mirror_equal(f->host.dir, j[i], k[i]) >= 500);
+        sfj_journal_close(j[i]);
+        sfj_keys_free(k[i]);
+    }
+}
+
+/* ---- appends while the link is down ---- */
+
+static void test_appends_while_down(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+    int64_t t0, base, down;
+
+    open_terminal(f, "T-OFFLINE");
+    t0 = sfj__mono_ms();
+    sfj_test_append(f->j, 300);
+    base = sfj__mono_ms() - t0;
+    sfj_test_host_start(&f->host);
+    sfj_test_host_stop(&f->host, SIGTERM); /* a port nobody listens on */
+    o = tcp_opts(f, addr, sizeof addr);
+    o.backoff_min_ms = 5; /* reconnect as hard as it can */
+    o.backoff_max_ms = 10;
+    fw = start_fwd(f, &o);
+    t0 = sfj__mono_ms();
+    sfj_test_append(f->j, 300);
+    down = sfj__mono_ms() - t0;
+    print_message("300 appends: %lld ms with no forwarder, %lld ms while "
+                  "the link is down\n",
+                  (long long)base, (long long)down);
+    assert_true(down <= 3 * base + 500);
+    assert_int_equal(watermark(f->j), 0);
+    assert_true(f->offline >= 2);
+    sfj_test_host_start(&f->host);
+    finish(f, fw, 600);
+}
+
+/* ---- refusals ---- */
+
+static void test_unprovisioned_terminal(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    sfj_keys *other = sfj_test_keys(99);
+    sfj_journal *j2 = NULL;
+    char addr[64], *path = sfj_test_path(f->dir, "other");
+
+    open_terminal(f, "T-KNOWN");
+    /* A journal under another key claims the known terminal's id: its
+     * journal_id is unknown to the host. */
+    assert_int_equal(sfj_journal_open(&j2, path, other, NULL), 0);
+    sfj_test_append(j2, 5);
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    assert_int_equal(sfj_forwarder_new(&fw, j2, &o), 0);
+    assert_int_equal(sfj_forwarder_flush(fw, 500), SFJ_ETIMEDOUT);
+    assert_true(f->errors >= 1);
+    assert_int_equal(watermark(j2), 0);
+    sfj_forwarder_free(fw);
+    assert_true(sfj_test_file_contains(f->host.log, "not provisioned"));
+    sfj_journal_close(j2);
+    sfj_keys_free(other);
+    free(path);
+}
+
+/* ---- serial: a socat pty pair through the termios backend ---- */
+
+static int have_socat(void)
+{
+    return system("command -v socat >/dev/null 2>&1") == 0;
+}
+
+static void test_serial_pty(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_forwarder *fw;
+    char *a = sfj_test_path(f->dir, "ttyA"), *b = sfj_test_path(f->dir, "ttyB");
+    char link_a[128], link_b[128];
+    pid_t socat;
+    int status, i;
+
+    if (!have_socat()) {
+        fprintf(stderr,
+                "\n*** SKIPPED: socat is not installed, so the serial path "
+                "over a pty pair was NOT tested (tools/test.sh installs "
+                "it) ***\n\n");
+        skip();
+    }
+    snprintf(link_a, sizeof link_a, "pty,raw,echo=0,link=%s", a);
+    snprintf(link_b, sizeof link_b, "pty,raw,echo=0,link=%s", b);
+    socat = fork();
+    assert_true(socat >= 0);
+    if (socat == 0) {
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 2);
+        execlp("socat", "socat", "-d", "-d", link_a, link_b, (char *)NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 100 && (access(a, F_OK) != 0 || access(b, F_OK) != 0); i++)
+        usleep(20000);
+    assert_int_equal(access(b, F_OK), 0);
+
+    open_terminal(f, "T-SERIAL");
+    f->host.port = -1;
+    snprintf(f->host.extra, sizeof f->host.extra,
+             "--serial %s --serial-backend termios", b);
+    sfj_test_host_start(&f->host);
+    o.sink = SFJ_SINK_SERIAL;
+    o.serial_backend = SFJ_SERIAL_TERMIOS;
+    o.address = a;
+    o.serial.baud = 115200;
+    o.backoff_min_ms = 20;
+    o.backoff_max_ms = 200;
+    o.ack_timeout_ms = 3000;
+    o.status = on_status;
+    o.status_payload = f;
+    fw = start_fwd(f, &o);
+    sfj_test_append(f->j, 10000);
+    finish(f, fw, 10000);
+    kill(socat, SIGTERM);
+    waitpid(socat, &status, 0);
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_tcp_10k, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_pty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_down_at_start, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_host_killed_restarted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cut_mid_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupted_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dup_reordered_acks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_terminal_kill9, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_terminals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appends_while_down, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unprovisioned_terminal, setup,
+                                        teardown),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    sfj_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
