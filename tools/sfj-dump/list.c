@@ -3,6 +3,7 @@
  * is given. A damaged record is reported on stderr and the listing goes
  * on; the exit code then says damage was found. */
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,10 +73,11 @@ int dump_open(const dump_opts *o, sfj_journal **j, sfj_keys **keys)
     return DUMP_OK;
 }
 
-/* Open one record: `ekey` caches the epoch key of `*epoch`. */
+/* Open one record: `ekey` caches the epoch key of `*epoch` (epoch 0 is
+ * a real epoch, so UINT64_MAX means "none yet"). */
 static int open_record(const sfj_keys *keys, const uint8_t *jid,
                        const uint8_t *rec, size_t len, uint8_t *ekey,
-                       uint32_t *epoch, sfj_entry **e)
+                       uint64_t *epoch, sfj_entry **e)
 {
     uint8_t rkey[SFJ_KEY_BYTES];
     uint32_t ep = sfj__get_u32(rec + 4);
@@ -95,7 +97,7 @@ static int open_record(const sfj_keys *keys, const uint8_t *jid,
  * when it was damaged, -1 when out of memory. */
 static int list_one(const dump_opts *o, const sfj_keys *keys,
                     const uint8_t *jid, uint64_t seq, const uint8_t *rec,
-                    size_t len, uint8_t *ekey, uint32_t *epoch)
+                    size_t len, uint8_t *ekey, uint64_t *epoch)
 {
     sfj_entry *e = NULL;
     dump_row r;
@@ -144,7 +146,7 @@ int dump_list(const dump_opts *o)
 {
     uint8_t jid[SFJ_JOURNAL_ID_BYTES];
     uint8_t *ekey = NULL;
-    uint32_t epoch = 0;
+    uint64_t epoch = UINT64_MAX;
     sfj_query q = SFJ_QUERY_INIT;
     sfj_journal *j = NULL;
     sfj_keys *keys = NULL;

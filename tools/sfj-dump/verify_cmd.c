@@ -60,7 +60,15 @@ static void print_text(const report *p)
                "signed, not verified\n",
                p->unsealed_from, p->unsealed_to,
                p->unsealed_to - p->unsealed_from + 1);
-    if (r->bad_seq != 0)
+    /* A broken link at seq N means record N-1 changed (its hash no longer
+     * matches) or N's own header did. */
+    if (r->bad_seq != 0 && strstr(r->reason, "chain broken") != NULL &&
+        r->bad_seq > r->first_seq)
+        printf("damage      seq %" PRIu64 ": %s (record %" PRIu64
+               " was altered, or this record's header); later entries not "
+               "examined\n",
+               r->bad_seq, r->reason, r->bad_seq - 1);
+    else if (r->bad_seq != 0)
         printf("damage      seq %" PRIu64 ": %s; later entries not "
                "examined\n",
                r->bad_seq, r->reason);

@@ -1,0 +1,689 @@
+/* sfj-dump: golden JSON and CSV, filters, PAN masking, --verify on intact,
+ * damaged, gapped, unsealed and truncated journals, a mirror, dumping
+ * while another process appends, bundles from the command line, and every
+ * argument error with its exit code. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "journal/bytes.h"
+#include "journal/internal.h"
+#include "support/testutil.h"
+
+typedef struct fixture {
+    char *dir;
+    char *jdir;
+    char *key;
+    char *out;
+    char *err;
+    sfj_keys *keys;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+
+    f->dir = sfj_test_tmpdir();
+    f->jdir = sfj_test_path(f->dir, "j");
+    f->key = sfj_test_path(f->dir, "master.key");
+    f->out = sfj_test_path(f->dir, "stdout");
+    f->err = sfj_test_path(f->dir, "stderr");
+    assert_int_equal(sfj_keys_generate_file(f->key), SFJ_OK);
+    assert_int_equal(sfj_keys_load_file(&f->keys, f->key), SFJ_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    sfj_keys_free(f->keys);
+    sfj_test_rmrf(f->dir);
+    free(f->dir);
+    free(f->jdir);
+    free(f->key);
+    free(f->out);
+    free(f->err);
+    free(f);
+    return 0;
+}
+
+/* Run sfj-dump with the NULL-terminated arguments; stdout and stderr go
+ * to f->out and f->err. Returns the exit code. */
+static int run(fixture *f, ...)
+{
+    const char *argv[32];
+    va_list ap;
+    pid_t pid;
+    int n = 1, status = 0, fd;
+
+    argv[0] = "sfj-dump";
+    va_start(ap, f);
+    while ((argv[n] = va_arg(ap, const char *)) != NULL)
+        n++;
+    va_end(ap);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fd = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        fd = open(f->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        execv(sfj_test_tool("sfj-dump"), (char *const *)argv);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* Whole output file as a string (caller frees). */
+static char *slurp(const char *path)
+{
+    size_t len = 0;
+    char *s = (char *)sfj_test_read_file(path, &len);
+
+    assert_non_null(s);
+    s[len] = '\0';
+    return s;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void expect_out(fixture *f, const char *want)
+{
+    char *got = slurp(f->out);
+
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void expect_contains(const char *path, const char *needle)
+{
+    char *got = slurp(path);
+
+    if (strstr(got, needle) == NULL)
+        fail_msg("%s lacks \"%s\":\n%s", path, needle, got);
+    free(got);
+}
+
+static void expect_lacks(const char *path, const char *needle)
+{
+    char *got = slurp(path);
+
+    if (strstr(got, needle) != NULL)
+        fail_msg("%s has \"%s\":\n%s", path, needle, got);
+    free(got);
+}
+
+/* An error run: exit code `code` and exactly one line on stderr. */
+static void expect_error(fixture *f, int rc, int code)
+{
+    char *err = slurp(f->err);
+
+    if (rc != code)
+        fail_msg("exit %d, expected %d; stderr: %s", rc, code, err);
+    assert_int_equal(count_lines(err), 1);
+    assert_true(strncmp(err, "sfj-dump: ", 10) == 0);
+    free(err);
+}
+
+static sfj_journal *open_rw(fixture *f)
+{
+    sfj_journal_opts opts = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *j = NULL;
+
+    opts.terminal_id = "POS-7";
+    assert_int_equal(sfj_journal_open(&j, f->jdir, f->keys, &opts), SFJ_OK);
+    return j;
+}
+
+static void add(sfj_journal *j, uint16_t kind, uint16_t status, const char *txn,
+                int64_t amount, const char *cur, const char *auth,
+                uint32_t copy, int64_t wall_ms, const void *pl, size_t pl_len)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+
+    ev.kind = kind;
+    ev.status = status;
+    ev.txn_id = txn;
+    ev.amount = amount;
+    ev.currency = cur;
+    ev.auth_code = auth;
+    ev.copy = copy;
+    ev.wall_ms = wall_ms;
+    ev.payload = pl;
+    ev.payload_len = pl_len;
+    assert_int_equal(sfj_append(j, &ev, NULL), SFJ_OK);
+}
+
+#define T0 1795435200000 /* 2026-11-23T12:00:00.000Z */
+
+/* Seqs 1..5 with fixed times, then the closing checkpoint at 6. The
+ * journal is created and closed once first so that the events are
+ * written by boot 2 in epoch 1. */
+static void build_fixed(fixture *f)
+{
+    static const char pl1[] = "0200 PAN=4111111111111111 ok";
+    static const char pl2[] = "0210,\"00\"";
+    static const uint8_t pl4[] = {0x01, 0x02, '\\', 'z'};
+    sfj_journal *j = open_rw(f);
+
+    sfj_journal_close(j);
+    j = open_rw(f);
+    add(j, SFJ_EV_TXN_INTENT, 0, "T100", 1250, "EUR", NULL, 0, T0, pl1,
+        sizeof pl1 - 1);
+    add(j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "T100", 1250, "EUR", "A1B2C3",
+        0, T0 + 1500, pl2, sizeof pl2 - 1);
+    add(j, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "T100", 1250, "EUR", NULL, 1,
+        T0 + 60000, "receipt", 7);
+    add(j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "T200", 800, "USD", NULL, 0,
+        T0 + 3600000, pl4, sizeof pl4);
+    add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 7200000, NULL, 0);
+    sfj_journal_close(j);
+}
+
+static void test_golden_json(void **state)
+{
+    fixture *f = *state;
+
+    build_fixed(f);
+    assert_int_equal(run(f, f->jdir, "--key", f->key, "--to", "5", "--format",
+                         "json", "--payload", "text", NULL),
+                     0);
+    expect_out(
+        f,
+        "{\"seq\":1,\"time\":\"2026-11-23T12:00:00.000Z\",\"wall_ms\":"
+        "1795435200000,\"kind\":\"intent\",\"kind_code\":1,\"epoch\":1,"
+        "\"decrypted\":true,\"status\":\"none\",\"status_code\":0,\"boot\":2,"
+        "\"txn_id\":\"T100\",\"amount\":1250,\"currency\":\"EUR\","
+        "\"auth_code\":\"\",\"copy\":0,\"payload_len\":28,\"payload\":\"0200 "
+        "PAN=411111******1111 ok\"}\n"
+        "{\"seq\":2,\"time\":\"2026-11-23T12:00:01.500Z\",\"wall_ms\":"
+        "1795435201500,\"kind\":\"outcome\",\"kind_code\":2,\"epoch\":1,"
+        "\"decrypted\":true,\"status\":\"approved\",\"status_code\":1,"
+        "\"boot\":2,\"txn_id\":\"T100\",\"amount\":1250,\"currency\":\"EUR\","
+        "\"auth_code\":\"A1B2C3\",\"copy\":0,\"payload_len\":9,\"payload\":"
+        "\"0210,\\\"00\\\"\"}\n"
+        "{\"seq\":3,\"time\":\"2026-11-23T12:01:00.000Z\",\"wall_ms\":"
+        "1795435260000,\"kind\":\"receipt\",\"kind_code\":5,\"epoch\":1,"
+        "\"decrypted\":true,\"status\":\"printed\",\"status_code\":10,"
+        "\"boot\":2,\"txn_id\":\"T100\",\"amount\":1250,\"currency\":\"EUR\","
+        "\"auth_code\":\"\",\"copy\":1,\"payload_len\":7,\"payload\":"
+        "\"receipt\"}\n"
+        "{\"seq\":4,\"time\":\"2026-11-23T13:00:00.000Z\",\"wall_ms\":"
+        "1795438800000,\"kind\":\"offline\",\"kind_code\":3,\"epoch\":1,"
+        "\"decrypted\":true,\"status\":\"approved\",\"status_code\":1,"
+        "\"boot\":2,\"txn_id\":\"T200\",\"amount\":800,\"currency\":\"USD\","
+        "\"auth_code\":\"\",\"copy\":0,\"payload_len\":4,\"payload\":"
+        "\"\\\\x01\\\\x02\\\\\\\\z\"}\n"
+        "{\"seq\":5,\"time\":\"2026-11-23T14:00:00.000Z\",\"wall_ms\":"
+        "1795442400000,\"kind\":\"note\",\"kind_code\":8,\"epoch\":1,"
+        "\"decrypted\":true,\"status\":\"none\",\"status_code\":0,\"boot\":2,"
+        "\"txn_id\":\"\",\"amount\":0,\"currency\":\"\",\"auth_code\":\"\","
+        "\"copy\":0,\"payload_len\":0,\"payload\":\"\"}\n");
+    /* Without the key: clear headers only, same field names. */
+    assert_int_equal(run(f, f->jdir, "--from", "5", "--format", "json", NULL),
+                     0);
+    expect_contains(
+        f->out,
+        "{\"seq\":5,\"time\":\"2026-11-23T14:00:00.000Z\",\"wall_ms\":"
+        "1795442400000,\"kind\":\"note\",\"kind_code\":8,\"epoch\":1,"
+        "\"decrypted\":false,\"status\":null,\"status_code\":null,\"boot\":"
+        "null,\"txn_id\":null,\"amount\":null,\"currency\":null,\"auth_code\":"
+        "null,\"copy\":null,\"payload_len\":null,\"payload\":null}\n"
+        "{\"seq\":6,");
+    expect_contains(f->out, "\"kind\":\"checkpoint\",\"kind_code\":7,"
+                            "\"epoch\":1,\"decrypted\":false,\"status\":null,"
+                            "\"status_code\":null,\"boot\":2,");
+}
+
+static void test_golden_csv(void **state)
+{
+    fixture *f = *state;
+
+    build_fixed(f);
+    assert_int_equal(
+        run(f, f->jdir, "--key", f->key, "--to", "5", "--format", "csv", NULL),
+        0);
+    expect_out(
+        f,
+        "seq,time,wall_ms,kind,kind_code,epoch,decrypted,status,status_code,"
+        "boot,txn_id,amount,currency,auth_code,copy,payload_len,payload\n"
+        "1,2026-11-23T12:00:00.000Z,1795435200000,intent,1,1,true,none,0,2,"
+        "T100,1250,EUR,,0,28,"
+        "303230302050414e3d3431313131312a2a2a2a2a2a31313131206f6b\n"
+        "2,2026-11-23T12:00:01.500Z,1795435201500,outcome,2,1,true,approved,"
+        "1,2,T100,1250,EUR,A1B2C3,0,9,303231302c2230302"
+        "2\n"
+        "3,2026-11-23T12:01:00.000Z,1795435260000,receipt,5,1,true,printed,"
+        "10,2,T100,1250,EUR,,1,7,72656365697074\n"
+        "4,2026-11-23T13:00:00.000Z,1795438800000,offline,3,1,true,approved,"
+        "1,2,T200,800,USD,,0,4,01025c7a\n"
+        "5,2026-11-23T14:00:00.000Z,1795442400000,note,8,1,true,none,0,2,,0,,"
+        ",0,0,\n");
+    /* Text payloads with a comma and quotes are quoted per RFC 4180. */
+    assert_int_equal(run(f, f->jdir, "--key", f->key, "--from", "2", "--to",
+                         "2", "--format", "csv", "--payload", "text", NULL),
+                     0);
+    expect_contains(f->out, ",A1B2C3,0,9,\"0210,\"\"00\"\"\"\n");
+}
+
+static void test_filters_and_masking(void **state)
+{
+    fixture *f = *state;
+    char *out;
+
+    build_fixed(f);
+    assert_int_equal(run(f, f->jdir, "--key", f->key, "--txn", "T100",
+                         "--format", "csv", NULL),
+                     0);
+    out = slurp(f->out);
+    assert_int_equal(count_lines(out), 4); /* header + seqs 1..3 */
+    assert_non_null(strstr(out, "\n3,"));
+    assert_null(strstr(out, "T200"));
+    free(out);
+    assert_int_equal(run(f, f->jdir, "--key", f->key, "--status", "approved",
+                         "--format", "csv", NULL),
+                     0);
+    out = slurp(f->out);
+    assert_int_equal(count_lines(out), 3); /* seqs 2 and 4 */
+    free(out);
+    assert_int_equal(run(f, f->jdir, "--since", "2026-11-23T12:01:00Z",
+                         "--until", "2026-11-23T15:00:00+01:00", "--format",
+                         "csv", NULL),
+                     0);
+    out = slurp(f->out);
+    assert_int_equal(count_lines(out), 3); /* seqs 3 and 4 */
+    assert_non_null(strstr(out, "\n3,"));
+    assert_non_null(strstr(out, "\n4,"));
+    free(out);
+    assert_int_equal(run(f, f->jdir, "--kind", "checkpoint", NULL), 0);
+    out = slurp(f->out);
+    assert_int_equal(count_lines(out), 2);
+    assert_non_null(strstr(out, "       6  "));
+    free(out);
+    assert_int_equal(run(f, f->jdir, "--kind", "5", "--format", "csv", NULL),
+                     0);
+    expect_contains(f->out, "\n3,2026-11-23T12:01:00.000Z,");
+    /* PANs: masked in every form but raw, which warns. */
+    assert_int_equal(run(f, f->jdir, "--key", f->key, "--to", "1", "--payload",
+                         "text", NULL),
+                     0);
+    expect_contains(f->out, "0200 PAN=411111******1111 ok");
+    expect_lacks(f->out, "4111111111111111");
+    assert_int_equal(run(f, f->jdir, "--key", f->key, "--to", "1", "--payload",
+                         "base64", NULL),
+                     0);
+    expect_contains(f->out, "MDIwMCBQQU49NDExMTExKioqKioqMTExMSBvaw==");
+    assert_int_equal(
+        run(f, f->jdir, "--key", f->key, "--to", "1", "--payload", "raw", NULL),
+        0);
+    expect_contains(f->out, "0200 PAN=4111111111111111 ok");
+    expect_contains(f->err, "unmasked");
+}
+
+/* Rewrite or delete the stored value at `seq` through LMDB itself. */
+static void poke(const char *dir, uint64_t seq, long flip)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    uint8_t kbuf[8], *copy;
+    MDB_val k = {8, kbuf}, v;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
+    sfj__put_u64(kbuf, seq);
+    if (flip < 0) {
+        assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+    } else {
+        assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+        copy = malloc(v.mv_size);
+        memcpy(copy, v.mv_data, v.mv_size);
+        copy[flip] ^= 0x01;
+        v.mv_data = copy;
+        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+        free(copy);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_verify_intact(void **state)
+{
+    fixture *f = *state;
+
+    build_fixed(f);
+    assert_int_equal(run(f, f->jdir, "--verify", NULL), 0);
+    expect_contains(f->out, "entries     1..6  (6 examined, 1 valid "
+                            "checkpoints)\n");
+    expect_contains(f->out, "time span   2026-11-23T12:00:00.000Z .. ");
+    expect_contains(f->out, "verified    1..6  chain intact, signed by "
+                            "checkpoint 6 at ");
+    expect_contains(f->out, "not decrypted (no key)");
+    expect_contains(f->out, "result      OK\n");
+    expect_lacks(f->out, "unsealed");
+    assert_int_equal(
+        run(f, f->jdir, "--verify", "--key", f->key, "--format", "json", NULL),
+        0);
+    expect_contains(f->out, "\"decrypted\":true,\"entries\":6,\"first_seq\":1,"
+                            "\"last_seq\":6,\"checkpoints\":1,");
+    expect_contains(f->out, "\"verified_to\":6,");
+    expect_contains(f->out, "\"ok\":true}\n");
+}
+
+static void test_verify_flipped_byte(void **state)
+{
+    fixture *f = *state;
+
+    build_fixed(f);
+    poke(f->jdir, 3, 100); /* a ciphertext byte of seq 3 */
+    assert_int_equal(run(f, f->jdir, "--verify", "--key", f->key, NULL), 1);
+    expect_contains(f->out, "damage      seq 3: record fails authentication");
+    expect_contains(f->out, "unsealed    1..2 ");
+    expect_contains(f->out, "verified    none");
+    expect_contains(f->out, "result      FAILED\n");
+    expect_contains(f->err, "verification FAILED");
+    /* Without the key the chain catches it at the next record, and the
+     * report points back at the changed one. */
+    assert_int_equal(run(f, f->jdir, "--verify", NULL), 1);
+    expect_contains(f->out, "damage      seq 4: hash chain broken");
+    expect_contains(f->out, "record 3 was altered");
+    /* The listing names it too and goes on. */
+    assert_int_equal(run(f, f->jdir, "--key", f->key, "--format", "csv", NULL),
+                     1);
+    expect_contains(f->err, "seq 3: record fails authentication");
+    expect_contains(f->out, "\n4,");
+}
+
+static void test_verify_record_removed(void **state)
+{
+    fixture *f = *state;
+
+    build_fixed(f);
+    poke(f->jdir, 3, -1);
+    assert_int_equal(run(f, f->jdir, "--verify", NULL), 1);
+    expect_contains(f->out, "damage      seq 3: entry missing (gap in seqs)");
+    expect_contains(f->out, "result      FAILED\n");
+}
+
+/* A second session adds 7..9 and checkpoint 10; cutting the tail after
+ * checkpoint 6 leaves 7..9 unsealed, and the meta still names 10. */
+static void test_verify_tail_truncated(void **state)
+{
+    fixture *f = *state;
+    sfj_journal *j;
+
+    build_fixed(f);
+    j = open_rw(f);
+    add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 8000000, "a", 1);
+    add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 8000001, "b", 1);
+    add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 8000002, "c", 1);
+    sfj_journal_close(j);
+    assert_int_equal(run(f, f->jdir, "--verify", NULL), 0);
+    expect_contains(f->out, "verified    1..10 ");
+    poke(f->jdir, 10, -1);
+    assert_int_equal(run(f, f->jdir, "--verify", NULL), 1);
+    expect_contains(f->out, "verified    1..6  chain intact, signed by "
+                            "checkpoint 6");
+    expect_contains(f->out, "unsealed    7..9  3 entries after the last "
+                            "checkpoint: chain intact but NOT signed, not "
+                            "verified\n");
+    expect_contains(f->out, "checkpoint 10 recorded in the journal's meta "
+                            "is missing");
+    expect_contains(f->out, "result      FAILED\n");
+}
+
+/* A crash leaves a tail without a checkpoint: reported unsealed, not
+ * verified, and not damage. */
+static void test_verify_unsealed_tail(void **state)
+{
+    fixture *f = *state;
+    pid_t pid;
+    int status;
+
+    build_fixed(f);
+    pid = fork();
+    if (pid == 0) {
+        sfj_journal *j = open_rw(f);
+
+        add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 9000000, "x", 1);
+        add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 9000001, "y", 1);
+        _exit(0); /* no close: no closing checkpoint */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(run(f, f->jdir, "--verify", "--key", f->key, NULL), 0);
+    expect_contains(f->out, "verified    1..6 ");
+    expect_contains(f->out, "unsealed    7..8  2 entries after the last "
+                            "checkpoint: chain intact but NOT signed, not "
+                            "verified\n");
+    expect_contains(f->out, "result      OK\n");
+    assert_int_equal(run(f, f->jdir, "--verify", "--format", "json", NULL), 0);
+    expect_contains(f->out, "\"verified_to\":6,");
+    expect_contains(f->out, "\"unsealed_from\":7,\"unsealed_to\":8,");
+}
+
+/* A host mirror built from the terminal's sealed records dumps and
+ * verifies without a key, and decrypts with the terminal's key. */
+static void test_mirror(void **state)
+{
+    fixture *f = *state;
+    char *mdir = sfj_test_path(f->dir, "mirror");
+    sfj_journal_opts ro = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *j = NULL, *m = NULL;
+    uint8_t jid[16], pk[32], *rec;
+    size_t len;
+    uint64_t seq;
+
+    build_fixed(f);
+    ro.flags = SFJ_OPEN_RDONLY;
+    assert_int_equal(sfj_journal_open(&j, f->jdir, NULL, &ro), SFJ_OK);
+    sfj_journal_id(j, jid);
+    sfj__journal_pubkey(j, pk);
+    assert_int_equal(sfj__mirror_open(&m, mdir, jid, "POS-7", pk, 0), SFJ_OK);
+    for (seq = 1; seq <= 6; seq++) {
+        assert_int_equal(sfj__journal_read_sealed(j, seq, &rec, &len), 0);
+        assert_int_equal(sfj__mirror_put(m, seq, rec, len), SFJ_OK);
+        free(rec);
+    }
+    sfj_journal_close(m);
+    sfj_journal_close(j);
+    assert_int_equal(run(f, mdir, "--verify", NULL), 0);
+    expect_contains(f->out, "verified    1..6 ");
+    assert_int_equal(run(f, mdir, "--format", "csv", NULL), 0);
+    expect_contains(f->out, "\n6,");
+    assert_int_equal(
+        run(f, mdir, "--key", f->key, "--txn", "T200", "--format", "csv", NULL),
+        0);
+    expect_contains(f->out, "\n4,2026-11-23T13:00:00.000Z,");
+    free(mdir);
+}
+
+/* sfj-dump reads while another process keeps appending. */
+static void test_dump_while_appending(void **state)
+{
+    fixture *f = *state;
+    enum { N = 600 };
+    pid_t pid;
+    int status, i, rc, lines, prev = 0;
+    char *out;
+
+    build_fixed(f);
+    pid = fork();
+    if (pid == 0) {
+        sfj_journal *j = open_rw(f);
+        char txn[16];
+
+        for (i = 0; i < N; i++) {
+            snprintf(txn, sizeof txn, "W%d", i);
+            add(j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, txn, i, "EUR", NULL, 0,
+                T0 + 10000000 + i, "bulk-payload-bulk-payload", 25);
+        }
+        sfj_journal_close(j);
+        _exit(0);
+    }
+    for (i = 0; i < 8; i++) {
+        rc = run(f, f->jdir, "--key", f->key, "--format", "json", NULL);
+        assert_int_equal(rc, 0);
+        out = slurp(f->out);
+        lines = count_lines(out);
+        assert_true(lines >= prev && lines >= 6);
+        prev = lines;
+        free(out);
+        assert_int_equal(run(f, f->jdir, "--verify", NULL), 0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(run(f, f->jdir, "--key", f->key, "--format", "csv", NULL),
+                     0);
+    out = slurp(f->out);
+    assert_true(count_lines(out) >= 1 + 6 + N + 1);
+    free(out);
+    assert_int_equal(run(f, f->jdir, "--verify", "--key", f->key, NULL), 0);
+    expect_contains(f->out, "result      OK\n");
+}
+
+static void test_bundle_cli(void **state)
+{
+    fixture *f = *state;
+    char *b = sfj_test_path(f->dir, "T100.sfjb");
+    char pk_hex[65], other_hex[65];
+    uint8_t pk[32], *buf;
+    sfj_keys *other = sfj_test_keys(3);
+    size_t len, i;
+    FILE *fp;
+
+    build_fixed(f);
+    sfj_keys_public_key(f->keys, pk);
+    for (i = 0; i < 32; i++)
+        sprintf(pk_hex + 2 * i, "%02x", pk[i]);
+    sfj_keys_public_key(other, pk);
+    for (i = 0; i < 32; i++)
+        sprintf(other_hex + 2 * i, "%02x", pk[i]);
+    sfj_keys_free(other);
+    assert_int_equal(
+        run(f, f->jdir, "--key", f->key, "--txn", "T100", "--bundle", b, NULL),
+        0);
+    assert_int_equal(run(f, "--check-bundle", b, "--pubkey", pk_hex,
+                         "--payload", "text", NULL),
+                     0);
+    expect_contains(f->out, "bundle      OK: txn T100, 3 record(s) disclosed, "
+                            "2 other record(s) shown only as hashes\n");
+    expect_contains(f->out, "matches the key given with --pubkey");
+    expect_contains(f->out, "PAN=411111******1111");
+    expect_lacks(f->out, "T200");
+    assert_int_equal(run(f, "--check-bundle", b, "--format", "csv", NULL), 0);
+    expect_contains(f->out, "\n3,2026-11-23T12:01:00.000Z,");
+    expect_contains(f->err, "NOT pinned");
+    expect_error(f, run(f, "--check-bundle", b, "--pubkey", other_hex, NULL),
+                 1);
+    expect_contains(f->err, "pinned");
+    /* Refuses to overwrite; unknown and unsealed txns. */
+    expect_error(
+        f,
+        run(f, f->jdir, "--key", f->key, "--txn", "T100", "--bundle", b, NULL),
+        5);
+    expect_error(f,
+                 run(f, f->jdir, "--key", f->key, "--txn", "NOPE", "--bundle",
+                     "x", NULL),
+                 4);
+    /* A damaged bundle: one line saying why, exit 1. */
+    buf = sfj_test_read_file(b, &len);
+    buf[len / 2] ^= 0x20;
+    fp = fopen(b, "wb");
+    fwrite(buf, 1, len, fp);
+    fclose(fp);
+    free(buf);
+    expect_error(f, run(f, "--check-bundle", b, NULL), 1);
+    expect_contains(f->err, "bundle REJECTED: ");
+    free(b);
+}
+
+static void test_argument_errors(void **state)
+{
+    fixture *f = *state;
+    char *wrong = sfj_test_path(f->dir, "wrong.key");
+    char *missing = sfj_test_path(f->dir, "nope");
+
+    build_fixed(f);
+    assert_int_equal(run(f, "--help", NULL), 0);
+    expect_contains(f->out, "usage: sfj-dump");
+    expect_error(f, run(f, f->jdir, "--bogus", NULL), 64);
+    expect_error(f, run(f, NULL), 64);
+    expect_error(f, run(f, f->jdir, "--from", NULL), 64);
+    expect_error(f, run(f, f->jdir, f->jdir, NULL), 64);
+    expect_error(f, run(f, f->jdir, "--txn", "T100", NULL), 64);
+    expect_error(f, run(f, f->jdir, "--verify", "--check-bundle", "x", NULL),
+                 64);
+    expect_error(f, run(f, f->jdir, "--bundle", "x", NULL), 64);
+    expect_error(f, run(f, f->jdir, "--since", "2026-13-01", NULL), 65);
+    expect_error(f, run(f, f->jdir, "--since", "2026-11-23T10:00", NULL), 65);
+    expect_error(f, run(f, f->jdir, "--until", "yesterday", NULL), 65);
+    expect_error(f, run(f, f->jdir, "--from", "abc", NULL), 65);
+    expect_error(f, run(f, f->jdir, "--kind", "bogus", NULL), 65);
+    expect_error(f, run(f, f->jdir, "--format", "xml", NULL), 65);
+    expect_error(f, run(f, f->jdir, "--payload", "bin", NULL), 65);
+    expect_error(f, run(f, "--check-bundle", "x", "--pubkey", "12", NULL), 65);
+    expect_error(f, run(f, missing, NULL), 2);
+    expect_error(f, run(f, "--check-bundle", missing, NULL), 2);
+    expect_error(f, run(f, f->jdir, "--key", missing, NULL), 3);
+    assert_int_equal(sfj_keys_generate_file(wrong), SFJ_OK);
+    expect_error(f, run(f, f->jdir, "--key", wrong, NULL), 3);
+    chmod(wrong, 0644);
+    expect_error(f, run(f, f->jdir, "--key", wrong, NULL), 3);
+    expect_contains(f->err, "group or others");
+    expect_error(f, run(f, "--check-bundle", f->key, NULL), 1);
+    expect_contains(f->err, "not an sfj evidence bundle");
+    free(wrong);
+    free(missing);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_golden_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_golden_csv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filters_and_masking, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_verify_intact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_flipped_byte, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_verify_record_removed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_verify_tail_truncated, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_verify_unsealed_tail, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_mirror, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dump_while_appending, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_cli, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_argument_errors, setup, teardown),
+    };
+
+    sfj_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
