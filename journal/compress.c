@@ -7,6 +7,7 @@
 #include "journal/compress.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -121,10 +122,20 @@ int sfj__inflate_len(const uint8_t *in, size_t in_len, size_t max,
     return *raw_len == 0 || *raw_len > max ? SFJ_ECORRUPT : SFJ_OK;
 }
 
+/* zlib decodes with its fast loop (inflate_fast) only while at least 258
+ * bytes of output space remain; below that it falls back to a symbol-at-
+ * a-time state machine. A record's plaintext is a few hundred bytes, so
+ * inflating straight into a buffer of exactly raw_len spends most of the
+ * record in the slow path. Small records are therefore inflated into a
+ * stack buffer with that much slack and copied out. */
+#define INFLATE_SLACK     258
+#define INFLATE_STACK_MAX 2048
+
 int sfj__inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t raw_len)
 {
     z_stream *zs = take(inflate_pool, &inflate_count, 0);
-    int zrc, rc = SFJ_ECORRUPT;
+    uint8_t tmp[INFLATE_STACK_MAX + INFLATE_SLACK];
+    int zrc, rc = SFJ_ECORRUPT, use_tmp = raw_len <= INFLATE_STACK_MAX;
 
     if (zs == NULL)
         return SFJ_ENOMEM;
@@ -136,11 +147,18 @@ int sfj__inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t raw_len)
         goto done;
     zs->next_in = (Bytef *)in + 4;
     zs->avail_in = (uInt)(in_len - 4);
-    zs->next_out = out;
-    zs->avail_out = (uInt)raw_len;
+    zs->next_out = use_tmp ? tmp : out;
+    zs->avail_out = (uInt)(use_tmp ? raw_len + INFLATE_SLACK : raw_len);
     zrc = inflate(zs, Z_FINISH);
+    /* The slack lets a stream run past raw_len: total_out catches it. */
     if (zrc == Z_STREAM_END && zs->total_out == raw_len && zs->avail_in == 0)
         rc = SFJ_OK;
+    if (use_tmp) {
+        if (rc == SFJ_OK)
+            memcpy(out, tmp, raw_len);
+        sodium_memzero(tmp,
+                       zs->total_out < sizeof tmp ? zs->total_out : sizeof tmp);
+    }
 done:
     give_back(inflate_pool, &inflate_count, zs, 0);
     return rc;
