@@ -526,9 +526,9 @@ static void test_mirror(void **state)
 static void test_dump_while_appending(void **state)
 {
     fixture *f = *state;
-    enum { N = 600 };
+    enum { N = 400 };
     pid_t pid;
-    int status, i, rc, lines, prev = 0;
+    int status = 0, i, lines, prev = 0, partial = 0;
     char *out;
 
     build_fixed(f);
@@ -541,26 +541,31 @@ static void test_dump_while_appending(void **state)
             snprintf(txn, sizeof txn, "W%d", i);
             add(j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, txn, i, "EUR", NULL, 0,
                 T0 + 10000000 + i, "bulk-payload-bulk-payload", 25);
+            usleep(3000);
         }
         sfj_journal_close(j);
         _exit(0);
     }
-    for (i = 0; i < 8; i++) {
-        rc = run(f, f->jdir, "--key", f->key, "--format", "json", NULL);
-        assert_int_equal(rc, 0);
+    /* Dump and verify until the writer is done; some runs must have
+     * seen it half way. */
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        assert_int_equal(
+            run(f, f->jdir, "--key", f->key, "--format", "json", NULL), 0);
         out = slurp(f->out);
         lines = count_lines(out);
         assert_true(lines >= prev && lines >= 6);
+        partial += lines > 6 && lines < 6 + N;
         prev = lines;
         free(out);
         assert_int_equal(run(f, f->jdir, "--verify", NULL), 0);
+        expect_contains(f->out, "result      OK\n");
     }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(partial > 0);
     assert_int_equal(run(f, f->jdir, "--key", f->key, "--format", "csv", NULL),
                      0);
     out = slurp(f->out);
-    assert_true(count_lines(out) >= 1 + 6 + N + 1);
+    assert_int_equal(count_lines(out), 1 + 6 + N + 1);
     free(out);
     assert_int_equal(run(f, f->jdir, "--verify", "--key", f->key, NULL), 0);
     expect_contains(f->out, "result      OK\n");
@@ -661,6 +666,57 @@ static void test_argument_errors(void **state)
     free(missing);
 }
 
+/* docs/DISPUTES.md runs as written: every sh block, in order, under
+ * bash -eu with pipefail. */
+static void test_disputes_walkthrough(void **state)
+{
+    fixture *f = *state;
+    char *doc = slurp(SFJ_SOURCE_DIR "/docs/DISPUTES.md");
+    char *script = sfj_test_path(f->dir, "disputes.sh");
+    FILE *fp = fopen(script, "w");
+    const char *p = doc, *end;
+    pid_t pid;
+    int status, blocks = 0, fd;
+
+    assert_non_null(fp);
+    fputs("set -euo pipefail\n", fp);
+    while ((p = strstr(p, "```sh\n")) != NULL) {
+        p += 6;
+        end = strstr(p, "```\n");
+        assert_non_null(end);
+        fwrite(p, 1, (size_t)(end - p), fp);
+        p = end + 4;
+        blocks++;
+    }
+    fclose(fp);
+    assert_true(blocks >= 6);
+    pid = fork();
+    if (pid == 0) {
+        fd = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        fd = open(f->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        setenv("SFJ_BIN", sfj_test_tool(""), 1);
+        execl("/bin/bash", "bash", script, (char *)NULL);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char *err = slurp(f->err);
+
+        fail_msg("walk-through failed: %s", err);
+    }
+    expect_contains(f->out, "  T0001  ");
+    expect_contains(f->out, "result      OK\n");
+    expect_contains(f->out, "pinned with --pubkey");
+    expect_contains(f->out, "bundle      OK: txn T0001, 4 record(s) "
+                            "disclosed");
+    expect_contains(f->out, "matches the key given with --pubkey");
+    expect_lacks(f->out, "T0002  ");
+    free(script);
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -682,6 +738,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bundle_cli, setup, teardown),
         cmocka_unit_test_setup_teardown(test_argument_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disputes_walkthrough, setup,
+                                        teardown),
     };
 
     sfj_init();
