@@ -32,7 +32,7 @@ void sfj_test_host_start(sfj_test_host *h);
 /* Stop with `sig`; for SIGTERM the exit status must be 0. */
 void sfj_test_host_stop(sfj_test_host *h, int sig);
 
-/* Append `n` NOTE entries with a recognisable payload. */
+/* Append `n` NOTE entries (from 8 threads when n >= 1000). */
 void sfj_test_append(sfj_journal *j, int n);
 
 /* Open the mirror of `term` under `host_dir` and check it holds every

@@ -1,0 +1,421 @@
+/* The forwarder against an in-process scripted upstream (socketpair, poll
+ * mode) and the callback sink: forged acks never move the watermark, NAKs
+ * cause a resend, and the callback sink handles ack, retry-later and
+ * reject (needs-attention, never deleted, never blocking). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "crypto/chain.h"
+#include "crypto/link_mac.h"
+#include "forwarder/proto.h"
+#include "forwarder/wire.h"
+#include "journal/bytes.h"
+#include "journal/clock.h"
+#include "journal/internal.h"
+#include "sfj/forwarder.h"
+#include "support/hosttest.h"
+#include "support/testutil.h"
+
+typedef struct fx {
+    char *dir;
+    sfj_keys *keys;
+    sfj_journal *j;
+    uint8_t jid[16];
+    uint8_t link[32];
+    /* scripted upstream */
+    sfj_transport *up;
+    sfj__wire w;
+    int connects;
+    /* status */
+    int offline, auth_errors, rejected_seq, online;
+    /* callback sink */
+    uint64_t offered[256];
+    int noffered;
+    uint64_t retry_seq, reject_seq;
+    int retries_left;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    char *p;
+
+    f->dir = sfj_test_tmpdir();
+    f->keys = sfj_test_keys(21);
+    p = sfj_test_path(f->dir, "j");
+    assert_int_equal(sfj_journal_open(&f->j, p, f->keys, NULL), 0);
+    free(p);
+    assert_int_equal(sfj_journal_id(f->j, f->jid), 0);
+    assert_int_equal(sfj_keys_link_key(f->keys, f->link), 0);
+    assert_int_equal(sfj__wire_init(&f->w, SFJ_FRAMING_STREAM), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+
+    sfj_transport_close(f->up);
+    sfj__wire_free(&f->w);
+    sfj_journal_close(f->j);
+    sfj_keys_free(f->keys);
+    sfj_test_rmrf(f->dir);
+    free(f->dir);
+    sodium_memzero(f->link, sizeof f->link);
+    free(f);
+    return 0;
+}
+
+static void on_status(const sfj_forwarder_status *st, void *payload)
+{
+    fx *f = payload;
+
+    if (st->event == SFJ_FWD_OFFLINE)
+        f->offline++;
+    if (st->event == SFJ_FWD_ONLINE)
+        f->online++;
+    if (st->event == SFJ_FWD_ERROR && st->error == SFJ_EAUTH)
+        f->auth_errors++;
+    if (st->event == SFJ_FWD_REJECTED)
+        f->rejected_seq = (int)st->seq;
+}
+
+/* Each connect makes a new socketpair; the test keeps the upstream end. */
+static int pair_connect(sfj_transport **out, void *payload)
+{
+    fx *f = payload;
+    int sv[2];
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    sfj_transport_close(f->up);
+    assert_int_equal(sfj_transport_tcp_from_fd(&f->up, sv[1]), 0);
+    sfj__wire_reset(&f->w);
+    f->connects++;
+    return sfj_transport_tcp_from_fd(out, sv[0]);
+}
+
+static sfj_forwarder *new_link_fwd(fx *f)
+{
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_forwarder *fw = NULL;
+
+    o.sink = SFJ_SINK_TRANSPORT;
+    o.connect = pair_connect;
+    o.connect_payload = f;
+    o.status = on_status;
+    o.status_payload = f;
+    o.backoff_min_ms = 1;
+    o.backoff_max_ms = 2;
+    o.ack_flush_ms = 1;
+    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), 0);
+    return fw;
+}
+
+/* Read one frame on the upstream end (driving the forwarder meanwhile). */
+static int up_read(fx *f, sfj_forwarder *fw, sfj__frame *fr)
+{
+    int64_t until = sfj__mono_ms() + 3000;
+    int rc;
+
+    while (sfj__mono_ms() < until) {
+        rc = sfj__wire_next(&f->w, fr);
+        if (rc == 1)
+            return 1;
+        assert_int_equal(rc, 0);
+        if (f->up != NULL && sfj__wire_fill(&f->w, f->up, 0) == 0)
+            continue;
+        assert_int_equal(sfj_forwarder_poll(fw, 5), 0);
+    }
+    return 0;
+}
+
+static void up_send_ack(fx *f, uint64_t seq, const uint8_t *chain,
+                        const uint8_t *key)
+{
+    sfj__ack a;
+
+    a.seq = seq;
+    memcpy(a.chain, chain, 32);
+    sfj__ack_mac(key, f->jid, seq, chain, a.mac);
+    assert_int_equal(sfj__wire_send(&f->w, f->up, SFJ_MSG_ACK,
+                                    sfj__ack_encode(&a, sfj__wire_body(&f->w)),
+                                    1000),
+                     0);
+}
+
+/* Accept the HELLO and answer that the upstream holds nothing. */
+static void up_handshake(fx *f, sfj_forwarder *fw)
+{
+    sfj__hello_ack ha;
+    sfj__hello h;
+    sfj__frame fr;
+
+    assert_true(up_read(f, fw, &fr));
+    assert_int_equal(fr.type, SFJ_MSG_HELLO);
+    assert_int_equal(sfj__hello_verify(f->link, fr.body, fr.len), 0);
+    assert_int_equal(sfj__hello_decode(fr.body, fr.len, &h), 0);
+    assert_memory_equal(h.journal_id, f->jid, 16);
+    memset(&ha, 0, sizeof ha);
+    ha.version = 1;
+    ha.window = 64;
+    ha.next_seq = 1;
+    sfj__chain_genesis(f->jid, ha.chain);
+    sfj__ack_mac(f->link, f->jid, 0, ha.chain, ha.mac);
+    assert_int_equal(
+        sfj__wire_send(&f->w, f->up, SFJ_MSG_HELLO_ACK,
+                       sfj__hello_ack_encode(&ha, sfj__wire_body(&f->w)), 1000),
+        0);
+}
+
+/* Receive ENTRY frames first..last in order. */
+static void up_expect_entries(fx *f, sfj_forwarder *fw, uint64_t first,
+                              uint64_t last)
+{
+    sfj__frame fr;
+    uint64_t s;
+
+    for (s = first; s <= last; s++) {
+        assert_true(up_read(f, fw, &fr));
+        assert_int_equal(fr.type, SFJ_MSG_ENTRY);
+        assert_int_equal(sfj__get_u64(fr.body), s);
+    }
+}
+
+static uint64_t wm(fx *f)
+{
+    uint64_t w = 0;
+
+    assert_int_equal(sfj__journal_watermark(f->j, &w), 0);
+    return w;
+}
+
+static void drive(sfj_forwarder *fw, int ms)
+{
+    int64_t until = sfj__mono_ms() + ms;
+
+    while (sfj__mono_ms() < until)
+        assert_int_equal(sfj_forwarder_poll(fw, 5), 0);
+}
+
+static void test_forged_acks(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    uint8_t chain[32], other_key[32];
+    uint64_t last;
+
+    sfj_test_append(f->j, 20);
+    assert_int_equal(sfj__journal_head(f->j, &last, NULL), 0);
+    fw = new_link_fwd(f);
+
+    /* 1: a MAC made with another key. */
+    up_handshake(f, fw);
+    up_expect_entries(f, fw, 1, last);
+    assert_int_equal(sfj__journal_chain_at(f->j, last, chain), 0);
+    memset(other_key, 0x5c, sizeof other_key);
+    up_send_ack(f, last, chain, other_key);
+    drive(fw, 100);
+    assert_int_equal(f->auth_errors, 1);
+    assert_true(f->offline >= 1); /* it dropped the link */
+    assert_int_equal(wm(f), 0);
+
+    /* 2: the right key over a chain hash that is not ours at that seq. */
+    up_handshake(f, fw);
+    up_expect_entries(f, fw, 1, last);
+    assert_int_equal(sfj__journal_chain_at(f->j, 9, chain), 0);
+    up_send_ack(f, 10, chain, f->link);
+    drive(fw, 100);
+    assert_int_equal(f->auth_errors, 2);
+    assert_int_equal(wm(f), 0);
+
+    /* 3: an ack beyond anything the journal holds is ignored. */
+    up_handshake(f, fw);
+    up_expect_entries(f, fw, 1, last);
+    memset(chain, 1, sizeof chain);
+    up_send_ack(f, last + 5, chain, f->link);
+    drive(fw, 50);
+    assert_int_equal(wm(f), 0);
+
+    /* 4: a genuine ack moves it, and only as far as acked. */
+    assert_int_equal(sfj__journal_chain_at(f->j, 12, chain), 0);
+    up_send_ack(f, 12, chain, f->link);
+    drive(fw, 50);
+    assert_int_equal(sfj_forwarder_stop(fw), 0);
+    assert_int_equal(wm(f), 12);
+    assert_int_equal(f->auth_errors, 2);
+    sfj_forwarder_free(fw);
+}
+
+static void test_nak_resend(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    sfj__nak n;
+    uint8_t chain[32];
+
+    sfj_test_append(f->j, 20);
+    fw = new_link_fwd(f);
+    up_handshake(f, fw);
+    up_expect_entries(f, fw, 1, 20);
+    assert_int_equal(sfj__journal_chain_at(f->j, 4, chain), 0);
+    up_send_ack(f, 4, chain, f->link);
+    memset(&n, 0, sizeof n);
+    n.seq = 5;
+    n.reason = SFJ_NAK_BAD_FRAME;
+    strcpy(n.text, "bad frame");
+    assert_int_equal(sfj__wire_send(&f->w, f->up, SFJ_MSG_NAK,
+                                    sfj__nak_encode(&n, sfj__wire_body(&f->w)),
+                                    1000),
+                     0);
+    /* Everything from 5 comes again, on the same link. */
+    up_expect_entries(f, fw, 5, 20);
+    assert_int_equal(f->connects, 1);
+    sfj_forwarder_free(fw);
+    assert_int_equal(wm(f), 4);
+}
+
+/* ---- callback sink ---- */
+
+static int deliver(const sfj_entry *e, void *payload)
+{
+    fx *f = payload;
+
+    if (f->noffered < 256)
+        f->offered[f->noffered++] = e->seq;
+    assert_int_not_equal(e->kind, SFJ_EV_CHECKPOINT);
+    if (e->seq == f->retry_seq && f->retries_left > 0) {
+        f->retries_left--;
+        return SFJ_DELIVER_RETRY;
+    }
+    if (e->seq == f->reject_seq)
+        return SFJ_DELIVER_REJECT;
+    return SFJ_DELIVER_ACK;
+}
+
+static sfj_forwarder *new_cb_fwd(fx *f)
+{
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_forwarder *fw = NULL;
+
+    o.sink = SFJ_SINK_CALLBACK;
+    o.deliver = deliver;
+    o.deliver_payload = f;
+    o.status = on_status;
+    o.status_payload = f;
+    o.backoff_min_ms = 10;
+    o.backoff_max_ms = 40;
+    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), 0);
+    return fw;
+}
+
+static void test_callback_ack_retry_reject(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    sfj_entry *e = NULL;
+    sfj_stats st;
+    uint64_t last;
+    int i, n5 = 0, k;
+
+    sfj_test_append(f->j, 30);
+    f->retry_seq = 5;
+    f->retries_left = 3;
+    f->reject_seq = 7;
+    fw = new_cb_fwd(f);
+    assert_int_equal(sfj_forwarder_start(fw), 0);
+    assert_int_equal(sfj_forwarder_flush(fw, 10000), 0);
+    sfj_forwarder_free(fw);
+    assert_int_equal(sfj__journal_head(f->j, &last, NULL), 0);
+    assert_int_equal(wm(f), last);
+
+    /* In order; 5 offered four times before anything behind it. */
+    for (i = 0, k = 0; i < f->noffered; i++) {
+        if (f->offered[i] == 5)
+            n5++;
+        else if (f->offered[i] > 5)
+            assert_int_equal(n5, 4);
+        if (i > 0 && f->offered[i] != f->offered[i - 1])
+            assert_true(f->offered[i] > f->offered[i - 1]);
+        k++;
+    }
+    assert_int_equal(n5, 4);
+    assert_int_equal(f->offered[f->noffered - 1], 30);
+    assert_true(f->offline >= 1);
+    /* 7 was set aside, reported, kept, and did not block 8..30. */
+    assert_int_equal(f->rejected_seq, 7);
+    assert_int_equal(sfj_stats_get(f->j, &st), 0);
+    assert_int_equal(st.needs_attention, 1);
+    assert_int_equal(sfj_read(f->j, 7, &e), 0);
+    assert_int_equal(e->seq, 7);
+    sfj_entry_free(e);
+}
+
+static void test_callback_poll_and_new_entries(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+
+    fw = new_cb_fwd(f);
+    assert_int_equal(sfj_forwarder_poll(fw, 0), 0);
+    assert_int_equal(f->noffered, 0);
+    sfj_test_append(f->j, 3);
+    assert_int_equal(sfj_forwarder_poll(fw, 20), 0);
+    assert_int_equal(f->noffered, 3);
+    sfj_test_append(f->j, 2);
+    assert_int_equal(sfj_forwarder_flush(fw, 5000), 0);
+    assert_int_equal(f->noffered, 5);
+    /* Poll is refused while the thread runs. */
+    assert_int_equal(sfj_forwarder_start(fw), 0);
+    assert_int_equal(sfj_forwarder_start(fw), SFJ_ESTATE);
+    assert_int_equal(sfj_forwarder_poll(fw, 0), SFJ_ESTATE);
+    assert_int_equal(sfj_forwarder_stop(fw), 0);
+    sfj_forwarder_free(fw);
+}
+
+static void test_bad_options(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_forwarder *fw = NULL;
+
+    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EINVAL);
+    o.sink = SFJ_SINK_TCP; /* no address */
+    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EINVAL);
+    o.sink = SFJ_SINK_CALLBACK; /* no callback */
+    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EINVAL);
+    o.deliver = deliver;
+    o.window = 5000;
+    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EINVAL);
+    o.window = 0;
+    o.version = 99;
+    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EVERSION);
+    assert_null(fw);
+    sfj_forwarder_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_forged_acks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nak_resend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_callback_ack_retry_reject, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_callback_poll_and_new_entries,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
+    };
+
+    sfj_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
