@@ -85,7 +85,7 @@ static void build_journal(fixture *f)
     add(f, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "T-C", 300, "MARKER-C-1");
     add(f, SFJ_EV_NOTE, 0, NULL, 400, "MARKER-NOTE");
     add(f, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "T-A", 201, "MARKER-A-OUT");
-    add(f, SFJ_EV_TXN_OUTCOME, SFJ_ST_DECLINED, "T-B", 101, "MARKER-B-OUT");
+    add(f, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "T-B", 101, "MARKER-B-OUT");
     add(f, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "T-C", 301, "MARKER-C-2");
     add(f, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "T-A", 202, "MARKER-A-RCPT");
     add(f, SFJ_EV_NOTE, 0, NULL, 401, "MARKER-NOTE-2");
