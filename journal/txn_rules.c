@@ -219,6 +219,7 @@ int sfj__txn_index_event(sfj_journal *j, MDB_txn *txn, const sfj__txn_ev *ev,
     if (rc != SFJ_OK && rc != SFJ_ENOTFOUND)
         return rc;
     is_new = rc == SFJ_ENOTFOUND;
+    rc = SFJ_OK;
     was_open = !is_new && sfj__txn_is_open(&r);
     sfj__txn_rule_apply(&r, is_new, ev, seq);
     now_open = sfj__txn_is_open(&r);

@@ -1,0 +1,668 @@
+/* Transaction layer: every state transition and every illegal one, offline
+ * risk limits at the boundary, settlement totals and the explanation of a
+ * difference, a wall clock that goes backwards, index rebuild. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "journal/internal.h"
+#include "journal/journal_impl.h"
+#include "support/testutil.h"
+
+#define T0 1700000000000ll
+
+typedef struct fixture {
+    char *dir;
+    char *path;
+    sfj_keys *keys;
+    sfj_journal *j;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+
+    f->dir = sfj_test_tmpdir();
+    f->path = sfj_test_path(f->dir, "j");
+    f->keys = sfj_test_keys(4);
+    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    sfj_journal_close(f->j);
+    sfj_keys_free(f->keys);
+    sfj_test_rmrf(f->dir);
+    free(f->path);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void reopen(fixture *f, const sfj_journal_opts *o)
+{
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = NULL;
+    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, o), SFJ_OK);
+}
+
+static int ev_full(sfj_journal *j, uint16_t kind, uint16_t status,
+                   const char *txn, int64_t amount, const char *cur,
+                   uint32_t copy, int64_t wall, uint64_t *seq)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+
+    ev.kind = kind;
+    ev.status = status;
+    ev.txn_id = txn;
+    ev.amount = amount;
+    ev.currency = cur;
+    ev.copy = copy;
+    ev.wall_ms = wall;
+    return sfj_append(j, &ev, seq);
+}
+
+static int ev(sfj_journal *j, uint16_t kind, uint16_t status, const char *txn)
+{
+    return ev_full(j, kind, status, txn, 1000, "EUR", 0, T0, NULL);
+}
+
+static uint64_t ok_seq(sfj_journal *j, uint16_t kind, uint16_t status,
+                       const char *txn, int64_t amount, uint32_t copy)
+{
+    uint64_t seq = 0;
+    int rc = ev_full(j, kind, status, txn, amount, "EUR", copy, T0, &seq);
+
+    if (rc != SFJ_OK)
+        fail_msg("append kind %u status %u txn %s: %s (%s)", kind, status,
+                 txn ? txn : "-", sfj_strerror(rc), sfj_journal_errmsg(j));
+    assert_true(seq > 0);
+    return seq;
+}
+
+static sfj_txn get(sfj_journal *j, const char *txn)
+{
+    sfj_txn t;
+
+    assert_int_equal(sfj_txn_get(j, txn, &t), SFJ_OK);
+    return t;
+}
+
+static uint64_t last_seq(sfj_journal *j)
+{
+    sfj_stats st;
+
+    assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
+    return st.last_seq;
+}
+
+/* The happy online path: INTENT -> DONE(approved) -> CLOSED, with every
+ * seq recorded; a declined one closes when its receipt prints. */
+static void test_online_lifecycle(void **state)
+{
+    fixture *f = *state;
+    uint64_t si, so, sr, sp;
+    sfj_txn t;
+
+    assert_int_equal(sfj_txn_get(f->j, "A", &t), SFJ_ENOTFOUND);
+    si = ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "A", 1250, 0);
+    t = get(f->j, "A");
+    assert_int_equal(t.state, SFJ_TXN_INTENT);
+    assert_int_equal(t.intent_seq, si);
+    assert_int_equal(t.first_seq, si);
+    assert_int_equal(t.outcome_seq, 0);
+    so = ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "A", 1250, 0);
+    t = get(f->j, "A");
+    assert_int_equal(t.state, SFJ_TXN_DONE);
+    assert_int_equal(t.outcome, SFJ_ST_APPROVED);
+    assert_int_equal(t.outcome_seq, so);
+    assert_int_equal(t.flags & SFJ_TXN_F_PRINTED, 0);
+    sr = ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "A", 1250, 1);
+    t = get(f->j, "A");
+    assert_int_equal(t.state, SFJ_TXN_CLOSED);
+    assert_int_equal(t.receipt_seq, sr);
+    assert_int_equal(t.copies, 1);
+    sp = ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_REPRINTED, "A", 1250, 2);
+    t = get(f->j, "A");
+    assert_int_equal(t.state, SFJ_TXN_CLOSED);
+    assert_int_equal(t.reprint_seq, sp);
+    assert_int_equal(t.copies, 2);
+    assert_true(t.flags & SFJ_TXN_F_REPRINTED);
+    assert_int_equal(t.last_seq, sp);
+    assert_int_equal(t.receipt_seq, sr);
+
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "D", 500, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_DECLINED, "D", 500, 0);
+    t = get(f->j, "D");
+    assert_int_equal(t.state, SFJ_TXN_DONE);
+    assert_int_equal(t.outcome, SFJ_ST_DECLINED);
+    ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "D", 500, 0);
+    assert_int_equal(get(f->j, "D").state, SFJ_TXN_CLOSED);
+}
+
+/* Repeats reuse the txn_id; an ERROR outcome leaves the txn in doubt and
+ * a later answer still settles it; reversal from in doubt; a reopen makes
+ * a waiting intent IN_DOUBT. */
+static void test_doubt_repeat_reversal(void **state)
+{
+    fixture *f = *state;
+    uint64_t s1, s2, se, sv, sv2;
+    sfj_txn t;
+
+    s1 = ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "R", 700, 0);
+    s2 = ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "R", 700, 0);
+    t = get(f->j, "R");
+    assert_int_equal(t.state, SFJ_TXN_INTENT);
+    assert_int_equal(t.intent_seq, s1);
+    assert_int_equal(t.last_intent_seq, s2);
+    assert_int_equal(t.repeats, 1);
+    assert_true(t.flags & SFJ_TXN_F_REPEATED);
+    se = ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_ERROR, "R", 700, 0);
+    t = get(f->j, "R");
+    assert_int_equal(t.state, SFJ_TXN_IN_DOUBT);
+    assert_int_equal(t.outcome_seq, se);
+    assert_true(t.flags & SFJ_TXN_F_HOST_ERROR);
+    /* An inquiry answer settles it. */
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "R", 700, 0);
+    assert_int_equal(get(f->j, "R").state, SFJ_TXN_DONE);
+
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "W", 300, 0);
+    assert_int_equal(get(f->j, "W").state, SFJ_TXN_INTENT);
+    reopen(f, NULL);
+    t = get(f->j, "W");
+    assert_int_equal(t.state, SFJ_TXN_IN_DOUBT);
+    sv = ok_seq(f->j, SFJ_EV_REVERSAL, SFJ_ST_REV_DECIDED, "W", 300, 0);
+    sv2 = ok_seq(f->j, SFJ_EV_REVERSAL, SFJ_ST_APPROVED, "W", 300, 0);
+    t = get(f->j, "W");
+    assert_int_equal(t.state, SFJ_TXN_REVERSED);
+    assert_int_equal(t.reversal_seq, sv);
+    assert_int_equal(t.reversal_last_seq, sv2);
+    assert_int_equal(t.reversal, SFJ_ST_APPROVED);
+    /* A void of an approved, printed sale. */
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "V", 100, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "V", 100, 0);
+    ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "V", 100, 0);
+    ok_seq(f->j, SFJ_EV_REVERSAL, SFJ_ST_REV_SENT, "V", 100, 0);
+    assert_int_equal(get(f->j, "V").state, SFJ_TXN_REVERSED);
+}
+
+/* OFFLINE -> FORWARDED once acknowledged; receipts on offline sales; an
+ * offline decline is DONE(declined). */
+static void test_offline_forwarded(void **state)
+{
+    fixture *f = *state;
+    uint64_t so;
+    sfj_txn t;
+    sfj_stats st;
+
+    so = ok_seq(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "O", 900, 0);
+    t = get(f->j, "O");
+    assert_int_equal(t.state, SFJ_TXN_OFFLINE);
+    assert_int_equal(t.offline_seq, so);
+    assert_int_equal(t.outcome, SFJ_ST_APPROVED);
+    ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINT_FAILED, "O", 900, 0);
+    t = get(f->j, "O");
+    assert_true(t.flags & SFJ_TXN_F_PRINT_FAILED);
+    assert_true(t.print_failed_seq > so);
+    ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "O", 900, 0);
+    t = get(f->j, "O");
+    assert_int_equal(t.flags & SFJ_TXN_F_PRINT_FAILED, 0);
+    assert_true(t.flags & SFJ_TXN_F_PRINTED);
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_int_equal(st.offline_pending, 1);
+    assert_int_equal(sfj__journal_ack(f->j, so, NULL, 0), SFJ_OK);
+    assert_int_equal(get(f->j, "O").state, SFJ_TXN_FORWARDED);
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_int_equal(st.offline_pending, 0);
+
+    ok_seq(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_DECLINED, "OD", 50, 0);
+    t = get(f->j, "OD");
+    assert_int_equal(t.state, SFJ_TXN_DONE);
+    assert_int_equal(t.outcome, SFJ_ST_DECLINED);
+}
+
+/* Every illegal transition is refused with SFJ_ESTATE (or SFJ_EINVAL for
+ * a status the kind does not take) and writes nothing. */
+static void test_illegal_transitions(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        uint16_t kind, status;
+        const char *txn;
+        uint32_t copy;
+        int rc;
+    } bad[] = {
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "NOPE", 0, SFJ_ESTATE},
+        {SFJ_EV_REVERSAL, SFJ_ST_REV_DECIDED, "NOPE", 0, SFJ_ESTATE},
+        {SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "NOPE", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "AP", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_DECLINED, "AP", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_INTENT, 0, "AP", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "AP", 0, SFJ_ESTATE},
+        {SFJ_EV_RECEIPT, SFJ_ST_REPRINTED, "AP", 2, SFJ_ESTATE},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "DE", 0, SFJ_ESTATE},
+        {SFJ_EV_REVERSAL, SFJ_ST_REV_DECIDED, "DE", 0, SFJ_ESTATE},
+        {SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "WA", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "WA", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "RV", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_INTENT, 0, "RV", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "OF", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_INTENT, 0, "OF", 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "OF", 0, SFJ_ESTATE},
+        {SFJ_EV_RECEIPT, SFJ_ST_REPRINTED, "PR", 1, SFJ_ESTATE},
+        {SFJ_EV_RECEIPT, SFJ_ST_REPRINTED, "PR", 2, SFJ_ESTATE},
+        {SFJ_EV_SETTLEMENT, SFJ_ST_APPROVED, NULL, 0, SFJ_ESTATE},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_PRINTED, "WA", 0, SFJ_EINVAL},
+        {SFJ_EV_RECEIPT, SFJ_ST_APPROVED, "AP", 0, SFJ_EINVAL},
+        {SFJ_EV_TXN_INTENT, SFJ_ST_APPROVED, "NEW", 0, SFJ_EINVAL},
+        {SFJ_EV_SETTLEMENT, SFJ_ST_PRINTED, NULL, 0, SFJ_EINVAL},
+    };
+    uint64_t before;
+    size_t i;
+    sfj_txn t;
+
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "AP", 1, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "AP", 1, 0);
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "DE", 1, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_DECLINED, "DE", 1, 0);
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "WA", 1, 0);
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "RV", 1, 0);
+    ok_seq(f->j, SFJ_EV_REVERSAL, SFJ_ST_REV_DECIDED, "RV", 1, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "OF", 1, 0);
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "PR", 1, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "PR", 1, 0);
+    ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "PR", 1, 1);
+    ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_REPRINTED, "PR", 1, 3);
+    before = last_seq(f->j);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = ev_full(f->j, bad[i].kind, bad[i].status, bad[i].txn, 1, "EUR",
+                         bad[i].copy, T0, NULL);
+
+        if (rc != bad[i].rc)
+            fail_msg("case %zu: rc %d, want %d", i, rc, bad[i].rc);
+    }
+    assert_int_equal(last_seq(f->j), before);
+    assert_int_equal(sfj_txn_get(f->j, "NOPE", &t), SFJ_ENOTFOUND);
+    t = get(f->j, "AP");
+    assert_int_equal(t.state, SFJ_TXN_DONE);
+    assert_int_equal(t.outcome, SFJ_ST_APPROVED);
+    assert_int_equal(get(f->j, "PR").copies, 3);
+}
+
+/* A refused event inside a group commit does not disturb the others. */
+static void test_refusal_in_batch_keeps_others(void **state)
+{
+    fixture *f = *state;
+
+    assert_int_equal(ev(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "X"),
+                     SFJ_ESTATE);
+    assert_int_equal(ev(f->j, SFJ_EV_TXN_INTENT, 0, "X"), SFJ_OK);
+    assert_int_equal(ev(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "X"),
+                     SFJ_OK);
+    assert_int_equal(last_seq(f->j), 2);
+}
+
+static void offline_at(fixture *f, const char *txn, int64_t amount,
+                       const char *cur, int64_t wall, int want)
+{
+    int rc = ev_full(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, txn, amount,
+                     cur, 0, wall, NULL);
+
+    if (rc != want)
+        fail_msg("offline %s: rc %d, want %d (%s)", txn, rc, want,
+                 sfj_journal_errmsg(f->j));
+}
+
+static int limit_hit(fixture *f)
+{
+    sfj_stats st;
+
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    return st.limit_hit;
+}
+
+/* Count: max 3 pending is accepted, the 4th refused; an ack frees room. */
+static void test_limit_count(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    uint64_t before;
+
+    o.max_offline_count = 3;
+    reopen(f, &o);
+    offline_at(f, "C1", 10, "EUR", T0, SFJ_OK);
+    offline_at(f, "C2", 10, "EUR", T0, SFJ_OK);
+    offline_at(f, "C3", 10, "EUR", T0, SFJ_OK);
+    assert_int_equal(limit_hit(f), 0);
+    before = last_seq(f->j);
+    offline_at(f, "C4", 10, "EUR", T0, SFJ_ELIMIT);
+    assert_int_equal(limit_hit(f), 1);
+    assert_int_equal(last_seq(f->j), before);
+    assert_int_equal(sfj_txn_get(f->j, "C4", &(sfj_txn){0}), SFJ_ENOTFOUND);
+    /* Online sales do not count. */
+    assert_int_equal(ev(f->j, SFJ_EV_TXN_INTENT, 0, "ON"), SFJ_OK);
+    /* Forwarding one makes room for exactly one more. */
+    assert_int_equal(sfj__journal_ack(f->j, 1, NULL, 0), SFJ_OK);
+    offline_at(f, "C4", 10, "EUR", T0, SFJ_OK);
+    assert_int_equal(limit_hit(f), 0);
+    offline_at(f, "C5", 10, "EUR", T0, SFJ_ELIMIT);
+    /* The limit also holds after a reopen (totals come from the index). */
+    reopen(f, &o);
+    offline_at(f, "C5", 10, "EUR", T0, SFJ_ELIMIT);
+}
+
+/* Amount per currency: reaching the maximum exactly is accepted, one
+ * minor unit more is refused; another currency has its own total. */
+static void test_limit_amount(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+
+    o.max_offline_amount = 10000;
+    reopen(f, &o);
+    offline_at(f, "A1", 6000, "EUR", T0, SFJ_OK);
+    offline_at(f, "A2", 4001, "EUR", T0, SFJ_ELIMIT);
+    assert_int_equal(limit_hit(f), 2);
+    offline_at(f, "A2", 4000, "EUR", T0, SFJ_OK);
+    offline_at(f, "A3", 1, "EUR", T0, SFJ_ELIMIT);
+    offline_at(f, "U1", 10000, "USD", T0, SFJ_OK);
+    offline_at(f, "U2", 1, "USD", T0, SFJ_ELIMIT);
+    /* A reversed (voided) offline sale no longer counts. */
+    assert_int_equal(ev_full(f->j, SFJ_EV_REVERSAL, SFJ_ST_REV_DECIDED, "A2",
+                             4000, "EUR", 0, T0, NULL),
+                     SFJ_OK);
+    offline_at(f, "A3", 4000, "EUR", T0, SFJ_OK);
+    reopen(f, &o);
+    offline_at(f, "A4", 1, "EUR", T0, SFJ_ELIMIT);
+}
+
+/* Age: the oldest pending one may be max_age old, not a ms more; a clock
+ * set back does not make it younger. */
+static void test_limit_age_and_clock_back(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    sfj_entry *e;
+    uint64_t s1, s2;
+
+    o.max_offline_age_ms = 60000;
+    reopen(f, &o);
+    offline_at(f, "G1", 1, "EUR", T0, SFJ_OK);
+    offline_at(f, "G2", 1, "EUR", T0 + 60000, SFJ_OK);
+    offline_at(f, "G3", 1, "EUR", T0 + 60001, SFJ_ELIMIT);
+    assert_int_equal(limit_hit(f), 3);
+    /* An online sale records the time; then the clock jumps back an hour:
+     * the oldest pending one is still too old. */
+    assert_int_equal(ev_full(f->j, SFJ_EV_TXN_INTENT, 0, "B0", 5, "EUR", 0,
+                             T0 + 90000, NULL),
+                     SFJ_OK);
+    offline_at(f, "G3", 1, "EUR", T0 - 3600000, SFJ_ELIMIT);
+    /* Online txns go on, ordered by seq, times kept as recorded. */
+    assert_int_equal(ev_full(f->j, SFJ_EV_TXN_INTENT, 0, "B1", 5, "EUR", 0,
+                             T0 - 3600000, &s1),
+                     SFJ_OK);
+    assert_int_equal(ev_full(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "B1", 5,
+                             "EUR", 0, T0 - 7200000, &s2),
+                     SFJ_OK);
+    assert_true(s2 == s1 + 1);
+    assert_int_equal(get(f->j, "B1").state, SFJ_TXN_DONE);
+    assert_int_equal(sfj_read(f->j, s2, &e), SFJ_OK);
+    assert_int_equal(e->wall_ms, T0 - 7200000);
+    sfj_entry_free(e);
+    /* Forward the old ones: the age limit lifts. */
+    assert_int_equal(sfj__journal_ack(f->j, 2, NULL, 0), SFJ_OK);
+    offline_at(f, "G3", 1, "EUR", T0 - 3600000, SFJ_OK);
+}
+
+static const sfj_total *find_total(const sfj_batch *b, const char *cur,
+                                   uint16_t kind)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        if (b->totals[i].kind == kind &&
+            strcmp(b->totals[i].currency, cur) == 0)
+            return &b->totals[i];
+    }
+    return NULL;
+}
+
+/* Totals per currency and kind since the last settlement; a settlement
+ * answer does not open a new batch. */
+static void test_batch_totals(void **state)
+{
+    fixture *f = *state;
+    sfj_batch *b = NULL;
+    const sfj_total *t;
+    uint64_t ss;
+
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "OLD", 99, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "OLD", 99, 0);
+    ss = ok_seq(f->j, SFJ_EV_SETTLEMENT, 0, NULL, 0, 0);
+    ok_seq(f->j, SFJ_EV_SETTLEMENT, SFJ_ST_APPROVED, NULL, 0, 0);
+    assert_int_equal(ev(f->j, SFJ_EV_SETTLEMENT, SFJ_ST_APPROVED, NULL),
+                     SFJ_ESTATE);
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "S1", 1000, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "S1", 1000, 0);
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "S2", 250, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "S2", 250, 0);
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "S3", 77, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_DECLINED, "S3", 77, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "S4", 400, 0);
+    assert_int_equal(ev_full(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "S5",
+                             30, "USD", 0, T0, NULL),
+                     SFJ_OK);
+    ok_seq(f->j, SFJ_EV_REVERSAL, SFJ_ST_REV_DECIDED, "S2", 250, 0);
+    ok_seq(f->j, SFJ_EV_REVERSAL, SFJ_ST_APPROVED, "S2", 250, 0);
+    assert_int_equal(sfj_batch_totals(f->j, &b), SFJ_OK);
+    assert_int_equal(b->settlement_seq, ss);
+    assert_int_equal(b->from_seq, ss + 1);
+    assert_int_equal(b->partial, 0);
+    assert_int_equal(b->n, 4);
+    t = find_total(b, "EUR", SFJ_EV_TXN_OUTCOME);
+    assert_non_null(t);
+    assert_int_equal(t->count, 2);
+    assert_int_equal(t->amount, 1250);
+    t = find_total(b, "EUR", SFJ_EV_TXN_OFFLINE);
+    assert_non_null(t);
+    assert_int_equal(t->count, 1);
+    assert_int_equal(t->amount, 400);
+    t = find_total(b, "EUR", SFJ_EV_REVERSAL);
+    assert_non_null(t);
+    assert_int_equal(t->count, 1);
+    assert_int_equal(t->amount, 250);
+    t = find_total(b, "USD", SFJ_EV_TXN_OFFLINE);
+    assert_non_null(t);
+    assert_int_equal(t->amount, 30);
+    /* Sorted by currency, then kind. */
+    assert_string_equal(b->totals[0].currency, "EUR");
+    assert_string_equal(b->totals[3].currency, "USD");
+    assert_true(b->totals[0].kind < b->totals[1].kind);
+    sfj_batch_free(b);
+
+    /* A new settlement empties the batch. */
+    ok_seq(f->j, SFJ_EV_SETTLEMENT, 0, NULL, 0, 0);
+    assert_int_equal(sfj_batch_totals(f->j, &b), SFJ_OK);
+    assert_int_equal(b->n, 0);
+    sfj_batch_free(b);
+}
+
+/* Host has less: the unforwarded entry explains it. Host has more: the
+ * in-doubt intent explains it. Same count, other amount: unexplained. */
+static void test_batch_compare(void **state)
+{
+    fixture *f = *state;
+    sfj_total host[3];
+    sfj_batch_diff *d = NULL;
+    uint64_t s_off2, s_doubt;
+
+    ok_seq(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "F1", 100, 0);
+    s_off2 = ok_seq(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "F2", 200, 0);
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "N1", 500, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "N1", 500, 0);
+    s_doubt = ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "N2", 800, 0);
+    reopen(f, NULL); /* N2 is now in doubt */
+    assert_int_equal(sfj__journal_ack(f->j, 1, NULL, 0), SFJ_OK);
+
+    memset(host, 0, sizeof host);
+    strcpy(host[0].currency, "EUR");
+    host[0].kind = SFJ_EV_TXN_OFFLINE;
+    host[0].count = 2;
+    host[0].amount = 300;
+    strcpy(host[1].currency, "EUR");
+    host[1].kind = SFJ_EV_TXN_OUTCOME;
+    host[1].count = 1;
+    host[1].amount = 500;
+    assert_int_equal(sfj_batch_compare(f->j, host, 2, &d), SFJ_OK);
+    assert_true(d->balanced);
+    assert_int_equal(d->n_lines, 0);
+    sfj_batch_diff_free(d);
+
+    host[0].count = 1;
+    host[0].amount = 100; /* F2 never reached the host */
+    host[1].count = 2;
+    host[1].amount = 1300; /* the host approved N2 */
+    assert_int_equal(sfj_batch_compare(f->j, host, 2, &d), SFJ_OK);
+    assert_false(d->balanced);
+    assert_int_equal(d->n_lines, 2);
+    assert_int_equal(d->lines[0].explained, 1);
+    assert_int_equal(d->lines[1].explained, 1);
+    assert_int_equal(d->n_entries, 2);
+    assert_int_equal(d->entries[0].seq, s_off2);
+    assert_int_equal(d->entries[0].reason, SFJ_DIFF_UNFORWARDED);
+    assert_string_equal(d->entries[0].txn_id, "F2");
+    assert_int_equal(d->entries[0].amount, 200);
+    assert_int_equal(d->entries[1].seq, s_doubt);
+    assert_int_equal(d->entries[1].reason, SFJ_DIFF_IN_DOUBT);
+    assert_string_equal(d->entries[1].txn_id, "N2");
+    sfj_batch_diff_free(d);
+
+    /* The host has F1 with another amount: same count, nothing fits. */
+    host[0].count = 2;
+    host[0].amount = 310;
+    assert_int_equal(sfj_batch_compare(f->j, host, 1, &d), SFJ_OK);
+    assert_int_equal(d->n_lines, 2); /* outcome missing; offline differs */
+    assert_int_equal(d->lines[1].kind, SFJ_EV_TXN_OFFLINE);
+    assert_int_equal(d->lines[1].local_amount, 300);
+    assert_int_equal(d->lines[1].host_amount, 310);
+    assert_int_equal(d->lines[1].explained, 0);
+    sfj_batch_diff_free(d);
+
+    /* The host lacks a sale that it did acknowledge: the entry whose
+     * amount is the difference is named. */
+    host[0].count = 1;
+    host[0].amount = 200;
+    assert_int_equal(sfj_batch_compare(f->j, host, 1, &d), SFJ_OK);
+    assert_int_equal(d->lines[0].explained, 1);
+    assert_int_equal(d->n_entries >= 1, 1);
+    assert_int_equal(d->entries[0].reason, SFJ_DIFF_AMOUNT);
+    assert_string_equal(d->entries[0].txn_id, "F1");
+    sfj_batch_diff_free(d);
+}
+
+/* The index holds neither txn ids nor amounts in clear, and is rebuilt
+ * from the entries when it is dropped. */
+static void test_index_rebuild_and_secrecy(void **state)
+{
+    fixture *f = *state;
+    static const char id[] = "TXN-SECRET-ID-4242";
+    MDB_txn *txn;
+    sfj_txn before, after;
+    sfj_report *r = NULL;
+    uint8_t *data;
+    size_t len = 0;
+    char *p;
+
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, id, 123456789, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, id, 123456789, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "OFF-SECRET", 987654321,
+           0);
+    before = get(f->j, id);
+    /* Drop the index behind the library's back. */
+    assert_int_equal(sfj__read_begin(f->j, &txn), SFJ_OK);
+    sfj__read_end(f->j, txn);
+    assert_int_equal(mdb_txn_begin(f->j->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_drop(txn, f->j->db_txns, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(sfj_txn_get(f->j, id, &after), SFJ_ENOTFOUND);
+    assert_int_equal(sfj_recover(f->j, &r), SFJ_OK);
+    assert_int_equal(r->index_rebuilt, 1);
+    assert_int_equal(r->index_replayed, 3);
+    sfj_report_free(r);
+    after = get(f->j, id);
+    assert_memory_equal(&before, &after, sizeof before);
+    assert_int_equal(get(f->j, "OFF-SECRET").state, SFJ_TXN_OFFLINE);
+
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    p = sfj_test_path(f->path, "data.mdb");
+    data = sfj_test_read_file(p, &len);
+    assert_non_null(data);
+    assert_false(sfj_test_memmem(data, len, id, strlen(id)));
+    assert_false(sfj_test_memmem(data, len, "OFF-SECRET", 10));
+    {
+        uint8_t be[8];
+        uint64_t v = 987654321;
+        int i;
+
+        for (i = 0; i < 8; i++)
+            be[i] = (uint8_t)(v >> (56 - 8 * i));
+        assert_false(sfj_test_memmem(data, len, be, 8));
+    }
+    free(data);
+    free(p);
+    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+}
+
+static void test_txn_id_new(void **state)
+{
+    char a[SFJ_TXN_ID_NEW_LEN + 1], b[SFJ_TXN_ID_NEW_LEN + 1], small[8];
+    fixture *f = *state;
+
+    assert_int_equal(sfj_txn_id_new(a, sizeof a), SFJ_OK);
+    assert_int_equal(sfj_txn_id_new(b, sizeof b), SFJ_OK);
+    assert_int_equal(strlen(a), SFJ_TXN_ID_NEW_LEN);
+    assert_string_not_equal(a, b);
+    assert_int_equal(sfj_txn_id_new(small, sizeof small), SFJ_EBUFS);
+    assert_int_equal(ev(f->j, SFJ_EV_TXN_INTENT, 0, a), SFJ_OK);
+    assert_int_equal(get(f->j, a).state, SFJ_TXN_INTENT);
+    assert_int_equal(sfj_txn_get(f->j, b, &(sfj_txn){0}), SFJ_ENOTFOUND);
+    assert_int_equal(sfj_txn_get(f->j, "", &(sfj_txn){0}), SFJ_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_online_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_doubt_repeat_reversal, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_offline_forwarded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_illegal_transitions, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_refusal_in_batch_keeps_others,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limit_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limit_amount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limit_age_and_clock_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_batch_totals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_compare, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_rebuild_and_secrecy, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_txn_id_new, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
