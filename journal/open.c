@@ -152,6 +152,7 @@ static int meta_create(sfj_journal *j, MDB_txn *txn)
                       strlen(j->terminal_id));
     if (rc == SFJ_OK)
         rc = sfj__meta_put_u64(j, txn, SFJ__META_EPOCH, 1);
+    j->epoch = 1;
     if (rc == SFJ_OK)
         rc = sfj__meta_put_u64(j, txn, SFJ__META_MIRROR, (uint64_t)j->mirror);
     if (rc == SFJ_OK && !j->mirror)
@@ -315,16 +316,13 @@ static int init_state(sfj_journal *j, int created)
     rc = sfj__load_head(j, txn, &j->last_seq, j->head);
     if (rc != SFJ_OK)
         goto done;
-    if (j->rdonly) {
-        mdb_txn_abort(txn);
-        txn = NULL;
-    } else {
-        mrc = mdb_txn_commit(txn);
-        txn = NULL;
-        if (mrc != MDB_SUCCESS) {
-            rc = sfj__mdb_rc(j, mrc, "mdb_txn_commit(open)");
-            goto done;
-        }
+    /* Commit even a read-only transaction: aborting it would close the
+     * database handles it opened. */
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc != MDB_SUCCESS) {
+        rc = sfj__mdb_rc(j, mrc, "mdb_txn_commit(open)");
+        goto done;
     }
     if (created) {
         rc = fsync_path(j->dir);

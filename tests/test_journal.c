@@ -76,20 +76,33 @@ static uint64_t append_ev(sfj_journal *j, uint16_t kind, uint16_t status,
     ev.wall_ms = 1700000000000 + amount;
     ev.payload = pl;
     ev.payload_len = pl_len;
-    assert_int_equal(sfj_append(j, &ev, &seq), SFJ_OK);
+    if (sfj_append(j, &ev, &seq) != SFJ_OK)
+        fail_msg("append kind %u txn %s: %s", kind, txn ? txn : "-",
+                 sfj_journal_errmsg(j));
     assert_true(seq > 0);
     return seq;
 }
 
 /* Every kind and field survives the round trip: empty, 64 KiB and
- * incompressible payloads included. */
+ * incompressible payloads included. The events form a legal history. */
 static void test_round_trip_every_kind(void **state)
 {
     fixture *f = *state;
-    static const uint16_t kinds[] = {
-        SFJ_EV_TXN_INTENT, SFJ_EV_TXN_OUTCOME, SFJ_EV_TXN_OFFLINE,
-        SFJ_EV_REVERSAL,   SFJ_EV_RECEIPT,     SFJ_EV_SETTLEMENT,
-        SFJ_EV_NOTE,       SFJ_EV_APP,         0xffff};
+    static const struct {
+        uint16_t kind;
+        uint16_t status;
+        const char *txn;
+    } evs[] = {
+        {SFJ_EV_TXN_INTENT, SFJ_ST_NONE, "TXN-1"},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "TXN-1"},
+        {SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "TXN-1"},
+        {SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "TXN-2"},
+        {SFJ_EV_REVERSAL, SFJ_ST_REV_SENT, "TXN-1"},
+        {SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL},
+        {SFJ_EV_NOTE, SFJ_ST_NONE, NULL},
+        {SFJ_EV_APP, 77, "APP-ID"},
+        {0xffff, 0, NULL},
+    };
     uint8_t *big = malloc(SFJ_PAYLOAD_MAX), *noise = malloc(4096);
     size_t i;
     sfj_entry *e = NULL;
@@ -97,27 +110,36 @@ static void test_round_trip_every_kind(void **state)
 
     for (i = 0; i < SFJ_PAYLOAD_MAX; i++)
         big[i] = (uint8_t)(i % 7 == 0 ? 'x' : 'a' + i % 13);
-    for (i = 0; i < 4096; i++)
-        noise[i] = (uint8_t)(rand() & 0xff);
+    randombytes_buf(noise, 4096);
     f->j = open_j(f, NULL);
-    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        char txn[32];
+    for (i = 0; i < sizeof evs / sizeof evs[0]; i++) {
         const void *pl = i % 3 == 0 ? NULL : i % 3 == 1 ? big : noise;
         size_t len = i % 3 == 0 ? 0 : i % 3 == 1 ? SFJ_PAYLOAD_MAX : 4096;
+        sfj_event ev = SFJ_EVENT_INIT;
 
-        snprintf(txn, sizeof txn, "TXN-%zu", i);
-        seq = append_ev(f->j, kinds[i], SFJ_ST_APPROVED, txn,
-                        (int64_t)i * 100 - 50, pl, len);
+        ev.kind = evs[i].kind;
+        ev.status = evs[i].status;
+        ev.txn_id = evs[i].txn;
+        ev.amount = (int64_t)i * 100 - 50;
+        ev.currency = "EUR";
+        ev.auth_code = "A1B2C3";
+        ev.copy = evs[i].kind == SFJ_EV_RECEIPT ? 1 : (uint32_t)i;
+        ev.wall_ms = 1700000000000 + (int64_t)i;
+        ev.payload = pl;
+        ev.payload_len = len;
+        assert_int_equal(sfj_append(f->j, &ev, &seq), SFJ_OK);
         assert_int_equal(seq, i + 1);
         assert_int_equal(sfj_read(f->j, seq, &e), SFJ_OK);
         assert_int_equal(e->seq, seq);
-        assert_int_equal(e->kind, kinds[i]);
-        assert_int_equal(e->status, SFJ_ST_APPROVED);
-        assert_string_equal(e->txn_id, txn);
+        assert_int_equal(e->kind, evs[i].kind);
+        assert_int_equal(e->status, evs[i].status);
+        assert_string_equal(e->txn_id, evs[i].txn ? evs[i].txn : "");
         assert_int_equal(e->amount, (int64_t)i * 100 - 50);
         assert_string_equal(e->currency, "EUR");
         assert_string_equal(e->auth_code, "A1B2C3");
-        assert_int_equal(e->wall_ms, 1700000000000 + (int64_t)i * 100 - 50);
+        assert_int_equal(e->copy, evs[i].kind == SFJ_EV_RECEIPT ? 1 : i);
+        assert_int_equal(e->wall_ms, 1700000000000 + (int64_t)i);
+        assert_int_equal(e->epoch, 1);
         assert_int_equal(e->payload_len, len);
         if (len > 0)
             assert_memory_equal(e->payload, pl, len);
@@ -128,6 +150,53 @@ static void test_round_trip_every_kind(void **state)
     }
     free(big);
     free(noise);
+}
+
+/* A read-only handle, with or without the key, reads while the writer
+ * holds the journal open; without the key it sees clear headers only. */
+static void test_read_only_open(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts ro = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *r = NULL;
+    char *path = sfj_test_path(f->dir, "j");
+    const uint8_t *rec;
+    sfj_iter *it;
+    sfj_entry *e;
+    sfj_stats st;
+    uint64_t seq;
+    size_t len;
+    int n = 0;
+
+    f->j = open_j(f, NULL);
+    append_ev(f->j, SFJ_EV_NOTE, 0, NULL, 5, "five", 4);
+    append_ev(f->j, SFJ_EV_NOTE, 0, NULL, 6, "six", 3);
+    ro.flags = SFJ_OPEN_RDONLY;
+    assert_int_equal(sfj_journal_open(&r, path, NULL, &ro), SFJ_OK);
+    assert_int_equal(sfj_stats_get(r, &st), SFJ_OK);
+    assert_int_equal(st.last_seq, 2);
+    assert_int_equal(sfj_read(r, 1, &e), SFJ_ESTATE); /* no key */
+    assert_int_equal(sfj_iter_open(r, NULL, &it), SFJ_OK);
+    while (sfj__iter_next_sealed(it, &seq, &rec, &len) == SFJ_OK)
+        n++;
+    sfj_iter_free(it);
+    assert_int_equal(n, 2);
+    sfj_journal_close(r);
+    assert_int_equal(sfj_journal_open(&r, path, f->keys, &ro), SFJ_OK);
+    assert_int_equal(sfj_read(r, 2, &e), SFJ_OK);
+    assert_int_equal(e->amount, 6);
+    sfj_entry_free(e);
+    /* Read-only never writes: no append, boot counter unchanged. */
+    {
+        sfj_event ev = SFJ_EVENT_INIT;
+
+        ev.kind = SFJ_EV_NOTE;
+        assert_int_equal(sfj_append(r, &ev, NULL), SFJ_ESTATE);
+    }
+    assert_int_equal(sfj_stats_get(r, &st), SFJ_OK);
+    assert_int_equal(st.boot, 1);
+    sfj_journal_close(r);
+    free(path);
 }
 
 /* Entries and the chain survive close and reopen; seqs stay dense; each
@@ -188,9 +257,13 @@ static void test_no_plaintext_on_disk(void **state)
     int i;
 
     f->j = open_j(f, NULL);
-    for (i = 0; i < 50; i++)
-        append_ev(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "TXN-MARKER-ID-77",
-                  i, marker, sizeof marker - 1);
+    for (i = 0; i < 50; i++) {
+        char txn[32];
+
+        snprintf(txn, sizeof txn, "TXN-MARKER-ID-%d", i);
+        append_ev(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, txn, i, marker,
+                  sizeof marker - 1);
+    }
     sfj_journal_close(f->j);
     f->j = NULL;
     path = sfj_test_path(f->dir, "j/data.mdb");
@@ -611,6 +684,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_every_kind, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_chain, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk, setup,

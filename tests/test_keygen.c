@@ -174,7 +174,7 @@ static void test_export_host(void **state)
     hex(jid, 16, a);
     hex(link, 32, b);
     hex(pk, 32, c);
-    snprintf(want, sizeof want, "%s POS-42 %s %s\n", a, b, c);
+    snprintf(want, sizeof want, "sfj-terminal-v1 %s POS-42 %s %s\n", a, b, c);
     assert_int_equal(run(f, "export-host", f->key, "--journal", jdir, NULL), 0);
     out = slurp(f->out);
     assert_string_equal(out, want);

@@ -8,6 +8,7 @@
 #include "keys.h"
 #include "journal.h"
 #include "txn.h"
+#include "forwarder.h"
 
 #ifdef __cplusplus
 extern "C" {

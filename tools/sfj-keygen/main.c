@@ -30,8 +30,9 @@ static const char usage_text[] =
     "  show         print the checkpoint public key and its fingerprint;\n"
     "               --print-master also prints the master key (secret!)\n"
     "  export-host  print the line an sfj-host is provisioned with for this\n"
-    "               terminal: journal_id terminal_id link_key pubkey (hex,\n"
-    "               space-separated); the link key is a secret for the host\n"
+    "               terminal: sfj-terminal-v1 journal_id terminal_id\n"
+    "               link_key pubkey (hex, space-separated), ready to append\n"
+    "               to sfj-host's provisioning file; the link key is a secret\n"
     "  -h, --help   this text\n"
     "\n"
     "Exit: 0 ok, 2 file or journal missing, 3 key unusable or not this\n"
@@ -135,8 +136,8 @@ static int cmd_export_host(const char *path, const char *dir)
     sfj__cli_hex(jid, sizeof jid, jid_hex);
     sfj__cli_hex(link, sizeof link, link_hex);
     sfj__cli_hex(pk, sizeof pk, pk_hex);
-    printf("%s %s %s %s\n", jid_hex, sfj__journal_terminal_id(j), link_hex,
-           pk_hex);
+    printf("sfj-terminal-v1 %s %s %s %s\n", jid_hex,
+           sfj__journal_terminal_id(j), link_hex, pk_hex);
 done:
     sodium_memzero(link, sizeof link);
     sodium_memzero(link_hex, sizeof link_hex);
