@@ -1,0 +1,242 @@
+/* Retention: pruning keeps the rest verifiable, never removes an
+ * unacknowledged, in-doubt or needs-attention entry, and a journal kept
+ * at its cap keeps accepting appends as acks arrive. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "journal/internal.h"
+#include "journal/verify.h"
+#include "support/testutil.h"
+
+#define T0  1700000000000ll
+#define DAY 86400000ll
+
+typedef struct fixture {
+    char *dir;
+    char *path;
+    sfj_keys *keys;
+    sfj_journal *j;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+
+    f->dir = sfj_test_tmpdir();
+    f->path = sfj_test_path(f->dir, "j");
+    f->keys = sfj_test_keys(5);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    sfj_journal_close(f->j);
+    sfj_keys_free(f->keys);
+    sfj_test_rmrf(f->dir);
+    free(f->path);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void open_j(fixture *f, uint64_t max_bytes)
+{
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    o.retention_days = 1;
+    o.max_bytes = max_bytes;
+    o.checkpoint_every = 1000;
+    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, &o), SFJ_OK);
+}
+
+static int put(fixture *f, uint16_t kind, uint16_t status, const char *txn,
+               int64_t wall, const void *pl, size_t pl_len, uint64_t *seq)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+
+    ev.kind = kind;
+    ev.status = status;
+    ev.txn_id = txn;
+    ev.amount = 100;
+    ev.currency = "EUR";
+    ev.wall_ms = wall;
+    ev.payload = pl;
+    ev.payload_len = pl_len;
+    return sfj_append(f->j, &ev, seq);
+}
+
+static uint64_t note(fixture *f, int64_t wall)
+{
+    uint64_t seq = 0;
+
+    assert_int_equal(put(f, SFJ_EV_NOTE, 0, NULL, wall, "n", 1, &seq), SFJ_OK);
+    return seq;
+}
+
+static sfj_stats stats(fixture *f)
+{
+    sfj_stats st;
+
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    return st;
+}
+
+static void verify_ok(fixture *f)
+{
+    sfj__verify_result vr;
+    sfj_stats st = stats(f);
+
+    assert_int_equal(sfj__verify(f->j, 0, NULL, 1, &vr), SFJ_OK);
+    if (vr.bad_seq != 0)
+        fail_msg("verify: bad seq %llu: %s", (unsigned long long)vr.bad_seq,
+                 vr.reason);
+    assert_int_equal(vr.first_seq, st.first_seq);
+    assert_int_equal(vr.last_seq, st.last_seq);
+}
+
+/* Acked entries past retention go; the first one held verifies from the
+ * prune anchor; pruned seqs read as not found; unacked ones stay. */
+static void test_prune_by_age_keeps_verification(void **state)
+{
+    fixture *f = *state;
+    sfj_entry *e = NULL;
+    uint64_t i, last = 0;
+    sfj_stats st;
+
+    open_j(f, 0);
+    for (i = 0; i < 60; i++)
+        last = note(f, T0);
+    assert_int_equal(sfj__journal_ack(f->j, 40, NULL, 0), SFJ_OK);
+    /* Still young: nothing goes. */
+    note(f, T0 + DAY / 2);
+    assert_int_equal(stats(f).first_seq, 1);
+    /* Two days later, each append prunes a bounded batch. */
+    for (i = 0; i < 4; i++)
+        note(f, T0 + 2 * DAY);
+    st = stats(f);
+    assert_int_equal(st.first_seq, 41);
+    assert_int_equal(sfj_read(f->j, 40, &e), SFJ_ENOTFOUND);
+    assert_int_equal(sfj_read(f->j, 41, &e), SFJ_OK);
+    sfj_entry_free(e);
+    verify_ok(f);
+    /* Still verifies after a reopen, and appends chain on. */
+    open_j(f, 0);
+    note(f, T0 + 2 * DAY);
+    verify_ok(f);
+    assert_true(last < stats(f).last_seq);
+}
+
+/* An in-doubt intent and a needs-attention entry stop pruning even when
+ * acknowledged and old; resolving the txn lets it go. */
+static void test_never_prunes_open_or_attention(void **state)
+{
+    fixture *f = *state;
+    uint64_t s_doubt = 0, s_attn, i, last;
+
+    open_j(f, 0);
+    note(f, T0);
+    assert_int_equal(
+        put(f, SFJ_EV_TXN_INTENT, 0, "DOUBT", T0, NULL, 0, &s_doubt), SFJ_OK);
+    for (i = 0; i < 5; i++)
+        note(f, T0);
+    s_attn = note(f, T0);
+    for (i = 0; i < 5; i++)
+        last = note(f, T0);
+    open_j(f, 0); /* the intent is now in doubt */
+    assert_int_equal(sfj__journal_set_attention(f->j, s_attn, 3, "rejected"),
+                     SFJ_OK);
+    assert_int_equal(sfj__journal_ack(f->j, last, NULL, 0), SFJ_OK);
+    note(f, T0 + 3 * DAY);
+    assert_int_equal(stats(f).first_seq, s_doubt);
+    verify_ok(f);
+    /* Reverse it: the intent may go, up to the attention entry. */
+    assert_int_equal(put(f, SFJ_EV_REVERSAL, SFJ_ST_REV_DECIDED, "DOUBT",
+                         T0 + 3 * DAY, NULL, 0, NULL),
+                     SFJ_OK);
+    note(f, T0 + 3 * DAY);
+    assert_int_equal(stats(f).first_seq, s_attn);
+    verify_ok(f);
+    /* Unacknowledged entries stay whatever their age. */
+    open_j(f, 0);
+    {
+        sfj_stats st = stats(f);
+
+        assert_true(st.first_seq <= s_attn);
+        assert_true(st.unacked > 0);
+    }
+}
+
+/* At the cap with nothing acknowledged appends fail with SFJ_EFULL; as
+ * acks arrive the journal keeps taking appends, far more than fit, and
+ * what is held still verifies. */
+static void test_cap_keeps_accepting_as_acks_arrive(void **state)
+{
+    fixture *f = *state;
+    enum { PAYLOAD = 8192 };
+    uint8_t *pl = malloc(PAYLOAD);
+    uint64_t seq = 0, written = 0, i, first_full;
+    sfj_stats st;
+    int rc;
+
+    randombytes_buf(pl, PAYLOAD);
+    open_j(f, 2u << 20);
+    for (;;) {
+        rc = put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, PAYLOAD, &seq);
+        if (rc != SFJ_OK)
+            break;
+        written++;
+        assert_true(written < 1000);
+    }
+    assert_int_equal(rc, SFJ_EFULL);
+    first_full = written;
+    assert_true(first_full > 50);
+    st = stats(f);
+    assert_true(st.first_seq == 1);
+    /* Acks arrive: the same append now succeeds. */
+    assert_int_equal(sfj__journal_ack(f->j, st.last_seq, NULL, 0), SFJ_OK);
+    assert_int_equal(put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, PAYLOAD, &seq),
+                     SFJ_OK);
+    assert_true(stats(f).first_seq > 1);
+    /* A forwarder acking every few entries: five times the cap. */
+    for (i = 0; i < 5 * first_full; i++) {
+        pl[0] = (uint8_t)i;
+        rc = put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, PAYLOAD, &seq);
+        if (rc != SFJ_OK)
+            fail_msg("append %llu at the cap: %s (%s)", (unsigned long long)i,
+                     sfj_strerror(rc), sfj_journal_errmsg(f->j));
+        if (i % 8 == 7)
+            assert_int_equal(sfj__journal_ack(f->j, seq, NULL, 0), SFJ_OK);
+    }
+    st = stats(f);
+    assert_true(st.first_seq > first_full);
+    assert_true(st.used_bytes <= st.max_bytes);
+    verify_ok(f);
+    free(pl);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_prune_by_age_keeps_verification,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_never_prunes_open_or_attention,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cap_keeps_accepting_as_acks_arrive,
+                                        setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
