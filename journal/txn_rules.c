@@ -66,8 +66,10 @@ static int check_receipt(const sfj__txnrec *r, const sfj__txn_ev *ev)
     if (ev->status == SFJ_ST_PRINTED)
         return ev->copy <= 1 ? SFJ_OK : SFJ_EINVAL;
     if (ev->status == SFJ_ST_REPRINTED) {
-        if (!(r->flags & SFJ_TXN_F_PRINTED))
-            return SFJ_ESTATE; /* a duplicate of what never printed */
+        /* A failed print may have left part of the original with the
+         * customer, so its reprint is a DUPLICATE too. */
+        if (!(r->flags & (SFJ_TXN_F_PRINTED | SFJ_TXN_F_PRINT_FAILED)))
+            return SFJ_ESTATE; /* a duplicate of nothing printed */
         if (ev->copy < 2 || ev->copy <= r->copies)
             return SFJ_ESTATE;
     }

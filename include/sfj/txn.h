@@ -25,8 +25,8 @@
  *   unknown txn has nothing to reverse (SFJ_ESTATE). A reversal reuses the
  *   original txn_id.
  * - RECEIPT: only once the txn has an outcome. PRINTED (copy 0 or 1),
- *   PRINT_FAILED, REPRINTED (needs an earlier PRINTED; `copy` >= 2 and above
- *   every earlier copy: a DUPLICATE).
+ *   PRINT_FAILED, REPRINTED (needs an earlier PRINTED or PRINT_FAILED; `copy`
+ * >= 2 and above every earlier copy: a DUPLICATE).
  * - SETTLEMENT: status NONE closes the batch (its totals sent to the host);
  *   APPROVED / DECLINED / ERROR record the host's answer to the pending
  *   settlement (SFJ_ESTATE when none is pending).
