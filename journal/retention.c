@@ -178,43 +178,56 @@ int sfj__retention_prune_in(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
     return prune(j, txn, last_seq, now_ms, MODE_AGE, PRUNE_STEP, &n);
 }
 
-int sfj__retention_make_room(sfj_journal *j)
+/* One pruning transaction of at most `max` entries. */
+static int make_room_once(sfj_journal *j, size_t max, size_t *n)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     uint64_t last = 0;
-    size_t n = 0;
     int rc = SFJ_OK, mrc;
 
-    if (j->rdonly || j->mirror)
-        return 0;
-    /* The leader is inside sfj__commit: this runs its own transaction
-     * rather than queueing behind itself. */
-    pthread_rwlock_rdlock(&j->maplock);
+    *n = 0;
     mrc = mdb_txn_begin(j->env, NULL, 0, &txn);
-    if (mrc != MDB_SUCCESS) {
-        txn = NULL;
-        rc = mrc == MDB_MAP_RESIZED ? SFJ_OK
-                                    : sfj__mdb_rc(j, mrc, "mdb_txn_begin");
-        goto done;
-    }
+    if (mrc != MDB_SUCCESS)
+        return mrc == MDB_MAP_RESIZED ? SFJ_OK
+                                      : sfj__mdb_rc(j, mrc, "mdb_txn_begin");
     mrc = mdb_cursor_open(txn, j->db_entries, &cur);
     if (mrc == MDB_SUCCESS &&
         mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == 8)
         last = sfj__get_u64(k.mv_data);
     if (cur != NULL)
         mdb_cursor_close(cur);
-    rc = prune(j, txn, last, 0, MODE_ANY, PRUNE_MAKE_ROOM, &n);
-    if (rc != SFJ_OK || n == 0)
-        goto done;
-    mrc = mdb_txn_commit(txn);
-    txn = NULL;
-    if (mrc != MDB_SUCCESS)
-        rc = sfj__mdb_rc(j, mrc, "mdb_txn_commit(prune)");
-done:
-    if (txn != NULL)
+    rc = prune(j, txn, last, 0, MODE_ANY, max, n);
+    if (rc != SFJ_OK || *n == 0) {
         mdb_txn_abort(txn);
+        return rc;
+    }
+    mrc = mdb_txn_commit(txn);
+    if (mrc != MDB_SUCCESS) {
+        *n = 0;
+        rc = sfj__mdb_rc(j, mrc, "mdb_txn_commit(prune)");
+    }
+    return rc;
+}
+
+int sfj__retention_make_room(sfj_journal *j)
+{
+    size_t max = PRUNE_MAKE_ROOM, n = 0;
+    int rc;
+
+    if (j->rdonly || j->mirror)
+        return 0;
+    /* The leader is inside sfj__commit: this runs its own transaction
+     * rather than queueing behind itself. Deleting needs pages too: when
+     * even that does not fit, delete fewer at a time. */
+    pthread_rwlock_rdlock(&j->maplock);
+    for (;;) {
+        rc = make_room_once(j, max, &n);
+        if (rc != SFJ_EFULL || max == 1)
+            break;
+        max /= 2;
+    }
     pthread_rwlock_unlock(&j->maplock);
     return rc != SFJ_OK ? rc : (int)n;
 }
