@@ -197,6 +197,30 @@ static void test_doubt_repeat_reversal(void **state)
     assert_int_equal(get(f->j, "V").state, SFJ_TXN_REVERSED);
 }
 
+/* A jammed receipt is reprinted as a DUPLICATE (part of the original may
+ * be with the customer); the reprint closes the txn. */
+static void test_reprint_after_jam(void **state)
+{
+    fixture *f = *state;
+    uint64_t sr;
+    sfj_txn t;
+
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "J", 2300, 0);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "J", 2300, 0);
+    ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINT_FAILED, "J", 2300, 1);
+    assert_int_equal(get(f->j, "J").state, SFJ_TXN_DONE);
+    /* A reprint is a copy >= 2. */
+    assert_int_equal(ev_full(f->j, SFJ_EV_RECEIPT, SFJ_ST_REPRINTED, "J", 2300,
+                             "EUR", 1, T0, NULL),
+                     SFJ_ESTATE);
+    sr = ok_seq(f->j, SFJ_EV_RECEIPT, SFJ_ST_REPRINTED, "J", 2300, 2);
+    t = get(f->j, "J");
+    assert_int_equal(t.state, SFJ_TXN_CLOSED);
+    assert_int_equal(t.reprint_seq, sr);
+    assert_true(t.flags & SFJ_TXN_F_REPRINTED);
+    assert_int_equal(t.flags & SFJ_TXN_F_PRINT_FAILED, 0);
+}
+
 /* OFFLINE -> FORWARDED once acknowledged; receipts on offline sales; an
  * offline decline is DONE(declined). */
 static void test_offline_forwarded(void **state)
@@ -646,6 +670,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_online_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_doubt_repeat_reversal, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reprint_after_jam, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_offline_forwarded, setup,
                                         teardown),
