@@ -7,30 +7,6 @@
 
 #include <sfj/sfj.h>
 
-static const char *kind_name(unsigned kind)
-{
-    switch (kind) {
-    case SFJ_EV_TXN_INTENT:
-        return "intent";
-    case SFJ_EV_TXN_OUTCOME:
-        return "outcome";
-    case SFJ_EV_TXN_OFFLINE:
-        return "offline";
-    case SFJ_EV_REVERSAL:
-        return "reversal";
-    case SFJ_EV_RECEIPT:
-        return "receipt";
-    case SFJ_EV_SETTLEMENT:
-        return "settlement";
-    case SFJ_EV_CHECKPOINT:
-        return "checkpoint";
-    case SFJ_EV_NOTE:
-        return "note";
-    default:
-        return "app";
-    }
-}
-
 static int fail(const char *what, int rc)
 {
     fprintf(stderr, "sfj-quickstart: %s: %s\n", what, sfj_strerror(rc));
@@ -100,7 +76,7 @@ int main(int argc, char **argv)
         }
         last = seq;
         printf("appended seq %llu (%s), durable\n", (unsigned long long)seq,
-               kind_name(ev.kind));
+               sfj_kind_name(ev.kind));
     }
     for (seq = 1; seq <= last; seq++) {
         if ((rc = sfj_read(j, seq, &e)) != SFJ_OK) {
@@ -108,7 +84,7 @@ int main(int argc, char **argv)
             goto done;
         }
         printf("  %3llu %-10s txn=%-6s %6lld %s  %.*s\n",
-               (unsigned long long)e->seq, kind_name(e->kind),
+               (unsigned long long)e->seq, sfj_kind_name(e->kind),
                e->txn_id[0] ? e->txn_id : "-", (long long)e->amount,
                e->currency, (int)e->payload_len,
                e->payload ? (const char *)e->payload : "");

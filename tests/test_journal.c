@@ -677,6 +677,20 @@ static void test_mask_pan(void **state)
     assert_string_equal(sfj_strerror(SFJ_EFULL),
                         "journal full: only unacknowledged entries remain");
     assert_string_equal(sfj_strerror(-999), "unknown error");
+    {
+        uint16_t code = 0;
+
+        assert_string_equal(sfj_kind_name(SFJ_EV_TXN_OFFLINE), "offline");
+        assert_string_equal(sfj_kind_name(SFJ_EV_APP + 5), "app");
+        assert_string_equal(sfj_kind_name(42), "unknown");
+        assert_string_equal(sfj_status_name(SFJ_ST_PRINT_FAILED),
+                            "print_failed");
+        assert_int_equal(sfj_kind_from_name("receipt", &code), SFJ_OK);
+        assert_int_equal(code, SFJ_EV_RECEIPT);
+        assert_int_equal(sfj_status_from_name("rev_sent", &code), SFJ_OK);
+        assert_int_equal(code, SFJ_ST_REV_SENT);
+        assert_int_equal(sfj_kind_from_name("Receipt", &code), SFJ_EINVAL);
+    }
 }
 
 int main(void)

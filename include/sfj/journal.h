@@ -229,6 +229,23 @@ SFJ_EXTERN int sfj_journal_id(sfj_journal *j, uint8_t *out);
  *  next call of this function. Never holds key, plaintext or PAN. */
 SFJ_EXTERN const char *sfj_journal_errmsg(sfj_journal *j);
 
+/** Short lowercase name of an event kind: "intent", "outcome", "offline",
+ *  "reversal", "receipt", "settlement", "checkpoint", "note"; "app" for
+ *  app-defined kinds, "unknown" otherwise. Static; never NULL. */
+SFJ_EXTERN const char *sfj_kind_name(unsigned kind);
+
+/** Name of a status: "none", "approved", "declined", "error", "printed",
+ *  "print_failed", "reprinted", "rev_decided", "rev_sent"; "unknown"
+ *  otherwise. Static; never NULL. */
+SFJ_EXTERN const char *sfj_status_name(unsigned status);
+
+/** The kind named `name` (as sfj_kind_name spells it) into `*out`:
+ *  0, or SFJ_EINVAL for an unknown name. */
+SFJ_EXTERN int sfj_kind_from_name(const char *name, uint16_t *out);
+
+/** The status named `name` into `*out`: 0, or SFJ_EINVAL. */
+SFJ_EXTERN int sfj_status_from_name(const char *name, uint16_t *out);
+
 /** Write a PAN masked to first 6 and last 4 digits ("411111******1111")
  *  into `out` (capacity `cap`, including the NUL). Non-digits are refused
  *  with SFJ_EINVAL, a short buffer with SFJ_EBUFS. */

@@ -53,8 +53,6 @@ typedef struct dump_row {
 /* One-line error on stderr: "sfj-dump: ...". */
 void dump_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-const char *dump_kind_name(uint16_t kind);
-const char *dump_status_name(uint16_t status);
 int dump_kind_parse(const char *s, uint16_t *out);
 int dump_status_parse(const char *s, int *out);
 

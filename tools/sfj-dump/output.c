@@ -11,64 +11,17 @@
 #include "cli_time.h"
 #include "dump.h"
 
-static const struct {
-    uint16_t code;
-    const char *name;
-} kinds[] = {
-    {SFJ_EV_TXN_INTENT, "intent"},     {SFJ_EV_TXN_OUTCOME, "outcome"},
-    {SFJ_EV_TXN_OFFLINE, "offline"},   {SFJ_EV_REVERSAL, "reversal"},
-    {SFJ_EV_RECEIPT, "receipt"},       {SFJ_EV_SETTLEMENT, "settlement"},
-    {SFJ_EV_CHECKPOINT, "checkpoint"}, {SFJ_EV_NOTE, "note"}};
-
-static const struct {
-    uint16_t code;
-    const char *name;
-} statuses[] = {
-    {SFJ_ST_NONE, "none"},           {SFJ_ST_APPROVED, "approved"},
-    {SFJ_ST_DECLINED, "declined"},   {SFJ_ST_ERROR, "error"},
-    {SFJ_ST_PRINTED, "printed"},     {SFJ_ST_PRINT_FAILED, "print_failed"},
-    {SFJ_ST_REPRINTED, "reprinted"}, {SFJ_ST_REV_DECIDED, "rev_decided"},
-    {SFJ_ST_REV_SENT, "rev_sent"}};
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 static const char *const csv_columns =
     "seq,time,wall_ms,kind,kind_code,epoch,decrypted,status,status_code,boot,"
     "txn_id,amount,currency,auth_code,copy,payload_len,payload";
 
-const char *dump_kind_name(uint16_t kind)
-{
-    size_t i;
-
-    for (i = 0; i < COUNT(kinds); i++) {
-        if (kinds[i].code == kind)
-            return kinds[i].name;
-    }
-    return kind >= SFJ_EV_APP ? "app" : "unknown";
-}
-
-const char *dump_status_name(uint16_t status)
-{
-    size_t i;
-
-    for (i = 0; i < COUNT(statuses); i++) {
-        if (statuses[i].code == status)
-            return statuses[i].name;
-    }
-    return "unknown";
-}
-
+/* Kinds and statuses by name (sfj_kind_name's spelling) or number. */
 int dump_kind_parse(const char *s, uint16_t *out)
 {
     uint64_t v;
-    size_t i;
 
-    for (i = 0; i < COUNT(kinds); i++) {
-        if (strcmp(s, kinds[i].name) == 0) {
-            *out = kinds[i].code;
-            return 0;
-        }
-    }
+    if (sfj_kind_from_name(s, out) == SFJ_OK)
+        return 0;
     if (sfj__cli_parse_u64(s, &v) != 0 || v == 0 || v > 0xffff)
         return -1;
     *out = (uint16_t)v;
@@ -77,14 +30,12 @@ int dump_kind_parse(const char *s, uint16_t *out)
 
 int dump_status_parse(const char *s, int *out)
 {
+    uint16_t code;
     uint64_t v;
-    size_t i;
 
-    for (i = 0; i < COUNT(statuses); i++) {
-        if (strcmp(s, statuses[i].name) == 0) {
-            *out = statuses[i].code;
-            return 0;
-        }
+    if (sfj_status_from_name(s, &code) == SFJ_OK) {
+        *out = code;
+        return 0;
     }
     if (sfj__cli_parse_u64(s, &v) != 0 || v > 0xffff)
         return -1;
@@ -107,7 +58,7 @@ static void print_table(const dump_row *r, const char *time, const char *pl)
     const sfj_entry *e = r->e;
 
     printf("%8" PRIu64 "  %-24s  %-10s  ", r->seq, time,
-           dump_kind_name(r->kind));
+           sfj_kind_name(r->kind));
     if (e == NULL) {
         if (r->has_boot)
             printf("%-12s  %-20s  %12s  %-3s  %-8s  %4s  boot %" PRIu32 "\n",
@@ -118,7 +69,7 @@ static void print_table(const dump_row *r, const char *time, const char *pl)
         return;
     }
     printf("%-12s  %-20s  %12" PRId64 "  %-3s  %-8s  %4" PRIu32 "  %s\n",
-           dump_status_name(e->status), e->txn_id[0] ? e->txn_id : "-",
+           sfj_status_name(e->status), e->txn_id[0] ? e->txn_id : "-",
            e->amount, e->currency[0] ? e->currency : "-",
            e->auth_code[0] ? e->auth_code : "-", e->copy, pl);
 }
@@ -130,7 +81,7 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
     printf("{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"wall_ms\":%" PRId64
            ",\"kind\":\"%s\",\"kind_code\":%u,\"epoch\":%" PRIu32
            ",\"decrypted\":%s,",
-           r->seq, time, r->wall_ms, dump_kind_name(r->kind), r->kind, r->epoch,
+           r->seq, time, r->wall_ms, sfj_kind_name(r->kind), r->kind, r->epoch,
            e ? "true" : "false");
     if (e == NULL) {
         printf("\"status\":null,\"status_code\":null,\"boot\":");
@@ -145,7 +96,7 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
     }
     printf("\"status\":\"%s\",\"status_code\":%u,\"boot\":%" PRIu32
            ",\"txn_id\":",
-           dump_status_name(e->status), e->status, e->boot);
+           sfj_status_name(e->status), e->status, e->boot);
     sfj__cli_json_str(stdout, e->txn_id);
     printf(",\"amount\":%" PRId64 ",\"currency\":", e->amount);
     sfj__cli_json_str(stdout, e->currency);
@@ -162,7 +113,7 @@ static void print_csv(const dump_row *r, const char *time, const char *pl)
     const sfj_entry *e = r->e;
 
     printf("%" PRIu64 ",%s,%" PRId64 ",%s,%u,%" PRIu32 ",%s,", r->seq, time,
-           r->wall_ms, dump_kind_name(r->kind), r->kind, r->epoch,
+           r->wall_ms, sfj_kind_name(r->kind), r->kind, r->epoch,
            e ? "true" : "false");
     if (e == NULL) {
         if (r->has_boot)
@@ -171,7 +122,7 @@ static void print_csv(const dump_row *r, const char *time, const char *pl)
             printf(",,,,,,,,,\n");
         return;
     }
-    printf("%s,%u,%" PRIu32 ",", dump_status_name(e->status), e->status,
+    printf("%s,%u,%" PRIu32 ",", sfj_status_name(e->status), e->status,
            e->boot);
     sfj__cli_csv_str(stdout, e->txn_id);
     printf(",%" PRId64 ",%s,", e->amount, e->currency);

@@ -14,30 +14,6 @@ static const char *status_name(int s)
                                     : "corrupt";
 }
 
-static const char *kind_name(unsigned kind)
-{
-    switch (kind) {
-    case SFJ_EV_TXN_INTENT:
-        return "intent";
-    case SFJ_EV_TXN_OUTCOME:
-        return "outcome";
-    case SFJ_EV_TXN_OFFLINE:
-        return "offline";
-    case SFJ_EV_REVERSAL:
-        return "reversal";
-    case SFJ_EV_RECEIPT:
-        return "receipt";
-    case SFJ_EV_SETTLEMENT:
-        return "settlement";
-    case SFJ_EV_CHECKPOINT:
-        return "checkpoint";
-    case SFJ_EV_NOTE:
-        return "note";
-    default:
-        return kind >= SFJ_EV_APP ? "app" : "unknown";
-    }
-}
-
 static void fmt_time(char *buf, size_t cap, int64_t ms)
 {
     time_t t = (time_t)(ms / 1000);
@@ -123,7 +99,7 @@ static void table_items(FILE *f, const sfj_report *r, int type,
             continue;
         fmt_time(when, sizeof when, it->wall_ms);
         fprintf(f, "  %-8" PRIu64 " %-10s %-34s %14" PRId64 " %-4s %s", it->seq,
-                kind_name(it->kind), it->txn_id[0] ? it->txn_id : "-",
+                sfj_kind_name(it->kind), it->txn_id[0] ? it->txn_id : "-",
                 it->amount, it->currency[0] ? it->currency : "-", when);
         if (it->host_error)
             fprintf(f, "  (host answered ERROR)");
@@ -209,7 +185,8 @@ static void json_items(FILE *f, const sfj_report *r, int type, const char *name)
         fprintf(f,
                 "%s\n    {\"seq\": %" PRIu64 ", \"first_seq\": %" PRIu64
                 ", \"event\": \"%s\", \"txn_id\": ",
-                first ? "" : ",", it->seq, it->first_seq, kind_name(it->kind));
+                first ? "" : ",", it->seq, it->first_seq,
+                sfj_kind_name(it->kind));
         json_str(f, it->txn_id);
         fprintf(f, ", \"amount\": %" PRId64 ", \"currency\": ", it->amount);
         json_str(f, it->currency);
