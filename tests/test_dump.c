@@ -64,40 +64,13 @@ static int teardown(void **state)
  * to f->out and f->err. Returns the exit code. */
 static int run(fixture *f, ...)
 {
-    const char *argv[32];
     va_list ap;
-    pid_t pid;
-    int n = 1, status = 0, fd;
+    int rc;
 
-    argv[0] = "sfj-dump";
     va_start(ap, f);
-    while ((argv[n] = va_arg(ap, const char *)) != NULL)
-        n++;
+    rc = sfj_test_run_toolv("sfj-dump", f->out, f->err, ap);
     va_end(ap);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        fd = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        fd = open(f->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 2);
-        execv(sfj_test_tool("sfj-dump"), (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-/* Whole output file as a string (caller frees). */
-static char *slurp(const char *path)
-{
-    size_t len = 0;
-    char *s = (char *)sfj_test_read_file(path, &len);
-
-    assert_non_null(s);
-    s[len] = '\0';
-    return s;
+    return rc;
 }
 
 static int count_lines(const char *s)
@@ -111,7 +84,7 @@ static int count_lines(const char *s)
 
 static void expect_out(fixture *f, const char *want)
 {
-    char *got = slurp(f->out);
+    char *got = sfj_test_slurp(f->out);
 
     assert_string_equal(got, want);
     free(got);
@@ -119,7 +92,7 @@ static void expect_out(fixture *f, const char *want)
 
 static void expect_contains(const char *path, const char *needle)
 {
-    char *got = slurp(path);
+    char *got = sfj_test_slurp(path);
 
     if (strstr(got, needle) == NULL)
         fail_msg("%s lacks \"%s\":\n%s", path, needle, got);
@@ -128,7 +101,7 @@ static void expect_contains(const char *path, const char *needle)
 
 static void expect_lacks(const char *path, const char *needle)
 {
-    char *got = slurp(path);
+    char *got = sfj_test_slurp(path);
 
     if (strstr(got, needle) != NULL)
         fail_msg("%s has \"%s\":\n%s", path, needle, got);
@@ -138,7 +111,7 @@ static void expect_lacks(const char *path, const char *needle)
 /* An error run: exit code `code` and exactly one line on stderr. */
 static void expect_error(fixture *f, int rc, int code)
 {
-    char *err = slurp(f->err);
+    char *err = sfj_test_slurp(f->err);
 
     if (rc != code)
         fail_msg("exit %d, expected %d; stderr: %s", rc, code, err);
@@ -297,7 +270,7 @@ static void test_filters_and_masking(void **state)
     assert_int_equal(run(f, f->jdir, "--key", f->key, "--txn", "T100",
                          "--format", "csv", NULL),
                      0);
-    out = slurp(f->out);
+    out = sfj_test_slurp(f->out);
     assert_int_equal(count_lines(out), 4); /* header + seqs 1..3 */
     assert_non_null(strstr(out, "\n3,"));
     assert_null(strstr(out, "T200"));
@@ -305,20 +278,20 @@ static void test_filters_and_masking(void **state)
     assert_int_equal(run(f, f->jdir, "--key", f->key, "--status", "approved",
                          "--format", "csv", NULL),
                      0);
-    out = slurp(f->out);
+    out = sfj_test_slurp(f->out);
     assert_int_equal(count_lines(out), 3); /* seqs 2 and 4 */
     free(out);
     assert_int_equal(run(f, f->jdir, "--since", "2026-11-23T12:01:00Z",
                          "--until", "2026-11-23T15:00:00+01:00", "--format",
                          "csv", NULL),
                      0);
-    out = slurp(f->out);
+    out = sfj_test_slurp(f->out);
     assert_int_equal(count_lines(out), 3); /* seqs 3 and 4 */
     assert_non_null(strstr(out, "\n3,"));
     assert_non_null(strstr(out, "\n4,"));
     free(out);
     assert_int_equal(run(f, f->jdir, "--kind", "checkpoint", NULL), 0);
-    out = slurp(f->out);
+    out = sfj_test_slurp(f->out);
     assert_int_equal(count_lines(out), 2);
     assert_non_null(strstr(out, "       6  "));
     free(out);
@@ -551,7 +524,7 @@ static void test_dump_while_appending(void **state)
     while (waitpid(pid, &status, WNOHANG) == 0) {
         assert_int_equal(
             run(f, f->jdir, "--key", f->key, "--format", "json", NULL), 0);
-        out = slurp(f->out);
+        out = sfj_test_slurp(f->out);
         lines = count_lines(out);
         assert_true(lines >= prev && lines >= 6);
         partial += lines > 6 && lines < 6 + N;
@@ -564,7 +537,7 @@ static void test_dump_while_appending(void **state)
     assert_true(partial > 0);
     assert_int_equal(run(f, f->jdir, "--key", f->key, "--format", "csv", NULL),
                      0);
-    out = slurp(f->out);
+    out = sfj_test_slurp(f->out);
     assert_int_equal(count_lines(out), 1 + 6 + N + 1);
     free(out);
     assert_int_equal(run(f, f->jdir, "--verify", "--key", f->key, NULL), 0);
@@ -671,7 +644,7 @@ static void test_argument_errors(void **state)
 static void test_disputes_walkthrough(void **state)
 {
     fixture *f = *state;
-    char *doc = slurp(SFJ_SOURCE_DIR "/docs/DISPUTES.md");
+    char *doc = sfj_test_slurp(SFJ_SOURCE_DIR "/docs/DISPUTES.md");
     char *script = sfj_test_path(f->dir, "disputes.sh");
     FILE *fp = fopen(script, "w");
     const char *p = doc, *end;
@@ -702,7 +675,7 @@ static void test_disputes_walkthrough(void **state)
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char *err = slurp(f->err);
+        char *err = sfj_test_slurp(f->err);
 
         fail_msg("walk-through failed: %s", err);
     }

@@ -49,46 +49,22 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Run sfj-keygen with the NULL-terminated arguments; stdout and stderr go
+ * to f->out and f->err. Returns the exit code. */
 static int run(fixture *f, ...)
 {
-    const char *argv[16];
     va_list ap;
-    pid_t pid;
-    int n = 1, status = 0, fd;
+    int rc;
 
-    argv[0] = "sfj-keygen";
     va_start(ap, f);
-    while ((argv[n] = va_arg(ap, const char *)) != NULL)
-        n++;
+    rc = sfj_test_run_toolv("sfj-keygen", f->out, f->err, ap);
     va_end(ap);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        fd = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        fd = open(f->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 2);
-        execv(sfj_test_tool("sfj-keygen"), (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-static char *slurp(const char *path)
-{
-    size_t len = 0;
-    char *s = (char *)sfj_test_read_file(path, &len);
-
-    assert_non_null(s);
-    s[len] = '\0';
-    return s;
+    return rc;
 }
 
 static void expect_error(fixture *f, int rc, int code)
 {
-    char *err = slurp(f->err);
+    char *err = sfj_test_slurp(f->err);
     int lines = 0;
     const char *p;
 
@@ -134,7 +110,7 @@ static void test_new_and_show(void **state)
     sfj_keys_free(keys);
     hex(pk, 32, pk_hex);
     assert_int_equal(run(f, "show", f->key, NULL), 0);
-    out = slurp(f->out);
+    out = sfj_test_slurp(f->out);
     snprintf(want, sizeof want, "public key   %s\nfingerprint  ", pk_hex);
     assert_true(strncmp(out, want, strlen(want)) == 0);
     /* "xxxx-xxxx-xxxx-xxxx" and nothing else: no master key. */
@@ -142,7 +118,7 @@ static void test_new_and_show(void **state)
     assert_null(strstr(out, "master"));
     free(out);
     assert_int_equal(run(f, "show", f->key, "--print-master", NULL), 0);
-    out = slurp(f->out);
+    out = sfj_test_slurp(f->out);
     before = sfj_test_read_file(f->key, &len);
     /* The key file is "sfj-master-key-v1\n" + 64 hex + "\n". */
     assert_int_equal(len, 18 + 64 + 1);
@@ -176,7 +152,7 @@ static void test_export_host(void **state)
     hex(pk, 32, c);
     snprintf(want, sizeof want, "sfj-terminal-v1 %s POS-42 %s %s\n", a, b, c);
     assert_int_equal(run(f, "export-host", f->key, "--journal", jdir, NULL), 0);
-    out = slurp(f->out);
+    out = sfj_test_slurp(f->out);
     assert_string_equal(out, want);
     free(out);
     /* Another terminal's key is refused. */

@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 #include "support/testutil.h"
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +99,44 @@ const char *sfj_test_tool(const char *name)
     snprintf(path, sizeof path, "%s/%s", bin ? bin : SFJ_BINARY_DIR "/bin",
              name);
     return path;
+}
+
+int sfj_test_run_toolv(const char *name, const char *out, const char *err,
+                       va_list ap)
+{
+    const char *argv[64];
+    char path[4096];
+    pid_t pid;
+    int n = 1, status = 0, fd;
+
+    argv[0] = name;
+    while (n < 63 && (argv[n] = va_arg(ap, const char *)) != NULL)
+        n++;
+    argv[n] = NULL;
+    snprintf(path, sizeof path, "%s", sfj_test_tool(name));
+    pid = fork();
+    if (pid < 0)
+        abort();
+    if (pid == 0) {
+        fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid)
+        abort();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+char *sfj_test_slurp(const char *path)
+{
+    size_t len = 0;
+    char *s = (char *)sfj_test_read_file(path, &len);
+
+    if (s == NULL)
+        abort();
+    s[len] = '\0';
+    return s;
 }

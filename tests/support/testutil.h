@@ -2,6 +2,7 @@
 #ifndef SFJ_TESTS_TESTUTIL_H
 #define SFJ_TESTS_TESTUTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,5 +30,15 @@ int sfj_test_memmem(const uint8_t *hay, size_t hay_len, const void *needle,
 
 /* Path of a built tool (e.g. "sfj-dump"): $SFJ_BIN/name. Static buffer. */
 const char *sfj_test_tool(const char *name);
+
+/* Run built tool `name` with the NULL-terminated arguments in `ap`, its
+ * stdout and stderr written to the files `out` and `err`. Returns its exit
+ * code, or 128 + signal if a signal ended it. */
+int sfj_test_run_toolv(const char *name, const char *out, const char *err,
+                       va_list ap);
+
+/* A whole file as a NUL-terminated string (the caller frees); aborts the
+ * test if the file cannot be read. */
+char *sfj_test_slurp(const char *path);
 
 #endif
