@@ -8,12 +8,14 @@
  * Invariants: at most one leader per handle; an op is marked done only
  * after the transaction holding it committed (durable, default LMDB sync)
  * or failed; j->last_seq / j->head change only on a successful commit.
- * Transitions: sfj__commit enqueues and elects the leader; run_batch
- * fills, grows the map on MDB_MAP_FULL and commits; mark_dead on a failed
- * commit. */
+ * Transitions: sfj__commit enqueues and elects the leader; gather lets
+ * a new leader wait briefly for the callers of the previous batch;
+ * run_batch fills, grows the map on MDB_MAP_FULL and commits; mark_dead
+ * on a failed commit. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto/chain.h"
 #include "crypto/keys.h"
@@ -295,6 +297,59 @@ static void run_batch(sfj_journal *j, sfj__op *ops)
     }
 }
 
+/* Longest a new leader waits for the callers of the previous batch. */
+#define GATHER_US 200
+
+static unsigned queue_len(const sfj_journal *j)
+{
+    const sfj__op *op;
+    unsigned n = 0;
+
+    for (op = j->queue_head; op != NULL; op = op->next)
+        n++;
+    return n;
+}
+
+/* Called by a new leader with `lock` held. Without it, N threads appending
+ * back to back split into two alternating half batches: the callers of a
+ * batch are still returning (and packing their next entry) when the next
+ * leader takes the queue, so each commit carries only the others. When the
+ * previous batch held several ops and fewer are queued now, wait up to
+ * GATHER_US for the rest, then commit them together. A lone caller (last
+ * batch of one) never waits. */
+static void gather(sfj_journal *j)
+{
+    pthread_condattr_t attr;
+    struct timespec until;
+
+    if (j->last_batch < 2 || queue_len(j) >= j->last_batch)
+        return;
+    if (!j->gather_ready) {
+        /* Made on first use, so that only this file knows of it; a
+         * condition variable without waiters holds no resources, so the
+         * handle's close need not destroy it. */
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        if (pthread_cond_init(&j->gather_cond, &attr) != 0) {
+            pthread_condattr_destroy(&attr);
+            return;
+        }
+        pthread_condattr_destroy(&attr);
+        j->gather_ready = 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += GATHER_US * 1000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    j->gathering = 1;
+    while (queue_len(j) < j->last_batch &&
+           pthread_cond_timedwait(&j->gather_cond, &j->lock, &until) == 0)
+        ;
+    j->gathering = 0;
+}
+
 int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
 {
     sfj__op op, *batch, *it;
@@ -312,6 +367,8 @@ int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
     else
         j->queue_head = &op;
     j->queue_tail = &op;
+    if (j->gathering)
+        pthread_cond_signal(&j->gather_cond);
     while (!op.done) {
         if (j->committing) {
             pthread_cond_wait(&j->cond, &j->lock);
@@ -319,7 +376,9 @@ int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
         }
         /* Lead: take everything queued so far into one transaction. */
         j->committing = 1;
+        gather(j);
         batch = j->queue_head;
+        j->last_batch = queue_len(j);
         j->queue_head = j->queue_tail = NULL;
         if (j->dead) {
             set_all(batch, SFJ_EDEAD);

@@ -54,6 +54,13 @@ struct sfj_journal {
     struct sfj__op *queue_head;
     struct sfj__op *queue_tail;
     int committing;
+    /* Group commit gathering (commit.c): ops in the newest batch, whether
+     * the elected leader is waiting for more, and the condition it waits
+     * on (made on first use). */
+    unsigned last_batch;
+    int gathering;
+    int gather_ready;
+    pthread_cond_t gather_cond;
     int dead;
     int closing;
     /* Readers hold it shared around every LMDB transaction; map growth
