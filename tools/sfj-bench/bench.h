@@ -18,6 +18,14 @@
 #define BENCH_EXIT_DIR   2  /* the bench directory cannot be made */
 #define BENCH_EXIT_USAGE 64 /* bad command line */
 
+/* Benchmark families (--only). */
+#define BENCH_F_APPEND    0x01u
+#define BENCH_F_RECOVER   0x02u
+#define BENCH_F_VERIFY    0x04u
+#define BENCH_F_FOOTPRINT 0x08u
+#define BENCH_F_REPLAY    0x10u
+#define BENCH_F_ALL       0x1fu
+
 #define BENCH_PAYLOAD_BYTES 256
 #define BENCH_MAX_THREADS   64
 
@@ -33,6 +41,7 @@ typedef struct bench_opts {
     uint64_t unacked;        /* unacked entries in the recovery journals */
     uint64_t in_doubt;       /* in-doubt txns in the recovery journals */
     const char *self;        /* argv[0], to run the RSS probe */
+    unsigned only;           /* BENCH_F_* families to run */
 } bench_opts;
 
 /* A rate and its latency distribution. */
@@ -58,7 +67,6 @@ typedef struct bench_results {
     char replay_why[160];
 
     double recover_ms_small, recover_ms_big;
-    double open_ms_small, open_ms_big;
     char recover_why[160];
 
     double verify_plain_eps, verify_decrypt_eps;
@@ -73,6 +81,7 @@ typedef struct bench_results {
     char rss_why[160];
 
     double wire_tcp, wire_serial;
+    uint64_t wire_serial_n;
     char wire_why[160];
 
     double build_secs; /* time taken to build the large journal */
@@ -133,8 +142,8 @@ int bench_footprint(const bench_opts *o, const char *dir, bench_results *r);
 int bench_rss_probe(const char *dir); /* the child side (--rss-probe) */
 int bench_recover(const bench_opts *o, const char *small, const char *big,
                   bench_results *r);
+/* Replay over TCP, then wire bytes over TCP and over a serial line. */
 int bench_replay(const bench_opts *o, bench_results *r);
-int bench_wire(const bench_opts *o, bench_results *r);
 
 /* ---- output (report.c) ---- */
 void bench_print_table(const bench_opts *o, const bench_results *r);

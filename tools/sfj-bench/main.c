@@ -16,7 +16,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: sfj-bench [--quick] [--json] [--dir DIR] [--seconds S]\n"
-            "                 [--entries N] [--keep]\n"
+            "                 [--entries N] [--only LIST] [--keep]\n"
             "\n"
             "Measure durable appends (1, 2, 8, 32 threads) against raw LMDB,\n"
             "SQLite WAL synchronous=FULL and write+fdatasync, then recovery,\n"
@@ -28,6 +28,8 @@ static void usage(FILE *f)
             "  --json         print one JSON object instead of the table\n"
             "  --seconds S    length of each append run (default 3)\n"
             "  --entries N    size of the large journal (default 1000000)\n"
+            "  --only LIST    run only these families, comma-separated:\n"
+            "                 append, recover, verify, footprint, replay\n"
             "  --keep         keep the benchmark files\n"
             "  -h, --help     this text\n"
             "  --version      print the version\n"
@@ -62,6 +64,53 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+static int parse_only(const char *s, unsigned *out)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } fam[] = {{"append", BENCH_F_APPEND},
+               {"recover", BENCH_F_RECOVER},
+               {"verify", BENCH_F_VERIFY},
+               {"footprint", BENCH_F_FOOTPRINT},
+               {"replay", BENCH_F_REPLAY}};
+    size_t i, n;
+
+    *out = 0;
+    while (*s != '\0') {
+        n = strcspn(s, ",");
+        for (i = 0; i < sizeof fam / sizeof fam[0]; i++) {
+            if (strlen(fam[i].name) == n && strncmp(s, fam[i].name, n) == 0)
+                break;
+        }
+        if (i == sizeof fam / sizeof fam[0])
+            return -1;
+        *out |= fam[i].bit;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return *out != 0 ? 0 : -1;
+}
+
+static void skipped(bench_results *r)
+{
+    int i;
+
+    for (i = 0; i < BENCH_NTHREADS; i++)
+        r->sfj[i].rate = r->sqlite[i].rate = -1;
+    r->lmdb_1t.rate = r->fdatasync_1t.rate = -1;
+    r->replay_eps = r->replay_drain_ms = r->wire_tcp = r->wire_serial = -1;
+    r->recover_ms_small = r->recover_ms_big = -1;
+    r->verify_plain_eps = r->verify_decrypt_eps = -1;
+    r->bytes_per_entry = r->record_bytes = r->anon_rss_bytes = -1;
+    r->build_secs = -1;
+    snprintf(r->replay_why, sizeof r->replay_why, "skipped (--only)");
+    snprintf(r->wire_why, sizeof r->wire_why, "skipped (--only)");
+    snprintf(r->recover_why, sizeof r->recover_why, "skipped (--only)");
+    snprintf(r->rss_why, sizeof r->rss_why, "skipped (--only)");
+}
+
 static int run_all(bench_opts *o, bench_results *r)
 {
     char *small = bench_path(o->dir, "journal-small");
@@ -69,7 +118,9 @@ static int run_all(bench_opts *o, bench_results *r)
     double t0;
     int i, rc = 0;
 
-    for (i = 0; i < BENCH_NTHREADS && rc == 0; i++) {
+    skipped(r);
+    for (i = 0; i < BENCH_NTHREADS && rc == 0 && (o->only & BENCH_F_APPEND);
+         i++) {
         int t = bench_thread_counts[i];
 
         bench_note(o, "append, %d thread%s: sfj", t, t > 1 ? "s" : "");
@@ -87,37 +138,36 @@ static int run_all(bench_opts *o, bench_results *r)
             rc = bench_append_fdatasync(o, &r->fdatasync_1t);
         }
     }
-    if (rc == 0) {
+    if (rc == 0 && (o->only & BENCH_F_RECOVER)) {
         bench_note(o, "building journals of %llu and %llu entries",
                    (unsigned long long)o->small_entries,
                    (unsigned long long)o->big_entries);
         rc = bench_build_journal(o, small, o->small_entries, o->unacked,
                                  o->in_doubt);
     }
-    if (rc == 0) {
+    if (rc == 0 &&
+        (o->only & (BENCH_F_RECOVER | BENCH_F_VERIFY | BENCH_F_FOOTPRINT))) {
         t0 = bench_now();
         rc = bench_build_journal(o, big, o->big_entries, o->unacked,
                                  o->in_doubt);
         r->build_secs = bench_now() - t0;
     }
-    if (rc == 0) {
+    if (rc == 0 && (o->only & BENCH_F_RECOVER)) {
         bench_note(o, "recovery");
         rc = bench_recover(o, small, big, r);
     }
-    if (rc == 0) {
+    if (rc == 0 && (o->only & BENCH_F_VERIFY)) {
         bench_note(o, "verify");
         rc = bench_verify(o, big, r);
     }
-    if (rc == 0) {
+    if (rc == 0 && (o->only & BENCH_F_FOOTPRINT)) {
         bench_note(o, "bytes on disk and memory");
         rc = bench_footprint(o, big, r);
     }
-    if (rc == 0) {
+    if (rc == 0 && (o->only & BENCH_F_REPLAY)) {
         bench_note(o, "replay");
         rc = bench_replay(o, r);
     }
-    if (rc == 0)
-        rc = bench_wire(o, r);
     free(small);
     free(big);
     return rc;
@@ -132,6 +182,7 @@ int main(int argc, char **argv)
         {"seconds", required_argument, NULL, 's'},
         {"entries", required_argument, NULL, 'n'},
         {"keep", no_argument, NULL, 'k'},
+        {"only", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"rss-probe", required_argument, NULL, 'R'},
@@ -146,6 +197,7 @@ int main(int argc, char **argv)
 
     memset(&o, 0, sizeof o);
     o.self = argv[0];
+    o.only = BENCH_F_ALL;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
@@ -174,6 +226,13 @@ int main(int argc, char **argv)
                 fprintf(stderr,
                         "sfj-bench: --entries: not a count in "
                         "[1000, 100000000]: %s\n",
+                        optarg);
+                return BENCH_EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            if (parse_only(optarg, &o.only) != 0) {
+                fprintf(stderr, "sfj-bench: --only: unknown family in: %s\n",
                         optarg);
                 return BENCH_EXIT_USAGE;
             }

@@ -85,6 +85,14 @@ static void fig(const char *name, double v, const char *unit, const char *why)
         printf("  %-34s %10s  not measured: %s\n", name, "-", why);
 }
 
+static void fig2(const char *name, double v, const char *unit, const char *why)
+{
+    if (known(v))
+        printf("  %-34s %10.2f  %s\n", name, v, unit);
+    else
+        fig(name, v, unit, why);
+}
+
 void bench_print_table(const bench_opts *o, const bench_results *r)
 {
     target t[NTARGETS];
@@ -94,7 +102,7 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
     printf("sfj-bench %s (%s): %s\n", sfj_version(),
            o->quick ? "quick" : "default", o->dir);
     printf("payload: %d-byte ISO 8583 0200 (ASCII, masked PAN, EMV data); "
-           "%.1f s per append run\n\n",
+           "%.2f s per append run\n\n",
            BENCH_PAYLOAD_BYTES, o->seconds);
     printf("  %-34s %10s %9s %9s %9s\n", "durable append", "per s", "p50 ms",
            "p99 ms", "p99.9 ms");
@@ -113,39 +121,41 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
             rate_row("write+fdatasync", &r->fdatasync_1t);
     }
     printf("\n");
-    snprintf(name, sizeof name, "replay %llu to sfj-host, TCP",
-             (unsigned long long)o->replay_entries);
+    snprintf(
+        name, sizeof name, "replay %llu to sfj-host, TCP",
+        (unsigned long long)(r->replay_n ? r->replay_n : o->replay_entries));
     fig(name, r->replay_eps, "entries/s", r->replay_why);
-    snprintf(name, sizeof name, "open, %llu entries",
-             (unsigned long long)o->small_entries);
-    if (known(r->open_ms_small))
-        printf("  %-34s %10.2f  ms\n", name, r->open_ms_small);
-    snprintf(name, sizeof name, "open, %llu entries",
-             (unsigned long long)o->big_entries);
-    if (known(r->open_ms_big))
-        printf("  %-34s %10.2f  ms\n", name, r->open_ms_big);
+    if (known(r->replay_drain_ms))
+        printf("  %-34s %10.0f  ms\n", "  time to drain", r->replay_drain_ms);
     snprintf(name, sizeof name, "open+recover, %llu entries",
              (unsigned long long)o->small_entries);
-    fig(name, r->recover_ms_small, "ms", r->recover_why);
+    fig2(name, r->recover_ms_small, "ms", r->recover_why);
     snprintf(name, sizeof name, "open+recover, %llu entries",
              (unsigned long long)o->big_entries);
-    fig(name, r->recover_ms_big, "ms", r->recover_why);
+    fig2(name, r->recover_ms_big, "ms", r->recover_why);
     snprintf(name, sizeof name, "verify %llu, chain+signatures",
              (unsigned long long)r->verify_n);
-    fig(name, r->verify_plain_eps, "entries/s", "");
+    fig(name, r->verify_plain_eps, "entries/s", "skipped (--only)");
     snprintf(name, sizeof name, "verify %llu, and decrypt",
              (unsigned long long)r->verify_n);
-    fig(name, r->verify_decrypt_eps, "entries/s", "");
-    printf("  %-34s %10.1f  bytes (payload %d, sealed record %.1f)\n",
-           "on disk per entry", r->bytes_per_entry, BENCH_PAYLOAD_BYTES,
-           r->record_bytes);
-    printf("  %-34s %10.2f  MiB (%s)\n", "anonymous memory",
-           r->anon_rss_bytes / 1048576.0, r->rss_why);
+    fig(name, r->verify_decrypt_eps, "entries/s", "skipped (--only)");
+    if (known(r->bytes_per_entry))
+        printf("  %-34s %10.1f  bytes (payload %d, sealed record %.1f)\n",
+               "on disk per entry", r->bytes_per_entry, BENCH_PAYLOAD_BYTES,
+               r->record_bytes);
+    else
+        fig("on disk per entry", -1, "", "skipped (--only)");
+    if (known(r->anon_rss_bytes))
+        printf("  %-34s %10.2f  MiB (%s)\n", "anonymous memory",
+               r->anon_rss_bytes / 1048576.0, r->rss_why);
+    else
+        fig("anonymous memory", -1, "", r->rss_why);
     fig("wire bytes per entry, TCP", r->wire_tcp, "bytes", r->wire_why);
     fig("wire bytes per entry, serial", r->wire_serial, "bytes", r->wire_why);
-    printf("  %-34s %10.1f  s (%llu entries, bulk commits)\n",
-           "build of the large journal", r->build_secs,
-           (unsigned long long)o->big_entries);
+    if (known(r->build_secs))
+        printf("  %-34s %10.1f  s (%llu entries, bulk commits)\n",
+               "build of the large journal", r->build_secs,
+               (unsigned long long)o->big_entries);
 
     targets(r, t);
     printf("\ntargets\n");
@@ -234,9 +244,6 @@ void bench_print_json(const bench_opts *o, const bench_results *r)
     printf("  \"recover_ms\": {");
     jnum("n10k", r->recover_ms_small, 0);
     jnum("n1m", r->recover_ms_big, 1);
-    printf("},\n  \"open_ms\": {");
-    jnum("n10k", r->open_ms_small, 0);
-    jnum("n1m", r->open_ms_big, 1);
     printf("},\n  \"recover_entries\": {\"n10k\": %llu, \"n1m\": %llu},\n",
            (unsigned long long)o->small_entries,
            (unsigned long long)o->big_entries);

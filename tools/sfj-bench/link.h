@@ -1,0 +1,51 @@
+/* Host, pty and counting-transport helpers for the replay benchmarks. */
+#ifndef SFJ_BENCH_LINK_H
+#define SFJ_BENCH_LINK_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sfj/forwarder.h"
+#include "sfj/sfj.h"
+
+typedef struct bench_host {
+    char *dir;  /* mirror directory */
+    char *prov; /* provisioning file */
+    char *log;  /* its stderr */
+    pid_t pid;
+    int port;
+} bench_host;
+
+typedef struct bench_ptys {
+    char *a, *b; /* the two pty links socat makes */
+    char *log;
+    pid_t pid;
+} bench_ptys;
+
+typedef struct bench_wire_count {
+    uint64_t sent, received;
+} bench_wire_count;
+
+/* What bench_connect connects to: TCP 127.0.0.1:port, or the serial
+ * line `serial` (termios backend). Counts bytes both ways. */
+typedef struct bench_link {
+    int port;
+    const char *serial;
+    bench_wire_count count;
+    unsigned connects;
+} bench_link;
+
+/* Path of a tool built next to sfj-bench; 0 when it is executable. */
+int bench_tool_path(const char *name, char *out, size_t cap);
+int bench_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
+                    const char *tid);
+/* Start sfj-host on TCP (serial == NULL, port picked by the host) or on
+ * the serial line `serial`. */
+int bench_host_start(bench_host *h, const char *serial);
+void bench_host_stop(bench_host *h);
+int bench_ptys_start(bench_ptys *p);
+void bench_ptys_stop(bench_ptys *p);
+/* sfj_connect_cb for SFJ_SINK_TRANSPORT; payload is a bench_link. */
+int bench_connect(sfj_transport **out, void *payload);
+
+#endif

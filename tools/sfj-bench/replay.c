@@ -1,0 +1,133 @@
+/* Replay: a backlog of unacknowledged entries forwarded to sfj-host, both
+ * sides durable (the host acknowledges only what it has committed, the
+ * terminal persists its watermark), timed from sfj_forwarder_flush to the
+ * durable watermark at the last entry. The same run over a pty pair with
+ * the serial (COBS) framing gives wire bytes per entry on a serial line;
+ * ptys ignore the baud rate, so that run counts bytes, not time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "journal/internal.h"
+#include "link.h"
+
+typedef struct replay {
+    double eps, drain_ms, wire;
+    uint64_t delivered;
+} replay;
+
+static int run_one(const bench_opts *o, const char *name, uint64_t n,
+                   int serial, replay *out, char *why, size_t why_cap)
+{
+    sfj_forwarder_opts fo = SFJ_FORWARDER_OPTS_INIT;
+    sfj_journal_opts jo;
+    sfj_forwarder *f = NULL;
+    sfj_journal *j = NULL;
+    bench_host h = {0};
+    bench_ptys p = {0};
+    bench_link l = {0};
+    char *dir = bench_path(o->dir, name), *jdir = bench_path(dir, "journal");
+    uint64_t last = 0, wm = 0;
+    double t0, t1;
+    int rc;
+
+    h.dir = bench_path(dir, "host");
+    h.prov = bench_path(dir, "host.provision");
+    h.log = bench_path(dir, "host.log");
+    p.a = bench_path(dir, "tty-terminal");
+    p.b = bench_path(dir, "tty-host");
+    p.log = bench_path(dir, "socat.log");
+    h.pid = p.pid = -1;
+    rc = bench_mkdir(dir) == 0 && bench_mkdir(h.dir) == 0 ? SFJ_OK : SFJ_EIO;
+    if (rc == SFJ_OK)
+        rc = bench_build_journal(o, jdir, n, n, 0);
+    bench_journal_opts(&jo);
+    jo.flags = SFJ_OPEN_NOCREATE;
+    if (rc == SFJ_OK)
+        rc = sfj_journal_open(&j, jdir, bench_keys(), &jo);
+    if (rc == SFJ_OK &&
+        bench_provision(h.prov, j, bench_keys(), jo.terminal_id) != 0)
+        rc = SFJ_EIO;
+    if (rc != SFJ_OK) {
+        bench_fail(name, sfj_strerror(rc));
+        goto done;
+    }
+    if (serial && bench_ptys_start(&p) != 0) {
+        snprintf(why, why_cap, "socat could not make a pty pair");
+        goto done;
+    }
+    if (bench_host_start(&h, serial ? p.b : NULL) != 0) {
+        snprintf(why, why_cap, "sfj-host (next to sfj-bench) did not start");
+        goto done;
+    }
+    l.port = h.port;
+    l.serial = serial ? p.a : NULL;
+    fo.sink = SFJ_SINK_TRANSPORT;
+    fo.connect = bench_connect;
+    fo.connect_payload = &l;
+    rc = sfj_forwarder_new(&f, j, &fo);
+    t0 = bench_now();
+    if (rc == SFJ_OK)
+        rc = sfj_forwarder_flush(f, 600000);
+    t1 = bench_now();
+    if (rc == SFJ_OK)
+        rc = sfj__journal_head(j, &last, NULL);
+    if (rc == SFJ_OK)
+        rc = sfj__journal_watermark(j, &wm);
+    if (rc == SFJ_OK && (wm != last || last == 0)) {
+        rc = SFJ_ESTATE;
+        fprintf(stderr,
+                "sfj-bench: %s: watermark %llu, last entry %llu, built %llu\n",
+                name, (unsigned long long)wm, (unsigned long long)last,
+                (unsigned long long)n);
+    }
+    if (rc != SFJ_OK) {
+        bench_fail(name, sfj_strerror(rc));
+        goto done;
+    }
+    out->delivered = last;
+    out->eps = (double)last / (t1 - t0);
+    out->drain_ms = (t1 - t0) * 1e3;
+    out->wire = (double)(l.count.sent + l.count.received) / (double)last;
+done:
+    sfj_forwarder_free(f);
+    sfj_journal_close(j);
+    bench_host_stop(&h);
+    bench_ptys_stop(&p);
+    if (!o->keep)
+        bench_rmrf(dir);
+    free(h.dir);
+    free(h.prov);
+    free(h.log);
+    free(p.a);
+    free(p.b);
+    free(p.log);
+    free(jdir);
+    free(dir);
+    /* A missing host or socat is "not measured"; a failure is fatal. */
+    return rc;
+}
+
+int bench_replay(const bench_opts *o, bench_results *r)
+{
+    replay tcp = {-1, -1, -1, 0}, ser = {-1, -1, -1, 0};
+    uint64_t n_serial = o->quick ? 500 : 5000;
+    int rc;
+
+    rc = run_one(o, "replay-tcp", o->replay_entries, 0, &tcp, r->replay_why,
+                 sizeof r->replay_why);
+    r->replay_eps = tcp.eps;
+    r->replay_drain_ms = tcp.drain_ms;
+    r->replay_n = tcp.delivered;
+    r->wire_tcp = tcp.wire;
+    if (rc != SFJ_OK)
+        return rc;
+    if (tcp.wire < 0)
+        snprintf(r->wire_why, sizeof r->wire_why, "%s", r->replay_why);
+    rc = run_one(o, "replay-serial", n_serial, 1, &ser, r->wire_why,
+                 sizeof r->wire_why);
+    r->wire_serial = ser.wire;
+    r->wire_serial_n = ser.delivered;
+    return rc;
+}
