@@ -1,0 +1,167 @@
+/* sfj-bench smoke test: `--quick --json` runs every benchmark family and
+ * prints every required field with a positive, finite value. No timing is
+ * asserted: rates depend on the machine. Also the command-line contract:
+ * --help, a bad option, an unusable --dir. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "support/testutil.h"
+
+/* Run a shell command; its stdout into a malloc'd string, exit status
+ * into *status. */
+static char *run(const char *cmd, int *status)
+{
+    FILE *p = popen(cmd, "r");
+    size_t len = 0, cap = 1 << 16, n;
+    char *out = malloc(cap);
+    int st;
+
+    assert_non_null(p);
+    assert_non_null(out);
+    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (len + 1 == cap) {
+            cap *= 2;
+            out = realloc(out, cap);
+            assert_non_null(out);
+        }
+    }
+    out[len] = '\0';
+    st = pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+}
+
+/* The text of the JSON object value of `"key": {` (up to its closing
+ * brace; objects here are not nested below the top level but one). */
+static const char *object(const char *json, const char *key)
+{
+    char pat[64];
+    const char *p;
+
+    snprintf(pat, sizeof pat, "\"%s\": {", key);
+    p = strstr(json, pat);
+    if (p == NULL)
+        fail_msg("no object %s", key);
+    return p + strlen(pat) - 1;
+}
+
+/* The number at `"key": ` within `scope` (before its first '}'); fails on
+ * null, absence or a non-finite or non-positive value. */
+static double number(const char *scope, const char *key)
+{
+    char pat[64], *end;
+    const char *p, *stop = strchr(scope, '}');
+    double v;
+
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    p = strstr(scope, pat);
+    if (p == NULL || (stop != NULL && scope[0] == '{' && p > stop))
+        fail_msg("field %s missing", key);
+    p += strlen(pat);
+    if (strncmp(p, "null", 4) == 0)
+        fail_msg("field %s not measured", key);
+    v = strtod(p, &end);
+    if (end == p || !isfinite(v) || v <= 0)
+        fail_msg("field %s is not a positive number: %.20s", key, p);
+    return v;
+}
+
+static void test_quick_json(void **state)
+{
+    char *dir = sfj_test_tmpdir(), cmd[4096], *out;
+    const char *o;
+    int status;
+
+    (void)state;
+    snprintf(cmd, sizeof cmd, "'%s' --quick --json --dir '%s'",
+             sfj_test_tool("sfj-bench"), dir);
+    out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "\"mode\": \"quick\""));
+
+    o = object(out, "append_1t");
+    number(o, "sfj");
+    number(o, "lmdb");
+    number(o, "sqlite");
+    number(o, "fdatasync");
+    number(o, "sfj_p99_ms");
+    o = object(out, "append_8t");
+    number(o, "sfj");
+    number(o, "sqlite");
+    o = object(out, "append_32t");
+    number(o, "sfj");
+    number(o, "sqlite");
+    number(out + 1, "replay_eps");
+    o = object(out, "recover_ms");
+    number(o, "n10k");
+    number(o, "n1m");
+    o = object(out, "verify_eps");
+    number(o, "plain");
+    number(o, "decrypt");
+    /* A sealed record holds more than its payload (header, tag), so the
+     * bytes on disk per entry cannot be below a fraction of it. */
+    assert_true(number(out + 1, "bytes_per_entry") > 100);
+    assert_true(number(out + 1, "payload_bytes") == 256);
+    number(out + 1, "anon_rss_bytes");
+    o = object(out, "wire_bytes_per_entry");
+    /* An ENTRY frame carries the whole sealed record plus framing. */
+    assert_true(number(o, "tcp") > 256);
+    assert_true(number(o, "serial") > 256);
+    /* Nothing left behind in --dir. */
+    snprintf(cmd, sizeof cmd, "ls -A '%s'", dir);
+    free(out);
+    out = run(cmd, &status);
+    assert_string_equal(out, "");
+    free(out);
+    sfj_test_rmrf(dir);
+    free(dir);
+}
+
+static void test_usage(void **state)
+{
+    char cmd[4096], *out;
+    int status;
+
+    (void)state;
+    snprintf(cmd, sizeof cmd, "'%s' --help", sfj_test_tool("sfj-bench"));
+    out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "usage: sfj-bench"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' --bogus 2>/dev/null",
+             sfj_test_tool("sfj-bench"));
+    free(run(cmd, &status));
+    assert_int_equal(status, 64);
+    snprintf(cmd, sizeof cmd, "'%s' --seconds -1 2>/dev/null",
+             sfj_test_tool("sfj-bench"));
+    free(run(cmd, &status));
+    assert_int_equal(status, 64);
+    snprintf(cmd, sizeof cmd, "'%s' --only append,nothing 2>/dev/null",
+             sfj_test_tool("sfj-bench"));
+    free(run(cmd, &status));
+    assert_int_equal(status, 64);
+    snprintf(cmd, sizeof cmd, "'%s' --quick --dir /nonexistent/sfj 2>/dev/null",
+             sfj_test_tool("sfj-bench"));
+    free(run(cmd, &status));
+    assert_int_equal(status, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_quick_json),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
