@@ -3,7 +3,9 @@
  * States of a handle: idle (committing == 0, queue may hold ops), leading
  * (one thread took the queue and is running its LMDB write transaction
  * with `lock` released), dead (a commit failed after LMDB may have written:
- * every later write fails with SFJ_EDEAD until the journal is reopened).
+ * every later write fails with SFJ_EDEAD until the journal is reopened;
+ * a commit that failed for lack of space before LMDB wrote its meta page
+ * does not kill the handle).
  *
  * Invariants: at most one leader per handle; an op is marked done only
  * after the transaction holding it committed (durable, default LMDB sync)
@@ -173,6 +175,22 @@ static void mark_dead(sfj_journal *j, int mdb_rc)
     pthread_mutex_unlock(&j->lock);
 }
 
+/* After a commit failed for lack of space: did LMDB fail before writing
+ * its meta page? Then the last commit still stands, nothing of the failed
+ * one is reachable, and the next commit writes and syncs every page it
+ * uses, so the handle may go on (appends resume when space returns). A
+ * failed meta write leaves LMDB in its fatal state instead: every
+ * transaction then fails with MDB_PANIC, and the handle must die. */
+static int env_intact(sfj_journal *j)
+{
+    MDB_txn *txn;
+
+    if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+        return 0;
+    mdb_txn_abort(txn);
+    return 1;
+}
+
 /* Is this apply failure one that poisons the whole transaction? */
 static int txn_fatal(int rc)
 {
@@ -234,8 +252,11 @@ static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
     }
     if (mrc != MDB_SUCCESS) {
         *commit_failed = 1;
-        mark_dead(j, mrc);
-        rc = mrc == ENOSPC ? SFJ_EFULL : SFJ_EIO;
+        rc = mrc == ENOSPC || mrc == EDQUOT ? SFJ_EFULL : SFJ_EIO;
+        if (rc == SFJ_EFULL && env_intact(j))
+            sfj__mdb_rc(j, mrc, "commit failed: no space on the device");
+        else
+            mark_dead(j, mrc);
         goto abort;
     }
     pthread_mutex_lock(&j->lock);

@@ -19,35 +19,7 @@
 #include "journal/record.h"
 #include "support/testutil.h"
 
-typedef struct fixture {
-    char *dir;
-    sfj_keys *keys;
-    sfj_journal *j;
-    uint8_t pk[32];
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-
-    f->dir = sfj_test_tmpdir();
-    f->keys = sfj_test_keys(7);
-    sfj_keys_public_key(f->keys, f->pk);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-
-    sfj_journal_close(f->j);
-    sfj_keys_free(f->keys);
-    sfj_test_rmrf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef sfj_test_fixture fixture;
 
 static void open_j(fixture *f)
 {
@@ -113,10 +85,10 @@ static void test_round_trip(void **state)
 
     build_journal(f);
     build(f, "T-A", &buf, &len);
-    assert_int_equal(sfj__bundle_check(buf, len, f->pk, &b), SFJ_OK);
+    assert_int_equal(sfj__bundle_check(buf, len, f->pubkey, &b), SFJ_OK);
     sfj_journal_id(f->j, jid);
     assert_memory_equal(b.journal_id, jid, 16);
-    assert_memory_equal(b.pubkey, f->pk, 32);
+    assert_memory_equal(b.pubkey, f->pubkey, 32);
     assert_string_equal(b.txn_id, "T-A");
     assert_int_equal(b.first_seq, 2);
     assert_int_equal(b.ckpt_seq, 11);
@@ -146,7 +118,7 @@ static void test_round_trip(void **state)
     sfj_journal_close(f->j);
     open_j(f);
     build(f, "T-B", &buf, &len);
-    assert_int_equal(sfj__bundle_check(buf, len, f->pk, &b), SFJ_OK);
+    assert_int_equal(sfj__bundle_check(buf, len, f->pubkey, &b), SFJ_OK);
     assert_int_equal(b.first_seq, 1);
     assert_int_equal(b.ckpt_seq, 14);
     assert_int_equal(b.n_events, 3);
@@ -186,7 +158,7 @@ static void test_every_byte_change_rejected(void **state)
     for (off = 0; off < len; off++) {
         for (d = 0; d < sizeof deltas; d++) {
             buf[off] ^= deltas[d];
-            expect_reject(buf, len, f->pk, off);
+            expect_reject(buf, len, f->pubkey, off);
             expect_reject(buf, len, NULL, off);
             buf[off] ^= deltas[d];
         }
@@ -232,7 +204,7 @@ static void test_relabelled_txn_rejected(void **state)
     build(f, "T-A", &buf, &len);
     assert_int_equal(buf[76], 3);
     memcpy(buf + 77, "T-B", 3);
-    assert_int_equal(sfj__bundle_check(buf, len, f->pk, &b), SFJ_EAUTH);
+    assert_int_equal(sfj__bundle_check(buf, len, f->pubkey, &b), SFJ_EAUTH);
     assert_non_null(strstr(b.reason, "another transaction"));
     free(buf);
 }
@@ -323,18 +295,20 @@ static void test_garbage_survived(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_byte_change_rejected, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_pubkey_rejected, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_relabelled_txn_rejected, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_discloses_nothing_else, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_every_byte_change_rejected,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_pubkey_rejected,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_relabelled_txn_rejected,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_discloses_nothing_else,
+                                        sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_unsealed_and_unknown_refused,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_garbage_survived, setup, teardown),
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_survived, sfj_test_setup,
+                                        sfj_test_teardown),
     };
 
     sfj_init();

@@ -21,44 +21,7 @@
 #include "journal/internal.h"
 #include "support/testutil.h"
 
-typedef struct fixture {
-    char *dir;
-    char *jdir;
-    char *key;
-    char *out;
-    char *err;
-    sfj_keys *keys;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-
-    f->dir = sfj_test_tmpdir();
-    f->jdir = sfj_test_path(f->dir, "j");
-    f->key = sfj_test_path(f->dir, "master.key");
-    f->out = sfj_test_path(f->dir, "stdout");
-    f->err = sfj_test_path(f->dir, "stderr");
-    assert_int_equal(sfj_keys_generate_file(f->key), SFJ_OK);
-    assert_int_equal(sfj_keys_load_file(&f->keys, f->key), SFJ_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-
-    sfj_keys_free(f->keys);
-    sfj_test_rmrf(f->dir);
-    free(f->dir);
-    free(f->jdir);
-    free(f->key);
-    free(f->out);
-    free(f->err);
-    free(f);
-    return 0;
-}
+typedef sfj_test_fixture fixture;
 
 /* Run sfj-dump with the NULL-terminated arguments; stdout and stderr go
  * to f->out and f->err. Returns the exit code. */
@@ -126,7 +89,7 @@ static sfj_journal *open_rw(fixture *f)
     sfj_journal *j = NULL;
 
     opts.terminal_id = "POS-7";
-    assert_int_equal(sfj_journal_open(&j, f->jdir, f->keys, &opts), SFJ_OK);
+    assert_int_equal(sfj_journal_open(&j, f->path, f->keys, &opts), SFJ_OK);
     return j;
 }
 
@@ -180,8 +143,8 @@ static void test_golden_json(void **state)
     fixture *f = *state;
 
     build_fixed(f);
-    assert_int_equal(run(f, f->jdir, "--key", f->key, "--to", "5", "--format",
-                         "json", "--payload", "text", NULL),
+    assert_int_equal(run(f, f->path, "--key", f->keyfile, "--to", "5",
+                         "--format", "json", "--payload", "text", NULL),
                      0);
     expect_out(
         f,
@@ -215,7 +178,7 @@ static void test_golden_json(void **state)
         "\"txn_id\":\"\",\"amount\":0,\"currency\":\"\",\"auth_code\":\"\","
         "\"copy\":0,\"payload_len\":0,\"payload\":\"\"}\n");
     /* Without the key: clear headers only, same field names. */
-    assert_int_equal(run(f, f->jdir, "--from", "5", "--format", "json", NULL),
+    assert_int_equal(run(f, f->path, "--from", "5", "--format", "json", NULL),
                      0);
     expect_contains(
         f->out,
@@ -235,9 +198,9 @@ static void test_golden_csv(void **state)
     fixture *f = *state;
 
     build_fixed(f);
-    assert_int_equal(
-        run(f, f->jdir, "--key", f->key, "--to", "5", "--format", "csv", NULL),
-        0);
+    assert_int_equal(run(f, f->path, "--key", f->keyfile, "--to", "5",
+                         "--format", "csv", NULL),
+                     0);
     expect_out(
         f,
         "seq,time,wall_ms,kind,kind_code,epoch,decrypted,status,status_code,"
@@ -255,7 +218,7 @@ static void test_golden_csv(void **state)
         "5,2026-11-23T14:00:00.000Z,1795442400000,note,8,1,true,none,0,2,,0,,"
         ",0,0,\n");
     /* Text payloads with a comma and quotes are quoted per RFC 4180. */
-    assert_int_equal(run(f, f->jdir, "--key", f->key, "--from", "2", "--to",
+    assert_int_equal(run(f, f->path, "--key", f->keyfile, "--from", "2", "--to",
                          "2", "--format", "csv", "--payload", "text", NULL),
                      0);
     expect_contains(f->out, ",A1B2C3,0,9,\"0210,\"\"00\"\"\"\n");
@@ -267,7 +230,7 @@ static void test_filters_and_masking(void **state)
     char *out;
 
     build_fixed(f);
-    assert_int_equal(run(f, f->jdir, "--key", f->key, "--txn", "T100",
+    assert_int_equal(run(f, f->path, "--key", f->keyfile, "--txn", "T100",
                          "--format", "csv", NULL),
                      0);
     out = sfj_test_slurp(f->out);
@@ -275,13 +238,13 @@ static void test_filters_and_masking(void **state)
     assert_non_null(strstr(out, "\n3,"));
     assert_null(strstr(out, "T200"));
     free(out);
-    assert_int_equal(run(f, f->jdir, "--key", f->key, "--status", "approved",
-                         "--format", "csv", NULL),
+    assert_int_equal(run(f, f->path, "--key", f->keyfile, "--status",
+                         "approved", "--format", "csv", NULL),
                      0);
     out = sfj_test_slurp(f->out);
     assert_int_equal(count_lines(out), 3); /* seqs 2 and 4 */
     free(out);
-    assert_int_equal(run(f, f->jdir, "--since", "2026-11-23T12:01:00Z",
+    assert_int_equal(run(f, f->path, "--since", "2026-11-23T12:01:00Z",
                          "--until", "2026-11-23T15:00:00+01:00", "--format",
                          "csv", NULL),
                      0);
@@ -290,27 +253,27 @@ static void test_filters_and_masking(void **state)
     assert_non_null(strstr(out, "\n3,"));
     assert_non_null(strstr(out, "\n4,"));
     free(out);
-    assert_int_equal(run(f, f->jdir, "--kind", "checkpoint", NULL), 0);
+    assert_int_equal(run(f, f->path, "--kind", "checkpoint", NULL), 0);
     out = sfj_test_slurp(f->out);
     assert_int_equal(count_lines(out), 2);
     assert_non_null(strstr(out, "       6  "));
     free(out);
-    assert_int_equal(run(f, f->jdir, "--kind", "5", "--format", "csv", NULL),
+    assert_int_equal(run(f, f->path, "--kind", "5", "--format", "csv", NULL),
                      0);
     expect_contains(f->out, "\n3,2026-11-23T12:01:00.000Z,");
     /* PANs: masked in every form but raw, which warns. */
-    assert_int_equal(run(f, f->jdir, "--key", f->key, "--to", "1", "--payload",
-                         "text", NULL),
+    assert_int_equal(run(f, f->path, "--key", f->keyfile, "--to", "1",
+                         "--payload", "text", NULL),
                      0);
     expect_contains(f->out, "0200 PAN=411111******1111 ok");
     expect_lacks(f->out, "4111111111111111");
-    assert_int_equal(run(f, f->jdir, "--key", f->key, "--to", "1", "--payload",
-                         "base64", NULL),
+    assert_int_equal(run(f, f->path, "--key", f->keyfile, "--to", "1",
+                         "--payload", "base64", NULL),
                      0);
     expect_contains(f->out, "MDIwMCBQQU49NDExMTExKioqKioqMTExMSBvaw==");
-    assert_int_equal(
-        run(f, f->jdir, "--key", f->key, "--to", "1", "--payload", "raw", NULL),
-        0);
+    assert_int_equal(run(f, f->path, "--key", f->keyfile, "--to", "1",
+                         "--payload", "raw", NULL),
+                     0);
     expect_contains(f->out, "0200 PAN=4111111111111111 ok");
     expect_contains(f->err, "unmasked");
 }
@@ -350,7 +313,7 @@ static void test_verify_intact(void **state)
     fixture *f = *state;
 
     build_fixed(f);
-    assert_int_equal(run(f, f->jdir, "--verify", NULL), 0);
+    assert_int_equal(run(f, f->path, "--verify", NULL), 0);
     expect_contains(f->out, "entries     1..6  (6 examined, 1 valid "
                             "checkpoints)\n");
     expect_contains(f->out, "time span   2026-11-23T12:00:00.000Z .. ");
@@ -359,9 +322,9 @@ static void test_verify_intact(void **state)
     expect_contains(f->out, "not decrypted (no key)");
     expect_contains(f->out, "result      OK\n");
     expect_lacks(f->out, "unsealed");
-    assert_int_equal(
-        run(f, f->jdir, "--verify", "--key", f->key, "--format", "json", NULL),
-        0);
+    assert_int_equal(run(f, f->path, "--verify", "--key", f->keyfile,
+                         "--format", "json", NULL),
+                     0);
     expect_contains(f->out, "\"decrypted\":true,\"entries\":6,\"first_seq\":1,"
                             "\"last_seq\":6,\"checkpoints\":1,");
     expect_contains(f->out, "\"verified_to\":6,");
@@ -373,8 +336,8 @@ static void test_verify_flipped_byte(void **state)
     fixture *f = *state;
 
     build_fixed(f);
-    poke(f->jdir, 3, 100); /* a ciphertext byte of seq 3 */
-    assert_int_equal(run(f, f->jdir, "--verify", "--key", f->key, NULL), 1);
+    poke(f->path, 3, 100); /* a ciphertext byte of seq 3 */
+    assert_int_equal(run(f, f->path, "--verify", "--key", f->keyfile, NULL), 1);
     expect_contains(f->out, "damage      seq 3: record fails authentication");
     expect_contains(f->out, "unsealed    1..2 ");
     expect_contains(f->out, "verified    none");
@@ -382,12 +345,12 @@ static void test_verify_flipped_byte(void **state)
     expect_contains(f->err, "verification FAILED");
     /* Without the key the chain catches it at the next record, and the
      * report points back at the changed one. */
-    assert_int_equal(run(f, f->jdir, "--verify", NULL), 1);
+    assert_int_equal(run(f, f->path, "--verify", NULL), 1);
     expect_contains(f->out, "damage      seq 4: hash chain broken");
     expect_contains(f->out, "record 3 was altered");
     /* The listing names it too and goes on. */
-    assert_int_equal(run(f, f->jdir, "--key", f->key, "--format", "csv", NULL),
-                     1);
+    assert_int_equal(
+        run(f, f->path, "--key", f->keyfile, "--format", "csv", NULL), 1);
     expect_contains(f->err, "seq 3: record fails authentication");
     expect_contains(f->out, "\n4,");
 }
@@ -397,8 +360,8 @@ static void test_verify_record_removed(void **state)
     fixture *f = *state;
 
     build_fixed(f);
-    poke(f->jdir, 3, -1);
-    assert_int_equal(run(f, f->jdir, "--verify", NULL), 1);
+    poke(f->path, 3, -1);
+    assert_int_equal(run(f, f->path, "--verify", NULL), 1);
     expect_contains(f->out, "damage      seq 3: entry missing (gap in seqs)");
     expect_contains(f->out, "result      FAILED\n");
 }
@@ -416,10 +379,10 @@ static void test_verify_tail_truncated(void **state)
     add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 8000001, "b", 1);
     add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 8000002, "c", 1);
     sfj_journal_close(j);
-    assert_int_equal(run(f, f->jdir, "--verify", NULL), 0);
+    assert_int_equal(run(f, f->path, "--verify", NULL), 0);
     expect_contains(f->out, "verified    1..10 ");
-    poke(f->jdir, 10, -1);
-    assert_int_equal(run(f, f->jdir, "--verify", NULL), 1);
+    poke(f->path, 10, -1);
+    assert_int_equal(run(f, f->path, "--verify", NULL), 1);
     expect_contains(f->out, "verified    1..6  chain intact, signed by "
                             "checkpoint 6");
     expect_contains(f->out, "unsealed    7..9  3 entries after the last "
@@ -448,13 +411,13 @@ static void test_verify_unsealed_tail(void **state)
         _exit(0); /* no close: no closing checkpoint */
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_int_equal(run(f, f->jdir, "--verify", "--key", f->key, NULL), 0);
+    assert_int_equal(run(f, f->path, "--verify", "--key", f->keyfile, NULL), 0);
     expect_contains(f->out, "verified    1..6 ");
     expect_contains(f->out, "unsealed    7..8  2 entries after the last "
                             "checkpoint: chain intact but NOT signed, not "
                             "verified\n");
     expect_contains(f->out, "result      OK\n");
-    assert_int_equal(run(f, f->jdir, "--verify", "--format", "json", NULL), 0);
+    assert_int_equal(run(f, f->path, "--verify", "--format", "json", NULL), 0);
     expect_contains(f->out, "\"verified_to\":6,");
     expect_contains(f->out, "\"unsealed_from\":7,\"unsealed_to\":8,");
 }
@@ -473,7 +436,7 @@ static void test_mirror(void **state)
 
     build_fixed(f);
     ro.flags = SFJ_OPEN_RDONLY;
-    assert_int_equal(sfj_journal_open(&j, f->jdir, NULL, &ro), SFJ_OK);
+    assert_int_equal(sfj_journal_open(&j, f->path, NULL, &ro), SFJ_OK);
     sfj_journal_id(j, jid);
     sfj__journal_pubkey(j, pk);
     assert_int_equal(sfj__mirror_open(&m, mdir, jid, "POS-7", pk, 0), SFJ_OK);
@@ -488,9 +451,9 @@ static void test_mirror(void **state)
     expect_contains(f->out, "verified    1..6 ");
     assert_int_equal(run(f, mdir, "--format", "csv", NULL), 0);
     expect_contains(f->out, "\n6,");
-    assert_int_equal(
-        run(f, mdir, "--key", f->key, "--txn", "T200", "--format", "csv", NULL),
-        0);
+    assert_int_equal(run(f, mdir, "--key", f->keyfile, "--txn", "T200",
+                         "--format", "csv", NULL),
+                     0);
     expect_contains(f->out, "\n4,2026-11-23T13:00:00.000Z,");
     free(mdir);
 }
@@ -523,24 +486,24 @@ static void test_dump_while_appending(void **state)
      * seen it half way. */
     while (waitpid(pid, &status, WNOHANG) == 0) {
         assert_int_equal(
-            run(f, f->jdir, "--key", f->key, "--format", "json", NULL), 0);
+            run(f, f->path, "--key", f->keyfile, "--format", "json", NULL), 0);
         out = sfj_test_slurp(f->out);
         lines = count_lines(out);
         assert_true(lines >= prev && lines >= 6);
         partial += lines > 6 && lines < 6 + N;
         prev = lines;
         free(out);
-        assert_int_equal(run(f, f->jdir, "--verify", NULL), 0);
+        assert_int_equal(run(f, f->path, "--verify", NULL), 0);
         expect_contains(f->out, "result      OK\n");
     }
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_true(partial > 0);
-    assert_int_equal(run(f, f->jdir, "--key", f->key, "--format", "csv", NULL),
-                     0);
+    assert_int_equal(
+        run(f, f->path, "--key", f->keyfile, "--format", "csv", NULL), 0);
     out = sfj_test_slurp(f->out);
     assert_int_equal(count_lines(out), 1 + 6 + N + 1);
     free(out);
-    assert_int_equal(run(f, f->jdir, "--verify", "--key", f->key, NULL), 0);
+    assert_int_equal(run(f, f->path, "--verify", "--key", f->keyfile, NULL), 0);
     expect_contains(f->out, "result      OK\n");
 }
 
@@ -562,9 +525,9 @@ static void test_bundle_cli(void **state)
     for (i = 0; i < 32; i++)
         sprintf(other_hex + 2 * i, "%02x", pk[i]);
     sfj_keys_free(other);
-    assert_int_equal(
-        run(f, f->jdir, "--key", f->key, "--txn", "T100", "--bundle", b, NULL),
-        0);
+    assert_int_equal(run(f, f->path, "--key", f->keyfile, "--txn", "T100",
+                         "--bundle", b, NULL),
+                     0);
     assert_int_equal(run(f, "--check-bundle", b, "--pubkey", pk_hex,
                          "--payload", "text", NULL),
                      0);
@@ -580,13 +543,13 @@ static void test_bundle_cli(void **state)
                  1);
     expect_contains(f->err, "pinned");
     /* Refuses to overwrite; unknown and unsealed txns. */
-    expect_error(
-        f,
-        run(f, f->jdir, "--key", f->key, "--txn", "T100", "--bundle", b, NULL),
-        5);
     expect_error(f,
-                 run(f, f->jdir, "--key", f->key, "--txn", "NOPE", "--bundle",
-                     "x", NULL),
+                 run(f, f->path, "--key", f->keyfile, "--txn", "T100",
+                     "--bundle", b, NULL),
+                 5);
+    expect_error(f,
+                 run(f, f->path, "--key", f->keyfile, "--txn", "NOPE",
+                     "--bundle", "x", NULL),
                  4);
     /* A damaged bundle: one line saying why, exit 1. */
     buf = sfj_test_read_file(b, &len);
@@ -609,31 +572,31 @@ static void test_argument_errors(void **state)
     build_fixed(f);
     assert_int_equal(run(f, "--help", NULL), 0);
     expect_contains(f->out, "usage: sfj-dump");
-    expect_error(f, run(f, f->jdir, "--bogus", NULL), 64);
+    expect_error(f, run(f, f->path, "--bogus", NULL), 64);
     expect_error(f, run(f, NULL), 64);
-    expect_error(f, run(f, f->jdir, "--from", NULL), 64);
-    expect_error(f, run(f, f->jdir, f->jdir, NULL), 64);
-    expect_error(f, run(f, f->jdir, "--txn", "T100", NULL), 64);
-    expect_error(f, run(f, f->jdir, "--verify", "--check-bundle", "x", NULL),
+    expect_error(f, run(f, f->path, "--from", NULL), 64);
+    expect_error(f, run(f, f->path, f->path, NULL), 64);
+    expect_error(f, run(f, f->path, "--txn", "T100", NULL), 64);
+    expect_error(f, run(f, f->path, "--verify", "--check-bundle", "x", NULL),
                  64);
-    expect_error(f, run(f, f->jdir, "--bundle", "x", NULL), 64);
-    expect_error(f, run(f, f->jdir, "--since", "2026-13-01", NULL), 65);
-    expect_error(f, run(f, f->jdir, "--since", "2026-11-23T10:00", NULL), 65);
-    expect_error(f, run(f, f->jdir, "--until", "yesterday", NULL), 65);
-    expect_error(f, run(f, f->jdir, "--from", "abc", NULL), 65);
-    expect_error(f, run(f, f->jdir, "--kind", "bogus", NULL), 65);
-    expect_error(f, run(f, f->jdir, "--format", "xml", NULL), 65);
-    expect_error(f, run(f, f->jdir, "--payload", "bin", NULL), 65);
+    expect_error(f, run(f, f->path, "--bundle", "x", NULL), 64);
+    expect_error(f, run(f, f->path, "--since", "2026-13-01", NULL), 65);
+    expect_error(f, run(f, f->path, "--since", "2026-11-23T10:00", NULL), 65);
+    expect_error(f, run(f, f->path, "--until", "yesterday", NULL), 65);
+    expect_error(f, run(f, f->path, "--from", "abc", NULL), 65);
+    expect_error(f, run(f, f->path, "--kind", "bogus", NULL), 65);
+    expect_error(f, run(f, f->path, "--format", "xml", NULL), 65);
+    expect_error(f, run(f, f->path, "--payload", "bin", NULL), 65);
     expect_error(f, run(f, "--check-bundle", "x", "--pubkey", "12", NULL), 65);
     expect_error(f, run(f, missing, NULL), 2);
     expect_error(f, run(f, "--check-bundle", missing, NULL), 2);
-    expect_error(f, run(f, f->jdir, "--key", missing, NULL), 3);
+    expect_error(f, run(f, f->path, "--key", missing, NULL), 3);
     assert_int_equal(sfj_keys_generate_file(wrong), SFJ_OK);
-    expect_error(f, run(f, f->jdir, "--key", wrong, NULL), 3);
+    expect_error(f, run(f, f->path, "--key", wrong, NULL), 3);
     chmod(wrong, 0644);
-    expect_error(f, run(f, f->jdir, "--key", wrong, NULL), 3);
+    expect_error(f, run(f, f->path, "--key", wrong, NULL), 3);
     expect_contains(f->err, "group or others");
-    expect_error(f, run(f, "--check-bundle", f->key, NULL), 1);
+    expect_error(f, run(f, "--check-bundle", f->keyfile, NULL), 1);
     expect_contains(f->err, "not an sfj evidence bundle");
     free(wrong);
     free(missing);
@@ -693,26 +656,32 @@ static void test_disputes_walkthrough(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_golden_json, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_golden_csv, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_filters_and_masking, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_verify_intact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify_flipped_byte, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_verify_record_removed, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_verify_tail_truncated, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_verify_unsealed_tail, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_mirror, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dump_while_appending, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_bundle_cli, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_argument_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_disputes_walkthrough, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_golden_json, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_csv, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_filters_and_masking,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_intact, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_flipped_byte,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_record_removed,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_tail_truncated,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_unsealed_tail,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_mirror, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dump_while_appending,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_cli, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_argument_errors, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_disputes_walkthrough,
+                                        sfj_test_setup, sfj_test_teardown),
     };
 
     sfj_init();

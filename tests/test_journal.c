@@ -21,33 +21,7 @@
 #include "journal/record.h"
 #include "support/testutil.h"
 
-typedef struct fixture {
-    char *dir;
-    sfj_keys *keys;
-    sfj_journal *j;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-
-    f->dir = sfj_test_tmpdir();
-    f->keys = sfj_test_keys(7);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-
-    sfj_journal_close(f->j);
-    sfj_keys_free(f->keys);
-    sfj_test_rmrf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef sfj_test_fixture fixture;
 
 static sfj_journal *open_j(fixture *f, const sfj_journal_opts *opts)
 {
@@ -413,7 +387,7 @@ static void test_map_growth_then_full(void **state)
 static void test_key_file_permissions(void **state)
 {
     fixture *f = *state;
-    char *path = sfj_test_path(f->dir, "master.key");
+    char *path = sfj_test_path(f->dir, "perm.key");
     sfj_keys *k = NULL;
     struct stat st;
 
@@ -696,29 +670,32 @@ static void test_mask_pan(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip_every_kind, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_read_only_open, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_keeps_chain, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_flipped_byte_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_moved_record_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_map_growth_then_full, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_key_file_permissions, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_key_and_version, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_appends, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoints_every_n, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_iter_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_every_kind,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_open, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_chain, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_byte_refused,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_moved_record_refused,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_map_growth_then_full,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_key_file_permissions,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_key_and_version,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_arguments, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_appends, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_every_n,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_iter_filters, sfj_test_setup,
+                                        sfj_test_teardown),
         cmocka_unit_test(test_mask_pan),
     };
 

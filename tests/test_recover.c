@@ -19,41 +19,7 @@
 
 #define T0 1700000000000ll
 
-typedef struct fixture {
-    char *dir;
-    char *path;
-    char *keyfile;
-    sfj_keys *keys;
-    sfj_journal *j;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-
-    f->dir = sfj_test_tmpdir();
-    f->path = sfj_test_path(f->dir, "j");
-    f->keyfile = sfj_test_path(f->dir, "master.key");
-    assert_int_equal(sfj_init(), SFJ_OK);
-    assert_int_equal(sfj_keys_generate_file(f->keyfile), SFJ_OK);
-    assert_int_equal(sfj_keys_load_file(&f->keys, f->keyfile), SFJ_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-
-    sfj_journal_close(f->j);
-    sfj_keys_free(f->keys);
-    sfj_test_rmrf(f->dir);
-    free(f->keyfile);
-    free(f->path);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef sfj_test_fixture fixture;
 
 static int put(sfj_journal *j, uint16_t kind, uint16_t status, const char *txn,
                int64_t amount, uint64_t *seq)
@@ -532,15 +498,17 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kill_between_intent_and_outcome,
-                                        setup, teardown),
+                                        sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_kill_between_outcome_and_receipt,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_during_settlement, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_tool_json_and_idempotence, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_tool_exit_codes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tool_corruption, setup, teardown),
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_during_settlement,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tool_json_and_idempotence,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tool_exit_codes, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tool_corruption, sfj_test_setup,
+                                        sfj_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

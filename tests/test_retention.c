@@ -19,36 +19,7 @@
 #define T0  1700000000000ll
 #define DAY 86400000ll
 
-typedef struct fixture {
-    char *dir;
-    char *path;
-    sfj_keys *keys;
-    sfj_journal *j;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-
-    f->dir = sfj_test_tmpdir();
-    f->path = sfj_test_path(f->dir, "j");
-    f->keys = sfj_test_keys(5);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-
-    sfj_journal_close(f->j);
-    sfj_keys_free(f->keys);
-    sfj_test_rmrf(f->dir);
-    free(f->path);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef sfj_test_fixture fixture;
 
 static void open_j(fixture *f, uint64_t max_bytes)
 {
@@ -231,11 +202,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_prune_by_age_keeps_verification,
-                                        setup, teardown),
+                                        sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_never_prunes_open_or_attention,
-                                        setup, teardown),
+                                        sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_cap_keeps_accepting_as_acks_arrive,
-                                        setup, teardown),
+                                        sfj_test_setup, sfj_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

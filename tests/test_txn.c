@@ -18,37 +18,7 @@
 
 #define T0 1700000000000ll
 
-typedef struct fixture {
-    char *dir;
-    char *path;
-    sfj_keys *keys;
-    sfj_journal *j;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-
-    f->dir = sfj_test_tmpdir();
-    f->path = sfj_test_path(f->dir, "j");
-    f->keys = sfj_test_keys(4);
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-
-    sfj_journal_close(f->j);
-    sfj_keys_free(f->keys);
-    sfj_test_rmrf(f->dir);
-    free(f->path);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef sfj_test_fixture fixture;
 
 static void reopen(fixture *f, const sfj_journal_opts *o)
 {
@@ -668,26 +638,32 @@ static void test_txn_id_new(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_online_lifecycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_doubt_repeat_reversal, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_reprint_after_jam, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_offline_forwarded, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_illegal_transitions, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_online_lifecycle,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_doubt_repeat_reversal,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_reprint_after_jam,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_offline_forwarded,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_illegal_transitions,
+                                        sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_refusal_in_batch_keeps_others,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_limit_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_limit_amount, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_limit_age_and_clock_back, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_batch_totals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_batch_compare, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_index_rebuild_and_secrecy, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_txn_id_new, setup, teardown),
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_limit_count, sfj_test_setup_open,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_limit_amount, sfj_test_setup_open,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_limit_age_and_clock_back,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_totals, sfj_test_setup_open,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_compare, sfj_test_setup_open,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_index_rebuild_and_secrecy,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_txn_id_new, sfj_test_setup_open,
+                                        sfj_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,3 +140,47 @@ char *sfj_test_slurp(const char *path)
     s[len] = '\0';
     return s;
 }
+
+int sfj_test_setup(void **state)
+{
+    sfj_test_fixture *f = calloc(1, sizeof *f);
+
+    if (f == NULL || sfj_init() != SFJ_OK)
+        abort();
+    f->dir = sfj_test_tmpdir();
+    f->path = sfj_test_path(f->dir, "j");
+    f->keyfile = sfj_test_path(f->dir, "master.key");
+    f->out = sfj_test_path(f->dir, "stdout");
+    f->err = sfj_test_path(f->dir, "stderr");
+    if (sfj_keys_generate_file(f->keyfile) != SFJ_OK ||
+        sfj_keys_load_file(&f->keys, f->keyfile) != SFJ_OK ||
+        sfj_keys_public_key(f->keys, f->pubkey) != SFJ_OK)
+        abort();
+    *state = f;
+    return 0;
+}
+
+int sfj_test_setup_open(void **state)
+{
+    sfj_test_fixture *f;
+
+    sfj_test_setup(state);
+    f = *state;
+    return sfj_journal_open(&f->j, f->path, f->keys, NULL) == SFJ_OK ? 0 : -1;
+}
+
+int sfj_test_teardown(void **state)
+{
+    sfj_test_fixture *f = *state;
+
+    sfj_journal_close(f->j);
+    sfj_keys_free(f->keys);
+    sfj_test_rmrf(f->dir);
+    free(f->dir);
+    free(f->path);
+    free(f->keyfile);
+    free(f->out);
+    free(f->err);
+    free(f);
+    return 0;
+}

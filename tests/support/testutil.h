@@ -8,6 +8,26 @@
 
 #include "sfj/sfj.h"
 
+/* The fixture most suites share: a private directory with a key file and
+ * room for a journal and a tool's output. */
+typedef struct sfj_test_fixture {
+    char *dir;     /* private temp dir, removed by teardown */
+    char *path;    /* dir/j: where the journal goes */
+    char *keyfile; /* dir/master.key, written with mode 0600 */
+    char *out;     /* dir/stdout and dir/stderr for tool runs */
+    char *err;
+    sfj_keys *keys;                   /* loaded from keyfile */
+    uint8_t pubkey[SFJ_PUBKEY_BYTES]; /* the keys' checkpoint key */
+    sfj_journal *j;                   /* NULL, or a journal teardown closes */
+} sfj_test_fixture;
+
+/* cmocka setup: the fixture without a journal. */
+int sfj_test_setup(void **state);
+/* cmocka setup: the fixture with the journal at `path` open (no options). */
+int sfj_test_setup_open(void **state);
+/* cmocka teardown for both: closes the journal, removes the directory. */
+int sfj_test_teardown(void **state);
+
 /* A fresh private directory under $TMPDIR (or /tmp); aborts on failure.
  * The caller frees the string after sfj_test_rmrf. */
 char *sfj_test_tmpdir(void);
