@@ -111,7 +111,12 @@ uint64_t sfj__reserve_bytes(const sfj_journal *j)
 {
     uint64_t r = j->opts.max_bytes / 32;
 
-    return r < (256u << 10) ? (256u << 10) : r;
+    if (r < (256u << 10))
+        r = 256u << 10;
+    /* Small caps (down to 64 KiB) keep half: a reserve above the cap
+     * would leave no room limit at all, and appends would then take the
+     * pages the closing checkpoint needs. */
+    return r > j->opts.max_bytes / 2 ? j->opts.max_bytes / 2 : r;
 }
 
 /* Pages on LMDB's freelist (reusable), read as mdb_stat -f does: each

@@ -347,7 +347,7 @@ static int check_opts(const sfj_journal_opts *opts)
         (opts->terminal_id[0] == '\0' ||
          strlen(opts->terminal_id) > SFJ_TERMINAL_ID_MAX))
         return SFJ_EINVAL;
-    if (opts->max_bytes != 0 && opts->max_bytes < (64u << 10))
+    if (opts->max_bytes != 0 && opts->max_bytes < SFJ_JOURNAL_MIN_BYTES)
         return SFJ_EINVAL;
     if (opts->high_water_pct > 100)
         return SFJ_EINVAL;

@@ -102,12 +102,17 @@ typedef struct sfj_entry {
 #define SFJ_OPEN_RDONLY   0x1u /**< read-only: never writes (sfj-dump) */
 #define SFJ_OPEN_NOCREATE 0x2u /**< fail with SFJ_ENOTFOUND if missing */
 
+/** Smallest size cap (sfj_journal_opts.max_bytes): below it the space
+ *  kept back for acks, checkpoints and reopening at the cap cannot fit. */
+#define SFJ_JOURNAL_MIN_BYTES (256u << 10)
+
 /** Journal options. Zero means "default" for every field. */
 typedef struct sfj_journal_opts {
     unsigned version;          /**< SFJ_JOURNAL_OPTS_VERSION */
     unsigned flags;            /**< SFJ_OPEN_* */
     const char *terminal_id;   /**< stored at creation; checked on reopen */
-    uint64_t max_bytes;        /**< size cap of the journal (default 256 MiB) */
+    uint64_t max_bytes;        /**< size cap of the journal (default 256 MiB,
+                                    at least SFJ_JOURNAL_MIN_BYTES) */
     uint32_t checkpoint_every; /**< entries between checkpoints (1000) */
     /* Offline risk limits (0 = no limit): an OFFLINE append that would
      * pass one fails with SFJ_ELIMIT. */
