@@ -6,23 +6,13 @@
 
 #include "sim.h"
 
+/* Journal an event the recovery steps need; a SIM_* code. */
 static int journal_event(sim *s, uint16_t kind, uint16_t status,
                          const char *txn, int64_t amount, uint32_t copy,
                          const char *msg)
 {
-    sfj_event ev = SFJ_EVENT_INIT;
-    uint64_t seq;
-    int rc;
+    int rc = sim_journal(s, kind, status, txn, amount, NULL, copy, msg, NULL);
 
-    ev.kind = kind;
-    ev.status = status;
-    ev.txn_id = txn;
-    ev.amount = amount;
-    ev.currency = "EUR";
-    ev.copy = copy;
-    ev.payload = msg;
-    ev.payload_len = msg ? strlen(msg) : 0;
-    rc = sfj_append(s->j, &ev, &seq);
     return rc == SFJ_OK ? SIM_OK : sim_fail(s, "journal", rc);
 }
 

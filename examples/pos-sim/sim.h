@@ -42,6 +42,10 @@ int sim_open(sim *s);
 int sim_forwarder_start(sim *s);
 /* Stop the forwarder and close the journal. */
 void sim_close(sim *s);
+/* Append one EUR event (payload `msg`, may be NULL); an sfj code. */
+int sim_journal(sim *s, uint16_t kind, uint16_t status, const char *txn,
+                int64_t amount, const char *auth, uint32_t copy,
+                const char *msg, uint64_t *seq);
 /* One-line error for an sfj call that failed. */
 int sim_fail(sim *s, const char *what, int rc);
 

@@ -1,5 +1,6 @@
 /* Opening the journal, the forwarder, and error reporting. */
 #include <stdio.h>
+#include <string.h>
 
 #include "sim.h"
 
@@ -16,6 +17,24 @@ int sim_fail(sim *s, const char *what, int rc)
     fprintf(stderr, "pos-sim: %s: %s%s%s%s\n", what, sfj_strerror(rc),
             detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
     return SIM_ERROR;
+}
+
+int sim_journal(sim *s, uint16_t kind, uint16_t status, const char *txn,
+                int64_t amount, const char *auth, uint32_t copy,
+                const char *msg, uint64_t *seq)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+
+    ev.kind = kind;
+    ev.status = status;
+    ev.txn_id = txn;
+    ev.amount = amount;
+    ev.currency = "EUR";
+    ev.auth_code = auth;
+    ev.copy = copy;
+    ev.payload = msg;
+    ev.payload_len = msg ? strlen(msg) : 0;
+    return sfj_append(s->j, &ev, seq);
 }
 
 int sim_open(sim *s)
