@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "journal/clock.h"
@@ -98,4 +99,57 @@ int sfj__fd_recv(int fd, void *buf, size_t cap, size_t *got, int timeout_ms)
         if (rc != SFJ_OK)
             return rc;
     }
+}
+
+typedef struct fd_transport {
+    sfj_transport base;
+    int fd;
+    int is_socket;
+} fd_transport;
+
+static int fdt_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
+                    int timeout_ms)
+{
+    fd_transport *ft = (fd_transport *)t;
+
+    return sfj__fd_send_all(ft->fd, ft->is_socket, buf, len, sent, timeout_ms);
+}
+
+static int fdt_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
+                    int timeout_ms)
+{
+    return sfj__fd_recv(((fd_transport *)t)->fd, buf, cap, got, timeout_ms);
+}
+
+static int fdt_fd(sfj_transport *t)
+{
+    return ((fd_transport *)t)->fd;
+}
+
+static void fdt_close(sfj_transport *t)
+{
+    fd_transport *ft = (fd_transport *)t;
+
+    if (ft->fd >= 0)
+        close(ft->fd);
+    free(ft);
+}
+
+static const sfj_transport_ops fd_ops = {fdt_send, fdt_recv, fdt_fd, fdt_close};
+
+int sfj__fd_transport_new(sfj_transport **out, int fd, int is_socket,
+                          int framing)
+{
+    fd_transport *ft = calloc(1, sizeof *ft);
+
+    if (ft == NULL) {
+        close(fd);
+        return SFJ_ENOMEM;
+    }
+    ft->base.ops = &fd_ops;
+    ft->base.framing = framing;
+    ft->fd = fd;
+    ft->is_socket = is_socket;
+    *out = &ft->base;
+    return SFJ_OK;
 }

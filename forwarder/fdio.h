@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "sfj/sys/transport.h"
+
 /* Write all of `buf` within `timeout_ms` (-1 = forever). `is_socket`
  * selects send(MSG_NOSIGNAL) so a closed peer never raises SIGPIPE.
  * Returns 0, SFJ_ETIMEDOUT, SFJ_ECLOSED or SFJ_ELINK; `*sent` counts what
@@ -19,5 +21,11 @@ int sfj__fd_recv(int fd, void *buf, size_t cap, size_t *got, int timeout_ms);
 /* Milliseconds left until `deadline` (monotonic ms), or -1 when
  * `deadline` is negative (no deadline). Never below 0 otherwise. */
 int sfj__ms_left(long long deadline);
+
+/* A transport over an open non-blocking descriptor (a TCP socket when
+ * `is_socket`, else a tty) with the given SFJ_FRAMING_*. Takes ownership
+ * of `fd`: it is closed on failure too. */
+int sfj__fd_transport_new(sfj_transport **out, int fd, int is_socket,
+                          int framing);
 
 #endif

@@ -19,41 +19,6 @@
 #include "sfj/errors.h"
 #include "sfj/sys/transport.h"
 
-typedef struct tcp_transport {
-    sfj_transport base;
-    int fd;
-} tcp_transport;
-
-static int tcp_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
-                    int timeout_ms)
-{
-    return sfj__fd_send_all(((tcp_transport *)t)->fd, 1, buf, len, sent,
-                            timeout_ms);
-}
-
-static int tcp_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
-                    int timeout_ms)
-{
-    return sfj__fd_recv(((tcp_transport *)t)->fd, buf, cap, got, timeout_ms);
-}
-
-static int tcp_fd(sfj_transport *t)
-{
-    return ((tcp_transport *)t)->fd;
-}
-
-static void tcp_close(sfj_transport *t)
-{
-    tcp_transport *tt = (tcp_transport *)t;
-
-    if (tt->fd >= 0)
-        close(tt->fd);
-    free(tt);
-}
-
-static const sfj_transport_ops tcp_ops = {tcp_send, tcp_recv, tcp_fd,
-                                          tcp_close};
-
 static int set_nonblock(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -67,7 +32,6 @@ static int set_nonblock(int fd)
 
 int sfj_transport_tcp_from_fd(sfj_transport **out, int fd)
 {
-    tcp_transport *tt = NULL;
     int one = 1, rc = SFJ_OK;
 
     if (out == NULL || fd < 0) {
@@ -80,16 +44,8 @@ int sfj_transport_tcp_from_fd(sfj_transport **out, int fd)
         goto done;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-    tt = calloc(1, sizeof *tt);
-    if (tt == NULL) {
-        rc = SFJ_ENOMEM;
-        goto done;
-    }
-    tt->base.ops = &tcp_ops;
-    tt->base.framing = SFJ_FRAMING_STREAM;
-    tt->fd = fd;
-    *out = &tt->base;
-    fd = -1;
+    rc = sfj__fd_transport_new(out, fd, 1, SFJ_FRAMING_STREAM);
+    fd = -1; /* owned by the transport now */
 done:
     if (fd >= 0)
         close(fd);

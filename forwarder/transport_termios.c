@@ -14,41 +14,6 @@
 #include "sfj/errors.h"
 #include "sfj/sys/transport.h"
 
-typedef struct tty_transport {
-    sfj_transport base;
-    int fd;
-} tty_transport;
-
-static int tty_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
-                    int timeout_ms)
-{
-    return sfj__fd_send_all(((tty_transport *)t)->fd, 0, buf, len, sent,
-                            timeout_ms);
-}
-
-static int tty_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
-                    int timeout_ms)
-{
-    return sfj__fd_recv(((tty_transport *)t)->fd, buf, cap, got, timeout_ms);
-}
-
-static int tty_fd(sfj_transport *t)
-{
-    return ((tty_transport *)t)->fd;
-}
-
-static void tty_close(sfj_transport *t)
-{
-    tty_transport *tt = (tty_transport *)t;
-
-    if (tt->fd >= 0)
-        close(tt->fd);
-    free(tt);
-}
-
-static const sfj_transport_ops tty_ops = {tty_send, tty_recv, tty_fd,
-                                          tty_close};
-
 static int baud_const(int baud, speed_t *out)
 {
     static const struct {
@@ -108,7 +73,6 @@ int sfj_transport_termios_open(sfj_transport **out, const char *path,
                                const sfj_serial_opts *opts)
 {
     sfj_serial_opts defaults = SFJ_SERIAL_OPTS_INIT;
-    tty_transport *tt = NULL;
     int fd = -1, rc;
 
     if (out == NULL || path == NULL)
@@ -126,16 +90,8 @@ int sfj_transport_termios_open(sfj_transport **out, const char *path,
     rc = configure(fd, opts != NULL ? opts : &defaults);
     if (rc != SFJ_OK)
         goto done;
-    tt = calloc(1, sizeof *tt);
-    if (tt == NULL) {
-        rc = SFJ_ENOMEM;
-        goto done;
-    }
-    tt->base.ops = &tty_ops;
-    tt->base.framing = SFJ_FRAMING_COBS;
-    tt->fd = fd;
-    fd = -1;
-    *out = &tt->base;
+    rc = sfj__fd_transport_new(out, fd, 0, SFJ_FRAMING_COBS);
+    fd = -1; /* owned by the transport now */
 done:
     if (fd >= 0)
         close(fd);
