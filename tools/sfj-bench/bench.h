@@ -64,6 +64,8 @@ typedef struct bench_results {
 
     double replay_eps, replay_drain_ms;
     uint64_t replay_n;
+    unsigned replay_window;
+    double replay_eps_w64, replay_drain_ms_w64;
     char replay_why[160];
 
     double recover_ms_small, recover_ms_big;
