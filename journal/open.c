@@ -19,6 +19,7 @@
 #include "journal/bytes.h"
 #include "journal/internal.h"
 #include "journal/journal_impl.h"
+#include "journal/lmdb_check.h"
 #include "journal/txn_rebuild.h"
 #include "sfj/errors.h"
 
@@ -247,8 +248,11 @@ static int setup_env(sfj_journal *j, const char *dir)
 {
     unsigned flags = MDB_NOTLS | (j->rdonly ? MDB_RDONLY : 0);
     MDB_envinfo info;
-    int mrc, dead = 0;
+    int mrc, rc, dead = 0;
 
+    rc = sfj__lmdb_precheck(j, dir);
+    if (rc != SFJ_OK)
+        return rc;
     mrc = mdb_env_create(&j->env);
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_env_create");
