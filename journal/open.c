@@ -320,6 +320,18 @@ static int init_state(sfj_journal *j, int created)
     rc = sfj__load_head(j, txn, &j->last_seq, j->head);
     if (rc != SFJ_OK)
         goto done;
+    /* Entries at the end can vanish without a trace in the entries
+     * database (a damaged page); the checkpoint seq in meta still names
+     * one of them. Appending would reuse seqs the upstream already holds,
+     * so only a read-only handle may look at such a journal. */
+    if (!j->rdonly && ckpt > j->last_seq) {
+        sfj__set_err(j,
+                     "entries after seq %llu are missing: the last "
+                     "checkpoint (seq %llu) is gone",
+                     (unsigned long long)j->last_seq, (unsigned long long)ckpt);
+        rc = SFJ_ECORRUPT;
+        goto done;
+    }
     /* Commit even a read-only transaction: aborting it would close the
      * database handles it opened. */
     mrc = mdb_txn_commit(txn);
