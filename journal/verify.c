@@ -1,8 +1,21 @@
-/* Chain and checkpoint verification; see verify.h. */
+/* Chain and checkpoint verification; see verify.h.
+ *
+ * The chain walk is sequential (each hash needs the one before), but with
+ * decryption most of the time goes to opening records, which are
+ * independent. Records to decrypt are therefore copied into a batch and
+ * opened by the walking thread and one helper thread together (on a
+ * machine with more than one CPU), once the first batch fills. Results
+ * are as a serial walk gives them: each queued record keeps a snapshot of
+ * the result at the point where the serial walk would have decrypted it,
+ * and the first failing record (in seq order) restores its snapshot and
+ * wins over any failure found later in the walk. */
 #include "journal/verify.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/chain.h"
 #include "journal/internal.h"
@@ -16,6 +29,172 @@ static void fail(sfj__verify_result *r, uint64_t seq, int rc,
     r->bad_seq = seq;
     r->bad_rc = rc;
     snprintf(r->reason, sizeof r->reason, "%s", reason);
+}
+
+#define BATCH_SLOTS 256
+#define BATCH_BYTES (256u << 10)
+
+typedef struct slot {
+    uint64_t seq;
+    size_t off, len;
+    int rc;
+    sfj__verify_result snap; /* the result when this record came up */
+} slot;
+
+/* Records waiting to be decrypted, and the helper thread that opens the
+ * odd-numbered ones while the walking thread opens the even ones. */
+typedef struct batch {
+    sfj_journal *j;
+    slot *s;
+    int n;
+    uint8_t *buf;
+    size_t used, cap;
+    pthread_t th;
+    int helper;        /* the helper thread runs */
+    pthread_mutex_t m; /* posted, done, stop */
+    pthread_cond_t cv;
+    unsigned posted, done;
+    int stop;
+} batch;
+
+static void open_slots(batch *b, int first)
+{
+    sfj_entry *e;
+    int i;
+
+    for (i = first; i < b->n; i += 2) {
+        e = NULL;
+        b->s[i].rc = sfj__entry_from_record(
+            b->j, b->s[i].seq, b->buf + b->s[i].off, b->s[i].len, &e);
+        sfj_entry_free(e);
+    }
+}
+
+static void *helper_main(void *arg)
+{
+    batch *b = arg;
+    unsigned seen = 0;
+
+    pthread_mutex_lock(&b->m);
+    for (;;) {
+        while (b->posted == seen && !b->stop)
+            pthread_cond_wait(&b->cv, &b->m);
+        if (b->stop)
+            break;
+        seen = b->posted;
+        pthread_mutex_unlock(&b->m);
+        open_slots(b, 1);
+        pthread_mutex_lock(&b->m);
+        b->done = seen;
+        pthread_cond_broadcast(&b->cv);
+    }
+    pthread_mutex_unlock(&b->m);
+    return NULL;
+}
+
+static void start_helper(batch *b)
+{
+    if (b->helper || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return;
+    pthread_mutex_init(&b->m, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    if (pthread_create(&b->th, NULL, helper_main, b) == 0) {
+        b->helper = 1;
+    } else {
+        pthread_cond_destroy(&b->cv);
+        pthread_mutex_destroy(&b->m);
+    }
+}
+
+static void batch_free(batch *b)
+{
+    if (b->helper) {
+        pthread_mutex_lock(&b->m);
+        b->stop = 1;
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->m);
+        pthread_join(b->th, NULL);
+        pthread_cond_destroy(&b->cv);
+        pthread_mutex_destroy(&b->m);
+    }
+    free(b->s);
+    free(b->buf);
+}
+
+/* Queue a record for decryption with the result as it stands. */
+static int queue_record(batch *b, uint64_t seq, const uint8_t *rec, size_t len,
+                        const sfj__verify_result *now)
+{
+    if (b->s == NULL) {
+        b->s = malloc(BATCH_SLOTS * sizeof *b->s);
+        if (b->s == NULL)
+            return SFJ_ENOMEM;
+    }
+    if (b->used + len > b->cap) {
+        size_t cap = b->used + len > BATCH_BYTES ? b->used + len : BATCH_BYTES;
+        uint8_t *nb = realloc(b->buf, cap);
+
+        if (nb == NULL)
+            return SFJ_ENOMEM;
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->used, rec, len);
+    b->s[b->n].seq = seq;
+    b->s[b->n].off = b->used;
+    b->s[b->n].len = len;
+    b->s[b->n].snap = *now;
+    b->used += len;
+    b->n++;
+    return SFJ_OK;
+}
+
+static int batch_full(const batch *b)
+{
+    return b->n == BATCH_SLOTS || b->used >= BATCH_BYTES;
+}
+
+/* Decrypt every queued record. Returns 1 when one failed: `out` then holds
+ * the result a serial walk stops with, at the first failing record. */
+static int settle(batch *b, sfj__verify_result *out)
+{
+    int i;
+
+    if (b->n == 0)
+        return 0;
+    if (b->helper && b->n > 1) {
+        pthread_mutex_lock(&b->m);
+        b->posted++;
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->m);
+        open_slots(b, 0);
+        pthread_mutex_lock(&b->m);
+        while (b->done != b->posted)
+            pthread_cond_wait(&b->cv, &b->m);
+        pthread_mutex_unlock(&b->m);
+    } else {
+        for (i = 0; i < b->n; i++) {
+            sfj_entry *e = NULL;
+
+            b->s[i].rc = sfj__entry_from_record(
+                b->j, b->s[i].seq, b->buf + b->s[i].off, b->s[i].len, &e);
+            sfj_entry_free(e);
+        }
+    }
+    for (i = 0; i < b->n; i++) {
+        if (b->s[i].rc != SFJ_OK) {
+            *out = b->s[i].snap;
+            fail(out, b->s[i].seq, b->s[i].rc,
+                 b->s[i].rc == SFJ_EAUTH ? "record fails authentication"
+                                         : "record cannot be decoded");
+            b->n = 0;
+            b->used = 0;
+            return 1;
+        }
+    }
+    b->n = 0;
+    b->used = 0;
+    return 0;
 }
 
 /* Where the chain stands just before `first`. */
@@ -63,11 +242,13 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
     uint8_t head[32], leaf[32];
     uint64_t seq, expect = 0;
     sfj__rec_hdr h;
-    sfj_entry *e;
+    batch b;
     size_t len;
     int rc, trusted;
 
     memset(out, 0, sizeof *out);
+    memset(&b, 0, sizeof b);
+    b.j = j;
     if (decrypt && j->keys == NULL)
         return SFJ_ESTATE;
     q.from_seq = from;
@@ -92,7 +273,8 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
             if (rc != SFJ_OK)
                 break;
         } else if (seq != expect) {
-            fail(out, expect, SFJ_ECORRUPT, "entry missing (gap in seqs)");
+            if (!settle(&b, out))
+                fail(out, expect, SFJ_ECORRUPT, "entry missing (gap in seqs)");
             break;
         }
         expect = seq + 1;
@@ -100,8 +282,13 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
         out->entries++;
         rc = sfj__rec_hdr_decode(rec, len, &h);
         if (rc != SFJ_OK || h.seq != seq) {
-            fail(out, seq, rc != SFJ_OK ? rc : SFJ_ECORRUPT,
-                 "damaged record header");
+            sfj__verify_result before = *out;
+
+            if (!settle(&b, out)) {
+                *out = before;
+                fail(out, seq, rc != SFJ_OK ? rc : SFJ_ECORRUPT,
+                     "damaged record header");
+            }
             rc = SFJ_OK;
             break;
         }
@@ -109,35 +296,40 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
             out->first_wall_ms = h.wall_ms;
         out->last_wall_ms = h.wall_ms;
         if (memcmp(h.prev_chain, head, sizeof head) != 0) {
-            fail(out, seq, SFJ_ECORRUPT,
-                 "hash chain broken: record does not follow the one before");
+            if (!settle(&b, out))
+                fail(out, seq, SFJ_ECORRUPT,
+                     "hash chain broken: record does not follow the one "
+                     "before");
             break;
         }
         if (h.kind == SFJ_EV_CHECKPOINT) {
             if (sfj__rec_checkpoint_verify(j->journal_id, pk, rec, len, NULL) !=
                 SFJ_OK) {
-                fail(out, seq, SFJ_EAUTH, "checkpoint signature invalid");
+                if (!settle(&b, out))
+                    fail(out, seq, SFJ_EAUTH, "checkpoint signature invalid");
                 break;
             }
             out->checkpoints++;
             out->verified_to = seq;
             out->checkpoint_wall_ms = h.wall_ms;
         } else if (decrypt) {
-            rc = sfj__entry_from_record(j, seq, rec, len, &e);
-            sfj_entry_free(e);
-            if (rc != SFJ_OK) {
-                fail(out, seq, rc,
-                     rc == SFJ_EAUTH ? "record fails authentication"
-                                     : "record cannot be decoded");
-                rc = SFJ_OK;
+            rc = queue_record(&b, seq, rec, len, out);
+            if (rc != SFJ_OK)
                 break;
+            if (batch_full(&b)) {
+                start_helper(&b);
+                if (settle(&b, out))
+                    break;
             }
         }
         sfj__chain_leaf(rec, len, leaf);
         sfj__chain_next(head, leaf, head);
     }
-    if (rc == SFJ_ENOTFOUND)
+    if (rc == SFJ_ENOTFOUND) {
         rc = SFJ_OK;
+        settle(&b, out);
+    }
+    batch_free(&b);
     sfj_iter_free(it);
     return rc;
 }
