@@ -129,7 +129,7 @@ int bench_footprint(const bench_opts *o, const char *dir, bench_results *r)
     int rc;
 
     bench_journal_opts(&jo);
-    jo.flags = SFJ_OPEN_NOCREATE;
+    jo.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
     rc = sfj_journal_open(&j, dir, bench_keys(), &jo);
     if (rc == SFJ_OK)
         rc = sfj_stats_get(j, &st);

@@ -34,10 +34,8 @@ int bench_verify(const bench_opts *o, const char *dir, bench_results *r)
 
     (void)o;
     bench_journal_opts(&jo);
-    /* Writable like the app's own handle: a read-only open loses its
-     * database handles (they are opened in a read transaction that is
-     * aborted, see journal/open.c). */
-    jo.flags = SFJ_OPEN_NOCREATE;
+    /* Read-only, as sfj-dump opens it. */
+    jo.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
     rc = sfj_journal_open(&j, dir, bench_keys(), &jo);
     if (rc != SFJ_OK) {
         bench_fail("sfj_journal_open (read-only)", sfj_strerror(rc));
