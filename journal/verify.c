@@ -232,6 +232,39 @@ static int start_hash(sfj_journal *j, uint64_t first, const uint8_t *rec,
     return SFJ_OK;
 }
 
+/* The walk reached the end: does meta's newest checkpoint still exist?
+ * A damaged page can drop the newest entries without a gap in seqs. */
+static int check_tail(sfj_journal *j, sfj__verify_result *out)
+{
+    char why[sizeof out->reason];
+    uint8_t kbuf[8];
+    uint64_t ckpt = 0;
+    MDB_txn *txn;
+    MDB_val k, v;
+    int rc = sfj__read_begin(j, &txn), mrc = MDB_SUCCESS;
+
+    if (rc != SFJ_OK)
+        return rc;
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_CKPT, &ckpt);
+    /* Another process may have appended since the walk: then the
+     * checkpoint is there, in this newer snapshot. */
+    if (rc == SFJ_OK && ckpt > out->last_seq) {
+        k = sfj__seq_key(kbuf, ckpt);
+        mrc = mdb_get(txn, j->db_entries, &k, &v);
+    }
+    sfj__read_end(j, txn);
+    if (rc != SFJ_OK)
+        return rc;
+    if (ckpt > out->last_seq && mrc == MDB_NOTFOUND) {
+        snprintf(why, sizeof why,
+                 "checkpoint %llu recorded in the journal's meta is missing: "
+                 "entries were removed from the tail",
+                 (unsigned long long)ckpt);
+        fail(out, out->last_seq + 1, SFJ_ECORRUPT, why);
+    }
+    return SFJ_OK;
+}
+
 int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
                 int decrypt, sfj__verify_result *out)
 {
@@ -331,5 +364,7 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
     }
     batch_free(&b);
     sfj_iter_free(it);
+    if (rc == SFJ_OK && out->bad_seq == 0)
+        rc = check_tail(j, out);
     return rc;
 }
