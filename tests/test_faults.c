@@ -35,6 +35,15 @@
 #include "support/testutil.h"
 #include "torture/faultshim.h"
 
+/* Under AddressSanitizer some libc functions (strdup, ...) allocate
+ * inside the sanitizer, past the shim, so the shim's block count is off;
+ * LeakSanitizer checks for leaks there instead. */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_LEAKS 0
+#else
+#define COUNT_LEAKS 1
+#endif
+
 static sfj_fault_ctl *ctl;
 
 typedef struct fixture {
@@ -464,7 +473,8 @@ static void test_map_cap(void **state)
     assert_int_equal(sfj_journal_open(&j, f->path, f->keys, &o), SFJ_EINVAL);
     for (c = 0; c < 3; c++) {
         sfj_test_rmrf(f->path);
-        memset(f->amounts, 0, f->cap * sizeof *f->amounts);
+        if (f->amounts != NULL)
+            memset(f->amounts, 0, f->cap * sizeof *f->amounts);
         j = open_j(f, caps[c]);
         for (i = 0; i < 100000 && (rc = append_one(f, j, 900)) == SFJ_OK; i++)
             ;
@@ -533,7 +543,7 @@ static long sweep_alloc(fixture *f, const char *name, op_fn op, void *arg,
             assert_int_equal(rc, SFJ_OK);
             continue;
         }
-        if (live() != base)
+        if (COUNT_LEAKS && live() != base)
             fail_msg("%s: allocation %ld failing (rc %s) leaks %ld blocks",
                      name, n, sfj_strerror(rc), live() - base);
         if (hits == 0) {
