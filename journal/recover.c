@@ -421,7 +421,8 @@ static int gather(sfj_journal *j, sfj_report *r)
     sfj__read_end(j, txn);
     if (rc != SFJ_OK)
         return rc;
-    qsort(r->items, r->n_items, sizeof *r->items, cmp_items);
+    if (r->n_items > 1)
+        qsort(r->items, r->n_items, sizeof *r->items, cmp_items);
     for (i = 0; i < r->n_items; i++) {
         switch (r->items[i].type) {
         case SFJ_REPORT_IN_DOUBT:
