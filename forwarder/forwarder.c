@@ -131,7 +131,7 @@ static int check_opts(sfj_forwarder_opts *o)
         return SFJ_EINVAL;
     }
     if (o->window == 0)
-        o->window = 64;
+        o->window = 256; /* what sfj-host offers: replay is RTT-bound */
     if (o->window > SFJ_PROTO_WINDOW_MAX)
         return SFJ_EINVAL;
     if (o->backoff_min_ms <= 0)

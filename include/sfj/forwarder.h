@@ -105,7 +105,7 @@ typedef struct sfj_forwarder_opts {
     void *connect_payload;
     sfj_status_cb status; /**< optional */
     void *status_payload;
-    unsigned window;        /**< ENTRY frames in flight [64], max 1024 */
+    unsigned window;        /**< ENTRY frames in flight [256], max 1024 */
     int backoff_min_ms;     /**< first reconnect / retry delay [250] */
     int backoff_max_ms;     /**< longest delay [30000] */
     int connect_timeout_ms; /**< [5000] */

@@ -111,9 +111,9 @@ done:
     return rc;
 }
 
-/* sfj-host offers a window of 256 frames in flight; the forwarder's own
- * default is 64, and the smaller wins. Both are measured: a round trip
- * includes the host's durable commit, so the window bounds the rate. */
+/* sfj-host offers a window of 256 frames in flight, the forwarder's
+ * default; a window of 64 is measured too: a round trip includes the
+ * host's durable commit, so the window bounds the rate. */
 #define HOST_WINDOW      256
 #define FORWARDER_WINDOW 64
 

@@ -129,7 +129,7 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
         printf("  %-34s %10.0f  ms (window %u)\n", "  time to drain",
                r->replay_drain_ms, r->replay_window);
         printf("  %-34s %10.0f  entries/s (%.0f ms to drain)\n",
-               "  with the forwarder's window 64", r->replay_eps_w64,
+               "  with a window of 64       ", r->replay_eps_w64,
                r->replay_drain_ms_w64);
     }
     snprintf(name, sizeof name, "open+recover, %llu entries",
