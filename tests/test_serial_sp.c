@@ -152,7 +152,10 @@ static enum sp_return give_read(void *buf, size_t n)
         return fk.read_rc;
     if (k > n)
         k = n;
-    memcpy(buf, fk.rx + fk.rx_pos, k);
+    /* Nothing queued means fk.rx may still be NULL, which memcpy forbids
+     * even for a zero length. */
+    if (k > 0)
+        memcpy(buf, fk.rx + fk.rx_pos, k);
     fk.rx_pos += k;
     return (enum sp_return)k;
 }
