@@ -1,0 +1,440 @@
+/* Crash loop: a child process appends while its forwarder thread ships the
+ * entries to a real sfj-host over TCP and persists acks; the parent kills
+ * it with SIGKILL at random moments (right after the fork, after the first
+ * durable append plus 0-30 ms, or after N reported appends). After every
+ * round the parent reopens the journal and checks:
+ *  - every seq the child reported (written to a pipe only after sfj_append
+ *    returned) is present and decrypts to what was reported;
+ *  - seqs are dense and the chain verifies (sfj__verify) up to the head;
+ *  - the host's mirror, opened read-only while the host runs, is dense
+ *    from seq 1, never shrinks, holds nothing the terminal does not hold,
+ *    and each of its records is byte-equal to the terminal's at that seq;
+ *  - the terminal's persisted ack watermark never exceeds the mirror head.
+ * Every 25 rounds the host itself is killed (SIGKILL or SIGTERM) and
+ * restarted while the child runs. A last child runs undisturbed, flushes,
+ * and the mirror must then equal the terminal journal entirely.
+ *
+ * SFJ_CRASHLOOP_ROUNDS sets the number of rounds (default 300);
+ * SFJ_SOAK=1 runs 3000. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "journal/clock.h"
+#include "journal/internal.h"
+#include "journal/verify.h"
+#include "support/hosttest.h"
+#include "support/testutil.h"
+
+#define KEY_SEED 23
+#define TID      "T-CRASHLOOP"
+
+/* What the child reports for each durable append. */
+typedef struct report {
+    uint64_t seq;
+    uint64_t value; /* amount of an OFFLINE, number in a NOTE's text */
+    uint64_t kind;
+} report;
+
+static int rounds(void)
+{
+    const char *s = getenv("SFJ_CRASHLOOP_ROUNDS");
+    const char *soak = getenv("SFJ_SOAK");
+    int n = s ? atoi(s) : 0;
+
+    if (n > 0)
+        return n;
+    return soak != NULL && strcmp(soak, "1") == 0 ? 3000 : 300;
+}
+
+static void note_text(char *buf, size_t cap, uint64_t value)
+{
+    snprintf(buf, cap, "crashloop note %llu", (unsigned long long)value);
+}
+
+/* Child: open, start the forwarder, append forever (or `limit` entries,
+ * then flush and exit 0), reporting each durable append on `fd`. */
+static void child_run(const char *path, int port, int fd, int limit)
+{
+    sfj_keys *keys = sfj_test_keys(KEY_SEED);
+    sfj_journal *j = NULL;
+    sfj_forwarder *fw = NULL;
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_event ev = SFJ_EVENT_INIT;
+    char addr[64], txn[48], note[64];
+    uint8_t payload[200];
+    report rep;
+    uint64_t base = (uint64_t)getpid() * 1000000u;
+    int i;
+
+    if (keys == NULL || sfj_journal_open(&j, path, keys, NULL) != SFJ_OK)
+        _exit(3);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    o.sink = SFJ_SINK_TCP;
+    o.address = addr;
+    o.backoff_min_ms = 5;
+    o.backoff_max_ms = 50;
+    o.connect_timeout_ms = 1000;
+    o.ack_timeout_ms = 2000;
+    o.ack_batch = 4;
+    o.ack_flush_ms = 5;
+    if (sfj_forwarder_new(&fw, j, &o) != SFJ_OK ||
+        sfj_forwarder_start(fw) != SFJ_OK)
+        _exit(4);
+    memset(payload, 'q', sizeof payload);
+    for (i = 0; limit < 0 || i < limit; i++) {
+        ev = (sfj_event)SFJ_EVENT_INIT;
+        rep.value = base + (uint64_t)i;
+        if (i % 4 == 3) {
+            note_text(note, sizeof note, rep.value);
+            ev.kind = SFJ_EV_NOTE;
+            ev.payload = note;
+            ev.payload_len = strlen(note);
+        } else {
+            snprintf(txn, sizeof txn, "CL%d-%d", (int)getpid(), i);
+            ev.kind = SFJ_EV_TXN_OFFLINE;
+            ev.status = SFJ_ST_APPROVED;
+            ev.currency = "EUR";
+            ev.txn_id = txn;
+            ev.amount = (int64_t)rep.value;
+            ev.payload = payload;
+            ev.payload_len = sizeof payload;
+        }
+        rep.kind = ev.kind;
+        if (sfj_append(j, &ev, &rep.seq) != SFJ_OK)
+            _exit(5);
+        if (write(fd, &rep, sizeof rep) != sizeof rep)
+            _exit(6);
+    }
+    if (sfj_forwarder_flush(fw, 60000) != SFJ_OK)
+        _exit(7);
+    sfj_forwarder_free(fw);
+    if (sfj_journal_close(j) != SFJ_OK)
+        _exit(8);
+    sfj_keys_free(keys);
+    _exit(0);
+}
+
+typedef struct loop {
+    char *dir, *path, *mirror;
+    sfj_keys *keys;
+    sfj_test_host host;
+    report *reps; /* indexed by seq; kind 0: not reported */
+    uint64_t cap, reported, round_lo;
+    uint64_t mirror_head;   /* mirror head seen last round */
+    uint64_t compared_to;   /* mirror seqs compared byte for byte so far */
+    uint64_t max_wm_killed; /* highest watermark seen in a killed round */
+    uint64_t checks;        /* reported entries read back */
+} loop;
+
+static void record(loop *l, const report *r)
+{
+    if (r->seq >= l->cap) {
+        uint64_t old = l->cap;
+
+        l->cap = r->seq * 2 + 1024;
+        l->reps = realloc(l->reps, l->cap * sizeof *l->reps);
+        assert_non_null(l->reps);
+        memset(l->reps + old, 0, (l->cap - old) * sizeof *l->reps);
+    }
+    /* A seq is reported once: the journal never hands out a seq twice. */
+    assert_int_equal(l->reps[r->seq].kind, 0);
+    l->reps[r->seq] = *r;
+    if (r->seq > l->reported)
+        l->reported = r->seq;
+}
+
+/* Read whatever the child reported; returns how many records. */
+static int drain(loop *l, int fd, int timeout_ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    report r;
+    int n = 0;
+    ssize_t got;
+
+    while (poll(&p, 1, timeout_ms) == 1) {
+        got = read(fd, &r, sizeof r);
+        if (got != sizeof r)
+            break; /* the child is gone (a torn record is never written:
+                      pipe writes of this size are atomic) */
+        record(l, &r);
+        n++;
+        timeout_ms = 0;
+    }
+    return n;
+}
+
+static void check_entry(sfj_journal *j, const report *r)
+{
+    sfj_entry *e = NULL;
+    char note[64];
+
+    assert_int_equal(sfj_read(j, r->seq, &e), SFJ_OK);
+    assert_int_equal(e->seq, r->seq);
+    assert_int_equal(e->kind, r->kind);
+    if (r->kind == SFJ_EV_NOTE) {
+        note_text(note, sizeof note, r->value);
+        assert_int_equal(e->payload_len, strlen(note));
+        assert_memory_equal(e->payload, note, e->payload_len);
+    } else {
+        assert_int_equal((uint64_t)e->amount, r->value);
+        assert_int_equal(e->status, SFJ_ST_APPROVED);
+        assert_int_equal(e->payload_len, 200);
+    }
+    sfj_entry_free(e);
+}
+
+/* The mirror against the terminal journal `t` (open in this process). */
+static void check_mirror(loop *l, sfj_journal *t, uint64_t term_last,
+                         uint64_t wm, int full)
+{
+    sfj_journal_opts mo = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *m = NULL;
+    sfj_stats st;
+    uint64_t head = 0, seq;
+    uint8_t *a = NULL, *b = NULL;
+    size_t la, lb;
+    struct stat sb;
+
+    if (stat(l->mirror, &sb) != 0) {
+        /* Nothing ever reached the host: nothing may be acknowledged. */
+        assert_int_equal(errno, ENOENT);
+        assert_int_equal(wm, 0);
+        assert_int_equal(l->mirror_head, 0);
+        return;
+    }
+    mo.flags = SFJ_OPEN_RDONLY;
+    assert_int_equal(sfj_journal_open(&m, l->mirror, NULL, &mo), SFJ_OK);
+    assert_int_equal(sfj__journal_head(m, &head, NULL), SFJ_OK);
+    assert_int_equal(sfj_stats_get(m, &st), SFJ_OK);
+    assert_int_equal(st.last_seq, head);
+    /* No gap and no duplicate below the head: seq-keyed, dense from 1. */
+    assert_int_equal(st.entries, head);
+    assert_int_equal(st.first_seq, head ? 1 : 0);
+    assert_true(head <= term_last);
+    assert_true(head >= l->mirror_head); /* a mirror never shrinks */
+    assert_true(wm <= head);             /* acks only what the host holds */
+    seq = full ? 1 : l->compared_to + 1;
+    for (; seq <= head; seq++) {
+        assert_int_equal(sfj__journal_read_sealed(t, seq, &a, &la), SFJ_OK);
+        assert_int_equal(sfj__journal_read_sealed(m, seq, &b, &lb), SFJ_OK);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+        free(a);
+        free(b);
+    }
+    l->mirror_head = head;
+    if (head > l->compared_to)
+        l->compared_to = head;
+    assert_int_equal(sfj_journal_close(m), SFJ_OK);
+}
+
+/* Reopen the terminal journal after a round and check everything. */
+static void check_round(loop *l, int r, int full)
+{
+    sfj_journal *j = NULL;
+    sfj_stats st;
+    sfj__verify_result vr;
+    uint64_t seq, wm = 0, head = 0;
+
+    assert_int_equal(sfj_journal_open(&j, l->path, l->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
+    assert_true(st.last_seq >= l->reported);
+    assert_int_equal(st.first_seq, st.entries ? 1 : 0);
+    assert_int_equal(st.entries, st.last_seq); /* dense */
+    assert_int_equal(sfj__journal_head(j, &head, NULL), SFJ_OK);
+    assert_int_equal(head, st.last_seq);
+    for (seq = full ? 1 : l->round_lo; seq <= l->reported; seq++) {
+        if (l->reps[seq].kind == 0)
+            continue; /* a checkpoint, or an append cut before its report */
+        check_entry(j, &l->reps[seq]);
+        l->checks++;
+    }
+    assert_int_equal(sfj__verify(j, 0, NULL, r % 10 == 0, &vr), SFJ_OK);
+    assert_int_equal(vr.bad_seq, 0);
+    assert_int_equal(vr.last_seq, head);
+    assert_int_equal(vr.verified_to, vr.last_seq); /* the tail was sealed */
+    assert_int_equal(sfj__journal_watermark(j, &wm), SFJ_OK);
+    assert_true(wm <= head);
+    if (wm > l->max_wm_killed)
+        l->max_wm_killed = wm;
+    check_mirror(l, j, head, wm, full);
+    assert_int_equal(sfj_journal_close(j), SFJ_OK);
+}
+
+static pid_t spawn(loop *l, int *rfd, int limit)
+{
+    int fds[2];
+    pid_t pid;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_run(l->path, l->host.port, fds[1], limit);
+    }
+    close(fds[1]);
+    *rfd = fds[0];
+    return pid;
+}
+
+static void restart_host(loop *l, int r)
+{
+    /* Alternate a clean stop and a kill in the middle of a commit. */
+    sfj_test_host_stop(&l->host, (r / 25) % 2 ? SIGTERM : SIGKILL);
+    sfj_test_host_start(&l->host); /* same port */
+}
+
+static void test_crashloop(void **state)
+{
+    loop l;
+    sfj_journal *j = NULL;
+    sfj_journal_opts jo = SFJ_JOURNAL_OPTS_INIT;
+    uint8_t jid[16];
+    char hj[33];
+    int n = rounds(), r, i, status, fd, modes[3] = {0, 0, 0}, restarts = 0;
+    int64_t t0 = sfj__mono_ms();
+    uint64_t mirror_before_final, wm_killed, t_last = 0;
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    pid_t pid;
+
+    (void)state;
+    memset(&l, 0, sizeof l);
+    print_message("seed %u\n", seed);
+    srand(seed);
+    l.dir = sfj_test_tmpdir();
+    l.path = sfj_test_path(l.dir, "terminal");
+    l.keys = sfj_test_keys(KEY_SEED);
+    l.host.dir = sfj_test_path(l.dir, "mirrors");
+    l.host.prov = sfj_test_path(l.dir, "terminals.conf");
+    l.host.log = sfj_test_path(l.dir, "host.log");
+    jo.terminal_id = TID;
+    assert_int_equal(sfj_journal_open(&j, l.path, l.keys, &jo), SFJ_OK);
+    sfj_test_provision(l.host.prov, j, l.keys, TID);
+    assert_int_equal(sfj_journal_id(j, jid), SFJ_OK);
+    assert_int_equal(sfj_journal_close(j), SFJ_OK);
+    for (i = 0; i < 16; i++)
+        sprintf(hj + 2 * i, "%02x", jid[i]);
+    l.mirror = sfj_test_path(l.host.dir, hj);
+    sfj_test_host_start(&l.host);
+
+    for (r = 0; r < n; r++) {
+        int mode = rand() % 3;
+
+        l.round_lo = l.reported + 1;
+        pid = spawn(&l, &fd, -1);
+        if (mode == 0) {
+            /* Right after the start: open, recovery or the first HELLO. */
+            usleep((unsigned)(rand() % 3000));
+        } else if (mode == 1) {
+            /* After the first durable append, 0-30 ms into appending. */
+            assert_true(drain(&l, fd, 30000) > 0);
+            usleep((unsigned)(rand() % 30000));
+        } else {
+            /* After N reported appends. */
+            int want = 1 + rand() % 30, got = 0;
+
+            while (got < want) {
+                int k = drain(&l, fd, 30000);
+
+                assert_true(k > 0);
+                got += k;
+            }
+        }
+        if (r % 25 == 12) {
+            restart_host(&l, r); /* while the child forwards */
+            restarts++;
+            usleep((unsigned)(rand() % 10000));
+        }
+        modes[mode]++;
+        kill(pid, SIGKILL);
+        drain(&l, fd, 0);
+        while (drain(&l, fd, 50) > 0)
+            ;
+        close(fd);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        /* Killed, or (mode 0) killed before it could even report. */
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        check_round(&l, r, r % 25 == 24 || r == n - 1);
+    }
+    mirror_before_final = l.mirror_head;
+    wm_killed = l.max_wm_killed;
+
+    /* One last child, undisturbed: it appends, flushes and exits. */
+    l.round_lo = l.reported + 1;
+    pid = spawn(&l, &fd, 50);
+    while (drain(&l, fd, 60000) > 0)
+        ;
+    close(fd);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    check_round(&l, n, 1);
+    assert_int_equal(sfj_journal_open(&j, l.path, l.keys, NULL), SFJ_OK);
+    assert_int_equal(sfj__journal_head(j, &t_last, NULL), SFJ_OK);
+    {
+        uint64_t wm = 0;
+
+        assert_int_equal(sfj__journal_watermark(j, &wm), SFJ_OK);
+        /* The flush acknowledged everything but what this reopen may
+         * have appended (a checkpoint sealing the tail is not one). */
+        assert_true(wm >= l.reported);
+    }
+    sfj_test_host_stop(&l.host, SIGTERM);
+    assert_int_equal(sfj_test_mirror_equal(l.host.dir, j, l.keys), t_last);
+    assert_int_equal(sfj_journal_close(j), SFJ_OK);
+
+    print_message("%d rounds (%d at start, %d after 0-30 ms, %d after N "
+                  "appends), %d host restarts in %lld ms\n",
+                  n, modes[0], modes[1], modes[2], restarts,
+                  (long long)(sfj__mono_ms() - t0));
+    print_message(
+        "%llu seqs, %llu reported durable, %llu read-backs; "
+        "mirror head %llu before the last run, %llu after; highest "
+        "watermark in a killed round %llu\n",
+        (unsigned long long)t_last, (unsigned long long)l.reported,
+        (unsigned long long)l.checks, (unsigned long long)mirror_before_final,
+        (unsigned long long)l.mirror_head, (unsigned long long)wm_killed);
+    /* The loop must have exercised forwarding under kills, not only at
+     * the end: the host held entries and acks were persisted. */
+    assert_true(mirror_before_final > 0);
+    assert_true(wm_killed > 0);
+    assert_true(l.reported > (uint64_t)n);
+
+    if (getenv("SFJ_TEST_KEEP") == NULL)
+        sfj_test_rmrf(l.dir);
+    free(l.reps);
+    sfj_keys_free(l.keys);
+    free(l.dir);
+    free(l.path);
+    free(l.mirror);
+    free(l.host.dir);
+    free(l.host.prov);
+    free(l.host.log);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crashloop),
+    };
+
+    sfj_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
