@@ -20,6 +20,7 @@
 #include "journal/internal.h"
 #include "journal/journal_impl.h"
 #include "journal/lmdb_check.h"
+#include "journal/lmdb_walk.h"
 #include "journal/txn_rebuild.h"
 #include "sfj/errors.h"
 
@@ -292,7 +293,11 @@ static int init_state(sfj_journal *j, int created)
     mrc = mdb_txn_begin(j->env, NULL, j->rdonly ? MDB_RDONLY : 0, &txn);
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_txn_begin(open)");
-    rc = open_dbs(j, txn);
+    /* Before LMDB reads any tree page, make sure none would lead it
+     * astray: it trusts every page it reads. */
+    rc = sfj__lmdb_walk(j, txn, (j->opts.flags & SFJ_OPEN_CHECK) != 0);
+    if (rc == SFJ_OK)
+        rc = open_dbs(j, txn);
     if (rc != SFJ_OK)
         goto done;
     rc = sfj__meta_get_u64(j, txn, SFJ__META_FORMAT, &boot);
@@ -357,7 +362,8 @@ static int check_opts(const sfj_journal_opts *opts)
         return SFJ_OK;
     if (opts->version != SFJ_JOURNAL_OPTS_VERSION)
         return SFJ_EVERSION;
-    if ((opts->flags & ~(SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE)) != 0)
+    if ((opts->flags &
+         ~(SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK)) != 0)
         return SFJ_EINVAL;
     if (opts->terminal_id != NULL &&
         (opts->terminal_id[0] == '\0' ||

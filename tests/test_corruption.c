@@ -85,7 +85,8 @@ static sfj_journal_opts ro_opts(void)
 {
     sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
 
-    o.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
+    /* As sfj-dump and sfj-recover open a journal that may be damaged. */
+    o.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK;
     return o;
 }
 
@@ -137,7 +138,8 @@ static void check_copy(const char *dir, const sfj_keys *keys,
     sfj_journal_opts o = ro_opts();
     sfj_journal *j = NULL;
     sfj__verify_result vr;
-    uint64_t seq, first_bad = 0, absent_from = 0, hole = 0;
+    uint64_t seq;
+    volatile uint64_t first_bad = 0, absent_from = 0, hole = 0;
     int rc, vrc;
 
     t->copies++;

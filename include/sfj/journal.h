@@ -101,6 +101,10 @@ typedef struct sfj_entry {
 /** Open flags (sfj_journal_opts.flags). */
 #define SFJ_OPEN_RDONLY   0x1u /**< read-only: never writes (sfj-dump) */
 #define SFJ_OPEN_NOCREATE 0x2u /**< fail with SFJ_ENOTFOUND if missing */
+#define SFJ_OPEN_CHECK                                                         \
+    0x4u /**< check every LMDB page before use (reads                          \
+              the whole file): for tools that inspect                          \
+              journals that may be damaged */
 
 /** Smallest size cap (sfj_journal_opts.max_bytes): below it the space
  *  kept back for acks, checkpoints and reopening at the cap cannot fit. */

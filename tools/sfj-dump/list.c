@@ -48,7 +48,7 @@ int dump_open(const dump_opts *o, sfj_journal **j, sfj_keys **keys)
         if (rc != SFJ_OK)
             return key_error(o->key_file, rc);
     }
-    opts.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
+    opts.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK;
     rc = sfj_journal_open(j, o->dir, *keys, &opts);
     if (rc == SFJ_EAUTH) {
         dump_err("%s: the key does not belong to this journal", o->dir);

@@ -84,7 +84,8 @@ static int open_journal(sfj_journal **j, const char *dir, const sfj_keys *k,
     sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
     int rc;
 
-    o.flags = SFJ_OPEN_NOCREATE | (writable ? 0 : SFJ_OPEN_RDONLY);
+    o.flags =
+        SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK | (writable ? 0 : SFJ_OPEN_RDONLY);
     rc = sfj_journal_open(j, dir, k, &o);
     if (rc != SFJ_OK)
         fprintf(stderr, "sfj-recover: cannot open %s: %s (%s)\n", dir,
