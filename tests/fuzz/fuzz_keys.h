@@ -1,0 +1,39 @@
+/* Fixed key material shared by the fuzz targets and make_corpus, so that
+ * the seed corpus holds records, checkpoints and HELLOs that really open
+ * and verify under the keys the targets use. Test values only. */
+#ifndef SFJ_TESTS_FUZZ_KEYS_H
+#define SFJ_TESTS_FUZZ_KEYS_H
+
+#include <sodium.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "sfj/journal.h"
+#include "sfj/keys.h"
+
+/* Master key seed of the journal make_corpus builds bundles from
+ * (sfj_test_keys). */
+#define SFJ_FUZZ_BUNDLE_SEED 0x5a
+
+typedef struct sfj_fuzz_keys {
+    uint8_t journal_id[SFJ_JOURNAL_ID_BYTES];
+    uint8_t epoch_key[SFJ_KEY_BYTES];
+    uint8_t link_key[SFJ_KEY_BYTES];
+    uint8_t sign_pk[crypto_sign_PUBLICKEYBYTES];
+    uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
+} sfj_fuzz_keys;
+
+static inline void sfj_fuzz_keys_init(sfj_fuzz_keys *k)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES];
+
+    if (sodium_init() < 0)
+        abort();
+    memset(k->journal_id, 0x11, sizeof k->journal_id);
+    memset(k->epoch_key, 0x22, sizeof k->epoch_key);
+    memset(k->link_key, 0x44, sizeof k->link_key);
+    memset(seed, 0x33, sizeof seed);
+    crypto_sign_seed_keypair(k->sign_pk, k->sign_sk, seed);
+}
+
+#endif
