@@ -613,6 +613,53 @@ static void test_unprovisioned_terminal(void **state)
     free(path);
 }
 
+/* A terminal journal restored from an old copy is refused: the mirror
+ * holds a signed checkpoint beyond what the terminal offers. */
+static void test_rolled_back_journal(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    sfj_stats st;
+    char addr[64], cmd[1024], *old = sfj_test_path(f->dir, "old-copy");
+    uint64_t mirrored;
+
+    open_terminal(f, "T-ROLL");
+    sfj_test_append(f->j, 40);
+    assert_int_equal(sfj_journal_close(f->j), 0);
+    f->j = NULL;
+    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", f->jdir, old);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, NULL), 0);
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    sfj_test_append(f->j, 40);
+    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+    sfj_forwarder_free(fw);
+    mirrored = sfj_test_mirror_equal(f->host.dir, f->j, f->keys);
+    assert_true(mirrored >= 80);
+    assert_int_equal(sfj_journal_close(f->j), 0);
+    f->j = NULL;
+
+    /* Roll the terminal back to the old copy and reconnect. */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mv '%s' '%s'", f->jdir, old,
+             f->jdir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, NULL), 0);
+    f->errors = 0;
+    fw = start_fwd(f, &o);
+    assert_int_equal(sfj_forwarder_flush(fw, 1000), SFJ_ETIMEDOUT);
+    sfj_forwarder_free(fw);
+    assert_true(f->errors >= 1);
+    assert_int_equal(watermark(f->j), 0);
+    assert_int_equal(sfj_stats_get(f->j, &st), 0);
+    assert_true(st.last_seq < mirrored);
+    assert_true(sfj_test_file_contains(f->host.log, "journal rolled back"));
+    assert_true(sfj_test_file_contains(f->host.log, "signed checkpoint"));
+    free(old);
+}
+
 /* ---- serial: a socat pty pair through the termios backend ---- */
 
 static int have_socat(void)
@@ -690,6 +737,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_terminal_kill9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_terminals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appends_while_down, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rolled_back_journal, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unprovisioned_terminal, setup,
                                         teardown),

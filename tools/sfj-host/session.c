@@ -292,6 +292,28 @@ static void on_hello(host_session *s, const sfj__frame *fr)
     }
     if (last == 0)
         sfj__chain_genesis(t->journal_id, chain);
+    /* The mirror holds only what the terminal sent it: a terminal offering
+     * less has lost entries (its journal was restored from an old copy or
+     * rolled back). Its next appends would reuse seqs the mirror holds, so
+     * the link is refused; a signed checkpoint beyond the terminal's head
+     * proves the lost history was once the terminal's own. */
+    if (h.last_seq < last) {
+        sfj_stats ms;
+        uint64_t ckpt =
+            sfj_stats_get(t->mirror, &ms) == SFJ_OK ? ms.last_checkpoint : 0;
+
+        host_log("%s: refused terminal %s: journal rolled back: it offers "
+                 "up to seq %llu but the mirror holds %llu%s",
+                 s->peer, t->terminal_id, (unsigned long long)h.last_seq,
+                 (unsigned long long)last,
+                 ckpt > h.last_seq ? ", sealed by the terminal's signed "
+                                     "checkpoint"
+                                   : "");
+        send_hello_ack(s, SFJ_HELLO_DIVERGED, 0, NULL,
+                       "journal rolled back: the upstream holds more");
+        host_session_close(s, NULL);
+        return;
+    }
     if (t->owner != NULL && t->owner != s)
         host_session_close(t->owner, "replaced by a new link");
     t->owner = s;
@@ -300,11 +322,6 @@ static void on_hello(host_session *s, const sfj__frame *fr)
     s->state = SESS_ONLINE;
     s->gap_naked = 0;
     s->bad_streak = 0;
-    if (h.last_seq < last)
-        host_log("%s: terminal %s offers up to %llu but the mirror holds "
-                 "%llu (journal restored from an old copy?)",
-                 s->peer, t->terminal_id, (unsigned long long)h.last_seq,
-                 (unsigned long long)last);
     if (s->cfg->verbose)
         host_log("%s: terminal %s online, resuming at %llu", s->peer,
                  t->terminal_id, (unsigned long long)s->next);
