@@ -82,7 +82,7 @@ typedef struct relay {
     pthread_t th;
     unsigned seed;
     /* counters (read by the test thread after the relay stopped) */
-    int conns, faults, restarts, refused;
+    int conns, faults, restarts, refused, hello_faults;
     int naks_bad_frame, naks_out_of_order, acks, entries;
 } relay;
 
@@ -216,6 +216,20 @@ static void on_frame(relay *r, dir *d, const uint8_t *p, size_t len)
             fault = 1;
             next_countdown(r, d);
         }
+    }
+    /* Every 4th link of the drop and cut modes fails in the handshake:
+     * the HELLO is cut, or the HELLO_ACK is lost with the link. */
+    if (r->conns % 4 == 0 &&
+        ((r->mode == F_CUT && d->up && p[0] == SFJ_MSG_HELLO) ||
+         (r->mode == F_DROP && !d->up && p[0] == SFJ_MSG_HELLO_ACK))) {
+        r->hello_faults++;
+        if (r->mode == F_CUT) {
+            c = mk_chunk(p, len);
+            c->len = 1 + (size_t)rnd(r, (int)len - 1);
+            push(d, c, t);
+        }
+        r->dying = 1;
+        return;
     }
     c = mk_chunk(p, len);
     if (r->mode == F_DELAY)
@@ -562,11 +576,13 @@ static void run_mode(fx *f, relay *r, int mode, const char *name)
     n = sfj_test_mirror_equal(f->host.dir, f->j, f->keys);
     assert_int_equal(n, head);
     print_message("%-8s %llu seqs equal in the mirror; %d faults, %d links, "
-                  "%d refused, %d host restarts, %d ENTRY and %d ACK frames, "
-                  "NAK bad-frame %d, out-of-order %d; %lld ms\n",
+                  "%d refused, %d handshake faults, %d host restarts, %d ENTRY "
+                  "and %d ACK frames, NAK bad-frame %d, out-of-order %d; "
+                  "%lld ms\n",
                   name, (unsigned long long)n, r->faults, r->conns, r->refused,
-                  r->restarts, r->entries, r->acks, r->naks_bad_frame,
-                  r->naks_out_of_order, (long long)(now_ms() - t0));
+                  r->hello_faults, r->restarts, r->entries, r->acks,
+                  r->naks_bad_frame, r->naks_out_of_order,
+                  (long long)(now_ms() - t0));
     /* The fault really happened, more than once. */
     assert_true(r->faults >= 3);
 }
@@ -577,6 +593,7 @@ static void test_drop(void **state)
 
     run_mode(*state, &r, F_DROP, "T-DROP");
     assert_true(r.conns > r.faults / 2); /* the forwarder came back */
+    assert_true(r.hello_faults >= 1);
 }
 
 static void test_delay(void **state)
@@ -621,6 +638,7 @@ static void test_cut_mid_frame(void **state)
 
     run_mode(*state, &r, F_CUT, "T-CUT");
     assert_true(r.conns > r.faults / 2);
+    assert_true(r.hello_faults >= 1);
 }
 
 static void test_host_restart_mid_batch(void **state)
