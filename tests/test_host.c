@@ -38,6 +38,7 @@ typedef struct fx {
     sfj_test_host host;
     int online, offline, errors, auth_errors;
     pthread_mutex_t lock;
+    pid_t socat; /* the pty pair of test_serial_pty, or 0 */
 } fx;
 
 static int setup(void **state)
@@ -60,6 +61,11 @@ static int teardown(void **state)
     fx *f = *state;
 
     sfj_test_host_stop(&f->host, SIGKILL);
+    /* A failed serial test leaves socat holding the test's stdout open. */
+    if (f->socat > 0) {
+        kill(f->socat, SIGTERM);
+        waitpid(f->socat, NULL, 0);
+    }
     sfj_journal_close(f->j);
     sfj_keys_free(f->keys);
     if (getenv("SFJ_TEST_KEEP") == NULL)
@@ -688,6 +694,7 @@ static void test_serial_pty(void **state)
     snprintf(link_b, sizeof link_b, "pty,raw,echo=0,link=%s", b);
     socat = fork();
     assert_true(socat >= 0);
+    f->socat = socat;
     if (socat == 0) {
         int devnull = open("/dev/null", 1);
         dup2(devnull, 2);
@@ -717,6 +724,7 @@ static void test_serial_pty(void **state)
     finish(f, fw, 10000);
     kill(socat, SIGTERM);
     waitpid(socat, &status, 0);
+    f->socat = 0;
     free(a);
     free(b);
 }
