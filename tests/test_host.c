@@ -106,6 +106,18 @@ static void on_status(const sfj_forwarder_status *st, void *payload)
     pthread_mutex_unlock(&f->lock);
 }
 
+/* Counters on_status writes from the forwarder thread, read under its
+ * lock. */
+static int counted(fx *f, const int *counter)
+{
+    int v;
+
+    pthread_mutex_lock(&f->lock);
+    v = *counter;
+    pthread_mutex_unlock(&f->lock);
+    return v;
+}
+
 static sfj_forwarder_opts tcp_opts(fx *f, char *addr, size_t cap)
 {
     sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
@@ -168,8 +180,8 @@ static void test_tcp_10k(void **state)
     fw = start_fwd(f, &o);
     sfj_test_append(f->j, 10000); /* forwarded while being appended */
     finish(f, fw, 10000);
-    assert_true(f->online >= 1);
-    assert_int_equal(f->auth_errors, 0);
+    assert_true(counted(f, &f->online) >= 1);
+    assert_int_equal(counted(f, &f->auth_errors), 0);
     print_message("10,000 entries appended and forwarded in %lld ms\n",
                   (long long)(sfj__mono_ms() - t0));
 }
@@ -189,7 +201,7 @@ static void test_host_down_at_start(void **state)
     sfj_test_append(f->j, 200);
     usleep(300000);
     assert_int_equal(watermark(f->j), 0);
-    assert_true(f->offline >= 1);
+    assert_true(counted(f, &f->offline) >= 1);
     sfj_test_host_start(&f->host); /* same port */
     sfj_test_append(f->j, 100);
     finish(f, fw, 300);
@@ -237,7 +249,7 @@ static void test_host_killed_restarted(void **state)
     }
     pthread_join(th, NULL);
     finish(f, fw, 3000);
-    assert_true(f->offline >= 3);
+    assert_true(counted(f, &f->offline) >= 3);
 }
 
 /* ---- a transport that misbehaves on purpose ---- */
@@ -452,8 +464,9 @@ static void test_dup_reordered_acks(void **state)
     run_fault(f, &c, "T-ACKS");
     assert_true(c.acks_in >= 2);
     assert_true(c.acks_out > c.acks_in); /* duplicates went through */
-    assert_int_equal(f->auth_errors, 0); /* stale acks are not "forged" */
-    assert_int_equal(c.connects, 1);     /* and never drop the link */
+    /* Stale acks are not "forged" and never drop the link. */
+    assert_int_equal(counted(f, &f->auth_errors), 0);
+    assert_int_equal(c.connects, 1);
 }
 
 /* ---- the terminal process killed mid-stream ---- */
@@ -585,7 +598,7 @@ static void test_appends_while_down(void **state)
                   (long long)base, (long long)down);
     assert_true(down <= 3 * base + 500);
     assert_int_equal(watermark(f->j), 0);
-    assert_true(f->offline >= 2);
+    assert_true(counted(f, &f->offline) >= 2);
     sfj_test_host_start(&f->host);
     finish(f, fw, 600);
 }
@@ -610,7 +623,7 @@ static void test_unprovisioned_terminal(void **state)
     o = tcp_opts(f, addr, sizeof addr);
     assert_int_equal(sfj_forwarder_new(&fw, j2, &o), 0);
     assert_int_equal(sfj_forwarder_flush(fw, 500), SFJ_ETIMEDOUT);
-    assert_true(f->errors >= 1);
+    assert_true(counted(f, &f->errors) >= 1);
     assert_int_equal(watermark(j2), 0);
     sfj_forwarder_free(fw);
     assert_true(sfj_test_file_contains(f->host.log, "not provisioned"));
@@ -653,11 +666,13 @@ static void test_rolled_back_journal(void **state)
              f->jdir);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, NULL), 0);
+    pthread_mutex_lock(&f->lock);
     f->errors = 0;
+    pthread_mutex_unlock(&f->lock);
     fw = start_fwd(f, &o);
     assert_int_equal(sfj_forwarder_flush(fw, 1000), SFJ_ETIMEDOUT);
     sfj_forwarder_free(fw);
-    assert_true(f->errors >= 1);
+    assert_true(counted(f, &f->errors) >= 1);
     assert_int_equal(watermark(f->j), 0);
     assert_int_equal(sfj_stats_get(f->j, &st), 0);
     assert_true(st.last_seq < mirrored);
