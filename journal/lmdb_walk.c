@@ -252,9 +252,10 @@ static int find_meta(walk *w, uint64_t txnid, uint8_t *buf)
         }
     }
     if (pick == 2) {
-        /* Both meta pages were rewritten since the snapshot began. */
+        /* Both meta pages were rewritten since the snapshot began: not
+         * damage, the caller retries with a new snapshot. */
         sfj__set_err(w->j, "the journal changed too fast to be checked");
-        return SFJ_EIO;
+        return SFJ_ESTATE;
     }
     return read_page(w, pick, buf);
 }

@@ -21,7 +21,9 @@
  * database (reads the whole used file); otherwise every page of the small
  * databases and the first and last root-to-leaf paths of the others,
  * which is what opening a journal touches. SFJ_ECORRUPT with the detail
- * in the handle, SFJ_EIO, or SFJ_OK. */
+ * in the handle, SFJ_EIO, SFJ_ESTATE when writers in other processes
+ * overwrote both meta pages since `txn` began (retry with a new
+ * transaction), or SFJ_OK. */
 int sfj__lmdb_walk(sfj_journal *j, MDB_txn *txn, int full);
 
 #endif

@@ -288,7 +288,7 @@ static int init_state(sfj_journal *j, int created)
 {
     MDB_txn *txn = NULL;
     uint64_t boot = 0, ckpt = 0;
-    int mrc, rc;
+    int mrc, rc, tries;
 
     mrc = mdb_txn_begin(j->env, NULL, j->rdonly ? MDB_RDONLY : 0, &txn);
     if (mrc != MDB_SUCCESS)
@@ -296,6 +296,15 @@ static int init_state(sfj_journal *j, int created)
     /* Before LMDB reads any tree page, make sure none would lead it
      * astray: it trusts every page it reads. */
     rc = sfj__lmdb_walk(j, txn, (j->opts.flags & SFJ_OPEN_CHECK) != 0);
+    for (tries = 0; rc == SFJ_ESTATE && tries < 100; tries++) {
+        /* Busy writers elsewhere: check a newer snapshot. */
+        mdb_txn_abort(txn);
+        txn = NULL;
+        mrc = mdb_txn_begin(j->env, NULL, j->rdonly ? MDB_RDONLY : 0, &txn);
+        if (mrc != MDB_SUCCESS)
+            return sfj__mdb_rc(j, mrc, "mdb_txn_begin(open)");
+        rc = sfj__lmdb_walk(j, txn, (j->opts.flags & SFJ_OPEN_CHECK) != 0);
+    }
     if (rc == SFJ_OK)
         rc = open_dbs(j, txn);
     if (rc != SFJ_OK)

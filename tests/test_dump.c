@@ -485,15 +485,20 @@ static void test_dump_while_appending(void **state)
     /* Dump and verify until the writer is done; some runs must have
      * seen it half way. */
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        assert_int_equal(
-            run(f, f->path, "--key", f->keyfile, "--format", "json", NULL), 0);
+        if (run(f, f->path, "--key", f->keyfile, "--format", "json", NULL)) {
+            char *e = sfj_test_slurp(f->err);
+            fail_msg("dump failed: %s", e);
+        }
         out = sfj_test_slurp(f->out);
         lines = count_lines(out);
         assert_true(lines >= prev && lines >= 6);
         partial += lines > 6 && lines < 6 + N;
         prev = lines;
         free(out);
-        assert_int_equal(run(f, f->path, "--verify", NULL), 0);
+        if (run(f, f->path, "--verify", NULL) != 0) {
+            char *e = sfj_test_slurp(f->err);
+            fail_msg("verify failed: %s", e);
+        }
         expect_contains(f->out, "result      OK\n");
     }
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
