@@ -1,9 +1,13 @@
-/* Fuzz target: the option value parsers the tools share (tools/common):
- * decimal numbers, ISO 8601 times, hex keys and payload modes. The tools'
- * own getopt loops are static in their main.c and are not reachable from
- * here. The input is split at NUL bytes into argument strings, as argv
- * would hold them; each is given to every parser. */
+/* Fuzz target: the option value parsers of the tools: those they share
+ * (tools/common: decimal numbers, ISO 8601 times, hex keys, payload
+ * modes) and sfj-dump's kind and status names (tools/sfj-dump/output.c).
+ * The tools' getopt loops are static in their main.c and are not
+ * reachable from here. The input is split at NUL bytes into argument
+ * strings, as argv would hold them; each is given to every parser. The
+ * whole input is also rendered as a payload in every mode, as sfj-dump
+ * prints what it reads from a journal. */
 #include <inttypes.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +17,7 @@
 #include "cli_file.h"
 #include "cli_text.h"
 #include "cli_time.h"
+#include "dump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,6 +27,8 @@ static void one(const char *s)
     char buf[64];
     uint64_t u = 0;
     int64_t ms = 0, again = 0;
+    uint16_t kind = 0;
+    int status = 0;
     size_t n = strlen(s);
 
     /* A number that parses prints back as itself, leading zeros aside. */
@@ -49,6 +56,24 @@ static void one(const char *s)
         free(bin);
     }
     (void)sfj__cli_payload_mode_parse(s);
+    if (dump_kind_parse(s, &kind) == 0 && kind == 0)
+        abort();
+    if (dump_status_parse(s, &status) == 0 && (status < 0 || status > 0xffff))
+        abort();
+}
+
+static void render(const uint8_t *data, size_t size)
+{
+    int mode;
+
+    for (mode = SFJ__PL_HEX; mode <= SFJ__PL_RAW; mode++) {
+        char *out = sfj__cli_payload(data, size, mode);
+
+        if (out != NULL) {
+            sodium_memzero(out, strlen(out));
+            free(out);
+        }
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (args == NULL)
         return 0;
+    render(data, size);
     memcpy(args, data, size);
     args[size] = '\0';
     while (off <= size) {

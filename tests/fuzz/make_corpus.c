@@ -440,9 +440,18 @@ static void cli(void)
         "--from-seq\0"
         "-k\0";
 
+    static const char kinds[] = "note\0checkpoint\0approved\0none\0"
+                                "4096\0"
+                                "65536\0intent";
+    static const char pans[] = "PAN=4111111111111111;X=1234567890123\x01"
+                               "99999999999999999999999\\n\t\xff";
+
     put("cli", "args", args, sizeof args - 1, NULL, 0);
     put("cli", "time-offset", "1970-01-01T00:00+00:01", 22, NULL, 0);
     put("cli", "empty", "", 0, NULL, 0);
+    put("cli", "kinds", kinds, sizeof kinds - 1, NULL, 0);
+    /* A payload with card numbers of several lengths, for the masking. */
+    put("cli", "payload-pans", pans, sizeof pans - 1, NULL, 0);
 }
 
 int main(int argc, char **argv)
