@@ -28,9 +28,9 @@ build() {
     local dir=$1 san=$2
     cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Debug \
         -DSFJ_BUILD_TOOLS=ON -DSFJ_SANITIZER="$san" >/dev/null &&
-        cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 ||
+        cmake --build "$dir" -j"$jobs" >"$dir/sanitize-build.log" 2>&1 ||
         {
-            tail -n 40 "$dir.build.log"
+            tail -n 40 "$dir/sanitize-build.log"
             return 1
         }
 }
