@@ -70,14 +70,16 @@ static int has_key(sfj_journal *j, MDB_txn *txn, MDB_dbi dbi, uint64_t seq,
 }
 
 /* Drop the index record of the txn of the entry about to go when nothing
- * of it outlives the entry. */
+ * of it outlives the entry. The open set, not the record's state, says
+ * whether the txn is still open: a forwarded offline sale keeps state
+ * OFFLINE but leaves the open set once acknowledged and printed. */
 static int drop_index(sfj_journal *j, MDB_txn *txn, uint64_t seq,
                       const MDB_val *v, uint16_t kind)
 {
     uint8_t hash[SFJ__TXN_HASH_BYTES];
     sfj_entry *e = NULL;
     sfj__txnrec r;
-    int rc;
+    int rc, open = 0;
 
     if (j->keys == NULL || !sfj__txn_kind(kind))
         return SFJ_OK;
@@ -89,7 +91,10 @@ static int drop_index(sfj_journal *j, MDB_txn *txn, uint64_t seq,
     rc = sfj__txnrec_get(j, txn, hash, &r);
     if (rc == SFJ_ENOTFOUND)
         return SFJ_OK;
-    if (rc == SFJ_OK && r.last_seq <= seq && !sfj__txn_is_open(&r))
+    if (rc != SFJ_OK || r.last_seq > seq)
+        return rc;
+    rc = sfj__open_exists(j, txn, r.first_seq, &open);
+    if (rc == SFJ_OK && !open)
         rc = sfj__txnrec_del(j, txn, hash);
     return rc;
 }
