@@ -562,7 +562,8 @@ static void step_crash(fixture *f, model *m)
     ptcap = m->ntxn + PLAN_MAX;
     pt = malloc((size_t)ptcap * sizeof *pt);
     assert_non_null(pt);
-    memcpy(pt, m->txns, (size_t)m->ntxn * sizeof *pt);
+    if (m->ntxn > 0) /* m->txns is NULL until the first txn */
+        memcpy(pt, m->txns, (size_t)m->ntxn * sizeof *pt);
     np = m->ntxn;
     for (i = 0; i < n; i++) {
         gen_legal(m, pt, np, m->gen + 1, &plan[i]);
