@@ -1,9 +1,38 @@
 #!/usr/bin/env bash
-# Install what is missing, build, and run the whole test suite with CTest.
+# Install what is missing, build, and run the whole test suite with CTest,
+# then the sanitizer and memory-checker stages (tools/sanitize.sh: the
+# whole suite under ASan+UBSan, the threaded suites under TSan, memcheck on
+# the core suites). Ends with one line: "sfj: N passed, M failed".
 #   SFJ_BUILD_DIR     build directory (default: build/)
-#   SFJ_CRASH_ROUNDS  kill -9 rounds in the crash tests (long soaks)
-set -euo pipefail
+#   SFJ_SANITIZE=0    skip the sanitizer stages
+#   SFJ_SOAK=1        long variants of the crash, power-cut, corruption and
+#                     model tests (hours, not for CI)
+set -uo pipefail
 . "$(dirname "$0")/setup.sh"
-sfj_setup
-cd "$SFJ_BUILD"
-ctest --output-on-failure -j"$(nproc)" --timeout 900
+sfj_setup || exit 1
+
+cd "$SFJ_BUILD" || exit 1
+ctest --output-on-failure -j"$(nproc)" --timeout 900 | tee ctest-summary.log
+main_rc=${PIPESTATUS[0]}
+total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' ctest-summary.log |
+    tail -n 1)
+failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' \
+    ctest-summary.log | tail -n 1)
+total=${total:-0}
+failed=${failed:-0}
+if [ "$main_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    failed=1 # ctest itself failed
+fi
+
+if [ "${SFJ_SANITIZE:-1}" != 0 ]; then
+    for stage in asan tsan valgrind; do
+        total=$((total + 1))
+        if ! bash "$SFJ_ROOT/tools/sanitize.sh" "$stage"; then
+            failed=$((failed + 1))
+        fi
+    done
+fi
+
+echo
+echo "sfj: $((total - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
