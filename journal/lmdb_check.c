@@ -7,6 +7,7 @@
  * last page number and transaction id. LMDB uses the meta page with the
  * higher transaction id. */
 #include "journal/lmdb_check.h"
+#include "journal/lmdb_format.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,16 +19,16 @@
 
 #include "sfj/errors.h"
 
-#define META_FLAGS   10
-#define META_MAGIC   16
-#define META_VERSION 20
-#define META_PSIZE   40
-#define META_LAST_PG 136
-#define META_TXNID   144
-#define META_END     152
-#define P_META       0x08
-#define LMDB_MAGIC   0xBEEFC0DEu
-#define LMDB_VERSION 1u
+#define META_FLAGS   SFJ__LMDB_META_FLAGS
+#define META_MAGIC   SFJ__LMDB_META_MAGIC
+#define META_VERSION SFJ__LMDB_META_VERSION
+#define META_PSIZE   SFJ__LMDB_META_PSIZE
+#define META_LAST_PG SFJ__LMDB_META_LAST_PG
+#define META_TXNID   SFJ__LMDB_META_TXNID
+#define META_END     SFJ__LMDB_META_END
+#define P_META       SFJ__LMDB_P_META
+#define LMDB_MAGIC   SFJ__LMDB_MAGIC
+#define LMDB_VERSION SFJ__LMDB_VERSION
 
 typedef struct meta {
     int valid;
@@ -36,41 +37,17 @@ typedef struct meta {
     uint64_t txnid;
 } meta;
 
-static uint16_t host16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint32_t host32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint64_t host64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 static void parse(const uint8_t *page, meta *m)
 {
     memset(m, 0, sizeof *m);
-    if ((host16(page + META_FLAGS) & P_META) == 0 ||
-        host32(page + META_MAGIC) != LMDB_MAGIC ||
-        host32(page + META_VERSION) != LMDB_VERSION)
+    if ((sfj__host16(page + META_FLAGS) & P_META) == 0 ||
+        sfj__host32(page + META_MAGIC) != LMDB_MAGIC ||
+        sfj__host32(page + META_VERSION) != LMDB_VERSION)
         return;
     m->valid = 1;
-    m->psize = host32(page + META_PSIZE);
-    m->last_pg = host64(page + META_LAST_PG);
-    m->txnid = host64(page + META_TXNID);
+    m->psize = sfj__host32(page + META_PSIZE);
+    m->last_pg = sfj__host64(page + META_LAST_PG);
+    m->txnid = sfj__host64(page + META_TXNID);
 }
 
 static int psize_ok(uint32_t psize)

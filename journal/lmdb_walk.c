@@ -10,6 +10,7 @@
  * (F_SUBDATA, 48 bytes, root page at offset 40). A meta page holds the
  * FREE and MAIN database records at byte 40 and 88 and its txnid at 144. */
 #include "journal/lmdb_walk.h"
+#include "journal/lmdb_format.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -19,20 +20,20 @@
 
 #include "sfj/errors.h"
 
-#define PAGEHDRSZ    16
+#define PAGEHDRSZ    SFJ__LMDB_PAGEHDRSZ
 #define NODESIZE     8
-#define P_BRANCH     0x01
-#define P_LEAF       0x02
-#define P_OVERFLOW   0x04
+#define P_BRANCH     SFJ__LMDB_P_BRANCH
+#define P_LEAF       SFJ__LMDB_P_LEAF
+#define P_OVERFLOW   SFJ__LMDB_P_OVERFLOW
 #define F_BIGDATA    0x01
 #define F_SUBDATA    0x02
 #define F_DUPDATA    0x04
-#define DB_RECORD    48
-#define DB_ROOT      40
-#define META_FREE_DB 40
-#define META_MAIN_DB 88
-#define META_LAST_PG 136
-#define META_TXNID   144
+#define DB_RECORD    SFJ__LMDB_DB_RECORD
+#define DB_ROOT      SFJ__LMDB_DB_ROOT
+#define META_FREE_DB SFJ__LMDB_META_FREE_DB
+#define META_MAIN_DB SFJ__LMDB_META_MAIN_DB
+#define META_LAST_PG SFJ__LMDB_META_LAST_PG
+#define META_TXNID   SFJ__LMDB_META_TXNID
 #define P_INVALID    (~(uint64_t)0)
 #define MAX_DEPTH    32
 /* Databases of this size or less are walked whole even in edge mode. */
@@ -50,29 +51,9 @@ typedef struct walk {
     const char *db; /* name of the database being walked, for messages */
 } walk;
 
-static uint16_t u16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint32_t u32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint64_t u64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+#define u16 sfj__host16
+#define u32 sfj__host32
+#define u64 sfj__host64
 
 static int bad(walk *w, uint64_t pgno, const char *what)
 {
@@ -110,8 +91,12 @@ static int mark(walk *w, uint64_t pgno, uint64_t count)
 static int check_overflow(walk *w, uint64_t pgno, uint64_t size, uint8_t *buf)
 {
     uint64_t need = (PAGEHDRSZ - 1 + size) / w->psize + 1;
-    int rc = read_page(w, pgno, buf);
+    int rc;
 
+    /* A damaged reference must not even be read: it may lie anywhere. */
+    if (pgno < 2 || pgno > w->last_pg)
+        return bad(w, pgno, "overflow page number out of range");
+    rc = read_page(w, pgno, buf);
     if (rc != SFJ_OK)
         return rc;
     if (u64(buf) != pgno || (u16(buf + 10) & P_OVERFLOW) == 0 ||

@@ -335,10 +335,15 @@ static void check_tools(const char *copy, const char *keyfile,
 {
     int d =
         run_tool(copy, "sfj-dump", copy, "--verify", "--key", keyfile, NULL);
-    int r = run_tool(copy, "sfj-recover", copy, "--key", keyfile, NULL);
+    int r;
 
-    if (d < 1 || d > 3)
-        fail_msg("sfj-dump --verify on a damaged copy exited %d", d);
+    if (d < 1 || d > 3) {
+        char *err = sfj_test_path(copy, "../tool.err");
+        char *msg = sfj_test_slurp(err);
+
+        fail_msg("sfj-dump --verify on a damaged copy exited %d: %s", d, msg);
+    }
+    r = run_tool(copy, "sfj-recover", copy, "--key", keyfile, NULL);
     if (r != 0 && r != 1 && r != 2 && r != 65 && r != 66 && r != 74 && r != 76)
         fail_msg("sfj-recover on a damaged copy exited %d", r);
     *runs += 2;

@@ -130,6 +130,14 @@ int dump_verify(const dump_opts *o)
     rc = sfj_stats_get(j, &st);
     if (rc == SFJ_OK)
         rc = sfj__verify(j, 0, o->pinned ? o->pin : NULL, keys != NULL, &p.r);
+    if (rc == SFJ_ECORRUPT || rc == SFJ_EAUTH) {
+        /* LMDB itself met a damaged page the walk cannot step past. */
+        dump_err("%s: DAMAGED: the journal cannot be read past the damage: "
+                 "%s (%s)",
+                 o->dir, sfj_strerror(rc), sfj_journal_errmsg(j));
+        ex = DUMP_DAMAGED;
+        goto done;
+    }
     if (rc != SFJ_OK) {
         dump_err("%s: verification could not run: %s", o->dir,
                  sfj_strerror(rc));
