@@ -6,6 +6,7 @@
  * they count the call and, at the armed count, fail it with the chosen
  * errno (or make a write short) instead of running it. */
 #define _GNU_SOURCE
+#include "shim_writes.h"
 #include "faultshim.h"
 
 #include <dlfcn.h>
@@ -311,7 +312,7 @@ static int halve(const struct iovec *iov, int n, struct iovec *out)
     return k;
 }
 
-static ssize_t do_write(int fd, const struct iovec *iov, int n, off_t off,
+ssize_t sfj__shim_write(int fd, const struct iovec *iov, int n, off_t off,
                         int positional)
 {
     struct iovec half[64];
@@ -335,36 +336,6 @@ static ssize_t do_write(int fd, const struct iovec *iov, int n, off_t off,
     return n == 1 ? real_write(fd, iov[0].iov_base, iov[0].iov_len)
                   : real_writev(fd, iov, n);
 }
-
-ssize_t write(int fd, const void *buf, size_t len)
-{
-    struct iovec v = {(void *)buf, len};
-
-    return do_write(fd, &v, 1, 0, 0);
-}
-
-ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-    struct iovec v = {(void *)buf, len};
-
-    return do_write(fd, &v, 1, off, 1);
-}
-
-ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
-    __attribute__((alias("pwrite")));
-
-ssize_t writev(int fd, const struct iovec *iov, int n)
-{
-    return do_write(fd, iov, n, 0, 0);
-}
-
-ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
-{
-    return do_write(fd, iov, n, off, 1);
-}
-
-ssize_t pwritev64(int fd, const struct iovec *iov, int n, off_t off)
-    __attribute__((alias("pwritev")));
 
 static int do_sync(int fd, unsigned cls, int (*fn)(int))
 {

@@ -33,6 +33,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "shim_writes.h"
 #include "powercut_log.h"
 
 #define MAX_FDS   4096
@@ -289,7 +290,7 @@ static uint64_t current_offset(int fd)
 
 /* The common path of every write: count (maybe cut), run, then log what
  * was actually written. */
-static ssize_t do_write(int fd, const struct iovec *iov, int n, off_t off,
+ssize_t sfj__shim_write(int fd, const struct iovec *iov, int n, off_t off,
                         int positional)
 {
     struct iovec part[64];
@@ -327,36 +328,6 @@ static ssize_t do_write(int fd, const struct iovec *iov, int n, off_t off,
     pthread_mutex_unlock(&shim_lock);
     return w;
 }
-
-ssize_t write(int fd, const void *buf, size_t len)
-{
-    struct iovec v = {(void *)buf, len};
-
-    return do_write(fd, &v, 1, 0, 0);
-}
-
-ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-    struct iovec v = {(void *)buf, len};
-
-    return do_write(fd, &v, 1, off, 1);
-}
-
-ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
-    __attribute__((alias("pwrite")));
-
-ssize_t writev(int fd, const struct iovec *iov, int n)
-{
-    return do_write(fd, iov, n, 0, 0);
-}
-
-ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
-{
-    return do_write(fd, iov, n, off, 1);
-}
-
-ssize_t pwritev64(int fd, const struct iovec *iov, int n, off_t off)
-    __attribute__((alias("pwritev")));
 
 int ftruncate(int fd, off_t size)
 {

@@ -1,0 +1,40 @@
+/* The write-family entry points both test shims interpose. Each shim
+ * defines sfj__shim_write, which sees every write as an iovec list with or
+ * without a position, so that write, pwrite, writev, pwritev and their
+ * 64-bit names all reach one place. */
+#define _GNU_SOURCE
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "shim_writes.h"
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+    struct iovec v = {(void *)buf, len};
+
+    return sfj__shim_write(fd, &v, 1, 0, 0);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    struct iovec v = {(void *)buf, len};
+
+    return sfj__shim_write(fd, &v, 1, off, 1);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+    __attribute__((alias("pwrite")));
+
+ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+    return sfj__shim_write(fd, iov, n, 0, 0);
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+    return sfj__shim_write(fd, iov, n, off, 1);
+}
+
+ssize_t pwritev64(int fd, const struct iovec *iov, int n, off_t off)
+    __attribute__((alias("pwritev")));

@@ -1,0 +1,14 @@
+/* Shared by the test shims: see shim_writes.c. */
+#ifndef SFJ_TESTS_SHIM_WRITES_H
+#define SFJ_TESTS_SHIM_WRITES_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* One write of `n` iovecs at `off` (when `positional`) or at the file
+ * position; what the shim does with it is its own. */
+__attribute__((visibility("hidden"))) ssize_t
+sfj__shim_write(int fd, const struct iovec *iov, int n, off_t off,
+                int positional);
+
+#endif
