@@ -3,8 +3,8 @@
 
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "crypto/chain.h"
-#include "journal/bytes.h"
 #include "sfj/errors.h"
 
 #define ACK_TAG "sfj-ack-v1"

@@ -11,8 +11,8 @@
  * queue moves past it, so it is never lost and never blocks the rest. */
 #include <stdio.h>
 
+#include "common/clock.h"
 #include "forwarder/forwarder_impl.h"
-#include "journal/clock.h"
 #include "journal/internal.h"
 #include "sfj/errors.h"
 

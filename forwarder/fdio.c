@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "journal/clock.h"
+#include "common/clock.h"
 #include "sfj/errors.h"
 
 int sfj__ms_left(long long deadline)

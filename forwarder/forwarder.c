@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "forwarder/forwarder_impl.h"
-#include "forwarder/proto.h"
-#include "journal/clock.h"
+#include "forwarder/wire/proto.h"
 #include "journal/internal.h"
 #include "sfj/errors.h"
 

@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "forwarder/wire.h"
+#include "forwarder/wire/wire.h"
 #include "sfj/forwarder.h"
 
 #define SFJ__FWD_OFFLINE    0

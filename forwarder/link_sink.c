@@ -16,14 +16,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/bytes.h"
+#include "common/clock.h"
 #include "crypto/chain.h"
 #include "crypto/link_mac.h"
 #include "forwarder/forwarder_impl.h"
-#include "forwarder/proto.h"
-#include "journal/bytes.h"
-#include "journal/clock.h"
+#include "forwarder/wire/proto.h"
+#include "journal/format/record.h"
 #include "journal/internal.h"
-#include "journal/record.h"
 #include "sfj/errors.h"
 
 static void sleep_ms(int ms)

@@ -8,8 +8,8 @@
 #include <libserialport.h>
 #include <stdlib.h>
 
+#include "common/clock.h"
 #include "forwarder/fdio.h"
-#include "journal/clock.h"
 #include "sfj/errors.h"
 #include "sfj/sys/transport.h"
 

@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "forwarder/fdio.h"
-#include "journal/clock.h"
 #include "sfj/errors.h"
 #include "sfj/sys/transport.h"
 

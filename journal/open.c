@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "crypto/keys.h"
-#include "journal/bytes.h"
 #include "journal/internal.h"
-#include "journal/journal_impl.h"
-#include "journal/lmdb_check.h"
-#include "journal/lmdb_walk.h"
-#include "journal/txn_rebuild.h"
+#include "journal/store/journal_impl.h"
+#include "journal/store/lmdb_check.h"
+#include "journal/store/lmdb_walk.h"
+#include "journal/write/txn_rebuild.h"
 #include "sfj/errors.h"
 
 #define DEFAULT_MAX_BYTES        (256ull << 20)

@@ -12,11 +12,11 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "crypto/keys.h"
-#include "journal/bundle.h"
-#include "journal/bytes.h"
+#include "journal/format/record.h"
 #include "journal/internal.h"
-#include "journal/record.h"
+#include "journal/report/bundle.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;

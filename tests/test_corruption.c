@@ -29,7 +29,7 @@
 #include <sodium.h>
 
 #include "journal/internal.h"
-#include "journal/verify.h"
+#include "journal/report/verify.h"
 #include "support/testutil.h"
 
 #define N_ENTRIES 7

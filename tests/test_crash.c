@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "journal/verify.h"
+#include "journal/report/verify.h"
 #include "support/testutil.h"
 
 static int rounds(void)

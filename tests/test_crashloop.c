@@ -35,9 +35,9 @@
 
 #include <cmocka.h>
 
-#include "journal/clock.h"
+#include "common/clock.h"
 #include "journal/internal.h"
-#include "journal/verify.h"
+#include "journal/report/verify.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
 

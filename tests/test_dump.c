@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
-#include "journal/bytes.h"
+#include "common/bytes.h"
 #include "journal/internal.h"
 #include "support/testutil.h"
 

@@ -27,9 +27,9 @@
 
 #include <sodium.h>
 
-#include "journal/bundle.h"
 #include "journal/internal.h"
-#include "journal/verify.h"
+#include "journal/report/bundle.h"
+#include "journal/report/verify.h"
 #include "sfj/forwarder.h"
 #include "sfj/txn.h"
 #include "support/testutil.h"

@@ -15,12 +15,12 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "common/bytes.h"
+#include "common/clock.h"
 #include "crypto/chain.h"
 #include "crypto/link_mac.h"
-#include "forwarder/proto.h"
-#include "forwarder/wire.h"
-#include "journal/bytes.h"
-#include "journal/clock.h"
+#include "forwarder/wire/proto.h"
+#include "forwarder/wire/wire.h"
 #include "journal/internal.h"
 #include "sfj/forwarder.h"
 #include "support/hosttest.h"

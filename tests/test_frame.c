@@ -9,10 +9,10 @@
 
 #include <cmocka.h>
 
-#include "forwarder/cobs.h"
-#include "forwarder/frame.h"
-#include "forwarder/proto.h"
-#include "journal/bytes.h"
+#include "common/bytes.h"
+#include "forwarder/wire/cobs.h"
+#include "forwarder/wire/frame.h"
+#include "forwarder/wire/proto.h"
 #include "support/testutil.h"
 
 static uint8_t *big(size_t n)

@@ -16,9 +16,9 @@
 #include <sodium.h>
 #include <lmdb.h>
 
-#include "journal/bytes.h"
+#include "common/bytes.h"
+#include "journal/format/record.h"
 #include "journal/internal.h"
-#include "journal/record.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;

@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "journal/internal.h"
-#include "journal/verify.h"
+#include "journal/report/verify.h"
 #include "support/testutil.h"
 
 #define DEFAULT_STEPS 1000

@@ -33,9 +33,9 @@
 
 #include <cmocka.h>
 
-#include "forwarder/frame.h"
-#include "journal/bytes.h"
-#include "journal/clock.h"
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "forwarder/wire/frame.h"
 #include "journal/internal.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"

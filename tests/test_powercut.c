@@ -34,7 +34,7 @@
 #include <cmocka.h>
 
 #include "journal/internal.h"
-#include "journal/verify.h"
+#include "journal/report/verify.h"
 #include "support/testutil.h"
 #include "torture/crashstate.h"
 

@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "journal/internal.h"
-#include "journal/verify.h"
+#include "journal/report/verify.h"
 #include "support/testutil.h"
 
 #define T0  1700000000000ll

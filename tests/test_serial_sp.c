@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <libserialport.h>
 
-#include "forwarder/wire.h"
+#include "forwarder/wire/wire.h"
 #include "sfj/sys/transport.h"
 #include "support/testutil.h"
 

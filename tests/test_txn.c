@@ -13,7 +13,7 @@
 #include <lmdb.h>
 
 #include "journal/internal.h"
-#include "journal/journal_impl.h"
+#include "journal/store/journal_impl.h"
 #include "support/testutil.h"
 
 #define T0 1700000000000ll

@@ -26,6 +26,12 @@ SFJ_EXTERN int sfj_init(void);
 /** The library version string; never freed. */
 SFJ_EXTERN const char *sfj_version(void);
 
+/** Release process-wide state the library keeps between calls (pooled
+ *  compression streams and their windows). Call once at exit, after every
+ *  journal and forwarder is closed; sfj_init may be called again after it.
+ *  Not thread-safe against concurrent sfj calls. */
+SFJ_EXTERN void sfj_shutdown(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal/bundle.h"
+#include "journal/report/bundle.h"
 #include "sfj/sfj.h"
 #include "tests/fuzz/fuzz_keys.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forwarder/cobs.h"
+#include "forwarder/wire/cobs.h"
 #include "sfj/errors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

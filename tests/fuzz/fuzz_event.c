@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal/event_codec.h"
-#include "journal/record.h"
+#include "journal/format/event_codec.h"
+#include "journal/format/record.h"
 #include "sfj/errors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forwarder/frame.h"
-#include "forwarder/proto.h"
-#include "journal/record.h"
+#include "forwarder/wire/frame.h"
+#include "forwarder/wire/proto.h"
+#include "journal/format/record.h"
 #include "sfj/errors.h"
 #include "tests/fuzz/fuzz_keys.h"
 

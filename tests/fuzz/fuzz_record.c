@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "journal/event_codec.h"
-#include "journal/record.h"
+#include "journal/format/event_codec.h"
+#include "journal/format/record.h"
 #include "sfj/errors.h"
 #include "tests/fuzz/fuzz_keys.h"
 

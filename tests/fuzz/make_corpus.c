@@ -13,13 +13,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "forwarder/cobs.h"
-#include "forwarder/frame.h"
-#include "forwarder/proto.h"
-#include "journal/bundle.h"
-#include "journal/compress.h"
-#include "journal/event_codec.h"
-#include "journal/record.h"
+#include "forwarder/wire/cobs.h"
+#include "forwarder/wire/frame.h"
+#include "forwarder/wire/proto.h"
+#include "journal/format/compress.h"
+#include "journal/format/event_codec.h"
+#include "journal/format/record.h"
+#include "journal/report/bundle.h"
 #include "sfj/sfj.h"
 #include "support/testutil.h"
 #include "tests/fuzz/fuzz_keys.h"

@@ -18,12 +18,12 @@
 #include <string.h>
 
 #include "bench.h"
-#include "journal/clock.h"
-#include "journal/event_codec.h"
+#include "common/clock.h"
+#include "journal/format/event_codec.h"
+#include "journal/format/record.h"
 #include "journal/internal.h"
-#include "journal/journal_impl.h"
-#include "journal/record.h"
-#include "journal/txn_hooks.h"
+#include "journal/store/journal_impl.h"
+#include "journal/write/txn_hooks.h"
 
 /* Events per commit: a multiple of 3, so that a txn's intent, outcome and
  * receipt always travel together. */

@@ -8,8 +8,8 @@
 #include "cli_file.h"
 #include "cli_text.h"
 #include "cli_time.h"
-#include "journal/bundle.h"
 #include "dump.h"
+#include "journal/report/bundle.h"
 
 /* Largest bundle file read: far above any real transaction's span. */
 #define BUNDLE_FILE_MAX (256u << 20)

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "crypto/keys.h"
-#include "journal/bundle.h"
-#include "journal/bytes.h"
-#include "journal/internal.h"
-#include "journal/record.h"
 #include "dump.h"
+#include "journal/format/record.h"
+#include "journal/internal.h"
+#include "journal/report/bundle.h"
 
 static int key_error(const char *path, int rc)
 {

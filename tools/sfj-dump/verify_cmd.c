@@ -8,9 +8,9 @@
 
 #include "cli_text.h"
 #include "cli_time.h"
-#include "journal/internal.h"
-#include "journal/verify.h"
 #include "dump.h"
+#include "journal/internal.h"
+#include "journal/report/verify.h"
 
 typedef struct report {
     char jid[33];

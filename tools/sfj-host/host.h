@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "forwarder/wire.h"
+#include "forwarder/wire/wire.h"
 #include "sfj/journal.h"
 #include "sfj/sys/transport.h"
 

@@ -17,11 +17,11 @@
 #include <time.h>
 
 #include "cli_text.h"
+#include "common/bytes.h"
 #include "crypto/chain.h"
 #include "crypto/link_mac.h"
-#include "forwarder/proto.h"
+#include "forwarder/wire/proto.h"
 #include "host.h"
-#include "journal/bytes.h"
 #include "journal/internal.h"
 #include "sfj/errors.h"
 

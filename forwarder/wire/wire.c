@@ -1,0 +1,101 @@
+/* Framed channel; see wire.h. */
+#include "forwarder/wire/wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfj/errors.h"
+
+#define TXC_BYTES (SFJ_COBS_MAX(SFJ_FRAME_MAX_BYTES) + 2)
+
+int sfj__wire_init(sfj__wire *w, int framing)
+{
+    memset(w, 0, sizeof *w);
+    w->cobs = framing == SFJ_FRAMING_COBS;
+    w->tx = malloc(SFJ_FRAME_MAX_BYTES);
+    w->rx = malloc(SFJ_FRAME_MAX_BYTES);
+    w->txc = w->cobs ? malloc(TXC_BYTES) : NULL;
+    if (w->tx == NULL || w->rx == NULL || (w->cobs && w->txc == NULL)) {
+        sfj__wire_free(w);
+        return SFJ_ENOMEM;
+    }
+    sfj__wire_reset(w);
+    return SFJ_OK;
+}
+
+void sfj__wire_free(sfj__wire *w)
+{
+    free(w->tx);
+    free(w->txc);
+    free(w->rx);
+    w->tx = w->txc = w->rx = NULL;
+}
+
+void sfj__wire_reset(sfj__wire *w)
+{
+    sfj__frame_dec_init(&w->fdec, w->rx, SFJ_FRAME_MAX_BYTES,
+                        SFJ_FRAME_MAX_BODY);
+    sfj__cobs_dec_init(&w->cdec, w->rx, SFJ_FRAME_MAX_BYTES);
+    w->in_pos = w->in_len = 0;
+}
+
+uint8_t *sfj__wire_body(sfj__wire *w)
+{
+    return w->tx + SFJ_FRAME_HDR_BYTES;
+}
+
+int sfj__wire_send(sfj__wire *w, sfj_transport *t, uint8_t type,
+                   size_t body_len, int timeout_ms)
+{
+    size_t n, sent = 0;
+
+    if (body_len > SFJ_FRAME_MAX_BODY)
+        return SFJ_EINVAL;
+    n = sfj__frame_encode(w->tx, SFJ_FRAME_MAX_BYTES, type, 0,
+                          w->tx + SFJ_FRAME_HDR_BYTES, (uint32_t)body_len);
+    if (!w->cobs)
+        return t->ops->send(t, w->tx, n, &sent, timeout_ms);
+    w->txc[0] = 0;
+    n = sfj__cobs_encode(w->tx, n, w->txc + 1, TXC_BYTES - 2);
+    w->txc[n + 1] = 0;
+    return t->ops->send(t, w->txc, n + 2, &sent, timeout_ms);
+}
+
+int sfj__wire_fill(sfj__wire *w, sfj_transport *t, int timeout_ms)
+{
+    size_t got = 0;
+    int rc;
+
+    if (w->in_pos < w->in_len)
+        return SFJ_OK;
+    w->in_pos = w->in_len = 0;
+    rc = t->ops->recv(t, w->in, sizeof w->in, &got, timeout_ms);
+    if (rc == SFJ_OK)
+        w->in_len = got;
+    return rc;
+}
+
+int sfj__wire_next(sfj__wire *w, sfj__frame *out)
+{
+    const uint8_t *pkt;
+    size_t used = 0, pkt_len;
+    int rc;
+
+    if (!w->cobs) {
+        if (w->fdec.failed)
+            return SFJ_EPROTO;
+        rc = sfj__frame_dec_feed(&w->fdec, w->in + w->in_pos,
+                                 w->in_len - w->in_pos, &used, out);
+        w->in_pos += used;
+        if (rc == SFJ_ELIMIT)
+            return SFJ_EPROTO;
+        return rc < 0 ? SFJ_ECORRUPT : rc;
+    }
+    rc = sfj__cobs_dec_feed(&w->cdec, w->in + w->in_pos, w->in_len - w->in_pos,
+                            &used, &pkt, &pkt_len);
+    w->in_pos += used;
+    if (rc <= 0)
+        return rc < 0 ? SFJ_ECORRUPT : 0;
+    rc = sfj__frame_parse(pkt, pkt_len, SFJ_FRAME_MAX_BODY, out);
+    return rc == SFJ_OK ? 1 : SFJ_ECORRUPT;
+}

@@ -1,0 +1,58 @@
+/* A framed channel over a transport: frame + (for serial) COBS on the way
+ * out, incremental decoding on the way in (docs/PROTOCOL.md section 2).
+ *
+ * States: buffers allocated by init until free; `in` holds bytes read
+ * from the transport and not yet decoded (in_pos <= in_len). reset drops
+ * partial input and decoder state (new connection). A stream whose length
+ * field was oversize cannot be resynchronised: next reports SFJ_EPROTO
+ * until reset. Used by one thread at a time. */
+#ifndef SFJ_FORWARDER_WIRE_H
+#define SFJ_FORWARDER_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forwarder/wire/cobs.h"
+#include "forwarder/wire/frame.h"
+#include "sfj/sys/transport.h"
+
+#define SFJ_WIRE_IN_BYTES 16384
+
+typedef struct sfj__wire {
+    int cobs;
+    uint8_t *tx;  /* one frame */
+    uint8_t *txc; /* its COBS encoding with delimiters (serial only) */
+    uint8_t *rx;  /* decoder buffer */
+    sfj__frame_dec fdec;
+    sfj__cobs_dec cdec;
+    uint8_t in[SFJ_WIRE_IN_BYTES];
+    size_t in_pos;
+    size_t in_len;
+} sfj__wire;
+
+/* Allocate a channel for `framing` (SFJ_FRAMING_*). 0 or SFJ_ENOMEM. */
+int sfj__wire_init(sfj__wire *w, int framing);
+void sfj__wire_free(sfj__wire *w);
+void sfj__wire_reset(sfj__wire *w);
+
+/* Where the caller writes the body of the next frame to send
+ * (SFJ_FRAME_MAX_BODY bytes). */
+uint8_t *sfj__wire_body(sfj__wire *w);
+
+/* Frame the body written at sfj__wire_body and send it whole within
+ * `timeout_ms`. Transport errors as sfj_transport_send; a partial send
+ * leaves the link unusable. */
+int sfj__wire_send(sfj__wire *w, sfj_transport *t, uint8_t type,
+                   size_t body_len, int timeout_ms);
+
+/* Read more bytes from `t` if none are buffered: 0, SFJ_ETIMEDOUT,
+ * SFJ_ECLOSED or SFJ_ELINK. */
+int sfj__wire_fill(sfj__wire *w, sfj_transport *t, int timeout_ms);
+
+/* Decode the next frame from buffered input: 1 with `*out` (valid until
+ * the next call), 0 when more input is needed, SFJ_ECORRUPT for a bad
+ * frame that was dropped (CRC, malformed, oversize COBS packet), or
+ * SFJ_EPROTO when the stream cannot be resynchronised (close the link). */
+int sfj__wire_next(sfj__wire *w, sfj__frame *out);
+
+#endif

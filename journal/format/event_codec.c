@@ -1,0 +1,207 @@
+/* Event plaintext encoding; see event_codec.h for the layout. */
+#include "journal/format/event_codec.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bytes.h"
+#include "journal/format/compress.h"
+#include "journal/format/record.h"
+#include "sfj/errors.h"
+
+static int printable_len(const char *s, size_t max, size_t *len)
+{
+    size_t n = 0;
+
+    for (; s[n] != '\0'; n++) {
+        if (n == max || s[n] < 0x21 || s[n] > 0x7e)
+            return SFJ_EINVAL;
+    }
+    *len = n;
+    return SFJ_OK;
+}
+
+static int needs_txn_id(uint16_t kind)
+{
+    return kind == SFJ_EV_TXN_INTENT || kind == SFJ_EV_TXN_OUTCOME ||
+           kind == SFJ_EV_TXN_OFFLINE || kind == SFJ_EV_REVERSAL ||
+           kind == SFJ_EV_RECEIPT;
+}
+
+int sfj__event_validate(const sfj_event *ev)
+{
+    size_t n;
+
+    if (ev == NULL)
+        return SFJ_EINVAL;
+    if (ev->kind == 0 || ev->kind == SFJ_EV_CHECKPOINT ||
+        (ev->kind > SFJ_EV_NOTE && ev->kind < SFJ_EV_APP))
+        return SFJ_EINVAL;
+    if (ev->txn_id != NULL) {
+        if (printable_len(ev->txn_id, SFJ_TXN_ID_MAX, &n) != SFJ_OK || n == 0)
+            return SFJ_EINVAL;
+    } else if (needs_txn_id(ev->kind)) {
+        return SFJ_EINVAL;
+    }
+    if (ev->currency != NULL && ev->currency[0] != '\0') {
+        for (n = 0; n < 3; n++) {
+            if (ev->currency[n] < 'A' || ev->currency[n] > 'Z')
+                return SFJ_EINVAL;
+        }
+        if (ev->currency[3] != '\0')
+            return SFJ_EINVAL;
+    }
+    if (ev->auth_code != NULL &&
+        printable_len(ev->auth_code, SFJ_AUTH_CODE_MAX, &n) != SFJ_OK)
+        return SFJ_EINVAL;
+    if (ev->payload_len > SFJ_PAYLOAD_MAX ||
+        (ev->payload_len > 0 && ev->payload == NULL))
+        return SFJ_EINVAL;
+    return SFJ_OK;
+}
+
+int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
+                    size_t *len, uint8_t *flags)
+{
+    size_t txn_len = ev->txn_id ? strlen(ev->txn_id) : 0;
+    size_t auth_len = ev->auth_code ? strlen(ev->auth_code) : 0;
+    size_t raw_len =
+        SFJ_EVENT_FIXED_BYTES + txn_len + auth_len + ev->payload_len;
+    uint8_t *raw = malloc(raw_len), *packed = NULL, *p = raw;
+    size_t packed_len = 0;
+    int rc;
+
+    *out = NULL;
+    if (raw == NULL)
+        return SFJ_ENOMEM;
+    *p++ = SFJ_EVENT_VERSION;
+    sfj__put_u16(p, ev->status);
+    sfj__put_u32(p + 2, boot);
+    p[6] = (uint8_t)txn_len;
+    p += 7;
+    memcpy(p, ev->txn_id ? ev->txn_id : "", txn_len);
+    p += txn_len;
+    sfj__put_u64(p, (uint64_t)ev->amount);
+    memset(p + 8, 0, 3);
+    if (ev->currency != NULL && ev->currency[0] != '\0')
+        memcpy(p + 8, ev->currency, 3);
+    p[11] = (uint8_t)auth_len;
+    p += 12;
+    memcpy(p, ev->auth_code ? ev->auth_code : "", auth_len);
+    p += auth_len;
+    sfj__put_u32(p, ev->copy);
+    sfj__put_u32(p + 4, (uint32_t)ev->payload_len);
+    if (ev->payload_len > 0)
+        memcpy(p + 8, ev->payload, ev->payload_len);
+
+    packed = malloc(raw_len);
+    if (packed == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    rc = sfj__deflate(raw, raw_len, packed, raw_len, &packed_len);
+    if (rc < 0)
+        goto done;
+    if (rc == 1) {
+        *flags = SFJ_REC_F_DEFLATE;
+        *out = packed;
+        *len = packed_len;
+        packed = NULL;
+    } else {
+        *flags = 0;
+        *out = raw;
+        *len = raw_len;
+        raw = NULL;
+    }
+    rc = SFJ_OK;
+done:
+    if (raw != NULL) {
+        sodium_memzero(raw, raw_len);
+        free(raw);
+    }
+    if (packed != NULL) {
+        sodium_memzero(packed, raw_len);
+        free(packed);
+    }
+    return rc;
+}
+
+static int copy_field(const uint8_t **p, const uint8_t *end, char *dst,
+                      size_t max)
+{
+    size_t n, i;
+
+    if (*p >= end)
+        return SFJ_ECORRUPT;
+    n = **p;
+    if (n > max || (size_t)(end - *p - 1) < n)
+        return SFJ_ECORRUPT;
+    for (i = 0; i < n; i++) {
+        if ((*p)[1 + i] < 0x21 || (*p)[1 + i] > 0x7e)
+            return SFJ_ECORRUPT;
+    }
+    memcpy(dst, *p + 1, n);
+    dst[n] = '\0';
+    *p += 1 + n;
+    return SFJ_OK;
+}
+
+static int unpack_raw(const uint8_t *pt, size_t len, sfj_entry *e)
+{
+    const uint8_t *p = pt, *end = pt + len;
+    size_t payload_len;
+
+    if (len < SFJ_EVENT_FIXED_BYTES || p[0] != SFJ_EVENT_VERSION)
+        return SFJ_ECORRUPT;
+    e->status = sfj__get_u16(p + 1);
+    e->boot = sfj__get_u32(p + 3);
+    p += 7;
+    if (copy_field(&p, end, e->txn_id, SFJ_TXN_ID_MAX) != SFJ_OK ||
+        end - p < 12)
+        return SFJ_ECORRUPT;
+    e->amount = (int64_t)sfj__get_u64(p);
+    memcpy(e->currency, p + 8, 3);
+    e->currency[3] = '\0';
+    p += 11;
+    if (copy_field(&p, end, e->auth_code, SFJ_AUTH_CODE_MAX) != SFJ_OK ||
+        end - p < 8)
+        return SFJ_ECORRUPT;
+    e->copy = sfj__get_u32(p);
+    payload_len = sfj__get_u32(p + 4);
+    p += 8;
+    if (payload_len > SFJ_PAYLOAD_MAX || (size_t)(end - p) != payload_len)
+        return SFJ_ECORRUPT;
+    e->payload_len = payload_len;
+    if (payload_len > 0) {
+        e->payload = malloc(payload_len);
+        if (e->payload == NULL)
+            return SFJ_ENOMEM;
+        memcpy(e->payload, p, payload_len);
+    }
+    return SFJ_OK;
+}
+
+int sfj__event_unpack(const uint8_t *pt, size_t len, uint8_t flags,
+                      sfj_entry *e)
+{
+    uint8_t *raw;
+    size_t raw_len;
+    int rc;
+
+    if ((flags & SFJ_REC_F_DEFLATE) == 0)
+        return unpack_raw(pt, len, e);
+    rc = sfj__inflate_len(
+        pt, len, SFJ_EVENT_FIXED_BYTES + 2 * 255 + SFJ_PAYLOAD_MAX, &raw_len);
+    if (rc != SFJ_OK)
+        return rc;
+    raw = malloc(raw_len);
+    if (raw == NULL)
+        return SFJ_ENOMEM;
+    rc = sfj__inflate(pt, len, raw, raw_len);
+    if (rc == SFJ_OK)
+        rc = unpack_raw(raw, raw_len, e);
+    sodium_memzero(raw, raw_len);
+    free(raw);
+    return rc;
+}

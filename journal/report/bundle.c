@@ -1,0 +1,326 @@
+/* Evidence bundle reader; the layout is in bundle.h and docs/FORMAT.md.
+ *
+ * The check walks the buffer once, front to back, with a cursor that can
+ * only move forward and never past the end. State: the running chain hash
+ * `head`, valid from the first disclosed record on. Each hidden item
+ * extends it by its leaf; each disclosed record must follow it (its
+ * header's prev_chain), sit at its position's seq, open under its record
+ * key and belong to the bundle's txn, and then extends it by its own
+ * leaf; the closing checkpoint must carry the final head and a valid
+ * signature. Nothing is reported as disclosed unless the whole check
+ * passes. */
+#include "journal/report/bundle.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bytes.h"
+#include "crypto/chain.h"
+#include "journal/format/event_codec.h"
+#include "journal/format/record.h"
+#include "sfj/errors.h"
+
+#define FIXED_HEAD_BYTES (SFJ_BUNDLE_MAGIC_BYTES + 2 + 2 + 16 + 32 + 8 + 8 + 1)
+#define CKPT_BYTES       (SFJ_REC_HDR_BYTES + SFJ_REC_CKPT_BODY_BYTES)
+/* Smallest item: a tag and a leaf. */
+#define MIN_ITEM_BYTES (1 + SFJ_HASH_BYTES)
+
+typedef struct cursor {
+    const uint8_t *buf;
+    size_t len;
+    size_t off;
+} cursor;
+
+static int take(cursor *c, size_t n, const uint8_t **p)
+{
+    if (c->len - c->off < n)
+        return 0;
+    *p = c->buf + c->off;
+    c->off += n;
+    return 1;
+}
+
+static int fail(sfj__bundle *b, size_t off, int rc, const char *fmt,
+                unsigned long long seq)
+{
+    b->bad_offset = off;
+    snprintf(b->reason, sizeof b->reason, fmt, seq);
+    return rc;
+}
+
+int sfj__bundle_open_record(const uint8_t *journal_id,
+                            const uint8_t *record_key, const uint8_t *rec,
+                            size_t len, sfj_entry **out)
+{
+    uint8_t ad[SFJ_JOURNAL_ID_BYTES + SFJ_REC_HDR_BYTES];
+    unsigned long long pt_len = 0;
+    uint8_t *pt = NULL;
+    sfj__rec_hdr h;
+    sfj_entry *e = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = sfj__rec_hdr_decode(rec, len, &h);
+    if (rc != SFJ_OK)
+        goto done;
+    if (h.kind == SFJ_EV_CHECKPOINT) {
+        rc = SFJ_ECORRUPT;
+        goto done;
+    }
+    e = calloc(1, sizeof *e);
+    pt = malloc(len - SFJ_REC_HDR_BYTES);
+    if (e == NULL || pt == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    /* Same associated data as the journal's own seal: journal_id ||
+     * clear header. */
+    memcpy(ad, journal_id, SFJ_JOURNAL_ID_BYTES);
+    memcpy(ad + SFJ_JOURNAL_ID_BYTES, rec, SFJ_REC_HDR_BYTES);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            pt, &pt_len, NULL, rec + SFJ_REC_HDR_BYTES, len - SFJ_REC_HDR_BYTES,
+            ad, sizeof ad, h.nonce, record_key) != 0) {
+        pt_len = 0;
+        rc = SFJ_EAUTH;
+        goto done;
+    }
+    e->seq = h.seq;
+    e->kind = h.kind;
+    e->epoch = h.epoch;
+    e->wall_ms = h.wall_ms;
+    rc = sfj__event_unpack(pt, (size_t)pt_len, h.flags, e);
+done:
+    if (pt != NULL) {
+        sodium_memzero(pt, len - SFJ_REC_HDR_BYTES);
+        free(pt);
+    }
+    if (rc != SFJ_OK) {
+        sfj_entry_free(e);
+        e = NULL;
+    }
+    *out = e;
+    return rc;
+}
+
+void sfj__bundle_clear(sfj__bundle *b)
+{
+    size_t i;
+
+    if (b == NULL)
+        return;
+    for (i = 0; i < b->n_events; i++)
+        sfj_entry_free(b->events[i]);
+    free(b->events);
+    sodium_memzero(b, sizeof *b);
+}
+
+static int check_header(cursor *c, const uint8_t *pin, sfj__bundle *b)
+{
+    const uint8_t *p;
+    size_t i, n;
+
+    if (!take(c, FIXED_HEAD_BYTES, &p) ||
+        memcmp(p, SFJ_BUNDLE_MAGIC, SFJ_BUNDLE_MAGIC_BYTES) != 0)
+        return fail(b, 0, SFJ_ECORRUPT, "not an sfj evidence bundle%.0llu", 0);
+    b->version = sfj__get_u16(p + 8);
+    if (b->version != SFJ_BUNDLE_VERSION)
+        return fail(b, 8, SFJ_EVERSION, "unsupported bundle version %llu",
+                    b->version);
+    if (sfj__get_u16(p + 10) != 0)
+        return fail(b, 10, SFJ_ECORRUPT, "unknown bundle flags %llu",
+                    sfj__get_u16(p + 10));
+    memcpy(b->journal_id, p + 12, SFJ_JOURNAL_ID_BYTES);
+    memcpy(b->pubkey, p + 28, 32);
+    b->first_seq = sfj__get_u64(p + 60);
+    b->ckpt_seq = sfj__get_u64(p + 68);
+    n = p[76];
+    if (pin != NULL && sodium_memcmp(pin, b->pubkey, 32) != 0)
+        return fail(b, 28, SFJ_EAUTH,
+                    "bundle is signed for another public key than the "
+                    "pinned one%.0llu",
+                    0);
+    if (b->first_seq == 0 || b->ckpt_seq <= b->first_seq)
+        return fail(b, 60, SFJ_ECORRUPT, "impossible seq span%.0llu", 0);
+    if (n == 0 || n > SFJ_TXN_ID_MAX || !take(c, n, &p))
+        return fail(b, 76, SFJ_ECORRUPT, "bad txn id length %llu", n);
+    for (i = 0; i < n; i++) {
+        if (p[i] < 0x21 || p[i] > 0x7e)
+            return fail(b, 77 + i, SFJ_ECORRUPT,
+                        "txn id is not printable%.0llu", 0);
+    }
+    memcpy(b->txn_id, p, n);
+    b->txn_id[n] = '\0';
+    /* Bound the walk by what the buffer can hold before looping. */
+    if ((b->ckpt_seq - b->first_seq) > (c->len - c->off) / MIN_ITEM_BYTES)
+        return fail(b, 68, SFJ_ECORRUPT,
+                    "bundle too short for its seq span%.0llu", 0);
+    return SFJ_OK;
+}
+
+static int add_event(sfj__bundle *b, sfj_entry *e)
+{
+    sfj_entry **grown;
+
+    if (b->n_events == SFJ_BUNDLE_MAX_RECORDS)
+        return SFJ_ELIMIT;
+    grown = realloc(b->events, (b->n_events + 1) * sizeof *grown);
+    if (grown == NULL)
+        return SFJ_ENOMEM;
+    b->events = grown;
+    b->events[b->n_events++] = e;
+    return SFJ_OK;
+}
+
+/* One disclosed record at `seq`; `head` is the chain before it (NULL for
+ * the first, whose prev_chain starts the chain). */
+static int check_record(cursor *c, uint64_t seq, uint8_t *head, int first,
+                        sfj__bundle *b)
+{
+    const uint8_t *key, *lenp, *rec;
+    size_t at = c->off, len;
+    uint8_t leaf[SFJ_HASH_BYTES];
+    sfj__rec_hdr h;
+    sfj_entry *e = NULL;
+    int rc;
+
+    if (!take(c, SFJ_KEY_BYTES + 4, &key))
+        return fail(b, at, SFJ_ECORRUPT, "bundle cut short at seq %llu", seq);
+    lenp = key + SFJ_KEY_BYTES;
+    len = sfj__get_u32(lenp);
+    if (len < SFJ_REC_HDR_BYTES + SFJ_REC_TAG_BYTES ||
+        len > SFJ_REC_MAX_BYTES || !take(c, len, &rec))
+        return fail(b, at + 1 + SFJ_KEY_BYTES, SFJ_ECORRUPT,
+                    "bad record length at seq %llu", seq);
+    at = c->off - len;
+    if (sfj__rec_hdr_decode(rec, len, &h) != SFJ_OK ||
+        h.kind == SFJ_EV_CHECKPOINT)
+        return fail(b, at, SFJ_ECORRUPT, "damaged record header at seq %llu",
+                    seq);
+    if (h.seq != seq)
+        return fail(b, at + 8, SFJ_EAUTH,
+                    "record out of place: position seq %llu holds another "
+                    "seq",
+                    seq);
+    if (first)
+        memcpy(head, h.prev_chain, SFJ_HASH_BYTES);
+    else if (memcmp(h.prev_chain, head, SFJ_HASH_BYTES) != 0)
+        return fail(b, at + 24, SFJ_EAUTH, "hash chain broken before seq %llu",
+                    seq);
+    rc = sfj__bundle_open_record(b->journal_id, key, rec, len, &e);
+    if (rc == SFJ_ENOMEM)
+        return fail(b, at, rc, "out of memory at seq %llu", seq);
+    if (rc != SFJ_OK)
+        return fail(b, at, rc == SFJ_EAUTH ? SFJ_EAUTH : SFJ_ECORRUPT,
+                    rc == SFJ_EAUTH
+                        ? "record %llu fails authentication (record, record "
+                          "key or journal id altered)"
+                        : "record %llu cannot be decoded",
+                    seq);
+    if (strcmp(e->txn_id, b->txn_id) != 0) {
+        sfj_entry_free(e);
+        return fail(b, at, SFJ_EAUTH,
+                    "record %llu belongs to another transaction", seq);
+    }
+    rc = add_event(b, e);
+    if (rc != SFJ_OK) {
+        sfj_entry_free(e);
+        return fail(b, at, rc, "too many records (at seq %llu)", seq);
+    }
+    sfj__chain_leaf(rec, len, leaf);
+    sfj__chain_next(head, leaf, head);
+    return SFJ_OK;
+}
+
+static int check_checkpoint(cursor *c, const uint8_t *head, sfj__bundle *b)
+{
+    const uint8_t *rec;
+    size_t at = c->off;
+    sfj__rec_hdr h;
+    int rc;
+
+    if (!take(c, CKPT_BYTES, &rec))
+        return fail(b, at, SFJ_ECORRUPT, "checkpoint %llu missing or short",
+                    b->ckpt_seq);
+    if (sfj__rec_hdr_decode(rec, CKPT_BYTES, &h) != SFJ_OK ||
+        h.kind != SFJ_EV_CHECKPOINT)
+        return fail(b, at, SFJ_ECORRUPT, "damaged checkpoint header (seq %llu)",
+                    b->ckpt_seq);
+    if (h.seq != b->ckpt_seq)
+        return fail(b, at + 8, SFJ_EAUTH,
+                    "checkpoint seq differs from the bundle's %llu",
+                    b->ckpt_seq);
+    if (memcmp(h.prev_chain, head, SFJ_HASH_BYTES) != 0)
+        return fail(b, at + 24, SFJ_EAUTH,
+                    "hash chain does not lead to checkpoint %llu: a record "
+                    "or hash was altered",
+                    b->ckpt_seq);
+    rc = sfj__rec_checkpoint_verify(b->journal_id, b->pubkey, rec, CKPT_BYTES,
+                                    &b->ckpt_boot);
+    if (rc != SFJ_OK)
+        return fail(b, at, SFJ_EAUTH,
+                    "checkpoint %llu signature invalid (checkpoint, journal "
+                    "id or public key altered)",
+                    b->ckpt_seq);
+    b->ckpt_wall_ms = h.wall_ms;
+    if (c->off != c->len)
+        return fail(b, c->off, SFJ_ECORRUPT,
+                    "trailing bytes after checkpoint %llu", b->ckpt_seq);
+    return SFJ_OK;
+}
+
+int sfj__bundle_check(const uint8_t *buf, size_t len, const uint8_t *pin,
+                      sfj__bundle *out)
+{
+    cursor c = {buf, len, 0};
+    uint8_t head[SFJ_HASH_BYTES];
+    const uint8_t *p;
+    uint64_t seq;
+    size_t at;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (buf == NULL) {
+        rc = fail(out, 0, SFJ_ECORRUPT, "empty bundle%.0llu", 0);
+        goto done;
+    }
+    rc = check_header(&c, pin, out);
+    if (rc != SFJ_OK)
+        goto done;
+    for (seq = out->first_seq; seq < out->ckpt_seq; seq++) {
+        at = c.off;
+        if (!take(&c, 1, &p)) {
+            rc = fail(out, at, SFJ_ECORRUPT, "bundle cut short at seq %llu",
+                      seq);
+            goto done;
+        }
+        if (*p == SFJ_BUNDLE_ITEM_RECORD) {
+            rc = check_record(&c, seq, head, seq == out->first_seq, out);
+        } else if (*p == SFJ_BUNDLE_ITEM_LEAF && seq != out->first_seq) {
+            if (take(&c, SFJ_HASH_BYTES, &p))
+                sfj__chain_next(head, p, head);
+            else
+                rc = fail(out, at, SFJ_ECORRUPT, "bundle cut short at seq %llu",
+                          seq);
+            out->hidden++;
+        } else {
+            rc = fail(out, at, SFJ_ECORRUPT, "bad item tag at seq %llu", seq);
+        }
+        if (rc != SFJ_OK)
+            goto done;
+    }
+    rc = check_checkpoint(&c, head, out);
+done:
+    sodium_memzero(head, sizeof head);
+    if (rc != SFJ_OK) {
+        char reason[sizeof out->reason];
+        size_t bad = out->bad_offset;
+
+        memcpy(reason, out->reason, sizeof reason);
+        sfj__bundle_clear(out);
+        memcpy(out->reason, reason, sizeof reason);
+        out->bad_offset = bad;
+    }
+    return rc;
+}

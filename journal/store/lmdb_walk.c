@@ -1,0 +1,295 @@
+/* LMDB B-tree structural check; see lmdb_walk.h.
+ *
+ * The layout is LMDB's data format version 1 (lmdb.h/mdb.c 0.9.x, 64-bit
+ * pgno_t, PAGEBASE 0): a page starts with u64 pgno, u16 pad, u16 flags,
+ * then u16 lower, u16 upper (u32 page count in overflow pages) and the u16
+ * node offsets from byte 16. A node is u16 lo, u16 hi, u16 flags, u16 key
+ * size, key, data: in branch pages lo|hi<<16|flags<<32 is the child page,
+ * in leaf pages lo|hi<<16 is the data size, with the data on overflow
+ * pages (F_BIGDATA, an 8-byte page number inline) or a database record
+ * (F_SUBDATA, 48 bytes, root page at offset 40). A meta page holds the
+ * FREE and MAIN database records at byte 40 and 88 and its txnid at 144. */
+#include "journal/store/lmdb_format.h"
+#include "journal/store/lmdb_walk.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sfj/errors.h"
+
+#define PAGEHDRSZ    SFJ__LMDB_PAGEHDRSZ
+#define NODESIZE     8
+#define P_BRANCH     SFJ__LMDB_P_BRANCH
+#define P_LEAF       SFJ__LMDB_P_LEAF
+#define P_OVERFLOW   SFJ__LMDB_P_OVERFLOW
+#define F_BIGDATA    0x01
+#define F_SUBDATA    0x02
+#define F_DUPDATA    0x04
+#define DB_RECORD    SFJ__LMDB_DB_RECORD
+#define DB_ROOT      SFJ__LMDB_DB_ROOT
+#define META_FREE_DB SFJ__LMDB_META_FREE_DB
+#define META_MAIN_DB SFJ__LMDB_META_MAIN_DB
+#define META_LAST_PG SFJ__LMDB_META_LAST_PG
+#define META_TXNID   SFJ__LMDB_META_TXNID
+#define P_INVALID    (~(uint64_t)0)
+#define MAX_DEPTH    32
+/* Databases of this size or less are walked whole even in edge mode. */
+#define SMALL_DB_PAGES 64
+
+typedef struct walk {
+    sfj_journal *j;
+    int fd;
+    unsigned psize;
+    uint64_t last_pg;
+    uint8_t *seen;  /* one bit per page */
+    uint8_t *page;  /* one buffer per depth level */
+    int full;       /* walking every child of the current tree */
+    int want_full;  /* what the caller asked for */
+    const char *db; /* name of the database being walked, for messages */
+} walk;
+
+#define u16 sfj__host16
+#define u32 sfj__host32
+#define u64 sfj__host64
+
+static int bad(walk *w, uint64_t pgno, const char *what)
+{
+    sfj__set_err(w->j,
+                 "damaged LMDB page %llu in database %s (%s): the journal "
+                 "file is corrupt",
+                 (unsigned long long)pgno, w->db, what);
+    return SFJ_ECORRUPT;
+}
+
+static int read_page(walk *w, uint64_t pgno, uint8_t *buf)
+{
+    ssize_t n = pread(w->fd, buf, w->psize, (off_t)(pgno * w->psize));
+
+    if (n < 0)
+        return SFJ_EIO;
+    return n == (ssize_t)w->psize ? SFJ_OK : bad(w, pgno, "past the end");
+}
+
+static int mark(walk *w, uint64_t pgno, uint64_t count)
+{
+    uint64_t i;
+
+    if (pgno < 2 || count == 0 || pgno > w->last_pg ||
+        count - 1 > w->last_pg - pgno)
+        return bad(w, pgno, "page number out of range");
+    for (i = pgno; i < pgno + count; i++) {
+        if (w->seen[i >> 3] & (1u << (i & 7)))
+            return bad(w, pgno, "page reached twice");
+        w->seen[i >> 3] |= (uint8_t)(1u << (i & 7));
+    }
+    return SFJ_OK;
+}
+
+static int check_overflow(walk *w, uint64_t pgno, uint64_t size, uint8_t *buf)
+{
+    uint64_t need = (PAGEHDRSZ - 1 + size) / w->psize + 1;
+    int rc;
+
+    /* A damaged reference must not even be read: it may lie anywhere. */
+    if (pgno < 2 || pgno > w->last_pg)
+        return bad(w, pgno, "overflow page number out of range");
+    rc = read_page(w, pgno, buf);
+    if (rc != SFJ_OK)
+        return rc;
+    if (u64(buf) != pgno || (u16(buf + 10) & P_OVERFLOW) == 0 ||
+        u32(buf + 12) < need)
+        return bad(w, pgno, "bad overflow page");
+    return mark(w, pgno, u32(buf + 12));
+}
+
+static int walk_tree(walk *w, uint64_t pgno, int depth);
+
+/* A database record in the MAIN database: walk its tree. */
+static int walk_subdb(walk *w, const uint8_t *rec, const uint8_t *name,
+                      size_t name_len, int depth)
+{
+    char label[64];
+    const char *outer = w->db;
+    uint64_t root = u64(rec + DB_ROOT);
+    uint64_t pages = u64(rec + 8) + u64(rec + 16); /* branch + leaf */
+    int rc, outer_full = w->full;
+
+    if (root == P_INVALID)
+        return SFJ_OK;
+    snprintf(label, sizeof label, "%.*s", (int)(name_len < 40 ? name_len : 40),
+             (const char *)name);
+    w->db = label;
+    w->full = w->want_full || pages <= SMALL_DB_PAGES;
+    rc = walk_tree(w, root, depth + 1);
+    w->full = outer_full;
+    w->db = outer;
+    return rc;
+}
+
+static int check_node(walk *w, uint64_t pgno, const uint8_t *p, int leaf,
+                      uint16_t ptr, uint64_t *child, int depth)
+{
+    const uint8_t *n = p + ptr;
+    uint16_t flags, ksize;
+    uint64_t dsize;
+
+    if (ptr < PAGEHDRSZ || (size_t)ptr + NODESIZE > w->psize)
+        return bad(w, pgno, "node offset outside the page");
+    flags = u16(n + 4);
+    ksize = u16(n + 6);
+    if ((size_t)ptr + NODESIZE + ksize > w->psize)
+        return bad(w, pgno, "key runs past the page");
+    if (!leaf) {
+        *child =
+            u16(n) | ((uint64_t)u16(n + 2) << 16) | ((uint64_t)flags << 32);
+        return SFJ_OK;
+    }
+    dsize = u16(n) | ((uint64_t)u16(n + 2) << 16);
+    if (flags & F_DUPDATA)
+        return bad(w, pgno, "duplicate data, which sfj never writes");
+    if (flags & F_BIGDATA) {
+        if ((size_t)ptr + NODESIZE + ksize + 8 > w->psize)
+            return bad(w, pgno, "overflow reference runs past the page");
+        *child = u64(n + NODESIZE + ksize);
+        return check_overflow(w, *child, dsize,
+                              w->page + (depth + 1) * w->psize);
+    }
+    if ((size_t)ptr + NODESIZE + ksize + dsize > w->psize)
+        return bad(w, pgno, "value runs past the page");
+    if (flags & F_SUBDATA) {
+        if (dsize != DB_RECORD)
+            return bad(w, pgno, "bad database record");
+        return walk_subdb(w, n + NODESIZE + ksize, n + NODESIZE, ksize, depth);
+    }
+    return SFJ_OK;
+}
+
+static int walk_tree(walk *w, uint64_t pgno, int depth)
+{
+    uint8_t *p = w->page + depth * w->psize;
+    uint16_t flags, lower, upper;
+    unsigned nkeys, i;
+    uint64_t child = 0;
+    int rc, leaf;
+
+    if (depth >= MAX_DEPTH)
+        return bad(w, pgno, "tree too deep");
+    rc = mark(w, pgno, 1);
+    if (rc == SFJ_OK)
+        rc = read_page(w, pgno, p);
+    if (rc != SFJ_OK)
+        return rc;
+    flags = u16(p + 10);
+    lower = u16(p + 12);
+    upper = u16(p + 14);
+    leaf = (flags & P_LEAF) != 0;
+    if (u64(p) != pgno)
+        return bad(w, pgno, "page number does not match its place");
+    if (leaf == ((flags & P_BRANCH) != 0) || (flags & P_OVERFLOW))
+        return bad(w, pgno, "neither branch nor leaf");
+    if (lower < PAGEHDRSZ || lower > upper || upper > w->psize ||
+        (lower - PAGEHDRSZ) % 2 != 0)
+        return bad(w, pgno, "bad free-space bounds");
+    nkeys = (lower - PAGEHDRSZ) / 2;
+    if (!leaf && nkeys == 0)
+        return bad(w, pgno, "empty branch page");
+    for (i = 0; i < nkeys; i++) {
+        uint16_t ptr = u16(p + PAGEHDRSZ + 2 * i);
+
+        if (ptr < upper)
+            return bad(w, pgno, "node below the free space");
+        rc = check_node(w, pgno, p, leaf, ptr, &child, depth);
+        if (rc != SFJ_OK)
+            return rc;
+        if (leaf)
+            continue;
+        /* Edge mode: the first and last paths are what open reads. */
+        if (!w->full && i != 0 && i != nkeys - 1)
+            continue;
+        rc = walk_tree(w, child, depth + 1);
+        if (rc != SFJ_OK)
+            return rc;
+        /* The child used the next buffer; this page is still intact. */
+    }
+    return SFJ_OK;
+}
+
+/* The snapshot's meta page: the newest one not past the transaction (a
+ * read transaction's id is its snapshot's, a write transaction's one
+ * more). */
+static int find_meta(walk *w, uint64_t txnid, uint8_t *buf)
+{
+    uint64_t best = 0, t;
+    unsigned m, pick = 2;
+    int rc;
+
+    for (m = 0; m < 2; m++) {
+        rc = read_page(w, m, buf);
+        if (rc != SFJ_OK)
+            return rc;
+        t = u64(buf + META_TXNID);
+        if (t <= txnid && (pick == 2 || t > best)) {
+            best = t;
+            pick = m;
+        }
+    }
+    if (pick == 2) {
+        /* Both meta pages were rewritten since the snapshot began: not
+         * damage, the caller retries with a new snapshot. */
+        sfj__set_err(w->j, "the journal changed too fast to be checked");
+        return SFJ_ESTATE;
+    }
+    return read_page(w, pick, buf);
+}
+
+int sfj__lmdb_walk(sfj_journal *j, MDB_txn *txn, int full)
+{
+    uint8_t *meta = NULL;
+    MDB_stat st;
+    walk w;
+    int fd, rc;
+
+    memset(&w, 0, sizeof w);
+    if (mdb_env_get_fd(j->env, &fd) != MDB_SUCCESS ||
+        mdb_env_stat(j->env, &st) != MDB_SUCCESS)
+        return SFJ_EIO;
+    w.j = j;
+    w.fd = fd;
+    w.psize = st.ms_psize;
+    w.want_full = full;
+    w.db = "meta";
+    w.page = malloc((size_t)(MAX_DEPTH + 2) * w.psize);
+    meta = malloc(w.psize);
+    if (w.page == NULL || meta == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    rc = find_meta(&w, mdb_txn_id(txn), meta);
+    if (rc != SFJ_OK)
+        goto done;
+    w.last_pg = u64(meta + META_LAST_PG);
+    w.seen = calloc((size_t)(w.last_pg / 8 + 1), 1);
+    if (w.seen == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    /* MAIN holds the named databases' records: always walked whole. */
+    w.full = 1;
+    w.db = "main";
+    if (u64(meta + META_MAIN_DB + DB_ROOT) != P_INVALID)
+        rc = walk_tree(&w, u64(meta + META_MAIN_DB + DB_ROOT), 0);
+    w.full =
+        full || u64(meta + META_FREE_DB + 8) + u64(meta + META_FREE_DB + 16) <=
+                    SMALL_DB_PAGES;
+    w.db = "free";
+    if (rc == SFJ_OK && u64(meta + META_FREE_DB + DB_ROOT) != P_INVALID)
+        rc = walk_tree(&w, u64(meta + META_FREE_DB + DB_ROOT), 0);
+done:
+    free(w.seen);
+    free(w.page);
+    free(meta);
+    return rc;
+}

@@ -1,0 +1,253 @@
+/* Reading entries: short read-only transactions, values copied out of the
+ * map before they are decoded, damaged data never returned. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bytes.h"
+#include "crypto/chain.h"
+#include "crypto/keys.h"
+#include "journal/format/event_codec.h"
+#include "journal/format/record.h"
+#include "journal/internal.h"
+#include "journal/store/journal_impl.h"
+#include "sfj/errors.h"
+
+int sfj__read_begin(sfj_journal *j, MDB_txn **txn)
+{
+    int mrc;
+
+    pthread_rwlock_rdlock(&j->maplock);
+    mrc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, txn);
+    if (mrc == MDB_MAP_RESIZED) {
+        /* Another process grew the map: adopt its size, then retry. */
+        pthread_rwlock_unlock(&j->maplock);
+        pthread_rwlock_wrlock(&j->maplock);
+        mdb_env_set_mapsize(j->env, 0);
+        pthread_rwlock_unlock(&j->maplock);
+        pthread_rwlock_rdlock(&j->maplock);
+        mrc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, txn);
+    }
+    if (mrc != MDB_SUCCESS) {
+        pthread_rwlock_unlock(&j->maplock);
+        *txn = NULL;
+        return sfj__mdb_rc(j, mrc, "mdb_txn_begin(read)");
+    }
+    return SFJ_OK;
+}
+
+void sfj__read_end(sfj_journal *j, MDB_txn *txn)
+{
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&j->maplock);
+}
+
+int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,
+                             size_t *len)
+{
+    uint8_t kbuf[8];
+    MDB_val k = sfj__seq_key(kbuf, seq), v;
+    MDB_txn *txn;
+    int rc, mrc;
+
+    *out = NULL;
+    rc = sfj__read_begin(j, &txn);
+    if (rc != SFJ_OK)
+        return rc;
+    mrc = mdb_get(txn, j->db_entries, &k, &v);
+    if (mrc != MDB_SUCCESS) {
+        rc = sfj__mdb_rc(j, mrc, "entry");
+        goto done;
+    }
+    *out = malloc(v.mv_size ? v.mv_size : 1);
+    if (*out == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    memcpy(*out, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+done:
+    sfj__read_end(j, txn);
+    return rc;
+}
+
+int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
+                           size_t len, sfj_entry **out)
+{
+    uint8_t ekey[SFJ_KEY_BYTES];
+    uint8_t *pt = NULL;
+    size_t pt_len = 0;
+    sfj__rec_hdr h;
+    sfj_entry *e;
+    int rc;
+
+    *out = NULL;
+    rc = sfj__rec_hdr_decode(rec, len, &h);
+    if (rc == SFJ_OK && h.seq != seq)
+        rc = SFJ_ECORRUPT; /* a record moved to another key */
+    if (rc != SFJ_OK) {
+        sfj__set_err(j, "entry %llu: damaged header", (unsigned long long)seq);
+        return rc;
+    }
+    e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return SFJ_ENOMEM;
+    e->seq = seq;
+    e->kind = h.kind;
+    e->epoch = h.epoch;
+    e->wall_ms = h.wall_ms;
+    if (h.kind == SFJ_EV_CHECKPOINT) {
+        rc = sfj__rec_checkpoint_verify(j->journal_id, j->pubkey, rec, len,
+                                        &e->boot);
+        goto done;
+    }
+    if (j->keys == NULL) {
+        sfj__set_err(j, "journal opened without a key");
+        rc = SFJ_ESTATE;
+        goto done;
+    }
+    pt = malloc(len - SFJ_REC_HDR_BYTES);
+    if (pt == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    if (h.epoch == j->epoch) {
+        rc = sfj__rec_open(j->journal_id, j->epoch_key, rec, len, pt, &pt_len);
+    } else {
+        sfj__epoch_key(j->keys, h.epoch, ekey);
+        rc = sfj__rec_open(j->journal_id, ekey, rec, len, pt, &pt_len);
+        sodium_memzero(ekey, sizeof ekey);
+    }
+    if (rc == SFJ_OK)
+        rc = sfj__event_unpack(pt, pt_len, h.flags, e);
+done:
+    if (pt != NULL) {
+        sodium_memzero(pt, len - SFJ_REC_HDR_BYTES);
+        free(pt);
+    }
+    if (rc != SFJ_OK) {
+        sfj__set_err(j, "entry %llu: %s", (unsigned long long)seq,
+                     sfj_strerror(rc));
+        sfj_entry_free(e);
+        return rc;
+    }
+    *out = e;
+    return SFJ_OK;
+}
+
+int sfj_read(sfj_journal *j, uint64_t seq, sfj_entry **out)
+{
+    uint8_t *rec = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if (j == NULL || out == NULL || seq == 0)
+        return SFJ_EINVAL;
+    rc = sfj__journal_read_sealed(j, seq, &rec, &len);
+    if (rc == SFJ_OK)
+        rc = sfj__entry_from_record(j, seq, rec, len, out);
+    free(rec);
+    return rc;
+}
+
+void sfj_entry_free(sfj_entry *e)
+{
+    if (e == NULL)
+        return;
+    if (e->payload != NULL) {
+        sodium_memzero(e->payload, e->payload_len);
+        free(e->payload);
+    }
+    sodium_memzero(e, sizeof *e);
+    free(e);
+}
+
+int sfj__journal_head(sfj_journal *j, uint64_t *last_seq, uint8_t *chain)
+{
+    MDB_txn *txn;
+    uint8_t head[SFJ_HASH_BYTES];
+    uint64_t last = 0;
+    int rc = sfj__read_begin(j, &txn);
+
+    if (rc != SFJ_OK)
+        return rc;
+    rc = sfj__load_head(j, txn, &last, head);
+    sfj__read_end(j, txn);
+    if (rc != SFJ_OK)
+        return rc;
+    if (last_seq != NULL)
+        *last_seq = last;
+    if (chain != NULL)
+        memcpy(chain, head, sizeof head);
+    return SFJ_OK;
+}
+
+int sfj__journal_chain_at(sfj_journal *j, uint64_t seq, uint8_t *out)
+{
+    uint8_t kbuf[8], leaf[SFJ_HASH_BYTES];
+    MDB_val k = sfj__seq_key(kbuf, seq), v;
+    MDB_txn *txn;
+    sfj__rec_hdr h;
+    uint64_t prune_seq = 0;
+    int rc, mrc;
+
+    rc = sfj__read_begin(j, &txn);
+    if (rc != SFJ_OK)
+        return rc;
+    mrc = mdb_get(txn, j->db_entries, &k, &v);
+    if (mrc == MDB_NOTFOUND) {
+        /* Only the prune anchor is still known below the oldest entry. */
+        rc = sfj__meta_get_u64(j, txn, SFJ__META_PRUNE_SEQ, &prune_seq);
+        if (rc == SFJ_OK && (prune_seq != seq || seq == 0)) {
+            rc = SFJ_ENOTFOUND;
+        } else if (rc == SFJ_OK) {
+            k.mv_data = (void *)SFJ__META_PRUNE_HASH;
+            k.mv_size = strlen(SFJ__META_PRUNE_HASH);
+            mrc = mdb_get(txn, j->db_meta, &k, &v);
+            if (mrc != MDB_SUCCESS || v.mv_size != SFJ_HASH_BYTES)
+                rc = SFJ_ECORRUPT;
+            else
+                memcpy(out, v.mv_data, SFJ_HASH_BYTES);
+        }
+        goto done;
+    }
+    if (mrc != MDB_SUCCESS) {
+        rc = sfj__mdb_rc(j, mrc, "entry");
+        goto done;
+    }
+    rc = sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h);
+    if (rc != SFJ_OK)
+        goto done;
+    sfj__chain_leaf(v.mv_data, v.mv_size, leaf);
+    sfj__chain_next(h.prev_chain, leaf, out);
+done:
+    sfj__read_end(j, txn);
+    return rc;
+}
+
+const sfj_keys *sfj__journal_keys(sfj_journal *j)
+{
+    return j->keys;
+}
+
+const char *sfj__journal_terminal_id(sfj_journal *j)
+{
+    return j->terminal_id;
+}
+
+int sfj__journal_pubkey(sfj_journal *j, uint8_t *out)
+{
+    memcpy(out, j->pubkey, sizeof j->pubkey);
+    return SFJ_OK;
+}
+
+int sfj_journal_id(sfj_journal *j, uint8_t *out)
+{
+    if (j == NULL || out == NULL)
+        return SFJ_EINVAL;
+    memcpy(out, j->journal_id, SFJ_JOURNAL_ID_BYTES);
+    return SFJ_OK;
+}

@@ -1,0 +1,423 @@
+/* Group commit: every write to a journal goes through sfj__commit.
+ *
+ * States of a handle: idle (committing == 0, queue may hold ops), leading
+ * (one thread took the queue and is running its LMDB write transaction
+ * with `lock` released), dead (a commit failed after LMDB may have written:
+ * every later write fails with SFJ_EDEAD until the journal is reopened;
+ * a commit that failed for lack of space before LMDB wrote its meta page
+ * does not kill the handle).
+ *
+ * Invariants: at most one leader per handle; an op is marked done only
+ * after the transaction holding it committed (durable, default LMDB sync)
+ * or failed; j->last_seq / j->head change only on a successful commit.
+ * Transitions: sfj__commit enqueues and elects the leader; gather lets
+ * a new leader wait briefly for the callers of the previous batch;
+ * run_batch fills, grows the map on MDB_MAP_FULL and commits; mark_dead
+ * on a failed commit. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "crypto/chain.h"
+#include "crypto/keys.h"
+#include "journal/format/record.h"
+#include "journal/store/journal_impl.h"
+#include "journal/write/retention.h"
+#include "sfj/errors.h"
+
+#define MAP_MIN_BYTES (1u << 20)
+
+/* Grow the map (doubling, up to the cap) or adopt a size another process
+ * set (`adopt`). Returns SFJ_EFULL at the cap. */
+static int grow_map(sfj_journal *j, int adopt)
+{
+    uint64_t want;
+    MDB_envinfo info;
+    int rc = SFJ_OK, mrc;
+
+    pthread_rwlock_wrlock(&j->maplock);
+    if (adopt) {
+        mrc = mdb_env_set_mapsize(j->env, 0);
+    } else {
+        want = j->map_size * 2;
+        if (want < MAP_MIN_BYTES)
+            want = MAP_MIN_BYTES;
+        if (want > j->opts.max_bytes)
+            want = j->opts.max_bytes;
+        if (want <= j->map_size) {
+            rc = SFJ_EFULL;
+            goto done;
+        }
+        mrc = mdb_env_set_mapsize(j->env, (size_t)want);
+    }
+    if (mrc != MDB_SUCCESS) {
+        rc = sfj__mdb_rc(j, mrc, "mdb_env_set_mapsize");
+        goto done;
+    }
+    mdb_env_info(j->env, &info);
+    j->map_size = info.me_mapsize;
+done:
+    pthread_rwlock_unlock(&j->maplock);
+    return rc;
+}
+
+int sfj__wctx_put_entry(sfj__wctx *w, const uint8_t *rec, size_t len)
+{
+    uint8_t kbuf[8], leaf[SFJ_HASH_BYTES];
+    MDB_val key = sfj__seq_key(kbuf, w->last_seq + 1), val;
+    int mrc;
+
+    val.mv_data = (void *)rec;
+    val.mv_size = len;
+    /* MDB_APPEND: seqs only grow, and a key out of order is a bug that
+     * LMDB then refuses (MDB_KEYEXIST) rather than silently accepting. */
+    mrc = mdb_put(w->txn, w->j->db_entries, &key, &val, MDB_APPEND);
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(w->j, mrc, "mdb_put(entries)");
+    sfj__chain_leaf(rec, len, leaf);
+    sfj__chain_next(w->head, leaf, w->head);
+    w->last_seq++;
+    w->appended++;
+    return SFJ_OK;
+}
+
+int sfj__wctx_checkpoint(sfj__wctx *w)
+{
+    sfj_journal *j = w->j;
+    uint8_t rec[SFJ_REC_HDR_BYTES + SFJ_REC_CKPT_BODY_BYTES];
+    sfj__rec_hdr h;
+    int rc;
+
+    memset(&h, 0, sizeof h);
+    h.epoch = j->epoch;
+    h.seq = w->last_seq + 1;
+    h.wall_ms = sfj__now_ms();
+    memcpy(h.prev_chain, w->head, sizeof h.prev_chain);
+    sfj__rec_checkpoint(j->journal_id, j->keys->sign_sk, &h, j->boot, rec);
+    rc = sfj__wctx_put_entry(w, rec, sizeof rec);
+    if (rc == SFJ_OK)
+        rc = sfj__meta_put_u64(j, w->txn, SFJ__META_CKPT, w->last_seq);
+    if (rc == SFJ_OK)
+        w->last_ckpt = w->last_seq;
+    return rc;
+}
+
+/* Bytes of the map kept back from appends, so that opening (boot
+ * counter), acks, checkpoints and pruning still find free pages when the
+ * journal is full of unacknowledged entries. */
+uint64_t sfj__reserve_bytes(const sfj_journal *j)
+{
+    uint64_t r = j->opts.max_bytes / 32;
+
+    if (r < (256u << 10))
+        r = 256u << 10;
+    /* Small caps (down to 64 KiB) keep half: a reserve above the cap
+     * would leave no room limit at all, and appends would then take the
+     * pages the closing checkpoint needs. */
+    return r > j->opts.max_bytes / 2 ? j->opts.max_bytes / 2 : r;
+}
+
+/* Pages on LMDB's freelist (reusable), read as mdb_stat -f does: each
+ * freelist record starts with its page count. */
+static uint64_t freelist_pages(sfj_journal *j)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t pages = 0;
+
+    if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+        return 0;
+    if (mdb_cursor_open(txn, 0, &cur) == MDB_SUCCESS) {
+        while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == MDB_SUCCESS) {
+            if (v.mv_size >= sizeof(size_t))
+                pages += *(const size_t *)v.mv_data;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return pages;
+}
+
+/* Room left for appends in this batch: cap less reserve less what is in
+ * use. The freelist is only read near the cap, where it matters. */
+static uint64_t append_room(sfj_journal *j)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    uint64_t used, limit = j->opts.max_bytes - sfj__reserve_bytes(j), freed;
+
+    mdb_env_info(j->env, &info);
+    mdb_env_stat(j->env, &st);
+    used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    if (used + (4u << 20) <= limit)
+        return limit - used;
+    freed = freelist_pages(j) * st.ms_psize;
+    used = used > freed ? used - freed : 0;
+    return used < limit ? limit - used : 0;
+}
+
+int sfj__wctx_reserve(sfj__wctx *w, size_t bytes)
+{
+    /* A record costs its bytes plus node and page overhead. */
+    uint64_t need = bytes + 64;
+
+    if (need > w->room) {
+        sfj__set_err(w->j, "journal is at its size cap");
+        return SFJ_EFULL;
+    }
+    w->room -= need;
+    return SFJ_OK;
+}
+
+static void mark_dead(sfj_journal *j, int mdb_rc)
+{
+    sfj__mdb_rc(j, mdb_rc, "commit failed; journal handle is dead");
+    pthread_mutex_lock(&j->lock);
+    j->dead = 1;
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* After a commit failed for lack of space: did LMDB fail before writing
+ * its meta page? Then the last commit still stands, nothing of the failed
+ * one is reachable, and the next commit writes and syncs every page it
+ * uses, so the handle may go on (appends resume when space returns). A
+ * failed meta write leaves LMDB in its fatal state instead: every
+ * transaction then fails with MDB_PANIC, and the handle must die. */
+static int env_intact(sfj_journal *j)
+{
+    MDB_txn *txn;
+
+    if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+        return 0;
+    mdb_txn_abort(txn);
+    return 1;
+}
+
+/* Is this apply failure one that poisons the whole transaction? */
+static int txn_fatal(int rc)
+{
+    return rc == SFJ_EFULL || rc == SFJ_EIO || rc == SFJ_ECORRUPT ||
+           rc == SFJ_ENOMEM || rc == SFJ_EDEAD || rc == SFJ_EPERM;
+}
+
+/* One attempt at committing `ops` (a list of n) in one transaction.
+ * Returns SFJ_OK (each op's rc set), SFJ_EFULL (map full: nothing
+ * written) or another error for the whole batch. */
+static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
+{
+    sfj__wctx w;
+    sfj__op *op;
+    int rc, mrc;
+
+    memset(&w, 0, sizeof w);
+    w.j = j;
+    *commit_failed = 0;
+    pthread_rwlock_rdlock(&j->maplock);
+    w.room = append_room(j);
+    mrc = mdb_txn_begin(j->env, NULL, 0, &w.txn);
+    if (mrc == MDB_MAP_RESIZED) {
+        pthread_rwlock_unlock(&j->maplock);
+        rc = grow_map(j, 1);
+        if (rc != SFJ_OK)
+            return rc;
+        pthread_rwlock_rdlock(&j->maplock);
+        mrc = mdb_txn_begin(j->env, NULL, 0, &w.txn);
+    }
+    if (mrc != MDB_SUCCESS) {
+        pthread_rwlock_unlock(&j->maplock);
+        return sfj__mdb_rc(j, mrc, "mdb_txn_begin(write)");
+    }
+    /* Another process may have appended since our last commit: the entries
+     * database, not our cache, says where the chain stands. */
+    rc = sfj__load_head(j, w.txn, &w.last_seq, w.head);
+    if (rc != SFJ_OK)
+        goto abort;
+    w.last_ckpt = j->last_ckpt;
+    for (op = ops; op != NULL; op = op->next) {
+        op->rc = op->apply(&w, op->arg);
+        if (txn_fatal(op->rc)) {
+            rc = op->rc;
+            goto abort;
+        }
+    }
+    if (!j->mirror && w.appended > 0 &&
+        w.last_seq - w.last_ckpt >= j->opts.checkpoint_every) {
+        rc = sfj__wctx_checkpoint(&w);
+        if (rc != SFJ_OK)
+            goto abort;
+    }
+    mrc = mdb_txn_commit(w.txn);
+    w.txn = NULL;
+    if (mrc == MDB_MAP_FULL) {
+        rc = SFJ_EFULL;
+        goto abort;
+    }
+    if (mrc != MDB_SUCCESS) {
+        *commit_failed = 1;
+        rc = mrc == ENOSPC || mrc == EDQUOT ? SFJ_EFULL : SFJ_EIO;
+        if (rc == SFJ_EFULL && env_intact(j))
+            sfj__mdb_rc(j, mrc, "commit failed: no space on the device");
+        else
+            mark_dead(j, mrc);
+        goto abort;
+    }
+    pthread_mutex_lock(&j->lock);
+    j->last_seq = w.last_seq;
+    memcpy(j->head, w.head, sizeof j->head);
+    j->last_ckpt = w.last_ckpt;
+    pthread_mutex_unlock(&j->lock);
+    pthread_rwlock_unlock(&j->maplock);
+    return SFJ_OK;
+abort:
+    if (w.txn != NULL)
+        mdb_txn_abort(w.txn);
+    pthread_rwlock_unlock(&j->maplock);
+    return rc;
+}
+
+static void set_all(sfj__op *ops, int rc)
+{
+    for (; ops != NULL; ops = ops->next)
+        ops->rc = rc;
+}
+
+/* Commit a batch, growing the map or pruning acked entries on
+ * MDB_MAP_FULL. At the cap, ops run one per transaction so that an ack (or
+ * anything that fits) still succeeds while the appends that cannot fit get
+ * SFJ_EFULL. */
+static void run_batch(sfj_journal *j, sfj__op *ops)
+{
+    sfj__op *op, *next;
+    int rc, commit_failed;
+
+    for (;;) {
+        rc = try_batch(j, ops, &commit_failed);
+        if (rc != SFJ_EFULL || commit_failed)
+            break;
+        if (grow_map(j, 0) == SFJ_OK)
+            continue;
+        if (sfj__retention_make_room(j) > 0)
+            continue;
+        break;
+    }
+    if (rc == SFJ_OK)
+        return;
+    if (rc != SFJ_EFULL || commit_failed || ops->next == NULL) {
+        set_all(ops, rc);
+        return;
+    }
+    for (op = ops; op != NULL; op = next) {
+        next = op->next;
+        op->next = NULL;
+        rc = try_batch(j, op, &commit_failed);
+        if (rc != SFJ_OK)
+            op->rc = rc;
+        op->next = next;
+        if (commit_failed) {
+            set_all(next, SFJ_EIO);
+            break;
+        }
+    }
+}
+
+/* Longest a new leader waits for the callers of the previous batch. */
+#define GATHER_US 200
+
+static unsigned queue_len(const sfj_journal *j)
+{
+    const sfj__op *op;
+    unsigned n = 0;
+
+    for (op = j->queue_head; op != NULL; op = op->next)
+        n++;
+    return n;
+}
+
+/* Called by a new leader with `lock` held. Without it, N threads appending
+ * back to back split into two alternating half batches: the callers of a
+ * batch are still returning (and packing their next entry) when the next
+ * leader takes the queue, so each commit carries only the others. When the
+ * previous batch held several ops and fewer are queued now, wait up to
+ * GATHER_US for the rest, then commit them together. A lone caller (last
+ * batch of one) never waits. */
+static void gather(sfj_journal *j)
+{
+    pthread_condattr_t attr;
+    struct timespec until;
+
+    if (j->last_batch < 2 || queue_len(j) >= j->last_batch)
+        return;
+    if (!j->gather_ready) {
+        /* Made on first use, so that only this file knows of it; a
+         * condition variable without waiters holds no resources, so the
+         * handle's close need not destroy it. */
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        if (pthread_cond_init(&j->gather_cond, &attr) != 0) {
+            pthread_condattr_destroy(&attr);
+            return;
+        }
+        pthread_condattr_destroy(&attr);
+        j->gather_ready = 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += GATHER_US * 1000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    j->gathering = 1;
+    while (queue_len(j) < j->last_batch &&
+           pthread_cond_timedwait(&j->gather_cond, &j->lock, &until) == 0)
+        ;
+    j->gathering = 0;
+}
+
+int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
+{
+    sfj__op op, *batch, *it;
+
+    memset(&op, 0, sizeof op);
+    op.apply = fn;
+    op.arg = arg;
+    pthread_mutex_lock(&j->lock);
+    if (j->dead) {
+        pthread_mutex_unlock(&j->lock);
+        return SFJ_EDEAD;
+    }
+    if (j->queue_tail != NULL)
+        j->queue_tail->next = &op;
+    else
+        j->queue_head = &op;
+    j->queue_tail = &op;
+    if (j->gathering)
+        pthread_cond_signal(&j->gather_cond);
+    while (!op.done) {
+        if (j->committing) {
+            pthread_cond_wait(&j->cond, &j->lock);
+            continue;
+        }
+        /* Lead: take everything queued so far into one transaction. */
+        j->committing = 1;
+        gather(j);
+        batch = j->queue_head;
+        j->last_batch = queue_len(j);
+        j->queue_head = j->queue_tail = NULL;
+        if (j->dead) {
+            set_all(batch, SFJ_EDEAD);
+        } else {
+            pthread_mutex_unlock(&j->lock);
+            run_batch(j, batch);
+            pthread_mutex_lock(&j->lock);
+        }
+        for (it = batch; it != NULL; it = it->next)
+            it->done = 1;
+        j->committing = 0;
+        pthread_cond_broadcast(&j->cond);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return op.rc;
+}

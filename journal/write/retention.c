@@ -1,0 +1,238 @@
+/* Retention of acknowledged entries.
+ *
+ * Entries leave only from the front, as one contiguous prefix, so that the
+ * chain of what remains starts at the prune anchor (meta prune_seq and
+ * prune_hash = h(prune_seq)) and verifies as before. An entry may go when
+ * it is acknowledged (at or below the watermark), not set aside as
+ * needs-attention, not the first event of an open txn (an in-doubt
+ * intent, an approval without receipt, an unforwarded offline sale) and
+ * not the newest entry; the first entry that may not go stops pruning.
+ *
+ * Two triggers: appends prune a few entries at a time while the oldest is
+ * past retention_days or the databases use more than high_water_pct of
+ * max_bytes (so pruning happens before the map is full, while LMDB still
+ * has pages to delete with); and the commit leader calls
+ * sfj__retention_make_room when the map is full at its cap. Txn index
+ * records whose every event is gone are dropped with their entries. */
+#include "journal/write/retention.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "common/bytes.h"
+#include "crypto/chain.h"
+#include "journal/format/record.h"
+#include "journal/store/journal_impl.h"
+#include "journal/write/txn_index.h"
+#include "journal/write/txn_rules.h"
+#include "sfj/errors.h"
+
+#define PRUNE_STEP      32  /* per append */
+#define PRUNE_MAKE_ROOM 512 /* per make_room call */
+#define DAY_MS          86400000ll
+
+enum { MODE_AGE, MODE_ANY };
+
+static uint64_t db_pages(MDB_txn *txn, MDB_dbi dbi, unsigned *psize)
+{
+    MDB_stat st;
+
+    if (mdb_stat(txn, dbi, &st) != MDB_SUCCESS)
+        return 0;
+    *psize = st.ms_psize;
+    return st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+}
+
+/* Bytes in use by the databases (not the file's high-water mark, which
+ * never shrinks: freed pages are reused). */
+static uint64_t used_bytes(sfj_journal *j, MDB_txn *txn)
+{
+    unsigned psize = 4096;
+    uint64_t pages =
+        db_pages(txn, j->db_entries, &psize) +
+        db_pages(txn, j->db_txns, &psize) + db_pages(txn, j->db_acked, &psize) +
+        db_pages(txn, j->db_attn, &psize) + db_pages(txn, j->db_meta, &psize);
+
+    return pages * psize;
+}
+
+static int has_key(sfj_journal *j, MDB_txn *txn, MDB_dbi dbi, uint64_t seq,
+                   int *found)
+{
+    uint8_t kbuf[8];
+    MDB_val k = sfj__seq_key(kbuf, seq), v;
+    int mrc = mdb_get(txn, dbi, &k, &v);
+
+    *found = mrc == MDB_SUCCESS;
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
+               ? SFJ_OK
+               : sfj__mdb_rc(j, mrc, "mdb_get");
+}
+
+/* Drop the index record of the txn of the entry about to go when nothing
+ * of it outlives the entry. The open set, not the record's state, says
+ * whether the txn is still open: a forwarded offline sale keeps state
+ * OFFLINE but leaves the open set once acknowledged and printed. */
+static int drop_index(sfj_journal *j, MDB_txn *txn, uint64_t seq,
+                      const MDB_val *v, uint16_t kind)
+{
+    uint8_t hash[SFJ__TXN_HASH_BYTES];
+    sfj_entry *e = NULL;
+    sfj__txnrec r;
+    int rc, open = 0;
+
+    if (j->keys == NULL || !sfj__txn_kind(kind))
+        return SFJ_OK;
+    /* A record that no longer decrypts keeps its index record. */
+    if (sfj__entry_from_record(j, seq, v->mv_data, v->mv_size, &e) != SFJ_OK)
+        return SFJ_OK;
+    sfj__txn_hash(j->keys, e->txn_id, hash);
+    sfj_entry_free(e);
+    rc = sfj__txnrec_get(j, txn, hash, &r);
+    if (rc == SFJ_ENOTFOUND)
+        return SFJ_OK;
+    if (rc != SFJ_OK || r.last_seq > seq)
+        return rc;
+    rc = sfj__open_exists(j, txn, r.first_seq, &open);
+    if (rc == SFJ_OK && !open)
+        rc = sfj__txnrec_del(j, txn, hash);
+    return rc;
+}
+
+static int save_anchor(sfj_journal *j, MDB_txn *txn, uint64_t seq,
+                       const uint8_t *hash)
+{
+    MDB_val k, v;
+    int rc, mrc;
+
+    rc = sfj__meta_put_u64(j, txn, SFJ__META_PRUNE_SEQ, seq);
+    if (rc != SFJ_OK)
+        return rc;
+    k.mv_data = (void *)SFJ__META_PRUNE_HASH;
+    k.mv_size = strlen(SFJ__META_PRUNE_HASH);
+    v.mv_data = (void *)hash;
+    v.mv_size = SFJ_HASH_BYTES;
+    mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
+    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, "prune anchor");
+}
+
+/* Prune up to `max` entries from the front; `*n` gets how many went. */
+static int prune(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
+                 int64_t now_ms, int mode, size_t max, size_t *n)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    sfj__rec_hdr h;
+    uint8_t leaf[SFJ_HASH_BYTES], anchor[SFJ_HASH_BYTES];
+    uint64_t wm = 0, seq = 0, pruned = 0;
+    int64_t keep_ms = (int64_t)j->opts.retention_days * DAY_MS;
+    int rc, mrc, found;
+
+    *n = 0;
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &wm);
+    if (rc != SFJ_OK)
+        return rc;
+    mrc = mdb_cursor_open(txn, j->db_entries, &cur);
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
+    while (*n < max) {
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (mrc != MDB_SUCCESS || k.mv_size != 8)
+            break;
+        seq = sfj__get_u64(k.mv_data);
+        if (seq >= last_seq || seq > wm)
+            break;
+        if (sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK)
+            break; /* damaged: leave it for verification to report */
+        if (mode == MODE_AGE && now_ms - h.wall_ms <= keep_ms)
+            break;
+        rc = has_key(j, txn, j->db_attn, seq, &found);
+        if (rc == SFJ_OK && !found)
+            rc = sfj__open_exists(j, txn, seq, &found);
+        if (rc != SFJ_OK || found)
+            break;
+        rc = drop_index(j, txn, seq, &v, h.kind);
+        if (rc != SFJ_OK)
+            break;
+        sfj__chain_leaf(v.mv_data, v.mv_size, leaf);
+        sfj__chain_next(h.prev_chain, leaf, anchor);
+        mrc = mdb_cursor_del(cur, 0);
+        if (mrc != MDB_SUCCESS) {
+            rc = sfj__mdb_rc(j, mrc, "mdb_cursor_del(entries)");
+            break;
+        }
+        pruned = seq;
+        (*n)++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == SFJ_OK && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = sfj__mdb_rc(j, mrc, "mdb_cursor_get(entries)");
+    if (rc == SFJ_OK && *n > 0)
+        rc = save_anchor(j, txn, pruned, anchor);
+    return rc;
+}
+
+int sfj__retention_prune_in(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
+                            int64_t now_ms)
+{
+    uint64_t hw = j->opts.max_bytes / 100 * j->opts.high_water_pct;
+    size_t n = 0;
+
+    if (used_bytes(j, txn) > hw)
+        return prune(j, txn, last_seq, now_ms, MODE_ANY, PRUNE_STEP, &n);
+    return prune(j, txn, last_seq, now_ms, MODE_AGE, PRUNE_STEP, &n);
+}
+
+/* One pruning transaction of at most `max` entries. */
+static int make_room_once(sfj_journal *j, size_t max, size_t *n)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint64_t last = 0;
+    int rc = SFJ_OK, mrc;
+
+    *n = 0;
+    mrc = mdb_txn_begin(j->env, NULL, 0, &txn);
+    if (mrc != MDB_SUCCESS)
+        return mrc == MDB_MAP_RESIZED ? SFJ_OK
+                                      : sfj__mdb_rc(j, mrc, "mdb_txn_begin");
+    mrc = mdb_cursor_open(txn, j->db_entries, &cur);
+    if (mrc == MDB_SUCCESS &&
+        mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == 8)
+        last = sfj__get_u64(k.mv_data);
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    rc = prune(j, txn, last, 0, MODE_ANY, max, n);
+    if (rc != SFJ_OK || *n == 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    mrc = mdb_txn_commit(txn);
+    if (mrc != MDB_SUCCESS) {
+        *n = 0;
+        rc = sfj__mdb_rc(j, mrc, "mdb_txn_commit(prune)");
+    }
+    return rc;
+}
+
+int sfj__retention_make_room(sfj_journal *j)
+{
+    size_t max = PRUNE_MAKE_ROOM, n = 0;
+    int rc;
+
+    if (j->rdonly || j->mirror)
+        return 0;
+    /* The leader is inside sfj__commit: this runs its own transaction
+     * rather than queueing behind itself. Deleting needs pages too: when
+     * even that does not fit, delete fewer at a time. */
+    pthread_rwlock_rdlock(&j->maplock);
+    for (;;) {
+        rc = make_room_once(j, max, &n);
+        if (rc != SFJ_EFULL || max == 1)
+            break;
+        max /= 2;
+    }
+    pthread_rwlock_unlock(&j->maplock);
+    return rc != SFJ_OK ? rc : (int)n;
+}

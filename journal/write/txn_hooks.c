@@ -1,0 +1,287 @@
+/* Transaction-layer hooks called by sfj_append inside the group commit.
+ *
+ * sfj__txn_check runs before the record is sealed and writes nothing: it
+ * refuses an event the state machine forbids (txn_rules.c) or an OFFLINE
+ * approval over a risk limit. sfj__txn_apply runs after the put, in the
+ * same LMDB transaction, so the index can never disagree with the entries:
+ * it updates the txn record and the open set, the index position, drops
+ * forwarded offline txns from the open set, and prunes acknowledged
+ * entries past the retention period or the high-water mark.
+ *
+ * Pending offline totals are recomputed from the open set at each OFFLINE
+ * append (their amounts sealed there, never in clear), so they are always
+ * those of this very transaction, acks included. */
+#include "journal/write/txn_hooks.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "journal/write/retention.h"
+#include "journal/write/txn_index.h"
+#include "journal/write/txn_rules.h"
+#include "sfj/errors.h"
+
+#define PURGE_MAX 64
+
+typedef struct pending {
+    uint64_t count;
+    int64_t amount; /* in the event's currency, saturating */
+    int64_t oldest_ms;
+    int any;
+} pending;
+
+static void to_txn_ev(const sfj_event *ev, int64_t wall_ms, uint32_t boot,
+                      sfj__txn_ev *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = ev->kind;
+    out->status = ev->status;
+    out->txn_id = ev->txn_id;
+    out->amount = ev->amount;
+    out->currency = ev->currency;
+    out->copy = ev->copy;
+    out->wall_ms = wall_ms;
+    out->boot = boot;
+}
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+/* Sum the unforwarded OFFLINE txns of the open set. */
+static int scan_pending(sfj_journal *j, MDB_txn *txn, int amounts,
+                        const char *currency, pending *p)
+{
+    uint8_t kbuf[9];
+    MDB_val k = sfj__open_first_key(kbuf), v;
+    MDB_cursor *cur = NULL;
+    MDB_cursor_op op = MDB_SET_RANGE;
+    sfj__openrec o;
+    uint64_t wm = 0;
+    const char *cy = currency != NULL ? currency : "";
+    int rc, mrc, acked;
+
+    memset(p, 0, sizeof *p);
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &wm);
+    if (rc != SFJ_OK)
+        return rc;
+    mrc = mdb_cursor_open(txn, j->db_txns, &cur);
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(txns)");
+    while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
+        op = MDB_NEXT;
+        rc = sfj__open_decode(j, &k, &v, amounts, &o);
+        if (rc == SFJ_ENOTFOUND) {
+            rc = SFJ_OK;
+            break; /* past the open set */
+        }
+        if (rc != SFJ_OK) {
+            sfj__set_err(j, "open txn record %llu is damaged",
+                         (unsigned long long)o.seq);
+            rc = SFJ_ECORRUPT;
+            break;
+        }
+        if (!o.has_amount)
+            continue;
+        rc = sfj__seq_acked(j, txn, wm, o.seq, &acked);
+        if (rc != SFJ_OK)
+            break;
+        if (acked)
+            continue;
+        p->count++;
+        if (amounts && strcmp(o.currency, cy) == 0)
+            p->amount = sat_add(p->amount, o.amount);
+        if (!p->any || o.wall_ms < p->oldest_ms)
+            p->oldest_ms = o.wall_ms;
+        p->any = 1;
+    }
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = sfj__mdb_rc(j, mrc, "mdb_cursor_get(txns)");
+    sodium_memzero(&o, sizeof o);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* "Now" for the age limit: the newest of the event's time and every time
+ * recorded before, so that a clock set back cannot make an old pending
+ * txn look young. */
+static int now_ms(sfj_journal *j, MDB_txn *txn, int64_t wall_ms, int64_t *now)
+{
+    uint64_t hi = 0;
+    int rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
+
+    *now = wall_ms > (int64_t)hi ? wall_ms : (int64_t)hi;
+    return rc;
+}
+
+static int check_limits(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
+{
+    sfj_journal *j = w->j;
+    const sfj_journal_opts *o = &j->opts;
+    pending p;
+    int64_t now, hit = 0;
+    int rc;
+
+    if (o->max_offline_count == 0 && o->max_offline_amount == 0 &&
+        o->max_offline_age_ms == 0)
+        return SFJ_OK;
+    rc = scan_pending(j, w->txn, 1, ev->currency, &p);
+    if (rc == SFJ_OK)
+        rc = now_ms(j, w->txn, wall_ms, &now);
+    if (rc != SFJ_OK)
+        return rc;
+    if (o->max_offline_count != 0 && p.count + 1 > o->max_offline_count)
+        hit = 1;
+    else if (o->max_offline_amount != 0 &&
+             sat_add(p.amount, ev->amount) > o->max_offline_amount)
+        hit = 2;
+    else if (o->max_offline_age_ms != 0 && p.any &&
+             now - p.oldest_ms > o->max_offline_age_ms)
+        hit = 3;
+    sodium_memzero(&p, sizeof p);
+    if (hit == 0)
+        return SFJ_OK;
+    pthread_mutex_lock(&j->lock);
+    j->limit_hit = (int)hit;
+    pthread_mutex_unlock(&j->lock);
+    sfj__set_err(j, "offline risk limit (%s) reached",
+                 hit == 1   ? "count"
+                 : hit == 2 ? "amount"
+                            : "age");
+    return SFJ_ELIMIT;
+}
+
+int sfj__txn_check(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
+{
+    sfj_journal *j = w->j;
+    uint8_t hash[SFJ__TXN_HASH_BYTES];
+    uint64_t settle = 0, ans = 0;
+    sfj__txnrec r;
+    sfj__txn_ev e;
+    int rc;
+
+    to_txn_ev(ev, wall_ms, j->boot, &e);
+    if (ev->kind == SFJ_EV_SETTLEMENT) {
+        rc = sfj__txm_get(j, w->txn, SFJ__TXM_SETTLE, &settle, NULL);
+        if (rc == SFJ_OK)
+            rc = sfj__txm_get(j, w->txn, SFJ__TXM_SETTLE_ANS, &ans, NULL);
+        if (rc == SFJ_OK)
+            rc = sfj__settle_rule_check(settle, ans, ev->status);
+        goto done;
+    }
+    if (!sfj__txn_kind(ev->kind) || ev->txn_id == NULL)
+        return SFJ_OK;
+    sfj__txn_hash(j->keys, ev->txn_id, hash);
+    rc = sfj__txnrec_get(j, w->txn, hash, &r);
+    if (rc != SFJ_OK && rc != SFJ_ENOTFOUND)
+        return rc;
+    rc = sfj__txn_rule_check(rc == SFJ_OK ? &r : NULL, &e);
+    if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OFFLINE &&
+        ev->status != SFJ_ST_DECLINED)
+        rc = check_limits(w, ev, wall_ms);
+done:
+    if (rc == SFJ_ESTATE)
+        sfj__set_err(j, "event does not fit the transaction's state");
+    else if (rc == SFJ_EINVAL)
+        sfj__set_err(j, "status not valid for this event kind");
+    return rc;
+}
+
+/* Drop OFFLINE txns from the open set once they are acknowledged and
+ * their receipt printed: nothing is left to do for them. */
+static int purge_forwarded(sfj_journal *j, MDB_txn *txn)
+{
+    uint8_t kbuf[9];
+    MDB_val k = sfj__open_first_key(kbuf), v;
+    MDB_cursor *cur = NULL;
+    MDB_cursor_op op = MDB_SET_RANGE;
+    uint64_t wm = 0, drop[PURGE_MAX];
+    sfj__openrec o;
+    sfj__txnrec r;
+    size_t n = 0, i;
+    int rc, mrc, acked;
+
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &wm);
+    if (rc != SFJ_OK)
+        return rc;
+    mrc = mdb_cursor_open(txn, j->db_txns, &cur);
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(txns)");
+    while (n < PURGE_MAX &&
+           (mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
+        op = MDB_NEXT;
+        rc = sfj__open_decode(j, &k, &v, 0, &o);
+        if (rc == SFJ_ENOTFOUND || (rc == SFJ_OK && o.seq > wm)) {
+            rc = SFJ_OK;
+            break; /* sorted by seq: nothing further is acknowledged */
+        }
+        if (rc != SFJ_OK || !o.has_amount) {
+            rc = SFJ_OK; /* damaged ones stay for recovery to report */
+            continue;
+        }
+        rc = sfj__seq_acked(j, txn, wm, o.seq, &acked);
+        if (rc == SFJ_OK)
+            rc = sfj__txnrec_get(j, txn, o.hash, &r);
+        if (rc == SFJ_ENOTFOUND) {
+            rc = SFJ_OK;
+            continue;
+        }
+        if (rc != SFJ_OK)
+            break;
+        if (acked && (r.flags & SFJ_TXN_F_PRINTED))
+            drop[n++] = o.seq;
+    }
+    mdb_cursor_close(cur);
+    sodium_memzero(&o, sizeof o);
+    for (i = 0; rc == SFJ_OK && i < n; i++)
+        rc = sfj__open_del(j, txn, drop[i]);
+    return rc;
+}
+
+int sfj__txn_apply(sfj__wctx *w, const sfj_event *ev, uint64_t seq,
+                   int64_t wall_ms)
+{
+    sfj_journal *j = w->j;
+    uint64_t hi = 0;
+    sfj__txn_ev e;
+    int rc;
+
+    to_txn_ev(ev, wall_ms, j->boot, &e);
+    rc = sfj__txn_index_event(j, w->txn, &e, seq);
+    if (rc == SFJ_OK)
+        rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, seq);
+    if (rc == SFJ_OK)
+        rc = sfj__txm_get(j, w->txn, SFJ__TXM_WALL_HI, &hi, NULL);
+    if (rc == SFJ_OK && wall_ms > (int64_t)hi)
+        rc = sfj__txm_put(j, w->txn, SFJ__TXM_WALL_HI, (uint64_t)wall_ms);
+    if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OFFLINE) {
+        rc = purge_forwarded(j, w->txn);
+        pthread_mutex_lock(&j->lock);
+        j->limit_hit = 0;
+        pthread_mutex_unlock(&j->lock);
+    }
+    if (rc == SFJ_OK)
+        rc = sfj__retention_prune_in(j, w->txn, seq, wall_ms);
+    /* Past the put, any failure must abort the whole transaction. */
+    if (rc != SFJ_OK && rc != SFJ_EIO && rc != SFJ_ECORRUPT &&
+        rc != SFJ_ENOMEM && rc != SFJ_EFULL)
+        rc = SFJ_ECORRUPT;
+    return rc;
+}
+
+void sfj__txn_stats(sfj_journal *j, MDB_txn *txn, sfj_stats *out)
+{
+    pending p;
+
+    if (j->keys != NULL && !j->mirror &&
+        scan_pending(j, txn, 0, NULL, &p) == SFJ_OK)
+        out->offline_pending = p.count;
+    pthread_mutex_lock(&j->lock);
+    out->limit_hit = j->limit_hit;
+    pthread_mutex_unlock(&j->lock);
+}

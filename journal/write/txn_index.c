@@ -1,0 +1,364 @@
+/* The `txns` index: record encoding and access; see txn_index.h. */
+#include "journal/write/txn_index.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "common/bytes.h"
+#include "crypto/keys.h"
+#include "sfj/errors.h"
+
+#define TXNREC_VERSION 1
+#define TXNREC_BYTES   (20 + 11 * 8 + 8)
+#define AMOUNT_PT      11 /* i64 amount | currency[3] */
+#define AMOUNT_BOX                                                             \
+    (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + AMOUNT_PT +                \
+     crypto_aead_xchacha20poly1305_ietf_ABYTES)
+#define OPEN_BYTES (SFJ__TXN_HASH_BYTES + 8)
+#define CTX_AMOUNT "sfjtxamt"
+
+void sfj__txn_hash(const sfj_keys *keys, const char *txn_id, uint8_t *out)
+{
+    crypto_generichash(out, SFJ__TXN_HASH_BYTES, (const uint8_t *)txn_id,
+                       strlen(txn_id), keys->txnidx, sizeof keys->txnidx);
+}
+
+static MDB_val txn_key(uint8_t *buf, const uint8_t *hash)
+{
+    MDB_val k;
+
+    buf[0] = SFJ__TXK_TXN;
+    memcpy(buf + 1, hash, SFJ__TXN_HASH_BYTES);
+    k.mv_data = buf;
+    k.mv_size = 1 + SFJ__TXN_HASH_BYTES;
+    return k;
+}
+
+static MDB_val open_key(uint8_t *buf, uint64_t seq)
+{
+    MDB_val k;
+
+    buf[0] = SFJ__TXK_OPEN;
+    sfj__put_u64(buf + 1, seq);
+    k.mv_data = buf;
+    k.mv_size = 9;
+    return k;
+}
+
+MDB_val sfj__open_first_key(uint8_t *buf)
+{
+    return open_key(buf, 0);
+}
+
+static void encode_rec(const sfj__txnrec *r, uint8_t *p)
+{
+    const uint64_t seqs[11] = {
+        r->first_seq,   r->last_seq,     r->intent_seq,  r->last_intent_seq,
+        r->outcome_seq, r->offline_seq,  r->receipt_seq, r->fail_seq,
+        r->reprint_seq, r->reversal_seq, r->rev_last_seq};
+    size_t i;
+
+    p[0] = TXNREC_VERSION;
+    p[1] = r->state;
+    sfj__put_u16(p + 2, r->outcome);
+    sfj__put_u16(p + 4, r->rev_status);
+    sfj__put_u16(p + 6, r->flags);
+    sfj__put_u32(p + 8, r->boot);
+    sfj__put_u32(p + 12, r->repeats);
+    sfj__put_u32(p + 16, r->copies);
+    for (i = 0; i < 11; i++)
+        sfj__put_u64(p + 20 + 8 * i, seqs[i]);
+    sfj__put_u64(p + 20 + 88, (uint64_t)r->first_wall_ms);
+}
+
+static int decode_rec(const uint8_t *p, size_t len, sfj__txnrec *r)
+{
+    uint64_t *seqs[11] = {&r->first_seq,       &r->last_seq,    &r->intent_seq,
+                          &r->last_intent_seq, &r->outcome_seq, &r->offline_seq,
+                          &r->receipt_seq,     &r->fail_seq,    &r->reprint_seq,
+                          &r->reversal_seq,    &r->rev_last_seq};
+    size_t i;
+
+    if (len != TXNREC_BYTES || p[0] != TXNREC_VERSION || p[1] == 0 ||
+        p[1] > SFJ__TS_REVERSED)
+        return SFJ_ECORRUPT;
+    memset(r, 0, sizeof *r);
+    r->state = p[1];
+    r->outcome = sfj__get_u16(p + 2);
+    r->rev_status = sfj__get_u16(p + 4);
+    r->flags = sfj__get_u16(p + 6);
+    r->boot = sfj__get_u32(p + 8);
+    r->repeats = sfj__get_u32(p + 12);
+    r->copies = sfj__get_u32(p + 16);
+    for (i = 0; i < 11; i++)
+        *seqs[i] = sfj__get_u64(p + 20 + 8 * i);
+    r->first_wall_ms = (int64_t)sfj__get_u64(p + 20 + 88);
+    return SFJ_OK;
+}
+
+int sfj__txnrec_get(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
+                    sfj__txnrec *out)
+{
+    uint8_t kbuf[1 + SFJ__TXN_HASH_BYTES];
+    MDB_val k = txn_key(kbuf, hash), v;
+    int mrc = mdb_get(txn, j->db_txns, &k, &v);
+
+    if (mrc == MDB_NOTFOUND)
+        return SFJ_ENOTFOUND;
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_get(txns)");
+    if (decode_rec(v.mv_data, v.mv_size, out) != SFJ_OK) {
+        sfj__set_err(j, "txn index record is damaged");
+        return SFJ_ECORRUPT;
+    }
+    return SFJ_OK;
+}
+
+int sfj__txnrec_put(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
+                    const sfj__txnrec *r)
+{
+    uint8_t kbuf[1 + SFJ__TXN_HASH_BYTES], val[TXNREC_BYTES];
+    MDB_val k = txn_key(kbuf, hash), v;
+    int mrc;
+
+    encode_rec(r, val);
+    v.mv_data = val;
+    v.mv_size = sizeof val;
+    mrc = mdb_put(txn, j->db_txns, &k, &v, 0);
+    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, "mdb_put(txns)");
+}
+
+int sfj__txnrec_del(sfj_journal *j, MDB_txn *txn, const uint8_t *hash)
+{
+    uint8_t kbuf[1 + SFJ__TXN_HASH_BYTES];
+    MDB_val k = txn_key(kbuf, hash);
+    int mrc = mdb_del(txn, j->db_txns, &k, NULL);
+
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
+               ? SFJ_OK
+               : sfj__mdb_rc(j, mrc, "mdb_del(txns)");
+}
+
+static void amount_key(sfj_journal *j, uint8_t *key)
+{
+    crypto_kdf_derive_from_key(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
+                               1, CTX_AMOUNT, j->keys->txnidx);
+}
+
+int sfj__open_put(sfj_journal *j, MDB_txn *txn, const sfj__openrec *o)
+{
+    uint8_t kbuf[9], val[OPEN_BYTES + AMOUNT_BOX], pt[AMOUNT_PT];
+    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+    MDB_val k = open_key(kbuf, o->seq), v;
+    uint8_t *nonce = val + OPEN_BYTES;
+    int mrc;
+
+    memcpy(val, o->hash, SFJ__TXN_HASH_BYTES);
+    sfj__put_u64(val + SFJ__TXN_HASH_BYTES, (uint64_t)o->wall_ms);
+    v.mv_data = val;
+    v.mv_size = OPEN_BYTES;
+    if (o->has_amount) {
+        sfj__put_u64(pt, (uint64_t)o->amount);
+        memcpy(pt + 8, o->currency, 3);
+        amount_key(j, key);
+        randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+        /* The key bytes are the associated data: a box cannot be moved to
+         * another txn's slot. */
+        crypto_aead_xchacha20poly1305_ietf_encrypt(
+            nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, pt,
+            sizeof pt, kbuf, sizeof kbuf, NULL, nonce, key);
+        sodium_memzero(pt, sizeof pt);
+        sodium_memzero(key, sizeof key);
+        v.mv_size = sizeof val;
+    }
+    mrc = mdb_put(txn, j->db_txns, &k, &v, 0);
+    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, "mdb_put(open)");
+}
+
+int sfj__open_del(sfj_journal *j, MDB_txn *txn, uint64_t seq)
+{
+    uint8_t kbuf[9];
+    MDB_val k = open_key(kbuf, seq);
+    int mrc = mdb_del(txn, j->db_txns, &k, NULL);
+
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
+               ? SFJ_OK
+               : sfj__mdb_rc(j, mrc, "mdb_del(open)");
+}
+
+int sfj__open_exists(sfj_journal *j, MDB_txn *txn, uint64_t seq, int *found)
+{
+    uint8_t kbuf[9];
+    MDB_val k = open_key(kbuf, seq), v;
+    int mrc = mdb_get(txn, j->db_txns, &k, &v);
+
+    *found = mrc == MDB_SUCCESS;
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
+               ? SFJ_OK
+               : sfj__mdb_rc(j, mrc, "mdb_get(open)");
+}
+
+int sfj__open_decode(sfj_journal *j, const MDB_val *k, const MDB_val *v,
+                     int box, sfj__openrec *out)
+{
+    const uint8_t *kp = k->mv_data, *vp = v->mv_data;
+    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES], pt[AMOUNT_PT];
+    unsigned long long pt_len = 0;
+    int rc = SFJ_OK;
+
+    memset(out, 0, sizeof *out);
+    if (k->mv_size != 9 || kp[0] != SFJ__TXK_OPEN)
+        return SFJ_ENOTFOUND;
+    if (v->mv_size != OPEN_BYTES && v->mv_size != OPEN_BYTES + AMOUNT_BOX)
+        return SFJ_ECORRUPT;
+    out->seq = sfj__get_u64(kp + 1);
+    memcpy(out->hash, vp, SFJ__TXN_HASH_BYTES);
+    out->wall_ms = (int64_t)sfj__get_u64(vp + SFJ__TXN_HASH_BYTES);
+    if (v->mv_size == OPEN_BYTES)
+        return SFJ_OK;
+    out->has_amount = 1;
+    if (!box)
+        return SFJ_OK;
+    out->has_amount = 0;
+    if (j->keys == NULL)
+        return SFJ_ESTATE;
+    amount_key(j, key);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            pt, &pt_len, NULL,
+            vp + OPEN_BYTES + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+            AMOUNT_BOX - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, kp,
+            k->mv_size, vp + OPEN_BYTES, key) != 0 ||
+        pt_len != AMOUNT_PT) {
+        rc = SFJ_EAUTH;
+        goto done;
+    }
+    out->has_amount = 1;
+    out->amount = (int64_t)sfj__get_u64(pt);
+    memcpy(out->currency, pt + 8, 3);
+    out->currency[3] = '\0';
+done:
+    sodium_memzero(pt, sizeof pt);
+    sodium_memzero(key, sizeof key);
+    return rc;
+}
+
+static MDB_val meta_key(uint8_t *buf, const char *name)
+{
+    MDB_val k;
+    size_t n = strlen(name);
+
+    buf[0] = SFJ__TXK_META;
+    memcpy(buf + 1, name, n);
+    k.mv_data = buf;
+    k.mv_size = 1 + n;
+    return k;
+}
+
+int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
+                 int *found)
+{
+    uint8_t kbuf[32];
+    MDB_val k = meta_key(kbuf, name), v;
+    int mrc = mdb_get(txn, j->db_txns, &k, &v);
+
+    *out = 0;
+    if (found != NULL)
+        *found = mrc == MDB_SUCCESS;
+    if (mrc == MDB_NOTFOUND)
+        return SFJ_OK;
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_get(txns meta)");
+    if (v.mv_size != 8)
+        return SFJ_ECORRUPT;
+    *out = sfj__get_u64(v.mv_data);
+    return SFJ_OK;
+}
+
+int sfj__txm_put(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t val)
+{
+    uint8_t kbuf[32], vbuf[8];
+    MDB_val k = meta_key(kbuf, name), v;
+    int mrc;
+
+    sfj__put_u64(vbuf, val);
+    v.mv_data = vbuf;
+    v.mv_size = 8;
+    mrc = mdb_put(txn, j->db_txns, &k, &v, 0);
+    return mrc == MDB_SUCCESS ? SFJ_OK
+                              : sfj__mdb_rc(j, mrc, "mdb_put(txns meta)");
+}
+
+int sfj__txn_is_open(const sfj__txnrec *r)
+{
+    int approved =
+        (r->state == SFJ__TS_DONE && r->outcome == SFJ_ST_APPROVED) ||
+        r->state == SFJ__TS_OFFLINE;
+
+    if (r->state == SFJ__TS_INTENT || r->state == SFJ__TS_OFFLINE)
+        return 1;
+    return approved && !(r->flags & SFJ_TXN_F_PRINTED);
+}
+
+int sfj__seq_acked(sfj_journal *j, MDB_txn *txn, uint64_t wm, uint64_t seq,
+                   int *acked)
+{
+    uint8_t kbuf[8];
+    MDB_val k, v;
+    int mrc;
+
+    *acked = seq <= wm;
+    if (*acked)
+        return SFJ_OK;
+    k = sfj__seq_key(kbuf, seq);
+    mrc = mdb_get(txn, j->db_acked, &k, &v);
+    *acked = mrc == MDB_SUCCESS;
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
+               ? SFJ_OK
+               : sfj__mdb_rc(j, mrc, "mdb_get(acked)");
+}
+
+int sfj__txn_in_doubt(sfj_journal *j, const sfj__txnrec *r)
+{
+    if (r->state != SFJ__TS_INTENT)
+        return 0;
+    return (r->flags & SFJ_TXN_F_HOST_ERROR) || j->rdonly || r->boot != j->boot;
+}
+
+void sfj__txn_public(sfj_journal *j, const sfj__txnrec *r, int offline_acked,
+                     sfj_txn *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (r->state) {
+    case SFJ__TS_INTENT:
+        out->state =
+            sfj__txn_in_doubt(j, r) ? SFJ_TXN_IN_DOUBT : SFJ_TXN_INTENT;
+        break;
+    case SFJ__TS_DONE:
+        out->state =
+            (r->flags & SFJ_TXN_F_PRINTED) ? SFJ_TXN_CLOSED : SFJ_TXN_DONE;
+        break;
+    case SFJ__TS_OFFLINE:
+        out->state = offline_acked ? SFJ_TXN_FORWARDED : SFJ_TXN_OFFLINE;
+        break;
+    default:
+        out->state = SFJ_TXN_REVERSED;
+        break;
+    }
+    out->outcome = r->outcome;
+    out->reversal = r->rev_status;
+    out->flags = r->flags;
+    out->boot = r->boot;
+    out->repeats = r->repeats;
+    out->copies = r->copies;
+    out->first_seq = r->first_seq;
+    out->last_seq = r->last_seq;
+    out->intent_seq = r->intent_seq;
+    out->last_intent_seq = r->last_intent_seq;
+    out->outcome_seq = r->outcome_seq;
+    out->offline_seq = r->offline_seq;
+    out->receipt_seq = r->receipt_seq;
+    out->print_failed_seq = r->fail_seq;
+    out->reprint_seq = r->reprint_seq;
+    out->reversal_seq = r->reversal_seq;
+    out->reversal_last_seq = r->rev_last_seq;
+}

@@ -1,0 +1,120 @@
+/* The `txns` index: layout and access.
+ *
+ * Keys carry a one-byte tag:
+ *   'T' || BLAKE2b-128(txn_id, key = txnidx)  -> txn record (state, seqs)
+ *   'O' || u64be first seq of an open txn     -> open record
+ *   'M' || name                               -> u64be index meta
+ * The open set holds every txn that may still need something: an answer
+ * (INTENT), a receipt (approved, not printed) or forwarding (OFFLINE).
+ * Recovery and the offline limits scan only it, so their cost grows with
+ * the open work, not with the journal. An OFFLINE open record carries the
+ * amount and currency sealed under a key derived from txnidx: no amount is
+ * stored in clear. The whole index is derived from the entries and can be
+ * rebuilt from them (txn_rebuild.c). */
+#ifndef SFJ_JOURNAL_TXN_INDEX_H
+#define SFJ_JOURNAL_TXN_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "journal/store/journal_impl.h"
+#include "sfj/txn.h"
+
+#define SFJ__TXK_TXN  'T'
+#define SFJ__TXK_OPEN 'O'
+#define SFJ__TXK_META 'M'
+
+#define SFJ__TXN_HASH_BYTES 16
+
+/* Index meta names. */
+#define SFJ__TXM_TO         "to"        /* last seq applied to the index */
+#define SFJ__TXM_SETTLE     "settle"    /* newest batch-closing settlement */
+#define SFJ__TXM_SETTLE_ANS "settleans" /* its answer (0: none yet) */
+#define SFJ__TXM_WALL_HI    "wallhi"    /* newest wall time recorded */
+
+/* Stored states (the derived ones are computed by sfj__txn_public). */
+enum {
+    SFJ__TS_INTENT = 1,
+    SFJ__TS_DONE = 2,
+    SFJ__TS_OFFLINE = 3,
+    SFJ__TS_REVERSED = 4
+};
+
+typedef struct sfj__txnrec {
+    uint8_t state;
+    uint16_t outcome;
+    uint16_t rev_status;
+    uint16_t flags; /* SFJ_TXN_F_* */
+    uint32_t boot;
+    uint32_t repeats;
+    uint32_t copies;
+    uint64_t first_seq, last_seq, intent_seq, last_intent_seq, outcome_seq,
+        offline_seq, receipt_seq, fail_seq, reprint_seq, reversal_seq,
+        rev_last_seq;
+    int64_t first_wall_ms;
+} sfj__txnrec;
+
+/* An event as the index sees it (from sfj_event or a decrypted entry). */
+typedef struct sfj__txn_ev {
+    uint16_t kind;
+    uint16_t status;
+    const char *txn_id;
+    int64_t amount;
+    const char *currency;
+    uint32_t copy;
+    int64_t wall_ms;
+    uint32_t boot;
+} sfj__txn_ev;
+
+/* An open record, decoded (and its amount box opened). */
+typedef struct sfj__openrec {
+    uint64_t seq;
+    uint8_t hash[SFJ__TXN_HASH_BYTES];
+    int64_t wall_ms;
+    int has_amount;
+    int64_t amount;
+    char currency[4];
+} sfj__openrec;
+
+void sfj__txn_hash(const sfj_keys *keys, const char *txn_id, uint8_t *out);
+
+/* SFJ_ENOTFOUND when the txn is not indexed. */
+int sfj__txnrec_get(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
+                    sfj__txnrec *out);
+int sfj__txnrec_put(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
+                    const sfj__txnrec *r);
+int sfj__txnrec_del(sfj_journal *j, MDB_txn *txn, const uint8_t *hash);
+
+/* Open set. `amount`/`currency` only for OFFLINE (else has_amount 0). */
+int sfj__open_put(sfj_journal *j, MDB_txn *txn, const sfj__openrec *o);
+int sfj__open_del(sfj_journal *j, MDB_txn *txn, uint64_t seq);
+int sfj__open_exists(sfj_journal *j, MDB_txn *txn, uint64_t seq, int *found);
+/* Decode a cursor's key/value (opening the amount box when `box`);
+ * SFJ_ENOTFOUND when it is not an open record, SFJ_EAUTH when its box does
+ * not open. */
+int sfj__open_decode(sfj_journal *j, const MDB_val *k, const MDB_val *v,
+                     int box, sfj__openrec *out);
+/* Position `cur` (on db_txns) on the first open record: MDB_SET_RANGE. */
+MDB_val sfj__open_first_key(uint8_t *buf);
+
+int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
+                 int *found);
+int sfj__txm_put(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t v);
+
+/* Is the txn open (see above), ignoring whether an OFFLINE one has been
+ * acknowledged? */
+int sfj__txn_is_open(const sfj__txnrec *r);
+
+/* Is `seq` acknowledged (at or below watermark `wm` or in `acked`)? */
+int sfj__seq_acked(sfj_journal *j, MDB_txn *txn, uint64_t wm, uint64_t seq,
+                   int *acked);
+
+/* The public view of a record: derives IN_DOUBT, CLOSED and FORWARDED.
+ * `offline_acked` tells whether its OFFLINE entry is acknowledged. */
+void sfj__txn_public(sfj_journal *j, const sfj__txnrec *r, int offline_acked,
+                     sfj_txn *out);
+
+/* Is a waiting txn in doubt from this handle's point of view? */
+int sfj__txn_in_doubt(sfj_journal *j, const sfj__txnrec *r);
+
+#endif

@@ -1,0 +1,197 @@
+/* Keeping the txns index level with the entries.
+ *
+ * States of the index: current (meta "to" is the newest entry, or only
+ * checkpoints follow it: they carry no txn), behind (a non-checkpoint
+ * entry follows "to": written by a version without the index, or by a
+ * process that stopped indexing), missing (no "to" at all, e.g. the index
+ * was dropped). sfj__txn_catch_up replays the entries after "to" (behind)
+ * or every entry held (missing, after emptying the index) through the same
+ * update as sfj_append, in one durable commit. Appends keep "to" current in
+ * their own transaction, so after a crash only an old or damaged journal
+ * needs a replay; open checks with a few header reads. */
+#include "journal/write/txn_rebuild.h"
+
+#include <string.h>
+
+#include "common/bytes.h"
+#include "journal/format/record.h"
+#include "journal/write/txn_index.h"
+#include "journal/write/txn_rules.h"
+#include "sfj/errors.h"
+
+typedef struct replay_arg {
+    uint64_t from;
+    int missing;
+    uint64_t replayed;
+    uint64_t bad_seq;
+    int bad_rc;
+} replay_arg;
+
+int sfj__txn_index_state(sfj_journal *j, MDB_txn *txn, int *behind,
+                         int *missing, uint64_t *from)
+{
+    uint8_t kbuf[8];
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint64_t to = 0;
+    sfj__rec_hdr h;
+    int rc, mrc, found = 0;
+
+    *behind = *missing = 0;
+    *from = 0;
+    rc = sfj__txm_get(j, txn, SFJ__TXM_TO, &to, &found);
+    if (rc != SFJ_OK)
+        return rc;
+    mrc = mdb_cursor_open(txn, j->db_entries, &cur);
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
+    if (!found) {
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        *missing = *behind = mrc == MDB_SUCCESS;
+        *from = 1;
+        goto done;
+    }
+    k = sfj__seq_key(kbuf, to + 1);
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == MDB_SUCCESS) {
+        if (sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK ||
+            h.kind != SFJ_EV_CHECKPOINT) {
+            *behind = 1;
+            *from = to + 1;
+            break;
+        }
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+done:
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = sfj__mdb_rc(j, mrc, "mdb_cursor_get(entries)");
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+static int replay_one(sfj_journal *j, MDB_txn *txn, uint64_t seq,
+                      const MDB_val *v, replay_arg *a)
+{
+    sfj_entry *e = NULL;
+    sfj__txn_ev ev;
+    uint64_t hi = 0;
+    int rc;
+
+    rc = sfj__entry_from_record(j, seq, v->mv_data, v->mv_size, &e);
+    if (rc != SFJ_OK) {
+        a->bad_seq = seq;
+        a->bad_rc = rc;
+        return SFJ_OK;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.kind = e->kind;
+    ev.status = e->status;
+    ev.txn_id = e->txn_id[0] != '\0' ? e->txn_id : NULL;
+    ev.amount = e->amount;
+    ev.currency = e->currency;
+    ev.copy = e->copy;
+    ev.wall_ms = e->wall_ms;
+    ev.boot = e->boot;
+    rc = sfj__txn_index_event(j, txn, &ev, seq);
+    if (rc == SFJ_OK)
+        rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
+    if (rc == SFJ_OK && e->wall_ms > (int64_t)hi)
+        rc = sfj__txm_put(j, txn, SFJ__TXM_WALL_HI, (uint64_t)e->wall_ms);
+    sfj_entry_free(e);
+    a->replayed++;
+    return rc;
+}
+
+static int apply_replay(sfj__wctx *w, void *varg)
+{
+    replay_arg *a = varg;
+    sfj_journal *j = w->j;
+    uint8_t kbuf[8];
+    MDB_cursor *cur = NULL;
+    MDB_val k = sfj__seq_key(kbuf, a->from), v;
+    MDB_cursor_op op = MDB_SET_RANGE;
+    uint64_t seq = 0, to = 0;
+    sfj__rec_hdr h;
+    int rc = SFJ_OK, mrc;
+
+    if (a->missing) {
+        mrc = mdb_drop(w->txn, j->db_txns, 0);
+        if (mrc != MDB_SUCCESS)
+            return sfj__mdb_rc(j, mrc, "mdb_drop(txns)");
+    }
+    mrc = mdb_cursor_open(w->txn, j->db_entries, &cur);
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
+    while (a->bad_seq == 0 &&
+           (mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
+        op = MDB_NEXT;
+        if (k.mv_size != 8)
+            break;
+        seq = sfj__get_u64(k.mv_data);
+        if (sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK) {
+            a->bad_seq = seq;
+            a->bad_rc = SFJ_ECORRUPT;
+            break;
+        }
+        if (h.kind != SFJ_EV_CHECKPOINT)
+            rc = replay_one(j, w->txn, seq, &v, a);
+        if (rc != SFJ_OK)
+            break;
+        if (a->bad_seq == 0)
+            to = seq;
+    }
+    mdb_cursor_close(cur);
+    if (rc == SFJ_OK && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = sfj__mdb_rc(j, mrc, "mdb_cursor_get(entries)");
+    if (rc == SFJ_OK && to != 0)
+        rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, to);
+    if (rc == SFJ_OK && to == 0 && a->missing && a->bad_seq == 0)
+        rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, 0);
+    return rc;
+}
+
+int sfj__txn_catch_up(sfj_journal *j, int *rebuilt, uint64_t *replayed,
+                      uint64_t *bad_seq, int *bad_rc)
+{
+    replay_arg a;
+    MDB_txn *txn;
+    int rc, behind = 0;
+
+    *rebuilt = 0;
+    *replayed = *bad_seq = 0;
+    *bad_rc = 0;
+    memset(&a, 0, sizeof a);
+    rc = sfj__read_begin(j, &txn);
+    if (rc != SFJ_OK)
+        return rc;
+    rc = sfj__txn_index_state(j, txn, &behind, &a.missing, &a.from);
+    sfj__read_end(j, txn);
+    if (rc != SFJ_OK || !behind)
+        return rc;
+    if (j->rdonly || j->keys == NULL || j->mirror)
+        return SFJ_ESTATE;
+    rc = sfj__commit(j, apply_replay, &a);
+    if (rc != SFJ_OK)
+        return rc;
+    *rebuilt = 1;
+    *replayed = a.replayed;
+    *bad_seq = a.bad_seq;
+    *bad_rc = a.bad_rc;
+    return SFJ_OK;
+}
+
+int sfj__txn_open(sfj_journal *j)
+{
+    uint64_t replayed, bad;
+    int rc, rebuilt, bad_rc;
+
+    if (j->rdonly || j->mirror || j->keys == NULL)
+        return SFJ_OK;
+    rc = sfj__txn_catch_up(j, &rebuilt, &replayed, &bad, &bad_rc);
+    if (rc == SFJ_OK && bad == 0)
+        return SFJ_OK;
+    /* A damaged journal must still open, so that sfj_recover can say
+     * where the damage is; appends meanwhile see what could be indexed. */
+    j->txn_index_bad = 1;
+    return rc == SFJ_EIO || rc == SFJ_EDEAD || rc == SFJ_ENOMEM ? rc : SFJ_OK;
+}
