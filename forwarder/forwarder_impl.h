@@ -71,6 +71,7 @@ struct sfj_forwarder {
     uint64_t cb_next;
 };
 
+/* Shared by the sinks and the handle (driver.c). */
 void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
                      const char *detail);
 /* Persist `acked` as the watermark if it is due (or `force`). */

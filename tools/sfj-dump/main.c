@@ -2,7 +2,6 @@
  * bundles. Reads only: the journal is opened read-only and may be in use
  * by the terminal app or an sfj-host at the same time. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,17 +52,6 @@ static const char usage_text[] =
     "Exit: 0 ok, 1 verification failed, 2 cannot open journal or bundle,\n"
     "3 key problem, 4 no such txn or not sealed yet, 5 cannot write output,\n"
     "6 internal error, 64 usage error, 65 bad option value.\n";
-
-void dump_err(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("sfj-dump: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 enum {
     OPT_FROM = 256,

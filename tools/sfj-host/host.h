@@ -83,7 +83,7 @@ int host_session_new(host_session **out, host_config *cfg, sfj_transport *t,
  * died. */
 int host_session_input(host_session *s);
 /* Timers: HELLO timeout. */
-void host_session_tick(host_session *s, long long now_ms);
+void host_session_tick(host_session *s, long long now);
 void host_session_close(host_session *s, const char *why);
 void host_session_free(host_session *s);
 

@@ -468,9 +468,9 @@ int host_session_input(host_session *s)
     return commit_batch(s);
 }
 
-void host_session_tick(host_session *s, long long now_ms)
+void host_session_tick(host_session *s, long long now)
 {
     if (!s->serial && s->state == SESS_AWAIT_HELLO &&
-        now_ms - s->opened_ms > HELLO_TIMEOUT_MS)
+        now - s->opened_ms > HELLO_TIMEOUT_MS)
         host_session_close(s, "no HELLO within 10 s");
 }

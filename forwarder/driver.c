@@ -1,0 +1,103 @@
+/* What both sinks share while driving a forwarder: status reports, ack
+ * persistence, backoff and the journal head. The sinks and the handle
+ * (forwarder.c) call these; they call nothing above the journal. */
+#include <sodium.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "forwarder/forwarder_impl.h"
+#include "journal/internal.h"
+#include "sfj/errors.h"
+
+void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
+                     const char *detail)
+{
+    sfj_forwarder_status st;
+
+    if (f->o.status == NULL)
+        return;
+    memset(&st, 0, sizeof st);
+    st.event = event;
+    st.seq = seq;
+    st.error = error;
+    st.detail = detail != NULL ? detail : sfj_strerror(error);
+    f->o.status(&st, f->o.status_payload);
+}
+
+int sfj__fwd_flush_requested(sfj_forwarder *f)
+{
+    int r;
+
+    pthread_mutex_lock(&f->lock);
+    r = f->flush_req;
+    pthread_mutex_unlock(&f->lock);
+    return r;
+}
+
+int sfj__fwd_persist(sfj_forwarder *f, int force)
+{
+    sfj_forwarder_status st;
+    uint64_t from;
+    int64_t now = sfj__mono_ms();
+    int rc;
+
+    if (f->acked <= f->persisted)
+        return SFJ_OK;
+    if (!force && f->acked - f->persisted < f->o.ack_batch &&
+        now - f->last_persist < f->o.ack_flush_ms &&
+        !sfj__fwd_flush_requested(f))
+        return SFJ_OK;
+    rc = sfj__journal_ack(f->j, f->acked, NULL, 0);
+    if (rc != SFJ_OK) {
+        sfj__fwd_report(f, SFJ_FWD_ERROR, 0, rc, "persisting acks failed");
+        if (rc == SFJ_EDEAD || rc == SFJ_EIO)
+            f->fatal = rc;
+        return rc;
+    }
+    f->last_persist = now;
+    from = f->persisted + 1;
+    pthread_mutex_lock(&f->lock);
+    f->persisted = f->acked;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    if (f->o.status != NULL) {
+        memset(&st, 0, sizeof st);
+        st.event = SFJ_FWD_FORWARDED;
+        st.first_seq = from;
+        st.last_seq = f->acked;
+        st.detail = "forwarded";
+        f->o.status(&st, f->o.status_payload);
+    }
+    return SFJ_OK;
+}
+
+void sfj__fwd_backoff(sfj_forwarder *f, int max)
+{
+    int step = max ? f->o.backoff_max_ms : f->backoff_ms, delay;
+
+    /* Full jitter over the upper half of the step, so a fleet of terminals
+     * does not reconnect in lockstep after the host comes back. */
+    delay = step / 2 + (int)randombytes_uniform((uint32_t)(step / 2 + 1));
+    f->retry_at = sfj__mono_ms() + delay;
+    if (f->backoff_ms < f->o.backoff_max_ms / 2)
+        f->backoff_ms *= 2;
+    else
+        f->backoff_ms = f->o.backoff_max_ms;
+}
+
+void sfj__fwd_backoff_reset(sfj_forwarder *f)
+{
+    f->backoff_ms = f->o.backoff_min_ms;
+}
+
+int sfj__fwd_refresh(sfj_forwarder *f)
+{
+    uint64_t last = 0;
+    int rc = sfj__journal_head(f->j, &last, NULL);
+
+    if (rc == SFJ_OK)
+        f->last_seq = last;
+    else if (rc == SFJ_EDEAD || rc == SFJ_EIO)
+        f->fatal = rc;
+    return rc;
+}
