@@ -4,15 +4,15 @@
 #include <sodium.h>
 #include <string.h>
 
-#define GENESIS_TAG "sfj-chain-v1"
+#include "crypto/tags.h"
 
 void sfj__chain_genesis(const uint8_t *journal_id, uint8_t *out)
 {
     crypto_generichash_state st;
 
     crypto_generichash_init(&st, NULL, 0, SFJ_HASH_BYTES);
-    crypto_generichash_update(&st, (const uint8_t *)GENESIS_TAG,
-                              sizeof GENESIS_TAG - 1);
+    crypto_generichash_update(&st, (const uint8_t *)SFJ__TAG_CHAIN,
+                              sizeof SFJ__TAG_CHAIN - 1);
     crypto_generichash_update(&st, journal_id, 16);
     crypto_generichash_final(&st, out, SFJ_HASH_BYTES);
 }

@@ -30,6 +30,12 @@ void sfj__record_key(const uint8_t *epoch_key, uint64_t seq, uint8_t *out)
                                epoch_key);
 }
 
+void sfj__amount_key(const sfj_keys *keys, uint8_t *out)
+{
+    crypto_kdf_derive_from_key(out, crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
+                               1, SFJ__CTX_AMOUNT, keys->txnidx);
+}
+
 void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
                     uint8_t *out)
 {

@@ -11,15 +11,8 @@
 #include <sodium.h>
 #include <stdint.h>
 
+#include "crypto/tags.h"
 #include "sfj/keys.h"
-
-/* KDF contexts: exactly crypto_kdf_CONTEXTBYTES (8) characters each. */
-#define SFJ__CTX_EPOCH  "sfjepoch" /* epoch_key = KDF(master, epoch) */
-#define SFJ__CTX_RECORD "sfjrecrd" /* record_key = KDF(epoch_key, seq) */
-#define SFJ__CTX_TXNIDX "sfjtxnix" /* txn-id index key */
-#define SFJ__CTX_LINK   "sfjlink1" /* ack / link authentication key */
-#define SFJ__CTX_SIGN   "sfjsign1" /* Ed25519 checkpoint seed */
-#define SFJ__CTX_CHECK  "sfjkchk1" /* key check value stored in meta */
 
 struct sfj_keys {
     uint8_t master[SFJ_KEY_BYTES];
@@ -35,6 +28,10 @@ void sfj__epoch_key(const sfj_keys *keys, uint32_t epoch, uint8_t *out);
 
 /* Derive the key of the record at `seq` from its epoch key. */
 void sfj__record_key(const uint8_t *epoch_key, uint64_t seq, uint8_t *out);
+
+/* Derive the key of the amount boxes in the txns index into `out`
+ * (crypto_aead_xchacha20poly1305_ietf_KEYBYTES). */
+void sfj__amount_key(const sfj_keys *keys, uint8_t *out);
 
 /* The key check value of a journal: a MAC of its id under the check key.
  * It lets open tell a wrong key (SFJ_EAUTH) from a damaged record. */

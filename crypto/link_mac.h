@@ -1,12 +1,13 @@
-/* Authentication of acknowledgements on the link.
+/* Authentication on the link: acknowledgements and HELLO.
  *
  * ACK mac = BLAKE2b-256 keyed with the link key over
  *   "sfj-ack-v1" || journal_id || u64be seq || chain hash h(seq)
  * so a forged or replayed-for-another-journal ack never moves the
- * terminal's watermark. */
+ * terminal's watermark. The tags are in tags.h. */
 #ifndef SFJ_CRYPTO_LINK_MAC_H
 #define SFJ_CRYPTO_LINK_MAC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SFJ_MAC_BYTES 32
@@ -17,5 +18,11 @@ void sfj__ack_mac(const uint8_t *link_key, const uint8_t *journal_id,
 /* 0 when `mac` is right, SFJ_EAUTH otherwise (constant time). */
 int sfj__ack_mac_verify(const uint8_t *link_key, const uint8_t *journal_id,
                         uint64_t seq, const uint8_t *chain, const uint8_t *mac);
+
+/* HELLO MAC: keyed BLAKE2b-256 over "sfj-hello-v1" || the body before the
+ * MAC. `body`/`n` is a whole encoded HELLO body. sign fills the MAC field
+ * in place; verify returns 0 or SFJ_EAUTH (constant time). */
+void sfj__hello_sign(const uint8_t *link_key, uint8_t *body, size_t n);
+int sfj__hello_verify(const uint8_t *link_key, const uint8_t *body, size_t n);
 
 #endif

@@ -22,7 +22,6 @@
 #include "crypto/link_mac.h"
 #include "forwarder/forwarder_impl.h"
 #include "forwarder/wire/proto.h"
-#include "journal/format/record.h"
 #include "journal/internal.h"
 #include "sfj/errors.h"
 
@@ -51,31 +50,6 @@ void sfj__link_close(sfj_forwarder *f, int error, const char *detail)
         sfj__fwd_report(f, SFJ_FWD_OFFLINE, 0, error, detail);
 }
 
-/* This journal's h(seq): genesis for 0, the stored chain otherwise, or
- * (below the prune point) the prev_chain of the entry after it. */
-static int own_chain(sfj_forwarder *f, uint64_t seq, uint8_t *out)
-{
-    sfj__rec_hdr h;
-    uint8_t *rec = NULL;
-    size_t len = 0;
-    int rc;
-
-    if (seq == 0) {
-        sfj__chain_genesis(f->journal_id, out);
-        return SFJ_OK;
-    }
-    rc = sfj__journal_chain_at(f->j, seq, out);
-    if (rc != SFJ_ENOTFOUND)
-        return rc;
-    rc = sfj__journal_read_sealed(f->j, seq + 1, &rec, &len);
-    if (rc == SFJ_OK)
-        rc = sfj__rec_hdr_decode(rec, len, &h);
-    if (rc == SFJ_OK)
-        memcpy(out, h.prev_chain, SFJ_HASH_BYTES);
-    free(rec);
-    return rc;
-}
-
 /* 0 when an ack for `seq` with `chain` and `mac` is genuine. */
 static int verify_ack(sfj_forwarder *f, uint64_t seq, const uint8_t *chain,
                       const uint8_t *mac)
@@ -85,7 +59,7 @@ static int verify_ack(sfj_forwarder *f, uint64_t seq, const uint8_t *chain,
 
     if (seq > f->last_seq)
         return SFJ_EAUTH;
-    rc = own_chain(f, seq, mine);
+    rc = sfj__journal_chain_at(f->j, seq, mine);
     if (rc != SFJ_OK)
         return rc;
     if (sodium_memcmp(mine, chain, SFJ_HASH_BYTES) != 0)

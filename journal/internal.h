@@ -19,7 +19,10 @@ int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,
  * NULL. */
 int sfj__journal_head(sfj_journal *j, uint64_t *last_seq, uint8_t *chain);
 
-/* Chain hash h(seq) of an entry still held (or the prune anchor). */
+/* Chain hash h(seq): the genesis hash for 0, computed from the entry while
+ * it is held, the prune anchor at the prune point, or below it the
+ * prev_chain of the entry after seq. SFJ_ENOTFOUND when none of these is
+ * known. The one place h(seq) is looked up. */
 int sfj__journal_chain_at(sfj_journal *j, uint64_t seq, uint8_t *out);
 
 /* Ack watermark: every seq <= it is acknowledged upstream. */
@@ -68,6 +71,20 @@ int sfj__journal_pubkey(sfj_journal *j, uint8_t *out);
  * apply; the txn filter does not. SFJ_ENOTFOUND at the end. */
 int sfj__iter_next_sealed(sfj_iter *it, uint64_t *seq, const uint8_t **rec,
                           size_t *len);
+
+/* ---- Sealed records for the tools (journal/format/entry.c). ---- */
+
+/* Open a sealed record with a key set: the record key is derived from
+ * the header's epoch and seq, then the record is opened as reads and
+ * evidence bundles open it. The caller frees `*out` with sfj_entry_free.
+ * SFJ_ECORRUPT, SFJ_EVERSION or SFJ_EAUTH as for a read. */
+int sfj__record_open_keys(const sfj_keys *keys, const uint8_t *journal_id,
+                          const uint8_t *rec, size_t len, sfj_entry **out);
+
+/* The clear part of a sealed record, without any key: seq, kind, epoch,
+ * wall_ms and, for a checkpoint, its boot counter; the rest zero.
+ * SFJ_ECORRUPT or SFJ_EVERSION when the header does not decode. */
+int sfj__record_peek(const uint8_t *rec, size_t len, sfj_entry *out);
 
 /* ---- Mirror journals (sfj-host): sealed records stored as received. ---- */
 

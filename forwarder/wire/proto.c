@@ -1,13 +1,10 @@
 /* Message bodies; see proto.h and docs/PROTOCOL.md section 3. */
 #include "forwarder/wire/proto.h"
 
-#include <sodium.h>
 #include <string.h>
 
 #include "common/bytes.h"
 #include "sfj/errors.h"
-
-#define HELLO_TAG "sfj-hello-v1"
 
 static int printable(const char *s, size_t n)
 {
@@ -162,38 +159,4 @@ int sfj__nak_decode(const uint8_t *b, size_t n, sfj__nak *m)
     m->seq = sfj__get_u64(b);
     m->reason = b[8];
     return get_text(b + 9, n - 9, m->text);
-}
-
-static void hello_mac(const uint8_t *link_key, const uint8_t *body, size_t n,
-                      uint8_t *out)
-{
-    crypto_generichash_state st;
-
-    crypto_generichash_init(&st, link_key, SFJ_KEY_BYTES, SFJ_MAC_BYTES);
-    crypto_generichash_update(&st, (const uint8_t *)HELLO_TAG,
-                              sizeof HELLO_TAG - 1);
-    crypto_generichash_update(&st, body, n - SFJ_MAC_BYTES);
-    crypto_generichash_final(&st, out, SFJ_MAC_BYTES);
-    sodium_memzero(&st, sizeof st);
-}
-
-void sfj__hello_sign(const uint8_t *link_key, uint8_t *body, size_t n)
-{
-    if (n >= SFJ_MAC_BYTES)
-        hello_mac(link_key, body, n, body + n - SFJ_MAC_BYTES);
-}
-
-int sfj__hello_verify(const uint8_t *link_key, const uint8_t *body, size_t n)
-{
-    uint8_t want[SFJ_MAC_BYTES];
-    int rc = SFJ_EAUTH;
-
-    if (n < SFJ_MAC_BYTES)
-        goto done;
-    hello_mac(link_key, body, n, want);
-    if (sodium_memcmp(want, body + n - SFJ_MAC_BYTES, SFJ_MAC_BYTES) == 0)
-        rc = SFJ_OK;
-done:
-    sodium_memzero(want, sizeof want);
-    return rc;
 }

@@ -87,10 +87,4 @@ int sfj__hello_ack_decode(const uint8_t *b, size_t n, sfj__hello_ack *m);
 int sfj__ack_decode(const uint8_t *b, size_t n, sfj__ack *m);
 int sfj__nak_decode(const uint8_t *b, size_t n, sfj__nak *m);
 
-/* HELLO MAC: keyed BLAKE2b-256 over "sfj-hello-v1" || the body before the
- * MAC. `body`/`n` is a whole encoded HELLO body. sign fills the MAC field
- * in place; verify returns 0 or SFJ_EAUTH (constant time). */
-void sfj__hello_sign(const uint8_t *link_key, uint8_t *body, size_t n);
-int sfj__hello_verify(const uint8_t *link_key, const uint8_t *body, size_t n);
-
 #endif

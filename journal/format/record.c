@@ -1,42 +1,50 @@
-/* Sealing and opening of records; the layout is in record.h. */
+/* The clear header codec, sealing, record keys, the chain step over a
+ * stored record and checkpoints; the layout is in record.h, the
+ * constructions in crypto/seal.h. */
 #include "journal/format/record.h"
 
 #include <sodium.h>
 #include <string.h>
 
 #include "common/bytes.h"
+#include "crypto/chain.h"
 #include "crypto/keys.h"
+#include "crypto/seal.h"
 #include "sfj/errors.h"
 #include "sfj/journal.h"
 
-#define CKPT_TAG "sfj-ckpt-v1"
+_Static_assert(SFJ_REC_HDR_BYTES <= SFJ__SEAL_HDR_MAX,
+               "the seal constructions take the whole clear header");
+_Static_assert(SFJ_REC_NONCE_BYTES == SFJ__SEAL_NONCE_BYTES &&
+                   SFJ_REC_TAG_BYTES == SFJ__SEAL_TAG_BYTES,
+               "record nonce and tag are the AEAD's");
 
 void sfj__rec_hdr_encode(const sfj__rec_hdr *h, uint8_t *out)
 {
-    out[0] = h->format;
-    out[1] = h->flags;
-    sfj__put_u16(out + 2, h->kind);
-    sfj__put_u32(out + 4, h->epoch);
-    sfj__put_u64(out + 8, h->seq);
-    sfj__put_u64(out + 16, (uint64_t)h->wall_ms);
-    memcpy(out + 24, h->prev_chain, 32);
-    memcpy(out + 56, h->nonce, SFJ_REC_NONCE_BYTES);
+    out[SFJ_REC_OFF_FORMAT] = h->format;
+    out[SFJ_REC_OFF_FLAGS] = h->flags;
+    sfj__put_u16(out + SFJ_REC_OFF_KIND, h->kind);
+    sfj__put_u32(out + SFJ_REC_OFF_EPOCH, h->epoch);
+    sfj__put_u64(out + SFJ_REC_OFF_SEQ, h->seq);
+    sfj__put_u64(out + SFJ_REC_OFF_WALL, (uint64_t)h->wall_ms);
+    memcpy(out + SFJ_REC_OFF_PREV, h->prev_chain, 32);
+    memcpy(out + SFJ_REC_OFF_NONCE, h->nonce, SFJ_REC_NONCE_BYTES);
 }
 
 int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h)
 {
     if (len < SFJ_REC_HDR_BYTES)
         return SFJ_ECORRUPT;
-    h->format = rec[0];
+    h->format = rec[SFJ_REC_OFF_FORMAT];
     if (h->format != SFJ_REC_FORMAT)
         return SFJ_EVERSION;
-    h->flags = rec[1];
-    h->kind = sfj__get_u16(rec + 2);
-    h->epoch = sfj__get_u32(rec + 4);
-    h->seq = sfj__get_u64(rec + 8);
-    h->wall_ms = (int64_t)sfj__get_u64(rec + 16);
-    memcpy(h->prev_chain, rec + 24, 32);
-    memcpy(h->nonce, rec + 56, SFJ_REC_NONCE_BYTES);
+    h->flags = rec[SFJ_REC_OFF_FLAGS];
+    h->kind = sfj__get_u16(rec + SFJ_REC_OFF_KIND);
+    h->epoch = sfj__get_u32(rec + SFJ_REC_OFF_EPOCH);
+    h->seq = sfj__get_u64(rec + SFJ_REC_OFF_SEQ);
+    h->wall_ms = (int64_t)sfj__get_u64(rec + SFJ_REC_OFF_WALL);
+    memcpy(h->prev_chain, rec + SFJ_REC_OFF_PREV, 32);
+    memcpy(h->nonce, rec + SFJ_REC_OFF_NONCE, SFJ_REC_NONCE_BYTES);
     if ((h->flags & ~SFJ_REC_F_KNOWN) != 0 || h->kind == 0 || h->seq == 0)
         return SFJ_ECORRUPT;
     /* Only checkpoints are clear, and they are never compressed. */
@@ -52,13 +60,18 @@ int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h)
     return SFJ_OK;
 }
 
-/* Associated data: journal_id || clear header. Binding the journal id and
- * the whole header means a record cannot be moved to another seq, another
- * journal or another epoch without failing its tag. */
-static void make_ad(const uint8_t *journal_id, const uint8_t *hdr, uint8_t *ad)
+void sfj__rec_key(const uint8_t *epoch_key, const uint8_t *rec, uint8_t *out)
 {
-    memcpy(ad, journal_id, SFJ_JOURNAL_ID_BYTES);
-    memcpy(ad + SFJ_JOURNAL_ID_BYTES, hdr, SFJ_REC_HDR_BYTES);
+    sfj__record_key(epoch_key, sfj__get_u64(rec + SFJ_REC_OFF_SEQ), out);
+}
+
+void sfj__rec_key_of(const sfj_keys *keys, const uint8_t *rec, uint8_t *out)
+{
+    uint8_t ekey[SFJ_KEY_BYTES];
+
+    sfj__epoch_key(keys, sfj__get_u32(rec + SFJ_REC_OFF_EPOCH), ekey);
+    sfj__rec_key(ekey, rec, out);
+    sodium_memzero(ekey, sizeof ekey);
 }
 
 void sfj__rec_seal(const uint8_t *journal_id, const uint8_t *epoch_key,
@@ -66,80 +79,45 @@ void sfj__rec_seal(const uint8_t *journal_id, const uint8_t *epoch_key,
                    uint8_t *out)
 {
     uint8_t key[SFJ_KEY_BYTES];
-    uint8_t ad[SFJ_JOURNAL_ID_BYTES + SFJ_REC_HDR_BYTES];
 
     randombytes_buf(h->nonce, sizeof h->nonce);
     sfj__rec_hdr_encode(h, out);
-    make_ad(journal_id, out, ad);
-    sfj__record_key(epoch_key, h->seq, key);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out + SFJ_REC_HDR_BYTES, NULL,
-                                               pt, pt_len, ad, sizeof ad, NULL,
-                                               h->nonce, key);
+    sfj__rec_key(epoch_key, out, key);
+    sfj__aead_record_seal(journal_id, key, out, SFJ_REC_HDR_BYTES, h->nonce, pt,
+                          pt_len, out + SFJ_REC_HDR_BYTES);
     sodium_memzero(key, sizeof key);
 }
 
-int sfj__rec_open(const uint8_t *journal_id, const uint8_t *epoch_key,
-                  const uint8_t *rec, size_t len, uint8_t *pt, size_t *pt_len)
+int sfj__rec_chain(const uint8_t *rec, size_t len, uint8_t *out)
 {
-    uint8_t key[SFJ_KEY_BYTES];
-    uint8_t ad[SFJ_JOURNAL_ID_BYTES + SFJ_REC_HDR_BYTES];
-    unsigned long long n = 0;
-    uint64_t seq = sfj__get_u64(rec + 8);
-    int rc;
+    uint8_t leaf[SFJ_HASH_BYTES];
+    sfj__rec_hdr h;
+    int rc = sfj__rec_hdr_decode(rec, len, &h);
 
-    make_ad(journal_id, rec, ad);
-    sfj__record_key(epoch_key, seq, key);
-    rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
-        pt, &n, NULL, rec + SFJ_REC_HDR_BYTES, len - SFJ_REC_HDR_BYTES, ad,
-        sizeof ad, rec + 56, key);
-    sodium_memzero(key, sizeof key);
-    if (rc != 0) {
-        sodium_memzero(pt, len - SFJ_REC_HDR_BYTES - SFJ_REC_TAG_BYTES);
-        return SFJ_EAUTH;
-    }
-    *pt_len = (size_t)n;
+    if (rc != SFJ_OK)
+        return rc;
+    sfj__chain_leaf(rec, len, leaf);
+    sfj__chain_next(h.prev_chain, leaf, out);
     return SFJ_OK;
-}
-
-/* Signed message (plain Ed25519, detached):
- *   "sfj-ckpt-v1" || journal_id || clear header || u32be boot.
- * The header carries seq, wall time, epoch and the chain head h(seq-1). */
-#define CKPT_MSG_BYTES                                                         \
-    (sizeof CKPT_TAG - 1 + SFJ_JOURNAL_ID_BYTES + SFJ_REC_HDR_BYTES + 4)
-
-static void ckpt_message(const uint8_t *journal_id, const uint8_t *hdr,
-                         const uint8_t *boot_be, uint8_t *msg)
-{
-    size_t off = sizeof CKPT_TAG - 1;
-
-    memcpy(msg, CKPT_TAG, off);
-    memcpy(msg + off, journal_id, SFJ_JOURNAL_ID_BYTES);
-    off += SFJ_JOURNAL_ID_BYTES;
-    memcpy(msg + off, hdr, SFJ_REC_HDR_BYTES);
-    memcpy(msg + off + SFJ_REC_HDR_BYTES, boot_be, 4);
 }
 
 void sfj__rec_checkpoint(const uint8_t *journal_id, const uint8_t *sign_sk,
                          sfj__rec_hdr *h, uint32_t boot, uint8_t *out)
 {
-    uint8_t msg[CKPT_MSG_BYTES];
-
     h->format = SFJ_REC_FORMAT;
     h->flags = SFJ_REC_F_CLEAR;
     h->kind = SFJ_EV_CHECKPOINT;
     memset(h->nonce, 0, sizeof h->nonce);
     sfj__rec_hdr_encode(h, out);
-    sfj__put_u32(out + SFJ_REC_HDR_BYTES, boot);
-    ckpt_message(journal_id, out, out + SFJ_REC_HDR_BYTES, msg);
-    crypto_sign_detached(out + SFJ_REC_HDR_BYTES + 4, NULL, msg, sizeof msg,
-                         sign_sk);
+    sfj__put_u32(out + SFJ_REC_OFF_BOOT, boot);
+    sfj__ckpt_sign(journal_id, out, SFJ_REC_HDR_BYTES, out + SFJ_REC_OFF_BOOT,
+                   sign_sk, out + SFJ_REC_OFF_SIG);
 }
 
 int sfj__rec_checkpoint_verify(const uint8_t *journal_id, const uint8_t *pk,
                                const uint8_t *rec, size_t len,
                                uint32_t *boot_out)
 {
-    uint8_t msg[CKPT_MSG_BYTES];
     sfj__rec_hdr h;
     int rc = sfj__rec_hdr_decode(rec, len, &h);
 
@@ -147,11 +125,11 @@ int sfj__rec_checkpoint_verify(const uint8_t *journal_id, const uint8_t *pk,
         return rc;
     if (h.kind != SFJ_EV_CHECKPOINT)
         return SFJ_ECORRUPT;
-    ckpt_message(journal_id, rec, rec + SFJ_REC_HDR_BYTES, msg);
-    if (crypto_sign_verify_detached(rec + SFJ_REC_HDR_BYTES + 4, msg,
-                                    sizeof msg, pk) != 0)
-        return SFJ_EAUTH;
+    rc = sfj__ckpt_verify(journal_id, rec, SFJ_REC_HDR_BYTES,
+                          rec + SFJ_REC_OFF_BOOT, rec + SFJ_REC_OFF_SIG, pk);
+    if (rc != SFJ_OK)
+        return rc;
     if (boot_out != NULL)
-        *boot_out = sfj__get_u32(rec + SFJ_REC_HDR_BYTES);
+        *boot_out = sfj__get_u32(rec + SFJ_REC_OFF_BOOT);
     return SFJ_OK;
 }

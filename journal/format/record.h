@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sfj/keys.h"
+
 #define SFJ_REC_FORMAT          1
 #define SFJ_REC_HDR_BYTES       80
 #define SFJ_REC_NONCE_BYTES     24
@@ -21,6 +23,19 @@
 /* Largest sealed record: header + encoded event + tag, with slack for an
  * incompressible payload. */
 #define SFJ_REC_MAX_BYTES (SFJ_REC_HDR_BYTES + 65536 + 256 + SFJ_REC_TAG_BYTES)
+
+/* Byte offsets of the clear header's fields, and of a checkpoint's clear
+ * body (u32 boot, then the signature). */
+#define SFJ_REC_OFF_FORMAT 0
+#define SFJ_REC_OFF_FLAGS  1
+#define SFJ_REC_OFF_KIND   2
+#define SFJ_REC_OFF_EPOCH  4
+#define SFJ_REC_OFF_SEQ    8
+#define SFJ_REC_OFF_WALL   16
+#define SFJ_REC_OFF_PREV   24
+#define SFJ_REC_OFF_NONCE  56
+#define SFJ_REC_OFF_BOOT   SFJ_REC_HDR_BYTES
+#define SFJ_REC_OFF_SIG    (SFJ_REC_HDR_BYTES + 4)
 
 #define SFJ_REC_F_DEFLATE 0x01 /* plaintext raw-deflated, dictionary v1 */
 #define SFJ_REC_F_CLEAR   0x02 /* body is clear (checkpoints only) */
@@ -50,10 +65,19 @@ void sfj__rec_seal(const uint8_t *journal_id, const uint8_t *epoch_key,
                    sfj__rec_hdr *h, const uint8_t *pt, size_t pt_len,
                    uint8_t *out);
 
-/* Check and decrypt a sealed record into `pt` (capacity len - header - tag).
- * SFJ_EAUTH when the tag does not verify; `pt` is zeroed then. */
-int sfj__rec_open(const uint8_t *journal_id, const uint8_t *epoch_key,
-                  const uint8_t *rec, size_t len, uint8_t *pt, size_t *pt_len);
+/* Record key of a stored record (at least a header long) from the key of
+ * its epoch: the one place a record key is derived. `out` receives
+ * SFJ_KEY_BYTES; the caller wipes it. */
+void sfj__rec_key(const uint8_t *epoch_key, const uint8_t *rec, uint8_t *out);
+
+/* Record key of a stored record from the key set, through the key of the
+ * epoch its header names. */
+void sfj__rec_key_of(const sfj_keys *keys, const uint8_t *rec, uint8_t *out);
+
+/* The chain hash h(seq) of a stored record: one chain step from its
+ * header's prev_chain over its leaf. SFJ_ECORRUPT or SFJ_EVERSION for a
+ * header that does not decode. */
+int sfj__rec_chain(const uint8_t *rec, size_t len, uint8_t *out);
 
 /* Build a signed checkpoint record for header `h` (kind, seq, wall_ms,
  * prev_chain, epoch set by the caller) into `out`

@@ -18,7 +18,7 @@
 
 #include "common/bytes.h"
 #include "crypto/chain.h"
-#include "journal/format/event_codec.h"
+#include "journal/format/entry.h"
 #include "journal/format/record.h"
 #include "sfj/errors.h"
 
@@ -47,60 +47,6 @@ static int fail(sfj__bundle *b, size_t off, int rc, const char *fmt,
 {
     b->bad_offset = off;
     snprintf(b->reason, sizeof b->reason, fmt, seq);
-    return rc;
-}
-
-int sfj__bundle_open_record(const uint8_t *journal_id,
-                            const uint8_t *record_key, const uint8_t *rec,
-                            size_t len, sfj_entry **out)
-{
-    uint8_t ad[SFJ_JOURNAL_ID_BYTES + SFJ_REC_HDR_BYTES];
-    unsigned long long pt_len = 0;
-    uint8_t *pt = NULL;
-    sfj__rec_hdr h;
-    sfj_entry *e = NULL;
-    int rc;
-
-    *out = NULL;
-    rc = sfj__rec_hdr_decode(rec, len, &h);
-    if (rc != SFJ_OK)
-        goto done;
-    if (h.kind == SFJ_EV_CHECKPOINT) {
-        rc = SFJ_ECORRUPT;
-        goto done;
-    }
-    e = calloc(1, sizeof *e);
-    pt = malloc(len - SFJ_REC_HDR_BYTES);
-    if (e == NULL || pt == NULL) {
-        rc = SFJ_ENOMEM;
-        goto done;
-    }
-    /* Same associated data as the journal's own seal: journal_id ||
-     * clear header. */
-    memcpy(ad, journal_id, SFJ_JOURNAL_ID_BYTES);
-    memcpy(ad + SFJ_JOURNAL_ID_BYTES, rec, SFJ_REC_HDR_BYTES);
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            pt, &pt_len, NULL, rec + SFJ_REC_HDR_BYTES, len - SFJ_REC_HDR_BYTES,
-            ad, sizeof ad, h.nonce, record_key) != 0) {
-        pt_len = 0;
-        rc = SFJ_EAUTH;
-        goto done;
-    }
-    e->seq = h.seq;
-    e->kind = h.kind;
-    e->epoch = h.epoch;
-    e->wall_ms = h.wall_ms;
-    rc = sfj__event_unpack(pt, (size_t)pt_len, h.flags, e);
-done:
-    if (pt != NULL) {
-        sodium_memzero(pt, len - SFJ_REC_HDR_BYTES);
-        free(pt);
-    }
-    if (rc != SFJ_OK) {
-        sfj_entry_free(e);
-        e = NULL;
-    }
-    *out = e;
     return rc;
 }
 
@@ -206,9 +152,9 @@ static int check_record(cursor *c, uint64_t seq, uint8_t *head, int first,
     if (first)
         memcpy(head, h.prev_chain, SFJ_HASH_BYTES);
     else if (memcmp(h.prev_chain, head, SFJ_HASH_BYTES) != 0)
-        return fail(b, at + 24, SFJ_EAUTH, "hash chain broken before seq %llu",
-                    seq);
-    rc = sfj__bundle_open_record(b->journal_id, key, rec, len, &e);
+        return fail(b, at + SFJ_REC_OFF_PREV, SFJ_EAUTH,
+                    "hash chain broken before seq %llu", seq);
+    rc = sfj__rec_open(b->journal_id, key, rec, len, &e);
     if (rc == SFJ_ENOMEM)
         return fail(b, at, rc, "out of memory at seq %llu", seq);
     if (rc != SFJ_OK)
@@ -252,7 +198,7 @@ static int check_checkpoint(cursor *c, const uint8_t *head, sfj__bundle *b)
                     "checkpoint seq differs from the bundle's %llu",
                     b->ckpt_seq);
     if (memcmp(h.prev_chain, head, SFJ_HASH_BYTES) != 0)
-        return fail(b, at + 24, SFJ_EAUTH,
+        return fail(b, at + SFJ_REC_OFF_PREV, SFJ_EAUTH,
                     "hash chain does not lead to checkpoint %llu: a record "
                     "or hash was altered",
                     b->ckpt_seq);

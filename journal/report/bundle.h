@@ -64,14 +64,6 @@ int sfj__bundle_check(const uint8_t *buf, size_t len, const uint8_t *pin,
  * struct. */
 void sfj__bundle_clear(sfj__bundle *b);
 
-/* Decrypt one sealed record with its own record key and decode it into a
- * new entry (the caller frees it with sfj_entry_free). SFJ_ECORRUPT for a
- * bad header or encoding, SFJ_EAUTH when the tag does not verify. Also
- * used by sfj-dump, which derives the record key itself. */
-int sfj__bundle_open_record(const uint8_t *journal_id,
-                            const uint8_t *record_key, const uint8_t *rec,
-                            size_t len, sfj_entry **out);
-
 /* Build the bundle for `txn_id` from a journal opened with its key:
  * every record of the txn, their record keys, the leaves of the records
  * in between and the first checkpoint after the last of them. The result

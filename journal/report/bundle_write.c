@@ -14,6 +14,7 @@
 #include "common/bytes.h"
 #include "crypto/chain.h"
 #include "crypto/keys.h"
+#include "journal/format/entry.h"
 #include "journal/format/record.h"
 #include "journal/internal.h"
 #include "journal/report/bundle.h"
@@ -80,22 +81,11 @@ static void put_u64(outbuf *o, uint64_t v)
     put(o, b, 8);
 }
 
-/* Record key of a sealed record, from its header's epoch. */
-static void record_key(const sfj_keys *keys, const uint8_t *rec, uint8_t *out)
-{
-    uint8_t ekey[SFJ_KEY_BYTES];
-
-    sfj__epoch_key(keys, sfj__get_u32(rec + 4), ekey);
-    sfj__record_key(ekey, sfj__get_u64(rec + 8), out);
-    sodium_memzero(ekey, sizeof ekey);
-}
-
 /* Pass 1: the seqs of every record of `txn_id`. */
 static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
                     uint64_t *seqs, size_t *n, char *reason, size_t cap)
 {
     const sfj_keys *keys = sfj__journal_keys(j);
-    uint8_t rkey[SFJ_KEY_BYTES];
     sfj_iter *it = NULL;
     const uint8_t *rec;
     sfj_entry *e;
@@ -109,13 +99,12 @@ static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
         goto done;
     while ((rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
         if (len >= SFJ_REC_HDR_BYTES &&
-            sfj__get_u16(rec + 2) == SFJ_EV_CHECKPOINT)
+            sfj__get_u16(rec + SFJ_REC_OFF_KIND) == SFJ_EV_CHECKPOINT)
             continue;
         if (len < SFJ_REC_HDR_BYTES) {
             rc = SFJ_ECORRUPT;
         } else {
-            record_key(keys, rec, rkey);
-            rc = sfj__bundle_open_record(jid, rkey, rec, len, &e);
+            rc = sfj__record_open_keys(keys, jid, rec, len, &e);
         }
         if (rc != SFJ_OK) {
             snprintf(reason, cap,
@@ -145,7 +134,6 @@ static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
     if (rc == SFJ_ENOTFOUND)
         snprintf(reason, cap, "no entry of txn %s", txn_id);
 done:
-    sodium_memzero(rkey, sizeof rkey);
     sfj_iter_free(it);
     return rc;
 }
@@ -199,7 +187,7 @@ static int emit_span(sfj_journal *j, const uint64_t *seqs, size_t n,
         } else if (next < n && seqs[next] == seq) {
             next++;
             tag = SFJ_BUNDLE_ITEM_RECORD;
-            record_key(keys, rec, rkey);
+            sfj__rec_key_of(keys, rec, rkey);
             put(o, &tag, 1);
             put(o, rkey, sizeof rkey);
             put_u32(o, (uint32_t)len);

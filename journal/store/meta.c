@@ -56,7 +56,6 @@ int sfj__load_head(sfj_journal *j, MDB_txn *txn, uint64_t *last_seq,
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     sfj__rec_hdr h;
-    uint8_t leaf[SFJ_HASH_BYTES];
     int mrc, rc;
 
     mrc = mdb_cursor_open(txn, j->db_entries, &cur);
@@ -106,9 +105,7 @@ int sfj__load_head(sfj_journal *j, MDB_txn *txn, uint64_t *last_seq,
                      (unsigned long long)*last_seq);
         goto done;
     }
-    sfj__chain_leaf(v.mv_data, v.mv_size, leaf);
-    sfj__chain_next(h.prev_chain, leaf, head);
-    rc = SFJ_OK;
+    rc = sfj__rec_chain(v.mv_data, v.mv_size, head);
 done:
     mdb_cursor_close(cur);
     return rc;

@@ -7,7 +7,7 @@
 #include "common/bytes.h"
 #include "crypto/chain.h"
 #include "crypto/keys.h"
-#include "journal/format/event_codec.h"
+#include "journal/format/entry.h"
 #include "journal/format/record.h"
 #include "journal/internal.h"
 #include "journal/store/journal_impl.h"
@@ -75,11 +75,9 @@ done:
 int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
                            size_t len, sfj_entry **out)
 {
-    uint8_t ekey[SFJ_KEY_BYTES];
-    uint8_t *pt = NULL;
-    size_t pt_len = 0;
+    uint8_t rkey[SFJ_KEY_BYTES];
     sfj__rec_hdr h;
-    sfj_entry *e;
+    sfj_entry *e = NULL;
     int rc;
 
     *out = NULL;
@@ -90,14 +88,14 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
         sfj__set_err(j, "entry %llu: damaged header", (unsigned long long)seq);
         return rc;
     }
-    e = calloc(1, sizeof *e);
-    if (e == NULL)
-        return SFJ_ENOMEM;
-    e->seq = seq;
-    e->kind = h.kind;
-    e->epoch = h.epoch;
-    e->wall_ms = h.wall_ms;
     if (h.kind == SFJ_EV_CHECKPOINT) {
+        e = calloc(1, sizeof *e);
+        if (e == NULL)
+            return SFJ_ENOMEM;
+        e->seq = seq;
+        e->kind = h.kind;
+        e->epoch = h.epoch;
+        e->wall_ms = h.wall_ms;
         rc = sfj__rec_checkpoint_verify(j->journal_id, j->pubkey, rec, len,
                                         &e->boot);
         goto done;
@@ -107,25 +105,15 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
         rc = SFJ_ESTATE;
         goto done;
     }
-    pt = malloc(len - SFJ_REC_HDR_BYTES);
-    if (pt == NULL) {
-        rc = SFJ_ENOMEM;
-        goto done;
-    }
-    if (h.epoch == j->epoch) {
-        rc = sfj__rec_open(j->journal_id, j->epoch_key, rec, len, pt, &pt_len);
-    } else {
-        sfj__epoch_key(j->keys, h.epoch, ekey);
-        rc = sfj__rec_open(j->journal_id, ekey, rec, len, pt, &pt_len);
-        sodium_memzero(ekey, sizeof ekey);
-    }
-    if (rc == SFJ_OK)
-        rc = sfj__event_unpack(pt, pt_len, h.flags, e);
+    /* The current epoch's key is kept on the handle; older epochs are
+     * derived for the one record. */
+    if (h.epoch == j->epoch)
+        sfj__rec_key(j->epoch_key, rec, rkey);
+    else
+        sfj__rec_key_of(j->keys, rec, rkey);
+    rc = sfj__rec_open(j->journal_id, rkey, rec, len, &e);
+    sodium_memzero(rkey, sizeof rkey);
 done:
-    if (pt != NULL) {
-        sodium_memzero(pt, len - SFJ_REC_HDR_BYTES);
-        free(pt);
-    }
     if (rc != SFJ_OK) {
         sfj__set_err(j, "entry %llu: %s", (unsigned long long)seq,
                      sfj_strerror(rc));
@@ -187,42 +175,53 @@ int sfj__journal_head(sfj_journal *j, uint64_t *last_seq, uint8_t *chain)
 
 int sfj__journal_chain_at(sfj_journal *j, uint64_t seq, uint8_t *out)
 {
-    uint8_t kbuf[8], leaf[SFJ_HASH_BYTES];
+    uint8_t kbuf[8];
     MDB_val k = sfj__seq_key(kbuf, seq), v;
     MDB_txn *txn;
     sfj__rec_hdr h;
     uint64_t prune_seq = 0;
     int rc, mrc;
 
+    if (seq == 0) {
+        sfj__chain_genesis(j->journal_id, out);
+        return SFJ_OK;
+    }
     rc = sfj__read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
     mrc = mdb_get(txn, j->db_entries, &k, &v);
-    if (mrc == MDB_NOTFOUND) {
-        /* Only the prune anchor is still known below the oldest entry. */
-        rc = sfj__meta_get_u64(j, txn, SFJ__META_PRUNE_SEQ, &prune_seq);
-        if (rc == SFJ_OK && (prune_seq != seq || seq == 0)) {
-            rc = SFJ_ENOTFOUND;
-        } else if (rc == SFJ_OK) {
-            k.mv_data = (void *)SFJ__META_PRUNE_HASH;
-            k.mv_size = strlen(SFJ__META_PRUNE_HASH);
-            mrc = mdb_get(txn, j->db_meta, &k, &v);
-            if (mrc != MDB_SUCCESS || v.mv_size != SFJ_HASH_BYTES)
-                rc = SFJ_ECORRUPT;
-            else
-                memcpy(out, v.mv_data, SFJ_HASH_BYTES);
-        }
+    if (mrc == MDB_SUCCESS) {
+        rc = sfj__rec_chain(v.mv_data, v.mv_size, out);
         goto done;
     }
-    if (mrc != MDB_SUCCESS) {
+    if (mrc != MDB_NOTFOUND) {
         rc = sfj__mdb_rc(j, mrc, "entry");
         goto done;
     }
-    rc = sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h);
+    /* Below the oldest entry: the prune anchor, when seq is the prune
+     * point, or else the prev_chain of the entry after seq. */
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_PRUNE_SEQ, &prune_seq);
     if (rc != SFJ_OK)
         goto done;
-    sfj__chain_leaf(v.mv_data, v.mv_size, leaf);
-    sfj__chain_next(h.prev_chain, leaf, out);
+    if (prune_seq == seq) {
+        k.mv_data = (void *)SFJ__META_PRUNE_HASH;
+        k.mv_size = strlen(SFJ__META_PRUNE_HASH);
+        mrc = mdb_get(txn, j->db_meta, &k, &v);
+        if (mrc != MDB_SUCCESS || v.mv_size != SFJ_HASH_BYTES)
+            rc = SFJ_ECORRUPT;
+        else
+            memcpy(out, v.mv_data, SFJ_HASH_BYTES);
+        goto done;
+    }
+    k = sfj__seq_key(kbuf, seq + 1);
+    mrc = mdb_get(txn, j->db_entries, &k, &v);
+    if (mrc != MDB_SUCCESS) {
+        rc = mrc == MDB_NOTFOUND ? SFJ_ENOTFOUND : sfj__mdb_rc(j, mrc, "entry");
+        goto done;
+    }
+    rc = sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h);
+    if (rc == SFJ_OK)
+        memcpy(out, h.prev_chain, SFJ_HASH_BYTES);
 done:
     sfj__read_end(j, txn);
     return rc;

@@ -123,7 +123,7 @@ static int prune(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     sfj__rec_hdr h;
-    uint8_t leaf[SFJ_HASH_BYTES], anchor[SFJ_HASH_BYTES];
+    uint8_t anchor[SFJ_HASH_BYTES];
     uint64_t wm = 0, seq = 0, pruned = 0;
     int64_t keep_ms = (int64_t)j->opts.retention_days * DAY_MS;
     int rc, mrc, found;
@@ -154,8 +154,9 @@ static int prune(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
         rc = drop_index(j, txn, seq, &v, h.kind);
         if (rc != SFJ_OK)
             break;
-        sfj__chain_leaf(v.mv_data, v.mv_size, leaf);
-        sfj__chain_next(h.prev_chain, leaf, anchor);
+        rc = sfj__rec_chain(v.mv_data, v.mv_size, anchor);
+        if (rc != SFJ_OK)
+            break;
         mrc = mdb_cursor_del(cur, 0);
         if (mrc != MDB_SUCCESS) {
             rc = sfj__mdb_rc(j, mrc, "mdb_cursor_del(entries)");

@@ -6,16 +6,14 @@
 
 #include "common/bytes.h"
 #include "crypto/keys.h"
+#include "crypto/seal.h"
 #include "sfj/errors.h"
 
 #define TXNREC_VERSION 1
 #define TXNREC_BYTES   (20 + 11 * 8 + 8)
 #define AMOUNT_PT      11 /* i64 amount | currency[3] */
-#define AMOUNT_BOX                                                             \
-    (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + AMOUNT_PT +                \
-     crypto_aead_xchacha20poly1305_ietf_ABYTES)
-#define OPEN_BYTES (SFJ__TXN_HASH_BYTES + 8)
-#define CTX_AMOUNT "sfjtxamt"
+#define AMOUNT_BOX     SFJ__AMOUNT_BOX_BYTES(AMOUNT_PT)
+#define OPEN_BYTES     (SFJ__TXN_HASH_BYTES + 8)
 
 void sfj__txn_hash(const sfj_keys *keys, const char *txn_id, uint8_t *out)
 {
@@ -139,18 +137,10 @@ int sfj__txnrec_del(sfj_journal *j, MDB_txn *txn, const uint8_t *hash)
                : sfj__mdb_rc(j, mrc, "mdb_del(txns)");
 }
 
-static void amount_key(sfj_journal *j, uint8_t *key)
-{
-    crypto_kdf_derive_from_key(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
-                               1, CTX_AMOUNT, j->keys->txnidx);
-}
-
 int sfj__open_put(sfj_journal *j, MDB_txn *txn, const sfj__openrec *o)
 {
     uint8_t kbuf[9], val[OPEN_BYTES + AMOUNT_BOX], pt[AMOUNT_PT];
-    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
     MDB_val k = open_key(kbuf, o->seq), v;
-    uint8_t *nonce = val + OPEN_BYTES;
     int mrc;
 
     memcpy(val, o->hash, SFJ__TXN_HASH_BYTES);
@@ -160,15 +150,11 @@ int sfj__open_put(sfj_journal *j, MDB_txn *txn, const sfj__openrec *o)
     if (o->has_amount) {
         sfj__put_u64(pt, (uint64_t)o->amount);
         memcpy(pt + 8, o->currency, 3);
-        amount_key(j, key);
-        randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
         /* The key bytes are the associated data: a box cannot be moved to
          * another txn's slot. */
-        crypto_aead_xchacha20poly1305_ietf_encrypt(
-            nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, pt,
-            sizeof pt, kbuf, sizeof kbuf, NULL, nonce, key);
+        sfj__amount_seal(j->keys, kbuf, sizeof kbuf, pt, sizeof pt,
+                         val + OPEN_BYTES);
         sodium_memzero(pt, sizeof pt);
-        sodium_memzero(key, sizeof key);
         v.mv_size = sizeof val;
     }
     mrc = mdb_put(txn, j->db_txns, &k, &v, 0);
@@ -202,9 +188,8 @@ int sfj__open_decode(sfj_journal *j, const MDB_val *k, const MDB_val *v,
                      int box, sfj__openrec *out)
 {
     const uint8_t *kp = k->mv_data, *vp = v->mv_data;
-    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES], pt[AMOUNT_PT];
-    unsigned long long pt_len = 0;
-    int rc = SFJ_OK;
+    uint8_t pt[AMOUNT_PT];
+    int rc;
 
     memset(out, 0, sizeof *out);
     if (k->mv_size != 9 || kp[0] != SFJ__TXK_OPEN)
@@ -222,23 +207,16 @@ int sfj__open_decode(sfj_journal *j, const MDB_val *k, const MDB_val *v,
     out->has_amount = 0;
     if (j->keys == NULL)
         return SFJ_ESTATE;
-    amount_key(j, key);
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            pt, &pt_len, NULL,
-            vp + OPEN_BYTES + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-            AMOUNT_BOX - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, kp,
-            k->mv_size, vp + OPEN_BYTES, key) != 0 ||
-        pt_len != AMOUNT_PT) {
-        rc = SFJ_EAUTH;
+    rc = sfj__amount_open(j->keys, kp, k->mv_size, vp + OPEN_BYTES, pt,
+                          sizeof pt);
+    if (rc != SFJ_OK)
         goto done;
-    }
     out->has_amount = 1;
     out->amount = (int64_t)sfj__get_u64(pt);
     memcpy(out->currency, pt + 8, 3);
     out->currency[3] = '\0';
 done:
     sodium_memzero(pt, sizeof pt);
-    sodium_memzero(key, sizeof key);
     return rc;
 }
 

@@ -7,10 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/bytes.h"
 #include "crypto/keys.h"
 #include "dump.h"
-#include "journal/format/record.h"
 #include "journal/internal.h"
 #include "journal/report/bundle.h"
 
@@ -73,39 +71,18 @@ int dump_open(const dump_opts *o, sfj_journal **j, sfj_keys **keys)
     return DUMP_OK;
 }
 
-/* Open one record: `ekey` caches the epoch key of `*epoch` (epoch 0 is
- * a real epoch, so UINT64_MAX means "none yet"). */
-static int open_record(const sfj_keys *keys, const uint8_t *jid,
-                       const uint8_t *rec, size_t len, uint8_t *ekey,
-                       uint64_t *epoch, sfj_entry **e)
-{
-    uint8_t rkey[SFJ_KEY_BYTES];
-    uint32_t ep = sfj__get_u32(rec + 4);
-    int rc;
-
-    if (*epoch != ep) {
-        sfj__epoch_key(keys, ep, ekey);
-        *epoch = ep;
-    }
-    sfj__record_key(ekey, sfj__get_u64(rec + 8), rkey);
-    rc = sfj__bundle_open_record(jid, rkey, rec, len, e);
-    sodium_memzero(rkey, sizeof rkey);
-    return rc;
-}
-
 /* Print one record if it passes the encrypted-field filters; returns 1
  * when it was damaged, -1 when out of memory. */
 static int list_one(const dump_opts *o, const sfj_keys *keys,
                     const uint8_t *jid, uint64_t seq, const uint8_t *rec,
-                    size_t len, uint8_t *ekey, uint64_t *epoch)
+                    size_t len)
 {
-    sfj_entry *e = NULL;
+    sfj_entry *e = NULL, h;
     dump_row r;
-    sfj__rec_hdr h;
     int rc;
 
     memset(&r, 0, sizeof r);
-    rc = sfj__rec_hdr_decode(rec, len, &h);
+    rc = sfj__record_peek(rec, len, &h);
     if (rc != SFJ_OK || h.seq != seq) {
         dump_err("seq %llu: damaged record header", (unsigned long long)seq);
         return 1;
@@ -119,9 +96,9 @@ static int list_one(const dump_opts *o, const sfj_keys *keys,
         if (o->txn_id != NULL || o->status >= 0)
             return 0;
         r.has_boot = 1;
-        r.boot = sfj__get_u32(rec + SFJ_REC_HDR_BYTES);
+        r.boot = h.boot;
     } else if (keys != NULL) {
-        rc = open_record(keys, jid, rec, len, ekey, epoch, &e);
+        rc = sfj__record_open_keys(keys, jid, rec, len, &e);
         if (rc == SFJ_ENOMEM)
             return -1;
         if (rc != SFJ_OK) {
@@ -145,8 +122,6 @@ static int list_one(const dump_opts *o, const sfj_keys *keys,
 int dump_list(const dump_opts *o)
 {
     uint8_t jid[SFJ_JOURNAL_ID_BYTES];
-    uint8_t *ekey = NULL;
-    uint64_t epoch = UINT64_MAX;
     sfj_query q = SFJ_QUERY_INIT;
     sfj_journal *j = NULL;
     sfj_keys *keys = NULL;
@@ -159,11 +134,6 @@ int dump_list(const dump_opts *o)
     ex = dump_open(o, &j, &keys);
     if (ex != DUMP_OK)
         goto done;
-    ekey = sodium_malloc(SFJ_KEY_BYTES);
-    if (ekey == NULL) {
-        ex = DUMP_INTERNAL;
-        goto done;
-    }
     sfj_journal_id(j, jid);
     q.from_seq = o->from_seq;
     q.to_seq = o->to_seq;
@@ -178,7 +148,7 @@ int dump_list(const dump_opts *o)
     }
     dump_print_header(o);
     while ((rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
-        rc = list_one(o, keys, jid, seq, rec, len, ekey, &epoch);
+        rc = list_one(o, keys, jid, seq, rec, len);
         if (rc < 0) {
             dump_err("out of memory");
             ex = DUMP_INTERNAL;
@@ -197,8 +167,6 @@ int dump_list(const dump_opts *o)
         ex = DUMP_DAMAGED;
     }
 done:
-    if (ekey != NULL)
-        sodium_free(ekey);
     sfj_iter_free(it);
     sfj_journal_close(j);
     sfj_keys_free(keys);

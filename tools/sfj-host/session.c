@@ -290,8 +290,6 @@ static void on_hello(host_session *s, const sfj__frame *fr)
         host_session_close(s, NULL);
         return;
     }
-    if (last == 0)
-        sfj__chain_genesis(t->journal_id, chain);
     /* The mirror holds only what the terminal sent it: a terminal offering
      * less has lost entries (its journal was restored from an old copy or
      * rolled back). Its next appends would reuse seqs the mirror holds, so

@@ -1,0 +1,91 @@
+/* The one record-open; see entry.h. */
+#include "journal/format/entry.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bytes.h"
+#include "crypto/seal.h"
+#include "journal/format/event_codec.h"
+#include "journal/format/record.h"
+#include "journal/internal.h"
+#include "sfj/errors.h"
+
+int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
+                  const uint8_t *rec, size_t len, sfj_entry **out)
+{
+    size_t pt_len = 0;
+    uint8_t *pt = NULL;
+    sfj__rec_hdr h;
+    sfj_entry *e = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = sfj__rec_hdr_decode(rec, len, &h);
+    if (rc != SFJ_OK)
+        goto done;
+    if (h.kind == SFJ_EV_CHECKPOINT) {
+        rc = SFJ_ECORRUPT;
+        goto done;
+    }
+    e = calloc(1, sizeof *e);
+    pt = malloc(len - SFJ_REC_HDR_BYTES);
+    if (e == NULL || pt == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    rc = sfj__aead_record_open(journal_id, record_key, rec, SFJ_REC_HDR_BYTES,
+                               h.nonce, rec + SFJ_REC_HDR_BYTES,
+                               len - SFJ_REC_HDR_BYTES, pt, &pt_len);
+    if (rc != SFJ_OK)
+        goto done;
+    e->seq = h.seq;
+    e->kind = h.kind;
+    e->epoch = h.epoch;
+    e->wall_ms = h.wall_ms;
+    rc = sfj__event_unpack(pt, pt_len, h.flags, e);
+done:
+    if (pt != NULL) {
+        sodium_memzero(pt, len - SFJ_REC_HDR_BYTES);
+        free(pt);
+    }
+    if (rc != SFJ_OK) {
+        sfj_entry_free(e);
+        e = NULL;
+    }
+    *out = e;
+    return rc;
+}
+
+int sfj__record_open_keys(const sfj_keys *keys, const uint8_t *journal_id,
+                          const uint8_t *rec, size_t len, sfj_entry **out)
+{
+    uint8_t rkey[SFJ_KEY_BYTES];
+    int rc;
+
+    *out = NULL;
+    if (len < SFJ_REC_HDR_BYTES)
+        return SFJ_ECORRUPT;
+    sfj__rec_key_of(keys, rec, rkey);
+    rc = sfj__rec_open(journal_id, rkey, rec, len, out);
+    sodium_memzero(rkey, sizeof rkey);
+    return rc;
+}
+
+int sfj__record_peek(const uint8_t *rec, size_t len, sfj_entry *out)
+{
+    sfj__rec_hdr h;
+    int rc = sfj__rec_hdr_decode(rec, len, &h);
+
+    memset(out, 0, sizeof *out);
+    if (rc != SFJ_OK)
+        return rc;
+    out->seq = h.seq;
+    out->kind = h.kind;
+    out->epoch = h.epoch;
+    out->wall_ms = h.wall_ms;
+    if (h.kind == SFJ_EV_CHECKPOINT)
+        out->boot = sfj__get_u32(rec + SFJ_REC_OFF_BOOT);
+    return SFJ_OK;
+}

@@ -1,0 +1,20 @@
+/* From a sealed record to an entry: the one record-open. */
+#ifndef SFJ_JOURNAL_ENTRY_H
+#define SFJ_JOURNAL_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfj/journal.h"
+
+/* Check and decrypt one sealed record with its record key (see
+ * sfj__rec_key) and decode it into a new entry, which the caller frees
+ * with sfj_entry_free. Used by reads, evidence bundles and the tools, so
+ * a record is opened one way everywhere. SFJ_ECORRUPT for a bad header
+ * or encoding or a checkpoint (which is signed, not sealed), SFJ_EVERSION
+ * for an unknown format, SFJ_EAUTH when the tag does not verify. The
+ * plaintext is wiped before return. */
+int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
+                  const uint8_t *rec, size_t len, sfj_entry **out);
+
+#endif
