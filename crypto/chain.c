@@ -1,5 +1,5 @@
-/* BLAKE2b-256 hash chain; see chain.h for the construction. */
-#include "crypto/chain.h"
+/* BLAKE2b-256 hash chain; see sfj/sys/chain.h for the construction. */
+#include "sfj/sys/chain.h"
 
 #include <sodium.h>
 #include <string.h>

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 
 /* Key file: a fixed magic line followed by 64 hex digits and a newline,
  * so that an operator can tell it from other files without exposing it. */
@@ -34,6 +35,11 @@ void sfj__amount_key(const sfj_keys *keys, uint8_t *out)
 {
     crypto_kdf_derive_from_key(out, crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
                                1, SFJ__CTX_AMOUNT, keys->txnidx);
+}
+
+void sfj__keys_master(const sfj_keys *keys, uint8_t *out)
+{
+    memcpy(out, keys->master, SFJ_KEY_BYTES);
 }
 
 void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,

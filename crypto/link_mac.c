@@ -1,14 +1,14 @@
 /* Keyed BLAKE2b MACs of the link: acknowledgements and HELLO; see
- * link_mac.h. */
-#include "crypto/link_mac.h"
+ * sfj/sys/link_mac.h. */
+#include "sfj/sys/link_mac.h"
 
 #include <sodium.h>
 
 #include "common/bytes.h"
-#include "crypto/chain.h"
 #include "crypto/tags.h"
 #include "sfj/errors.h"
 #include "sfj/keys.h"
+#include "sfj/sys/chain.h"
 
 void sfj__ack_mac(const uint8_t *link_key, const uint8_t *journal_id,
                   uint64_t seq, const uint8_t *chain, uint8_t *out)

@@ -13,8 +13,8 @@
 
 #include "common/clock.h"
 #include "forwarder/forwarder_impl.h"
-#include "journal/internal.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 
 /* Most entries handled in one step, so stop and flush stay responsive. */
 #define BURST 256

@@ -6,8 +6,8 @@
 
 #include "common/clock.h"
 #include "forwarder/forwarder_impl.h"
-#include "journal/internal.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 
 void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
                      const char *detail)

@@ -8,9 +8,9 @@
 
 #include "common/clock.h"
 #include "forwarder/forwarder_impl.h"
-#include "forwarder/wire/proto.h"
-#include "journal/internal.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/proto.h"
 
 static int check_opts(sfj_forwarder_opts *o)
 {

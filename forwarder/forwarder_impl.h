@@ -17,8 +17,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "forwarder/wire/wire.h"
 #include "sfj/forwarder.h"
+#include "sfj/sys/wire.h"
 
 #define SFJ__FWD_OFFLINE    0
 #define SFJ__FWD_HELLO_SENT 1

@@ -18,12 +18,12 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
-#include "crypto/chain.h"
-#include "crypto/link_mac.h"
 #include "forwarder/forwarder_impl.h"
-#include "forwarder/wire/proto.h"
-#include "journal/internal.h"
 #include "sfj/errors.h"
+#include "sfj/sys/chain.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/link_mac.h"
+#include "sfj/sys/proto.h"
 
 static void sleep_ms(int ms)
 {
@@ -311,13 +311,13 @@ static void fill_window(sfj_forwarder *f)
             return;
         }
         body = sfj__wire_body(&f->w);
-        sfj__put_u64(body, f->next_send);
-        memcpy(body + 8, rec, len);
+        sfj__entry_head_encode(f->next_send, body);
+        memcpy(body + SFJ_ENTRY_HEAD_BYTES, rec, len);
         free(rec);
         rec = NULL;
         if (f->next_send - 1 == f->link_acked)
             f->last_rx = now; /* the ack clock starts with the first frame */
-        rc = send_frame(f, SFJ_MSG_ENTRY, len + 8);
+        rc = send_frame(f, SFJ_MSG_ENTRY, SFJ_ENTRY_HEAD_BYTES + len);
         if (rc != SFJ_OK) {
             sfj__link_close(f, rc, "send failed");
             sfj__fwd_backoff(f, 0);

@@ -17,12 +17,12 @@
 
 #include "common/bytes.h"
 #include "crypto/keys.h"
-#include "journal/internal.h"
 #include "journal/store/journal_impl.h"
 #include "journal/store/lmdb_check.h"
 #include "journal/store/lmdb_walk.h"
 #include "journal/write/txn_rebuild.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 
 #define DEFAULT_MAX_BYTES        (256ull << 20)
 #define DEFAULT_CHECKPOINT_EVERY 1000

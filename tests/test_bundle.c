@@ -15,8 +15,8 @@
 #include "common/bytes.h"
 #include "crypto/keys.h"
 #include "journal/format/record.h"
-#include "journal/internal.h"
-#include "journal/report/bundle.h"
+#include "sfj/sys/bundle.h"
+#include "sfj/sys/internal.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;

@@ -28,8 +28,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "journal/internal.h"
-#include "journal/report/verify.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/verify.h"
 #include "support/testutil.h"
 
 #define N_ENTRIES 7

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "journal/report/verify.h"
+#include "sfj/sys/verify.h"
 #include "support/testutil.h"
 
 static int rounds(void)

@@ -36,8 +36,8 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "journal/internal.h"
-#include "journal/report/verify.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/verify.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
 

@@ -18,7 +18,7 @@
 #include <lmdb.h>
 
 #include "common/bytes.h"
-#include "journal/internal.h"
+#include "sfj/sys/internal.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;

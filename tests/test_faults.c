@@ -27,10 +27,10 @@
 
 #include <sodium.h>
 
-#include "journal/internal.h"
-#include "journal/report/bundle.h"
-#include "journal/report/verify.h"
 #include "sfj/forwarder.h"
+#include "sfj/sys/bundle.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/verify.h"
 #include "sfj/txn.h"
 #include "support/testutil.h"
 #include "torture/faultshim.h"

@@ -17,12 +17,12 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
-#include "crypto/chain.h"
-#include "crypto/link_mac.h"
-#include "forwarder/wire/proto.h"
-#include "forwarder/wire/wire.h"
-#include "journal/internal.h"
 #include "sfj/forwarder.h"
+#include "sfj/sys/chain.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/link_mac.h"
+#include "sfj/sys/proto.h"
+#include "sfj/sys/wire.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
 

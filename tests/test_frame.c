@@ -10,9 +10,9 @@
 #include <cmocka.h>
 
 #include "common/bytes.h"
-#include "forwarder/wire/cobs.h"
-#include "forwarder/wire/frame.h"
-#include "forwarder/wire/proto.h"
+#include "sfj/sys/cobs.h"
+#include "sfj/sys/frame.h"
+#include "sfj/sys/proto.h"
 #include "support/testutil.h"
 
 static uint8_t *big(size_t n)

@@ -25,8 +25,8 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
-#include "forwarder/wire/frame.h"
-#include "journal/internal.h"
+#include "sfj/sys/frame.h"
+#include "sfj/sys/internal.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
 

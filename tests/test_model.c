@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "journal/internal.h"
-#include "journal/report/verify.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/verify.h"
 #include "support/testutil.h"
 
 #define DEFAULT_STEPS 1000

@@ -33,8 +33,8 @@
 
 #include <cmocka.h>
 
-#include "journal/internal.h"
-#include "journal/report/verify.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/verify.h"
 #include "support/testutil.h"
 #include "torture/crashstate.h"
 

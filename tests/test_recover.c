@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "journal/internal.h"
+#include "sfj/sys/internal.h"
 #include "support/testutil.h"
 
 #define T0 1700000000000ll

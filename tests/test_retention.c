@@ -12,8 +12,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "journal/internal.h"
-#include "journal/report/verify.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/verify.h"
 #include "support/testutil.h"
 
 #define T0  1700000000000ll

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <libserialport.h>
 
-#include "forwarder/wire/wire.h"
 #include "sfj/sys/transport.h"
+#include "sfj/sys/wire.h"
 #include "support/testutil.h"
 
 /* ---- fakes ---- */

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
-#include "journal/internal.h"
 #include "journal/store/journal_impl.h"
+#include "sfj/sys/internal.h"
 #include "support/testutil.h"
 
 #define T0 1700000000000ll

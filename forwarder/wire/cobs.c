@@ -1,5 +1,5 @@
-/* COBS encoder and decoders; see cobs.h. */
-#include "forwarder/wire/cobs.h"
+/* COBS encoder and decoders; see sfj/sys/cobs.h. */
+#include "sfj/sys/cobs.h"
 
 #include "sfj/errors.h"
 

@@ -1,5 +1,5 @@
-/* Frame codec; see frame.h. */
-#include "forwarder/wire/frame.h"
+/* Frame codec; see sfj/sys/frame.h. */
+#include "sfj/sys/frame.h"
 
 #include <string.h>
 #include <zlib.h>

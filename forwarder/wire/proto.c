@@ -1,5 +1,5 @@
-/* Message bodies; see proto.h and docs/PROTOCOL.md section 3. */
-#include "forwarder/wire/proto.h"
+/* Message bodies; see sfj/sys/proto.h and docs/PROTOCOL.md section 3. */
+#include "sfj/sys/proto.h"
 
 #include <string.h>
 
@@ -124,6 +124,16 @@ int sfj__hello_ack_decode(const uint8_t *b, size_t n, sfj__hello_ack *m)
                                       m->window > SFJ_PROTO_WINDOW_MAX))
         return SFJ_EPROTO;
     return get_text(b + fixed, n - fixed, m->text);
+}
+
+void sfj__entry_head_encode(uint64_t seq, uint8_t *out)
+{
+    sfj__put_u64(out, seq);
+}
+
+uint64_t sfj__entry_head_seq(const uint8_t *body)
+{
+    return sfj__get_u64(body);
 }
 
 size_t sfj__ack_encode(const sfj__ack *m, uint8_t *out)

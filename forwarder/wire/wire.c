@@ -1,5 +1,5 @@
-/* Framed channel; see wire.h. */
-#include "forwarder/wire/wire.h"
+/* Framed channel; see sfj/sys/wire.h. */
+#include "sfj/sys/wire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
-/* The one record-open; see entry.h. */
+/* The one record-open, and the wiping free of what it returns; see
+ * entry.h. */
 #include "journal/format/entry.h"
 
 #include <sodium.h>
@@ -9,8 +10,8 @@
 #include "crypto/seal.h"
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
-#include "journal/internal.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 
 int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
                   const uint8_t *rec, size_t len, sfj_entry **out)
@@ -88,4 +89,16 @@ int sfj__record_peek(const uint8_t *rec, size_t len, sfj_entry *out)
     if (h.kind == SFJ_EV_CHECKPOINT)
         out->boot = sfj__get_u32(rec + SFJ_REC_OFF_BOOT);
     return SFJ_OK;
+}
+
+void sfj_entry_free(sfj_entry *e)
+{
+    if (e == NULL)
+        return;
+    if (e->payload != NULL) {
+        sodium_memzero(e->payload, e->payload_len);
+        free(e->payload);
+    }
+    sodium_memzero(e, sizeof *e);
+    free(e);
 }

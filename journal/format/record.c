@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "crypto/chain.h"
 #include "crypto/keys.h"
 #include "crypto/seal.h"
 #include "sfj/errors.h"
 #include "sfj/journal.h"
+#include "sfj/sys/chain.h"
 
 _Static_assert(SFJ_REC_HDR_BYTES <= SFJ__SEAL_HDR_MAX,
                "the seal constructions take the whole clear header");

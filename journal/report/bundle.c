@@ -1,4 +1,5 @@
-/* Evidence bundle reader; the layout is in bundle.h and docs/FORMAT.md.
+/* Evidence bundle reader; the layout is in sfj/sys/bundle.h and
+ * docs/FORMAT.md.
  *
  * The check walks the buffer once, front to back, with a cursor that can
  * only move forward and never past the end. State: the running chain hash
@@ -9,7 +10,7 @@
  * leaf; the closing checkpoint must carry the final head and a valid
  * signature. Nothing is reported as disclosed unless the whole check
  * passes. */
-#include "journal/report/bundle.h"
+#include "sfj/sys/bundle.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -17,10 +18,10 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "crypto/chain.h"
 #include "journal/format/entry.h"
 #include "journal/format/record.h"
 #include "sfj/errors.h"
+#include "sfj/sys/chain.h"
 
 #define FIXED_HEAD_BYTES (SFJ_BUNDLE_MAGIC_BYTES + 2 + 2 + 16 + 32 + 8 + 8 + 1)
 #define CKPT_BYTES       (SFJ_REC_HDR_BYTES + SFJ_REC_CKPT_BODY_BYTES)

@@ -1,4 +1,5 @@
-/* Evidence bundle writer; the layout is in bundle.h and docs/FORMAT.md.
+/* Evidence bundle writer; the layout is in sfj/sys/bundle.h and
+ * docs/FORMAT.md.
  *
  * Three passes over the journal, each streaming through an iterator:
  * find the txn's records (decrypting each record with its own key), find
@@ -12,13 +13,13 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "crypto/chain.h"
 #include "crypto/keys.h"
 #include "journal/format/entry.h"
 #include "journal/format/record.h"
-#include "journal/internal.h"
-#include "journal/report/bundle.h"
 #include "sfj/errors.h"
+#include "sfj/sys/bundle.h"
+#include "sfj/sys/chain.h"
+#include "sfj/sys/internal.h"
 
 typedef struct outbuf {
     uint8_t *p;

@@ -10,10 +10,10 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "journal/format/record.h"
-#include "journal/report/verify.h"
 #include "journal/write/txn_index.h"
 #include "journal/write/txn_rebuild.h"
 #include "sfj/errors.h"
+#include "sfj/sys/verify.h"
 
 typedef struct scan {
     sfj_report *r;

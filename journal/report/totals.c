@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal/internal.h"
 #include "journal/write/txn_index.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 
 typedef struct bentry {
     uint64_t seq;

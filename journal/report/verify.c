@@ -1,4 +1,4 @@
-/* Chain and checkpoint verification; see verify.h.
+/* Chain and checkpoint verification; see sfj/sys/verify.h.
  *
  * The chain walk is sequential (each hash needs the one before), but with
  * decryption most of the time goes to opening records, which are
@@ -9,7 +9,7 @@
  * the result at the point where the serial walk would have decrypted it,
  * and the first failing record (in seq order) restores its snapshot and
  * wins over any failure found later in the walk. */
-#include "journal/report/verify.h"
+#include "sfj/sys/verify.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -17,11 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto/chain.h"
 #include "journal/format/record.h"
-#include "journal/internal.h"
 #include "journal/store/journal_impl.h"
 #include "sfj/errors.h"
+#include "sfj/sys/chain.h"
+#include "sfj/sys/internal.h"
 
 static void fail(sfj__verify_result *r, uint64_t seq, int rc,
                  const char *reason)

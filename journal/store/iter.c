@@ -10,9 +10,9 @@
 
 #include "common/bytes.h"
 #include "journal/format/record.h"
-#include "journal/internal.h"
 #include "journal/store/journal_impl.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 
 #define BATCH_SLOTS 64
 #define BATCH_BYTES (256u << 10)

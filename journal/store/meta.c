@@ -2,10 +2,10 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "crypto/chain.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "sfj/errors.h"
+#include "sfj/sys/chain.h"
 
 static MDB_val name_key(const char *name)
 {

@@ -5,13 +5,13 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "crypto/chain.h"
 #include "crypto/keys.h"
 #include "journal/format/entry.h"
 #include "journal/format/record.h"
-#include "journal/internal.h"
 #include "journal/store/journal_impl.h"
 #include "sfj/errors.h"
+#include "sfj/sys/chain.h"
+#include "sfj/sys/internal.h"
 
 int sfj__read_begin(sfj_journal *j, MDB_txn **txn)
 {
@@ -139,18 +139,6 @@ int sfj_read(sfj_journal *j, uint64_t seq, sfj_entry **out)
         rc = sfj__entry_from_record(j, seq, rec, len, out);
     free(rec);
     return rc;
-}
-
-void sfj_entry_free(sfj_entry *e)
-{
-    if (e == NULL)
-        return;
-    if (e->payload != NULL) {
-        sodium_memzero(e->payload, e->payload_len);
-        free(e->payload);
-    }
-    sodium_memzero(e, sizeof *e);
-    free(e);
 }
 
 int sfj__journal_head(sfj_journal *j, uint64_t *last_seq, uint8_t *chain)

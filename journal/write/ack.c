@@ -10,9 +10,9 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
-#include "journal/internal.h"
 #include "journal/store/journal_impl.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 
 typedef struct ack_arg {
     uint64_t upto;

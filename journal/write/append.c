@@ -11,76 +11,114 @@
 #include "journal/store/journal_impl.h"
 #include "journal/write/txn_hooks.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 
-typedef struct append_arg {
+/* One event, packed outside the commit. */
+typedef struct packed {
     const sfj_event *ev;
-    const uint8_t *pt;
+    uint8_t *pt;
     size_t pt_len;
     uint8_t flags;
     int64_t wall_ms;
+} packed;
+
+typedef struct append_arg {
+    packed p;
     uint8_t *rec; /* scratch for the sealed record */
     uint64_t seq;
 } append_arg;
 
-static int apply_append(sfj__wctx *w, void *varg)
+/* Check, seal, put and index one packed event as the next seq inside a
+ * write context: the one place an event becomes an entry. */
+static int put_event(sfj__wctx *w, const packed *p, uint8_t *rec)
 {
-    append_arg *a = varg;
     sfj_journal *j = w->j;
+    size_t len = SFJ_REC_HDR_BYTES + p->pt_len + SFJ_REC_TAG_BYTES;
     sfj__rec_hdr h;
     int rc;
 
     /* Transaction rules and limits first: they must not write on
      * refusal. */
-    rc = sfj__txn_check(w, a->ev, a->wall_ms);
+    rc = sfj__txn_check(w, p->ev, p->wall_ms);
     if (rc == SFJ_OK)
-        rc = sfj__wctx_reserve(w, SFJ_REC_HDR_BYTES + a->pt_len +
-                                      SFJ_REC_TAG_BYTES);
+        rc = sfj__wctx_reserve(w, len);
     if (rc != SFJ_OK)
         return rc;
     memset(&h, 0, sizeof h);
     h.format = SFJ_REC_FORMAT;
-    h.flags = a->flags;
-    h.kind = a->ev->kind;
+    h.flags = p->flags;
+    h.kind = p->ev->kind;
     h.epoch = j->epoch;
     h.seq = w->last_seq + 1;
-    h.wall_ms = a->wall_ms;
+    h.wall_ms = p->wall_ms;
     memcpy(h.prev_chain, w->head, sizeof h.prev_chain);
-    sfj__rec_seal(j->journal_id, j->epoch_key, &h, a->pt, a->pt_len, a->rec);
-    rc = sfj__wctx_put_entry(w, a->rec,
-                             SFJ_REC_HDR_BYTES + a->pt_len + SFJ_REC_TAG_BYTES);
+    sfj__rec_seal(j->journal_id, j->epoch_key, &h, p->pt, p->pt_len, rec);
+    rc = sfj__wctx_put_entry(w, rec, len);
     if (rc != SFJ_OK)
         return rc;
-    a->seq = w->last_seq;
-    return sfj__txn_apply(w, a->ev, a->seq, a->wall_ms);
+    return sfj__txn_apply(w, p->ev, w->last_seq, p->wall_ms);
 }
 
-int sfj_append(sfj_journal *j, const sfj_event *ev, uint64_t *seq_out)
+static int apply_append(sfj__wctx *w, void *varg)
 {
-    append_arg a;
-    uint8_t *pt = NULL;
-    int rc;
+    append_arg *a = varg;
+    int rc = put_event(w, &a->p, a->rec);
 
-    if (seq_out != NULL)
-        *seq_out = 0;
+    if (rc == SFJ_OK)
+        a->seq = w->last_seq;
+    return rc;
+}
+
+/* Validate and pack `ev` (outside any lock). */
+static int pack(sfj_journal *j, const sfj_event *ev, packed *p)
+{
+    int rc = sfj__event_validate(ev);
+
+    memset(p, 0, sizeof *p);
+    if (rc != SFJ_OK) {
+        sfj__set_err(j, "invalid event");
+        return rc;
+    }
+    p->ev = ev;
+    p->wall_ms = ev->wall_ms != 0 ? ev->wall_ms : sfj__now_ms();
+    return sfj__event_pack(ev, j->boot, &p->pt, &p->pt_len, &p->flags);
+}
+
+static void unpack(packed *p)
+{
+    if (p->pt != NULL) {
+        sodium_memzero(p->pt, p->pt_len);
+        free(p->pt);
+        p->pt = NULL;
+    }
+}
+
+static int check_appendable(sfj_journal *j)
+{
     if (j == NULL)
         return SFJ_EINVAL;
     if (j->rdonly || j->mirror || j->keys == NULL) {
         sfj__set_err(j, "journal is not open for appending");
         return SFJ_ESTATE;
     }
-    rc = sfj__event_validate(ev);
-    if (rc != SFJ_OK) {
-        sfj__set_err(j, "invalid event");
-        return rc;
-    }
+    return SFJ_OK;
+}
+
+int sfj_append(sfj_journal *j, const sfj_event *ev, uint64_t *seq_out)
+{
+    append_arg a;
+    int rc;
+
+    if (seq_out != NULL)
+        *seq_out = 0;
     memset(&a, 0, sizeof a);
-    a.ev = ev;
-    a.wall_ms = ev->wall_ms != 0 ? ev->wall_ms : sfj__now_ms();
-    rc = sfj__event_pack(ev, j->boot, &pt, &a.pt_len, &a.flags);
+    rc = check_appendable(j);
+    if (rc != SFJ_OK)
+        return rc;
+    rc = pack(j, ev, &a.p);
     if (rc != SFJ_OK)
         goto done;
-    a.pt = pt;
-    a.rec = malloc(SFJ_REC_HDR_BYTES + a.pt_len + SFJ_REC_TAG_BYTES);
+    a.rec = malloc(SFJ_REC_HDR_BYTES + a.p.pt_len + SFJ_REC_TAG_BYTES);
     if (a.rec == NULL) {
         rc = SFJ_ENOMEM;
         goto done;
@@ -89,10 +127,63 @@ int sfj_append(sfj_journal *j, const sfj_event *ev, uint64_t *seq_out)
     if (rc == SFJ_OK && seq_out != NULL)
         *seq_out = a.seq;
 done:
-    if (pt != NULL) {
-        sodium_memzero(pt, a.pt_len);
-        free(pt);
-    }
+    unpack(&a.p);
     free(a.rec);
+    return rc;
+}
+
+typedef struct batch_arg {
+    packed *p;
+    size_t n;
+    uint8_t *rec; /* scratch for one sealed record */
+} batch_arg;
+
+static int apply_batch(sfj__wctx *w, void *varg)
+{
+    batch_arg *b = varg;
+    sfj_journal *j = w->j;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < b->n; i++) {
+        rc = put_event(w, &b->p[i], b->rec);
+        if (rc == SFJ_OK &&
+            w->last_seq - w->last_ckpt >= j->opts.checkpoint_every)
+            rc = sfj__wctx_checkpoint(w);
+        if (rc != SFJ_OK)
+            return rc;
+    }
+    return SFJ_OK;
+}
+
+int sfj__journal_append_batch(sfj_journal *j, const sfj_event *evs, size_t n)
+{
+    batch_arg b;
+    size_t i;
+    int rc;
+
+    memset(&b, 0, sizeof b);
+    rc = check_appendable(j);
+    if (rc != SFJ_OK || n == 0)
+        return rc;
+    b.p = calloc(n, sizeof *b.p);
+    b.rec = malloc(SFJ_REC_MAX_BYTES);
+    if (b.p == NULL || b.rec == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    for (b.n = 0; b.n < n; b.n++) {
+        rc = pack(j, &evs[b.n], &b.p[b.n]);
+        if (rc != SFJ_OK)
+            goto done;
+    }
+    rc = sfj__commit(j, apply_batch, &b);
+done:
+    if (b.p != NULL) {
+        for (i = 0; i <= b.n && i < n; i++)
+            unpack(&b.p[i]);
+        free(b.p);
+    }
+    free(b.rec);
     return rc;
 }

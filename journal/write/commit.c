@@ -20,12 +20,12 @@
 #include <time.h>
 
 #include "common/clock.h"
-#include "crypto/chain.h"
 #include "crypto/keys.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "journal/write/retention.h"
 #include "sfj/errors.h"
+#include "sfj/sys/chain.h"
 
 #define MAP_MIN_BYTES (1u << 20)
 

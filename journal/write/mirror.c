@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "crypto/chain.h"
 #include "journal/format/record.h"
-#include "journal/internal.h"
 #include "journal/store/journal_impl.h"
 #include "sfj/errors.h"
+#include "sfj/sys/chain.h"
+#include "sfj/sys/internal.h"
 
 typedef struct put_arg {
     uint64_t first_seq;

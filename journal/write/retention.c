@@ -20,12 +20,12 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "crypto/chain.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "journal/write/txn_index.h"
 #include "journal/write/txn_rules.h"
 #include "sfj/errors.h"
+#include "sfj/sys/chain.h"
 
 #define PRUNE_STEP      32  /* per append */
 #define PRUNE_MAKE_ROOM 512 /* per make_room call */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal/report/bundle.h"
 #include "sfj/sfj.h"
+#include "sfj/sys/bundle.h"
 #include "tests/fuzz/fuzz_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forwarder/wire/cobs.h"
 #include "sfj/errors.h"
+#include "sfj/sys/cobs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

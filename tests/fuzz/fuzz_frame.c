@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forwarder/wire/frame.h"
-#include "forwarder/wire/proto.h"
 #include "journal/format/record.h"
 #include "sfj/errors.h"
+#include "sfj/sys/frame.h"
+#include "sfj/sys/proto.h"
 #include "tests/fuzz/fuzz_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

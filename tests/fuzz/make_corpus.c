@@ -13,14 +13,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "forwarder/wire/cobs.h"
-#include "forwarder/wire/frame.h"
-#include "forwarder/wire/proto.h"
 #include "journal/format/compress.h"
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
-#include "journal/report/bundle.h"
 #include "sfj/sfj.h"
+#include "sfj/sys/bundle.h"
+#include "sfj/sys/cobs.h"
+#include "sfj/sys/frame.h"
+#include "sfj/sys/proto.h"
 #include "support/testutil.h"
 #include "tests/fuzz/fuzz_keys.h"
 

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "journal/internal.h"
+#include "sfj/sys/internal.h"
 #include "support/testutil.h"
 
 static void hex(const uint8_t *p, size_t n, char *out)

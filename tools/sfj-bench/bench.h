@@ -90,7 +90,8 @@ typedef struct bench_results {
 } bench_results;
 
 /* ---- timing and latency (stats.c) ---- */
-double bench_now(void); /* monotonic seconds */
+double bench_now(void);      /* monotonic seconds */
+int64_t bench_wall_ms(void); /* wall time in ms since the Unix epoch */
 int bench_cmp_double(const void *a, const void *b);
 /* Sort `ns` (n latencies in seconds) and fill the percentiles. */
 void bench_percentiles(double *lat, size_t n, bench_rate *out);

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "journal/internal.h"
 #include "sfj/forwarder.h"
+#include "sfj/sys/internal.h"
 
 static long long rss_anon_bytes(void)
 {

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "bench.h"
-#include "journal/internal.h"
 #include "link.h"
+#include "sfj/sys/internal.h"
 
 typedef struct replay {
     double eps, drain_ms, wire;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "bench.h"
-#include "journal/report/verify.h"
+#include "sfj/sys/verify.h"
 
 static int run(sfj_journal *j, int decrypt, double *eps, uint64_t *n)
 {

@@ -1,4 +1,5 @@
-/* --bundle and --check-bundle: the commands around journal/bundle.h. */
+/* --bundle and --check-bundle: the commands around the evidence bundle
+ * functions of sfj/sys/bundle.h. */
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include "cli_text.h"
 #include "cli_time.h"
 #include "dump.h"
-#include "journal/report/bundle.h"
+#include "sfj/sys/bundle.h"
 
 /* Largest bundle file read: far above any real transaction's span. */
 #define BUNDLE_FILE_MAX (256u << 20)

@@ -2,15 +2,13 @@
  * with constant memory, each opened with its own record key when a key
  * is given. A damaged record is reported on stderr and the listing goes
  * on; the exit code then says damage was found. */
-#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto/keys.h"
 #include "dump.h"
-#include "journal/internal.h"
-#include "journal/report/bundle.h"
+#include "sfj/sys/bundle.h"
+#include "sfj/sys/internal.h"
 
 static int key_error(const char *path, int rc)
 {

@@ -9,8 +9,8 @@
 #include "cli_text.h"
 #include "cli_time.h"
 #include "dump.h"
-#include "journal/internal.h"
-#include "journal/report/verify.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/verify.h"
 
 typedef struct report {
     char jid[33];

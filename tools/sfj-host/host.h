@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "forwarder/wire/wire.h"
 #include "sfj/journal.h"
 #include "sfj/sys/transport.h"
+#include "sfj/sys/wire.h"
 
 /* Exit codes (sysexits.h values). */
 #define HOST_EXIT_OK        0

@@ -17,13 +17,11 @@
 #include <time.h>
 
 #include "cli_text.h"
-#include "common/bytes.h"
-#include "crypto/chain.h"
-#include "crypto/link_mac.h"
-#include "forwarder/wire/proto.h"
 #include "host.h"
-#include "journal/internal.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
+#include "sfj/sys/link_mac.h"
+#include "sfj/sys/proto.h"
 
 #define BATCH_BYTES      (4u << 20)
 #define HELLO_TIMEOUT_MS 10000
@@ -336,20 +334,20 @@ static int on_entry(host_session *s, const sfj__frame *fr)
         host_session_close(s, "ENTRY before HELLO");
         return 0;
     }
-    if (fr->len < 8 + 1) {
+    if (fr->len < SFJ_ENTRY_HEAD_BYTES + 1) {
         s->bad_streak++;
         send_nak(s, s->next, SFJ_NAK_BAD_FRAME, "short ENTRY");
         return 0;
     }
-    seq = sfj__get_u64(fr->body);
-    len = fr->len - 8;
+    seq = sfj__entry_head_seq(fr->body);
+    len = fr->len - SFJ_ENTRY_HEAD_BYTES;
     if (seq == s->next) {
         if (s->nrec == SESS_BATCH_MAX || s->batch_used + len > BATCH_BYTES) {
             rc = commit_batch(s);
             if (rc != 0 || s->state != SESS_ONLINE)
                 return rc;
         }
-        memcpy(s->batch + s->batch_used, fr->body + 8, len);
+        memcpy(s->batch + s->batch_used, fr->body + SFJ_ENTRY_HEAD_BYTES, len);
         s->offs[s->nrec] = s->batch_used;
         s->lens[s->nrec++] = len;
         s->batch_used += len;
@@ -362,7 +360,8 @@ static int on_entry(host_session *s, const sfj__frame *fr)
         rc = commit_batch(s);
         if (rc != 0 || s->state != SESS_ONLINE)
             return rc;
-        rc = sfj__mirror_put(s->term->mirror, seq, fr->body + 8, len);
+        rc = sfj__mirror_put(s->term->mirror, seq,
+                             fr->body + SFJ_ENTRY_HEAD_BYTES, len);
         if (rc == SFJ_OK) {
             s->need_ack = 1;
         } else {

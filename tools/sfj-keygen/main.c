@@ -8,9 +8,8 @@
 #include <string.h>
 
 #include "cli_text.h"
-#include "crypto/keys.h"
-#include "journal/internal.h"
 #include "sfj/sfj.h"
+#include "sfj/sys/internal.h"
 
 /* Exit codes (documented in docs/sfj-keygen.1). */
 #define KG_OK      0
@@ -100,7 +99,11 @@ static int cmd_show(const char *path, int print_master)
     printf("public key   %s\n", hex);
     printf("fingerprint  %s\n", fpr);
     if (print_master) {
-        sfj__cli_hex(keys->master, SFJ_KEY_BYTES, hex);
+        uint8_t master[SFJ_KEY_BYTES];
+
+        sfj__keys_master(keys, master);
+        sfj__cli_hex(master, sizeof master, hex);
+        sodium_memzero(master, sizeof master);
         printf("master key   %s\n", hex);
         sodium_memzero(hex, sizeof hex);
     }

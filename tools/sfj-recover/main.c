@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal/internal.h"
 #include "recover_tool.h"
+#include "sfj/sys/internal.h"
 
 static const char usage[] =
     "usage: sfj-recover DIR --key FILE [--json] [--mark-reversals]\n";

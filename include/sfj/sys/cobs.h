@@ -1,8 +1,10 @@
 /* COBS (Consistent Overhead Byte Stuffing) for serial links: frames are
  * encoded without 0x00 bytes and delimited by 0x00 (docs/PROTOCOL.md 2.2).
  * Pure and allocation-free. */
-#ifndef SFJ_FORWARDER_COBS_H
-#define SFJ_FORWARDER_COBS_H
+/* Internal surface for the tools (docs/HACKING.md, "Layers"): not
+ * installed, and not exported from libsfj.so. */
+#ifndef SFJ_SYS_COBS_H
+#define SFJ_SYS_COBS_H
 
 #include <stddef.h>
 #include <stdint.h>

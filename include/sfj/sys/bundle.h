@@ -16,13 +16,15 @@
  * header), the leaves and records by the chain the checkpoint signs, the
  * journal id and public key by that signature, the header fields by
  * consistency checks. */
-#ifndef SFJ_JOURNAL_BUNDLE_H
-#define SFJ_JOURNAL_BUNDLE_H
+/* Internal surface for the tools (docs/HACKING.md, "Layers"): not
+ * installed, and not exported from libsfj.so. */
+#ifndef SFJ_SYS_BUNDLE_H
+#define SFJ_SYS_BUNDLE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sfj/journal.h"
+#include "../journal.h"
 
 #define SFJ_BUNDLE_MAGIC       "SFJBUNDL"
 #define SFJ_BUNDLE_MAGIC_BYTES 8

@@ -6,15 +6,17 @@
  * partial input and decoder state (new connection). A stream whose length
  * field was oversize cannot be resynchronised: next reports SFJ_EPROTO
  * until reset. Used by one thread at a time. */
-#ifndef SFJ_FORWARDER_WIRE_H
-#define SFJ_FORWARDER_WIRE_H
+/* Internal surface for the tools (docs/HACKING.md, "Layers"): not
+ * installed, and not exported from libsfj.so. */
+#ifndef SFJ_SYS_WIRE_H
+#define SFJ_SYS_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "forwarder/wire/cobs.h"
-#include "forwarder/wire/frame.h"
-#include "sfj/sys/transport.h"
+#include "cobs.h"
+#include "frame.h"
+#include "transport.h"
 
 #define SFJ_WIRE_IN_BYTES 16384
 

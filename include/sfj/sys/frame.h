@@ -4,8 +4,10 @@
  *
  * Pure and allocation-free: callers hand in every buffer. The stream
  * decoder is incremental, for byte streams such as TCP. */
-#ifndef SFJ_FORWARDER_FRAME_H
-#define SFJ_FORWARDER_FRAME_H
+/* Internal surface for the tools (docs/HACKING.md, "Layers"): not
+ * installed, and not exported from libsfj.so. */
+#ifndef SFJ_SYS_FRAME_H
+#define SFJ_SYS_FRAME_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,15 +1,16 @@
 /* Internal journal interface for the forwarder, sfj-host and the tools.
  *
- * These functions are not exported from libsfj.so; tools and tests reach
- * them through the static library. Everything here is thread-safe on a
- * shared handle unless noted. */
-#ifndef SFJ_JOURNAL_INTERNAL_H
-#define SFJ_JOURNAL_INTERNAL_H
+ * Part of the internal surface (docs/HACKING.md, "Layers"): these
+ * functions are not exported from libsfj.so and this header is not
+ * installed; tools and tests reach them through the static library.
+ * Everything here is thread-safe on a shared handle unless noted. */
+#ifndef SFJ_SYS_INTERNAL_H
+#define SFJ_SYS_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sfj/journal.h"
+#include "../journal.h"
 
 /* Copy of the sealed record at `seq` (malloc'd, caller frees). */
 int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,
@@ -72,6 +73,16 @@ int sfj__journal_pubkey(sfj_journal *j, uint8_t *out);
 int sfj__iter_next_sealed(sfj_iter *it, uint64_t *seq, const uint8_t **rec,
                           size_t *len);
 
+/* Append `n` events in one durable group commit. Each event is validated
+ * and packed before the commit, then checked, sealed, put and indexed
+ * exactly as sfj_append does it, and a signed checkpoint is written
+ * whenever checkpoint_every entries have passed since the last one. The
+ * records are byte for byte what sfj_append writes; only the number of
+ * records per fsync differs. For building large journals (sfj-bench); an
+ * app appends one event at a time. Stops at the first event refused, with
+ * its error; the events before it are then committed. */
+int sfj__journal_append_batch(sfj_journal *j, const sfj_event *evs, size_t n);
+
 /* ---- Sealed records for the tools (journal/format/entry.c). ---- */
 
 /* Open a sealed record with a key set: the record key is derived from
@@ -85,6 +96,12 @@ int sfj__record_open_keys(const sfj_keys *keys, const uint8_t *journal_id,
  * wall_ms and, for a checkpoint, its boot counter; the rest zero.
  * SFJ_ECORRUPT or SFJ_EVERSION when the header does not decode. */
 int sfj__record_peek(const uint8_t *rec, size_t len, sfj_entry *out);
+
+/* ---- Key set (crypto/keys.c). ---- */
+
+/* Copy the master key into `out` (SFJ_KEY_BYTES): for sfj-keygen's
+ * --print-master only. The caller wipes `out`. */
+void sfj__keys_master(const sfj_keys *keys, uint8_t *out);
 
 /* ---- Mirror journals (sfj-host): sealed records stored as received. ---- */
 

@@ -1,16 +1,18 @@
 /* Message bodies of the sfj link (docs/PROTOCOL.md section 3): encoders
  * write a body into a caller buffer, decoders check lengths and point into
  * the frame. Pure, allocation-free. */
-#ifndef SFJ_FORWARDER_PROTO_H
-#define SFJ_FORWARDER_PROTO_H
+/* Internal surface for the tools (docs/HACKING.md, "Layers"): not
+ * installed, and not exported from libsfj.so. */
+#ifndef SFJ_SYS_PROTO_H
+#define SFJ_SYS_PROTO_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crypto/chain.h"
-#include "crypto/link_mac.h"
-#include "forwarder/wire/frame.h"
-#include "sfj/journal.h"
+#include "../journal.h"
+#include "chain.h"
+#include "frame.h"
+#include "link_mac.h"
 
 #define SFJ_PROTO_VERSION    1
 #define SFJ_HELLO_NONCE      16
@@ -73,6 +75,11 @@ typedef struct sfj__nak {
 #define SFJ_ACK_BODY     (8 + SFJ_HASH_BYTES + SFJ_MAC_BYTES)
 #define SFJ_NAK_MAX_BODY (8 + 1 + 1 + SFJ_PROTO_TEXT_MAX)
 #define SFJ_PING_BODY    8
+
+/* ENTRY body: u64be seq || the sealed record. */
+#define SFJ_ENTRY_HEAD_BYTES 8
+void sfj__entry_head_encode(uint64_t seq, uint8_t *out);
+uint64_t sfj__entry_head_seq(const uint8_t *body);
 
 /* Each encoder writes into `out` (at least the matching _MAX_BODY bytes)
  * and returns the body length. */

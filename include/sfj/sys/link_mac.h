@@ -3,9 +3,11 @@
  * ACK mac = BLAKE2b-256 keyed with the link key over
  *   "sfj-ack-v1" || journal_id || u64be seq || chain hash h(seq)
  * so a forged or replayed-for-another-journal ack never moves the
- * terminal's watermark. The tags are in tags.h. */
-#ifndef SFJ_CRYPTO_LINK_MAC_H
-#define SFJ_CRYPTO_LINK_MAC_H
+ * terminal's watermark. The tags are in crypto/tags.h. */
+/* Internal surface for the tools (docs/HACKING.md, "Layers"): not
+ * installed, and not exported from libsfj.so. */
+#ifndef SFJ_SYS_LINK_MAC_H
+#define SFJ_SYS_LINK_MAC_H
 
 #include <stddef.h>
 #include <stdint.h>

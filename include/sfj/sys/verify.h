@@ -1,12 +1,14 @@
 /* Verification of a journal's hash chain and checkpoint signatures, with
  * or without the decryption key. Shared by sfj-dump --verify, sfj_recover
  * and sfj-host. */
-#ifndef SFJ_JOURNAL_VERIFY_H
-#define SFJ_JOURNAL_VERIFY_H
+/* Internal surface for the tools (docs/HACKING.md, "Layers"): not
+ * installed, and not exported from libsfj.so. */
+#ifndef SFJ_SYS_VERIFY_H
+#define SFJ_SYS_VERIFY_H
 
 #include <stdint.h>
 
-#include "sfj/journal.h"
+#include "../journal.h"
 
 typedef struct sfj__verify_result {
     uint64_t first_seq;   /* first seq examined */

@@ -7,8 +7,10 @@
  * Hashing the record into a leaf first lets an evidence bundle link a
  * disclosed record to a checkpoint with only the leaves of the records in
  * between. The chain covers ciphertext, so it verifies without any key. */
-#ifndef SFJ_CRYPTO_CHAIN_H
-#define SFJ_CRYPTO_CHAIN_H
+/* Internal surface for the tools (docs/HACKING.md, "Layers"): not
+ * installed, and not exported from libsfj.so. */
+#ifndef SFJ_SYS_CHAIN_H
+#define SFJ_SYS_CHAIN_H
 
 #include <stddef.h>
 #include <stdint.h>
