@@ -1,4 +1,6 @@
-# Fails unless every dynamic symbol libsfj defines starts with sfj_.
+# Fails unless every dynamic symbol libsfj defines is public: it starts
+# with sfj_ followed by a letter or digit. Internal sfj__ names and
+# unprefixed names are refused (a bare ^sfj_ would let sfj__ through).
 execute_process(COMMAND nm -D --defined-only ${LIB}
                 OUTPUT_VARIABLE out RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -6,16 +8,21 @@ if(NOT rc EQUAL 0)
 endif()
 string(REPLACE "\n" ";" lines "${out}")
 set(count 0)
+set(bad "")
 foreach(line ${lines})
   if(line MATCHES "^[0-9a-f]+ [A-Za-z] (.+)$")
     set(sym ${CMAKE_MATCH_1})
-    if(NOT sym MATCHES "^sfj_")
-      message(FATAL_ERROR "libsfj exports a non-sfj_ symbol: ${sym}")
+    if(sym MATCHES "^sfj__" OR NOT sym MATCHES "^sfj_[a-z0-9]")
+      list(APPEND bad ${sym})
     endif()
     math(EXPR count "${count} + 1")
   endif()
 endforeach()
+if(bad)
+  list(JOIN bad " " bad)
+  message(FATAL_ERROR "libsfj exports internal or unprefixed symbols: ${bad}")
+endif()
 if(count LESS 10)
   message(FATAL_ERROR "libsfj exports only ${count} symbols")
 endif()
-message(STATUS "libsfj exports ${count} symbols, all sfj_")
+message(STATUS "libsfj exports ${count} symbols, all public sfj_ names")
