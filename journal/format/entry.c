@@ -13,6 +13,15 @@
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 
+/* The fields of an entry that the clear header carries. */
+static void take_clear(sfj_entry *e, const sfj__rec_hdr *h)
+{
+    e->seq = h->seq;
+    e->kind = h->kind;
+    e->epoch = h->epoch;
+    e->wall_ms = h->wall_ms;
+}
+
 int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
                   const uint8_t *rec, size_t len, sfj_entry **out)
 {
@@ -41,10 +50,7 @@ int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
                                len - SFJ_REC_HDR_BYTES, pt, &pt_len);
     if (rc != SFJ_OK)
         goto done;
-    e->seq = h.seq;
-    e->kind = h.kind;
-    e->epoch = h.epoch;
-    e->wall_ms = h.wall_ms;
+    take_clear(e, &h);
     rc = sfj__event_unpack(pt, pt_len, h.flags, e);
 done:
     if (pt != NULL) {
@@ -82,10 +88,7 @@ int sfj__record_peek(const uint8_t *rec, size_t len, sfj_entry *out)
     memset(out, 0, sizeof *out);
     if (rc != SFJ_OK)
         return rc;
-    out->seq = h.seq;
-    out->kind = h.kind;
-    out->epoch = h.epoch;
-    out->wall_ms = h.wall_ms;
+    take_clear(out, &h);
     if (h.kind == SFJ_EV_CHECKPOINT)
         out->boot = sfj__get_u32(rec + SFJ_REC_OFF_BOOT);
     return SFJ_OK;

@@ -208,10 +208,8 @@ static int start_hash(sfj_journal *j, uint64_t first, const uint8_t *rec,
     int rc;
 
     *trusted_from_ckpt = 0;
-    if (first == 1) {
-        sfj__chain_genesis(j->journal_id, head);
-        return SFJ_OK;
-    }
+    if (first == 1)
+        return sfj__journal_chain_at(j, 0, head);
     rc = sfj__read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;

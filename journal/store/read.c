@@ -92,12 +92,10 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
         e = calloc(1, sizeof *e);
         if (e == NULL)
             return SFJ_ENOMEM;
-        e->seq = seq;
-        e->kind = h.kind;
-        e->epoch = h.epoch;
-        e->wall_ms = h.wall_ms;
-        rc = sfj__rec_checkpoint_verify(j->journal_id, j->pubkey, rec, len,
-                                        &e->boot);
+        rc = sfj__record_peek(rec, len, e);
+        if (rc == SFJ_OK)
+            rc = sfj__rec_checkpoint_verify(j->journal_id, j->pubkey, rec, len,
+                                            NULL);
         goto done;
     }
     if (j->keys == NULL) {

@@ -179,3 +179,10 @@ void sfj__cli_csv_str(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+void sfj__cli_vsay(const char *prog, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}

@@ -3,6 +3,7 @@
 #ifndef SFJ_TOOLS_CLI_TEXT_H
 #define SFJ_TOOLS_CLI_TEXT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@ typedef enum sfj__cli_payload_mode {
                         PANs masked */
     SFJ__PL_RAW      /* like text but PANs NOT masked (explicit request) */
 } sfj__cli_payload_mode;
+
+/* One line on stderr: "<prog>: <text>\n". */
+void sfj__cli_vsay(const char *prog, const char *fmt, va_list ap);
 
 /* Parse "hex", "base64", "text" or "raw"; -1 if none. */
 int sfj__cli_payload_mode_parse(const char *s);
