@@ -53,6 +53,20 @@ static int64_t sat_add(int64_t a, int64_t b)
     return a + b;
 }
 
+/* Start a scan of the open set: the ack watermark and a cursor on txns. */
+static int open_scan(sfj_journal *j, MDB_txn *txn, uint64_t *wm,
+                     MDB_cursor **cur)
+{
+    int rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, wm);
+    int mrc;
+
+    if (rc != SFJ_OK)
+        return rc;
+    mrc = mdb_cursor_open(txn, j->db_txns, cur);
+    return mrc == MDB_SUCCESS ? SFJ_OK
+                              : sfj__mdb_rc(j, mrc, "mdb_cursor_open(txns)");
+}
+
 /* Sum the unforwarded OFFLINE txns of the open set. */
 static int scan_pending(sfj_journal *j, MDB_txn *txn, int amounts,
                         const char *currency, pending *p)
@@ -67,12 +81,9 @@ static int scan_pending(sfj_journal *j, MDB_txn *txn, int amounts,
     int rc, mrc, acked;
 
     memset(p, 0, sizeof *p);
-    rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &wm);
+    rc = open_scan(j, txn, &wm, &cur);
     if (rc != SFJ_OK)
         return rc;
-    mrc = mdb_cursor_open(txn, j->db_txns, &cur);
-    if (mrc != MDB_SUCCESS)
-        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(txns)");
     while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
         op = MDB_NEXT;
         rc = sfj__open_decode(j, &k, &v, amounts, &o);
@@ -206,12 +217,9 @@ static int purge_forwarded(sfj_journal *j, MDB_txn *txn)
     size_t n = 0, i;
     int rc, mrc, acked;
 
-    rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &wm);
+    rc = open_scan(j, txn, &wm, &cur);
     if (rc != SFJ_OK)
         return rc;
-    mrc = mdb_cursor_open(txn, j->db_txns, &cur);
-    if (mrc != MDB_SUCCESS)
-        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(txns)");
     while (n < PURGE_MAX &&
            (mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
         op = MDB_NEXT;
