@@ -1,0 +1,216 @@
+/* Raw deflate with dictionary v1: round trips at the size edges (empty,
+ * one byte, the 16-byte floor, the inflate stack buffer, the dictionary
+ * length, the 32 KiB window, the largest plaintext an event can have),
+ * incompressible input stored raw, and refusal of damaged streams. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "journal/bytes.h"
+#include "journal/compress.h"
+#include "journal/event_codec.h"
+#include "sfj/sfj.h"
+
+/* The largest plaintext sfj__event_unpack accepts. */
+#define MAX_RAW (SFJ_EVENT_FIXED_BYTES + 2 * 255 + SFJ_PAYLOAD_MAX)
+
+/* Terminal-like text: JSON fragments from the dictionary with a counter, so
+ * it compresses but is not one repeated byte. */
+static void fill_text(uint8_t *p, size_t n, unsigned seed)
+{
+    static const char *frag[] = {"\"response_code\":\"00\"",
+                                 "\"emv\":{\"9F26\":\"", "\"amount\":\"",
+                                 "\"APPROVED\"", "\"currency\":\"EUR\""};
+    size_t off = 0;
+    unsigned i = seed;
+
+    while (off < n) {
+        char piece[64];
+        size_t len;
+
+        len = (size_t)snprintf(piece, sizeof piece, "%s%u,", frag[i % 5],
+                               i * 7919u % 1000u);
+        if (len > n - off)
+            len = n - off;
+        memcpy(p + off, piece, len);
+        off += len;
+        i++;
+    }
+}
+
+static uint8_t *xmalloc(size_t n)
+{
+    uint8_t *p = malloc(n ? n : 1);
+
+    assert_non_null(p);
+    return p;
+}
+
+/* Compress, check the result is shorter and carries its length, expand and
+ * compare; also expand through the length check event_unpack uses. */
+static void roundtrip(const uint8_t *in, size_t n)
+{
+    uint8_t *packed = xmalloc(n), *back = xmalloc(n);
+    size_t packed_len = 0, raw_len = 0;
+
+    assert_int_equal(sfj__deflate(in, n, packed, n, &packed_len), 1);
+    assert_true(packed_len < n);
+    assert_true(packed_len > 4);
+    assert_int_equal(sfj__get_u32(packed), n);
+    assert_int_equal(sfj__inflate_len(packed, packed_len, MAX_RAW, &raw_len),
+                     SFJ_OK);
+    assert_int_equal(raw_len, n);
+    memset(back, 0, n);
+    assert_int_equal(sfj__inflate(packed, packed_len, back, raw_len), SFJ_OK);
+    assert_memory_equal(back, in, n);
+    /* The wrong expected length is refused, shorter or longer. */
+    assert_int_equal(sfj__inflate(packed, packed_len, back, n - 1),
+                     SFJ_ECORRUPT);
+    free(back);
+    back = xmalloc(n + 1);
+    assert_int_equal(sfj__inflate(packed, packed_len, back, n + 1),
+                     SFJ_ECORRUPT);
+    free(packed);
+    free(back);
+}
+
+static void test_too_small_stays_raw(void **state)
+{
+    uint8_t in[16], out[64];
+    size_t n, out_len = 12345;
+
+    (void)state;
+    memset(in, 'a', sizeof in);
+    /* 0..15 bytes never win: stored raw, *out_len untouched. */
+    for (n = 0; n < 16; n++) {
+        assert_int_equal(sfj__deflate(in, n, out, sizeof out, &out_len), 0);
+        assert_int_equal(out_len, 12345);
+    }
+    /* 16 equal bytes do compress. */
+    assert_int_equal(sfj__deflate(in, 16, out, sizeof out, &out_len), 1);
+    assert_true(out_len < 16);
+    /* A capacity of 4 or less leaves no room for a stream. */
+    assert_int_equal(sfj__deflate(in, 16, out, 4, &out_len), 0);
+}
+
+static void test_roundtrip_edges(void **state)
+{
+    static const size_t sizes[] = {
+        16,    17,    100,   2047,  2048,  2049,  2306,        2307,   4096,
+        32767, 32768, 32769, 65535, 65536, 65537, MAX_RAW - 1, MAX_RAW};
+    uint8_t *in = xmalloc(MAX_RAW);
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        memset(in, 'x', sizes[i]);
+        roundtrip(in, sizes[i]);
+        fill_text(in, sizes[i], (unsigned)i);
+        roundtrip(in, sizes[i]);
+    }
+    free(in);
+}
+
+/* A short run of dictionary material shrinks well below its length, which
+ * only the preset dictionary can explain (the text has no repeats). */
+static void test_dictionary_used(void **state)
+{
+    static const char text[] =
+        "\"processing_code\":\"000000\"\"amount\":\"000000000000\"";
+    uint8_t out[sizeof text];
+    size_t out_len = 0;
+
+    (void)state;
+    assert_int_equal(sfj__deflate((const uint8_t *)text, sizeof text - 1, out,
+                                  sizeof out, &out_len),
+                     1);
+    assert_true(out_len < (sizeof text - 1) / 2);
+    roundtrip((const uint8_t *)text, sizeof text - 1);
+}
+
+/* Random bytes never compress: stored raw, at each size. */
+static void test_incompressible(void **state)
+{
+    static const size_t sizes[] = {16, 17, 300, 2048, 32768, MAX_RAW};
+    uint8_t *in = xmalloc(MAX_RAW), *out = xmalloc(MAX_RAW);
+    size_t i, out_len;
+
+    (void)state;
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        randombytes_buf(in, sizes[i]);
+        out_len = 0;
+        assert_int_equal(sfj__deflate(in, sizes[i], out, sizes[i], &out_len),
+                         0);
+        assert_int_equal(out_len, 0);
+    }
+    /* Compressible text whose stream would not fit the capacity: raw. */
+    fill_text(in, 4096, 1);
+    assert_int_equal(sfj__deflate(in, 4096, out, 8, &out_len), 0);
+    free(in);
+    free(out);
+}
+
+static void test_damaged_refused(void **state)
+{
+    uint8_t in[3000], packed[3000], back[3000];
+    size_t packed_len = 0, raw_len = 0, i;
+    unsigned refused = 0;
+
+    (void)state;
+    fill_text(in, sizeof in, 3);
+    assert_int_equal(
+        sfj__deflate(in, sizeof in, packed, sizeof packed, &packed_len), 1);
+    /* The length prefix: 0, above the maximum, or a stream under 5 bytes. */
+    assert_int_equal(sfj__inflate_len(packed, 4, MAX_RAW, &raw_len),
+                     SFJ_ECORRUPT);
+    assert_int_equal(
+        sfj__inflate_len(packed, packed_len, sizeof in - 1, &raw_len),
+        SFJ_ECORRUPT);
+    assert_int_equal(sfj__inflate_len(packed, packed_len, sizeof in, &raw_len),
+                     SFJ_OK);
+    sfj__put_u32(packed, 0);
+    assert_int_equal(sfj__inflate_len(packed, packed_len, MAX_RAW, &raw_len),
+                     SFJ_ECORRUPT);
+    sfj__put_u32(packed, sizeof in);
+    /* Truncated anywhere, or with trailing bytes: refused. */
+    for (i = 5; i < packed_len; i += 7)
+        assert_int_equal(sfj__inflate(packed, i, back, sizeof in),
+                         SFJ_ECORRUPT);
+    packed[packed_len] = 0;
+    assert_int_equal(sfj__inflate(packed, packed_len + 1, back, sizeof in),
+                     SFJ_ECORRUPT);
+    /* Flipped bits in the stream: most are refused by zlib (the AEAD tag
+     * is what catches every one in a record). */
+    for (i = 4; i < packed_len; i++) {
+        packed[i] ^= 0x10;
+        if (sfj__inflate(packed, packed_len, back, sizeof in) != SFJ_OK)
+            refused++;
+        packed[i] ^= 0x10;
+    }
+    assert_true(refused > (packed_len - 4) / 2);
+    /* Undamaged, it still expands: the pool hands back clean streams. */
+    assert_int_equal(sfj__inflate(packed, packed_len, back, sizeof in), SFJ_OK);
+    assert_memory_equal(back, in, sizeof in);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_too_small_stays_raw),
+        cmocka_unit_test(test_roundtrip_edges),
+        cmocka_unit_test(test_dictionary_used),
+        cmocka_unit_test(test_incompressible),
+        cmocka_unit_test(test_damaged_refused),
+    };
+
+    if (sodium_init() < 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
