@@ -107,5 +107,6 @@ done:
     if (rc != SFJ_OK && status == 0)
         status = fail("close", rc);
     sfj_keys_free(keys);
+    sfj_shutdown(); /* wipes and frees the pooled compression streams */
     return status;
 }

@@ -7,6 +7,7 @@
  * common/strerror.c. */
 #include <sodium.h>
 
+#include "journal/format/compress.h"
 #include "sfj/sfj.h"
 
 int sfj_init(void)
@@ -21,6 +22,5 @@ const char *sfj_version(void)
 
 void sfj_shutdown(void)
 {
-    /* Nothing process-wide is held yet beyond what the pooled compression
-     * streams keep; releasing those is added with the pool's cleanup. */
+    sfj__compress_shutdown();
 }

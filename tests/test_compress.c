@@ -1,7 +1,8 @@
 /* Raw deflate with dictionary v1: round trips at the size edges (empty,
  * one byte, the 16-byte floor, the inflate stack buffer, the dictionary
  * length, the 32 KiB window, the largest plaintext an event can have),
- * incompressible input stored raw, and refusal of damaged streams. */
+ * incompressible input stored raw, refusal of damaged streams, and no
+ * plaintext left in pooled or freed streams. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,9 +14,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "journal/bytes.h"
-#include "journal/compress.h"
-#include "journal/event_codec.h"
+#include "common/bytes.h"
+#include "journal/format/compress.h"
+#include "journal/format/event_codec.h"
 #include "sfj/sfj.h"
 
 /* The largest plaintext sfj__event_unpack accepts. */
@@ -200,6 +201,72 @@ static void test_damaged_refused(void **state)
     assert_memory_equal(back, in, sizeof in);
 }
 
+static const char CANARY[] = "CANARY-4111111111111111-do-not-keep";
+
+static unsigned freed_blocks, freed_not_zero;
+
+/* Runs between the wipe and free(): every byte must be zero. */
+static void scan_freed(const void *p, size_t size)
+{
+    const uint8_t *b = p;
+    size_t i;
+
+    freed_blocks++;
+    for (i = 0; i < size; i++) {
+        if (b[i] != 0) {
+            freed_not_zero++;
+            break;
+        }
+    }
+}
+
+/* Compress and expand `n` bytes full of the canary; the streams go back to
+ * the pool with no trace of it. */
+static void canary_roundtrip(size_t n)
+{
+    uint8_t *in = xmalloc(n), *packed = xmalloc(n), *back = xmalloc(n);
+    size_t i, packed_len = 0;
+
+    for (i = 0; i + sizeof CANARY - 1 <= n; i += sizeof CANARY - 1)
+        memcpy(in + i, CANARY, sizeof CANARY - 1);
+    memset(in + i, '.', n - i);
+    assert_int_equal(sfj__deflate(in, n, packed, n, &packed_len), 1);
+    /* The pool holds the deflate stream, wiped. */
+    assert_int_equal(sfj__compress_pool_find(CANARY, sizeof CANARY - 1), 0);
+    memset(back, 0, n);
+    assert_int_equal(sfj__inflate(packed, packed_len, back, n), SFJ_OK);
+    assert_memory_equal(back, in, n);
+    assert_int_equal(sfj__compress_pool_find(CANARY, sizeof CANARY - 1), 0);
+    free(in);
+    free(packed);
+    free(back);
+}
+
+/* Small records (through inflate's stack buffer), larger ones, and ones
+ * past the 32 KiB window: nothing stays in the pool, shutdown frees it
+ * wiped, and the library works on afterwards. */
+static void test_streams_wiped(void **state)
+{
+    static const size_t sizes[] = {100, 2048, 4096, 32768, 40000, MAX_RAW};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        canary_roundtrip(sizes[i]);
+    /* Shutdown frees every pooled block (zlib's state included), each
+     * wiped before free(). */
+    freed_blocks = freed_not_zero = 0;
+    sfj__compress_free_hook = scan_freed;
+    sfj_shutdown();
+    sfj__compress_free_hook = NULL;
+    assert_true(freed_blocks >= 3); /* deflate state + buffers, inflate */
+    assert_int_equal(freed_not_zero, 0);
+    assert_int_equal(sfj__compress_pool_find(CANARY, 1), -1);
+    canary_roundtrip(1000);
+    sfj_shutdown();
+    assert_int_equal(sfj__compress_pool_find(CANARY, 1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_dictionary_used),
         cmocka_unit_test(test_incompressible),
         cmocka_unit_test(test_damaged_refused),
+        cmocka_unit_test(test_streams_wiped),
     };
 
     if (sodium_init() < 0)

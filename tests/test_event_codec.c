@@ -12,9 +12,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "journal/bytes.h"
-#include "journal/event_codec.h"
-#include "journal/record.h"
+#include "common/bytes.h"
+#include "journal/format/event_codec.h"
+#include "journal/format/record.h"
 #include "sfj/sfj.h"
 
 static const char TXN_MAX[] =

@@ -13,8 +13,8 @@
 #include <sodium.h>
 
 #include "crypto/keys.h"
-#include "journal/bytes.h"
-#include "journal/record.h"
+#include "common/bytes.h"
+#include "journal/format/record.h"
 #include "sfj/sfj.h"
 
 static const uint8_t JID[SFJ_JOURNAL_ID_BYTES] = {

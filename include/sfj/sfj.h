@@ -23,14 +23,15 @@ extern "C" {
  *  further calls are harmless. Thread-safe. */
 SFJ_EXTERN int sfj_init(void);
 
+/** Release library-wide resources: the pooled compression streams, whose
+ *  buffers are wiped before they are freed. Call it when the process no
+ *  longer needs sfj, after closing every handle (e.g. before exit). The
+ *  library stays usable: the pool refills on demand. Thread-safe; streams
+ *  in use by another thread meanwhile are wiped when they are returned. */
+SFJ_EXTERN void sfj_shutdown(void);
+
 /** The library version string; never freed. */
 SFJ_EXTERN const char *sfj_version(void);
-
-/** Release process-wide state the library keeps between calls (pooled
- *  compression streams and their windows). Call once at exit, after every
- *  journal and forwarder is closed; sfj_init may be called again after it.
- *  Not thread-safe against concurrent sfj calls. */
-SFJ_EXTERN void sfj_shutdown(void);
 
 #ifdef __cplusplus
 }

@@ -3,11 +3,25 @@
  * deflateInit2 allocates a few hundred KiB, far more than compressing one
  * record costs, so streams are kept in a pool and reset between uses. The
  * pool is shared by all handles and threads and guarded by one mutex held
- * only to take or return a stream. */
+ * only to take or return a stream.
+ *
+ * A stream's buffers (deflate's window and pending buffer, inflate's
+ * window) hold the plaintext it last handled. Streams allocate through
+ * zalloc/zfree below, which remember every block, so that a stream
+ * returned to the pool has all its buffers but its internal state wiped
+ * (the state holds code tables and positions, not data), and a stream freed
+ * has every block wiped. sfj__compress_shutdown (from sfj_shutdown) frees
+ * the pool.
+ *
+ * States of a stream: IDLE (in the pool: buffers wiped, unowned), BUSY
+ * (taken by one caller: take() makes it BUSY, give_back() wipes it and
+ * makes it IDLE, or frees it when the pool is full). */
 #include "journal/format/compress.h"
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -32,50 +46,187 @@ static const char DICT_V1[] =
 
 #define POOL_MAX 8
 
+/* Every block zlib allocates for a stream, newest first. The header keeps
+ * the block's size for the wipe and is padded so the data stays aligned
+ * as malloc's is. */
+typedef union blk {
+    struct {
+        union blk *next;
+        size_t size;
+    } h;
+    max_align_t align;
+} blk;
+
+typedef struct pooled {
+    z_stream zs; /* first, so a z_stream * is a pooled * */
+    blk *blocks;
+    int deflating;
+    /* Inflate only: dictionary and output bytes the window can have seen
+     * since the last wipe. */
+    size_t inflated;
+} pooled;
+
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static z_stream *deflate_pool[POOL_MAX];
+static pooled *deflate_pool[POOL_MAX];
 static int deflate_count;
-static z_stream *inflate_pool[POOL_MAX];
+static pooled *inflate_pool[POOL_MAX];
 static int inflate_count;
 
-static z_stream *take(z_stream **pool, int *count, int deflating)
+void (*sfj__compress_free_hook)(const void *p, size_t size);
+
+static voidpf wiping_alloc(voidpf opaque, uInt items, uInt size)
 {
-    z_stream *zs = NULL;
+    pooled *ps = opaque;
+    blk *b;
+
+    if (size != 0 && items > (SIZE_MAX - sizeof *b) / size)
+        return Z_NULL;
+    b = malloc(sizeof *b + (size_t)items * size);
+    if (b == NULL)
+        return Z_NULL;
+    b->h.size = (size_t)items * size;
+    b->h.next = ps->blocks;
+    ps->blocks = b;
+    return b + 1;
+}
+
+static void wiping_free(voidpf opaque, voidpf address)
+{
+    pooled *ps = opaque;
+    blk *b = (blk *)address - 1, **at = &ps->blocks;
+
+    while (*at != NULL && *at != b)
+        at = &(*at)->h.next;
+    if (*at != NULL)
+        *at = b->h.next;
+    sodium_memzero(b + 1, b->h.size);
+    if (sfj__compress_free_hook != NULL)
+        sfj__compress_free_hook(b + 1, b->h.size);
+    free(b);
+}
+
+/* Wipe every buffer of an idle stream but the oldest block, zlib's state
+ * (code tables and positions, no data): the next use starts with a reset,
+ * so nothing reads the old contents. Deflate keeps literals in its pending
+ * buffer at an offset of its choosing, so its buffers are wiped whole. The
+ * inflate window is a ring that a reset restarts at offset 0, so after
+ * `inflated` bytes only that prefix can hold data: wiping just it keeps
+ * reads cheap (a record is a few hundred bytes, the window 32 KiB). */
+static void wipe_buffers(pooled *ps)
+{
+    blk *b;
+
+    for (b = ps->blocks; b != NULL && b->h.next != NULL; b = b->h.next) {
+        size_t n = b->h.size;
+
+        if (!ps->deflating && ps->inflated < n)
+            n = ps->inflated;
+        sodium_memzero(b + 1, n);
+    }
+    ps->inflated = 0;
+}
+
+static void destroy(pooled *ps)
+{
+    if (ps->deflating)
+        deflateEnd(&ps->zs);
+    else
+        inflateEnd(&ps->zs);
+    free(ps);
+}
+
+static z_stream *take(pooled **pool, int *count, int deflating)
+{
+    pooled *ps = NULL;
+    int zrc;
 
     pthread_mutex_lock(&pool_lock);
     if (*count > 0)
-        zs = pool[--*count];
+        ps = pool[--*count];
     pthread_mutex_unlock(&pool_lock);
-    if (zs != NULL)
-        return zs;
-    zs = calloc(1, sizeof *zs);
-    if (zs == NULL)
+    if (ps != NULL)
+        return &ps->zs;
+    ps = calloc(1, sizeof *ps);
+    if (ps == NULL)
         return NULL;
+    ps->deflating = deflating;
+    ps->zs.zalloc = wiping_alloc;
+    ps->zs.zfree = wiping_free;
+    ps->zs.opaque = ps;
     /* Raw streams (negative window bits) carry no header or checksum: the
      * AEAD tag already authenticates every byte. */
-    if ((deflating ? deflateInit2(zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY)
-                   : inflateInit2(zs, -15)) != Z_OK) {
-        free(zs);
+    zrc = deflating
+              ? deflateInit2(&ps->zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY)
+              : inflateInit2(&ps->zs, -15);
+    if (zrc != Z_OK) {
+        free(ps);
         return NULL;
     }
-    return zs;
+    return &ps->zs;
 }
 
-static void give_back(z_stream **pool, int *count, z_stream *zs, int deflating)
+static void give_back(pooled **pool, int *count, z_stream *zs)
 {
+    pooled *ps = (pooled *)zs;
+
+    /* Wiped before it is shared again, outside the lock. */
+    wipe_buffers(ps);
+    ps->zs.next_in = ps->zs.next_out = Z_NULL;
     pthread_mutex_lock(&pool_lock);
     if (*count < POOL_MAX) {
-        pool[(*count)++] = zs;
-        zs = NULL;
+        pool[(*count)++] = ps;
+        ps = NULL;
     }
     pthread_mutex_unlock(&pool_lock);
-    if (zs != NULL) {
-        if (deflating)
-            deflateEnd(zs);
-        else
-            inflateEnd(zs);
-        free(zs);
+    if (ps != NULL)
+        destroy(ps);
+}
+
+void sfj__compress_shutdown(void)
+{
+    pooled *all[2 * POOL_MAX];
+    int i, n = 0;
+
+    pthread_mutex_lock(&pool_lock);
+    while (deflate_count > 0)
+        all[n++] = deflate_pool[--deflate_count];
+    while (inflate_count > 0)
+        all[n++] = inflate_pool[--inflate_count];
+    pthread_mutex_unlock(&pool_lock);
+    for (i = 0; i < n; i++)
+        destroy(all[i]);
+}
+
+static int contains(const uint8_t *hay, size_t n, const void *needle,
+                    size_t len)
+{
+    size_t i;
+
+    for (i = 0; len <= n && i <= n - len; i++) {
+        if (memcmp(hay + i, needle, len) == 0)
+            return 1;
     }
+    return 0;
+}
+
+int sfj__compress_pool_find(const void *needle, size_t len)
+{
+    pooled *pools[2 * POOL_MAX];
+    int i, n = 0, found = 0;
+    blk *b;
+
+    pthread_mutex_lock(&pool_lock);
+    for (i = 0; i < deflate_count; i++)
+        pools[n++] = deflate_pool[i];
+    for (i = 0; i < inflate_count; i++)
+        pools[n++] = inflate_pool[i];
+    for (i = 0; i < n; i++) {
+        for (b = pools[i]->blocks; b != NULL; b = b->h.next) {
+            found += contains((const uint8_t *)(b + 1), b->h.size, needle, len);
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return n == 0 ? -1 : found;
 }
 
 int sfj__deflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
@@ -109,7 +260,7 @@ int sfj__deflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
         rc = 1;
     }
 done:
-    give_back(deflate_pool, &deflate_count, zs, 1);
+    give_back(deflate_pool, &deflate_count, zs);
     return rc;
 }
 
@@ -153,6 +304,7 @@ int sfj__inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t raw_len)
     /* The slack lets a stream run past raw_len: total_out catches it. */
     if (zrc == Z_STREAM_END && zs->total_out == raw_len && zs->avail_in == 0)
         rc = SFJ_OK;
+    ((pooled *)zs)->inflated = sizeof DICT_V1 - 1 + zs->total_out;
     if (use_tmp) {
         if (rc == SFJ_OK)
             memcpy(out, tmp, raw_len);
@@ -160,6 +312,6 @@ int sfj__inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t raw_len)
                        zs->total_out < sizeof tmp ? zs->total_out : sizeof tmp);
     }
 done:
-    give_back(inflate_pool, &inflate_count, zs, 0);
+    give_back(inflate_pool, &inflate_count, zs);
     return rc;
 }

@@ -24,4 +24,16 @@ int sfj__inflate_len(const uint8_t *in, size_t in_len, size_t max,
 int sfj__inflate(const uint8_t *in, size_t in_len, uint8_t *out,
                  size_t raw_len);
 
+/* Free every pooled stream, wiping all its memory (sfj_shutdown). Streams
+ * in use by other threads are not touched and return to an empty pool. */
+void sfj__compress_shutdown(void);
+
+/* For tests: how many blocks of the pooled (idle) streams contain
+ * `needle`; -1 when the pool is empty. */
+int sfj__compress_pool_find(const void *needle, size_t len);
+
+/* For tests: called with each block zlib frees, after the wipe and before
+ * free(). NULL (the default) in the library. */
+extern void (*sfj__compress_free_hook)(const void *p, size_t size);
+
 #endif
