@@ -1,7 +1,9 @@
 /* Forwarder handle: options, thread, poll, flush, stop. The state machine
  * of each sink lives in link_sink.c and callback_sink.c, the pieces both
  * sinks share in driver.c; see forwarder_impl.h for states and
- * invariants. */
+ * invariants, which assert_fwd_state checks around every step. */
+#include "common/check.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +138,39 @@ done:
     return rc;
 }
 
+#ifdef SFJ_CHECKS
+/* The invariants of forwarder_impl.h that hold between steps, checked by
+ * the driver (the fields are its own; persisted is only written by it). */
+static int assert_fwd_state(const sfj_forwarder *f)
+{
+    assert(f->state == SFJ__FWD_OFFLINE || f->state == SFJ__FWD_HELLO_SENT ||
+           f->state == SFJ__FWD_ONLINE);
+    assert(f->persisted <= f->acked);
+    /* last_seq is 0 until the journal was first read. */
+    assert(f->last_seq == 0 || f->acked <= f->last_seq);
+    if (f->o.sink == SFJ_SINK_CALLBACK) {
+        /* The callback sink settles entries strictly in order. */
+        assert(f->state != SFJ__FWD_HELLO_SENT);
+        assert(f->cb_next == f->acked + 1);
+    } else {
+        /* A transport exactly while a session is up or being set up. */
+        assert((f->t == NULL) == (f->state == SFJ__FWD_OFFLINE));
+    }
+    return 1;
+}
+#endif
+
+static int do_step(sfj_forwarder *f, int timeout_ms)
+{
+    if (f->o.sink == SFJ_SINK_CALLBACK)
+        return sfj__callback_step(f, timeout_ms);
+    return sfj__link_step(f, timeout_ms);
+}
+
 static int step(sfj_forwarder *f, int timeout_ms)
 {
     unsigned gen;
+    int rc;
 
     pthread_mutex_lock(&f->lock);
     gen = f->flush_gen;
@@ -150,9 +182,10 @@ static int step(sfj_forwarder *f, int timeout_ms)
     }
     if (f->fatal)
         return f->fatal;
-    if (f->o.sink == SFJ_SINK_CALLBACK)
-        return sfj__callback_step(f, timeout_ms);
-    return sfj__link_step(f, timeout_ms);
+    assert(assert_fwd_state(f));
+    rc = do_step(f, timeout_ms);
+    assert(assert_fwd_state(f));
+    return rc;
 }
 
 static int stop_requested(sfj_forwarder *f)

@@ -9,7 +9,10 @@
  * next_send - 1 - link_acked <= window (frames in flight), and
  * link_acked / f->acked only move after verify_ack accepted an ACK (or
  * the HELLO_ACK): its MAC checks with the link key and its chain hash
- * equals this journal's own h(seq). */
+ * equals this journal's own h(seq). assert_link_state checks them at each
+ * transition. */
+#include "common/check.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,33 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+#ifdef SFJ_CHECKS
+/* The link states and the ONLINE invariants above. */
+static int assert_link_state(const sfj_forwarder *f)
+{
+    switch (f->state) {
+    case SFJ__FWD_OFFLINE:
+        assert(f->t == NULL);
+        break;
+    case SFJ__FWD_HELLO_SENT:
+        assert(f->t != NULL && f->wire_ok);
+        break;
+    case SFJ__FWD_ONLINE:
+        assert(f->t != NULL && f->wire_ok);
+        assert(f->link_acked < f->next_send);
+        assert(f->next_send <= f->sent_max + 1);
+        assert(f->next_send - 1 - f->link_acked <= f->window);
+        assert(f->link_acked <= f->acked);
+        assert(f->window <= f->o.window);
+        break;
+    default:
+        assert(!"unknown link state");
+    }
+    assert(f->persisted <= f->acked);
+    return 1;
+}
+#endif
+
 void sfj__link_close(sfj_forwarder *f, int error, const char *detail)
 {
     int was = f->state;
@@ -46,6 +76,7 @@ void sfj__link_close(sfj_forwarder *f, int error, const char *detail)
     f->state = SFJ__FWD_OFFLINE;
     f->ping_out = 0;
     (void)sfj__fwd_persist(f, 1);
+    assert(assert_link_state(f));
     if (was != SFJ__FWD_OFFLINE)
         sfj__fwd_report(f, SFJ_FWD_OFFLINE, 0, error, detail);
 }
@@ -139,6 +170,7 @@ static void link_open(sfj_forwarder *f)
     sfj__wire_reset(&f->w);
     f->t = t;
     f->state = SFJ__FWD_HELLO_SENT;
+    assert(assert_link_state(f));
     f->hello_at = f->last_rx = sfj__mono_ms();
     f->ping_out = 0;
     f->pause_until = 0;
@@ -193,6 +225,7 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
     f->sent_max = s;
     f->window = ha.window < f->o.window ? ha.window : f->o.window;
     f->state = SFJ__FWD_ONLINE;
+    assert(assert_link_state(f));
     f->last_rx = sfj__mono_ms();
     sfj__fwd_backoff_reset(f);
     sfj__fwd_report(f, SFJ_FWD_ONLINE, 0, 0, "link up");
@@ -218,6 +251,7 @@ static void on_ack(sfj_forwarder *f, const sfj__frame *fr)
         f->acked = a.seq;
     if (f->next_send <= a.seq)
         f->next_send = a.seq + 1;
+    assert(assert_link_state(f));
 }
 
 static void on_nak(sfj_forwarder *f, const sfj__frame *fr)
@@ -237,6 +271,7 @@ static void on_nak(sfj_forwarder *f, const sfj__frame *fr)
             f->next_send = target;
         if (n.reason == SFJ_NAK_BUSY)
             f->pause_until = sfj__mono_ms() + f->o.backoff_min_ms;
+        assert(assert_link_state(f));
         break;
     case SFJ_NAK_REFUSED:
         snprintf(detail, sizeof detail, "upstream refused the entry: %s",
@@ -326,6 +361,7 @@ static void fill_window(sfj_forwarder *f)
         if (f->next_send > f->sent_max)
             f->sent_max = f->next_send;
         f->next_send++;
+        assert(assert_link_state(f));
     }
 }
 
@@ -427,5 +463,6 @@ int sfj__link_step(sfj_forwarder *f, int timeout_ms)
     if (f->t != NULL)
         check_timers(f);
     (void)sfj__fwd_persist(f, 0);
+    assert(assert_link_state(f));
     return f->fatal;
 }

@@ -13,7 +13,10 @@
  * Transitions: sfj__commit enqueues and elects the leader; gather lets
  * a new leader wait briefly for the callers of the previous batch;
  * run_batch fills, grows the map on MDB_MAP_FULL and commits; mark_dead
- * on a failed commit. */
+ * on a failed commit. assert_commit_state checks the queue's part of this
+ * with `lock` held. */
+#include "common/check.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +268,8 @@ static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
         goto abort;
     }
     pthread_mutex_lock(&j->lock);
+    /* The chain only grows: a commit never moves the head back. */
+    assert(w.last_seq >= j->last_seq && w.last_ckpt <= w.last_seq);
     j->last_seq = w.last_seq;
     memcpy(j->head, w.head, sizeof j->head);
     j->last_ckpt = w.last_ckpt;
@@ -322,6 +327,28 @@ static void run_batch(sfj_journal *j, sfj__op *ops)
         }
     }
 }
+
+#ifdef SFJ_CHECKS
+/* The queue and leader invariants; `lock` held. Queued ops are not done,
+ * the tail ends the list, a gathering thread is the leader, and the last
+ * checkpoint is never past the last entry. */
+static int assert_commit_state(const sfj_journal *j)
+{
+    const sfj__op *op, *last = NULL;
+
+    assert(j->committing == 0 || j->committing == 1);
+    assert(j->dead == 0 || j->dead == 1);
+    assert(!j->gathering || j->committing);
+    assert((j->queue_head == NULL) == (j->queue_tail == NULL));
+    for (op = j->queue_head; op != NULL; op = op->next) {
+        assert(!op->done);
+        last = op;
+    }
+    assert(last == j->queue_tail);
+    assert(j->last_ckpt <= j->last_seq);
+    return 1;
+}
+#endif
 
 /* Longest a new leader waits for the callers of the previous batch. */
 #define GATHER_US 200
@@ -393,6 +420,7 @@ int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
     else
         j->queue_head = &op;
     j->queue_tail = &op;
+    assert(assert_commit_state(j));
     if (j->gathering)
         pthread_cond_signal(&j->gather_cond);
     while (!op.done) {
@@ -406,6 +434,7 @@ int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
         batch = j->queue_head;
         j->last_batch = queue_len(j);
         j->queue_head = j->queue_tail = NULL;
+        assert(assert_commit_state(j));
         if (j->dead) {
             set_all(batch, SFJ_EDEAD);
         } else {
@@ -416,8 +445,10 @@ int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
         for (it = batch; it != NULL; it = it->next)
             it->done = 1;
         j->committing = 0;
+        assert(assert_commit_state(j));
         pthread_cond_broadcast(&j->cond);
     }
+    assert(assert_commit_state(j));
     pthread_mutex_unlock(&j->lock);
     return op.rc;
 }
