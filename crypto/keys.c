@@ -86,7 +86,7 @@ void sfj_keys_free(sfj_keys *keys)
         sodium_free(keys);
 }
 
-int sfj_keys_public_key(const sfj_keys *keys, uint8_t *out)
+int sfj_keys_public_key(const sfj_keys *keys, uint8_t out[SFJ_PUBKEY_BYTES])
 {
     if (keys == NULL || out == NULL)
         return SFJ_EINVAL;
@@ -94,7 +94,7 @@ int sfj_keys_public_key(const sfj_keys *keys, uint8_t *out)
     return SFJ_OK;
 }
 
-int sfj_keys_link_key(const sfj_keys *keys, uint8_t *out)
+int sfj_keys_link_key(const sfj_keys *keys, uint8_t out[SFJ_KEY_BYTES])
 {
     if (keys == NULL || out == NULL)
         return SFJ_EINVAL;

@@ -19,7 +19,7 @@ int main(int argc, char **argv)
     sfj_keys *keys = NULL;
     sfj_journal *j = NULL;
     sfj_entry *e = NULL;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     char pan[20];
     uint64_t seq, last = 0;
     int rc, status = 1;

@@ -135,7 +135,8 @@ static void fdt_close(sfj_transport *t)
     free(ft);
 }
 
-static const sfj_transport_ops fd_ops = {fdt_send, fdt_recv, fdt_fd, fdt_close};
+static const sfj_transport_ops fd_ops = {SFJ_TRANSPORT_OPS_VERSION, fdt_send,
+                                         fdt_recv, fdt_fd, fdt_close};
 
 int sfj__fd_transport_new(sfj_transport **out, int fd, int is_socket,
                           int framing)

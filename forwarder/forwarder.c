@@ -4,6 +4,8 @@
  * invariants, which assert_fwd_state checks around every step. */
 #include "common/check.h"
 
+#include "common/abi.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 
 static int check_opts(sfj_forwarder_opts *o)
 {
-    if (o->version != SFJ_FORWARDER_OPTS_VERSION)
+    if (!SFJ__VERSION_OK(o->version, SFJ_FORWARDER_OPTS_VERSION))
         return SFJ_EVERSION;
     switch (o->sink) {
     case SFJ_SINK_TCP:
@@ -27,6 +29,11 @@ static int check_opts(sfj_forwarder_opts *o)
             o->serial_backend != SFJ_SERIAL_LIBSERIALPORT &&
             o->serial_backend != SFJ_SERIAL_TERMIOS)
             return SFJ_EINVAL;
+        /* Checked here too, so that a bad line setting fails at once
+         * rather than on every reconnect. */
+        if (o->sink == SFJ_SINK_SERIAL &&
+            !SFJ__VERSION_OK(o->serial.version, SFJ_SERIAL_OPTS_VERSION))
+            return SFJ_EVERSION;
         break;
     case SFJ_SINK_CALLBACK:
         if (o->deliver == NULL)

@@ -13,6 +13,8 @@
  * transition. */
 #include "common/check.h"
 
+#include "common/abi.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +102,8 @@ static int verify_ack(sfj_forwarder *f, uint64_t seq, const uint8_t *chain,
 
 static int open_transport(sfj_forwarder *f, sfj_transport **t)
 {
+    int rc;
+
     switch (f->o.sink) {
     case SFJ_SINK_TCP:
         return sfj_transport_tcp_connect(t, f->address,
@@ -109,8 +113,19 @@ static int open_transport(sfj_forwarder *f, sfj_transport **t)
             return sfj_transport_termios_open(t, f->address, &f->o.serial);
         return sfj_transport_serial_open(t, f->address, &f->o.serial);
     default:
-        return f->o.connect(t, f->o.connect_payload);
+        break;
     }
+    rc = f->o.connect(t, f->o.connect_payload);
+    /* The app's backend must speak a transport ops version this library
+     * knows: refuse it at once rather than failing on every send. */
+    if (rc == SFJ_OK &&
+        (*t == NULL || (*t)->ops == NULL ||
+         !SFJ__VERSION_OK((*t)->ops->version, SFJ_TRANSPORT_OPS_VERSION))) {
+        sfj_transport_close(*t);
+        *t = NULL;
+        rc = SFJ_EVERSION;
+    }
+    return rc;
 }
 
 static int send_frame(sfj_forwarder *f, uint8_t type, size_t len)

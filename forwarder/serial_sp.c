@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "forwarder/fdio.h"
+#include "common/abi.h"
 #include "sfj/errors.h"
 #include "sfj/sys/transport.h"
 
@@ -102,15 +103,18 @@ static void spt_close(sfj_transport *t)
     free(st);
 }
 
-static const sfj_transport_ops sp_ops = {spt_send, spt_recv, spt_fd, spt_close};
+static const sfj_transport_ops sp_ops = {SFJ_TRANSPORT_OPS_VERSION, spt_send,
+                                         spt_recv, spt_fd, spt_close};
 
 static int check_opts(const sfj_serial_opts *o)
 {
+    if (!SFJ__VERSION_OK(o->version, SFJ_SERIAL_OPTS_VERSION))
+        return SFJ_EVERSION;
     if (o->baud < 0 ||
         (o->data_bits != 0 && (o->data_bits < 5 || o->data_bits > 8)) ||
         (o->stop_bits != 0 && o->stop_bits != 1 && o->stop_bits != 2) ||
-        o->parity < SFJ_PARITY_NONE || o->parity > SFJ_PARITY_EVEN ||
-        o->flow < SFJ_FLOW_NONE || o->flow > SFJ_FLOW_DTRDSR)
+        (int)o->parity < SFJ_PARITY_NONE || o->parity > SFJ_PARITY_EVEN ||
+        (int)o->flow < SFJ_FLOW_NONE || o->flow > SFJ_FLOW_DTRDSR)
         return SFJ_EINVAL;
     return SFJ_OK;
 }

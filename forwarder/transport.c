@@ -3,7 +3,16 @@
 
 #include <stddef.h>
 
+#include "common/abi.h"
 #include "sfj/errors.h"
+
+/* A backend built against a newer header may have a layout this library
+ * does not know; one never initialised has version 0. */
+static int ops_ok(const sfj_transport *t)
+{
+    return t->ops != NULL &&
+           SFJ__VERSION_OK(t->ops->version, SFJ_TRANSPORT_OPS_VERSION);
+}
 
 int sfj_transport_send(sfj_transport *t, const void *buf, size_t len,
                        size_t *sent, int timeout_ms)
@@ -12,6 +21,8 @@ int sfj_transport_send(sfj_transport *t, const void *buf, size_t len,
 
     if (t == NULL || (buf == NULL && len > 0))
         return SFJ_EINVAL;
+    if (!ops_ok(t))
+        return SFJ_EVERSION;
     return t->ops->send(t, buf, len, sent != NULL ? sent : &dummy, timeout_ms);
 }
 
@@ -20,19 +31,22 @@ int sfj_transport_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
 {
     if (t == NULL || buf == NULL || cap == 0 || got == NULL)
         return SFJ_EINVAL;
+    if (!ops_ok(t))
+        return SFJ_EVERSION;
     return t->ops->recv(t, buf, cap, got, timeout_ms);
 }
 
 int sfj_transport_fd(sfj_transport *t)
 {
-    if (t == NULL || t->ops->fd == NULL)
+    if (t == NULL || !ops_ok(t) || t->ops->fd == NULL)
         return -1;
     return t->ops->fd(t);
 }
 
 void sfj_transport_close(sfj_transport *t)
 {
-    if (t != NULL)
+    /* close sits at the same place in every version but 0. */
+    if (t != NULL && t->ops != NULL && t->ops->version > 0)
         t->ops->close(t);
 }
 

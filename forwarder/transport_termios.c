@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "forwarder/fdio.h"
+#include "common/abi.h"
 #include "sfj/errors.h"
 #include "sfj/sys/transport.h"
 
@@ -78,6 +79,9 @@ int sfj_transport_termios_open(sfj_transport **out, const char *path,
     if (out == NULL || path == NULL)
         return SFJ_EINVAL;
     *out = NULL;
+    if (opts != NULL &&
+        !SFJ__VERSION_OK(opts->version, SFJ_SERIAL_OPTS_VERSION))
+        return SFJ_EVERSION;
     fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         rc = errno == ENOENT ? SFJ_ENOTFOUND : SFJ_ELINK;

@@ -21,6 +21,7 @@
 #include "journal/store/lmdb_check.h"
 #include "journal/store/lmdb_walk.h"
 #include "journal/write/txn_rebuild.h"
+#include "common/abi.h"
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 
@@ -369,7 +370,7 @@ static int check_opts(const sfj_journal_opts *opts)
 {
     if (opts == NULL)
         return SFJ_OK;
-    if (opts->version != SFJ_JOURNAL_OPTS_VERSION)
+    if (!SFJ__VERSION_OK(opts->version, SFJ_JOURNAL_OPTS_VERSION))
         return SFJ_EVERSION;
     if ((opts->flags &
          ~(SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK)) != 0)

@@ -75,7 +75,7 @@ static void test_kill9_loses_nothing(void **state)
         pid_t pid;
         ssize_t got;
         sfj_journal *j = NULL;
-        sfj_stats st;
+        sfj_stats st = SFJ_STATS_INIT;
         sfj__verify_result vr;
         sfj_entry *e;
 

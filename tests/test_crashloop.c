@@ -205,7 +205,7 @@ static void check_mirror(loop *l, sfj_journal *t, uint64_t term_last,
 {
     sfj_journal_opts mo = SFJ_JOURNAL_OPTS_INIT;
     sfj_journal *m = NULL;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     uint64_t head = 0, seq;
     uint8_t *a = NULL, *b = NULL;
     size_t la, lb;
@@ -258,7 +258,7 @@ static void check_mirror(loop *l, sfj_journal *t, uint64_t term_last,
 static void check_round(loop *l, int r, int full)
 {
     sfj_journal *j = NULL;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     sfj__verify_result vr;
     uint64_t seq, wm = 0, head = 0;
 

@@ -188,7 +188,7 @@ static uint8_t *raw_plaintext(const sfj_event *ev, size_t *len)
     uint8_t *p = pt;
 
     assert_non_null(pt);
-    *p++ = SFJ_EVENT_VERSION;
+    *p++ = SFJ__EVENT_CODEC_VERSION;
     sfj__put_u16(p, ev->status);
     sfj__put_u32(p + 2, 5);
     p[6] = (uint8_t)tl;
@@ -253,7 +253,7 @@ static void test_malformed_refused(void **state)
     bad[len] = 0;
     assert_int_equal(unpack(bad, len + 1, 0), SFJ_ECORRUPT);
     /* Wrong codec version. */
-    bad[0] = SFJ_EVENT_VERSION + 1;
+    bad[0] = SFJ__EVENT_CODEC_VERSION + 1;
     assert_int_equal(unpack(bad, len, 0), SFJ_ECORRUPT);
     /* txn_id: longer than the rest, above the maximum, not printable. */
     memcpy(bad, pt, len);

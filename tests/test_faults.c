@@ -208,7 +208,7 @@ static void check_durable(fixture *f, sfj_journal *j)
 /* Acknowledged entries pruned by retention are gone by design. */
 static void forget_pruned(fixture *f, sfj_journal *j)
 {
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     uint64_t seq;
 
     assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);

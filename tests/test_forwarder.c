@@ -324,7 +324,7 @@ static void test_callback_ack_retry_reject(void **state)
     fx *f = *state;
     sfj_forwarder *fw;
     sfj_entry *e = NULL;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     uint64_t last;
     int i, n5 = 0, k;
 

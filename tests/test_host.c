@@ -391,7 +391,8 @@ static void ft_close(sfj_transport *t)
     free(ft);
 }
 
-static const sfj_transport_ops fault_ops = {ft_send, ft_recv, ft_fd, ft_close};
+static const sfj_transport_ops fault_ops = {SFJ_TRANSPORT_OPS_VERSION, ft_send,
+                                            ft_recv, ft_fd, ft_close};
 
 static int fault_connect(sfj_transport **out, void *payload)
 {
@@ -639,7 +640,7 @@ static void test_rolled_back_journal(void **state)
     fx *f = *state;
     sfj_forwarder_opts o;
     sfj_forwarder *fw;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     char addr[64], cmd[1024], *old = sfj_test_path(f->dir, "old-copy");
     uint64_t mirrored;
 

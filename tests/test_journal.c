@@ -137,7 +137,7 @@ static void test_read_only_open(void **state)
     const uint8_t *rec;
     sfj_iter *it;
     sfj_entry *e;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     uint64_t seq;
     size_t len;
     int n = 0;
@@ -181,7 +181,7 @@ static void test_reopen_keeps_chain(void **state)
     uint8_t head[32], prev[32], want[32];
     uint64_t last = 0, seq, i;
     sfj_entry *e;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
 
     f->j = open_j(f, NULL);
     for (i = 0; i < 20; i++)
@@ -349,7 +349,7 @@ static void test_map_growth_then_full(void **state)
     uint8_t payload[1000];
     uint64_t i, n = 0, seq;
     sfj_event ev = SFJ_EVENT_INIT;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     sfj_entry *e;
     int rc;
 
@@ -535,7 +535,7 @@ static void test_concurrent_appends(void **state)
     thread_arg args[THREADS];
     uint8_t *seen;
     sfj_entry *e;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     int t, i;
 
     f->j = open_j(f, NULL);
@@ -575,7 +575,7 @@ static void test_checkpoints_every_n(void **state)
     uint8_t pk[32];
     uint8_t *rec;
     size_t len;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     int i;
 
     opts.checkpoint_every = 10;
@@ -652,7 +652,8 @@ static void test_mask_pan(void **state)
                         "journal full: only unacknowledged entries remain");
     assert_string_equal(sfj_strerror(-999), "unknown error");
     {
-        uint16_t code = 0;
+        sfj_kind code = (sfj_kind)0;
+        sfj_status st = SFJ_ST_NONE;
 
         assert_string_equal(sfj_kind_name(SFJ_EV_TXN_OFFLINE), "offline");
         assert_string_equal(sfj_kind_name(SFJ_EV_APP + 5), "app");
@@ -661,8 +662,8 @@ static void test_mask_pan(void **state)
                             "print_failed");
         assert_int_equal(sfj_kind_from_name("receipt", &code), SFJ_OK);
         assert_int_equal(code, SFJ_EV_RECEIPT);
-        assert_int_equal(sfj_status_from_name("rev_sent", &code), SFJ_OK);
-        assert_int_equal(code, SFJ_ST_REV_SENT);
+        assert_int_equal(sfj_status_from_name("rev_sent", &st), SFJ_OK);
+        assert_int_equal(st, SFJ_ST_REV_SENT);
         assert_int_equal(sfj_kind_from_name("Receipt", &code), SFJ_EINVAL);
     }
 }

@@ -282,7 +282,7 @@ static int do_append(sfj_journal *j, const plan_ev *ev, int64_t wall,
 
 static sfj_stats stats(fixture *f)
 {
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
 
     assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
     return st;
@@ -357,7 +357,7 @@ static int public_state(const model *m, const mtxn *t)
 
 static void check_txn(fixture *f, model *m, const mtxn *t)
 {
-    sfj_txn x;
+    sfj_txn x = SFJ_TXN_INIT;
     int rc = sfj_txn_get(f->j, t->id, &x);
 
     if (t->last_seq < m->first) {
@@ -373,7 +373,7 @@ static void check_txn(fixture *f, model *m, const mtxn *t)
     if (rc != SFJ_OK)
         fail_msg("seed %" PRIu64 ": txn %s: %s", m->seed, t->id,
                  sfj_strerror(rc));
-    if (x.state != public_state(m, t))
+    if ((int)x.state != public_state(m, t))
         fail_msg("seed %" PRIu64 ": txn %s state %d, model %d", m->seed, t->id,
                  x.state, public_state(m, t));
     assert_int_equal(x.first_seq, t->first_seq);

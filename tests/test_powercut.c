@@ -323,7 +323,7 @@ static int check_state(const char *dir, const expect *ex)
     sfj_journal *j = NULL;
     sfj_journal_opts o;
     sfj__verify_result vr;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     sfj_entry *e;
     sfj_event ev = SFJ_EVENT_INIT;
     uint8_t *payload = malloc(12000);

@@ -116,7 +116,8 @@ static void crash(fixture *f, int scenario, uint64_t *seqs, size_t *n)
     assert_int_equal(WTERMSIG(status), SIGKILL);
 }
 
-static const sfj_report_item *item(const sfj_report *r, int type, size_t k)
+static const sfj_report_item *item(const sfj_report *r, sfj_report_kind type,
+                                   size_t k)
 {
     size_t i;
 
@@ -136,7 +137,7 @@ static void test_kill_between_intent_and_outcome(void **state)
     size_t n;
     sfj_report *r = NULL;
     const sfj_report_item *it;
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
 
     crash(f, SC_INTENT, seqs, &n);
     assert_int_equal(n, 7);
@@ -321,7 +322,7 @@ static void test_tool_json_and_idempotence(void **state)
     size_t n, len1, len2;
     char args[1024], buf[128], *out1, *out2, *a1, *a2, *mdb;
     uint8_t *d1, *d2;
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
 
     crash(f, SC_INTENT, seqs, &n);
     /* Add an unforwarded offline sale and a rejected entry. */

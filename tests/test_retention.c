@@ -59,7 +59,7 @@ static uint64_t note(fixture *f, int64_t wall)
 
 static sfj_stats stats(fixture *f)
 {
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
 
     assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
     return st;
@@ -85,7 +85,7 @@ static void test_prune_by_age_keeps_verification(void **state)
     fixture *f = *state;
     sfj_entry *e = NULL;
     uint64_t i, last = 0;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
 
     open_j(f, 0);
     for (i = 0; i < 60; i++)
@@ -159,7 +159,7 @@ static void test_cap_keeps_accepting_as_acks_arrive(void **state)
     enum { PAYLOAD = 8192 };
     uint8_t *pl = malloc(PAYLOAD);
     uint64_t seq = 0, written = 0, i, first_full;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     int rc;
 
     randombytes_buf(pl, PAYLOAD);

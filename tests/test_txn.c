@@ -63,7 +63,7 @@ static uint64_t ok_seq(sfj_journal *j, uint16_t kind, uint16_t status,
 
 static sfj_txn get(sfj_journal *j, const char *txn)
 {
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
 
     assert_int_equal(sfj_txn_get(j, txn, &t), SFJ_OK);
     return t;
@@ -71,7 +71,7 @@ static sfj_txn get(sfj_journal *j, const char *txn)
 
 static uint64_t last_seq(sfj_journal *j)
 {
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
 
     assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
     return st.last_seq;
@@ -83,7 +83,7 @@ static void test_online_lifecycle(void **state)
 {
     fixture *f = *state;
     uint64_t si, so, sr, sp;
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
 
     assert_int_equal(sfj_txn_get(f->j, "A", &t), SFJ_ENOTFOUND);
     si = ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "A", 1250, 0);
@@ -128,7 +128,7 @@ static void test_doubt_repeat_reversal(void **state)
 {
     fixture *f = *state;
     uint64_t s1, s2, se, sv, sv2;
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
 
     s1 = ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "R", 700, 0);
     s2 = ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "R", 700, 0);
@@ -173,7 +173,7 @@ static void test_reprint_after_jam(void **state)
 {
     fixture *f = *state;
     uint64_t sr;
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
 
     ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "J", 2300, 0);
     ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "J", 2300, 0);
@@ -197,8 +197,8 @@ static void test_offline_forwarded(void **state)
 {
     fixture *f = *state;
     uint64_t so;
-    sfj_txn t;
-    sfj_stats st;
+    sfj_txn t = SFJ_TXN_INIT;
+    sfj_stats st = SFJ_STATS_INIT;
 
     so = ok_seq(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "O", 900, 0);
     t = get(f->j, "O");
@@ -264,7 +264,7 @@ static void test_illegal_transitions(void **state)
     };
     uint64_t before;
     size_t i;
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
 
     ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "AP", 1, 0);
     ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "AP", 1, 0);
@@ -320,7 +320,7 @@ static void offline_at(fixture *f, const char *txn, int64_t amount,
 
 static int limit_hit(fixture *f)
 {
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
 
     assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
     return st.limit_hit;
@@ -343,7 +343,8 @@ static void test_limit_count(void **state)
     offline_at(f, "C4", 10, "EUR", T0, SFJ_ELIMIT);
     assert_int_equal(limit_hit(f), 1);
     assert_int_equal(last_seq(f->j), before);
-    assert_int_equal(sfj_txn_get(f->j, "C4", &(sfj_txn){0}), SFJ_ENOTFOUND);
+    assert_int_equal(sfj_txn_get(f->j, "C4", &(sfj_txn)SFJ_TXN_INIT),
+                     SFJ_ENOTFOUND);
     /* Online sales do not count. */
     assert_int_equal(ev(f->j, SFJ_EV_TXN_INTENT, 0, "ON"), SFJ_OK);
     /* Forwarding one makes room for exactly one more. */
@@ -572,7 +573,8 @@ static void test_index_rebuild_and_secrecy(void **state)
     fixture *f = *state;
     static const char id[] = "TXN-SECRET-ID-4242";
     MDB_txn *txn;
-    sfj_txn before, after;
+    sfj_txn before = SFJ_TXN_INIT;
+    sfj_txn after = SFJ_TXN_INIT;
     sfj_report *r = NULL;
     uint8_t *data;
     size_t len = 0;
@@ -631,8 +633,9 @@ static void test_txn_id_new(void **state)
     assert_int_equal(sfj_txn_id_new(small, sizeof small), SFJ_EBUFS);
     assert_int_equal(ev(f->j, SFJ_EV_TXN_INTENT, 0, a), SFJ_OK);
     assert_int_equal(get(f->j, a).state, SFJ_TXN_INTENT);
-    assert_int_equal(sfj_txn_get(f->j, b, &(sfj_txn){0}), SFJ_ENOTFOUND);
-    assert_int_equal(sfj_txn_get(f->j, "", &(sfj_txn){0}), SFJ_EINVAL);
+    assert_int_equal(sfj_txn_get(f->j, b, &(sfj_txn)SFJ_TXN_INIT),
+                     SFJ_ENOTFOUND);
+    assert_int_equal(sfj_txn_get(f->j, "", &(sfj_txn)SFJ_TXN_INIT), SFJ_EINVAL);
 }
 
 int main(void)

@@ -19,7 +19,7 @@ static int journal_event(sim *s, uint16_t kind, uint16_t status,
 /* Reprint every receipt recovery lists, marked DUPLICATE. */
 static int reprint(sim *s, const sfj_report *r)
 {
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
     size_t i;
     int rc;
 
@@ -51,7 +51,7 @@ static int send_reversals(sim *s)
     sfj_query q = SFJ_QUERY_INIT;
     sfj_iter *it = NULL;
     sfj_entry *e;
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
     int rc, status = SIM_OK;
 
     q.kind = SFJ_EV_REVERSAL;
@@ -110,7 +110,7 @@ static int settle(sim *s)
 static int drain(sim *s)
 {
     int tty = isatty(STDOUT_FILENO), tick = 0, rc;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
 
     for (;;) {
         if ((rc = sfj_stats_get(s->j, &st)) != SFJ_OK)

@@ -91,7 +91,7 @@ static int open_ro(sim *s, const char *dir, sfj_journal **out)
 static uint64_t count_reversed_in_doubt(sfj_journal *j, txn_seen *v, size_t n)
 {
     uint64_t k = 0;
-    sfj_txn t;
+    sfj_txn t = SFJ_TXN_INIT;
     size_t i;
 
     for (i = 0; i < n; i++) {
@@ -120,7 +120,8 @@ int phase_summary(sim *s)
     size_t n_txns = 0, i;
     tally t, h;
     uint64_t lost = 0, extra = 0, doubled = 0;
-    sfj_stats tst, mst;
+    sfj_stats tst = SFJ_STATS_INIT;
+    sfj_stats mst = SFJ_STATS_INIT;
     sfj_report *rep = NULL;
     int rc, failed = 0, status = SIM_ERROR;
 

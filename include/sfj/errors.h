@@ -22,7 +22,9 @@ typedef enum sfj_error {
     SFJ_ELIMIT = -6,     /**< an offline risk limit would be exceeded */
     SFJ_ECORRUPT = -7,   /**< stored data is damaged or inconsistent */
     SFJ_EAUTH = -8,      /**< authentication failed (wrong key, tampering) */
-    SFJ_EVERSION = -9,   /**< unknown on-disk or wire format version */
+    SFJ_EVERSION = -9,   /**< unknown on-disk or wire format version, or a
+                              struct version that is 0 or newer than the
+                              library knows */
     SFJ_ESTATE = -10,    /**< operation not valid in the current state */
     SFJ_ETIMEDOUT = -11, /**< timed out */
     SFJ_ECLOSED = -12,   /**< handle or link closed */

@@ -1,4 +1,4 @@
-/* Symbol visibility for the sfj public API. */
+/* Symbol visibility and checking attributes for the sfj public API. */
 #ifndef SFJ_EXPORT_H
 #define SFJ_EXPORT_H
 
@@ -8,6 +8,14 @@
 #define SFJ_EXTERN __attribute__((visibility("default")))
 #else
 #define SFJ_EXTERN
+#endif
+
+/** On a function whose result decides correctness (open, append, ack,
+ *  verify, ...): ignoring it is a compiler warning. */
+#if defined(__GNUC__)
+#define SFJ_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define SFJ_WARN_UNUSED
 #endif
 
 #endif

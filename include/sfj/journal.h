@@ -54,14 +54,16 @@ typedef enum sfj_status {
     SFJ_ST_REV_SENT = 21      /**< REVERSAL request sent */
 } sfj_status;
 
-/** An event to append. The journal copies everything it needs; no pointer
- *  is kept after sfj_append returns.
+/** An event to append. The caller allocates it, starting from
+ *  SFJ_EVENT_INIT. The journal copies everything it needs; no pointer is
+ *  kept after sfj_append returns.
  *
  *  PCI DSS 3.3.1: never put track data, CVV/CVC or PIN blocks in any field
  *  or in the payload. Truncate PANs with sfj_mask_pan before journaling. */
 typedef struct sfj_event {
-    uint16_t kind;         /**< an sfj_kind; SFJ_EV_CHECKPOINT is refused */
-    uint16_t status;       /**< an sfj_status */
+    unsigned version;      /**< SFJ_EVENT_VERSION (or older) */
+    sfj_kind kind;         /**< SFJ_EV_CHECKPOINT is refused */
+    sfj_status status;     /**< which values fit depends on the kind */
     const char *txn_id;    /**< idempotency key, 1..SFJ_TXN_ID_MAX printable
                                 ASCII; required for txn, reversal and receipt
                                 kinds, optional (NULL) otherwise */
@@ -74,21 +76,24 @@ typedef struct sfj_event {
     size_t payload_len;    /**< 0..SFJ_PAYLOAD_MAX */
 } sfj_event;
 
-/** A zeroed event. */
+/** Layout version of sfj_event this header describes. */
+#define SFJ_EVENT_VERSION 1
+/** An empty event of the current version. */
 #define SFJ_EVENT_INIT                                                         \
     {                                                                          \
-        0, 0, NULL, 0, NULL, NULL, 0, 0, NULL, 0                               \
+        SFJ_EVENT_VERSION, (sfj_kind)0, SFJ_ST_NONE, NULL, 0, NULL, NULL, 0,   \
+            0, NULL, 0                                                         \
     }
 
 /** A decrypted journal entry. Owned by the caller; free with
  *  sfj_entry_free, which wipes the payload. */
 typedef struct sfj_entry {
-    uint64_t seq;    /**< position in the journal, dense from 1 */
-    uint16_t kind;   /**< sfj_kind */
-    uint16_t status; /**< sfj_status */
-    uint32_t epoch;  /**< key epoch the record was sealed under */
-    uint32_t boot;   /**< boot counter of the process that wrote it */
-    int64_t wall_ms; /**< wall time as recorded (may jump; seq orders) */
+    uint64_t seq;      /**< position in the journal, dense from 1 */
+    sfj_kind kind;     /**< as appended */
+    sfj_status status; /**< as appended */
+    uint32_t epoch;    /**< key epoch the record was sealed under */
+    uint32_t boot;     /**< boot counter of the process that wrote it */
+    int64_t wall_ms;   /**< wall time as recorded (may jump; seq orders) */
     char txn_id[SFJ_TXN_ID_MAX + 1];
     int64_t amount;
     char currency[4];
@@ -98,13 +103,14 @@ typedef struct sfj_entry {
     size_t payload_len;
 } sfj_entry;
 
-/** Open flags (sfj_journal_opts.flags). */
-#define SFJ_OPEN_RDONLY   0x1u /**< read-only: never writes (sfj-dump) */
-#define SFJ_OPEN_NOCREATE 0x2u /**< fail with SFJ_ENOTFOUND if missing */
-#define SFJ_OPEN_CHECK                                                         \
-    0x4u /**< check every LMDB page before use (reads                          \
-              the whole file): for tools that inspect                          \
-              journals that may be damaged */
+/** Open flags (sfj_journal_opts.flags), or-ed together. */
+typedef enum sfj_open_flags {
+    SFJ_OPEN_RDONLY = 0x1,   /**< read-only: never writes (sfj-dump) */
+    SFJ_OPEN_NOCREATE = 0x2, /**< fail with SFJ_ENOTFOUND if missing */
+    SFJ_OPEN_CHECK = 0x4     /**< check every LMDB page before use (reads the
+                                  whole file): for tools that inspect
+                                  journals that may be damaged */
+} sfj_open_flags;
 
 /** Smallest size cap (sfj_journal_opts.max_bytes): below it the space
  *  kept back for acks, checkpoints and reopening at the cap cannot fit. */
@@ -112,8 +118,8 @@ typedef struct sfj_entry {
 
 /** Journal options. Zero means "default" for every field. */
 typedef struct sfj_journal_opts {
-    unsigned version;          /**< SFJ_JOURNAL_OPTS_VERSION */
-    unsigned flags;            /**< SFJ_OPEN_* */
+    unsigned version;          /**< SFJ_JOURNAL_OPTS_VERSION (or older) */
+    unsigned flags;            /**< sfj_open_flags, or-ed */
     const char *terminal_id;   /**< stored at creation; checked on reopen */
     uint64_t max_bytes;        /**< size cap of the journal (default 256 MiB,
                                     at least SFJ_JOURNAL_MIN_BYTES) */
@@ -146,9 +152,10 @@ typedef struct sfj_journal sfj_journal;
  *  LMDB readers, bumps the boot counter and, if the last run did not close
  *  cleanly, seals the tail with a checkpoint. `*out` belongs to the caller;
  *  release it with sfj_journal_close. `opts` may be NULL. */
-SFJ_EXTERN int sfj_journal_open(sfj_journal **out, const char *dir,
-                                const sfj_keys *keys,
-                                const sfj_journal_opts *opts);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_journal_open(sfj_journal **out,
+                                                const char *dir,
+                                                const sfj_keys *keys,
+                                                const sfj_journal_opts *opts);
 
 /** Write a closing checkpoint (when writable and anything was appended
  *  since the last one), close and free. Accepts NULL. No other thread may
@@ -160,33 +167,34 @@ SFJ_EXTERN int sfj_journal_close(sfj_journal *j);
  *  seq. SFJ_EFULL: the cap is reached and nothing acked can be pruned: stop
  *  taking offline payments. SFJ_ELIMIT: an offline risk limit. SFJ_EDEAD:
  *  a previous fsync failed, reopen the journal. Thread-safe. */
-SFJ_EXTERN int sfj_append(sfj_journal *j, const sfj_event *ev,
-                          uint64_t *seq_out);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_append(sfj_journal *j, const sfj_event *ev,
+                                          uint64_t *seq_out);
 
 /** Read and decrypt the entry at `seq`. SFJ_ENOTFOUND if absent (or
  *  pruned), SFJ_EAUTH / SFJ_ECORRUPT if the record was tampered with or is
  *  damaged: damaged data is never returned. `*out` is the caller's; free
  *  with sfj_entry_free. */
-SFJ_EXTERN int sfj_read(sfj_journal *j, uint64_t seq, sfj_entry **out);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_read(sfj_journal *j, uint64_t seq,
+                                        sfj_entry **out);
 
 /** Wipe and free an entry. Accepts NULL. */
 SFJ_EXTERN void sfj_entry_free(sfj_entry *e);
 
 /** Filter for sfj_iter_open. Zero fields do not filter. */
 typedef struct sfj_query {
-    unsigned version;   /**< SFJ_QUERY_VERSION */
+    unsigned version;   /**< SFJ_QUERY_VERSION (or older) */
     uint64_t from_seq;  /**< first seq (inclusive) */
     uint64_t to_seq;    /**< last seq (inclusive) */
     int64_t since_ms;   /**< wall_ms >= since_ms */
     int64_t until_ms;   /**< wall_ms < until_ms */
-    uint16_t kind;      /**< only this kind */
+    sfj_kind kind;      /**< only this kind */
     const char *txn_id; /**< only this txn */
 } sfj_query;
 
 #define SFJ_QUERY_VERSION 1
 #define SFJ_QUERY_INIT                                                         \
     {                                                                          \
-        SFJ_QUERY_VERSION, 0, 0, 0, 0, 0, NULL                                 \
+        SFJ_QUERY_VERSION, 0, 0, 0, 0, (sfj_kind)0, NULL                       \
     }
 
 /** Opaque iterator. */
@@ -195,19 +203,29 @@ typedef struct sfj_iter sfj_iter;
 /** Start iterating entries matching `q` (NULL = all) in seq order. The
  *  iterator uses constant memory. It must be used by one thread at a time
  *  and freed before the journal is closed. */
-SFJ_EXTERN int sfj_iter_open(sfj_journal *j, const sfj_query *q,
-                             sfj_iter **out);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_iter_open(sfj_journal *j, const sfj_query *q,
+                                             sfj_iter **out);
 
 /** Next matching entry into `*out` (the caller's, free with sfj_entry_free).
  *  Returns SFJ_ENOTFOUND at the end, SFJ_EAUTH / SFJ_ECORRUPT for a damaged
  *  record (iteration may continue past it). */
-SFJ_EXTERN int sfj_iter_next(sfj_iter *it, sfj_entry **out);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_iter_next(sfj_iter *it, sfj_entry **out);
 
 /** Free an iterator. Accepts NULL. */
 SFJ_EXTERN void sfj_iter_free(sfj_iter *it);
 
-/** Journal statistics. */
+/** Which offline risk limit refused the last OFFLINE append. */
+typedef enum sfj_limit {
+    SFJ_LIMIT_NONE = 0,   /**< none, or an OFFLINE append was accepted since */
+    SFJ_LIMIT_COUNT = 1,  /**< max_offline_count */
+    SFJ_LIMIT_AMOUNT = 2, /**< max_offline_amount */
+    SFJ_LIMIT_AGE = 3     /**< max_offline_age_ms */
+} sfj_limit;
+
+/** Journal statistics, filled by sfj_stats_get into a struct the caller
+ *  allocates from SFJ_STATS_INIT. */
 typedef struct sfj_stats {
+    unsigned version;          /**< SFJ_STATS_VERSION (or older) */
     uint64_t first_seq;        /**< oldest entry still held (0 if empty) */
     uint64_t last_seq;         /**< newest entry (0 if empty) */
     uint64_t entries;          /**< entries held */
@@ -222,14 +240,23 @@ typedef struct sfj_stats {
     int64_t oldest_unacked_ms; /**< wall time of the oldest unacked entry */
     uint32_t boot;             /**< boot counter of this open */
     uint32_t epoch;            /**< current key epoch */
-    int limit_hit;             /**< last SFJ_ELIMIT: 1 count, 2 amount, 3 age */
+    sfj_limit limit_hit;       /**< the limit behind the last SFJ_ELIMIT */
 } sfj_stats;
+
+/** Layout version of sfj_stats this header describes. */
+#define SFJ_STATS_VERSION 1
+#define SFJ_STATS_INIT                                                         \
+    {                                                                          \
+        SFJ_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,           \
+            SFJ_LIMIT_NONE                                                     \
+    }
 
 /** Fill `*out` with the journal's statistics. */
 SFJ_EXTERN int sfj_stats_get(sfj_journal *j, sfj_stats *out);
 
 /** Copy the 16-byte journal id into `out`. */
-SFJ_EXTERN int sfj_journal_id(sfj_journal *j, uint8_t *out);
+SFJ_EXTERN int sfj_journal_id(sfj_journal *j,
+                              uint8_t out[SFJ_JOURNAL_ID_BYTES]);
 
 /** The detail text of the last failure on this handle, e.g. the LMDB or
  *  errno message behind an SFJ_EIO. With `j` NULL: the detail of the
@@ -250,10 +277,10 @@ SFJ_EXTERN const char *sfj_status_name(unsigned status);
 
 /** The kind named `name` (as sfj_kind_name spells it) into `*out`:
  *  0, or SFJ_EINVAL for an unknown name. */
-SFJ_EXTERN int sfj_kind_from_name(const char *name, uint16_t *out);
+SFJ_EXTERN int sfj_kind_from_name(const char *name, sfj_kind *out);
 
 /** The status named `name` into `*out`: 0, or SFJ_EINVAL. */
-SFJ_EXTERN int sfj_status_from_name(const char *name, uint16_t *out);
+SFJ_EXTERN int sfj_status_from_name(const char *name, sfj_status *out);
 
 /** Write a PAN masked to first 6 and last 4 digits ("411111******1111")
  *  into `out` (capacity `cap`, including the NUL). Non-digits are refused

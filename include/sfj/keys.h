@@ -33,23 +33,26 @@ SFJ_EXTERN int sfj_keys_generate_file(const char *path);
  *  readable or writable by group or others, SFJ_ENOTFOUND if missing,
  *  SFJ_ECORRUPT if it is not a key file. `*out` belongs to the caller and is
  *  freed with sfj_keys_free. */
-SFJ_EXTERN int sfj_keys_load_file(sfj_keys **out, const char *path);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_keys_load_file(sfj_keys **out,
+                                                  const char *path);
 
 /** Build a key set from `len` == SFJ_KEY_BYTES master key bytes held by the
  *  app. The bytes are copied; the caller should wipe its own copy. */
-SFJ_EXTERN int sfj_keys_from_bytes(sfj_keys **out, const uint8_t *master,
-                                   size_t len);
+SFJ_EXTERN SFJ_WARN_UNUSED int
+sfj_keys_from_bytes(sfj_keys **out, const uint8_t *master, size_t len);
 
 /** Wipe and free a key set. Accepts NULL. */
 SFJ_EXTERN void sfj_keys_free(sfj_keys *keys);
 
 /** Copy the checkpoint-signing public key (SFJ_PUBKEY_BYTES) into `out`. */
-SFJ_EXTERN int sfj_keys_public_key(const sfj_keys *keys, uint8_t *out);
+SFJ_EXTERN int sfj_keys_public_key(const sfj_keys *keys,
+                                   uint8_t out[SFJ_PUBKEY_BYTES]);
 
 /** Copy the link authentication key (SFJ_KEY_BYTES) into `out`: the secret
  *  an sfj-host is provisioned with to authenticate acks for this terminal.
  *  The caller must wipe `out` after use. */
-SFJ_EXTERN int sfj_keys_link_key(const sfj_keys *keys, uint8_t *out);
+SFJ_EXTERN int sfj_keys_link_key(const sfj_keys *keys,
+                                 uint8_t out[SFJ_KEY_BYTES]);
 
 #ifdef __cplusplus
 }

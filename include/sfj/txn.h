@@ -72,20 +72,24 @@ typedef enum sfj_txn_state {
     SFJ_TXN_CLOSED = 7     /**< answered and its receipt printed */
 } sfj_txn_state;
 
-/** sfj_txn.flags */
-#define SFJ_TXN_F_PRINTED      0x01u /**< a receipt printed */
-#define SFJ_TXN_F_PRINT_FAILED 0x02u /**< printing failed, none printed */
-#define SFJ_TXN_F_REPRINTED    0x04u /**< a DUPLICATE copy was printed */
-#define SFJ_TXN_F_HOST_ERROR   0x08u /**< an ERROR outcome was journaled */
-#define SFJ_TXN_F_REPEATED     0x10u /**< the intent was repeated */
+/** sfj_txn.flags, or-ed together. */
+typedef enum sfj_txn_flags {
+    SFJ_TXN_F_PRINTED = 0x01,      /**< a receipt printed */
+    SFJ_TXN_F_PRINT_FAILED = 0x02, /**< printing failed, none printed */
+    SFJ_TXN_F_REPRINTED = 0x04,    /**< a DUPLICATE copy was printed */
+    SFJ_TXN_F_HOST_ERROR = 0x08,   /**< an ERROR outcome was journaled */
+    SFJ_TXN_F_REPEATED = 0x10      /**< the intent was repeated */
+} sfj_txn_flags;
 
 /** A transaction's state and the seqs of its events (0: no such event).
- *  Seqs may name entries since pruned. */
+ *  Seqs may name entries since pruned. The caller allocates it from
+ *  SFJ_TXN_INIT; sfj_txn_get fills it. */
 typedef struct sfj_txn {
-    int state;                  /**< sfj_txn_state */
-    uint16_t outcome;           /**< SFJ_ST_APPROVED / DECLINED / ERROR / 0 */
-    uint16_t reversal;          /**< status of the last reversal event, or 0 */
-    unsigned flags;             /**< SFJ_TXN_F_* */
+    unsigned version;           /**< SFJ_TXN_VERSION (or older) */
+    sfj_txn_state state;        /**< derived state */
+    sfj_status outcome;         /**< SFJ_ST_APPROVED / DECLINED / ERROR / 0 */
+    sfj_status reversal;        /**< status of the last reversal event, or 0 */
+    unsigned flags;             /**< sfj_txn_flags, or-ed */
     uint32_t boot;              /**< boot counter of the last intent */
     uint32_t repeats;           /**< intents after the first */
     uint32_t copies;            /**< highest receipt copy number printed */
@@ -102,23 +106,38 @@ typedef struct sfj_txn {
     uint64_t reversal_last_seq; /**< newest REVERSAL */
 } sfj_txn;
 
+/** Layout version of sfj_txn this header describes. */
+#define SFJ_TXN_VERSION 1
+#define SFJ_TXN_INIT                                                           \
+    {                                                                          \
+        SFJ_TXN_VERSION, (sfj_txn_state)0, SFJ_ST_NONE, SFJ_ST_NONE, 0, 0, 0,  \
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0                                 \
+    }
+
 /** Look up transaction `txn_id` in the index. SFJ_ENOTFOUND if no event
- *  of it is held, SFJ_ESTATE for a handle without a key or a host mirror.
- *  `*out` is overwritten. Reads a consistent snapshot; thread-safe.
+ *  of it is held, SFJ_ESTATE for a handle without a key or a host mirror,
+ *  SFJ_EVERSION when out->version is 0 or newer than SFJ_TXN_VERSION.
+ *  The fields of out->version are overwritten. Reads a consistent snapshot;
+ * thread-safe.
  *
  *  A txn waiting for its outcome is IN_DOUBT when the intent was written
  *  by an earlier open of the journal (the writer crashed or closed), when
  *  the host answered ERROR, or when `j` is read-only. */
-SFJ_EXTERN int sfj_txn_get(sfj_journal *j, const char *txn_id, sfj_txn *out);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_txn_get(sfj_journal *j, const char *txn_id,
+                                           sfj_txn *out);
 
 /* ---- Settlement ------------------------------------------------------ */
 
 /** One line of batch totals: entries of `kind` in `currency`. Counted:
  *  SFJ_EV_TXN_OUTCOME approved, SFJ_EV_TXN_OFFLINE approved, and the first
- *  SFJ_EV_REVERSAL of each txn. Amounts are summed as recorded. */
+ *  SFJ_EV_REVERSAL of each txn. Amounts are summed as recorded.
+ *
+ *  Callers pass arrays of it (sfj_batch_compare), so its size is part of
+ *  the ABI and it carries no version: it never grows; a richer line would
+ *  be a new type. */
 typedef struct sfj_total {
     char currency[4]; /**< ISO 4217 code, "" when none was given */
-    uint16_t kind;    /**< SFJ_EV_TXN_OUTCOME, _OFFLINE or SFJ_EV_REVERSAL */
+    sfj_kind kind;    /**< SFJ_EV_TXN_OUTCOME, _OFFLINE or SFJ_EV_REVERSAL */
     uint64_t count;
     int64_t amount;
 } sfj_total;
@@ -156,7 +175,7 @@ typedef enum sfj_diff_reason {
 /** One line where local and host totals differ. */
 typedef struct sfj_diff_line {
     char currency[4];
-    uint16_t kind;
+    sfj_kind kind;
     uint64_t local_count;
     int64_t local_amount;
     uint64_t host_count;
@@ -167,11 +186,11 @@ typedef struct sfj_diff_line {
 /** An entry that may explain a difference. */
 typedef struct sfj_diff_entry {
     uint64_t seq;  /**< the entry (an INTENT for SFJ_DIFF_IN_DOUBT) */
-    uint16_t kind; /**< the total line it belongs to */
+    sfj_kind kind; /**< the total line it belongs to */
     char currency[4];
     int64_t amount;
     char txn_id[SFJ_TXN_ID_MAX + 1];
-    int reason; /**< sfj_diff_reason */
+    sfj_diff_reason reason;
 } sfj_diff_entry;
 
 /** Result of sfj_batch_compare. Owned by the caller; free with
@@ -208,12 +227,12 @@ typedef enum sfj_report_kind {
 /** One thing recovery found. Txn ids and amounts come from decrypting the
  *  entries: the report is for the operator's screen, not for logs. */
 typedef struct sfj_report_item {
-    int type;           /**< sfj_report_kind */
-    uint64_t seq;       /**< the entry to look at: the intent (IN_DOUBT), the
-                             approval (NO_RECEIPT), the failed print
-                             (PRINT_FAILED), the rejected entry (ATTENTION) */
-    uint64_t first_seq; /**< the txn's first event (0 for ATTENTION) */
-    uint16_t kind;      /**< kind of the entry at `seq` */
+    sfj_report_kind type; /**< what to do */
+    uint64_t seq;         /**< the entry to look at: the intent (IN_DOUBT), the
+                               approval (NO_RECEIPT), the failed print
+                               (PRINT_FAILED), the rejected entry (ATTENTION) */
+    uint64_t first_seq;   /**< the txn's first event (0 for ATTENTION) */
+    sfj_kind kind;        /**< kind of the entry at `seq` */
     char txn_id[SFJ_TXN_ID_MAX + 1];
     int64_t amount;
     char currency[4];
@@ -240,16 +259,16 @@ typedef enum sfj_report_status {
 /** What sfj_recover found. Owned by the caller; free with
  *  sfj_report_free, which wipes it. */
 typedef struct sfj_report {
-    int status;             /**< sfj_report_status */
-    uint64_t first_seq;     /**< oldest entry held */
-    uint64_t last_seq;      /**< newest entry */
-    uint64_t acked_seq;     /**< ack watermark */
-    unsigned stale_readers; /**< LMDB reader slots of dead processes
-                                 cleared */
-    uint64_t verified_from; /**< chain checked from here ... */
-    uint64_t verified_to;   /**< ... to here */
-    uint64_t bad_seq;       /**< first damaged seq (0: none) */
-    int bad_rc;             /**< SFJ_ECORRUPT / SFJ_EAUTH for bad_seq */
+    sfj_report_status status; /**< overall result */
+    uint64_t first_seq;       /**< oldest entry held */
+    uint64_t last_seq;        /**< newest entry */
+    uint64_t acked_seq;       /**< ack watermark */
+    unsigned stale_readers;   /**< LMDB reader slots of dead processes
+                                   cleared */
+    uint64_t verified_from;   /**< chain checked from here ... */
+    uint64_t verified_to;     /**< ... to here */
+    uint64_t bad_seq;         /**< first damaged seq (0: none) */
+    int bad_rc;               /**< SFJ_ECORRUPT / SFJ_EAUTH for bad_seq */
     char bad_reason[160];
     int index_rebuilt;       /**< the txn index was missing or behind and
                                   was rebuilt */
@@ -282,7 +301,7 @@ typedef struct sfj_report {
  *  the index must be rebuilt, so running it twice gives the same report.
  *  Cost grows with the open txns and the unacknowledged backlog, not the
  *  journal size. `*out` is the caller's. Thread-safe. */
-SFJ_EXTERN int sfj_recover(sfj_journal *j, sfj_report **out);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_recover(sfj_journal *j, sfj_report **out);
 
 /** Wipe and free a report. Accepts NULL. */
 SFJ_EXTERN void sfj_report_free(sfj_report *r);

@@ -75,7 +75,7 @@ int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
     *out = NULL;
     if (raw == NULL)
         return SFJ_ENOMEM;
-    *p++ = SFJ_EVENT_VERSION;
+    *p++ = SFJ__EVENT_CODEC_VERSION;
     sfj__put_u16(p, ev->status);
     sfj__put_u32(p + 2, boot);
     p[6] = (uint8_t)txn_len;
@@ -152,7 +152,7 @@ static int unpack_raw(const uint8_t *pt, size_t len, sfj_entry *e)
     const uint8_t *p = pt, *end = pt + len;
     size_t payload_len;
 
-    if (len < SFJ_EVENT_FIXED_BYTES || p[0] != SFJ_EVENT_VERSION)
+    if (len < SFJ_EVENT_FIXED_BYTES || p[0] != SFJ__EVENT_CODEC_VERSION)
         return SFJ_ECORRUPT;
     e->status = sfj__get_u16(p + 1);
     e->boot = sfj__get_u32(p + 3);

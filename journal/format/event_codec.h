@@ -13,8 +13,8 @@
 
 #include "sfj/journal.h"
 
-#define SFJ_EVENT_VERSION     1
-#define SFJ_EVENT_FIXED_BYTES 28
+#define SFJ__EVENT_CODEC_VERSION 1
+#define SFJ_EVENT_FIXED_BYTES    28
 
 /* SFJ_EINVAL unless `ev` is a valid event for sfj_append. */
 int sfj__event_validate(const sfj_event *ev);

@@ -37,11 +37,11 @@ static const char *lookup(const name_entry *t, size_t n, unsigned code)
 }
 
 static int reverse(const name_entry *t, size_t n, const char *name,
-                   uint16_t *out)
+                   unsigned *out)
 {
     size_t i;
 
-    if (name == NULL || out == NULL)
+    if (name == NULL)
         return SFJ_EINVAL;
     for (i = 0; i < n; i++) {
         if (strcmp(t[i].name, name) == 0) {
@@ -68,12 +68,28 @@ const char *sfj_status_name(unsigned status)
     return s != NULL ? s : "unknown";
 }
 
-int sfj_kind_from_name(const char *name, uint16_t *out)
+int sfj_kind_from_name(const char *name, sfj_kind *out)
 {
-    return reverse(kinds, COUNT(kinds), name, out);
+    unsigned code = 0;
+    int rc;
+
+    if (out == NULL)
+        return SFJ_EINVAL;
+    rc = reverse(kinds, COUNT(kinds), name, &code);
+    if (rc == SFJ_OK)
+        *out = (sfj_kind)code;
+    return rc;
 }
 
-int sfj_status_from_name(const char *name, uint16_t *out)
+int sfj_status_from_name(const char *name, sfj_status *out)
 {
-    return reverse(statuses, COUNT(statuses), name, out);
+    unsigned code = 0;
+    int rc;
+
+    if (out == NULL)
+        return SFJ_EINVAL;
+    rc = reverse(statuses, COUNT(statuses), name, &code);
+    if (rc == SFJ_OK)
+        *out = (sfj_status)code;
+    return rc;
 }

@@ -5,6 +5,7 @@
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "journal/write/txn_hooks.h"
+#include "common/abi.h"
 #include "sfj/errors.h"
 
 static int edge_seq(sfj_journal *j, MDB_txn *txn, MDB_cursor_op op,
@@ -32,7 +33,15 @@ static int edge_seq(sfj_journal *j, MDB_txn *txn, MDB_cursor_op op,
                : sfj__mdb_rc(j, mrc, "mdb_cursor_get");
 }
 
-int sfj_stats_get(sfj_journal *j, sfj_stats *out)
+/* Bytes of an sfj_stats of version `v` (1..SFJ_STATS_VERSION): a newer
+ * layout only appends fields, and a caller gets those of its version. */
+static size_t stats_size(unsigned v)
+{
+    (void)v; /* one version so far */
+    return sizeof(sfj_stats);
+}
+
+static int fill_stats(sfj_journal *j, sfj_stats *out)
 {
     MDB_txn *txn;
     MDB_stat st, acked, attn;
@@ -42,9 +51,6 @@ int sfj_stats_get(sfj_journal *j, sfj_stats *out)
     sfj__rec_hdr h;
     int rc;
 
-    if (j == NULL || out == NULL)
-        return SFJ_EINVAL;
-    memset(out, 0, sizeof *out);
     rc = sfj__read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
@@ -79,5 +85,23 @@ int sfj_stats_get(sfj_journal *j, sfj_stats *out)
     sfj__txn_stats(j, txn, out);
 done:
     sfj__read_end(j, txn);
+    return rc;
+}
+
+int sfj_stats_get(sfj_journal *j, sfj_stats *out)
+{
+    sfj_stats all;
+    unsigned v;
+    int rc;
+
+    if (j == NULL || out == NULL)
+        return SFJ_EINVAL;
+    v = out->version;
+    if (!SFJ__VERSION_OK(v, SFJ_STATS_VERSION))
+        return SFJ_EVERSION;
+    memset(&all, 0, sizeof all);
+    rc = fill_stats(j, &all);
+    all.version = v;
+    memcpy(out, &all, stats_size(v));
     return rc;
 }

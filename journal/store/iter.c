@@ -11,6 +11,7 @@
 #include "common/bytes.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
+#include "common/abi.h"
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 
@@ -128,7 +129,7 @@ int sfj_iter_open(sfj_journal *j, const sfj_query *q, sfj_iter **out)
         *out = NULL;
     if (j == NULL || out == NULL)
         return SFJ_EINVAL;
-    if (q != NULL && q->version != SFJ_QUERY_VERSION)
+    if (q != NULL && !SFJ__VERSION_OK(q->version, SFJ_QUERY_VERSION))
         return SFJ_EVERSION;
     if (q != NULL && q->txn_id != NULL &&
         (q->txn_id[0] == '\0' || strlen(q->txn_id) > SFJ_TXN_ID_MAX))

@@ -69,8 +69,8 @@ struct sfj_journal {
     char errmsg[256];
 
     /* Transaction layer (txn_hooks.c, txn_rebuild.c), under `lock`. */
-    int limit_hit;          /* last offline limit refused: 1 count, 2 amount,
-                               3 age; 0 after an accepted OFFLINE append */
+    sfj_limit limit_hit;    /* last offline limit refused; NONE after an
+                               accepted OFFLINE append */
     unsigned stale_readers; /* LMDB reader slots cleared at open */
     int txn_index_bad;      /* the index could not be caught up at open */
 };

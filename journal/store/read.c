@@ -229,7 +229,7 @@ int sfj__journal_pubkey(sfj_journal *j, uint8_t *out)
     return SFJ_OK;
 }
 
-int sfj_journal_id(sfj_journal *j, uint8_t *out)
+int sfj_journal_id(sfj_journal *j, uint8_t out[SFJ_JOURNAL_ID_BYTES])
 {
     if (j == NULL || out == NULL)
         return SFJ_EINVAL;

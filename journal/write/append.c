@@ -10,6 +10,7 @@
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "journal/write/txn_hooks.h"
+#include "common/abi.h"
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 
@@ -72,9 +73,14 @@ static int apply_append(sfj__wctx *w, void *varg)
 /* Validate and pack `ev` (outside any lock). */
 static int pack(sfj_journal *j, const sfj_event *ev, packed *p)
 {
-    int rc = sfj__event_validate(ev);
+    int rc;
 
     memset(p, 0, sizeof *p);
+    if (ev != NULL && !SFJ__VERSION_OK(ev->version, SFJ_EVENT_VERSION)) {
+        sfj__set_err(j, "event version %u not supported", ev->version);
+        return SFJ_EVERSION;
+    }
+    rc = sfj__event_validate(ev);
     if (rc != SFJ_OK) {
         sfj__set_err(j, "invalid event");
         return rc;

@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "journal/write/txn_index.h"
+#include "common/abi.h"
 #include "sfj/errors.h"
 
 int sfj_txn_id_new(char *out, size_t cap)
@@ -28,16 +29,31 @@ int sfj_txn_id_new(char *out, size_t cap)
     return SFJ_OK;
 }
 
+/* Bytes of an sfj_txn of version `v` (1..SFJ_TXN_VERSION): a newer layout
+ * only appends fields, and a caller gets those of its version. */
+static size_t txn_size(unsigned v)
+{
+    (void)v; /* one version so far */
+    return sizeof(sfj_txn);
+}
+
 int sfj_txn_get(sfj_journal *j, const char *txn_id, sfj_txn *out)
 {
     uint8_t hash[SFJ__TXN_HASH_BYTES];
     uint64_t wm = 0;
     sfj__txnrec r;
     MDB_txn *txn;
+    sfj_txn all;
+    unsigned v = 0;
     int rc, acked = 0;
 
-    if (out != NULL)
-        memset(out, 0, sizeof *out);
+    if (out != NULL) {
+        v = out->version;
+        if (!SFJ__VERSION_OK(v, SFJ_TXN_VERSION))
+            return SFJ_EVERSION;
+        memset(out, 0, txn_size(v));
+        out->version = v;
+    }
     if (j == NULL || txn_id == NULL || out == NULL || txn_id[0] == '\0' ||
         strlen(txn_id) > SFJ_TXN_ID_MAX)
         return SFJ_EINVAL;
@@ -54,7 +70,10 @@ int sfj_txn_get(sfj_journal *j, const char *txn_id, sfj_txn *out)
             rc = sfj__seq_acked(j, txn, wm, r.offline_seq, &acked);
     }
     sfj__read_end(j, txn);
-    if (rc == SFJ_OK)
-        sfj__txn_public(j, &r, acked, out);
+    if (rc == SFJ_OK) {
+        sfj__txn_public(j, &r, acked, &all);
+        all.version = v;
+        memcpy(out, &all, txn_size(v));
+    }
     return rc;
 }

@@ -135,7 +135,8 @@ static int check_limits(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
     sfj_journal *j = w->j;
     const sfj_journal_opts *o = &j->opts;
     pending p;
-    int64_t now, hit = 0;
+    sfj_limit hit = SFJ_LIMIT_NONE;
+    int64_t now;
     int rc;
 
     if (o->max_offline_count == 0 && o->max_offline_amount == 0 &&
@@ -147,23 +148,23 @@ static int check_limits(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
     if (rc != SFJ_OK)
         return rc;
     if (o->max_offline_count != 0 && p.count + 1 > o->max_offline_count)
-        hit = 1;
+        hit = SFJ_LIMIT_COUNT;
     else if (o->max_offline_amount != 0 &&
              sat_add(p.amount, ev->amount) > o->max_offline_amount)
-        hit = 2;
+        hit = SFJ_LIMIT_AMOUNT;
     else if (o->max_offline_age_ms != 0 && p.any &&
              now - p.oldest_ms > o->max_offline_age_ms)
-        hit = 3;
+        hit = SFJ_LIMIT_AGE;
     sodium_memzero(&p, sizeof p);
-    if (hit == 0)
+    if (hit == SFJ_LIMIT_NONE)
         return SFJ_OK;
     pthread_mutex_lock(&j->lock);
-    j->limit_hit = (int)hit;
+    j->limit_hit = hit;
     pthread_mutex_unlock(&j->lock);
     sfj__set_err(j, "offline risk limit (%s) reached",
-                 hit == 1   ? "count"
-                 : hit == 2 ? "amount"
-                            : "age");
+                 hit == SFJ_LIMIT_COUNT    ? "count"
+                 : hit == SFJ_LIMIT_AMOUNT ? "amount"
+                                           : "age");
     return SFJ_ELIMIT;
 }
 
@@ -270,7 +271,7 @@ int sfj__txn_apply(sfj__wctx *w, const sfj_event *ev, uint64_t seq,
     if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OFFLINE) {
         rc = purge_forwarded(j, w->txn);
         pthread_mutex_lock(&j->lock);
-        j->limit_hit = 0;
+        j->limit_hit = SFJ_LIMIT_NONE;
         pthread_mutex_unlock(&j->lock);
     }
     if (rc == SFJ_OK)

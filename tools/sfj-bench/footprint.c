@@ -121,7 +121,7 @@ int bench_footprint(const bench_opts *o, const char *dir, bench_results *r)
     sfj_query q = SFJ_QUERY_INIT;
     sfj_iter *it = NULL;
     const uint8_t *rec;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     struct stat sb;
     uint64_t seq, n = 0, sum = 0;
     size_t len;

@@ -236,7 +236,8 @@ static void c_close(sfj_transport *t)
     free(c);
 }
 
-static const sfj_transport_ops counting_ops = {c_send, c_recv, c_fd, c_close};
+static const sfj_transport_ops counting_ops = {SFJ_TRANSPORT_OPS_VERSION,
+                                               c_send, c_recv, c_fd, c_close};
 
 int bench_connect(sfj_transport **out, void *payload)
 {

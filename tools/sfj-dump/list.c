@@ -106,7 +106,7 @@ static int list_one(const dump_opts *o, const sfj_keys *keys,
             return 1;
         }
         if ((o->txn_id != NULL && strcmp(e->txn_id, o->txn_id) != 0) ||
-            (o->status >= 0 && e->status != o->status)) {
+            (o->status >= 0 && (int)e->status != o->status)) {
             sfj_entry_free(e);
             return 0;
         }

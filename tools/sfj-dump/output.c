@@ -18,10 +18,13 @@ static const char *const csv_columns =
 /* Kinds and statuses by name (sfj_kind_name's spelling) or number. */
 int dump_kind_parse(const char *s, uint16_t *out)
 {
+    sfj_kind kind;
     uint64_t v;
 
-    if (sfj_kind_from_name(s, out) == SFJ_OK)
+    if (sfj_kind_from_name(s, &kind) == SFJ_OK) {
+        *out = (uint16_t)kind;
         return 0;
+    }
     if (sfj__cli_parse_u64(s, &v) != 0 || v == 0 || v > 0xffff)
         return -1;
     *out = (uint16_t)v;
@@ -30,11 +33,11 @@ int dump_kind_parse(const char *s, uint16_t *out)
 
 int dump_status_parse(const char *s, int *out)
 {
-    uint16_t code;
+    sfj_status code;
     uint64_t v;
 
     if (sfj_status_from_name(s, &code) == SFJ_OK) {
-        *out = code;
+        *out = (int)code;
         return 0;
     }
     if (sfj__cli_parse_u64(s, &v) != 0 || v > 0xffff)

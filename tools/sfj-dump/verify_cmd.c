@@ -116,7 +116,7 @@ int dump_verify(const dump_opts *o)
     uint8_t jid[SFJ_JOURNAL_ID_BYTES], pk[32];
     sfj_journal *j = NULL;
     sfj_keys *keys = NULL;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     report p;
     uint64_t clean_to;
     int rc, ex;

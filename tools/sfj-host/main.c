@@ -188,11 +188,13 @@ static int parse_args(int argc, char **argv, opts *o)
             o->sopts.baud = (int)v;
             break;
         case 'P':
-            o->sopts.parity = strcmp(optarg, "none") == 0   ? SFJ_PARITY_NONE
-                              : strcmp(optarg, "odd") == 0  ? SFJ_PARITY_ODD
-                              : strcmp(optarg, "even") == 0 ? SFJ_PARITY_EVEN
-                                                            : -1;
-            if (o->sopts.parity < 0) {
+            if (strcmp(optarg, "none") == 0)
+                o->sopts.parity = SFJ_PARITY_NONE;
+            else if (strcmp(optarg, "odd") == 0)
+                o->sopts.parity = SFJ_PARITY_ODD;
+            else if (strcmp(optarg, "even") == 0)
+                o->sopts.parity = SFJ_PARITY_EVEN;
+            else {
                 host_log("--parity must be none, odd or even");
                 return HOST_EXIT_USAGE;
             }
@@ -205,11 +207,13 @@ static int parse_args(int argc, char **argv, opts *o)
             o->sopts.stop_bits = optarg[0] - '0';
             break;
         case 'F':
-            o->sopts.flow = strcmp(optarg, "none") == 0     ? SFJ_FLOW_NONE
-                            : strcmp(optarg, "rtscts") == 0 ? SFJ_FLOW_RTSCTS
-                            : strcmp(optarg, "dtrdsr") == 0 ? SFJ_FLOW_DTRDSR
-                                                            : -1;
-            if (o->sopts.flow < 0) {
+            if (strcmp(optarg, "none") == 0)
+                o->sopts.flow = SFJ_FLOW_NONE;
+            else if (strcmp(optarg, "rtscts") == 0)
+                o->sopts.flow = SFJ_FLOW_RTSCTS;
+            else if (strcmp(optarg, "dtrdsr") == 0)
+                o->sopts.flow = SFJ_FLOW_DTRDSR;
+            else {
                 host_log("--flow must be none, rtscts or dtrdsr");
                 return HOST_EXIT_USAGE;
             }

@@ -294,7 +294,7 @@ static void on_hello(host_session *s, const sfj__frame *fr)
      * the link is refused; a signed checkpoint beyond the terminal's head
      * proves the lost history was once the terminal's own. */
     if (h.last_seq < last) {
-        sfj_stats ms;
+        sfj_stats ms = SFJ_STATS_INIT;
         uint64_t ckpt =
             sfj_stats_get(t->mirror, &ms) == SFJ_OK ? ms.last_checkpoint : 0;
 

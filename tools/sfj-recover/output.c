@@ -59,7 +59,7 @@ static void json_str(FILE *f, const char *s)
 /* ---- table ---------------------------------------------------------- */
 
 static const struct {
-    int type;
+    sfj_report_kind type;
     const char *title;
     const char *advice;
 } sections[] = {
@@ -79,7 +79,7 @@ static const struct {
      "by hand with the acquirer."},
 };
 
-static void table_items(FILE *f, const sfj_report *r, int type,
+static void table_items(FILE *f, const sfj_report *r, sfj_report_kind type,
                         const char *title, const char *advice)
 {
     char when[32];
@@ -171,7 +171,8 @@ void recover_print_table(FILE *f, const out_ctx *c, const sfj_report *r)
 
 /* ---- JSON ----------------------------------------------------------- */
 
-static void json_items(FILE *f, const sfj_report *r, int type, const char *name)
+static void json_items(FILE *f, const sfj_report *r, sfj_report_kind type,
+                       const char *name)
 {
     size_t i;
     int first = 1;

@@ -24,14 +24,21 @@ extern "C" {
 #endif
 
 /** Framing a transport's medium needs. */
-#define SFJ_FRAMING_STREAM 0 /**< frames back to back (TCP) */
-#define SFJ_FRAMING_COBS   1 /**< COBS, 0x00-delimited (serial) */
+typedef enum sfj_framing {
+    SFJ_FRAMING_STREAM = 0, /**< frames back to back (TCP) */
+    SFJ_FRAMING_COBS = 1    /**< COBS, 0x00-delimited (serial) */
+} sfj_framing;
 
 typedef struct sfj_transport sfj_transport;
 
-/** Backend operations. Every timeout is in milliseconds; 0 polls once,
- *  -1 waits forever. */
+/** Backend operations, implemented by each backend (an app may write its
+ *  own). Every timeout is in milliseconds; 0 polls once, -1 waits
+ *  forever. */
 typedef struct sfj_transport_ops {
+    /** SFJ_TRANSPORT_OPS_VERSION (or older) when the backend was built:
+     *  operations are only ever added at the end. The layout of the
+     *  sfj_transport head follows this version too. */
+    unsigned version;
     /** Write all `len` bytes. 0 when all were written; SFJ_ETIMEDOUT when
      *  the time ran out first (`*sent` tells how many went out, which may be
      *  part of a frame: the link is then unusable); SFJ_ECLOSED when the
@@ -49,32 +56,39 @@ typedef struct sfj_transport_ops {
     void (*close)(sfj_transport *t);
 } sfj_transport_ops;
 
+/** Layout version of sfj_transport_ops this header describes. */
+#define SFJ_TRANSPORT_OPS_VERSION 1
+
 /** The common head of every transport handle. A backend allocates a
  *  larger struct starting with this one. */
 struct sfj_transport {
     const sfj_transport_ops *ops;
-    int framing; /**< SFJ_FRAMING_STREAM or SFJ_FRAMING_COBS */
+    sfj_framing framing; /**< what the medium needs */
 };
 
 /** Serial parity. */
-#define SFJ_PARITY_NONE 0
-#define SFJ_PARITY_ODD  1
-#define SFJ_PARITY_EVEN 2
+typedef enum sfj_parity {
+    SFJ_PARITY_NONE = 0,
+    SFJ_PARITY_ODD = 1,
+    SFJ_PARITY_EVEN = 2
+} sfj_parity;
 
 /** Serial flow control. XON/XOFF is not offered: COBS frames carry any
  *  byte but 0x00, so in-band flow control would corrupt them. */
-#define SFJ_FLOW_NONE   0
-#define SFJ_FLOW_RTSCTS 1
-#define SFJ_FLOW_DTRDSR 2 /**< libserialport backend only */
+typedef enum sfj_flow {
+    SFJ_FLOW_NONE = 0,
+    SFJ_FLOW_RTSCTS = 1,
+    SFJ_FLOW_DTRDSR = 2 /**< libserialport backend only */
+} sfj_flow;
 
 /** Serial line settings. Zero fields take the defaults. */
 typedef struct sfj_serial_opts {
-    unsigned version; /**< SFJ_SERIAL_OPTS_VERSION */
-    int baud;         /**< bits per second (default 115200) */
-    int data_bits;    /**< 5..8 (default 8) */
-    int parity;       /**< SFJ_PARITY_* (default none) */
-    int stop_bits;    /**< 1 or 2 (default 1) */
-    int flow;         /**< SFJ_FLOW_* (default none) */
+    unsigned version;  /**< SFJ_SERIAL_OPTS_VERSION (or older) */
+    int baud;          /**< bits per second (default 115200) */
+    int data_bits;     /**< 5..8 (default 8) */
+    sfj_parity parity; /**< default none */
+    int stop_bits;     /**< 1 or 2 (default 1) */
+    sfj_flow flow;     /**< default none */
 } sfj_serial_opts;
 
 #define SFJ_SERIAL_OPTS_VERSION 1
@@ -95,17 +109,21 @@ SFJ_EXTERN int sfj_transport_tcp_connect(sfj_transport **out,
 SFJ_EXTERN int sfj_transport_tcp_from_fd(sfj_transport **out, int fd);
 
 /** Open a tty (e.g. a pty from socat) in raw mode with plain termios.
- *  Standard baud rates only; flow SFJ_FLOW_DTRDSR is refused. */
+ *  Standard baud rates only; flow SFJ_FLOW_DTRDSR is refused. `opts` may
+ *  be NULL (defaults); SFJ_EVERSION when opts->version is 0 or newer than
+ *  SFJ_SERIAL_OPTS_VERSION. */
 SFJ_EXTERN int sfj_transport_termios_open(sfj_transport **out, const char *path,
                                           const sfj_serial_opts *opts);
 
 /** Open a serial port through libserialport. SFJ_ENOTFOUND when the port
  *  does not exist, SFJ_ELINK when it cannot be opened or configured,
- *  SFJ_ESTATE when libsfj was built without libserialport. */
+ *  SFJ_ESTATE when libsfj was built without libserialport, SFJ_EVERSION
+ *  for an opts->version of 0 or newer than SFJ_SERIAL_OPTS_VERSION. */
 SFJ_EXTERN int sfj_transport_serial_open(sfj_transport **out, const char *path,
                                          const sfj_serial_opts *opts);
 
-/** Convenience calls through `t->ops`. */
+/** Convenience calls through `t->ops`. SFJ_EVERSION (send, recv; -1 for
+ *  fd) when t->ops->version is 0 or newer than SFJ_TRANSPORT_OPS_VERSION. */
 SFJ_EXTERN int sfj_transport_send(sfj_transport *t, const void *buf, size_t len,
                                   size_t *sent, int timeout_ms);
 SFJ_EXTERN int sfj_transport_recv(sfj_transport *t, void *buf, size_t cap,
