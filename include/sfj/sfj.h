@@ -8,16 +8,12 @@
 #include "keys.h"
 #include "journal.h"
 #include "txn.h"
+#include "sfj/version.h" /* generated into the build tree */
 #include "forwarder.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define SFJ_VERSION_MAJOR  0
-#define SFJ_VERSION_MINOR  1
-#define SFJ_VERSION_PATCH  0
-#define SFJ_VERSION_STRING "0.1.0"
 
 /** Initialise the library (libsodium). Call once before anything else;
  *  further calls are harmless. Thread-safe. */
