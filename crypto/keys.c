@@ -49,7 +49,7 @@ void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
                        sizeof keys->check);
 }
 
-int sfj_keys_from_bytes(sfj_keys **out, const uint8_t *master, size_t len)
+int sfj_keys_from_bytes(const uint8_t *master, size_t len, sfj_keys **out)
 {
     uint8_t seed[crypto_sign_SEEDBYTES];
     sfj_keys *k;
@@ -163,7 +163,7 @@ done:
     return rc;
 }
 
-int sfj_keys_load_file(sfj_keys **out, const char *path)
+int sfj_keys_load_file(const char *path, sfj_keys **out)
 {
     uint8_t master[SFJ_KEY_BYTES];
     char text[KEYFILE_LEN + 1];
@@ -210,7 +210,7 @@ int sfj_keys_load_file(sfj_keys **out, const char *path)
         rc = SFJ_ECORRUPT;
         goto done;
     }
-    rc = sfj_keys_from_bytes(out, master, sizeof master);
+    rc = sfj_keys_from_bytes(master, sizeof master, out);
 done:
     sodium_memzero(master, sizeof master);
     sodium_memzero(text, sizeof text);

@@ -49,15 +49,15 @@ int main(int argc, char **argv)
     rc = sfj_keys_generate_file(argv[1]);
     if (rc != SFJ_OK && rc != SFJ_EEXIST)
         return fail("create key", rc);
-    if ((rc = sfj_keys_load_file(&keys, argv[1])) != SFJ_OK)
+    if ((rc = sfj_keys_load_file(argv[1], &keys)) != SFJ_OK)
         return fail("load key", rc);
     opts.terminal_id = "DEMO-0001";
-    if ((rc = sfj_journal_open(&j, argv[2], keys, &opts)) != SFJ_OK) {
+    if ((rc = sfj_journal_open(argv[2], keys, &opts, &j)) != SFJ_OK) {
         fail("open journal", rc);
         goto done;
     }
     /* Never journal a full PAN: truncate it first. */
-    sfj_mask_pan(pan, sizeof pan, "4111111111111111");
+    sfj_mask_pan("4111111111111111", pan, sizeof pan);
     printf("journal %s, card %s\n", argv[2], pan);
     for (i = 0; i < sizeof events / sizeof events[0]; i++) {
         sfj_event ev = SFJ_EVENT_INIT;

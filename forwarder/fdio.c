@@ -107,16 +107,16 @@ typedef struct fd_transport {
     int is_socket;
 } fd_transport;
 
-static int fdt_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
-                    int timeout_ms)
+static int fdt_send(sfj_transport *t, const void *buf, size_t len,
+                    int timeout_ms, size_t *sent)
 {
     fd_transport *ft = (fd_transport *)t;
 
     return sfj__fd_send_all(ft->fd, ft->is_socket, buf, len, sent, timeout_ms);
 }
 
-static int fdt_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
-                    int timeout_ms)
+static int fdt_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
+                    size_t *got)
 {
     return sfj__fd_recv(((fd_transport *)t)->fd, buf, cap, got, timeout_ms);
 }

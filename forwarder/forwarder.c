@@ -69,8 +69,8 @@ static int check_opts(sfj_forwarder_opts *o)
     return SFJ_OK;
 }
 
-int sfj_forwarder_new(sfj_forwarder **out, sfj_journal *j,
-                      const sfj_forwarder_opts *opts)
+int sfj_forwarder_new(sfj_journal *j, const sfj_forwarder_opts *opts,
+                      sfj_forwarder **out)
 {
     sfj_forwarder *f = NULL;
     const sfj_keys *keys;

@@ -106,12 +106,12 @@ static int open_transport(sfj_forwarder *f, sfj_transport **t)
 
     switch (f->o.sink) {
     case SFJ_SINK_TCP:
-        return sfj_transport_tcp_connect(t, f->address,
-                                         f->o.connect_timeout_ms);
+        return sfj_transport_tcp_connect(f->address, f->o.connect_timeout_ms,
+                                         t);
     case SFJ_SINK_SERIAL:
         if (f->o.serial_backend == SFJ_SERIAL_TERMIOS)
-            return sfj_transport_termios_open(t, f->address, &f->o.serial);
-        return sfj_transport_serial_open(t, f->address, &f->o.serial);
+            return sfj_transport_termios_open(f->address, &f->o.serial, t);
+        return sfj_transport_serial_open(f->address, &f->o.serial, t);
     default:
         break;
     }

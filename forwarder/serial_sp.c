@@ -26,8 +26,8 @@ static int sp_rc(enum sp_return r)
                              : SFJ_ELINK;
 }
 
-static int spt_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
-                    int timeout_ms)
+static int spt_send(sfj_transport *t, const void *buf, size_t len,
+                    int timeout_ms, size_t *sent)
 {
     struct sp_port *port = ((spl_transport *)t)->port;
     const char *p = buf;
@@ -63,8 +63,8 @@ static int spt_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
     return rc;
 }
 
-static int spt_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
-                    int timeout_ms)
+static int spt_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
+                    size_t *got)
 {
     struct sp_port *port = ((spl_transport *)t)->port;
     enum sp_return r;
@@ -154,8 +154,8 @@ done:
     return rc;
 }
 
-int sfj_transport_serial_open(sfj_transport **out, const char *path,
-                              const sfj_serial_opts *opts)
+int sfj_transport_serial_open(const char *path, const sfj_serial_opts *opts,
+                              sfj_transport **out)
 {
     sfj_serial_opts defaults = SFJ_SERIAL_OPTS_INIT;
     struct sp_port *port = NULL;

@@ -15,7 +15,7 @@ static int ops_ok(const sfj_transport *t)
 }
 
 int sfj_transport_send(sfj_transport *t, const void *buf, size_t len,
-                       size_t *sent, int timeout_ms)
+                       int timeout_ms, size_t *sent)
 {
     size_t dummy;
 
@@ -23,17 +23,17 @@ int sfj_transport_send(sfj_transport *t, const void *buf, size_t len,
         return SFJ_EINVAL;
     if (!ops_ok(t))
         return SFJ_EVERSION;
-    return t->ops->send(t, buf, len, sent != NULL ? sent : &dummy, timeout_ms);
+    return t->ops->send(t, buf, len, timeout_ms, sent != NULL ? sent : &dummy);
 }
 
-int sfj_transport_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
-                       int timeout_ms)
+int sfj_transport_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
+                       size_t *got)
 {
     if (t == NULL || buf == NULL || cap == 0 || got == NULL)
         return SFJ_EINVAL;
     if (!ops_ok(t))
         return SFJ_EVERSION;
-    return t->ops->recv(t, buf, cap, got, timeout_ms);
+    return t->ops->recv(t, buf, cap, timeout_ms, got);
 }
 
 int sfj_transport_fd(sfj_transport *t)
@@ -51,8 +51,8 @@ void sfj_transport_close(sfj_transport *t)
 }
 
 #ifndef SFJ_WITH_SERIAL
-int sfj_transport_serial_open(sfj_transport **out, const char *path,
-                              const sfj_serial_opts *opts)
+int sfj_transport_serial_open(const char *path, const sfj_serial_opts *opts,
+                              sfj_transport **out)
 {
     (void)path;
     (void)opts;

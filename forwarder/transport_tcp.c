@@ -30,7 +30,7 @@ static int set_nonblock(int fd)
     return SFJ_OK;
 }
 
-int sfj_transport_tcp_from_fd(sfj_transport **out, int fd)
+int sfj_transport_tcp_from_fd(int fd, sfj_transport **out)
 {
     int one = 1, rc = SFJ_OK;
 
@@ -119,8 +119,8 @@ done:
     return rc;
 }
 
-int sfj_transport_tcp_connect(sfj_transport **out, const char *host_port,
-                              int timeout_ms)
+int sfj_transport_tcp_connect(const char *host_port, int timeout_ms,
+                              sfj_transport **out)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char host[256], port[16];
@@ -148,7 +148,7 @@ int sfj_transport_tcp_connect(sfj_transport **out, const char *host_port,
             break;
     }
     if (rc == SFJ_OK)
-        rc = sfj_transport_tcp_from_fd(out, fd);
+        rc = sfj_transport_tcp_from_fd(fd, out);
 done:
     if (res != NULL)
         freeaddrinfo(res);

@@ -70,8 +70,8 @@ static int configure(int fd, const sfj_serial_opts *o)
     return SFJ_OK;
 }
 
-int sfj_transport_termios_open(sfj_transport **out, const char *path,
-                               const sfj_serial_opts *opts)
+int sfj_transport_termios_open(const char *path, const sfj_serial_opts *opts,
+                               sfj_transport **out)
 {
     sfj_serial_opts defaults = SFJ_SERIAL_OPTS_INIT;
     int fd = -1, rc;

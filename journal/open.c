@@ -425,7 +425,7 @@ static sfj_journal *alloc_handle(const char *dir, const sfj_journal_opts *o)
 
 static int copy_keys(sfj_journal *j, const sfj_keys *keys)
 {
-    int rc = sfj_keys_from_bytes(&j->keys, keys->master, SFJ_KEY_BYTES);
+    int rc = sfj_keys_from_bytes(keys->master, SFJ_KEY_BYTES, &j->keys);
 
     if (rc != SFJ_OK)
         return rc;
@@ -500,8 +500,8 @@ done:
     return SFJ_OK;
 }
 
-int sfj_journal_open(sfj_journal **out, const char *dir, const sfj_keys *keys,
-                     const sfj_journal_opts *opts)
+int sfj_journal_open(const char *dir, const sfj_keys *keys,
+                     const sfj_journal_opts *opts, sfj_journal **out)
 {
     return open_common(out, dir, keys, opts, 0, NULL, NULL);
 }

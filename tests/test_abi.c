@@ -35,13 +35,13 @@ static void test_journal_opts(void **state)
     sfj_journal *j = NULL;
 
     o.version = 0;
-    assert_int_equal(sfj_journal_open(&j, f->path, f->keys, &o), SFJ_EVERSION);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &j), SFJ_EVERSION);
     assert_null(j);
     o.version = SFJ_JOURNAL_OPTS_VERSION + 1;
-    assert_int_equal(sfj_journal_open(&j, f->path, f->keys, &o), SFJ_EVERSION);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &j), SFJ_EVERSION);
     assert_null(j);
     o.version = SFJ_JOURNAL_OPTS_VERSION;
-    assert_int_equal(sfj_journal_open(&j, f->path, f->keys, &o), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &j), SFJ_OK);
     assert_non_null(j);
     f->j = j;
 }
@@ -157,13 +157,13 @@ static void test_forwarder_opts(void **state)
     o.sink = SFJ_SINK_CALLBACK;
     o.deliver = deliver_ack;
     o.version = 0;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EVERSION);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_EVERSION);
     assert_null(fw);
     o.version = SFJ_FORWARDER_OPTS_VERSION + 1;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EVERSION);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_EVERSION);
     assert_null(fw);
     o.version = SFJ_FORWARDER_OPTS_VERSION;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_OK);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_OK);
     assert_non_null(fw);
     sfj_forwarder_free(fw);
     fw = NULL;
@@ -173,13 +173,13 @@ static void test_forwarder_opts(void **state)
     o.serial_backend = SFJ_SERIAL_TERMIOS;
     o.address = "/dev/null";
     o.serial.version = 0;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EVERSION);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_EVERSION);
     assert_null(fw);
     o.serial.version = SFJ_SERIAL_OPTS_VERSION + 1;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EVERSION);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_EVERSION);
     assert_null(fw);
     o.serial.version = SFJ_SERIAL_OPTS_VERSION;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_OK);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_OK);
     sfj_forwarder_free(fw);
 }
 
@@ -193,25 +193,25 @@ static void test_serial_opts(void **state)
     /* termios: the version is checked before the path is opened, so a
      * good version reaches the next check (/dev/null is not a tty). */
     o.version = 0;
-    assert_int_equal(sfj_transport_termios_open(&t, "/dev/null", &o),
+    assert_int_equal(sfj_transport_termios_open("/dev/null", &o, &t),
                      SFJ_EVERSION);
     o.version = SFJ_SERIAL_OPTS_VERSION + 1;
-    assert_int_equal(sfj_transport_termios_open(&t, "/dev/null", &o),
+    assert_int_equal(sfj_transport_termios_open("/dev/null", &o, &t),
                      SFJ_EVERSION);
     o.version = SFJ_SERIAL_OPTS_VERSION;
-    assert_int_equal(sfj_transport_termios_open(&t, "/dev/null", &o),
+    assert_int_equal(sfj_transport_termios_open("/dev/null", &o, &t),
                      SFJ_EINVAL);
     assert_null(t);
     /* libserialport: likewise, when the library has it. */
-    rc = sfj_transport_serial_open(&t, "/nonexistent/tty", &o);
+    rc = sfj_transport_serial_open("/nonexistent/tty", &o, &t);
     if (rc == SFJ_ESTATE)
         return; /* built without libserialport */
     assert_int_equal(rc, SFJ_ENOTFOUND);
     o.version = 0;
-    assert_int_equal(sfj_transport_serial_open(&t, "/nonexistent/tty", &o),
+    assert_int_equal(sfj_transport_serial_open("/nonexistent/tty", &o, &t),
                      SFJ_EVERSION);
     o.version = SFJ_SERIAL_OPTS_VERSION + 1;
-    assert_int_equal(sfj_transport_serial_open(&t, "/nonexistent/tty", &o),
+    assert_int_equal(sfj_transport_serial_open("/nonexistent/tty", &o, &t),
                      SFJ_EVERSION);
     assert_null(t);
 }
@@ -222,8 +222,8 @@ typedef struct mock {
     int sends, closes;
 } mock;
 
-static int m_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
-                  int timeout_ms)
+static int m_send(sfj_transport *t, const void *buf, size_t len, int timeout_ms,
+                  size_t *sent)
 {
     (void)buf;
     (void)timeout_ms;
@@ -232,8 +232,8 @@ static int m_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
     return SFJ_OK;
 }
 
-static int m_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
-                  int timeout_ms)
+static int m_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
+                  size_t *got)
 {
     (void)t;
     (void)buf;
@@ -266,15 +266,15 @@ static void test_transport_ops(void **state)
     m.head.ops = &ops;
     m.head.framing = SFJ_FRAMING_STREAM;
     ops.version = 0;
-    assert_int_equal(sfj_transport_send(&m.head, "abc", 3, &sent, 0),
+    assert_int_equal(sfj_transport_send(&m.head, "abc", 3, 0, &sent),
                      SFJ_EVERSION);
-    assert_int_equal(sfj_transport_recv(&m.head, buf, sizeof buf, &got, 0),
+    assert_int_equal(sfj_transport_recv(&m.head, buf, sizeof buf, 0, &got),
                      SFJ_EVERSION);
     assert_int_equal(sfj_transport_fd(&m.head), -1);
     sfj_transport_close(&m.head); /* version 0: its layout is unknown */
     assert_int_equal(m.closes, 0);
     ops.version = SFJ_TRANSPORT_OPS_VERSION + 1;
-    assert_int_equal(sfj_transport_send(&m.head, "abc", 3, &sent, 0),
+    assert_int_equal(sfj_transport_send(&m.head, "abc", 3, 0, &sent),
                      SFJ_EVERSION);
     assert_int_equal(sfj_transport_fd(&m.head), -1);
     assert_int_equal(m.sends, 0);
@@ -282,10 +282,10 @@ static void test_transport_ops(void **state)
     sfj_transport_close(&m.head);
     assert_int_equal(m.closes, 1);
     ops.version = SFJ_TRANSPORT_OPS_VERSION;
-    assert_int_equal(sfj_transport_send(&m.head, "abc", 3, &sent, 0), SFJ_OK);
+    assert_int_equal(sfj_transport_send(&m.head, "abc", 3, 0, &sent), SFJ_OK);
     assert_int_equal(sent, 3);
     assert_int_equal(m.sends, 1);
-    assert_int_equal(sfj_transport_recv(&m.head, buf, sizeof buf, &got, 0),
+    assert_int_equal(sfj_transport_recv(&m.head, buf, sizeof buf, 0, &got),
                      SFJ_ETIMEDOUT);
     assert_int_equal(sfj_transport_fd(&m.head), 7);
 }
@@ -331,7 +331,7 @@ static void test_connect_ops_version(void **state)
     o.connect_payload = &c;
     o.status = on_status;
     o.status_payload = &c;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_OK);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_OK);
     assert_int_equal(sfj_forwarder_poll(fw, 0), SFJ_OK);
     assert_int_equal(c.calls, 1);
     assert_int_equal(c.last_error, SFJ_EVERSION);

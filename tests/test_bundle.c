@@ -27,7 +27,7 @@ static void open_j(fixture *f)
     char *path = sfj_test_path(f->dir, "j");
 
     opts.checkpoint_every = 10;
-    assert_int_equal(sfj_journal_open(&f->j, path, f->keys, &opts), SFJ_OK);
+    assert_int_equal(sfj_journal_open(path, f->keys, &opts, &f->j), SFJ_OK);
     free(path);
 }
 

@@ -102,7 +102,7 @@ static void build(const char *path, const sfj_keys *keys, original *orig)
     int i;
 
     o.checkpoint_every = 3;
-    assert_int_equal(sfj_journal_open(&j, path, keys, &o), SFJ_OK);
+    assert_int_equal(sfj_journal_open(path, keys, &o, &j), SFJ_OK);
     for (i = 0; i < N_ENTRIES; i++) {
         sfj_event ev = SFJ_EVENT_INIT;
 
@@ -118,7 +118,7 @@ static void build(const char *path, const sfj_keys *keys, original *orig)
         assert_int_equal(sfj_append(j, &ev, &seq), SFJ_OK);
     }
     assert_int_equal(sfj_journal_close(j), SFJ_OK);
-    assert_int_equal(sfj_journal_open(&j, path, keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(path, keys, NULL, &j), SFJ_OK);
     assert_int_equal(sfj__journal_head(j, &orig->last_seq, NULL), SFJ_OK);
     assert_true(orig->last_seq < N_ENTRIES + 8);
     for (seq = 1; seq <= orig->last_seq; seq++) {
@@ -151,7 +151,7 @@ static void check_copy(const char *dir, const sfj_keys *keys,
         return;
     }
     crash_armed = 1;
-    rc = sfj_journal_open(&j, dir, keys, &o);
+    rc = sfj_journal_open(dir, keys, &o, &j);
     crash_handle = j;
     if (rc != SFJ_OK) {
         /* Refused: must be a code that says the data is bad. */

@@ -40,7 +40,7 @@ static void child_append(const char *path, int fd)
     uint8_t payload[300];
     int i;
 
-    if (sfj_journal_open(&j, path, keys, NULL) != SFJ_OK)
+    if (sfj_journal_open(path, keys, NULL, &j) != SFJ_OK)
         _exit(3);
     memset(payload, 'p', sizeof payload);
     ev.kind = SFJ_EV_TXN_OFFLINE;
@@ -115,7 +115,7 @@ static void test_kill9_loses_nothing(void **state)
         waitpid(pid, &status, 0);
         assert_true(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
 
-        assert_int_equal(sfj_journal_open(&j, path, keys, NULL), SFJ_OK);
+        assert_int_equal(sfj_journal_open(path, keys, NULL, &j), SFJ_OK);
         assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
         assert_true(st.last_seq >= reported);
         assert_int_equal(st.first_seq, st.entries ? 1 : 0);
@@ -139,7 +139,7 @@ static void test_kill9_loses_nothing(void **state)
         sfj_journal *j = NULL;
         sfj_entry *e;
 
-        assert_int_equal(sfj_journal_open(&j, path, keys, NULL), SFJ_OK);
+        assert_int_equal(sfj_journal_open(path, keys, NULL, &j), SFJ_OK);
         for (seq = 1; seq <= reported; seq++) {
             if (amounts[seq] == 0)
                 continue;

@@ -82,7 +82,7 @@ static void child_run(const char *path, int port, int fd, int limit)
     uint64_t base = (uint64_t)getpid() * 1000000u;
     int i;
 
-    if (keys == NULL || sfj_journal_open(&j, path, keys, NULL) != SFJ_OK)
+    if (keys == NULL || sfj_journal_open(path, keys, NULL, &j) != SFJ_OK)
         _exit(3);
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     o.sink = SFJ_SINK_TCP;
@@ -93,7 +93,7 @@ static void child_run(const char *path, int port, int fd, int limit)
     o.ack_timeout_ms = 2000;
     o.ack_batch = 4;
     o.ack_flush_ms = 5;
-    if (sfj_forwarder_new(&fw, j, &o) != SFJ_OK ||
+    if (sfj_forwarder_new(j, &o, &fw) != SFJ_OK ||
         sfj_forwarder_start(fw) != SFJ_OK)
         _exit(4);
     memset(payload, 'q', sizeof payload);
@@ -220,7 +220,7 @@ static void check_mirror(loop *l, sfj_journal *t, uint64_t term_last,
         return;
     }
     mo.flags = SFJ_OPEN_RDONLY;
-    rc = sfj_journal_open(&m, l->mirror, NULL, &mo);
+    rc = sfj_journal_open(l->mirror, NULL, &mo, &m);
     if (rc == SFJ_ENOTFOUND) {
         /* The host is still creating the mirror (directory made, first
          * commit not yet durable): it holds nothing, so nothing may be
@@ -262,7 +262,7 @@ static void check_round(loop *l, int r, int full)
     sfj__verify_result vr;
     uint64_t seq, wm = 0, head = 0;
 
-    assert_int_equal(sfj_journal_open(&j, l->path, l->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(l->path, l->keys, NULL, &j), SFJ_OK);
     assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
     assert_true(st.last_seq >= l->reported);
     assert_int_equal(st.first_seq, st.entries ? 1 : 0);
@@ -335,7 +335,7 @@ static void test_crashloop(void **state)
     l.host.prov = sfj_test_path(l.dir, "terminals.conf");
     l.host.log = sfj_test_path(l.dir, "host.log");
     jo.terminal_id = TID;
-    assert_int_equal(sfj_journal_open(&j, l.path, l.keys, &jo), SFJ_OK);
+    assert_int_equal(sfj_journal_open(l.path, l.keys, &jo, &j), SFJ_OK);
     sfj_test_provision(l.host.prov, j, l.keys, TID);
     assert_int_equal(sfj_journal_id(j, jid), SFJ_OK);
     assert_int_equal(sfj_journal_close(j), SFJ_OK);
@@ -396,7 +396,7 @@ static void test_crashloop(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     check_round(&l, n, 1);
-    assert_int_equal(sfj_journal_open(&j, l.path, l.keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(l.path, l.keys, NULL, &j), SFJ_OK);
     assert_int_equal(sfj__journal_head(j, &t_last, NULL), SFJ_OK);
     {
         uint64_t wm = 0;

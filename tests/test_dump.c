@@ -89,7 +89,7 @@ static sfj_journal *open_rw(fixture *f)
     sfj_journal *j = NULL;
 
     opts.terminal_id = "POS-7";
-    assert_int_equal(sfj_journal_open(&j, f->path, f->keys, &opts), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &opts, &j), SFJ_OK);
     return j;
 }
 
@@ -436,7 +436,7 @@ static void test_mirror(void **state)
 
     build_fixed(f);
     ro.flags = SFJ_OPEN_RDONLY;
-    assert_int_equal(sfj_journal_open(&j, f->path, NULL, &ro), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, NULL, &ro, &j), SFJ_OK);
     sfj_journal_id(j, jid);
     sfj__journal_pubkey(j, pk);
     assert_int_equal(sfj__mirror_open(&m, mdir, jid, "POS-7", pk, 0), SFJ_OK);

@@ -129,7 +129,7 @@ static sfj_journal *open_j(fixture *f, uint64_t max_bytes)
     int rc;
 
     o.max_bytes = max_bytes;
-    rc = sfj_journal_open(&j, f->path, f->keys, &o);
+    rc = sfj_journal_open(f->path, f->keys, &o, &j);
     if (rc != SFJ_OK)
         fail_msg("open: %s (%s)", sfj_strerror(rc), sfj_journal_errmsg(NULL));
     return j;
@@ -470,7 +470,7 @@ static void test_map_cap(void **state)
      * stays until its receipt is printed too. */
     f->kind = SFJ_EV_NOTE;
     o.max_bytes = SFJ_JOURNAL_MIN_BYTES - 4096;
-    assert_int_equal(sfj_journal_open(&j, f->path, f->keys, &o), SFJ_EINVAL);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &j), SFJ_EINVAL);
     for (c = 0; c < 3; c++) {
         sfj_test_rmrf(f->path);
         if (f->amounts != NULL)
@@ -569,7 +569,7 @@ static const int nomem_or_dead[] = {SFJ_ENOMEM, SFJ_EIO, SFJ_EDEAD, 0};
 static int op_open_close(fixture *f, handle_arg *h)
 {
     sfj_journal *j = NULL;
-    int rc = sfj_journal_open(&j, f->path, f->keys, h->arg);
+    int rc = sfj_journal_open(f->path, f->keys, h->arg, &j);
 
     if (rc == SFJ_OK)
         rc = sfj_journal_close(j);
@@ -672,7 +672,7 @@ static int op_forward(fixture *f, handle_arg *h)
     o.deliver_payload = &delivered;
     o.backoff_min_ms = 1;
     o.backoff_max_ms = 1;
-    rc = sfj_forwarder_new(&fw, h->j, &o);
+    rc = sfj_forwarder_new(h->j, &o, &fw);
     if (rc == SFJ_OK)
         rc = sfj_forwarder_flush(fw, 5000);
     sfj_forwarder_free(fw);

@@ -53,7 +53,7 @@ static int setup(void **state)
     f->dir = sfj_test_tmpdir();
     f->keys = sfj_test_keys(21);
     p = sfj_test_path(f->dir, "j");
-    assert_int_equal(sfj_journal_open(&f->j, p, f->keys, NULL), 0);
+    assert_int_equal(sfj_journal_open(p, f->keys, NULL, &f->j), 0);
     free(p);
     assert_int_equal(sfj_journal_id(f->j, f->jid), 0);
     assert_int_equal(sfj_keys_link_key(f->keys, f->link), 0);
@@ -99,10 +99,10 @@ static int pair_connect(sfj_transport **out, void *payload)
 
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     sfj_transport_close(f->up);
-    assert_int_equal(sfj_transport_tcp_from_fd(&f->up, sv[1]), 0);
+    assert_int_equal(sfj_transport_tcp_from_fd(sv[1], &f->up), 0);
     sfj__wire_reset(&f->w);
     f->connects++;
-    return sfj_transport_tcp_from_fd(out, sv[0]);
+    return sfj_transport_tcp_from_fd(sv[0], out);
 }
 
 static sfj_forwarder *new_link_fwd(fx *f)
@@ -118,7 +118,7 @@ static sfj_forwarder *new_link_fwd(fx *f)
     o.backoff_min_ms = 1;
     o.backoff_max_ms = 2;
     o.ack_flush_ms = 1;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), 0);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), 0);
     return fw;
 }
 
@@ -315,7 +315,7 @@ static sfj_forwarder *new_cb_fwd(fx *f)
     o.status_payload = f;
     o.backoff_min_ms = 10;
     o.backoff_max_ms = 40;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), 0);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), 0);
     return fw;
 }
 
@@ -389,17 +389,17 @@ static void test_bad_options(void **state)
     sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
     sfj_forwarder *fw = NULL;
 
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EINVAL);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_EINVAL);
     o.sink = SFJ_SINK_TCP; /* no address */
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EINVAL);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_EINVAL);
     o.sink = SFJ_SINK_CALLBACK; /* no callback */
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EINVAL);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_EINVAL);
     o.deliver = deliver;
     o.window = 5000;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EINVAL);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_EINVAL);
     o.window = 0;
     o.version = 99;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_EVERSION);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_EVERSION);
     assert_null(fw);
     sfj_forwarder_free(NULL);
 }

@@ -85,7 +85,7 @@ static void open_terminal(fx *f, const char *tid)
     sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
 
     o.terminal_id = tid;
-    assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, &o), 0);
+    assert_int_equal(sfj_journal_open(f->jdir, f->keys, &o, &f->j), 0);
     sfj_test_provision(f->host.prov, f->j, f->keys, tid);
 }
 
@@ -138,7 +138,7 @@ static sfj_forwarder *start_fwd(fx *f, const sfj_forwarder_opts *o)
 {
     sfj_forwarder *fw = NULL;
 
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, o), 0);
+    assert_int_equal(sfj_forwarder_new(f->j, o, &fw), 0);
     assert_int_equal(sfj_forwarder_start(fw), 0);
     return fw;
 }
@@ -280,8 +280,8 @@ typedef struct fault_tp {
     size_t held_len;
 } fault_tp;
 
-static int ft_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
-                   int timeout_ms)
+static int ft_send(sfj_transport *t, const void *buf, size_t len,
+                   int timeout_ms, size_t *sent)
 {
     fault_tp *ft = (fault_tp *)t;
     fault_cfg *c = ft->cfg;
@@ -293,7 +293,7 @@ static int ft_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
         !c->fired) {
         if (c->mode == FAULT_CUT) {
             c->fired = 1;
-            rc = sfj_transport_send(ft->inner, buf, len / 2, sent, timeout_ms);
+            rc = sfj_transport_send(ft->inner, buf, len / 2, timeout_ms, sent);
             return rc == 0 ? SFJ_ELINK : rc;
         }
         if (c->mode == FAULT_CORRUPT) {
@@ -301,12 +301,12 @@ static int ft_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
             copy = malloc(len);
             memcpy(copy, buf, len);
             copy[SFJ_FRAME_HDR_BYTES + 20] ^= 0x10;
-            rc = sfj_transport_send(ft->inner, copy, len, sent, timeout_ms);
+            rc = sfj_transport_send(ft->inner, copy, len, timeout_ms, sent);
             free(copy);
             return rc;
         }
     }
-    return sfj_transport_send(ft->inner, buf, len, sent, timeout_ms);
+    return sfj_transport_send(ft->inner, buf, len, timeout_ms, sent);
 }
 
 static void emit(fault_tp *ft, const uint8_t *p, size_t n)
@@ -326,8 +326,8 @@ static void release_held(fault_tp *ft)
     }
 }
 
-static int ft_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
-                   int timeout_ms)
+static int ft_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
+                   size_t *got)
 {
     fault_tp *ft = (fault_tp *)t;
     uint8_t in[4096], frame[SFJ_FRAME_OVERHEAD + 512];
@@ -336,10 +336,10 @@ static int ft_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
     int rc;
 
     if (ft->cfg->mode != FAULT_ACKS)
-        return sfj_transport_recv(ft->inner, buf, cap, got, timeout_ms);
+        return sfj_transport_recv(ft->inner, buf, cap, timeout_ms, got);
     if (ft->out_pos == ft->out_len) {
         ft->out_pos = ft->out_len = 0;
-        rc = sfj_transport_recv(ft->inner, in, sizeof in, &n, timeout_ms);
+        rc = sfj_transport_recv(ft->inner, in, sizeof in, timeout_ms, &n);
         if (rc == SFJ_ETIMEDOUT)
             release_held(ft); /* a quiet link gets its last ack */
         else if (rc != 0)
@@ -399,7 +399,7 @@ static int fault_connect(sfj_transport **out, void *payload)
     fault_cfg *c = payload;
     fault_tp *ft;
     sfj_transport *inner = NULL;
-    int rc = sfj_transport_tcp_connect(&inner, c->addr, 1000);
+    int rc = sfj_transport_tcp_connect(c->addr, 1000, &inner);
 
     if (rc != 0)
         return rc;
@@ -480,13 +480,13 @@ static void child_terminal(fx *f, int port)
     char addr[64];
 
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-    if (sfj_journal_open(&j, f->jdir, f->keys, NULL) != 0)
+    if (sfj_journal_open(f->jdir, f->keys, NULL, &j) != 0)
         _exit(2);
     o.sink = SFJ_SINK_TCP;
     o.address = addr;
     o.backoff_min_ms = 20;
     o.backoff_max_ms = 200;
-    if (sfj_forwarder_new(&fw, j, &o) != 0 || sfj_forwarder_start(fw) != 0)
+    if (sfj_forwarder_new(j, &o, &fw) != 0 || sfj_forwarder_start(fw) != 0)
         _exit(3);
     for (;;) /* until killed */
         sfj_test_append(j, 100);
@@ -516,7 +516,7 @@ static void test_terminal_kill9(void **state)
         assert_true(WIFSIGNALED(status));
     }
     /* Restarted: everything above the watermark goes again. */
-    assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, NULL), 0);
+    assert_int_equal(sfj_journal_open(f->jdir, f->keys, NULL, &f->j), 0);
     o = tcp_opts(f, addr, sizeof addr);
     fw = start_fwd(f, &o);
     sfj_test_append(f->j, 10);
@@ -545,14 +545,14 @@ static void test_many_terminals(void **state)
         k[i] = sfj_test_keys((uint8_t)(40 + i));
         path = sfj_test_path(f->dir, tid);
         jo.terminal_id = tid;
-        assert_int_equal(sfj_journal_open(&j[i], path, k[i], &jo), 0);
+        assert_int_equal(sfj_journal_open(path, k[i], &jo, &j[i]), 0);
         free(path);
         sfj_test_provision(f->host.prov, j[i], k[i], tid);
     }
     sfj_test_host_start(&f->host);
     for (i = 0; i < NTERM; i++) {
         o = tcp_opts(f, addr, sizeof addr);
-        assert_int_equal(sfj_forwarder_new(&fw[i], j[i], &o), 0);
+        assert_int_equal(sfj_forwarder_new(j[i], &o, &fw[i]), 0);
         assert_int_equal(sfj_forwarder_start(fw[i]), 0);
         a[i].j = j[i];
         a[i].n = 500;
@@ -618,11 +618,11 @@ static void test_unprovisioned_terminal(void **state)
     open_terminal(f, "T-KNOWN");
     /* A journal under another key claims the known terminal's id: its
      * journal_id is unknown to the host. */
-    assert_int_equal(sfj_journal_open(&j2, path, other, NULL), 0);
+    assert_int_equal(sfj_journal_open(path, other, NULL, &j2), 0);
     sfj_test_append(j2, 5);
     sfj_test_host_start(&f->host);
     o = tcp_opts(f, addr, sizeof addr);
-    assert_int_equal(sfj_forwarder_new(&fw, j2, &o), 0);
+    assert_int_equal(sfj_forwarder_new(j2, &o, &fw), 0);
     assert_int_equal(sfj_forwarder_flush(fw, 500), SFJ_ETIMEDOUT);
     assert_true(counted(f, &f->errors) >= 1);
     assert_int_equal(watermark(j2), 0);
@@ -650,7 +650,7 @@ static void test_rolled_back_journal(void **state)
     f->j = NULL;
     snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", f->jdir, old);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, NULL), 0);
+    assert_int_equal(sfj_journal_open(f->jdir, f->keys, NULL, &f->j), 0);
     sfj_test_host_start(&f->host);
     o = tcp_opts(f, addr, sizeof addr);
     fw = start_fwd(f, &o);
@@ -666,7 +666,7 @@ static void test_rolled_back_journal(void **state)
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && mv '%s' '%s'", f->jdir, old,
              f->jdir);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, NULL), 0);
+    assert_int_equal(sfj_journal_open(f->jdir, f->keys, NULL, &f->j), 0);
     pthread_mutex_lock(&f->lock);
     f->errors = 0;
     pthread_mutex_unlock(&f->lock);

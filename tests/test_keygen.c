@@ -105,7 +105,7 @@ static void test_new_and_show(void **state)
     free(before);
     free(after);
 
-    assert_int_equal(sfj_keys_load_file(&keys, f->key), SFJ_OK);
+    assert_int_equal(sfj_keys_load_file(f->key, &keys), SFJ_OK);
     sfj_keys_public_key(keys, pk);
     sfj_keys_free(keys);
     hex(pk, 32, pk_hex);
@@ -140,9 +140,9 @@ static void test_export_host(void **state)
     char want[256], a[33], b[65], c[65], *out;
 
     assert_int_equal(run(f, "new", f->key, NULL), 0);
-    assert_int_equal(sfj_keys_load_file(&keys, f->key), SFJ_OK);
+    assert_int_equal(sfj_keys_load_file(f->key, &keys), SFJ_OK);
     opts.terminal_id = "POS-42";
-    assert_int_equal(sfj_journal_open(&j, jdir, keys, &opts), SFJ_OK);
+    assert_int_equal(sfj_journal_open(jdir, keys, &opts, &j), SFJ_OK);
     sfj_journal_id(j, jid);
     sfj_journal_close(j);
     sfj_keys_link_key(keys, link);

@@ -68,7 +68,7 @@ static sfj_keys *load(void)
     sfj_keys *k = NULL;
 
     master_bytes(m);
-    assert_int_equal(sfj_keys_from_bytes(&k, m, sizeof m), SFJ_OK);
+    assert_int_equal(sfj_keys_from_bytes(m, sizeof m, &k), SFJ_OK);
     assert_non_null(k);
     return k;
 }
@@ -156,7 +156,7 @@ static void test_distinct(void **state)
             assert_memory_not_equal(keys[a], keys[b], SFJ_KEY_BYTES);
     /* A different master changes every subkey. */
     m[31] ^= 1;
-    assert_int_equal(sfj_keys_from_bytes(&k2, m, sizeof m), SFJ_OK);
+    assert_int_equal(sfj_keys_from_bytes(m, sizeof m, &k2), SFJ_OK);
     assert_memory_not_equal(k2->link, k->link, SFJ_KEY_BYTES);
     assert_memory_not_equal(k2->sign_pk, k->sign_pk, sizeof k->sign_pk);
     sfj__epoch_key(k2, 1, keys[0]);
@@ -172,13 +172,13 @@ static void test_refusals(void **state)
     sfj_keys *k = (sfj_keys *)&m; /* must be reset to NULL on failure */
 
     (void)state;
-    assert_int_equal(sfj_keys_from_bytes(&k, m, SFJ_KEY_BYTES - 1), SFJ_EINVAL);
+    assert_int_equal(sfj_keys_from_bytes(m, SFJ_KEY_BYTES - 1, &k), SFJ_EINVAL);
     assert_null(k);
     k = (sfj_keys *)&m;
-    assert_int_equal(sfj_keys_from_bytes(&k, m, SFJ_KEY_BYTES + 1), SFJ_EINVAL);
+    assert_int_equal(sfj_keys_from_bytes(m, SFJ_KEY_BYTES + 1, &k), SFJ_EINVAL);
     assert_null(k);
-    assert_int_equal(sfj_keys_from_bytes(&k, NULL, SFJ_KEY_BYTES), SFJ_EINVAL);
-    assert_int_equal(sfj_keys_from_bytes(NULL, m, SFJ_KEY_BYTES), SFJ_EINVAL);
+    assert_int_equal(sfj_keys_from_bytes(NULL, SFJ_KEY_BYTES, &k), SFJ_EINVAL);
+    assert_int_equal(sfj_keys_from_bytes(m, SFJ_KEY_BYTES, NULL), SFJ_EINVAL);
     assert_int_equal(sfj_keys_link_key(NULL, out), SFJ_EINVAL);
     assert_int_equal(sfj_keys_public_key(NULL, out), SFJ_EINVAL);
     sfj_keys_free(NULL);

@@ -313,7 +313,7 @@ static void open_j(fixture *f, model *m, const sfj_journal_opts *o)
 
     sfj_journal_close(f->j);
     f->j = NULL;
-    rc = sfj_journal_open(&f->j, f->path, f->keys, o);
+    rc = sfj_journal_open(f->path, f->keys, o, &f->j);
     if (rc != SFJ_OK)
         fail_msg("seed %" PRIu64 ": open: %s (%s)", m->seed, sfj_strerror(rc),
                  sfj_journal_errmsg(NULL));
@@ -535,7 +535,7 @@ static void child_run(fixture *f, const plan_ev *plan, int n, int fd)
     uint64_t rec[2];
     int i;
 
-    if (sfj_journal_open(&j, f->path, f->keys, NULL) != SFJ_OK)
+    if (sfj_journal_open(f->path, f->keys, NULL, &j) != SFJ_OK)
         _exit(3);
     for (i = 0; i < n; i++) {
         if (do_append(j, &plan[i], 0, &rec[1]) != SFJ_OK)
@@ -601,7 +601,7 @@ static void step_crash(fixture *f, model *m)
 
     /* Reopen: the journal continues the model with the plan's events in
      * order (checkpoints between), at least the reported ones. */
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
     m->gen++;
     {
         sfj_stats st = stats(f);

@@ -544,7 +544,7 @@ static void run_mode(fx *f, relay *r, int mode, const char *name)
     appender a;
 
     jo.terminal_id = name;
-    assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, &jo), 0);
+    assert_int_equal(sfj_journal_open(f->jdir, f->keys, &jo, &f->j), 0);
     sfj_test_provision(f->host.prov, f->j, f->keys, name);
     sfj_test_host_start(&f->host);
     relay_start(r, mode, &f->host);
@@ -559,7 +559,7 @@ static void run_mode(fx *f, relay *r, int mode, const char *name)
     o.connect_timeout_ms = 1000;
     o.ack_timeout_ms = 1000;
     o.ping_interval_ms = 500;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), 0);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), 0);
     assert_int_equal(sfj_forwarder_start(fw), 0);
     a.j = f->j;
     a.n = ENTRIES - ENTRIES / 2;

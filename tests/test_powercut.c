@@ -128,7 +128,7 @@ static int child_main(int argc, char **argv)
     fd = open(argv[3], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         return 22;
-    rc = sfj_journal_open(&j, argv[2], keys, &o);
+    rc = sfj_journal_open(argv[2], keys, &o, &j);
     if (rc != SFJ_OK) {
         fprintf(stderr, "child: open: %s (%s)\n", sfj_strerror(rc),
                 sfj_journal_errmsg(NULL));
@@ -187,7 +187,7 @@ static int child_main(int argc, char **argv)
             if (sfj_journal_close(j) != SFJ_OK)
                 return 27;
             j = NULL;
-            if (sfj_journal_open(&j, argv[2], keys, &o) != SFJ_OK)
+            if (sfj_journal_open(argv[2], keys, &o, &j) != SFJ_OK)
                 return 28;
         }
     }
@@ -331,7 +331,7 @@ static int check_state(const char *dir, const expect *ex)
     int rc;
 
     journal_opts(&o);
-    rc = sfj_journal_open(&j, dir, keys, &o);
+    rc = sfj_journal_open(dir, keys, &o, &j);
     if (rc != SFJ_OK) {
         if (rc == SFJ_ECORRUPT && ex->reported == 0 && ex->acked == 0)
             return 10;

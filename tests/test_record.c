@@ -235,7 +235,7 @@ static void test_checkpoint(void **state)
 
     (void)state;
     memset(m, 0x33, sizeof m);
-    assert_int_equal(sfj_keys_from_bytes(&k, m, sizeof m), SFJ_OK);
+    assert_int_equal(sfj_keys_from_bytes(m, sizeof m, &k), SFJ_OK);
     assert_int_equal(sfj_keys_public_key(k, pk), SFJ_OK);
     sfj__rec_checkpoint(JID, k->sign_sk, &h, 0xdeadbeef, rec);
     assert_int_equal(rec[1], SFJ_REC_F_CLEAR);

@@ -71,7 +71,7 @@ static void child(fixture *f, int scenario, int fd)
     uint64_t seq;
     size_t i;
 
-    if (sfj_journal_open(&j, f->path, f->keys, NULL) != SFJ_OK)
+    if (sfj_journal_open(f->path, f->keys, NULL, &j) != SFJ_OK)
         _exit(3);
     for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if (steps[i].sc != -1 && steps[i].sc != scenario)
@@ -141,7 +141,7 @@ static void test_kill_between_intent_and_outcome(void **state)
 
     crash(f, SC_INTENT, seqs, &n);
     assert_int_equal(n, 7);
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
     assert_int_equal(sfj_recover(f->j, &r), SFJ_OK);
     assert_int_equal(r->status, SFJ_REPORT_ACTION);
     assert_int_equal(r->bad_seq, 0);
@@ -193,7 +193,7 @@ static void test_kill_between_outcome_and_receipt(void **state)
 
     crash(f, SC_RECEIPT, seqs, &n);
     assert_int_equal(n, 5);
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
     assert_int_equal(sfj_recover(f->j, &r), SFJ_OK);
     assert_int_equal(r->status, SFJ_REPORT_ACTION);
     assert_int_equal(r->n_items, 1);
@@ -226,7 +226,7 @@ static void test_kill_during_settlement(void **state)
 
     crash(f, SC_SETTLE, seqs, &n);
     assert_int_equal(n, 7);
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
     assert_int_equal(sfj_recover(f->j, &r), SFJ_OK);
     assert_int_equal(r->status, SFJ_REPORT_ACTION);
     assert_int_equal(r->settlement_seq, seqs[5]);
@@ -326,7 +326,7 @@ static void test_tool_json_and_idempotence(void **state)
 
     crash(f, SC_INTENT, seqs, &n);
     /* Add an unforwarded offline sale and a rejected entry. */
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
     put_ok(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "T4", 400, &s_off);
     put_ok(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "T4", 400, NULL);
     put_ok(f->j, SFJ_EV_NOTE, 0, NULL, 0, &s_note);
@@ -400,7 +400,7 @@ static void test_tool_json_and_idempotence(void **state)
     has(out2, "\"reversals_marked\": 1,");
     has(out2, "\"in_doubt\": [],");
     free(out2);
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
     assert_int_equal(sfj_txn_get(f->j, "T3", &t), SFJ_OK);
     assert_int_equal(t.state, SFJ_TXN_REVERSED);
     assert_int_equal(t.reversal, SFJ_ST_REV_DECIDED);
@@ -415,7 +415,7 @@ static void test_tool_exit_codes(void **state)
     char args[1024], *other, *out;
     sfj_keys *k2 = NULL;
 
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
     put_ok(f->j, SFJ_EV_TXN_INTENT, 0, "C1", 10, NULL);
     put_ok(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "C1", 10, NULL);
     put_ok(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "C1", 10, NULL);
@@ -456,7 +456,7 @@ static void test_tool_corruption(void **state)
     FILE *w;
     int k;
 
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
     for (k = 0; k < 10; k++)
         put_ok(f->j, SFJ_EV_NOTE, 0, NULL, k, &seq);
     assert_int_equal(sfj__journal_read_sealed(f->j, 5, &rec, &len), SFJ_OK);

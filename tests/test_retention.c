@@ -30,7 +30,7 @@ static void open_j(fixture *f, uint64_t max_bytes)
     o.retention_days = 1;
     o.max_bytes = max_bytes;
     o.checkpoint_every = 1000;
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, &o), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &f->j), SFJ_OK);
 }
 
 static int put(fixture *f, uint16_t kind, uint16_t status, const char *txn,

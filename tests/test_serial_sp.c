@@ -196,7 +196,7 @@ static sfj_transport *open_ok(const sfj_serial_opts *o)
 {
     sfj_transport *t = NULL;
 
-    assert_int_equal(sfj_transport_serial_open(&t, "/dev/ttyS9", o), 0);
+    assert_int_equal(sfj_transport_serial_open("/dev/ttyS9", o, &t), 0);
     assert_non_null(t);
     assert_int_equal(t->framing, SFJ_FRAMING_COBS);
     return t;
@@ -211,14 +211,14 @@ static void test_open_failures(void **state)
 
     (void)state;
     fk.by_name_rc = SP_ERR_ARG;
-    assert_int_equal(sfj_transport_serial_open(&t, "/dev/nope", NULL),
+    assert_int_equal(sfj_transport_serial_open("/dev/nope", NULL, &t),
                      SFJ_ENOTFOUND);
     assert_null(t);
     assert_int_equal(fk.freed, 0);
 
     fk.by_name_rc = SP_OK;
     fk.open_rc = SP_ERR_FAIL;
-    assert_int_equal(sfj_transport_serial_open(&t, "/dev/ttyS9", NULL),
+    assert_int_equal(sfj_transport_serial_open("/dev/ttyS9", NULL, &t),
                      SFJ_ELINK);
     assert_null(t);
     assert_int_equal(fk.closed, 0); /* never opened, never closed */
@@ -226,7 +226,7 @@ static void test_open_failures(void **state)
 
     fk.open_rc = SP_OK;
     fk.set_config_rc = SP_ERR_FAIL;
-    assert_int_equal(sfj_transport_serial_open(&t, "/dev/ttyS9", NULL),
+    assert_int_equal(sfj_transport_serial_open("/dev/ttyS9", NULL, &t),
                      SFJ_ELINK);
     assert_int_equal(fk.opened, 1);
     assert_int_equal(fk.closed, 1);
@@ -234,15 +234,15 @@ static void test_open_failures(void **state)
 
     /* Bad settings are refused before the port is touched. */
     o.data_bits = 9;
-    assert_int_equal(sfj_transport_serial_open(&t, "/dev/ttyS9", &o),
+    assert_int_equal(sfj_transport_serial_open("/dev/ttyS9", &o, &t),
                      SFJ_EINVAL);
     o = (sfj_serial_opts)SFJ_SERIAL_OPTS_INIT;
     o.stop_bits = 3;
-    assert_int_equal(sfj_transport_serial_open(&t, "/dev/ttyS9", &o),
+    assert_int_equal(sfj_transport_serial_open("/dev/ttyS9", &o, &t),
                      SFJ_EINVAL);
     o = (sfj_serial_opts)SFJ_SERIAL_OPTS_INIT;
     o.flow = 7;
-    assert_int_equal(sfj_transport_serial_open(&t, "/dev/ttyS9", &o),
+    assert_int_equal(sfj_transport_serial_open("/dev/ttyS9", &o, &t),
                      SFJ_EINVAL);
     assert_int_equal(fk.opened, 1);
 }
@@ -288,7 +288,7 @@ static void test_short_writes(void **state)
     for (i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 7);
     fk.write_chunk = 3;
-    assert_int_equal(sfj_transport_send(t, data, sizeof data, &sent, 5000), 0);
+    assert_int_equal(sfj_transport_send(t, data, sizeof data, 5000, &sent), 0);
     assert_int_equal(sent, sizeof data);
     assert_int_equal(fk.written_len, sizeof data);
     assert_memory_equal(fk.written, data, sizeof data);
@@ -305,22 +305,22 @@ static void test_write_timeout_and_error(void **state)
 
     (void)state;
     fk.write_chunk = 0; /* the line never drains */
-    assert_int_equal(sfj_transport_send(t, data, sizeof data, &sent, 50),
+    assert_int_equal(sfj_transport_send(t, data, sizeof data, 50, &sent),
                      SFJ_ETIMEDOUT);
     assert_int_equal(sent, 0);
     /* A 0 ms poll never blocks (libserialport's 0 means forever). */
     fk.blocking_writes = 0;
-    assert_int_equal(sfj_transport_send(t, data, sizeof data, &sent, 0),
+    assert_int_equal(sfj_transport_send(t, data, sizeof data, 0, &sent),
                      SFJ_ETIMEDOUT);
     assert_int_equal(fk.blocking_writes, 0);
     assert_true(fk.nonblocking_writes >= 1);
     /* Part of it went before the time ran out. */
     fk.write_chunk = 10;
-    assert_int_equal(sfj_transport_send(t, data, sizeof data, &sent, 0),
+    assert_int_equal(sfj_transport_send(t, data, sizeof data, 0, &sent),
                      SFJ_ETIMEDOUT);
     assert_int_equal(sent, 10);
     fk.write_fail = 1;
-    assert_int_equal(sfj_transport_send(t, data, sizeof data, &sent, 100),
+    assert_int_equal(sfj_transport_send(t, data, sizeof data, 100, &sent),
                      SFJ_ELINK);
     sfj_transport_close(t);
 }
@@ -333,24 +333,24 @@ static void test_reads(void **state)
     size_t got = 9;
 
     (void)state;
-    assert_int_equal(sfj_transport_recv(t, buf, sizeof buf, &got, 20),
+    assert_int_equal(sfj_transport_recv(t, buf, sizeof buf, 20, &got),
                      SFJ_ETIMEDOUT);
     assert_int_equal(got, 0);
     assert_int_equal(fk.last_read_timeout, 20);
     fk.rx = line;
     fk.rx_len = sizeof line;
-    assert_int_equal(sfj_transport_recv(t, buf, 2, &got, 20), 0);
+    assert_int_equal(sfj_transport_recv(t, buf, 2, 20, &got), 0);
     assert_int_equal(got, 2);
     assert_memory_equal(buf, line, 2);
     /* 0 ms polls without blocking; -1 waits forever (libserialport 0). */
-    assert_int_equal(sfj_transport_recv(t, buf, 2, &got, 0), 0);
+    assert_int_equal(sfj_transport_recv(t, buf, 2, 0, &got), 0);
     assert_int_equal(fk.nonblocking_reads, 1);
     assert_memory_equal(buf, line + 2, 2);
-    assert_int_equal(sfj_transport_recv(t, buf, 8, &got, -1), 0);
+    assert_int_equal(sfj_transport_recv(t, buf, 8, -1, &got), 0);
     assert_int_equal(fk.last_read_timeout, 0);
     assert_int_equal(got, 1);
     fk.read_rc = SP_ERR_FAIL;
-    assert_int_equal(sfj_transport_recv(t, buf, 8, &got, 20), SFJ_ELINK);
+    assert_int_equal(sfj_transport_recv(t, buf, 8, 20, &got), SFJ_ELINK);
     sfj_transport_close(t);
 }
 

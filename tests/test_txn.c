@@ -24,7 +24,7 @@ static void reopen(fixture *f, const sfj_journal_opts *o)
 {
     assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
     f->j = NULL;
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, o), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, o, &f->j), SFJ_OK);
 }
 
 static int ev_full(sfj_journal *j, uint16_t kind, uint16_t status,
@@ -618,7 +618,7 @@ static void test_index_rebuild_and_secrecy(void **state)
     }
     free(data);
     free(p);
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, NULL), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
 }
 
 static void test_txn_id_new(void **state)

@@ -13,7 +13,7 @@ static void request(char *out, size_t cap, const char *mti, int64_t amount)
 {
     char pan[24];
 
-    sfj_mask_pan(pan, sizeof pan, "4111111111111111");
+    sfj_mask_pan("4111111111111111", pan, sizeof pan);
     snprintf(out, cap, "%s|2=%s|3=000000|4=%012lld|49=978|22=071", mti, pan,
              (long long)amount);
 }

@@ -83,7 +83,7 @@ static int open_ro(sim *s, const char *dir, sfj_journal **out)
     int rc;
 
     opts.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
-    rc = sfj_journal_open(out, dir, s->keys, &opts);
+    rc = sfj_journal_open(dir, s->keys, &opts, out);
     return rc == SFJ_OK ? SIM_OK : sim_fail(NULL, dir, rc);
 }
 
@@ -127,7 +127,7 @@ int phase_summary(sim *s)
 
     memset(&t, 0, sizeof t);
     memset(&h, 0, sizeof h);
-    if ((rc = sfj_keys_load_file(&s->keys, s->key_file)) != SFJ_OK)
+    if ((rc = sfj_keys_load_file(s->key_file, &s->keys)) != SFJ_OK)
         return sim_fail(NULL, "load key", rc);
     if (open_ro(s, s->journal_dir, &term) != SIM_OK ||
         open_ro(s, s->mirror_dir, &mirror) != SIM_OK)

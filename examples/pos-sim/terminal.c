@@ -42,13 +42,13 @@ int sim_open(sim *s)
     sfj_journal_opts opts = SFJ_JOURNAL_OPTS_INIT;
     int rc;
 
-    if ((rc = sfj_keys_load_file(&s->keys, s->key_file)) != SFJ_OK)
+    if ((rc = sfj_keys_load_file(s->key_file, &s->keys)) != SFJ_OK)
         return sim_fail(NULL, "load key", rc);
     opts.terminal_id = "POS-0001";
     opts.max_offline_count = MAX_OFFLINE_COUNT;
     opts.max_offline_amount = MAX_OFFLINE_AMOUNT;
     opts.max_offline_age_ms = MAX_OFFLINE_AGE_MS;
-    if ((rc = sfj_journal_open(&s->j, s->journal_dir, s->keys, &opts)) != 0)
+    if ((rc = sfj_journal_open(s->journal_dir, s->keys, &opts, &s->j)) != 0)
         return sim_fail(NULL, "open journal", rc);
     return SIM_OK;
 }
@@ -86,7 +86,7 @@ int sim_forwarder_start(sim *s)
     fo.backoff_min_ms = 50;
     fo.backoff_max_ms = 500;
     fo.connect_timeout_ms = 1000;
-    if ((rc = sfj_forwarder_new(&s->fwd, s->j, &fo)) != SFJ_OK)
+    if ((rc = sfj_forwarder_new(s->j, &fo, &s->fwd)) != SFJ_OK)
         return sim_fail(s, "forwarder", rc);
     if ((rc = sfj_forwarder_start(s->fwd)) != SFJ_OK)
         return sim_fail(s, "forwarder start", rc);

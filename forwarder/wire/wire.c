@@ -54,11 +54,11 @@ int sfj__wire_send(sfj__wire *w, sfj_transport *t, uint8_t type,
     n = sfj__frame_encode(w->tx, SFJ_FRAME_MAX_BYTES, type, 0,
                           w->tx + SFJ_FRAME_HDR_BYTES, (uint32_t)body_len);
     if (!w->cobs)
-        return t->ops->send(t, w->tx, n, &sent, timeout_ms);
+        return t->ops->send(t, w->tx, n, timeout_ms, &sent);
     w->txc[0] = 0;
     n = sfj__cobs_encode(w->tx, n, w->txc + 1, TXC_BYTES - 2);
     w->txc[n + 1] = 0;
-    return t->ops->send(t, w->txc, n + 2, &sent, timeout_ms);
+    return t->ops->send(t, w->txc, n + 2, timeout_ms, &sent);
 }
 
 int sfj__wire_fill(sfj__wire *w, sfj_transport *t, int timeout_ms)
@@ -69,7 +69,7 @@ int sfj__wire_fill(sfj__wire *w, sfj_transport *t, int timeout_ms)
     if (w->in_pos < w->in_len)
         return SFJ_OK;
     w->in_pos = w->in_len = 0;
-    rc = t->ops->recv(t, w->in, sizeof w->in, &got, timeout_ms);
+    rc = t->ops->recv(t, w->in, sizeof w->in, timeout_ms, &got);
     if (rc == SFJ_OK)
         w->in_len = got;
     return rc;

@@ -138,9 +138,9 @@ typedef struct sfj_forwarder sfj_forwarder;
 /** Create a forwarder for journal `j` (which must outlive it and be
  *  writable: acks are persisted in it). Nothing connects yet. `*out`
  *  belongs to the caller; release it with sfj_forwarder_free. */
-SFJ_EXTERN SFJ_WARN_UNUSED int
-sfj_forwarder_new(sfj_forwarder **out, sfj_journal *j,
-                  const sfj_forwarder_opts *opts);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_forwarder_new(sfj_journal *j,
+                                                 const sfj_forwarder_opts *opts,
+                                                 sfj_forwarder **out);
 
 /** Run the forwarder on its own thread until sfj_forwarder_stop.
  *  SFJ_ESTATE if it already runs. */

@@ -152,10 +152,10 @@ typedef struct sfj_journal sfj_journal;
  *  LMDB readers, bumps the boot counter and, if the last run did not close
  *  cleanly, seals the tail with a checkpoint. `*out` belongs to the caller;
  *  release it with sfj_journal_close. `opts` may be NULL. */
-SFJ_EXTERN SFJ_WARN_UNUSED int sfj_journal_open(sfj_journal **out,
-                                                const char *dir,
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_journal_open(const char *dir,
                                                 const sfj_keys *keys,
-                                                const sfj_journal_opts *opts);
+                                                const sfj_journal_opts *opts,
+                                                sfj_journal **out);
 
 /** Write a closing checkpoint (when writable and anything was appended
  *  since the last one), close and free. Accepts NULL. No other thread may
@@ -285,7 +285,7 @@ SFJ_EXTERN int sfj_status_from_name(const char *name, sfj_status *out);
 /** Write a PAN masked to first 6 and last 4 digits ("411111******1111")
  *  into `out` (capacity `cap`, including the NUL). Non-digits are refused
  *  with SFJ_EINVAL, a short buffer with SFJ_EBUFS. */
-SFJ_EXTERN int sfj_mask_pan(char *out, size_t cap, const char *pan);
+SFJ_EXTERN int sfj_mask_pan(const char *pan, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -33,13 +33,13 @@ SFJ_EXTERN int sfj_keys_generate_file(const char *path);
  *  readable or writable by group or others, SFJ_ENOTFOUND if missing,
  *  SFJ_ECORRUPT if it is not a key file. `*out` belongs to the caller and is
  *  freed with sfj_keys_free. */
-SFJ_EXTERN SFJ_WARN_UNUSED int sfj_keys_load_file(sfj_keys **out,
-                                                  const char *path);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_keys_load_file(const char *path,
+                                                  sfj_keys **out);
 
 /** Build a key set from `len` == SFJ_KEY_BYTES master key bytes held by the
  *  app. The bytes are copied; the caller should wipe its own copy. */
-SFJ_EXTERN SFJ_WARN_UNUSED int
-sfj_keys_from_bytes(sfj_keys **out, const uint8_t *master, size_t len);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_keys_from_bytes(const uint8_t *master,
+                                                   size_t len, sfj_keys **out);
 
 /** Wipe and free a key set. Accepts NULL. */
 SFJ_EXTERN void sfj_keys_free(sfj_keys *keys);

@@ -4,7 +4,7 @@
 #include "sfj/errors.h"
 #include "sfj/journal.h"
 
-int sfj_mask_pan(char *out, size_t cap, const char *pan)
+int sfj_mask_pan(const char *pan, char *out, size_t cap)
 {
     size_t n, i;
 

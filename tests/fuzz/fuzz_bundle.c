@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         memset(master, SFJ_FUZZ_BUNDLE_SEED, sizeof master);
         if (sfj_init() != 0 ||
-            sfj_keys_from_bytes(&keys, master, sizeof master) != 0 ||
+            sfj_keys_from_bytes(master, sizeof master, &keys) != 0 ||
             sfj_keys_public_key(keys, pin) != 0)
             abort();
         sfj_keys_free(keys);

@@ -346,9 +346,9 @@ static void bundles(void)
     int rc;
 
     memset(master, SFJ_FUZZ_BUNDLE_SEED, sizeof master);
-    check(sfj_keys_from_bytes(&keys, master, sizeof master) == SFJ_OK, "keys");
+    check(sfj_keys_from_bytes(master, sizeof master, &keys) == SFJ_OK, "keys");
     opts.checkpoint_every = 5;
-    check(sfj_journal_open(&j, path, keys, &opts) == SFJ_OK, "open");
+    check(sfj_journal_open(path, keys, &opts, &j) == SFJ_OK, "open");
     /* Two transactions through their legal states, interleaved with
      * notes and an offline sale, so that the bundles hide some records. */
     static const struct {
@@ -386,7 +386,7 @@ static void bundles(void)
     /* Close and reopen, so that a checkpoint seals the last records. */
     check(sfj_journal_close(j) == SFJ_OK, "close");
     j = NULL;
-    check(sfj_journal_open(&j, path, keys, &opts) == SFJ_OK, "reopen");
+    check(sfj_journal_open(path, keys, &opts, &j) == SFJ_OK, "reopen");
     for (i = 0; i < 2; i++) {
         const char *txn = i == 0 ? "T-0001" : "T-0002";
 

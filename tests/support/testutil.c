@@ -49,7 +49,7 @@ sfj_keys *sfj_test_keys(uint8_t seed)
 
     memset(master, seed, sizeof master);
     if (sfj_init() != 0 ||
-        sfj_keys_from_bytes(&keys, master, sizeof master) != 0)
+        sfj_keys_from_bytes(master, sizeof master, &keys) != 0)
         abort();
     return keys;
 }
@@ -153,7 +153,7 @@ int sfj_test_setup(void **state)
     f->out = sfj_test_path(f->dir, "stdout");
     f->err = sfj_test_path(f->dir, "stderr");
     if (sfj_keys_generate_file(f->keyfile) != SFJ_OK ||
-        sfj_keys_load_file(&f->keys, f->keyfile) != SFJ_OK ||
+        sfj_keys_load_file(f->keyfile, &f->keys) != SFJ_OK ||
         sfj_keys_public_key(f->keys, f->pubkey) != SFJ_OK)
         abort();
     *state = f;
@@ -166,7 +166,7 @@ int sfj_test_setup_open(void **state)
 
     sfj_test_setup(state);
     f = *state;
-    return sfj_journal_open(&f->j, f->path, f->keys, NULL) == SFJ_OK ? 0 : -1;
+    return sfj_journal_open(f->path, f->keys, NULL, &f->j) == SFJ_OK ? 0 : -1;
 }
 
 int sfj_test_teardown(void **state)

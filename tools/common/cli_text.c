@@ -32,7 +32,7 @@ static void mask_run(uint8_t *run, size_t n)
     }
     memcpy(pan, run, n);
     pan[n] = '\0';
-    if (sfj_mask_pan(masked, sizeof masked, pan) == 0) {
+    if (sfj_mask_pan(pan, masked, sizeof masked) == 0) {
         memcpy(run, masked, n);
     } else {
         for (i = 0; i < n; i++)

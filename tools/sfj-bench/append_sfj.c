@@ -38,7 +38,7 @@ int bench_append_sfj(const bench_opts *o, int threads, bench_rate *out)
     snprintf(name, sizeof name, "append-sfj-%dt", threads);
     dir = bench_path(o->dir, name);
     bench_journal_opts(&jo);
-    rc = sfj_journal_open(&c.j, dir, bench_keys(), &jo);
+    rc = sfj_journal_open(dir, bench_keys(), &jo, &c.j);
     if (rc != SFJ_OK) {
         bench_fail("sfj_journal_open", sfj_strerror(rc));
         free(dir);

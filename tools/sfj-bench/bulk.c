@@ -115,7 +115,7 @@ int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
 
     bench_journal_opts(&jo);
     memset(&p, 0, sizeof p);
-    rc = sfj_journal_open(&p.j, dir, bench_keys(), &jo);
+    rc = sfj_journal_open(dir, bench_keys(), &jo, &p.j);
     if (rc != SFJ_OK) {
         bench_fail("sfj_journal_open", sfj_strerror(rc));
         return rc;

@@ -63,16 +63,16 @@ int bench_rss_probe(const char *dir)
     keyfile = bench_path(dir, "../bench.key");
     rc = sfj_init();
     if (rc == SFJ_OK)
-        rc = sfj_keys_load_file(&keys, keyfile);
+        rc = sfj_keys_load_file(keyfile, &keys);
     free(keyfile);
     bench_journal_opts(&jo);
     jo.flags = SFJ_OPEN_NOCREATE;
     if (rc == SFJ_OK)
-        rc = sfj_journal_open(&j, dir, keys, &jo);
+        rc = sfj_journal_open(dir, keys, &jo, &j);
     fo.sink = SFJ_SINK_CALLBACK;
     fo.deliver = ack_all;
     if (rc == SFJ_OK)
-        rc = sfj_forwarder_new(&f, j, &fo);
+        rc = sfj_forwarder_new(j, &fo, &f);
     if (rc == SFJ_OK)
         rc = sfj_forwarder_start(f);
     if (rc == SFJ_OK)
@@ -130,7 +130,7 @@ int bench_footprint(const bench_opts *o, const char *dir, bench_results *r)
 
     bench_journal_opts(&jo);
     jo.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
-    rc = sfj_journal_open(&j, dir, bench_keys(), &jo);
+    rc = sfj_journal_open(dir, bench_keys(), &jo, &j);
     if (rc == SFJ_OK)
         rc = sfj_stats_get(j, &st);
     if (rc == SFJ_OK)

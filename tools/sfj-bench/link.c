@@ -199,12 +199,12 @@ typedef struct counting {
     bench_wire_count *count;
 } counting;
 
-static int c_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
-                  int timeout_ms)
+static int c_send(sfj_transport *t, const void *buf, size_t len, int timeout_ms,
+                  size_t *sent)
 {
     counting *c = (counting *)t;
     size_t n = 0;
-    int rc = sfj_transport_send(c->inner, buf, len, &n, timeout_ms);
+    int rc = sfj_transport_send(c->inner, buf, len, timeout_ms, &n);
 
     c->count->sent += n;
     if (sent != NULL)
@@ -212,11 +212,11 @@ static int c_send(sfj_transport *t, const void *buf, size_t len, size_t *sent,
     return rc;
 }
 
-static int c_recv(sfj_transport *t, void *buf, size_t cap, size_t *got,
-                  int timeout_ms)
+static int c_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
+                  size_t *got)
 {
     counting *c = (counting *)t;
-    int rc = sfj_transport_recv(c->inner, buf, cap, got, timeout_ms);
+    int rc = sfj_transport_recv(c->inner, buf, cap, timeout_ms, got);
 
     if (rc == SFJ_OK)
         c->count->received += *got;
@@ -250,10 +250,10 @@ int bench_connect(sfj_transport **out, void *payload)
 
     *out = NULL;
     if (l->serial != NULL) {
-        rc = sfj_transport_termios_open(&inner, l->serial, &so);
+        rc = sfj_transport_termios_open(l->serial, &so, &inner);
     } else {
         snprintf(addr, sizeof addr, "127.0.0.1:%d", l->port);
-        rc = sfj_transport_tcp_connect(&inner, addr, 5000);
+        rc = sfj_transport_tcp_connect(addr, 5000, &inner);
     }
     if (rc != SFJ_OK)
         return rc;

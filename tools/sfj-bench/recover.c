@@ -34,7 +34,7 @@ static int crash(const char *dir)
     if (pid == 0) {
         bench_journal_opts(&jo);
         jo.flags = SFJ_OPEN_NOCREATE;
-        if (sfj_journal_open(&j, dir, bench_keys(), &jo) != SFJ_OK)
+        if (sfj_journal_open(dir, bench_keys(), &jo, &j) != SFJ_OK)
             _exit(3);
         bench_event(&ev, SFJ_EV_NOTE, 77, (uint64_t)getpid(), txn, payload);
         ev.txn_id = NULL;
@@ -60,7 +60,7 @@ static int one(const bench_opts *o, const char *dir, double *ms)
     bench_journal_opts(&jo);
     jo.flags = SFJ_OPEN_NOCREATE;
     t0 = bench_now();
-    rc = sfj_journal_open(&j, dir, bench_keys(), &jo);
+    rc = sfj_journal_open(dir, bench_keys(), &jo, &j);
     if (rc == SFJ_OK)
         rc = sfj_recover(j, &rep);
     t1 = bench_now();

@@ -46,7 +46,7 @@ static int run_one(const bench_opts *o, const char *name, uint64_t n,
     bench_journal_opts(&jo);
     jo.flags = SFJ_OPEN_NOCREATE;
     if (rc == SFJ_OK)
-        rc = sfj_journal_open(&j, jdir, bench_keys(), &jo);
+        rc = sfj_journal_open(jdir, bench_keys(), &jo, &j);
     if (rc == SFJ_OK &&
         bench_provision(h.prov, j, bench_keys(), jo.terminal_id) != 0)
         rc = SFJ_EIO;
@@ -68,7 +68,7 @@ static int run_one(const bench_opts *o, const char *name, uint64_t n,
     fo.window = window;
     fo.connect = bench_connect;
     fo.connect_payload = &l;
-    rc = sfj_forwarder_new(&f, j, &fo);
+    rc = sfj_forwarder_new(j, &fo, &f);
     t0 = bench_now();
     if (rc == SFJ_OK)
         rc = sfj_forwarder_flush(f, 600000);

@@ -94,7 +94,7 @@ int bench_keys_init(const char *dir)
     run_keyfile = bench_path(dir, "bench.key");
     rc = sfj_keys_generate_file(run_keyfile);
     if (rc == SFJ_OK)
-        rc = sfj_keys_load_file(&run_keys, run_keyfile);
+        rc = sfj_keys_load_file(run_keyfile, &run_keys);
     if (rc != SFJ_OK)
         bench_fail("key file", sfj_strerror(rc));
     return rc;

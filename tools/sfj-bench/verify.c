@@ -36,7 +36,7 @@ int bench_verify(const bench_opts *o, const char *dir, bench_results *r)
     bench_journal_opts(&jo);
     /* Read-only, as sfj-dump opens it. */
     jo.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
-    rc = sfj_journal_open(&j, dir, bench_keys(), &jo);
+    rc = sfj_journal_open(dir, bench_keys(), &jo, &j);
     if (rc != SFJ_OK) {
         bench_fail("sfj_journal_open (read-only)", sfj_strerror(rc));
         return rc;

@@ -40,12 +40,12 @@ int dump_open(const dump_opts *o, sfj_journal **j, sfj_keys **keys)
     *j = NULL;
     *keys = NULL;
     if (o->key_file != NULL) {
-        rc = sfj_keys_load_file(keys, o->key_file);
+        rc = sfj_keys_load_file(o->key_file, keys);
         if (rc != SFJ_OK)
             return key_error(o->key_file, rc);
     }
     opts.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK;
-    rc = sfj_journal_open(j, o->dir, *keys, &opts);
+    rc = sfj_journal_open(o->dir, *keys, &opts, j);
     if (rc == SFJ_EAUTH) {
         dump_err("%s: the key does not belong to this journal", o->dir);
         return DUMP_KEY;

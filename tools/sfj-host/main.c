@@ -263,8 +263,8 @@ static int open_serial(opts *o, host_session **out)
     sfj_transport *t = NULL;
     int rc;
 
-    rc = o->serial_lsp ? sfj_transport_serial_open(&t, o->serial, &o->sopts)
-                       : sfj_transport_termios_open(&t, o->serial, &o->sopts);
+    rc = o->serial_lsp ? sfj_transport_serial_open(o->serial, &o->sopts, &t)
+                       : sfj_transport_termios_open(o->serial, &o->sopts, &t);
     if (rc != SFJ_OK) {
         host_log("cannot open serial line %s: %s", o->serial, sfj_strerror(rc));
         return HOST_EXIT_UNAVAIL;
@@ -305,7 +305,7 @@ static void accept_one(opts *o, int lfd, host_session **sess, int *nsess)
         snprintf(peer, sizeof peer, "peer");
     else
         snprintf(peer, sizeof peer, "%s:%s", hbuf, pbuf);
-    if (sfj_transport_tcp_from_fd(&t, fd) != SFJ_OK)
+    if (sfj_transport_tcp_from_fd(fd, &t) != SFJ_OK)
         return;
     if (host_session_new(&sess[*nsess], &o->cfg, t, 0, peer) != SFJ_OK)
         return;

@@ -52,7 +52,7 @@ static void kg_err(const char *fmt, ...)
 
 static int load(const char *path, sfj_keys **keys)
 {
-    int rc = sfj_keys_load_file(keys, path);
+    int rc = sfj_keys_load_file(path, keys);
 
     if (rc == SFJ_OK)
         return KG_OK;
@@ -125,7 +125,7 @@ static int cmd_export_host(const char *path, const char *dir)
     if (ex != KG_OK)
         goto done;
     opts.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
-    rc = sfj_journal_open(&j, dir, keys, &opts);
+    rc = sfj_journal_open(dir, keys, &opts, &j);
     if (rc != SFJ_OK) {
         kg_err("%s: %s", dir,
                rc == SFJ_EAUTH ? "the key does not belong to this journal"

@@ -86,7 +86,7 @@ static int open_journal(sfj_journal **j, const char *dir, const sfj_keys *k,
 
     o.flags =
         SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK | (writable ? 0 : SFJ_OPEN_RDONLY);
-    rc = sfj_journal_open(j, dir, k, &o);
+    rc = sfj_journal_open(dir, k, &o, j);
     if (rc != SFJ_OK)
         fprintf(stderr, "sfj-recover: cannot open %s: %s (%s)\n", dir,
                 sfj_strerror(rc), sfj_journal_errmsg(NULL));
@@ -133,7 +133,7 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
     c.dir = dir;
     if (sfj_init() != SFJ_OK)
         goto done;
-    rc = sfj_keys_load_file(&keys, keyfile);
+    rc = sfj_keys_load_file(keyfile, &keys);
     if (rc != SFJ_OK) {
         fprintf(stderr, "sfj-recover: key file %s: %s\n", keyfile,
                 sfj_strerror(rc));

@@ -43,13 +43,13 @@ typedef struct sfj_transport_ops {
      *  the time ran out first (`*sent` tells how many went out, which may be
      *  part of a frame: the link is then unusable); SFJ_ECLOSED when the
      *  peer is gone; SFJ_ELINK for another failure. */
-    int (*send)(sfj_transport *t, const void *buf, size_t len, size_t *sent,
-                int timeout_ms);
+    int (*send)(sfj_transport *t, const void *buf, size_t len, int timeout_ms,
+                size_t *sent);
     /** Read what is available, at least 1 byte, at most `cap`. 0 with
      *  `*got` > 0; SFJ_ETIMEDOUT when nothing came in time; SFJ_ECLOSED at
      *  end of stream; SFJ_ELINK for another failure. */
-    int (*recv)(sfj_transport *t, void *buf, size_t cap, size_t *got,
-                int timeout_ms);
+    int (*recv)(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
+                size_t *got);
     /** A descriptor that polls readable when recv has data, or -1. */
     int (*fd)(sfj_transport *t);
     /** Close the link and free the handle. */
@@ -101,33 +101,35 @@ typedef struct sfj_serial_opts {
  *  within `timeout_ms`. SFJ_ETIMEDOUT, SFJ_ELINK (refused, unreachable,
  *  name not resolved), SFJ_EINVAL (malformed address). `*out` is the
  *  caller's; release it with sfj_transport_close. */
-SFJ_EXTERN int sfj_transport_tcp_connect(sfj_transport **out,
-                                         const char *host_port, int timeout_ms);
+SFJ_EXTERN int sfj_transport_tcp_connect(const char *host_port, int timeout_ms,
+                                         sfj_transport **out);
 
 /** Wrap a connected TCP socket (e.g. from accept); the transport owns `fd`
  *  from then on, even when this call fails. */
-SFJ_EXTERN int sfj_transport_tcp_from_fd(sfj_transport **out, int fd);
+SFJ_EXTERN int sfj_transport_tcp_from_fd(int fd, sfj_transport **out);
 
 /** Open a tty (e.g. a pty from socat) in raw mode with plain termios.
  *  Standard baud rates only; flow SFJ_FLOW_DTRDSR is refused. `opts` may
  *  be NULL (defaults); SFJ_EVERSION when opts->version is 0 or newer than
  *  SFJ_SERIAL_OPTS_VERSION. */
-SFJ_EXTERN int sfj_transport_termios_open(sfj_transport **out, const char *path,
-                                          const sfj_serial_opts *opts);
+SFJ_EXTERN int sfj_transport_termios_open(const char *path,
+                                          const sfj_serial_opts *opts,
+                                          sfj_transport **out);
 
 /** Open a serial port through libserialport. SFJ_ENOTFOUND when the port
  *  does not exist, SFJ_ELINK when it cannot be opened or configured,
  *  SFJ_ESTATE when libsfj was built without libserialport, SFJ_EVERSION
  *  for an opts->version of 0 or newer than SFJ_SERIAL_OPTS_VERSION. */
-SFJ_EXTERN int sfj_transport_serial_open(sfj_transport **out, const char *path,
-                                         const sfj_serial_opts *opts);
+SFJ_EXTERN int sfj_transport_serial_open(const char *path,
+                                         const sfj_serial_opts *opts,
+                                         sfj_transport **out);
 
 /** Convenience calls through `t->ops`. SFJ_EVERSION (send, recv; -1 for
  *  fd) when t->ops->version is 0 or newer than SFJ_TRANSPORT_OPS_VERSION. */
 SFJ_EXTERN int sfj_transport_send(sfj_transport *t, const void *buf, size_t len,
-                                  size_t *sent, int timeout_ms);
+                                  int timeout_ms, size_t *sent);
 SFJ_EXTERN int sfj_transport_recv(sfj_transport *t, void *buf, size_t cap,
-                                  size_t *got, int timeout_ms);
+                                  int timeout_ms, size_t *got);
 SFJ_EXTERN int sfj_transport_fd(sfj_transport *t);
 /** Close and free; accepts NULL. */
 SFJ_EXTERN void sfj_transport_close(sfj_transport *t);
