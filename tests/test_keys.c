@@ -38,6 +38,11 @@ static const uint8_t KAT_RECORD[32] = {
     0x6c, 0x65, 0x2a, 0x01, 0x53, 0x8f, 0xbd, 0xd8, 0xe8, 0xb4, 0x0e,
     0x35, 0x64, 0x3d, 0x62, 0x4e, 0xab, 0xff, 0x11, 0xcb, 0x81, 0x44,
     0x50, 0x13, 0xee, 0x53, 0xe0, 0xea, 0x72, 0x34, 0xae, 0x39};
+/* amount box key: KDF(KDF(master, 1, "sfjtxnix"), 1, "sfjtxamt") */
+static const uint8_t KAT_AMOUNT[32] = {
+    0x67, 0x2d, 0x90, 0xfd, 0x7f, 0x2e, 0x30, 0x23, 0x37, 0xe8, 0x52,
+    0x3b, 0x10, 0xca, 0x54, 0x0e, 0x0c, 0x15, 0x25, 0x06, 0x4b, 0x81,
+    0x83, 0x7b, 0xbb, 0x46, 0x7e, 0x0c, 0x82, 0xa5, 0x93, 0x92};
 /* key check of journal id a0..af: blake2b(id, key=KDF(master,1,"sfjkchk1")) */
 static const uint8_t KAT_KCV[32] = {
     0x44, 0x0d, 0x7d, 0xa9, 0xad, 0xc2, 0x3c, 0x75, 0xc6, 0x92, 0x91,
@@ -91,6 +96,8 @@ static void test_known_answers(void **state)
         id[i] = (uint8_t)(0xa0 + i);
     sfj__key_check(k, id, out);
     assert_memory_equal(out, KAT_KCV, sizeof out);
+    sfj__amount_key(k, out);
+    assert_memory_equal(out, KAT_AMOUNT, sizeof out);
     sfj_keys_free(k);
 }
 
@@ -135,7 +142,7 @@ static void test_matches_construction(void **state)
 /* No two purposes, epochs or seqs share a key, and none is the master. */
 static void test_distinct(void **state)
 {
-    enum { N = 9 };
+    enum { N = 10 };
     uint8_t keys[N][SFJ_KEY_BYTES], m[SFJ_KEY_BYTES];
     sfj_keys *k = load(), *k2;
     size_t a, b;
@@ -151,6 +158,7 @@ static void test_distinct(void **state)
     sfj__record_key(keys[4], 1, keys[6]);
     sfj__record_key(keys[4], 2, keys[7]);
     sfj__record_key(keys[5], 1, keys[8]);
+    sfj__amount_key(k, keys[9]);
     for (a = 0; a < N; a++)
         for (b = a + 1; b < N; b++)
             assert_memory_not_equal(keys[a], keys[b], SFJ_KEY_BYTES);

@@ -1,7 +1,8 @@
 /* Record seal and open: the layout against a record built by hand with
  * libsodium, every header field authenticated (each single flipped bit of a
- * sealed record is refused), the wrong journal or key refused, and the
- * signed checkpoint likewise. */
+ * sealed record is refused), the wrong journal, key or length refused, a
+ * plaintext that authenticates but is no event refused, and the signed
+ * checkpoint likewise. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +13,10 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "crypto/keys.h"
 #include "common/bytes.h"
+#include "crypto/keys.h"
+#include "journal/format/entry.h"
+#include "journal/format/event_codec.h"
 #include "journal/format/record.h"
 #include "sfj/sfj.h"
 
@@ -41,17 +44,76 @@ static sfj__rec_hdr sample_hdr(void)
     return h;
 }
 
-/* Decode then open, as every reader does. */
-static int read_record(const uint8_t *jid, const uint8_t *ekey,
-                       const uint8_t *rec, size_t len, uint8_t *pt,
-                       size_t *pt_len)
-{
-    sfj__rec_hdr h;
-    int rc = sfj__rec_hdr_decode(rec, len, &h);
+/* The event every sealed record below carries, packed raw (a random
+ * payload keeps deflate from winning). */
+typedef struct sealed {
+    uint8_t *pt, *rec;
+    size_t pt_len, len;
+    uint8_t payload[200];
+} sealed;
 
-    if (rc != SFJ_OK)
-        return rc;
-    return sfj__rec_open(jid, ekey, rec, len, pt, pt_len);
+static void seal_sample(sealed *s, const uint8_t *ekey)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj__rec_hdr h = sample_hdr();
+    uint8_t flags = 0xff;
+
+    randombytes_buf(s->payload, sizeof s->payload);
+    ev.kind = SFJ_EV_TXN_OUTCOME;
+    ev.status = SFJ_ST_APPROVED;
+    ev.txn_id = "T-77";
+    ev.amount = 1234;
+    ev.currency = "EUR";
+    ev.auth_code = "A1";
+    ev.payload = s->payload;
+    ev.payload_len = sizeof s->payload;
+    assert_int_equal(sfj__event_pack(&ev, 9, &s->pt, &s->pt_len, &flags),
+                     SFJ_OK);
+    assert_int_equal(flags, 0);
+    s->len = SFJ_REC_HDR_BYTES + s->pt_len + SFJ_REC_TAG_BYTES;
+    s->rec = malloc(s->len + 1);
+    assert_non_null(s->rec);
+    sfj__rec_seal(JID, ekey, &h, s->pt, s->pt_len, s->rec);
+}
+
+static void sealed_free(sealed *s)
+{
+    sodium_memzero(s->pt, s->pt_len);
+    free(s->pt);
+    free(s->rec);
+}
+
+/* Open as every reader does: the record key from the header, then the one
+ * record-open. */
+static int read_record(const uint8_t *jid, const uint8_t *ekey,
+                       const uint8_t *rec, size_t len, sfj_entry **e)
+{
+    uint8_t rkey[SFJ_KEY_BYTES];
+    int rc;
+
+    *e = (sfj_entry *)rkey; /* must be reset */
+    if (len < SFJ_REC_HDR_BYTES)
+        return sfj__rec_open(jid, ekey, rec, len, e);
+    sfj__rec_key(ekey, rec, rkey);
+    rc = sfj__rec_open(jid, rkey, rec, len, e);
+    sodium_memzero(rkey, sizeof rkey);
+    return rc;
+}
+
+static void check_entry(const sfj_entry *e, const sealed *s)
+{
+    assert_int_equal(e->seq, 0x1122334455667788ull);
+    assert_int_equal(e->kind, SFJ_EV_TXN_OUTCOME);
+    assert_int_equal(e->epoch, 3);
+    assert_int_equal(e->wall_ms, 1700000000123);
+    assert_int_equal(e->status, SFJ_ST_APPROVED);
+    assert_int_equal(e->boot, 9);
+    assert_string_equal(e->txn_id, "T-77");
+    assert_int_equal(e->amount, 1234);
+    assert_string_equal(e->currency, "EUR");
+    assert_string_equal(e->auth_code, "A1");
+    assert_int_equal(e->payload_len, sizeof s->payload);
+    assert_memory_equal(e->payload, s->payload, sizeof s->payload);
 }
 
 /* Seal, then open by hand with the documented construction: key =
@@ -59,89 +121,88 @@ static int read_record(const uint8_t *jid, const uint8_t *ekey,
  * offset 56. And the reverse: a record sealed by hand opens. */
 static void test_layout_by_hand(void **state)
 {
-    static const uint8_t pt[] = "an outcome, approved, 12.34 EUR";
     uint8_t ekey[SFJ_KEY_BYTES], rkey[SFJ_KEY_BYTES];
-    uint8_t rec[SFJ_REC_HDR_BYTES + sizeof pt + SFJ_REC_TAG_BYTES];
-    uint8_t ad[SFJ_JOURNAL_ID_BYTES + SFJ_REC_HDR_BYTES], out[sizeof pt];
+    uint8_t ad[SFJ_JOURNAL_ID_BYTES + SFJ_REC_HDR_BYTES], *out;
     unsigned long long n = 0;
-    sfj__rec_hdr h = sample_hdr(), d;
-    size_t out_len = 0;
+    sfj__rec_hdr d;
+    sfj_entry *e = NULL;
+    sealed s;
 
     (void)state;
     test_key(ekey, 0x42);
-    sfj__rec_seal(JID, ekey, &h, pt, sizeof pt, rec);
+    seal_sample(&s, ekey);
     /* Header fields at their documented offsets, big-endian. */
-    assert_int_equal(rec[0], SFJ_REC_FORMAT);
-    assert_int_equal(rec[1], 0);
-    assert_int_equal(sfj__get_u16(rec + 2), SFJ_EV_TXN_OUTCOME);
-    assert_int_equal(sfj__get_u32(rec + 4), 3);
-    assert_int_equal(sfj__get_u64(rec + 8), 0x1122334455667788ull);
-    assert_int_equal(sfj__get_u64(rec + 16), 1700000000123ull);
-    assert_memory_equal(rec + 24, h.prev_chain, 32);
-    assert_memory_equal(rec + 56, h.nonce, SFJ_REC_NONCE_BYTES);
-    assert_int_equal(sfj__rec_hdr_decode(rec, sizeof rec, &d), SFJ_OK);
-    assert_int_equal(d.seq, h.seq);
-    assert_int_equal(d.wall_ms, h.wall_ms);
-    assert_memory_equal(d.nonce, h.nonce, SFJ_REC_NONCE_BYTES);
+    assert_int_equal(s.rec[0], SFJ_REC_FORMAT);
+    assert_int_equal(s.rec[1], 0);
+    assert_int_equal(sfj__get_u16(s.rec + 2), SFJ_EV_TXN_OUTCOME);
+    assert_int_equal(sfj__get_u32(s.rec + 4), 3);
+    assert_int_equal(sfj__get_u64(s.rec + 8), 0x1122334455667788ull);
+    assert_int_equal(sfj__get_u64(s.rec + 16), 1700000000123ull);
+    assert_memory_equal(s.rec + 24, sample_hdr().prev_chain, 32);
+    assert_int_equal(sfj__rec_hdr_decode(s.rec, s.len, &d), SFJ_OK);
+    assert_int_equal(d.seq, 0x1122334455667788ull);
+    assert_memory_equal(d.nonce, s.rec + 56, SFJ_REC_NONCE_BYTES);
 
-    sfj__record_key(ekey, h.seq, rkey);
+    sfj__record_key(ekey, 0x1122334455667788ull, rkey);
     memcpy(ad, JID, SFJ_JOURNAL_ID_BYTES);
-    memcpy(ad + SFJ_JOURNAL_ID_BYTES, rec, SFJ_REC_HDR_BYTES);
+    memcpy(ad + SFJ_JOURNAL_ID_BYTES, s.rec, SFJ_REC_HDR_BYTES);
+    out = malloc(s.pt_len);
+    assert_non_null(out);
     assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(
-                         out, &n, NULL, rec + SFJ_REC_HDR_BYTES,
-                         sizeof rec - SFJ_REC_HDR_BYTES, ad, sizeof ad,
-                         rec + 56, rkey),
+                         out, &n, NULL, s.rec + SFJ_REC_HDR_BYTES,
+                         s.len - SFJ_REC_HDR_BYTES, ad, sizeof ad, s.rec + 56,
+                         rkey),
                      0);
-    assert_int_equal(n, sizeof pt);
-    assert_memory_equal(out, pt, sizeof pt);
+    assert_int_equal(n, s.pt_len);
+    assert_memory_equal(out, s.pt, s.pt_len);
+    sodium_memzero(out, s.pt_len);
+    free(out);
 
     /* Sealed by hand with a fresh nonce: the library opens it. */
-    randombytes_buf(rec + 56, SFJ_REC_NONCE_BYTES);
-    memcpy(ad + SFJ_JOURNAL_ID_BYTES, rec, SFJ_REC_HDR_BYTES);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(rec + SFJ_REC_HDR_BYTES, NULL,
-                                               pt, sizeof pt, ad, sizeof ad,
-                                               NULL, rec + 56, rkey);
-    memset(out, 0, sizeof out);
-    assert_int_equal(read_record(JID, ekey, rec, sizeof rec, out, &out_len),
-                     SFJ_OK);
-    assert_int_equal(out_len, sizeof pt);
-    assert_memory_equal(out, pt, sizeof pt);
+    randombytes_buf(s.rec + 56, SFJ_REC_NONCE_BYTES);
+    memcpy(ad + SFJ_JOURNAL_ID_BYTES, s.rec, SFJ_REC_HDR_BYTES);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(s.rec + SFJ_REC_HDR_BYTES, NULL,
+                                               s.pt, s.pt_len, ad, sizeof ad,
+                                               NULL, s.rec + 56, rkey);
+    assert_int_equal(read_record(JID, ekey, s.rec, s.len, &e), SFJ_OK);
+    check_entry(e, &s);
+    sfj_entry_free(e);
     sodium_memzero(rkey, sizeof rkey);
+    sealed_free(&s);
 }
 
-/* Every single-bit flip anywhere in a sealed record is refused, the
- * plaintext buffer left zeroed. A flip in a header field that the clear
- * header check catches is SFJ_EVERSION (format) or SFJ_ECORRUPT (flags,
- * kind, seq); every other one fails the tag: SFJ_EAUTH. */
+/* Every single-bit flip anywhere in a sealed record is refused and no
+ * entry is returned. A flip the clear header check catches is
+ * SFJ_EVERSION (format) or SFJ_ECORRUPT (unknown flags, CLEAR on a sealed
+ * kind, a kind of 0 or CHECKPOINT); every other one fails the tag:
+ * SFJ_EAUTH. */
 static void test_every_bit_refused(void **state)
 {
-    static const uint8_t pt[] = "receipt printed, copy 1";
-    uint8_t ekey[SFJ_KEY_BYTES];
-    uint8_t rec[SFJ_REC_HDR_BYTES + sizeof pt + SFJ_REC_TAG_BYTES];
-    uint8_t bad[sizeof rec], out[sizeof pt];
-    sfj__rec_hdr h = sample_hdr();
-    size_t bit, out_len, eauth = 0;
+    uint8_t ekey[SFJ_KEY_BYTES], *bad;
+    size_t bit, eauth = 0;
+    sfj_entry *e = NULL;
+    sealed s;
     int rc;
 
     (void)state;
     test_key(ekey, 0x17);
-    sfj__rec_seal(JID, ekey, &h, pt, sizeof pt, rec);
-    out_len = 0;
-    assert_int_equal(read_record(JID, ekey, rec, sizeof rec, out, &out_len),
-                     SFJ_OK);
-    assert_memory_equal(out, pt, sizeof pt);
-    for (bit = 0; bit < 8 * sizeof rec; bit++) {
+    seal_sample(&s, ekey);
+    assert_int_equal(read_record(JID, ekey, s.rec, s.len, &e), SFJ_OK);
+    check_entry(e, &s);
+    sfj_entry_free(e);
+    bad = malloc(s.len);
+    assert_non_null(bad);
+    for (bit = 0; bit < 8 * s.len; bit++) {
         size_t byte = bit / 8;
 
-        memcpy(bad, rec, sizeof rec);
+        memcpy(bad, s.rec, s.len);
         bad[byte] ^= (uint8_t)(1u << (bit % 8));
-        memset(out, 0xee, sizeof out);
-        rc = read_record(JID, ekey, bad, sizeof bad, out, &out_len);
+        rc = read_record(JID, ekey, bad, s.len, &e);
+        assert_null(e);
         if (byte == 0) {
             assert_int_equal(rc, SFJ_EVERSION);
         } else if (byte == 1) {
-            /* Unknown flag bits and CLEAR on a sealed kind are structural;
-             * DEFLATE is a known bit that only the tag can catch. */
+            /* DEFLATE is a known bit that only the tag can catch. */
             assert_int_equal(rc, bit % 8 == 0 ? SFJ_EAUTH : SFJ_ECORRUPT);
         } else if (rc == SFJ_ECORRUPT) {
             /* Only a kind turned into 0 or CHECKPOINT is structural (kind 2
@@ -151,74 +212,65 @@ static void test_every_bit_refused(void **state)
                         sfj__get_u16(bad + 2) == SFJ_EV_CHECKPOINT);
         } else {
             assert_int_equal(rc, SFJ_EAUTH);
-        }
-        if (rc == SFJ_EAUTH) {
-            static const uint8_t zero[sizeof pt];
-
-            assert_memory_equal(out, zero, sizeof out);
             eauth++;
         }
     }
-    /* All but the 1 format byte, 7 flag bits and one kind bit went to the
-     * tag check. */
-    assert_int_equal(eauth, 8 * sizeof rec - 8 - 7 - 1);
+    /* All but the format byte, 7 flag bits and one kind bit went to the
+     * tag check (the DEFLATE bit counted among them). */
+    assert_int_equal(eauth + 1, 8 * s.len - 8 - 7 - 1);
+    free(bad);
+    sealed_free(&s);
 }
 
-/* Another journal's id, another epoch key, or a record moved to another
- * length is refused. */
+/* Another journal's id, another epoch key, or a record of another length
+ * is refused; so is a record shorter than a header and a tag. */
 static void test_wrong_context(void **state)
 {
-    static const uint8_t pt[] = "intent";
     uint8_t ekey[SFJ_KEY_BYTES], other[SFJ_KEY_BYTES], jid2[sizeof JID];
-    uint8_t rec[SFJ_REC_HDR_BYTES + sizeof pt + SFJ_REC_TAG_BYTES + 1];
-    uint8_t out[sizeof pt + 1];
-    sfj__rec_hdr h = sample_hdr();
-    size_t len = sizeof rec - 1, out_len = 0;
+    sfj_entry *e = NULL;
+    sealed s;
 
     (void)state;
     test_key(ekey, 1);
     test_key(other, 2);
     memcpy(jid2, JID, sizeof JID);
     jid2[15] ^= 0x80;
-    sfj__rec_seal(JID, ekey, &h, pt, sizeof pt, rec);
-    assert_int_equal(read_record(JID, ekey, rec, len, out, &out_len), SFJ_OK);
-    assert_int_equal(out_len, sizeof pt);
-    assert_int_equal(read_record(jid2, ekey, rec, len, out, &out_len),
-                     SFJ_EAUTH);
-    assert_int_equal(read_record(JID, other, rec, len, out, &out_len),
-                     SFJ_EAUTH);
-    rec[len] = 0;
-    assert_int_equal(read_record(JID, ekey, rec, len + 1, out, &out_len),
-                     SFJ_EAUTH);
-    assert_int_equal(read_record(JID, ekey, rec, len - 1, out, &out_len),
-                     SFJ_EAUTH);
-    /* Shorter than header + tag is structural. */
-    assert_int_equal(read_record(JID, ekey, rec,
-                                 SFJ_REC_HDR_BYTES + SFJ_REC_TAG_BYTES - 1, out,
-                                 &out_len),
+    seal_sample(&s, ekey);
+    assert_int_equal(read_record(JID, ekey, s.rec, s.len, &e), SFJ_OK);
+    sfj_entry_free(e);
+    assert_int_equal(read_record(jid2, ekey, s.rec, s.len, &e), SFJ_EAUTH);
+    assert_null(e);
+    assert_int_equal(read_record(JID, other, s.rec, s.len, &e), SFJ_EAUTH);
+    assert_null(e);
+    s.rec[s.len] = 0;
+    assert_int_equal(read_record(JID, ekey, s.rec, s.len + 1, &e), SFJ_EAUTH);
+    assert_int_equal(read_record(JID, ekey, s.rec, s.len - 1, &e), SFJ_EAUTH);
+    assert_int_equal(read_record(JID, ekey, s.rec,
+                                 SFJ_REC_HDR_BYTES + SFJ_REC_TAG_BYTES - 1, &e),
                      SFJ_ECORRUPT);
-    assert_int_equal(
-        read_record(JID, ekey, rec, SFJ_REC_HDR_BYTES - 1, out, &out_len),
-        SFJ_ECORRUPT);
+    assert_int_equal(read_record(JID, ekey, s.rec, SFJ_REC_HDR_BYTES - 1, &e),
+                     SFJ_ECORRUPT);
+    assert_null(e);
+    sealed_free(&s);
 }
 
-/* An empty plaintext seals and opens too (header + tag only). */
-static void test_empty_plaintext(void **state)
+/* The tag is checked before the plaintext is decoded: a record whose tag
+ * verifies but whose plaintext is no event (here, empty) is SFJ_ECORRUPT,
+ * and the same record with its tag flipped is SFJ_EAUTH. */
+static void test_authentic_but_malformed(void **state)
 {
     uint8_t ekey[SFJ_KEY_BYTES], rec[SFJ_REC_HDR_BYTES + SFJ_REC_TAG_BYTES];
-    uint8_t out[1];
     sfj__rec_hdr h = sample_hdr();
-    size_t out_len = 99;
+    sfj_entry *e = NULL;
 
     (void)state;
     test_key(ekey, 9);
     sfj__rec_seal(JID, ekey, &h, NULL, 0, rec);
-    assert_int_equal(read_record(JID, ekey, rec, sizeof rec, out, &out_len),
-                     SFJ_OK);
-    assert_int_equal(out_len, 0);
+    assert_int_equal(read_record(JID, ekey, rec, sizeof rec, &e), SFJ_ECORRUPT);
+    assert_null(e);
     rec[sizeof rec - 1] ^= 1;
-    assert_int_equal(read_record(JID, ekey, rec, sizeof rec, out, &out_len),
-                     SFJ_EAUTH);
+    assert_int_equal(read_record(JID, ekey, rec, sizeof rec, &e), SFJ_EAUTH);
+    assert_null(e);
 }
 
 /* Checkpoints: the signature covers the tag, the journal id, the whole
@@ -263,6 +315,16 @@ static void test_checkpoint(void **state)
     bad[1] = 0;
     assert_int_equal(sfj__rec_checkpoint_verify(JID, pk, bad, sizeof bad, NULL),
                      SFJ_ECORRUPT);
+    /* The record-open refuses a checkpoint: it is signed, not sealed. */
+    {
+        uint8_t ekey[SFJ_KEY_BYTES];
+        sfj_entry *e = NULL;
+
+        test_key(ekey, 5);
+        assert_int_equal(read_record(JID, ekey, rec, sizeof rec, &e),
+                         SFJ_ECORRUPT);
+        assert_null(e);
+    }
     sodium_memzero(m, sizeof m);
     sfj_keys_free(k);
 }
@@ -273,7 +335,7 @@ int main(void)
         cmocka_unit_test(test_layout_by_hand),
         cmocka_unit_test(test_every_bit_refused),
         cmocka_unit_test(test_wrong_context),
-        cmocka_unit_test(test_empty_plaintext),
+        cmocka_unit_test(test_authentic_but_malformed),
         cmocka_unit_test(test_checkpoint),
     };
 
