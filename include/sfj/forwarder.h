@@ -137,7 +137,10 @@ typedef struct sfj_forwarder sfj_forwarder;
 
 /** Create a forwarder for journal `j` (which must outlive it and be
  *  writable: acks are persisted in it). Nothing connects yet. `*out`
- *  belongs to the caller; release it with sfj_forwarder_free. */
+ *  belongs to the caller; release it with sfj_forwarder_free. SFJ_EVERSION
+ *  when opts->version (or, for a serial sink, opts->serial.version) is 0
+ *  or newer than this header's. A connect callback's transport whose ops
+ *  version is unknown is closed and reported as SFJ_EVERSION. */
 SFJ_EXTERN SFJ_WARN_UNUSED int sfj_forwarder_new(sfj_journal *j,
                                                  const sfj_forwarder_opts *opts,
                                                  sfj_forwarder **out);

@@ -151,7 +151,8 @@ typedef struct sfj_journal sfj_journal;
  *  SFJ_EAUTH, an unknown format with SFJ_EVERSION. Opening clears stale
  *  LMDB readers, bumps the boot counter and, if the last run did not close
  *  cleanly, seals the tail with a checkpoint. `*out` belongs to the caller;
- *  release it with sfj_journal_close. `opts` may be NULL. */
+ *  release it with sfj_journal_close. `opts` may be NULL; SFJ_EVERSION when
+ *  opts->version is 0 or newer than SFJ_JOURNAL_OPTS_VERSION. */
 SFJ_EXTERN SFJ_WARN_UNUSED int sfj_journal_open(const char *dir,
                                                 const sfj_keys *keys,
                                                 const sfj_journal_opts *opts,
@@ -166,7 +167,8 @@ SFJ_EXTERN int sfj_journal_close(sfj_journal *j);
  *  (LMDB commit with its fsyncs); `*seq_out` (may be NULL) receives its
  *  seq. SFJ_EFULL: the cap is reached and nothing acked can be pruned: stop
  *  taking offline payments. SFJ_ELIMIT: an offline risk limit. SFJ_EDEAD:
- *  a previous fsync failed, reopen the journal. Thread-safe. */
+ *  a previous fsync failed, reopen the journal. SFJ_EVERSION: ev->version
+ *  is 0 or newer than SFJ_EVENT_VERSION (nothing written). Thread-safe. */
 SFJ_EXTERN SFJ_WARN_UNUSED int sfj_append(sfj_journal *j, const sfj_event *ev,
                                           uint64_t *seq_out);
 
@@ -202,7 +204,8 @@ typedef struct sfj_iter sfj_iter;
 
 /** Start iterating entries matching `q` (NULL = all) in seq order. The
  *  iterator uses constant memory. It must be used by one thread at a time
- *  and freed before the journal is closed. */
+ *  and freed before the journal is closed. SFJ_EVERSION when q->version is
+ *  0 or newer than SFJ_QUERY_VERSION. */
 SFJ_EXTERN SFJ_WARN_UNUSED int sfj_iter_open(sfj_journal *j, const sfj_query *q,
                                              sfj_iter **out);
 
@@ -251,7 +254,9 @@ typedef struct sfj_stats {
             SFJ_LIMIT_NONE                                                     \
     }
 
-/** Fill `*out` with the journal's statistics. */
+/** Fill the fields of out->version (set by SFJ_STATS_INIT) with the
+ *  journal's statistics. SFJ_EVERSION, writing nothing, when out->version
+ *  is 0 or newer than SFJ_STATS_VERSION. Thread-safe. */
 SFJ_EXTERN int sfj_stats_get(sfj_journal *j, sfj_stats *out);
 
 /** Copy the 16-byte journal id into `out`. */
