@@ -61,9 +61,9 @@ typedef struct pooled {
     z_stream zs; /* first, so a z_stream * is a pooled * */
     blk *blocks;
     int deflating;
-    /* Inflate only: dictionary and output bytes the window can have seen
-     * since the last wipe. */
-    size_t inflated;
+    /* Plaintext bytes (dictionary included) the stream handled since its
+     * last wipe: they bound where its buffers can hold data. */
+    size_t seen;
 } pooled;
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -105,25 +105,53 @@ static void wiping_free(voidpf opaque, voidpf address)
     free(b);
 }
 
+/* deflateInit2's memLevel. It sizes deflate's symbol buffer, which sits
+ * 1 << (MEM_LEVEL + 6) bytes into its pending buffer (see wipe_buffers). */
+#define MEM_LEVEL 8
+
+/* Wipe [from, from + len) of a block, clipped to it. */
+static void wipe_range(blk *b, size_t from, size_t len)
+{
+    if (from < b->h.size)
+        sodium_memzero((uint8_t *)(b + 1) + from,
+                       len < b->h.size - from ? len : b->h.size - from);
+}
+
 /* Wipe every buffer of an idle stream but the oldest block, zlib's state
  * (code tables and positions, no data): the next use starts with a reset,
- * so nothing reads the old contents. Deflate keeps literals in its pending
- * buffer at an offset of its choosing, so its buffers are wiped whole. The
- * inflate window is a ring that a reset restarts at offset 0, so after
- * `inflated` bytes only that prefix can hold data: wiping just it keeps
- * reads cheap (a record is a few hundred bytes, the window 32 KiB). */
+ * so nothing reads the old contents.
+ *
+ * Only the parts of the buffers that `seen` bytes can have reached are
+ * wiped: a record is a few hundred bytes, the buffers a few hundred KiB,
+ * and writing all of them would cost time on every call and make every
+ * page of every pooled stream resident. A reset restarts the inflate
+ * window, a ring, at offset 0, so it holds data below `seen`. Deflate's
+ * window holds the input from offset 0, its chain table two bytes per
+ * position, its pending buffer the compressed output from offset 0 and,
+ * from 1 << (MEM_LEVEL + 6), three bytes per symbol; its hash table holds
+ * positions only and a reset clears it. So every deflate buffer is clean
+ * outside [0, 2 * seen) and the symbols' run. That layout is zlib's, not
+ * its API: test_compress scans every pooled block of the zlib linked for
+ * the input, the symbols and the output of a canary plaintext at sizes up
+ * to the largest record. */
 static void wipe_buffers(pooled *ps)
 {
+    size_t syms = (size_t)1 << (MEM_LEVEL + 6);
     blk *b;
 
     for (b = ps->blocks; b != NULL && b->h.next != NULL; b = b->h.next) {
-        size_t n = b->h.size;
-
-        if (!ps->deflating && ps->inflated < n)
-            n = ps->inflated;
-        sodium_memzero(b + 1, n);
+        if (!ps->deflating) {
+            wipe_range(b, 0, ps->seen);
+            continue;
+        }
+        if (2 * ps->seen >= syms) {
+            wipe_range(b, 0, syms + 3 * ps->seen);
+        } else {
+            wipe_range(b, 0, 2 * ps->seen);
+            wipe_range(b, syms, 3 * ps->seen);
+        }
     }
-    ps->inflated = 0;
+    ps->seen = 0;
 }
 
 static void destroy(pooled *ps)
@@ -155,9 +183,9 @@ static z_stream *take(pooled **pool, int *count, int deflating)
     ps->zs.opaque = ps;
     /* Raw streams (negative window bits) carry no header or checksum: the
      * AEAD tag already authenticates every byte. */
-    zrc = deflating
-              ? deflateInit2(&ps->zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY)
-              : inflateInit2(&ps->zs, -15);
+    zrc = deflating ? deflateInit2(&ps->zs, 6, Z_DEFLATED, -15, MEM_LEVEL,
+                                   Z_DEFAULT_STRATEGY)
+                    : inflateInit2(&ps->zs, -15);
     if (zrc != Z_OK) {
         free(ps);
         return NULL;
@@ -260,6 +288,8 @@ int sfj__deflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
         rc = 1;
     }
 done:
+    /* All of the input may have reached the window. */
+    ((pooled *)zs)->seen = sizeof DICT_V1 - 1 + in_len;
     give_back(deflate_pool, &deflate_count, zs);
     return rc;
 }
@@ -304,7 +334,7 @@ int sfj__inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t raw_len)
     /* The slack lets a stream run past raw_len: total_out catches it. */
     if (zrc == Z_STREAM_END && zs->total_out == raw_len && zs->avail_in == 0)
         rc = SFJ_OK;
-    ((pooled *)zs)->inflated = sizeof DICT_V1 - 1 + zs->total_out;
+    ((pooled *)zs)->seen = sizeof DICT_V1 - 1 + zs->total_out;
     if (use_tmp) {
         if (rc == SFJ_OK)
             memcpy(out, tmp, raw_len);
