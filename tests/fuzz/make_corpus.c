@@ -75,7 +75,7 @@ static void event_at(size_t i, sfj_event *ev, uint8_t *payload)
     uint32_t x = 0x9e3779b9u * (uint32_t)(i + 1);
     size_t k;
 
-    memset(ev, 0, sizeof *ev);
+    *ev = (sfj_event)SFJ_EVENT_INIT;
     ev->kind = kinds[i];
     ev->status = status[i];
     ev->txn_id = i < 5 ? "T-0001" : NULL;

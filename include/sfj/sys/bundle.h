@@ -59,8 +59,8 @@ typedef struct sfj__bundle {
  * 0 with `out` filled, or SFJ_EVERSION (unknown version), SFJ_ECORRUPT
  * (malformed), SFJ_EAUTH (a record, key, hash, id or signature does not
  * verify) with out->reason and out->bad_offset set and no events. */
-int sfj__bundle_check(const uint8_t *buf, size_t len, const uint8_t *pin,
-                      sfj__bundle *out);
+SFJ_WARN_UNUSED int sfj__bundle_check(const uint8_t *buf, size_t len,
+                                      const uint8_t *pin, sfj__bundle *out);
 
 /* Free and wipe what sfj__bundle_check put in `b`. Accepts a zeroed
  * struct. */

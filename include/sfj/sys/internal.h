@@ -33,8 +33,8 @@ int sfj__journal_watermark(sfj_journal *j, uint64_t *out);
  * `upto` (never backwards) and the sparse `seqs` above it are recorded in
  * `acked`; sparse entries at or below the new watermark are dropped.
  * Rides in the group commit like an append. */
-int sfj__journal_ack(sfj_journal *j, uint64_t upto, const uint64_t *seqs,
-                     size_t n);
+SFJ_WARN_UNUSED int sfj__journal_ack(sfj_journal *j, uint64_t upto,
+                                     const uint64_t *seqs, size_t n);
 
 /* Is `seq` acknowledged (at or below the watermark or in `acked`)? */
 int sfj__journal_is_acked(sfj_journal *j, uint64_t seq, int *acked);
@@ -81,7 +81,8 @@ int sfj__iter_next_sealed(sfj_iter *it, uint64_t *seq, const uint8_t **rec,
  * records per fsync differs. For building large journals (sfj-bench); an
  * app appends one event at a time. Stops at the first event refused, with
  * its error; the events before it are then committed. */
-int sfj__journal_append_batch(sfj_journal *j, const sfj_event *evs, size_t n);
+SFJ_WARN_UNUSED int sfj__journal_append_batch(sfj_journal *j,
+                                              const sfj_event *evs, size_t n);
 
 /* ---- Sealed records for the tools (journal/format/entry.c). ---- */
 
@@ -117,13 +118,14 @@ int sfj__mirror_open(sfj_journal **out, const char *dir,
  * bytes are identical; a different duplicate is SFJ_EAUTH), the header's
  * prev_chain must equal the mirror's chain head (SFJ_ECORRUPT) and a
  * checkpoint's signature must verify (SFJ_EAUTH). Durable on return. */
-int sfj__mirror_put(sfj_journal *j, uint64_t seq, const uint8_t *rec,
-                    size_t len);
+SFJ_WARN_UNUSED int sfj__mirror_put(sfj_journal *j, uint64_t seq,
+                                    const uint8_t *rec, size_t len);
 
 /* Store a batch of consecutive records in one durable commit; `*stored`
  * tells how many were stored before the first failure. */
-int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
-                          const uint8_t *const *recs, const size_t *lens,
-                          size_t n, size_t *stored);
+SFJ_WARN_UNUSED int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
+                                          const uint8_t *const *recs,
+                                          const size_t *lens, size_t n,
+                                          size_t *stored);
 
 #endif

@@ -34,7 +34,8 @@ typedef struct sfj__verify_result {
  * `from` (its signature vouches for its prev_chain). Stops at the first
  * failure and reports it in `out` (return value 0: the walk ran; negative:
  * it could not run, e.g. I/O). */
-int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
-                int decrypt, sfj__verify_result *out);
+SFJ_WARN_UNUSED int sfj__verify(sfj_journal *j, uint64_t from,
+                                const uint8_t *pubkey, int decrypt,
+                                sfj__verify_result *out);
 
 #endif
