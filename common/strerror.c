@@ -46,6 +46,10 @@ const char *sfj_strerror(int err)
         return "journal handle unusable after an I/O failure; reopen it";
     case SFJ_EREJECTED:
         return "rejected by upstream";
+    case SFJ_EAMOUNT:
+        return "amount or currency differs from the transaction's";
+    case SFJ_EPAN:
+        return "card number in clear; only a masked one is allowed";
     default:
         return "unknown error";
     }

@@ -188,7 +188,7 @@ static uint8_t *raw_plaintext(const sfj_event *ev, size_t *len)
     uint8_t *p = pt;
 
     assert_non_null(pt);
-    *p++ = SFJ__EVENT_CODEC_VERSION;
+    *p++ = SFJ__EVENT_CODEC_V1;
     sfj__put_u16(p, ev->status);
     sfj__put_u32(p + 2, 5);
     p[6] = (uint8_t)tl;

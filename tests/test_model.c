@@ -41,6 +41,7 @@ typedef struct mtxn {
     int printed;
     unsigned gen; /* open generation that wrote the intent */
     uint64_t first_seq, last_seq, offline_seq;
+    int64_t amount; /* of the newest intent: an outcome must carry it */
 } mtxn;
 
 typedef struct ment {
@@ -141,6 +142,7 @@ static int txn_apply(mtxn **tp, int *n, int *cap, unsigned gen,
     case SFJ_EV_TXN_INTENT:
         t->state = T_INTENT;
         t->gen = gen;
+        t->amount = ev->amount;
         break;
     case SFJ_EV_TXN_OUTCOME:
         t->state = ev->status == SFJ_ST_APPROVED ? T_APPROVED : T_DECLINED;
@@ -238,6 +240,7 @@ static void gen_legal(model *m, const mtxn *t, int n, unsigned gen, plan_ev *ev)
         if ((i = pick(m, t, n, gen, waiting)) >= 0) {
             ev->kind = SFJ_EV_TXN_OUTCOME;
             ev->status = below(m, 4) ? SFJ_ST_APPROVED : SFJ_ST_DECLINED;
+            ev->amount = t[i].amount;
             snprintf(ev->id, sizeof ev->id, "%s", t[i].id);
             return;
         }

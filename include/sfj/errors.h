@@ -35,7 +35,12 @@ typedef enum sfj_error {
     SFJ_EEXIST = -17,    /**< already exists (refusing to overwrite) */
     SFJ_EDEAD = -18,     /**< handle unusable after a fatal I/O error;
                               close and reopen */
-    SFJ_EREJECTED = -19  /**< the upstream rejected the entry */
+    SFJ_EREJECTED = -19, /**< the upstream rejected the entry */
+    SFJ_EAMOUNT = -20,   /**< an OUTCOME's amount or currency differs from
+                              its INTENT (or OFFLINE) beyond the declared
+                              tip and partial approval */
+    SFJ_EPAN = -21       /**< a card number in clear where only a masked
+                              one is allowed */
 } sfj_error;
 
 /** Fixed English text for an error code; never NULL, never freed.

@@ -27,6 +27,18 @@ extern "C" {
 #define SFJ_TERMINAL_ID_MAX 64
 /** Size of a journal id. */
 #define SFJ_JOURNAL_ID_BYTES 16
+/** Longest retrieval reference number (ISO 8583 field 37, an12). */
+#define SFJ_RRN_MAX 12
+/** Longest system trace audit number (ISO 8583 field 11, n6). */
+#define SFJ_STAN_MAX 6
+/** Longest response code (ISO 8583 field 39; 2, some hosts 3). */
+#define SFJ_RESPONSE_CODE_MAX 3
+/** Longest merchant reference as sent to the acquirer. */
+#define SFJ_MERCHANT_REF_MAX 64
+/** Longest masked card number (a PAN is 12..19 digits). */
+#define SFJ_CARD_MAX 19
+/** Longest note (printable ASCII and spaces). */
+#define SFJ_NOTE_MAX 120
 
 /** Event kinds. Values are stored on disk and never change. */
 typedef enum sfj_kind {
@@ -54,6 +66,18 @@ typedef enum sfj_status {
     SFJ_ST_REV_SENT = 21      /**< REVERSAL request sent */
 } sfj_status;
 
+/** sfj_event.flags, or-ed together. Values are stored and never change. */
+typedef enum sfj_event_flags {
+    SFJ_EVF_PARTIAL = 0x1,   /**< OUTCOME approved: a partial approval, for
+                                  less than the INTENT's amount + tip */
+    SFJ_EVF_MANUAL = 0x2,    /**< OFFLINE: a manual or fallback sale
+                                  journaled after the fact (paper slip,
+                                  voice authorisation) */
+    SFJ_EVF_RECONCILED = 0x4 /**< OUTCOME or REVERSAL: journaled by
+                                  reconciliation from the acquirer's report
+                                  (the note names report and line) */
+} sfj_event_flags;
+
 /** An event to append. The caller allocates it, starting from
  *  SFJ_EVENT_INIT. The journal copies everything it needs; no pointer is
  *  kept after sfj_append returns.
@@ -74,19 +98,42 @@ typedef struct sfj_event {
     int64_t wall_ms;       /**< wall time in ms since the epoch; 0 = now */
     const void *payload;   /**< opaque app bytes (e.g. ISO 8583) or NULL */
     size_t payload_len;    /**< 0..SFJ_PAYLOAD_MAX */
+    /* Version 2: the acquirer's references (docs/RECONCILE.md). NULL or ""
+     * for none; each is checked and SFJ_EINVAL when malformed. */
+    const char *rrn;           /**< retrieval reference number: 1..12 letters
+                                    or digits */
+    const char *stan;          /**< system trace audit number: 1..6 digits */
+    const char *response_code; /**< acquirer response code: 1..3 letters or
+                                    digits ("00") */
+    const char *merchant_ref;  /**< the merchant reference actually sent (the
+                                    txn id, or its short form): 1..
+                                    SFJ_MERCHANT_REF_MAX printable ASCII */
+    const char *card;          /**< masked card number: 12..19 digits and '*'
+                                    or 'X', at most the first 6 and last 4
+                                    in clear. A full PAN is refused with
+                                    SFJ_EPAN (mask it with sfj_mask_pan) */
+    int64_t tip;               /**< OUTCOME, OFFLINE: tip in minor units,
+                                    included in `amount` (0..amount) */
+    unsigned flags;            /**< sfj_event_flags, or-ed */
+    const char *note;          /**< free text, 1..SFJ_NOTE_MAX printable ASCII
+                                    or spaces; never card data */
 } sfj_event;
 
-/** Layout version of sfj_event this header describes. */
-#define SFJ_EVENT_VERSION 1
+/** Layout version of sfj_event this header describes. Version 1 ends at
+ *  payload_len. */
+#define SFJ_EVENT_VERSION 2
 /** An empty event of the current version. */
 #define SFJ_EVENT_INIT                                                         \
     {                                                                          \
         SFJ_EVENT_VERSION, (sfj_kind)0, SFJ_ST_NONE, NULL, 0, NULL, NULL, 0,   \
-            0, NULL, 0                                                         \
+            0, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL               \
     }
 
 /** A decrypted journal entry. Owned by the caller; free with
- *  sfj_entry_free, which wipes the payload. */
+ *  sfj_entry_free, which wipes the payload. The library allocates it, so it
+ *  carries no version: fields are only added at the end. Entries written
+ *  before event codec 2 (docs/FORMAT.md) have the reference fields empty
+ *  and tip and flags 0. */
 typedef struct sfj_entry {
     uint64_t seq;      /**< position in the journal, dense from 1 */
     sfj_kind kind;     /**< as appended */
@@ -101,6 +148,15 @@ typedef struct sfj_entry {
     uint32_t copy;
     uint8_t *payload; /**< payload_len bytes (NULL when empty) */
     size_t payload_len;
+    /* Since event codec 2 ("" / 0 when absent): see sfj_event. */
+    char rrn[SFJ_RRN_MAX + 1];
+    char stan[SFJ_STAN_MAX + 1];
+    char response_code[SFJ_RESPONSE_CODE_MAX + 1];
+    char merchant_ref[SFJ_MERCHANT_REF_MAX + 1];
+    char card[SFJ_CARD_MAX + 1];
+    int64_t tip;
+    unsigned flags; /**< sfj_event_flags */
+    char note[SFJ_NOTE_MAX + 1];
 } sfj_entry;
 
 /** Open flags (sfj_journal_opts.flags), or-ed together. */
@@ -263,6 +319,11 @@ SFJ_EXTERN int sfj_stats_get(sfj_journal *j, sfj_stats *out);
 SFJ_EXTERN int sfj_journal_id(sfj_journal *j,
                               uint8_t out[SFJ_JOURNAL_ID_BYTES]);
 
+/** Copy the terminal id stored in the journal at creation into `out`
+ *  (capacity `cap` including the NUL; "" when none was given). SFJ_EBUFS
+ *  when short (SFJ_TERMINAL_ID_MAX + 1 always fits). */
+SFJ_EXTERN int sfj_journal_terminal_id(sfj_journal *j, char *out, size_t cap);
+
 /** The detail text of the last failure on this handle, e.g. the LMDB or
  *  errno message behind an SFJ_EIO. With `j` NULL: the detail of the
  *  calling thread's last failed sfj_journal_open (e.g. "journal directory
@@ -291,6 +352,11 @@ SFJ_EXTERN int sfj_status_from_name(const char *name, sfj_status *out);
  *  into `out` (capacity `cap`, including the NUL). Non-digits are refused
  *  with SFJ_EINVAL, a short buffer with SFJ_EBUFS. */
 SFJ_EXTERN int sfj_mask_pan(const char *pan, char *out, size_t cap);
+
+/** Does `s` hold what looks like a card number in clear: a run of 12..19
+ *  digits (spaces or dashes between them allowed) that passes the Luhn
+ *  check? 1 or 0. Used to refuse a PAN in event fields and in reports. */
+SFJ_EXTERN int sfj_looks_like_pan(const char *s);
 
 #ifdef __cplusplus
 }

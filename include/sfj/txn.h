@@ -11,13 +11,18 @@
  *     INTENT --outcome--> DONE(approved|declined) --receipt--> CLOSED
  *        |    (ERROR outcome or crash: IN_DOUBT) --reversal--> REVERSED
  *     OFFLINE --forwarded and acknowledged--> FORWARDED
+ *     OFFLINE, FORWARDED --acquirer's outcome--> DONE(approved|declined)
  *
  * - INTENT: new txn_id, or a repeat of one still waiting for its outcome
  *   (a repeat reuses the original txn_id).
  * - OUTCOME: only for a txn waiting for its outcome (unknown txn, second
  *   approval, outcome after a decline or reversal: SFJ_ESTATE). Status
  *   APPROVED or DECLINED settles it; ERROR (host error, result unknown)
- *   leaves it in doubt and a later OUTCOME may still settle it.
+ *   leaves it in doubt and a later OUTCOME may still settle it. Also the
+ *   acquirer's answer to an offline sale once its OFFLINE entry is
+ *   acknowledged upstream (before that, or with ERROR: SFJ_ESTATE). Its
+ *   amount and currency must be the sale's, up to the declared tip and a
+ *   partial approval (sfj_event.tip, SFJ_EVF_PARTIAL): else SFJ_EAMOUNT.
  * - OFFLINE: new txn_id only; APPROVED (or NONE) counts against the
  *   offline risk limits, DECLINED is recorded as declined.
  * - REVERSAL: for a txn waiting, in doubt, approved, offline or already
@@ -59,10 +64,26 @@ extern "C" {
  *  reversal. An id that exists only in memory is lost by a crash. */
 SFJ_EXTERN int sfj_txn_id_new(char *out, size_t cap);
 
+/** Length of an id made by sfj_txn_id_short, without the NUL. */
+#define SFJ_TXN_ID_SHORT_LEN 12
+
+/** Write a new short txn_id (SFJ_TXN_ID_SHORT_LEN characters, digits and
+ *  capitals of Crockford's base 32: 30 bits of the time in seconds, then
+ *  30 random bits) into `out` (capacity `cap`; SFJ_EBUFS if short). For an
+ *  acquirer whose merchant-reference field holds 12 characters (ISO 8583
+ *  field 37): use it as the txn_id itself and send it unchanged, so the
+ *  reference in the acquirer's report is the txn id (docs/RECONCILE.md).
+ *  Unique per terminal (two ids of the same second collide one time in
+ *  2^30; an INTENT whose id is already answered is refused with
+ *  SFJ_ESTATE: make a new one). Thread-safe; needs sfj_init. */
+SFJ_EXTERN int sfj_txn_id_short(char *out, size_t cap);
+
 /** Derived transaction states. Values never change. */
 typedef enum sfj_txn_state {
     SFJ_TXN_INTENT = 1,    /**< request sent (or about to be), no answer */
-    SFJ_TXN_DONE = 2,      /**< host answered: see sfj_txn.outcome */
+    SFJ_TXN_DONE = 2,      /**< host answered: see sfj_txn.outcome (also
+                                the acquirer's answer to a forwarded offline
+                                sale: offline_seq is then set) */
     SFJ_TXN_IN_DOUBT = 3,  /**< no answer and none can come: the writer
                                 crashed or the host reported an error;
                                 reverse or inquire */

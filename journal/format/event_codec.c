@@ -22,6 +22,116 @@ static int printable_len(const char *s, size_t max, size_t *len)
     return SFJ_OK;
 }
 
+/* An optional field: NULL or "" is absent; else 1..max bytes each
+ * accepted by `ok`. */
+static int field_ok(const char *s, size_t max, int (*ok)(int c))
+{
+    size_t n;
+
+    if (s == NULL)
+        return SFJ_OK;
+    for (n = 0; s[n] != '\0'; n++) {
+        if (n == max || !ok((unsigned char)s[n]))
+            return SFJ_EINVAL;
+    }
+    return SFJ_OK;
+}
+
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_alnum(int c)
+{
+    return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static int is_graph(int c)
+{
+    return c >= 0x21 && c <= 0x7e;
+}
+
+static int is_text(int c)
+{
+    return c >= 0x20 && c <= 0x7e;
+}
+
+static int is_card(int c)
+{
+    return is_digit(c) || c == '*' || c == 'X' || c == 'x';
+}
+
+/* A masked card: 12..19 characters, digits only in the first 6 and the
+ * last 4 positions. Anything else with digits is a PAN in clear. */
+static int card_ok(const char *s)
+{
+    size_t n, i;
+
+    if (s == NULL || s[0] == '\0')
+        return SFJ_OK;
+    if (field_ok(s, SFJ_CARD_MAX, is_card) != SFJ_OK)
+        return sfj_looks_like_pan(s) ? SFJ_EPAN : SFJ_EINVAL;
+    n = strlen(s);
+    if (n < 12)
+        return SFJ_EINVAL;
+    for (i = 6; i < n - 4; i++) {
+        if (is_digit((unsigned char)s[i]))
+            return SFJ_EPAN;
+    }
+    return SFJ_OK;
+}
+
+static int has(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+static int has_refs(const sfj_event *ev)
+{
+    return has(ev->rrn) || has(ev->stan) || has(ev->response_code) ||
+           has(ev->merchant_ref) || has(ev->card) || ev->tip != 0 ||
+           ev->flags != 0 || has(ev->note);
+}
+
+/* The version-2 fields. */
+static int refs_validate(const sfj_event *ev)
+{
+    int rc;
+
+    if (field_ok(ev->rrn, SFJ_RRN_MAX, is_alnum) != SFJ_OK ||
+        field_ok(ev->stan, SFJ_STAN_MAX, is_digit) != SFJ_OK ||
+        field_ok(ev->response_code, SFJ_RESPONSE_CODE_MAX, is_alnum) !=
+            SFJ_OK ||
+        field_ok(ev->merchant_ref, SFJ_MERCHANT_REF_MAX, is_graph) != SFJ_OK ||
+        field_ok(ev->note, SFJ_NOTE_MAX, is_text) != SFJ_OK)
+        return SFJ_EINVAL;
+    rc = card_ok(ev->card);
+    if (rc != SFJ_OK)
+        return rc;
+    /* A reference that is a whole PAN, or a note holding one. */
+    if ((has(ev->merchant_ref) && sfj_looks_like_pan(ev->merchant_ref) &&
+         strspn(ev->merchant_ref, "0123456789") == strlen(ev->merchant_ref)) ||
+        sfj_looks_like_pan(ev->note))
+        return SFJ_EPAN;
+    if (ev->flags &
+        ~(unsigned)(SFJ_EVF_PARTIAL | SFJ_EVF_MANUAL | SFJ_EVF_RECONCILED))
+        return SFJ_EINVAL;
+    if (ev->tip != 0 &&
+        ((ev->kind != SFJ_EV_TXN_OUTCOME && ev->kind != SFJ_EV_TXN_OFFLINE) ||
+         ev->tip < 0 || ev->tip > ev->amount))
+        return SFJ_EINVAL;
+    if ((ev->flags & SFJ_EVF_PARTIAL) &&
+        (ev->kind != SFJ_EV_TXN_OUTCOME || ev->status != SFJ_ST_APPROVED))
+        return SFJ_EINVAL;
+    if ((ev->flags & SFJ_EVF_MANUAL) && ev->kind != SFJ_EV_TXN_OFFLINE)
+        return SFJ_EINVAL;
+    if ((ev->flags & SFJ_EVF_RECONCILED) && ev->kind != SFJ_EV_TXN_OUTCOME &&
+        ev->kind != SFJ_EV_REVERSAL)
+        return SFJ_EINVAL;
+    return SFJ_OK;
+}
+
 static int needs_txn_id(uint16_t kind)
 {
     return kind == SFJ_EV_TXN_INTENT || kind == SFJ_EV_TXN_OUTCOME ||
@@ -58,7 +168,41 @@ int sfj__event_validate(const sfj_event *ev)
     if (ev->payload_len > SFJ_PAYLOAD_MAX ||
         (ev->payload_len > 0 && ev->payload == NULL))
         return SFJ_EINVAL;
-    return SFJ_OK;
+    return refs_validate(ev);
+}
+
+static size_t slen(const char *s)
+{
+    return s != NULL ? strlen(s) : 0;
+}
+
+static uint8_t *put_str(uint8_t *p, const char *s)
+{
+    size_t n = slen(s);
+
+    *p++ = (uint8_t)n;
+    if (n > 0)
+        memcpy(p, s, n);
+    return p + n;
+}
+
+static size_t refs_len(const sfj_event *ev)
+{
+    return SFJ__EVENT_EXT_FIXED_BYTES + slen(ev->rrn) + slen(ev->stan) +
+           slen(ev->response_code) + slen(ev->merchant_ref) + slen(ev->card) +
+           slen(ev->note);
+}
+
+static uint8_t *put_refs(uint8_t *p, const sfj_event *ev)
+{
+    p = put_str(p, ev->rrn);
+    p = put_str(p, ev->stan);
+    p = put_str(p, ev->response_code);
+    p = put_str(p, ev->merchant_ref);
+    p = put_str(p, ev->card);
+    sfj__put_u64(p, (uint64_t)ev->tip);
+    sfj__put_u16(p + 8, (uint16_t)ev->flags);
+    return put_str(p + 10, ev->note);
 }
 
 int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
@@ -66,8 +210,9 @@ int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
 {
     size_t txn_len = ev->txn_id ? strlen(ev->txn_id) : 0;
     size_t auth_len = ev->auth_code ? strlen(ev->auth_code) : 0;
-    size_t raw_len =
-        SFJ_EVENT_FIXED_BYTES + txn_len + auth_len + ev->payload_len;
+    int v2 = has_refs(ev);
+    size_t raw_len = SFJ_EVENT_FIXED_BYTES + txn_len + auth_len +
+                     ev->payload_len + (v2 ? refs_len(ev) : 0);
     uint8_t *raw = malloc(raw_len), *packed = NULL, *p = raw;
     size_t packed_len = 0;
     int rc;
@@ -75,7 +220,9 @@ int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
     *out = NULL;
     if (raw == NULL)
         return SFJ_ENOMEM;
-    *p++ = SFJ__EVENT_CODEC_VERSION;
+    /* Version 1 while no reference is given: older readers keep reading
+     * such journals. */
+    *p++ = v2 ? SFJ__EVENT_CODEC_VERSION : SFJ__EVENT_CODEC_V1;
     sfj__put_u16(p, ev->status);
     sfj__put_u32(p + 2, boot);
     p[6] = (uint8_t)txn_len;
@@ -90,6 +237,8 @@ int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
     p += 12;
     memcpy(p, ev->auth_code ? ev->auth_code : "", auth_len);
     p += auth_len;
+    if (v2)
+        p = put_refs(p, ev);
     sfj__put_u32(p, ev->copy);
     sfj__put_u32(p + 4, (uint32_t)ev->payload_len);
     if (ev->payload_len > 0)
@@ -147,12 +296,56 @@ static int copy_field(const uint8_t **p, const uint8_t *end, char *dst,
     return SFJ_OK;
 }
 
+/* Like copy_field, for the free-text note (spaces allowed). */
+static int copy_text(const uint8_t **p, const uint8_t *end, char *dst,
+                     size_t max)
+{
+    size_t n, i;
+
+    if (*p >= end)
+        return SFJ_ECORRUPT;
+    n = **p;
+    if (n > max || (size_t)(end - *p - 1) < n)
+        return SFJ_ECORRUPT;
+    for (i = 0; i < n; i++) {
+        if ((*p)[1 + i] < 0x20 || (*p)[1 + i] > 0x7e)
+            return SFJ_ECORRUPT;
+    }
+    memcpy(dst, *p + 1, n);
+    dst[n] = '\0';
+    *p += 1 + n;
+    return SFJ_OK;
+}
+
+static void clear_refs(sfj_entry *e)
+{
+    e->rrn[0] = e->stan[0] = e->response_code[0] = '\0';
+    e->merchant_ref[0] = e->card[0] = e->note[0] = '\0';
+    e->tip = 0;
+    e->flags = 0;
+}
+
+static int unpack_refs(const uint8_t **p, const uint8_t *end, sfj_entry *e)
+{
+    if (copy_field(p, end, e->rrn, SFJ_RRN_MAX) != SFJ_OK ||
+        copy_field(p, end, e->stan, SFJ_STAN_MAX) != SFJ_OK ||
+        copy_field(p, end, e->response_code, SFJ_RESPONSE_CODE_MAX) != SFJ_OK ||
+        copy_field(p, end, e->merchant_ref, SFJ_MERCHANT_REF_MAX) != SFJ_OK ||
+        copy_field(p, end, e->card, SFJ_CARD_MAX) != SFJ_OK || end - *p < 10)
+        return SFJ_ECORRUPT;
+    e->tip = (int64_t)sfj__get_u64(*p);
+    e->flags = sfj__get_u16(*p + 8);
+    *p += 10;
+    return copy_text(p, end, e->note, SFJ_NOTE_MAX);
+}
+
 static int unpack_raw(const uint8_t *pt, size_t len, sfj_entry *e)
 {
     const uint8_t *p = pt, *end = pt + len;
     size_t payload_len;
 
-    if (len < SFJ_EVENT_FIXED_BYTES || p[0] != SFJ__EVENT_CODEC_VERSION)
+    if (len < SFJ_EVENT_FIXED_BYTES ||
+        (p[0] != SFJ__EVENT_CODEC_V1 && p[0] != SFJ__EVENT_CODEC_VERSION))
         return SFJ_ECORRUPT;
     e->status = sfj__get_u16(p + 1);
     e->boot = sfj__get_u32(p + 3);
@@ -164,8 +357,15 @@ static int unpack_raw(const uint8_t *pt, size_t len, sfj_entry *e)
     memcpy(e->currency, p + 8, 3);
     e->currency[3] = '\0';
     p += 11;
-    if (copy_field(&p, end, e->auth_code, SFJ_AUTH_CODE_MAX) != SFJ_OK ||
-        end - p < 8)
+    if (copy_field(&p, end, e->auth_code, SFJ_AUTH_CODE_MAX) != SFJ_OK)
+        return SFJ_ECORRUPT;
+    if (pt[0] == SFJ__EVENT_CODEC_VERSION) {
+        if (unpack_refs(&p, end, e) != SFJ_OK)
+            return SFJ_ECORRUPT;
+    } else {
+        clear_refs(e);
+    }
+    if (end - p < 8)
         return SFJ_ECORRUPT;
     e->copy = sfj__get_u32(p);
     payload_len = sfj__get_u32(p + 4);
@@ -191,8 +391,7 @@ int sfj__event_unpack(const uint8_t *pt, size_t len, uint8_t flags,
 
     if ((flags & SFJ_REC_F_DEFLATE) == 0)
         return unpack_raw(pt, len, e);
-    rc = sfj__inflate_len(
-        pt, len, SFJ_EVENT_FIXED_BYTES + 2 * 255 + SFJ_PAYLOAD_MAX, &raw_len);
+    rc = sfj__inflate_len(pt, len, SFJ__EVENT_MAX_BYTES, &raw_len);
     if (rc != SFJ_OK)
         return rc;
     raw = malloc(raw_len);

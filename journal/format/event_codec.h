@@ -4,6 +4,14 @@
  *   u64 amount | u8[3] currency | u8 auth_len | auth_code | u32 copy |
  *   u32 payload_len | payload
  *
+ * Version 2 (written only when an event carries one of its fields) adds,
+ * between auth_code and copy, the acquirer references:
+ *
+ *   u8 rrn_len | rrn | u8 stan_len | stan | u8 rc_len | response_code |
+ *   u8 ref_len | merchant_ref | u8 card_len | card | u64 tip | u16 flags |
+ *   u8 note_len | note
+ *
+ * Version 1 decodes with those fields empty.
  * big-endian, raw-deflated as a whole (compress.h) when that is shorter. */
 #ifndef SFJ_JOURNAL_EVENT_CODEC_H
 #define SFJ_JOURNAL_EVENT_CODEC_H
@@ -13,10 +21,17 @@
 
 #include "sfj/journal.h"
 
-#define SFJ__EVENT_CODEC_VERSION 1
-#define SFJ_EVENT_FIXED_BYTES    28
+#define SFJ__EVENT_CODEC_VERSION   2
+#define SFJ__EVENT_CODEC_V1        1
+#define SFJ_EVENT_FIXED_BYTES      28
+#define SFJ__EVENT_EXT_FIXED_BYTES 16 /* five lengths, tip, flags, note len */
+/* Largest plaintext of either version. */
+#define SFJ__EVENT_MAX_BYTES                                                   \
+    (SFJ_EVENT_FIXED_BYTES + SFJ__EVENT_EXT_FIXED_BYTES + 8 * 255 +            \
+     SFJ_PAYLOAD_MAX)
 
-/* SFJ_EINVAL unless `ev` is a valid event for sfj_append. */
+/* SFJ_EINVAL unless `ev` (of the current version) is a valid event for
+ * sfj_append; SFJ_EPAN for a card number in clear. */
 int sfj__event_validate(const sfj_event *ev);
 
 /* Encode (and compress when it pays) a validated event into a malloc'd

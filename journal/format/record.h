@@ -22,7 +22,7 @@
 #define SFJ_REC_CKPT_BODY_BYTES (4 + 64)
 /* Largest sealed record: header + encoded event + tag, with slack for an
  * incompressible payload. */
-#define SFJ_REC_MAX_BYTES (SFJ_REC_HDR_BYTES + 65536 + 256 + SFJ_REC_TAG_BYTES)
+#define SFJ_REC_MAX_BYTES (SFJ_REC_HDR_BYTES + 65536 + 512 + SFJ_REC_TAG_BYTES)
 
 /* Byte offsets of the clear header's fields, and of a checkpoint's clear
  * body (u32 boot, then the signature). */

@@ -63,16 +63,22 @@ static int line_kind(sfj_journal *j, const sfj_entry *e, uint16_t *kind)
         (e->status == SFJ_ST_APPROVED ||
          (e->kind == SFJ_EV_TXN_OFFLINE && e->status == SFJ_ST_NONE))) {
         *kind = e->kind;
+    } else if (e->kind != SFJ_EV_REVERSAL && e->kind != SFJ_EV_TXN_INTENT) {
         return SFJ_OK;
     }
-    if (e->kind != SFJ_EV_REVERSAL && e->kind != SFJ_EV_TXN_INTENT)
-        return SFJ_OK;
     rc = get_rec(j, e->txn_id, &r);
     if (rc == SFJ_ENOTFOUND)
         return SFJ_OK;
     if (rc != SFJ_OK)
         return rc;
-    if (e->kind == SFJ_EV_REVERSAL && r.reversal_seq == e->seq)
+    /* An offline sale the acquirer answered counts once, as its OFFLINE
+     * line, and not at all once the acquirer declined it. */
+    if (*kind == SFJ_EV_TXN_OUTCOME && r.offline_seq != 0)
+        *kind = 0;
+    else if (*kind == SFJ_EV_TXN_OFFLINE && r.outcome_seq > e->seq &&
+             r.outcome == SFJ_ST_DECLINED)
+        *kind = 0;
+    else if (e->kind == SFJ_EV_REVERSAL && r.reversal_seq == e->seq)
         *kind = SFJ_EV_REVERSAL;
     else if (e->kind == SFJ_EV_TXN_INTENT && r.intent_seq == e->seq &&
              sfj__txn_in_doubt(j, &r))

@@ -218,6 +218,19 @@ const sfj_keys *sfj__journal_keys(sfj_journal *j)
     return j->keys;
 }
 
+int sfj_journal_terminal_id(sfj_journal *j, char *out, size_t cap)
+{
+    size_t n;
+
+    if (j == NULL || out == NULL)
+        return SFJ_EINVAL;
+    n = strlen(j->terminal_id);
+    if (cap < n + 1)
+        return SFJ_EBUFS;
+    memcpy(out, j->terminal_id, n + 1);
+    return SFJ_OK;
+}
+
 const char *sfj__journal_terminal_id(sfj_journal *j)
 {
     return j->terminal_id;

@@ -2,6 +2,7 @@
  * the group commit (sealing needs the seq and the chain head, which only
  * the commit leader knows). */
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,9 @@
 
 /* One event, packed outside the commit. */
 typedef struct packed {
-    const sfj_event *ev;
+    const sfj_event *ev; /* &copy */
+    sfj_event copy;      /* the caller's event, widened to the current
+                            version (later fields zero) */
     uint8_t *pt;
     size_t pt_len;
     uint8_t flags;
@@ -80,9 +83,17 @@ static int pack(sfj_journal *j, const sfj_event *ev, packed *p)
         sfj__set_err(j, "event version %u not supported", ev->version);
         return SFJ_EVERSION;
     }
+    if (ev == NULL)
+        return SFJ_EINVAL;
+    /* A version-1 caller's struct ends at payload_len. */
+    memcpy(&p->copy, ev,
+           ev->version == 1 ? offsetof(sfj_event, rrn) : sizeof p->copy);
+    p->copy.version = SFJ_EVENT_VERSION;
+    ev = &p->copy;
     rc = sfj__event_validate(ev);
     if (rc != SFJ_OK) {
-        sfj__set_err(j, "invalid event");
+        sfj__set_err(j, rc == SFJ_EPAN ? "a card number in clear in the event"
+                                       : "invalid event");
         return rc;
     }
     p->ev = ev;

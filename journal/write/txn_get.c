@@ -29,6 +29,31 @@ int sfj_txn_id_new(char *out, size_t cap)
     return SFJ_OK;
 }
 
+int sfj_txn_id_short(char *out, size_t cap)
+{
+    static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    uint64_t v = ((uint64_t)sfj__now_ms() / 1000) & ((1u << 30) - 1);
+    uint32_t rnd;
+    int i;
+
+    if (out == NULL)
+        return SFJ_EINVAL;
+    if (cap < SFJ_TXN_ID_SHORT_LEN + 1)
+        return SFJ_EBUFS;
+    if (sodium_init() < 0)
+        return SFJ_ENOMEM;
+    /* 30 bits of seconds (wrapping every 34 years), then 30 random bits:
+     * two ids collide only within one second, one time in 2^30. */
+    rnd = randombytes_uniform(1u << 30);
+    v = v << 30 | rnd;
+    for (i = SFJ_TXN_ID_SHORT_LEN - 1; i >= 0; i--) {
+        out[i] = b32[v & 31];
+        v >>= 5;
+    }
+    out[SFJ_TXN_ID_SHORT_LEN] = '\0';
+    return SFJ_OK;
+}
+
 /* Bytes of an sfj_txn of version `v` (1..SFJ_TXN_VERSION): a newer layout
  * only appends fields, and a caller gets those of its version. */
 static size_t txn_size(unsigned v)

@@ -168,6 +168,74 @@ static int check_limits(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
     return SFJ_ELIMIT;
 }
 
+/* The entry an OUTCOME answers: the newest INTENT, or the OFFLINE sale.
+ * SFJ_ENOTFOUND when it was pruned. */
+static int answered_entry(sfj__wctx *w, const sfj__txnrec *r, sfj_entry **out)
+{
+    uint64_t seq =
+        r->state == SFJ__TS_OFFLINE ? r->offline_seq : r->last_intent_seq;
+    uint8_t kbuf[8];
+    MDB_val k = sfj__seq_key(kbuf, seq), v;
+    int mrc;
+
+    *out = NULL;
+    mrc = mdb_get(w->txn, w->j->db_entries, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return SFJ_ENOTFOUND;
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(w->j, mrc, "mdb_get(entries)");
+    return sfj__entry_from_record(w->j, seq, v.mv_data, v.mv_size, out);
+}
+
+/* An OUTCOME's amount against the sale it answers (docs/FORMAT.md, "Amounts
+ * of an outcome"): an OUTCOME without amount and currency carries none;
+ * otherwise the currency is the sale's and the amount is the sale's base
+ * (its amount less its tip) plus the outcome's tip, or less than that for
+ * an approval flagged SFJ_EVF_PARTIAL (not on an offline sale). */
+static int check_amount(sfj__wctx *w, const sfj__txnrec *r, const sfj_event *ev)
+{
+    const char *cy = ev->currency != NULL ? ev->currency : "";
+    sfj_entry *e = NULL;
+    int64_t expected;
+    int rc;
+
+    if (ev->amount == 0 && cy[0] == '\0')
+        return (ev->flags & SFJ_EVF_PARTIAL) ? SFJ_EAMOUNT : SFJ_OK;
+    rc = answered_entry(w, r, &e);
+    if (rc == SFJ_ENOTFOUND)
+        return SFJ_OK; /* pruned: nothing left to compare with */
+    if (rc != SFJ_OK)
+        return rc;
+    expected = e->amount - e->tip + ev->tip;
+    if (strcmp(e->currency, cy) != 0)
+        rc = SFJ_EAMOUNT;
+    else if (ev->flags & SFJ_EVF_PARTIAL)
+        rc = r->state != SFJ__TS_OFFLINE && ev->amount > 0 &&
+                     ev->amount < expected
+                 ? SFJ_OK
+                 : SFJ_EAMOUNT;
+    else if (ev->amount != expected &&
+             !(ev->amount == 0 && ev->status != SFJ_ST_APPROVED))
+        rc = SFJ_EAMOUNT;
+    sfj_entry_free(e);
+    return rc;
+}
+
+/* An OUTCOME on an offline sale answers what the acquirer received: only
+ * once the OFFLINE entry is acknowledged upstream. */
+static int check_forwarded(sfj__wctx *w, const sfj__txnrec *r)
+{
+    uint64_t wm = 0;
+    int rc, acked = 0;
+
+    rc = sfj__meta_get_u64(w->j, w->txn, SFJ__META_WATERMARK, &wm);
+    if (rc == SFJ_OK)
+        rc = sfj__seq_acked(w->j, w->txn, wm, r->offline_seq, &acked);
+    if (rc == SFJ_OK && !acked)
+        rc = SFJ_ESTATE;
+    return rc;
+}
+
 int sfj__txn_check(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
 {
     sfj_journal *j = w->j;
@@ -193,6 +261,17 @@ int sfj__txn_check(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
     if (rc != SFJ_OK && rc != SFJ_ENOTFOUND)
         return rc;
     rc = sfj__txn_rule_check(rc == SFJ_OK ? &r : NULL, &e);
+    if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OUTCOME &&
+        r.state == SFJ__TS_OFFLINE)
+        rc = check_forwarded(w, &r);
+    if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OUTCOME) {
+        rc = check_amount(w, &r, ev);
+        if (rc == SFJ_EAMOUNT) {
+            sfj__set_err(j, "outcome amount or currency differs from the "
+                            "sale's");
+            return rc;
+        }
+    }
     if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OFFLINE &&
         ev->status != SFJ_ST_DECLINED)
         rc = check_limits(w, ev, wall_ms);

@@ -7,6 +7,9 @@
  *   INTENT   --INTENT (repeat)-->     INTENT   (boot updated)
  *   INTENT   --OUTCOME approved/declined--> DONE
  *   INTENT   --OUTCOME error-->       INTENT   (HOST_ERROR: in doubt)
+ *   OFFLINE  --OUTCOME approved/declined--> DONE (the acquirer's answer
+ *            to a forwarded offline sale; sfj__txn_check refuses it while
+ *            the OFFLINE entry is not acknowledged upstream)
  *   INTENT, DONE(approved), OFFLINE, REVERSED --REVERSAL--> REVERSED
  *   DONE, OFFLINE, REVERSED --RECEIPT--> same state, receipt flags
  * Every other pair is refused by sfj__txn_rule_check before anything is
@@ -87,6 +90,8 @@ int sfj__txn_rule_check(const sfj__txnrec *r, const sfj__txn_ev *ev)
         /* New, or a repeat of one still waiting for its answer. */
         return r == NULL || r->state == SFJ__TS_INTENT ? SFJ_OK : SFJ_ESTATE;
     case SFJ_EV_TXN_OUTCOME:
+        if (r != NULL && r->state == SFJ__TS_OFFLINE)
+            return ev->status == SFJ_ST_ERROR ? SFJ_ESTATE : SFJ_OK;
         return r != NULL && r->state == SFJ__TS_INTENT ? SFJ_OK : SFJ_ESTATE;
     case SFJ_EV_TXN_OFFLINE:
         return r == NULL ? SFJ_OK : SFJ_ESTATE;
