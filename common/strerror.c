@@ -50,6 +50,8 @@ const char *sfj_strerror(int err)
         return "amount or currency differs from the transaction's";
     case SFJ_EPAN:
         return "card number in clear; only a masked one is allowed";
+    case SFJ_EREPORT:
+        return "acquirer report cannot be read";
     default:
         return "unknown error";
     }

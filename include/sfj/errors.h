@@ -39,8 +39,11 @@ typedef enum sfj_error {
     SFJ_EAMOUNT = -20,   /**< an OUTCOME's amount or currency differs from
                               its INTENT (or OFFLINE) beyond the declared
                               tip and partial approval */
-    SFJ_EPAN = -21       /**< a card number in clear where only a masked
+    SFJ_EPAN = -21,      /**< a card number in clear where only a masked
                               one is allowed */
+    SFJ_EREPORT = -22    /**< an acquirer report cannot be read (malformed
+                              line, missing column, empty, another
+                              terminal's) */
 } sfj_error;
 
 /** Fixed English text for an error code; never NULL, never freed.

@@ -8,6 +8,7 @@
 #include "keys.h"
 #include "journal.h"
 #include "txn.h"
+#include "reconcile.h"
 #include "sfj/version.h" /* generated into the build tree */
 #include "forwarder.h"
 

@@ -272,8 +272,10 @@ int sfj__txn_check(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
             return rc;
         }
     }
+    /* A manual sale already happened: recording it is never refused by a
+     * risk limit (it still counts against them afterwards). */
     if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OFFLINE &&
-        ev->status != SFJ_ST_DECLINED)
+        ev->status != SFJ_ST_DECLINED && !(ev->flags & SFJ_EVF_MANUAL))
         rc = check_limits(w, ev, wall_ms);
 done:
     if (rc == SFJ_ESTATE)

@@ -1,0 +1,600 @@
+/* sfj-reconcile DIR -k KEY [options] REPORT...
+ * sfj-reconcile DIR -k KEY --manual-sale --amount A --currency C --at TIME
+ *               [--auth-code X] [--note TEXT] [--txn ID]
+ *
+ * Matches the journal's sales with the acquirer's reports (the library's
+ * sfj_recon, docs/RECONCILE.md) and prints a summary, then the lines that
+ * need action. Opens the journal read-only unless --apply (journal what
+ * the reports prove) or --manual-sale (journal a sale taken by hand).
+ * Exit codes: docs/sfj-reconcile.1. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_file.h"
+#include "cli_text.h"
+#include "cli_time.h"
+#include "sfj/sfj.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_ACTION = 1,
+    EXIT_REPORT = 3, /* a report could not be read */
+    EXIT_USAGE = 64,
+    EXIT_DAMAGED = 65,
+    EXIT_NOTFOUND = 66,
+    EXIT_INTERNAL = 70,
+    EXIT_CANTWRITE = 73,
+    EXIT_IO = 74,
+    EXIT_BUSY = 75,
+    EXIT_VERSION = 76,
+    EXIT_WRONGKEY = 77,
+    EXIT_KEYFILE = 78
+};
+
+#define REPORT_MAX (256u << 20)
+
+static const char usage[] =
+    "usage: sfj-reconcile DIR -k KEY [-m generic|iso8583] [--jsonl]\n"
+    "           [--column FIELD=NAME]... [--minor] [--tz +HH:MM]\n"
+    "           [--window SECONDS] [-o text|json|csv] [--apply] REPORT...\n"
+    "       sfj-reconcile DIR -k KEY --manual-sale --amount AMOUNT\n"
+    "           --currency CUR --at TIME [--auth-code CODE] [--note TEXT]\n"
+    "           [--txn ID]\n";
+
+static const char help[] =
+    "\n"
+    "Match the journal's sales with the acquirer's reports, sale by sale.\n"
+    "\n"
+    "  DIR                 the journal directory\n"
+    "  -k, --key FILE      the terminal's master key file (mode 0600)\n"
+    "  -m, --mapping NAME  the report's columns: generic (default) or\n"
+    "                      iso8583\n"
+    "  --jsonl             reports are JSON Lines (default CSV)\n"
+    "  --column F=NAME     report column NAME holds F (reference, amount,\n"
+    "                      currency, time, status, auth_code, card,\n"
+    "                      terminal_id, rrn, stan)\n"
+    "  --minor             amounts are in minor units\n"
+    "  --tz +HH:MM         zone of report times written without one\n"
+    "  --window SECONDS    time window of the amount + time rule (600)\n"
+    "  -o, --output FMT    text (default), json or csv\n"
+    "  --apply             journal what the reports prove (the outcome of\n"
+    "                      an in-doubt sale, a reversal confirmed); without\n"
+    "                      it nothing is written\n"
+    "  --manual-sale       journal a sale taken by hand (paper slip, voice\n"
+    "                      authorisation) with --amount (major units),\n"
+    "                      --currency, --at (ISO 8601), --auth-code,\n"
+    "                      --note, --txn (default: a new short id)\n"
+    "  -h, --help          this text;  --version  the version\n"
+    "\n"
+    "Exit: 0 all matched, 1 action needed, 3 a report could not be read,\n"
+    "64 usage, 65 journal damaged, 66 not found, 70 internal, 73 could\n"
+    "not write, 74 I/O, 75 journal busy, 76 unsupported format, 77 wrong\n"
+    "key, 78 unusable key file. See sfj-reconcile(1).\n";
+
+static const char *const action[SFJ_RECON_CLASSES] = {
+    "",
+    "charged at the acquirer: journal the outcome, print the receipt",
+    "not charged: safe to decline or take again; journal it",
+    "not received by the acquirer (or reversed): forward again or query",
+    "charged with no record here: refund or record it",
+    "amount or currency differ: check the slip",
+    "reversal not confirmed: send it again"};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    sfj__cli_vsay("sfj-reconcile", fmt, ap);
+    va_end(ap);
+}
+
+static int exit_for(int rc)
+{
+    switch (rc) {
+    case SFJ_EAUTH:
+    case SFJ_EPERM:
+        return EXIT_WRONGKEY;
+    case SFJ_ENOTFOUND:
+        return EXIT_NOTFOUND;
+    case SFJ_ECORRUPT:
+        return EXIT_DAMAGED;
+    case SFJ_EIO:
+        return EXIT_IO;
+    case SFJ_EVERSION:
+        return EXIT_VERSION;
+    case SFJ_EREPORT:
+        return EXIT_REPORT;
+    case SFJ_EFULL:
+    case SFJ_EDEAD:
+    case SFJ_ELIMIT:
+    case SFJ_ESTATE:
+        return EXIT_CANTWRITE;
+    default:
+        return EXIT_INTERNAL;
+    }
+}
+
+/* "12.50" in `cy`'s minor units; -1 when malformed. */
+static int parse_major(const char *s, const char *cy, int64_t *out)
+{
+    int exp = sfj_currency_exponent(cy), dec = -1;
+    int64_t v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s == '.' && dec < 0) {
+            dec = 0;
+            continue;
+        }
+        if (*s < '0' || *s > '9' || v > INT64_MAX / 10 - 9)
+            return -1;
+        v = v * 10 + (*s - '0');
+        if (dec >= 0 && ++dec > exp)
+            return -1;
+    }
+    for (dec = dec < 0 ? 0 : dec; dec < exp; dec++)
+        v *= 10;
+    *out = v;
+    return 0;
+}
+
+/* Minor units as major ("12.50", "1200", "1.250"). */
+static void major(int64_t v, const char *cy, char *out, size_t cap)
+{
+    int exp = sfj_currency_exponent(cy), i;
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, p = 1;
+
+    for (i = 0; i < exp; i++)
+        p *= 10;
+    if (exp == 0)
+        snprintf(out, cap, "%s%llu", v < 0 ? "-" : "", (unsigned long long)a);
+    else
+        snprintf(out, cap, "%s%llu.%0*llu", v < 0 ? "-" : "",
+                 (unsigned long long)(a / p), exp, (unsigned long long)(a % p));
+}
+
+static int set_column(sfj_recon_opts *o, const char *spec)
+{
+    static char store[16][128];
+    static int used;
+    const char *eq = strchr(spec, '=');
+    size_t fl;
+    char *name;
+
+    if (eq == NULL || used == 16 || strlen(eq + 1) >= sizeof store[0] ||
+        eq[1] == '\0')
+        return -1;
+    name = store[used++];
+    strcpy(name, eq + 1);
+    fl = (size_t)(eq - spec);
+#define COL(f, field)                                                          \
+    if (fl == strlen(f) && strncmp(spec, f, fl) == 0) {                        \
+        o->field = name;                                                       \
+        return 0;                                                              \
+    }
+    COL("reference", col_reference)
+    COL("amount", col_amount)
+    COL("currency", col_currency)
+    COL("time", col_time)
+    COL("status", col_status)
+    COL("auth_code", col_auth_code)
+    COL("card", col_card)
+    COL("terminal_id", col_terminal_id)
+    COL("rrn", col_rrn)
+    COL("stan", col_stan)
+#undef COL
+    return -1;
+}
+
+static void print_text(const sfj_recon_result *res, int applied, size_t n)
+{
+    char t[32], a[32], b[32];
+    size_t i, need = 0;
+
+    for (i = 1; i < SFJ_RECON_CLASSES; i++)
+        need += res->count[i];
+    printf("Reconciliation: %zu report lines, %zu journal sales, %zu "
+           "matched, %zu need action\n",
+           res->lines - res->lines_other, res->sales,
+           res->count[SFJ_RECON_MATCHED], need);
+    for (i = 1; i < SFJ_RECON_CLASSES; i++) {
+        if (res->count[i] > 0)
+            printf("  %-22s %zu\n", sfj_recon_class_name((unsigned)i),
+                   res->count[i]);
+    }
+    if (res->lines_other > 0)
+        printf("  lines of other terminals skipped: %zu\n", res->lines_other);
+    if (res->pans_masked > 0)
+        printf("  card numbers in clear in the report (masked): %zu\n",
+               res->pans_masked);
+    if (applied)
+        printf("  journaled from the reports: %zu\n", n);
+    for (i = 0; i < res->n_items; i++) {
+        const sfj_recon_item *it = &res->items[i];
+
+        if (it->cls == SFJ_RECON_MATCHED && !it->applicable)
+            continue;
+        sfj__cli_format_time(it->wall_ms, t, sizeof t);
+        major(it->amount, it->currency, a, sizeof a);
+        major(it->report_amount, it->report_currency, b, sizeof b);
+        printf("%s %-20s %s", t, sfj_recon_class_name(it->cls),
+               it->txn_id[0] ? it->txn_id : "-");
+        if (it->seq != 0)
+            printf(" seq %llu %s %s", (unsigned long long)it->seq, a,
+                   it->currency);
+        if (it->report != NULL)
+            printf(" | %s:%zu %s %s %s%s%s (%s)", it->report, it->line, b,
+                   it->report_currency, it->report_status,
+                   it->auth_code[0] ? " auth " : "", it->auth_code,
+                   sfj_recon_rule_name(it->rule));
+        printf(": %s\n", it->cls == SFJ_RECON_MATCHED
+                             ? "reversal confirmed by the acquirer"
+                             : action[it->cls]);
+    }
+}
+
+static void print_json(const sfj_recon_result *res, int applied, size_t n)
+{
+    size_t i;
+
+    printf("{\"lines\":%zu,\"lines_other\":%zu,\"pans_masked\":%zu,"
+           "\"sales\":%zu,\"applied\":%zu,\"counts\":{",
+           res->lines, res->lines_other, res->pans_masked, res->sales,
+           applied ? n : 0);
+    for (i = 0; i < SFJ_RECON_CLASSES; i++)
+        printf("%s\"%s\":%zu", i ? "," : "", sfj_recon_class_name((unsigned)i),
+               res->count[i]);
+    printf("},\"items\":[");
+    for (i = 0; i < res->n_items; i++) {
+        const sfj_recon_item *it = &res->items[i];
+
+        printf("%s{\"class\":\"%s\",\"rule\":\"%s\",\"txn_id\":", i ? "," : "",
+               sfj_recon_class_name(it->cls), sfj_recon_rule_name(it->rule));
+        sfj__cli_json_str(stdout, it->txn_id);
+        printf(",\"seq\":%llu,\"wall_ms\":%lld,\"amount\":%lld,\"currency\":",
+               (unsigned long long)it->seq, (long long)it->wall_ms,
+               (long long)it->amount);
+        sfj__cli_json_str(stdout, it->currency);
+        printf(",\"report\":");
+        sfj__cli_json_str(stdout, it->report ? it->report : "");
+        printf(",\"line\":%zu,\"report_amount\":%lld,\"report_currency\":",
+               it->line, (long long)it->report_amount);
+        sfj__cli_json_str(stdout, it->report_currency);
+        printf(",\"report_status\":");
+        sfj__cli_json_str(stdout, it->report_status);
+        printf(",\"auth_code\":");
+        sfj__cli_json_str(stdout, it->auth_code);
+        printf(",\"card\":");
+        sfj__cli_json_str(stdout, it->card);
+        printf(",\"applicable\":%s}", it->applicable ? "true" : "false");
+    }
+    printf("]}\n");
+}
+
+static void print_csv(const sfj_recon_result *res)
+{
+    size_t i;
+
+    printf("class,rule,txn_id,seq,wall_ms,amount,currency,report,line,"
+           "report_amount,report_currency,report_status,auth_code,card\n");
+    for (i = 0; i < res->n_items; i++) {
+        const sfj_recon_item *it = &res->items[i];
+
+        printf("%s,%s,", sfj_recon_class_name(it->cls),
+               sfj_recon_rule_name(it->rule));
+        sfj__cli_csv_str(stdout, it->txn_id);
+        printf(",%llu,%lld,%lld,%s,", (unsigned long long)it->seq,
+               (long long)it->wall_ms, (long long)it->amount, it->currency);
+        sfj__cli_csv_str(stdout, it->report ? it->report : "");
+        printf(",%zu,%lld,%s,%s,", it->line, (long long)it->report_amount,
+               it->report_currency, it->report_status);
+        sfj__cli_csv_str(stdout, it->auth_code);
+        printf(",");
+        sfj__cli_csv_str(stdout, it->card);
+        printf("\n");
+    }
+}
+
+typedef struct manual {
+    const char *amount, *currency, *at, *auth, *note, *txn;
+} manual;
+
+static int manual_sale(sfj_journal *j, const manual *m)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+    char id[SFJ_TXN_ID_SHORT_LEN + 1];
+    int64_t amount, at;
+    uint64_t seq;
+    int rc;
+
+    if (m->amount == NULL || m->currency == NULL || m->at == NULL) {
+        say("--manual-sale needs --amount, --currency and --at");
+        return EXIT_USAGE;
+    }
+    if (parse_major(m->amount, m->currency, &amount) != 0 ||
+        sfj__cli_parse_time(m->at, &at) != 0) {
+        say("bad %s", parse_major(m->amount, m->currency, &amount) != 0
+                          ? "--amount"
+                          : "--at");
+        return EXIT_USAGE;
+    }
+    if (m->txn == NULL && sfj_txn_id_short(id, sizeof id) != SFJ_OK)
+        return EXIT_INTERNAL;
+    ev.kind = SFJ_EV_TXN_OFFLINE;
+    ev.status = SFJ_ST_APPROVED;
+    ev.txn_id = m->txn != NULL ? m->txn : id;
+    ev.merchant_ref = ev.txn_id;
+    ev.amount = amount;
+    ev.currency = m->currency;
+    ev.auth_code = m->auth;
+    ev.wall_ms = at;
+    ev.note = m->note;
+    ev.flags = SFJ_EVF_MANUAL;
+    rc = sfj_append(j, &ev, &seq);
+    if (rc != SFJ_OK) {
+        say("manual sale: %s (%s)", sfj_strerror(rc), sfj_journal_errmsg(j));
+        return rc == SFJ_EINVAL || rc == SFJ_EPAN ? EXIT_USAGE : exit_for(rc);
+    }
+    printf("manual sale journaled: txn %s seq %llu\n", ev.txn_id,
+           (unsigned long long)seq);
+    return EXIT_OK;
+}
+
+static int reconcile(sfj_journal *j, sfj_recon_opts *o, char **reports, int n,
+                     int apply, const char *fmt)
+{
+    sfj_recon *r = NULL;
+    const sfj_recon_result *res;
+    uint8_t *data = NULL;
+    size_t len, written = 0, i;
+    int rc, k, code = EXIT_INTERNAL;
+
+    rc = sfj_recon_new(o, &r);
+    if (rc != SFJ_OK) {
+        say("mapping: %s", sfj_strerror(rc));
+        code = EXIT_USAGE;
+        goto done;
+    }
+    for (k = 0; k < n; k++) {
+        rc = sfj__cli_read_file(reports[k], REPORT_MAX, &data, &len);
+        if (rc != 0) {
+            say("%s: cannot read", reports[k]);
+            code = rc == -2 ? EXIT_NOTFOUND : EXIT_REPORT;
+            goto done;
+        }
+        rc = sfj_recon_add_report(r, reports[k], (const char *)data, len);
+        free(data);
+        data = NULL;
+        if (rc != SFJ_OK) {
+            say("%s", sfj_recon_errmsg(r));
+            code = exit_for(rc);
+            goto done;
+        }
+    }
+    rc = sfj_recon_run(r, j);
+    if (rc == SFJ_OK && apply) {
+        rc = sfj_recon_apply(r, j, &written);
+        if (rc == SFJ_OK)
+            rc = sfj_recon_run(r, j); /* report what is left */
+    }
+    if (rc != SFJ_OK) {
+        say("%s",
+            rc == SFJ_EREPORT ? sfj_recon_errmsg(r) : sfj_journal_errmsg(j));
+        code = exit_for(rc);
+        goto done;
+    }
+    res = sfj_recon_result_get(r);
+    if (strcmp(fmt, "json") == 0)
+        print_json(res, apply, written);
+    else if (strcmp(fmt, "csv") == 0)
+        print_csv(res);
+    else
+        print_text(res, apply, written);
+    code = EXIT_OK;
+    for (i = 1; i < SFJ_RECON_CLASSES; i++) {
+        if (res->count[i] > 0)
+            code = EXIT_ACTION;
+    }
+    if (fflush(stdout) != 0)
+        code = EXIT_IO;
+done:
+    sfj_recon_free(r);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    enum {
+        O_JSONL = 256,
+        O_COLUMN,
+        O_MINOR,
+        O_TZ,
+        O_WINDOW,
+        O_APPLY,
+        O_VERSION,
+        O_MANUAL,
+        O_AMOUNT,
+        O_CURRENCY,
+        O_AT,
+        O_AUTH,
+        O_NOTE,
+        O_TXN
+    };
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"mapping", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {"jsonl", no_argument, NULL, O_JSONL},
+        {"column", required_argument, NULL, O_COLUMN},
+        {"minor", no_argument, NULL, O_MINOR},
+        {"tz", required_argument, NULL, O_TZ},
+        {"window", required_argument, NULL, O_WINDOW},
+        {"apply", no_argument, NULL, O_APPLY},
+        {"version", no_argument, NULL, O_VERSION},
+        {"manual-sale", no_argument, NULL, O_MANUAL},
+        {"amount", required_argument, NULL, O_AMOUNT},
+        {"currency", required_argument, NULL, O_CURRENCY},
+        {"at", required_argument, NULL, O_AT},
+        {"auth-code", required_argument, NULL, O_AUTH},
+        {"note", required_argument, NULL, O_NOTE},
+        {"txn", required_argument, NULL, O_TXN},
+        {NULL, 0, NULL, 0}};
+    sfj_recon_opts o = SFJ_RECON_OPTS_INIT;
+    sfj_journal_opts jo = SFJ_JOURNAL_OPTS_INIT;
+    const char *key = NULL, *fmt = "text", *mapping = "generic";
+    char **cols = calloc((size_t)argc + 1, sizeof *cols);
+    sfj_keys *keys = NULL;
+    sfj_journal *j = NULL;
+    manual m = {0};
+    int c, ncols = 0, apply = 0, is_manual = 0, jsonl = 0, minor = 0, rc,
+           code = EXIT_INTERNAL, i;
+    int64_t window = 0;
+    uint64_t u;
+    const char *tz = NULL;
+
+    if (cols == NULL)
+        return EXIT_INTERNAL;
+    while ((c = getopt_long(argc, argv, "k:m:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            key = optarg;
+            break;
+        case 'm':
+            mapping = optarg;
+            break;
+        case 'o':
+            fmt = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            fputs(help, stdout);
+            free(cols);
+            return EXIT_OK;
+        case O_VERSION:
+            printf("sfj-reconcile %s\n", sfj_version());
+            free(cols);
+            return EXIT_OK;
+        case O_JSONL:
+            jsonl = 1;
+            break;
+        case O_COLUMN:
+            cols[ncols++] = optarg;
+            break;
+        case O_MINOR:
+            minor = 1;
+            break;
+        case O_TZ:
+            tz = optarg;
+            break;
+        case O_WINDOW:
+            if (sfj__cli_parse_u64(optarg, &u) != 0 || u > 86400 * 7) {
+                say("bad --window: %s", optarg);
+                free(cols);
+                return EXIT_USAGE;
+            }
+            window = (int64_t)u * 1000;
+            break;
+        case O_APPLY:
+            apply = 1;
+            break;
+        case O_MANUAL:
+            is_manual = 1;
+            break;
+        case O_AMOUNT:
+            m.amount = optarg;
+            break;
+        case O_CURRENCY:
+            m.currency = optarg;
+            break;
+        case O_AT:
+            m.at = optarg;
+            break;
+        case O_AUTH:
+            m.auth = optarg;
+            break;
+        case O_NOTE:
+            m.note = optarg;
+            break;
+        case O_TXN:
+            m.txn = optarg;
+            break;
+        default:
+            fputs(usage, stderr);
+            free(cols);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc || key == NULL || (!is_manual && optind + 1 >= argc) ||
+        (is_manual && apply) || (is_manual && optind + 1 < argc) ||
+        (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0 &&
+         strcmp(fmt, "csv") != 0)) {
+        say("%s", key == NULL          ? "a key file is needed (-k FILE)"
+                  : optind >= argc     ? "the journal directory is needed"
+                  : is_manual && apply ? "--manual-sale excludes --apply"
+                  : is_manual          ? "--manual-sale takes no report"
+                  : optind + 1 >= argc ? "a report is needed"
+                                       : "-o takes text, json or csv");
+        free(cols);
+        return EXIT_USAGE;
+    }
+    if (sfj_recon_preset(mapping, &o) != SFJ_OK) {
+        say("unknown mapping %s (generic, iso8583)", mapping);
+        free(cols);
+        return EXIT_USAGE;
+    }
+    o.format = jsonl ? SFJ_RECON_JSONL : SFJ_RECON_CSV;
+    o.amount_minor |= minor;
+    o.window_ms = window;
+    for (i = 0; i < ncols; i++) {
+        if (set_column(&o, cols[i]) != 0) {
+            say("bad --column %s", cols[i]);
+            free(cols);
+            return EXIT_USAGE;
+        }
+    }
+    if (tz != NULL) {
+        int h, mm;
+
+        if (strlen(tz) != 6 || (tz[0] != '+' && tz[0] != '-') ||
+            sscanf(tz + 1, "%2d:%2d", &h, &mm) != 2 || h > 14 || mm > 59) {
+            say("bad --tz %s (+HH:MM)", tz);
+            free(cols);
+            return EXIT_USAGE;
+        }
+        o.tz_offset_min = (h * 60 + mm) * (tz[0] == '-' ? -1 : 1);
+    }
+    if (sfj_init() != SFJ_OK)
+        goto done;
+    rc = sfj_keys_load_file(key, &keys);
+    if (rc != SFJ_OK) {
+        say("key file %s: %s", key, sfj_strerror(rc));
+        code =
+            rc == SFJ_ECORRUPT || rc == SFJ_EPERM ? EXIT_KEYFILE : exit_for(rc);
+        goto done;
+    }
+    jo.flags = SFJ_OPEN_NOCREATE |
+               (apply || is_manual ? 0 : (unsigned)SFJ_OPEN_RDONLY);
+    rc = sfj_journal_open(argv[optind], keys, &jo, &j);
+    if (rc != SFJ_OK) {
+        say("cannot open %s: %s (%s)", argv[optind], sfj_strerror(rc),
+            sfj_journal_errmsg(NULL));
+        code = exit_for(rc);
+        goto done;
+    }
+    code = is_manual ? manual_sale(j, &m)
+                     : reconcile(j, &o, argv + optind + 1, argc - optind - 1,
+                                 apply, fmt);
+done:
+    if (j != NULL && sfj_journal_close(j) != SFJ_OK && code == EXIT_OK)
+        code = EXIT_IO;
+    sfj_keys_free(keys);
+    free(cols);
+    return code;
+}
