@@ -73,12 +73,33 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || die "sfj-recover should report action needed (exit $rc)"
 
-say "The support technician journals the reversal decision"
+say "Reconcile: the acquirer's report says it approved the in-doubt sale"
+# The acquirer's export: the online sales it approved, the in-doubt one
+# among them (the merchant reference is the terminal's txn id). The
+# offline sales are not there yet: the terminal forwards them on restart.
+"$bin/sfj-recover" "$journal" --key "$key" --json >"$work/recover.json" || true
+doubt=$(grep '"host_error"' "$work/recover.json" | head -n 1 || true)
+[ -n "$doubt" ] || die "no in-doubt sale after the power cut"
+field() { printf '%s\n' "$doubt" | sed -n "s/.*\"$1\": \"*\([^\",}]*\).*/\1/p"; }
+{
+    echo "reference,amount,currency,time,status,auth_code"
+    "$bin/sfj-dump" "$journal" --key "$key" --format csv |
+        awk -F, '$4 == "outcome" && $8 == "approved" {
+            print $11 "," $12 "," $13 "," $3 ",approved," $14 }'
+    echo "$(field txn_id),$(field amount),$(field currency),$(field recorded_ms),approved,RC4711"
+} >"$work/acquirer-report.csv"
 set +e
-"$bin/sfj-recover" "$journal" --key "$key" --mark-reversals >/dev/null
+"$bin/sfj-reconcile" "$journal" -k "$key" --minor --apply \
+    "$work/acquirer-report.csv"
+rc=$?
 set -e
+[ "$rc" -le 1 ] || die "sfj-reconcile could not reconcile (exit $rc)"
+"$bin/sfj-recover" "$journal" --key "$key" --json >"$work/recover.json" || true
+if grep -q '"host_error"' "$work/recover.json"; then
+    die "the sale is still in doubt after --apply"
+fi
 
-say "The terminal restarts: reprints, reversal, settlement, backlog replay"
+say "The terminal restarts: receipts, settlement, backlog replay"
 "${sim[@]}" recover --journal "$journal" --key "$key" --host "$addr"
 
 say "Recovery again: nothing left to do"

@@ -16,7 +16,8 @@ static int journal_event(sim *s, uint16_t kind, uint16_t status,
     return rc == SFJ_OK ? SIM_OK : sim_fail(s, "journal", rc);
 }
 
-/* Reprint every receipt recovery lists, marked DUPLICATE. */
+/* Reprint every receipt recovery lists, marked DUPLICATE (or print the
+ * original of a sale that never had one). */
 static int reprint(sim *s, const sfj_report *r)
 {
     sfj_txn t = SFJ_TXN_INIT;
@@ -32,6 +33,19 @@ static int reprint(sim *s, const sfj_report *r)
             continue;
         if ((rc = sfj_txn_get(s->j, it->txn_id, &t)) != SFJ_OK)
             return sim_fail(s, "txn lookup", rc);
+        if (!(t.flags & (SFJ_TXN_F_PRINTED | SFJ_TXN_F_PRINT_FAILED))) {
+            /* Nothing was ever printed (an in-doubt sale the acquirer's
+             * report approved): this is the original. */
+            printf("print %s EUR %lld.%02lld (original, approved by the "
+                   "acquirer's report)\n",
+                   it->txn_id, (long long)(it->amount / 100),
+                   (long long)(it->amount % 100));
+            rc = journal_event(s, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, it->txn_id,
+                               it->amount, 1, "ORIGINAL");
+            if (rc != SIM_OK)
+                return rc;
+            continue;
+        }
         copy = t.copies + 1 < 2 ? 2 : t.copies + 1;
         printf("reprint %s EUR %lld.%02lld as DUPLICATE copy %u\n", it->txn_id,
                (long long)(it->amount / 100), (long long)(it->amount % 100),
