@@ -190,6 +190,12 @@ SFJ_EXTERN void sfj_recon_free(sfj_recon *r);
  *  ...), 3 (BHD, KWD, ...), 2 otherwise (and for NULL). */
 SFJ_EXTERN int sfj_currency_exponent(const char *currency);
 
+/** An amount in major units of `currency` ("12.50", "1200" JPY, "1.250"
+ *  KWD, "-3") into minor units `*out`: SFJ_EINVAL when malformed or with
+ *  more decimals than the currency has. */
+SFJ_EXTERN int sfj_amount_parse(const char *s, const char *currency,
+                                int64_t *out);
+
 #ifdef __cplusplus
 }
 #endif

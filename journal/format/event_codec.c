@@ -276,8 +276,10 @@ done:
     return rc;
 }
 
-static int copy_field(const uint8_t **p, const uint8_t *end, char *dst,
-                      size_t max)
+/* A length-prefixed field of bytes lo..0x7e (0x21: ids and codes; 0x20:
+ * text with spaces). */
+static int copy_chars(const uint8_t **p, const uint8_t *end, char *dst,
+                      size_t max, uint8_t lo)
 {
     size_t n, i;
 
@@ -287,7 +289,7 @@ static int copy_field(const uint8_t **p, const uint8_t *end, char *dst,
     if (n > max || (size_t)(end - *p - 1) < n)
         return SFJ_ECORRUPT;
     for (i = 0; i < n; i++) {
-        if ((*p)[1 + i] < 0x21 || (*p)[1 + i] > 0x7e)
+        if ((*p)[1 + i] < lo || (*p)[1 + i] > 0x7e)
             return SFJ_ECORRUPT;
     }
     memcpy(dst, *p + 1, n);
@@ -296,25 +298,10 @@ static int copy_field(const uint8_t **p, const uint8_t *end, char *dst,
     return SFJ_OK;
 }
 
-/* Like copy_field, for the free-text note (spaces allowed). */
-static int copy_text(const uint8_t **p, const uint8_t *end, char *dst,
-                     size_t max)
+static int copy_field(const uint8_t **p, const uint8_t *end, char *dst,
+                      size_t max)
 {
-    size_t n, i;
-
-    if (*p >= end)
-        return SFJ_ECORRUPT;
-    n = **p;
-    if (n > max || (size_t)(end - *p - 1) < n)
-        return SFJ_ECORRUPT;
-    for (i = 0; i < n; i++) {
-        if ((*p)[1 + i] < 0x20 || (*p)[1 + i] > 0x7e)
-            return SFJ_ECORRUPT;
-    }
-    memcpy(dst, *p + 1, n);
-    dst[n] = '\0';
-    *p += 1 + n;
-    return SFJ_OK;
+    return copy_chars(p, end, dst, max, 0x21);
 }
 
 static void clear_refs(sfj_entry *e)
@@ -336,7 +323,7 @@ static int unpack_refs(const uint8_t **p, const uint8_t *end, sfj_entry *e)
     e->tip = (int64_t)sfj__get_u64(*p);
     e->flags = sfj__get_u16(*p + 8);
     *p += 10;
-    return copy_text(p, end, e->note, SFJ_NOTE_MAX);
+    return copy_chars(p, end, e->note, SFJ_NOTE_MAX, 0x20);
 }
 
 static int unpack_raw(const uint8_t *pt, size_t len, sfj_entry *e)

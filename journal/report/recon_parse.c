@@ -252,8 +252,18 @@ int sfj_currency_exponent(const char *cy)
     return 2;
 }
 
-/* "12.50", "-3", "1200", "1.250" into minor units of `cy`; -1 when
- * malformed or more decimals than the currency has. */
+static int parse_amount(const char *s, const char *cy, int minor, int64_t *out);
+
+int sfj_amount_parse(const char *s, const char *cy, int64_t *out)
+{
+    return s != NULL && out != NULL && parse_amount(s, cy, 0, out) == 0
+               ? SFJ_OK
+               : SFJ_EINVAL;
+}
+
+/* "12.50", "-3", "1200", "1.250" into minor units of `cy` (with `minor`:
+ * already minor units); -1 when malformed or more decimals than the
+ * currency has. */
 static int parse_amount(const char *s, const char *cy, int minor, int64_t *out)
 {
     int exp = minor ? 0 : sfj_currency_exponent(cy), dec = -1, neg = 0;

@@ -119,31 +119,6 @@ static int exit_for(int rc)
     }
 }
 
-/* "12.50" in `cy`'s minor units; -1 when malformed. */
-static int parse_major(const char *s, const char *cy, int64_t *out)
-{
-    int exp = sfj_currency_exponent(cy), dec = -1;
-    int64_t v = 0;
-
-    if (*s == '\0')
-        return -1;
-    for (; *s != '\0'; s++) {
-        if (*s == '.' && dec < 0) {
-            dec = 0;
-            continue;
-        }
-        if (*s < '0' || *s > '9' || v > INT64_MAX / 10 - 9)
-            return -1;
-        v = v * 10 + (*s - '0');
-        if (dec >= 0 && ++dec > exp)
-            return -1;
-    }
-    for (dec = dec < 0 ? 0 : dec; dec < exp; dec++)
-        v *= 10;
-    *out = v;
-    return 0;
-}
-
 /* Minor units as major ("12.50", "1200", "1.250"). */
 static void major(int64_t v, const char *cy, char *out, size_t cap)
 {
@@ -317,11 +292,12 @@ static int manual_sale(sfj_journal *j, const manual *m)
         say("--manual-sale needs --amount, --currency and --at");
         return EXIT_USAGE;
     }
-    if (parse_major(m->amount, m->currency, &amount) != 0 ||
+    if (sfj_amount_parse(m->amount, m->currency, &amount) != SFJ_OK ||
         sfj__cli_parse_time(m->at, &at) != 0) {
-        say("bad %s", parse_major(m->amount, m->currency, &amount) != 0
-                          ? "--amount"
-                          : "--at");
+        say("bad %s",
+            sfj_amount_parse(m->amount, m->currency, &amount) != SFJ_OK
+                ? "--amount"
+                : "--at");
         return EXIT_USAGE;
     }
     if (m->txn == NULL && sfj_txn_id_short(id, sizeof id) != SFJ_OK)
