@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_file.h"
 #include "cli_text.h"
@@ -167,10 +168,26 @@ static int set_column(sfj_recon_opts *o, const char *spec)
     return -1;
 }
 
+/* How long ago `ms` was, for a person ("45 min", "3 h", "2 days"). */
+static void age(int64_t ms, char *out, size_t cap)
+{
+    int64_t s = ((int64_t)time(NULL) * 1000 - ms) / 1000;
+
+    if (s < 0)
+        s = 0;
+    if (s < 3600)
+        snprintf(out, cap, "%lld min", (long long)(s / 60));
+    else if (s < 2 * 86400)
+        snprintf(out, cap, "%lld h", (long long)(s / 3600));
+    else
+        snprintf(out, cap, "%lld days", (long long)(s / 86400));
+}
+
 static void print_text(const sfj_recon_result *res, int applied, size_t n)
 {
-    char t[32], a[32], b[32];
+    char t[32], a[32], b[32], ag[32];
     size_t i, need = 0;
+    int64_t oldest = INT64_MAX;
 
     for (i = 1; i < SFJ_RECON_CLASSES; i++)
         need += res->count[i];
@@ -191,6 +208,15 @@ static void print_text(const sfj_recon_result *res, int applied, size_t n)
     if (applied)
         printf("  journaled from the reports: %zu\n", n);
     for (i = 0; i < res->n_items; i++) {
+        if (res->items[i].cls != SFJ_RECON_MATCHED &&
+            res->items[i].wall_ms < oldest)
+            oldest = res->items[i].wall_ms;
+    }
+    if (oldest != INT64_MAX) {
+        age(oldest, ag, sizeof ag);
+        printf("  oldest unreconciled: %s old\n", ag);
+    }
+    for (i = 0; i < res->n_items; i++) {
         const sfj_recon_item *it = &res->items[i];
 
         if (it->cls == SFJ_RECON_MATCHED && !it->applicable)
@@ -198,7 +224,8 @@ static void print_text(const sfj_recon_result *res, int applied, size_t n)
         sfj__cli_format_time(it->wall_ms, t, sizeof t);
         major(it->amount, it->currency, a, sizeof a);
         major(it->report_amount, it->report_currency, b, sizeof b);
-        printf("%s %-20s %s", t, sfj_recon_class_name(it->cls),
+        age(it->wall_ms, ag, sizeof ag);
+        printf("%s (%s old) %-20s %s", t, ag, sfj_recon_class_name(it->cls),
                it->txn_id[0] ? it->txn_id : "-");
         if (it->seq != 0)
             printf(" seq %llu %s %s", (unsigned long long)it->seq, a,
