@@ -189,7 +189,10 @@ typedef enum sfj_diff_reason {
     SFJ_DIFF_UNFORWARDED = 1, /**< the host has not acknowledged it yet */
     SFJ_DIFF_ATTENTION = 2,   /**< the host rejected it (needs attention) */
     SFJ_DIFF_IN_DOUBT = 3,    /**< no outcome journaled: the host may have
-                                   approved it */
+                                   approved it. Reconcile with the
+                                   acquirer's report (sfj_recon_apply,
+                                   sfj-reconcile --apply): the outcome it
+                                   journals then counts in the totals */
     SFJ_DIFF_AMOUNT = 4       /**< its amount equals the difference */
 } sfj_diff_reason;
 
