@@ -113,6 +113,24 @@ static void test_quick_json(void **state)
     assert_true(number(out + 1, "bytes_per_entry") > 100);
     assert_true(number(out + 1, "payload_bytes") == 256);
     number(out + 1, "anon_rss_bytes");
+    /* Per commit, counted by the preloaded write counter: a 256-byte
+     * write at the end of a file whose size is a multiple of 256 touches
+     * exactly one 4 KiB page in one call; an LMDB commit writes at least
+     * a leaf and its meta page; every system costs some CPU. */
+    o = object(out, "fdatasync");
+    assert_true(fabs(number(o, "pages_4k") - 1.0) < 1e-9);
+    assert_true(fabs(number(o, "write_calls") - 1.0) < 1e-9);
+    assert_true(fabs(number(o, "write_bytes") - 256.0) < 1e-9);
+    o = object(out, "lmdb");
+    assert_true(number(o, "pages_4k") >= 2);
+    number(o, "cpu_us");
+    o = object(out, "sfj_note");
+    assert_true(number(o, "pages_4k") >= 2);
+    o = object(out, "sfj_intent");
+    assert_true(number(o, "pages_4k") >= 2);
+    number(o, "cpu_us");
+    o = object(out, "sqlite");
+    assert_true(number(o, "pages_4k") >= 1);
     o = object(out, "wire_bytes_per_entry");
     /* An ENTRY frame carries the whole sealed record plus framing. */
     assert_true(number(o, "tcp") > 256);

@@ -78,7 +78,7 @@ int bench_append_lmdb(const bench_opts *o, bench_rate *out)
     for (i = 0, rc = 0; i < 20 && rc == 0; i++)
         rc = one(&c, 0, i);
     if (rc == 0)
-        rc = bench_run(1, o->seconds, 0, one, &c, out);
+        rc = bench_run(1, bench_seconds(o), o->ops, one, &c, out);
 done:
     if (c.env != NULL)
         mdb_env_close(c.env);

@@ -1,6 +1,7 @@
 /* Durable append through sfj: sfj_append from `threads` threads on one
  * shared handle, so that concurrent callers share group commits. Each
- * append is an INTENT with its own txn id and the 256-byte payload. */
+ * append is an INTENT with its own txn id and the 256-byte payload (or,
+ * in the io family, also a NOTE with no txn id). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -8,6 +9,7 @@
 
 typedef struct ctx {
     sfj_journal *j;
+    uint16_t kind;
 } ctx;
 
 static int one(void *arg, int tid, uint64_t i)
@@ -18,7 +20,9 @@ static int one(void *arg, int tid, uint64_t i)
     uint8_t payload[BENCH_PAYLOAD_BYTES];
     int rc;
 
-    bench_event(&ev, SFJ_EV_TXN_INTENT, (uint64_t)tid + 1, i, txn, payload);
+    bench_event(&ev, c->kind, (uint64_t)tid + 1, i, txn, payload);
+    if (c->kind == SFJ_EV_NOTE)
+        ev.txn_id = NULL;
     rc = sfj_append(c->j, &ev, NULL);
     if (rc != SFJ_OK)
         fprintf(stderr, "sfj-bench: sfj_append: %s (%s)\n", sfj_strerror(rc),
@@ -35,7 +39,8 @@ int bench_append_sfj(const bench_opts *o, int threads, bench_rate *out)
     uint64_t i;
     int rc;
 
-    snprintf(name, sizeof name, "append-sfj-%dt", threads);
+    c.kind = o->sfj_kind != 0 ? o->sfj_kind : SFJ_EV_TXN_INTENT;
+    snprintf(name, sizeof name, "append-sfj-%u-%dt", c.kind, threads);
     dir = bench_path(o->dir, name);
     bench_journal_opts(&jo);
     rc = sfj_journal_open(dir, bench_keys(), &jo, &c.j);
@@ -48,7 +53,7 @@ int bench_append_sfj(const bench_opts *o, int threads, bench_rate *out)
     for (i = 0; i < 20 && rc == SFJ_OK; i++)
         rc = one(&c, 0, 1000000000u + i);
     if (rc == SFJ_OK)
-        rc = bench_run(threads, o->seconds, 0, one, &c, out);
+        rc = bench_run(threads, bench_seconds(o), o->ops, one, &c, out);
     sfj_journal_close(c.j);
     if (!o->keep)
         bench_rmrf(dir);

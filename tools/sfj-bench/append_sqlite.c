@@ -97,7 +97,7 @@ int bench_append_sqlite(const bench_opts *o, int threads, bench_rate *out)
     for (i = 0; i < 20 && rc == 0; i++)
         rc = one(c, 0, 1000000000u + i);
     if (rc == 0)
-        rc = bench_run(threads, o->seconds, 0, one, c, out);
+        rc = bench_run(threads, bench_seconds(o), o->ops, one, c, out);
     sqlite3_finalize(c->ins);
     sqlite3_close(c->db);
     if (!o->keep)

@@ -24,7 +24,8 @@
 #define BENCH_F_VERIFY    0x04u
 #define BENCH_F_FOOTPRINT 0x08u
 #define BENCH_F_REPLAY    0x10u
-#define BENCH_F_ALL       0x1fu
+#define BENCH_F_IO        0x20u
+#define BENCH_F_ALL       0x3fu
 
 #define BENCH_PAYLOAD_BYTES 256
 #define BENCH_MAX_THREADS   64
@@ -42,6 +43,10 @@ typedef struct bench_opts {
     uint64_t in_doubt;       /* in-doubt txns in the recovery journals */
     const char *self;        /* argv[0], to run the RSS probe */
     unsigned only;           /* BENCH_F_* families to run */
+    uint64_t io_ops;         /* commits per system in the io family */
+    uint64_t ops;            /* > 0: each append run does exactly this many
+                                operations per thread, with no deadline */
+    uint16_t sfj_kind;       /* event kind sfj appends (0: TXN_INTENT) */
 } bench_opts;
 
 /* A rate and its latency distribution. */
@@ -51,9 +56,30 @@ typedef struct bench_rate {
     double secs;
     double rate; /* ops per second; -1 when not measured */
     double p50_ms, p99_ms, p999_ms;
+    /* Per operation over the run; -1 when not measured (io.c). */
+    double cpu_us;    /* user+sys CPU of the process */
+    double dev_bytes; /* bytes the block device took (all processes) */
+    double pages;     /* 4 KiB file pages written (write counter only) */
+    double calls;     /* write calls to regular files (same) */
+    double wbytes;    /* bytes in those calls (same) */
 } bench_rate;
 
+/* Counters at one instant (io.c); -1 where not available. */
+typedef struct bench_io {
+    double cpu_us, dev_bytes, pages, calls, wbytes;
+} bench_io;
+
 #define BENCH_NTHREADS 4
+
+/* Systems of the io family, in table order. */
+enum {
+    BENCH_IO_SFJ_INTENT,
+    BENCH_IO_SFJ_NOTE,
+    BENCH_IO_LMDB,
+    BENCH_IO_SQLITE,
+    BENCH_IO_FDATASYNC,
+    BENCH_NIO
+};
 extern const int bench_thread_counts[BENCH_NTHREADS]; /* 1, 2, 8, 32 */
 
 typedef struct bench_results {
@@ -87,6 +113,13 @@ typedef struct bench_results {
     char wire_why[160];
 
     double build_secs; /* time taken to build the large journal */
+
+    /* The io family: exactly io_n single-thread commits per system, in a
+     * child process with the write counter preloaded. */
+    bench_rate io[BENCH_NIO];
+    uint64_t io_n;
+    char io_why[160];  /* why pages and calls are not measured */
+    char dev_why[160]; /* why device bytes are not measured */
 } bench_results;
 
 /* ---- timing and latency (stats.c) ---- */
@@ -103,6 +136,19 @@ void bench_percentiles(double *lat, size_t n, bench_rate *out);
 typedef int (*bench_op_fn)(void *ctx, int tid, uint64_t i);
 int bench_run(int threads, double seconds, uint64_t max_ops_per_thread,
               bench_op_fn op, void *ctx, bench_rate *out);
+/* An append run's deadline: o->seconds, or none when o->ops is set. */
+double bench_seconds(const bench_opts *o);
+
+/* ---- CPU, device and write counters (io.c) ---- */
+void bench_io_init(const char *dir); /* find the device under dir */
+const char *bench_io_device(void);   /* its stat file, or NULL */
+void bench_io_snap(bench_io *s);
+/* (b - a) / ops into out's cpu_us, dev_bytes, pages, calls, wbytes. */
+void bench_io_delta(const bench_io *a, const bench_io *b, uint64_t ops,
+                    bench_rate *out);
+/* The io family: run the child (--io-probe) and fill r->io. */
+int bench_io_run(const bench_opts *o, bench_results *r);
+int bench_io_probe(const char *dir, uint64_t n); /* the child side */
 
 /* ---- payload and events (payload.c) ---- */
 /* The i-th ISO 8583 0200 (financial request) message, ASCII with a hex
@@ -123,6 +169,7 @@ uint64_t bench_du(const char *path); /* allocated bytes of a tree */
 int bench_keys_init(const char *dir);
 sfj_keys *bench_keys(void);
 const char *bench_keyfile(void);
+int bench_keys_load(const char *dir); /* a child: the run's key file */
 void bench_fail(const char *what, const char *detail);
 void bench_note(const bench_opts *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -29,7 +29,7 @@ static void usage(FILE *f)
             "  --seconds S    length of each append run (default 3)\n"
             "  --entries N    size of the large journal (default 1000000)\n"
             "  --only LIST    run only these families, comma-separated:\n"
-            "                 append, recover, verify, footprint, replay\n"
+            "                 append, io, recover, verify, footprint, replay\n"
             "  --keep         keep the benchmark files\n"
             "  -h, --help     this text\n"
             "  --version      print the version\n"
@@ -69,11 +69,9 @@ static int parse_only(const char *s, unsigned *out)
     static const struct {
         const char *name;
         unsigned bit;
-    } fam[] = {{"append", BENCH_F_APPEND},
-               {"recover", BENCH_F_RECOVER},
-               {"verify", BENCH_F_VERIFY},
-               {"footprint", BENCH_F_FOOTPRINT},
-               {"replay", BENCH_F_REPLAY}};
+    } fam[] = {{"append", BENCH_F_APPEND}, {"recover", BENCH_F_RECOVER},
+               {"verify", BENCH_F_VERIFY}, {"footprint", BENCH_F_FOOTPRINT},
+               {"replay", BENCH_F_REPLAY}, {"io", BENCH_F_IO}};
     size_t i, n;
 
     *out = 0;
@@ -106,6 +104,12 @@ static void skipped(bench_results *r)
     r->verify_plain_eps = r->verify_decrypt_eps = -1;
     r->bytes_per_entry = r->record_bytes = r->anon_rss_bytes = -1;
     r->build_secs = -1;
+    for (i = 0; i < BENCH_NIO; i++) {
+        r->io[i].rate = r->io[i].cpu_us = r->io[i].dev_bytes = -1;
+        r->io[i].pages = r->io[i].calls = r->io[i].wbytes = -1;
+    }
+    snprintf(r->io_why, sizeof r->io_why, "skipped (--only)");
+    snprintf(r->dev_why, sizeof r->dev_why, "skipped (--only)");
     snprintf(r->replay_why, sizeof r->replay_why, "skipped (--only)");
     snprintf(r->wire_why, sizeof r->wire_why, "skipped (--only)");
     snprintf(r->recover_why, sizeof r->recover_why, "skipped (--only)");
@@ -138,6 +142,11 @@ static int run_all(bench_opts *o, bench_results *r)
             bench_note(o, "append, 1 thread: write+fdatasync");
             rc = bench_append_fdatasync(o, &r->fdatasync_1t);
         }
+    }
+    if (rc == 0 && (o->only & BENCH_F_IO)) {
+        bench_note(o, "io: %llu single-thread commits per system",
+                   (unsigned long long)o->io_ops);
+        rc = bench_io_run(o, r);
     }
     if (rc == 0 && (o->only & BENCH_F_RECOVER)) {
         bench_note(o, "building journals of %llu and %llu entries",
@@ -187,11 +196,15 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"rss-probe", required_argument, NULL, 'R'},
+        {"io-probe", required_argument, NULL, 'I'},
+        {"io-ops", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0}};
     bench_opts o;
     bench_results *r;
     const char *parent = NULL, *tmp;
     char *dir = NULL;
+    const char *io_probe = NULL;
+    uint64_t io_ops = 0;
     double seconds = 0;
     uint64_t entries = 0;
     int c, rc;
@@ -246,6 +259,12 @@ int main(int argc, char **argv)
             return BENCH_EXIT_OK;
         case 'R':
             return bench_rss_probe(optarg);
+        case 'I':
+            io_probe = optarg;
+            break;
+        case 'N':
+            io_ops = strtoull(optarg, NULL, 10);
+            break;
         default:
             usage(stderr);
             return BENCH_EXIT_USAGE;
@@ -255,7 +274,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "sfj-bench: unexpected argument: %s\n", argv[optind]);
         return BENCH_EXIT_USAGE;
     }
+    if (io_probe != NULL)
+        return bench_io_probe(io_probe, io_ops > 0 ? io_ops : 100);
     o.seconds = o.quick ? 0.25 : 3.0;
+    o.io_ops = o.quick ? 100 : 2000;
     o.big_entries = o.quick ? 20000 : 1000000;
     o.small_entries = o.quick ? 2000 : 10000;
     o.unacked = o.quick ? 1000 : 10000;
@@ -285,6 +307,7 @@ int main(int argc, char **argv)
         return BENCH_EXIT_DIR;
     }
     o.dir = dir;
+    bench_io_init(dir);
     r = calloc(1, sizeof *r);
     if (r == NULL || bench_keys_init(dir) != SFJ_OK) {
         bench_rmrf(dir);

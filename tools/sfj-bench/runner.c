@@ -72,17 +72,24 @@ static void *work(void *arg)
     return NULL;
 }
 
+double bench_seconds(const bench_opts *o)
+{
+    return o->ops > 0 ? 1e9 : o->seconds;
+}
+
 int bench_run(int threads, double seconds, uint64_t max_ops_per_thread,
               bench_op_fn op, void *ctx, bench_rate *out)
 {
     worker *ws = calloc((size_t)threads, sizeof *ws);
     run r;
+    bench_io io0, io1;
     double *all = NULL, end = 0;
     size_t total = 0, k;
     int i, started = 0, rc = 0;
 
     memset(out, 0, sizeof *out);
     out->rate = -1;
+    out->cpu_us = out->dev_bytes = out->pages = out->calls = out->wbytes = -1;
     out->threads = threads;
     if (ws == NULL)
         return -1;
@@ -104,6 +111,7 @@ int bench_run(int threads, double seconds, uint64_t max_ops_per_thread,
         }
         started++;
     }
+    bench_io_snap(&io0);
     r.start = bench_now();
     pthread_barrier_wait(&r.barrier);
     for (i = 0; i < started; i++) {
@@ -114,6 +122,7 @@ int bench_run(int threads, double seconds, uint64_t max_ops_per_thread,
         if (ws[i].end > end)
             end = ws[i].end;
     }
+    bench_io_snap(&io1);
     pthread_barrier_destroy(&r.barrier);
     if (rc == 0 && total > 0) {
         all = malloc(total * sizeof *all);
@@ -129,6 +138,7 @@ int bench_run(int threads, double seconds, uint64_t max_ops_per_thread,
         out->secs = end - r.start;
         out->rate = (double)total / out->secs;
         bench_percentiles(all, total, out);
+        bench_io_delta(&io0, &io1, total, out);
     }
     for (i = 0; i < threads; i++)
         free(ws[i].lat);

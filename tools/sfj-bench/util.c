@@ -100,6 +100,17 @@ int bench_keys_init(const char *dir)
     return rc;
 }
 
+int bench_keys_load(const char *dir)
+{
+    int rc;
+
+    run_keyfile = bench_path(dir, "bench.key");
+    rc = sfj_keys_load_file(run_keyfile, &run_keys);
+    if (rc != SFJ_OK)
+        bench_fail("key file", sfj_strerror(rc));
+    return rc;
+}
+
 sfj_keys *bench_keys(void)
 {
     return run_keys;
