@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -420,6 +422,91 @@ static void test_limit_age_and_clock_back(void **state)
     offline_at(f, "G3", 1, "EUR", T0 - 3600000, SFJ_OK);
 }
 
+/* The index's own position, meta "to", as stored. */
+static uint64_t index_to(fixture *f)
+{
+    uint8_t kb[3] = {'M', 't', 'o'};
+    MDB_val k = {sizeof kb, kb}, v;
+    MDB_txn *txn;
+    uint64_t to = 0;
+    int i;
+
+    assert_int_equal(mdb_txn_begin(f->j->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_get(txn, f->j->db_txns, &k, &v), 0);
+    assert_int_equal(v.mv_size, 8);
+    for (i = 0; i < 8; i++)
+        to = to << 8 | ((const uint8_t *)v.mv_data)[i];
+    mdb_txn_abort(txn);
+    return to;
+}
+
+static void note_at(fixture *f, int64_t wall)
+{
+    assert_int_equal(
+        ev_full(f->j, SFJ_EV_NOTE, 0, NULL, 0, NULL, 0, wall, NULL), SFJ_OK);
+}
+
+/* A NOTE leaves the index alone (its commit dirties no index page), yet
+ * its time counts for the age limit at once, after a child that appended
+ * it died without closing, and after a clean close; a checkpoint moves
+ * the index position over it. */
+static void test_note_outside_index(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    uint64_t to, s1;
+    pid_t pid;
+    int st;
+
+    o.max_offline_age_ms = 60000;
+    reopen(f, &o);
+    offline_at(f, "N1", 1, "EUR", T0, SFJ_OK);
+    to = index_to(f);
+    assert_int_equal(to, last_seq(f->j));
+    note_at(f, T0 + 90000);
+    note_at(f, T0 + 1000);
+    /* The index did not move: nothing of it was written. */
+    assert_int_equal(index_to(f), to);
+    /* The note's time counts: the clock set back an hour does not make
+     * N1 (90 s old by the note) young enough. */
+    offline_at(f, "N2", 1, "EUR", T0 - 3600000, SFJ_ELIMIT);
+    /* The index is level: nothing to replay, the txns are as before. */
+    reopen(f, &o);
+    assert_true(index_to(f) > to);
+    assert_int_equal(get(f->j, "N1").state, SFJ_TXN_OFFLINE);
+    offline_at(f, "N2", 1, "EUR", T0 - 3600000, SFJ_ELIMIT);
+
+    /* A child opens the journal, appends a later note and dies without
+     * closing (no checkpoint moves the index over it). */
+    s1 = last_seq(f->j);
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = NULL;
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        sfj_event ev = SFJ_EVENT_INIT;
+        sfj_journal *j = NULL;
+
+        ev.kind = SFJ_EV_NOTE;
+        ev.wall_ms = T0 + 7200000;
+        _exit(sfj_journal_open(f->path, f->keys, &o, &j) == SFJ_OK &&
+                      sfj_append(j, &ev, NULL) == SFJ_OK
+                  ? 0
+                  : 1);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &f->j), SFJ_OK);
+    assert_true(last_seq(f->j) > s1);
+    /* N1 is two hours old by the note the child wrote. */
+    offline_at(f, "N3", 1, "EUR", T0 + 3600000, SFJ_ELIMIT);
+    /* Forwarding the pending ones lifts the limit, as before. */
+    assert_int_equal(sfj__journal_ack(f->j, last_seq(f->j), NULL, 0), SFJ_OK);
+    offline_at(f, "N3", 1, "EUR", T0 + 3600000, SFJ_OK);
+    assert_int_equal(index_to(f), last_seq(f->j));
+}
+
 static const sfj_total *find_total(const sfj_batch *b, const char *cur,
                                    uint16_t kind)
 {
@@ -657,6 +744,8 @@ int main(void)
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_limit_amount, sfj_test_setup_open,
                                         sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_note_outside_index,
+                                        sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_limit_age_and_clock_back,
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_batch_totals, sfj_test_setup_open,

@@ -12,6 +12,7 @@
 #include "journal/format/record.h"
 #include "journal/write/txn_index.h"
 #include "journal/write/txn_rebuild.h"
+#include "journal/write/txn_tail.h"
 #include "sfj/errors.h"
 #include "sfj/sys/verify.h"
 
@@ -250,7 +251,8 @@ static int backlog(sfj_journal *j, MDB_txn *txn, scan *s)
     MDB_val k, v;
     MDB_stat st;
     sfj__rec_hdr h;
-    uint64_t seq, hi = 0;
+    uint64_t seq;
+    int64_t hi = 0;
     int64_t now = sfj__now_ms();
     int rc, acked = 1;
 
@@ -272,11 +274,11 @@ static int backlog(sfj_journal *j, MDB_txn *txn, scan *s)
         sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK)
         return SFJ_OK;
     r->oldest_unforwarded_ms = h.wall_ms;
-    rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
+    rc = sfj__txn_wall_hi(j, txn, &hi);
     /* Against the newest time ever seen: a clock set back does not make
      * the backlog look younger. */
-    if ((int64_t)hi > now)
-        now = (int64_t)hi;
+    if (hi > now)
+        now = hi;
     r->oldest_unforwarded_age_ms = now > h.wall_ms ? now - h.wall_ms : 0;
     return rc;
 }

@@ -27,6 +27,7 @@
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "journal/write/retention.h"
+#include "journal/write/txn_tail.h"
 #include "sfj/errors.h"
 #include "sfj/sys/chain.h"
 
@@ -102,6 +103,10 @@ int sfj__wctx_checkpoint(sfj__wctx *w)
     rc = sfj__wctx_put_entry(w, rec, sizeof rec);
     if (rc == SFJ_OK)
         rc = sfj__meta_put_u64(j, w->txn, SFJ__META_CKPT, w->last_seq);
+    /* The index position rides with the checkpoint over the notes since
+     * the last indexed append. */
+    if (rc == SFJ_OK)
+        rc = sfj__txn_settle_to(j, w->txn);
     if (rc == SFJ_OK)
         w->last_ckpt = w->last_seq;
     return rc;

@@ -18,6 +18,7 @@
 
 #include "journal/write/retention.h"
 #include "journal/write/txn_index.h"
+#include "journal/write/txn_tail.h"
 #include "journal/write/txn_rules.h"
 #include "sfj/errors.h"
 
@@ -123,10 +124,10 @@ static int scan_pending(sfj_journal *j, MDB_txn *txn, int amounts,
  * txn look young. */
 static int now_ms(sfj_journal *j, MDB_txn *txn, int64_t wall_ms, int64_t *now)
 {
-    uint64_t hi = 0;
-    int rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
+    int64_t hi = 0;
+    int rc = sfj__txn_wall_hi(j, txn, &hi);
 
-    *now = wall_ms > (int64_t)hi ? wall_ms : (int64_t)hi;
+    *now = wall_ms > hi ? wall_ms : hi;
     return rc;
 }
 
@@ -338,17 +339,28 @@ int sfj__txn_apply(sfj__wctx *w, const sfj_event *ev, uint64_t seq,
 {
     sfj_journal *j = w->j;
     uint64_t hi = 0;
+    int64_t tail_hi = 0;
     sfj__txn_ev e;
     int rc;
 
     to_txn_ev(ev, wall_ms, j->boot, &e);
-    rc = sfj__txn_index_event(j, w->txn, &e, seq);
-    if (rc == SFJ_OK)
-        rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, seq);
-    if (rc == SFJ_OK)
-        rc = sfj__txm_get(j, w->txn, SFJ__TXM_WALL_HI, &hi, NULL);
-    if (rc == SFJ_OK && wall_ms > (int64_t)hi)
-        rc = sfj__txm_put(j, w->txn, SFJ__TXM_WALL_HI, (uint64_t)wall_ms);
+    /* An entry of a kind the index does not see (NOTE) writes nothing to
+     * it: "to" and "wallhi" move over it later (txn_tail.h). */
+    rc = SFJ_OK;
+    if (sfj__txn_indexed_kind(ev->kind)) {
+        rc = sfj__txn_index_event(j, w->txn, &e, seq);
+        if (rc == SFJ_OK)
+            rc = sfj__txm_get(j, w->txn, SFJ__TXM_WALL_HI, &hi, NULL);
+        /* The notes since "to" count in (the scan stops at this entry). */
+        if (rc == SFJ_OK)
+            rc = sfj__txn_wall_hi(j, w->txn, &tail_hi);
+        if (tail_hi < wall_ms)
+            tail_hi = wall_ms;
+        if (rc == SFJ_OK)
+            rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, seq);
+        if (rc == SFJ_OK && tail_hi > (int64_t)hi)
+            rc = sfj__txm_put(j, w->txn, SFJ__TXM_WALL_HI, (uint64_t)tail_hi);
+    }
     if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OFFLINE) {
         rc = purge_forwarded(j, w->txn);
         pthread_mutex_lock(&j->lock);

@@ -1,14 +1,18 @@
 /* Keeping the txns index level with the entries.
  *
  * States of the index: current (meta "to" is the newest entry, or only
- * checkpoints follow it: they carry no txn), behind (a non-checkpoint
- * entry follows "to": written by a version without the index, or by a
- * process that stopped indexing), missing (no "to" at all, e.g. the index
- * was dropped). sfj__txn_catch_up replays the entries after "to" (behind)
- * or every entry held (missing, after emptying the index) through the same
- * update as sfj_append, in one durable commit. Appends keep "to" current in
- * their own transaction, so after a crash only an old or damaged journal
- * needs a replay; open checks with a few header reads. */
+ * entries of kinds the index does not see follow it: checkpoints, notes),
+ * behind (an entry of an indexed kind follows "to": written by a version
+ * without the index, or by a process that stopped indexing), missing (no
+ * "to" at all, e.g. the index was dropped). sfj__txn_catch_up replays the
+ * entries after "to" (behind) or every entry held (missing, after emptying the
+ * index) through the same update as sfj_append, in one durable commit. Appends
+ * of indexed kinds keep "to" current in their own transaction; appends of other
+ * kinds (NOTE) write nothing to the index, so that their commit dirties no
+ * index page: "to" and "wallhi" move over them at the next indexed append
+ * or checkpoint, and readers of "wallhi" count in the clear headers after
+ * "to" (txn_tail.h). After a crash only an old
+ * or damaged journal needs a replay; open checks with a few header reads. */
 #include "journal/write/txn_rebuild.h"
 
 #include <string.h>
@@ -17,6 +21,7 @@
 #include "journal/format/record.h"
 #include "journal/write/txn_index.h"
 #include "journal/write/txn_rules.h"
+#include "journal/write/txn_tail.h"
 #include "sfj/errors.h"
 
 typedef struct replay_arg {
@@ -30,43 +35,27 @@ typedef struct replay_arg {
 int sfj__txn_index_state(sfj_journal *j, MDB_txn *txn, int *behind,
                          int *missing, uint64_t *from)
 {
-    uint8_t kbuf[8];
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
+    MDB_stat st;
     uint64_t to = 0;
-    sfj__rec_hdr h;
-    int rc, mrc, found = 0;
+    int64_t wall_hi;
+    int rc, state = 0, mrc;
 
     *behind = *missing = 0;
     *from = 0;
-    rc = sfj__txm_get(j, txn, SFJ__TXM_TO, &to, &found);
-    if (rc != SFJ_OK)
+    rc = sfj__txn_tail(j, txn, &state, &to, &wall_hi);
+    if (rc != SFJ_OK || state == SFJ__TAIL_LEVEL)
         return rc;
-    mrc = mdb_cursor_open(txn, j->db_entries, &cur);
+    if (state == SFJ__TAIL_BEHIND) {
+        *behind = 1;
+        *from = to + 1;
+        return SFJ_OK;
+    }
+    mrc = mdb_stat(txn, j->db_entries, &st);
     if (mrc != MDB_SUCCESS)
-        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
-    if (!found) {
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        *missing = *behind = mrc == MDB_SUCCESS;
-        *from = 1;
-        goto done;
-    }
-    k = sfj__seq_key(kbuf, to + 1);
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (mrc == MDB_SUCCESS) {
-        if (sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK ||
-            h.kind != SFJ_EV_CHECKPOINT) {
-            *behind = 1;
-            *from = to + 1;
-            break;
-        }
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-done:
-    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
-        rc = sfj__mdb_rc(j, mrc, "mdb_cursor_get(entries)");
-    mdb_cursor_close(cur);
-    return rc;
+        return sfj__mdb_rc(j, mrc, "mdb_stat(entries)");
+    *missing = *behind = st.ms_entries > 0;
+    *from = 1;
+    return SFJ_OK;
 }
 
 static int replay_one(sfj_journal *j, MDB_txn *txn, uint64_t seq,

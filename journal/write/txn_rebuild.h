@@ -6,7 +6,7 @@
 
 #include "journal/store/journal_impl.h"
 
-/* Is the index behind (a non-checkpoint entry after its position) or
+/* Is the index behind (an entry of an indexed kind after its position) or
  * missing? `*from` is the first seq a replay would start at. */
 int sfj__txn_index_state(sfj_journal *j, MDB_txn *txn, int *behind,
                          int *missing, uint64_t *from);

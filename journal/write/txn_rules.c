@@ -30,6 +30,11 @@ int sfj__txn_kind(uint16_t kind)
            kind == SFJ_EV_RECEIPT;
 }
 
+int sfj__txn_indexed_kind(uint16_t kind)
+{
+    return sfj__txn_kind(kind) || kind == SFJ_EV_SETTLEMENT;
+}
+
 static int check_status(const sfj__txn_ev *ev)
 {
     uint16_t s = ev->status;

@@ -8,6 +8,10 @@
 /* Kinds that belong to a txn and are indexed. */
 int sfj__txn_kind(uint16_t kind);
 
+/* Kinds the index must see: txn kinds and settlements. Every other kind
+ * (NOTE, checkpoints, ...) leaves the index as it is. */
+int sfj__txn_indexed_kind(uint16_t kind);
+
 /* May `ev` be journaled for txn `r` (NULL: not indexed)? SFJ_ESTATE for a
  * transition the state machine forbids, SFJ_EINVAL for a status the kind
  * does not take, 0 otherwise. */
