@@ -2,7 +2,8 @@
  * one byte, the 16-byte floor, the inflate stack buffer, the dictionary
  * length, the 32 KiB window, the largest plaintext an event can have),
  * incompressible input stored raw, refusal of damaged streams, and no
- * plaintext left in pooled or freed streams. */
+ * plaintext left in pooled or freed streams; dictionary v2 as FORMAT.md
+ * lists it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,7 +62,8 @@ static void roundtrip(const uint8_t *in, size_t n)
     uint8_t *packed = xmalloc(n), *back = xmalloc(n);
     size_t packed_len = 0, raw_len = 0;
 
-    assert_int_equal(sfj__deflate(in, n, packed, n, &packed_len), 1);
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, n, packed, n, &packed_len),
+                     1);
     assert_true(packed_len < n);
     assert_true(packed_len > 4);
     assert_int_equal(sfj__get_u32(packed), n);
@@ -69,15 +71,18 @@ static void roundtrip(const uint8_t *in, size_t n)
                      SFJ_OK);
     assert_int_equal(raw_len, n);
     memset(back, 0, n);
-    assert_int_equal(sfj__inflate(packed, packed_len, back, raw_len), SFJ_OK);
+    assert_int_equal(
+        sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, raw_len), SFJ_OK);
     assert_memory_equal(back, in, n);
     /* The wrong expected length is refused, shorter or longer. */
-    assert_int_equal(sfj__inflate(packed, packed_len, back, n - 1),
-                     SFJ_ECORRUPT);
+    assert_int_equal(
+        sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, n - 1),
+        SFJ_ECORRUPT);
     free(back);
     back = xmalloc(n + 1);
-    assert_int_equal(sfj__inflate(packed, packed_len, back, n + 1),
-                     SFJ_ECORRUPT);
+    assert_int_equal(
+        sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, n + 1),
+        SFJ_ECORRUPT);
     free(packed);
     free(back);
 }
@@ -91,14 +96,16 @@ static void test_too_small_stays_raw(void **state)
     memset(in, 'a', sizeof in);
     /* 0..15 bytes never win: stored raw, *out_len untouched. */
     for (n = 0; n < 16; n++) {
-        assert_int_equal(sfj__deflate(in, n, out, sizeof out, &out_len), 0);
+        assert_int_equal(
+            sfj__deflate(SFJ__DICT_V1, in, n, out, sizeof out, &out_len), 0);
         assert_int_equal(out_len, 12345);
     }
     /* 16 equal bytes do compress. */
-    assert_int_equal(sfj__deflate(in, 16, out, sizeof out, &out_len), 1);
+    assert_int_equal(
+        sfj__deflate(SFJ__DICT_V1, in, 16, out, sizeof out, &out_len), 1);
     assert_true(out_len < 16);
     /* A capacity of 4 or less leaves no room for a stream. */
-    assert_int_equal(sfj__deflate(in, 16, out, 4, &out_len), 0);
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, 16, out, 4, &out_len), 0);
 }
 
 static void test_roundtrip_edges(void **state)
@@ -129,8 +136,8 @@ static void test_dictionary_used(void **state)
     size_t out_len = 0;
 
     (void)state;
-    assert_int_equal(sfj__deflate((const uint8_t *)text, sizeof text - 1, out,
-                                  sizeof out, &out_len),
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, (const uint8_t *)text,
+                                  sizeof text - 1, out, sizeof out, &out_len),
                      1);
     assert_true(out_len < (sizeof text - 1) / 2);
     roundtrip((const uint8_t *)text, sizeof text - 1);
@@ -147,13 +154,14 @@ static void test_incompressible(void **state)
     for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         randombytes_buf(in, sizes[i]);
         out_len = 0;
-        assert_int_equal(sfj__deflate(in, sizes[i], out, sizes[i], &out_len),
-                         0);
+        assert_int_equal(
+            sfj__deflate(SFJ__DICT_V1, in, sizes[i], out, sizes[i], &out_len),
+            0);
         assert_int_equal(out_len, 0);
     }
     /* Compressible text whose stream would not fit the capacity: raw. */
     fill_text(in, 4096, 1);
-    assert_int_equal(sfj__deflate(in, 4096, out, 8, &out_len), 0);
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, 4096, out, 8, &out_len), 0);
     free(in);
     free(out);
 }
@@ -166,8 +174,9 @@ static void test_damaged_refused(void **state)
 
     (void)state;
     fill_text(in, sizeof in, 3);
-    assert_int_equal(
-        sfj__deflate(in, sizeof in, packed, sizeof packed, &packed_len), 1);
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, sizeof in, packed,
+                                  sizeof packed, &packed_len),
+                     1);
     /* The length prefix: 0, above the maximum, or a stream under 5 bytes. */
     assert_int_equal(sfj__inflate_len(packed, 4, MAX_RAW, &raw_len),
                      SFJ_ECORRUPT);
@@ -182,22 +191,26 @@ static void test_damaged_refused(void **state)
     sfj__put_u32(packed, sizeof in);
     /* Truncated anywhere, or with trailing bytes: refused. */
     for (i = 5; i < packed_len; i += 7)
-        assert_int_equal(sfj__inflate(packed, i, back, sizeof in),
+        assert_int_equal(sfj__inflate(SFJ__DICT_V1, packed, i, back, sizeof in),
                          SFJ_ECORRUPT);
     packed[packed_len] = 0;
-    assert_int_equal(sfj__inflate(packed, packed_len + 1, back, sizeof in),
-                     SFJ_ECORRUPT);
+    assert_int_equal(
+        sfj__inflate(SFJ__DICT_V1, packed, packed_len + 1, back, sizeof in),
+        SFJ_ECORRUPT);
     /* Flipped bits in the stream: most are refused by zlib (the AEAD tag
      * is what catches every one in a record). */
     for (i = 4; i < packed_len; i++) {
         packed[i] ^= 0x10;
-        if (sfj__inflate(packed, packed_len, back, sizeof in) != SFJ_OK)
+        if (sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, sizeof in) !=
+            SFJ_OK)
             refused++;
         packed[i] ^= 0x10;
     }
     assert_true(refused > (packed_len - 4) / 2);
     /* Undamaged, it still expands: the pool hands back clean streams. */
-    assert_int_equal(sfj__inflate(packed, packed_len, back, sizeof in), SFJ_OK);
+    assert_int_equal(
+        sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, sizeof in),
+        SFJ_OK);
     assert_memory_equal(back, in, sizeof in);
 }
 
@@ -236,7 +249,8 @@ static void canary_roundtrip(size_t n)
     for (i = 0; i + sizeof CANARY - 1 <= n; i += sizeof CANARY - 1)
         memcpy(in + i, CANARY, sizeof CANARY - 1);
     memset(in + i, '.', n - i);
-    assert_int_equal(sfj__deflate(in, n, packed, n, &packed_len), 1);
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, n, packed, n, &packed_len),
+                     1);
     /* The pool holds the deflate stream, wiped: no canary as input, none
      * as the literal symbols deflate keeps (a zero distance, then the
      * byte), none of the compressed output. */
@@ -244,7 +258,8 @@ static void canary_roundtrip(size_t n)
     assert_int_equal(sfj__compress_pool_find(spread, sizeof spread), 0);
     assert_int_equal(sfj__compress_pool_find(packed + 4, 12), 0);
     memset(back, 0, n);
-    assert_int_equal(sfj__inflate(packed, packed_len, back, n), SFJ_OK);
+    assert_int_equal(sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, n),
+                     SFJ_OK);
     assert_memory_equal(back, in, n);
     assert_int_equal(sfj__compress_pool_find(CANARY, sizeof CANARY - 1), 0);
     /* Our own copies are wiped too, or a later stream could be handed
@@ -281,12 +296,60 @@ static void test_streams_wiped(void **state)
     assert_int_equal(sfj__compress_pool_find(CANARY, 1), -1);
 }
 
+/* Dictionary v2: the bytes FORMAT.md lists (by their BLAKE2b-256), a
+ * round trip, a stream made with it not read back by v1, an unknown
+ * dictionary refused, and a payment message shrinking more with v2 than
+ * with v1. */
+static void test_dictionary_v2(void **state)
+{
+    static const char digest_hex[] = "b44ab893d867f8b99c3a17aeb79d4383"
+                                     "7093a62a0f7d4f8f27cd38164bd4cb2d";
+    static const char iso[] =
+        "02007238448108E08200164000******1234000000000000012345"
+        "0314101530000123101530031459110510001000000000000012"
+        "TID00042MID000000000042SHOP 42                 CITY  US840"
+        "0709F26081122334455667788";
+    uint8_t digest[32], v1[sizeof iso], v2[sizeof iso], back[sizeof iso];
+    char hex[65];
+    const uint8_t *d;
+    size_t len = 0, n1 = 0, n2 = 0;
+
+    (void)state;
+    assert_int_equal(sfj__dict_bytes(SFJ__DICT_V2, &d, &len), SFJ_OK);
+    assert_int_equal(len, 741);
+    crypto_generichash(digest, sizeof digest, d, len, NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    assert_string_equal(hex, digest_hex);
+    assert_int_equal(sfj__dict_bytes(3, &d, &len), SFJ_EINVAL);
+
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, (const uint8_t *)iso,
+                                  sizeof iso - 1, v1, sizeof v1, &n1),
+                     1);
+    assert_int_equal(sfj__deflate(SFJ__DICT_V2, (const uint8_t *)iso,
+                                  sizeof iso - 1, v2, sizeof v2, &n2),
+                     1);
+    assert_true(n2 < n1);
+    assert_int_equal(sfj__inflate(SFJ__DICT_V2, v2, n2, back, sizeof iso - 1),
+                     SFJ_OK);
+    assert_memory_equal(back, iso, sizeof iso - 1);
+    /* A raw stream names no dictionary: read with the other one, a
+     * stream that refers into its own comes back wrong or not at all (the
+     * record's flags, under its tag, say which one it takes). */
+    if (sfj__inflate(SFJ__DICT_V1, v2, n2, back, sizeof iso - 1) == SFJ_OK)
+        assert_memory_not_equal(back, iso, sizeof iso - 1);
+    assert_int_equal(sfj__inflate(0, v2, n2, back, sizeof iso - 1), SFJ_EINVAL);
+    assert_int_equal(sfj__deflate(3, (const uint8_t *)iso, sizeof iso - 1, v2,
+                                  sizeof v2, &n2),
+                     SFJ_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_too_small_stays_raw),
         cmocka_unit_test(test_roundtrip_edges),
         cmocka_unit_test(test_dictionary_used),
+        cmocka_unit_test(test_dictionary_v2),
         cmocka_unit_test(test_incompressible),
         cmocka_unit_test(test_damaged_refused),
         cmocka_unit_test(test_streams_wiped),

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "common/bytes.h"
+#include "journal/format/compress.h"
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
 #include "sfj/sfj.h"
@@ -45,7 +46,7 @@ static uint8_t roundtrip(const sfj_event *ev, uint32_t boot)
     assert_int_equal(sfj__event_validate(ev), SFJ_OK);
     assert_int_equal(sfj__event_pack(ev, boot, &pt, &len, &flags), SFJ_OK);
     assert_non_null(pt);
-    assert_true(flags == 0 || flags == SFJ_REC_F_DEFLATE);
+    assert_true(flags == 0 || flags == (SFJ_REC_F_DEFLATE | SFJ_REC_F_DICT2));
     memset(&e, 0xa5, sizeof e);
     e.payload = NULL;
     assert_int_equal(sfj__event_unpack(pt, len, flags, &e), SFJ_OK);
@@ -118,7 +119,8 @@ static void test_field_edges(void **state)
         randombytes_buf(payload, sizes[i]);
         roundtrip(&ev, 7);
         memset(payload, '0', sizes[i]);
-        assert_int_equal(roundtrip(&ev, 7), SFJ_REC_F_DEFLATE);
+        assert_int_equal(roundtrip(&ev, 7),
+                         SFJ_REC_F_DEFLATE | SFJ_REC_F_DICT2);
     }
     free(payload);
 }
@@ -286,6 +288,50 @@ static void test_malformed_refused(void **state)
     free(bad);
 }
 
+/* Records written before dictionary v2 (SFJ_REC_F_DEFLATE alone, deflated
+ * with v1) still decode. */
+static void test_v1_records_read(void **state)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+    static const char payload[] =
+        "{\"mti\":\"0200\",\"amount\":\"000000001250\",\"currency\":\"978\","
+        "\"emv\":{\"9F26\":\"0011223344556677\",\"9F27\":\"80\"}}";
+    uint8_t *pt = NULL, flags = 0, *raw, *v1;
+    size_t len = 0, raw_len = 0, v1_len = 0;
+    sfj_entry e;
+
+    (void)state;
+    ev.kind = SFJ_EV_TXN_INTENT;
+    ev.txn_id = "T-v1";
+    ev.amount = 1250;
+    ev.currency = "EUR";
+    ev.payload = (const uint8_t *)payload;
+    ev.payload_len = sizeof payload - 1;
+    assert_int_equal(sfj__event_pack(&ev, 4, &pt, &len, &flags), SFJ_OK);
+    assert_int_equal(flags, SFJ_REC_F_DEFLATE | SFJ_REC_F_DICT2);
+    assert_int_equal(sfj__inflate_len(pt, len, 1u << 20, &raw_len), SFJ_OK);
+    raw = malloc(raw_len);
+    v1 = malloc(raw_len);
+    assert_non_null(raw);
+    assert_non_null(v1);
+    assert_int_equal(sfj__inflate(SFJ__DICT_V2, pt, len, raw, raw_len), SFJ_OK);
+    assert_int_equal(
+        sfj__deflate(SFJ__DICT_V1, raw, raw_len, v1, raw_len, &v1_len), 1);
+    memset(&e, 0, sizeof e);
+    assert_int_equal(sfj__event_unpack(v1, v1_len, SFJ_REC_F_DEFLATE, &e),
+                     SFJ_OK);
+    assert_string_equal(e.txn_id, "T-v1");
+    assert_int_equal(e.amount, 1250);
+    assert_int_equal(e.payload_len, sizeof payload - 1);
+    assert_memory_equal(e.payload, payload, sizeof payload - 1);
+    free(e.payload);
+    sodium_memzero(raw, raw_len);
+    free(raw);
+    free(v1);
+    sodium_memzero(pt, len);
+    free(pt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_field_edges),
         cmocka_unit_test(test_validate_refusals),
         cmocka_unit_test(test_malformed_refused),
+        cmocka_unit_test(test_v1_records_read),
     };
 
     if (sodium_init() < 0)

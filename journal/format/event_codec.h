@@ -35,7 +35,9 @@
 int sfj__event_validate(const sfj_event *ev);
 
 /* Encode (and compress when it pays) a validated event into a malloc'd
- * buffer; `*flags` gets SFJ_REC_F_DEFLATE when compressed. The caller wipes
+ * buffer; `*flags` gets SFJ_REC_F_DEFLATE | SFJ_REC_F_DICT2 when
+ * compressed (dictionary v2; v1 records, SFJ_REC_F_DEFLATE alone, are
+ * still read). The caller wipes
  * and frees `*out`. */
 int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
                     size_t *len, uint8_t *flags);

@@ -47,6 +47,10 @@ int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h)
     memcpy(h->nonce, rec + SFJ_REC_OFF_NONCE, SFJ_REC_NONCE_BYTES);
     if ((h->flags & ~SFJ_REC_F_KNOWN) != 0 || h->kind == 0 || h->seq == 0)
         return SFJ_ECORRUPT;
+    /* Dictionary v2 names the dictionary of a compressed body only. */
+    if ((h->flags & SFJ_REC_F_DICT2) != 0 &&
+        (h->flags & SFJ_REC_F_DEFLATE) == 0)
+        return SFJ_ECORRUPT;
     /* Only checkpoints are clear, and they are never compressed. */
     if ((h->flags & SFJ_REC_F_CLEAR) != 0) {
         if (h->kind != SFJ_EV_CHECKPOINT || (h->flags & SFJ_REC_F_DEFLATE) ||

@@ -39,7 +39,8 @@
 
 #define SFJ_REC_F_DEFLATE 0x01 /* plaintext raw-deflated, dictionary v1 */
 #define SFJ_REC_F_CLEAR   0x02 /* body is clear (checkpoints only) */
-#define SFJ_REC_F_KNOWN   (SFJ_REC_F_DEFLATE | SFJ_REC_F_CLEAR)
+#define SFJ_REC_F_DICT2   0x04 /* with DEFLATE: dictionary v2, not v1 */
+#define SFJ_REC_F_KNOWN   (SFJ_REC_F_DEFLATE | SFJ_REC_F_CLEAR | SFJ_REC_F_DICT2)
 
 typedef struct sfj__rec_hdr {
     uint8_t format;

@@ -1,6 +1,7 @@
 /* Fuzz target: the event decoder on arbitrary plaintext. The first input
  * byte picks the record flags (bit 0: SFJ_REC_F_DEFLATE, so the inflater
- * is fuzzed too); the rest is the plaintext. */
+ * is fuzzed too; bit 1: SFJ_REC_F_DICT2, its dictionary v2); the rest is
+ * the plaintext. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
-    flags = (data[0] & 1) ? SFJ_REC_F_DEFLATE : 0;
+    flags = (uint8_t)(((data[0] & 1) ? SFJ_REC_F_DEFLATE : 0) |
+                      ((data[0] & 2) ? SFJ_REC_F_DICT2 : 0));
     e = calloc(1, sizeof *e);
     if (e == NULL)
         return 0;

@@ -142,7 +142,8 @@ static void records_events_frames(const sfj_fuzz_keys *k)
         check(sfj__event_pack(&ev, 3, &pt, &pt_len, &flag) == SFJ_OK, "pack");
         /* fuzz_event: flag selector byte, then the plaintext. */
         {
-            uint8_t sel = (flag & SFJ_REC_F_DEFLATE) ? 1 : 0;
+            uint8_t sel = (uint8_t)(((flag & SFJ_REC_F_DEFLATE) ? 1 : 0) |
+                                    ((flag & SFJ_REC_F_DICT2) ? 2 : 0));
 
             snprintf(name, sizeof name, "event-%zu%s", i,
                      sel ? "-deflate" : "");
@@ -157,7 +158,9 @@ static void records_events_frames(const sfj_fuzz_keys *k)
                       "inflate_len");
                 raw = malloc(raw_len);
                 check(raw != NULL &&
-                          sfj__inflate(pt, pt_len, raw, raw_len) == SFJ_OK,
+                          sfj__inflate((flag & SFJ_REC_F_DICT2) ? SFJ__DICT_V2
+                                                                : SFJ__DICT_V1,
+                                       pt, pt_len, raw, raw_len) == SFJ_OK,
                       "inflate");
                 sel = 0;
                 snprintf(name, sizeof name, "event-%zu-raw", i);
