@@ -1,13 +1,47 @@
 #!/usr/bin/env bash
-# The demo story, on an already built tree: demo_story.sh BINDIR.
+# The demo story, on an already built tree:
+#   demo_story.sh BINDIR [--keep DIR]
 # Run by tools/demo.sh after set-up, and by CTest as an end-to-end test.
+# With --keep DIR the journals, keys and host mirror stay in DIR (which
+# must not exist yet) for exploring with the tools afterwards.
 set -euo pipefail
+usage="usage: demo_story.sh BINDIR [--keep DIR]"
+[ $# -ge 1 ] || { echo "$usage" >&2; exit 64; }
 bin=$(cd "$1" && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/sfj-demo.XXXXXX")
+shift
+keep=""
+while [ $# -gt 0 ]; do
+    case $1 in
+    --keep)
+        [ $# -ge 2 ] || { echo "demo: --keep needs a directory" >&2; exit 64; }
+        keep=$2
+        shift 2
+        ;;
+    --keep=*)
+        keep=${1#--keep=}
+        shift
+        ;;
+    *)
+        echo "demo: unknown argument '$1' ($usage)" >&2
+        exit 64
+        ;;
+    esac
+done
+if [ -n "$keep" ]; then
+    if [ -e "$keep" ]; then
+        echo "demo: $keep already exists; --keep wants a new directory" >&2
+        exit 73
+    fi
+    mkdir -p "$keep"
+    chmod 700 "$keep"
+    work=$(cd "$keep" && pwd)
+else
+    work=$(mktemp -d "${TMPDIR:-/tmp}/sfj-demo.XXXXXX")
+fi
 host_pid=""
 cleanup() {
     [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null || true
-    rm -rf "$work"
+    [ -n "$keep" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -24,15 +58,22 @@ fi
 die() { printf '\ndemo FAILED: %s\n' "$*" >&2; exit 1; }
 
 start_host() {
+    # The files exist before the host starts, so the wait below never reads
+    # a file the background child has not opened yet.
+    : >"$work/host.out"
+    : >>"$work/host.log"
     "$bin/sfj-host" --dir "$hostdir" --provision "$work/provision" \
-        --listen 127.0.0.1:0 >"$work/host.out" 2>"$work/host.log" &
+        --listen 127.0.0.1:0 >"$work/host.out" 2>>"$work/host.log" &
     host_pid=$!
-    for _ in $(seq 100); do
+    addr=""
+    for _ in $(seq 200); do
         addr=$(sed -n 's/^listening //p' "$work/host.out")
         [ -n "$addr" ] && break
+        kill -0 "$host_pid" 2>/dev/null || break
         sleep 0.05
     done
-    [ -n "$addr" ] || die "sfj-host did not start: $(cat "$work/host.log")"
+    [ -n "$addr" ] ||
+        die "sfj-host did not start within 10 s: $(tail -n 3 "$work/host.log")"
     echo "sfj-host listening on $addr (mirrors in $hostdir)"
 }
 
@@ -59,12 +100,18 @@ stop_host
 
 say "The link returns; a sale is cut by a power failure mid-transaction"
 start_host
+# The power cut is the planned kill -9 of pos-sim. It runs in a subshell
+# (the explicit exit keeps bash from exec'ing it) whose own stderr, where
+# bash reports "Killed", is silenced; pos-sim's stderr is kept.
 set +e
-"${sim[@]}" powercut --journal "$journal" --key "$key" --host "$addr"
+(
+    "${sim[@]}" powercut --journal "$journal" --key "$key" --host "$addr" 2>&3
+    exit $?
+) 3>&2 2>/dev/null
 rc=$?
 set -e
 [ "$rc" -eq 137 ] || die "the power cut did not kill the terminal (exit $rc)"
-echo "terminal process killed (exit $rc): no cleanup, no close"
+echo "power cut: the terminal stopped dead (SIGKILL, as planned), no close"
 
 say "Power back: sfj-recover says what must be done"
 set +e
@@ -127,3 +174,9 @@ say "Summary, counted from both journals"
     --require-story
 echo
 echo "demo OK: nothing lost, nothing doubled."
+if [ -n "$keep" ]; then
+    printf '\nThe journals and keys are in %s. Try next:\n' "$work"
+    printf '  %s %s --key %s\n' "$bin/sfj-dump" "$journal" "$key"
+    printf '  %s %s --key %s\n' "$bin/sfj-recover" "$journal" "$key"
+    printf '  %s %s --verify --pubkey %s\n' "$bin/sfj-dump" "$mirror" "$pubkey"
+fi
