@@ -14,6 +14,26 @@ pcdir=$(dirname "$(find "$prefix" -name sfj.pc | head -n 1)")
 libdir=$(dirname "$pcdir")
 test -f "$prefix/include/sfj/sfj.h"
 
+# Every installed tool has its installed manual page, and each page
+# documents every long option the tool's --help lists.
+tools=0
+for tool in "$prefix"/bin/sfj-*; do
+    [ -x "$tool" ] || continue
+    name=$(basename "$tool")
+    page="$prefix/share/man/man1/$name.1"
+    [ -f "$page" ] || { echo "install test: no manual page for $name" >&2; exit 1; }
+    # Man pages escape hyphens (\-); compare with them unescaped.
+    text=$(sed 's/\\-/-/g' "$page")
+    for opt in $("$tool" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        grep -q -F -- "$opt" <<<"$text" || {
+            echo "install test: $name --help lists $opt, $name.1 does not" >&2
+            exit 1
+        }
+    done
+    tools=$((tools + 1))
+done
+[ "$tools" -ge 5 ] || { echo "install test: only $tools tools installed" >&2; exit 1; }
+
 # pkg-config
 cc -o "$work/qs-pc" "$src/examples/quickstart.c" \
     $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs sfj) \
