@@ -60,10 +60,26 @@ static void usage(FILE *out)
         "  --verbose          log sessions as they come and go\n"
         "\n"
         "Exit: 0 stopped by signal, 64 usage, 66 bad provisioning file,\n"
-        "69 cannot listen / open the line, 73 cannot create DIR, 74 a "
-        "mirror\n"
-        "failed, 77 provisioning file readable by others.\n",
+        "69 cannot listen / open the line, 73 cannot create DIR or it is\n"
+        "not a directory, 74 a mirror failed, 77 provisioning file\n"
+        "readable by others.\n",
         out);
+}
+
+/* A decimal port 0..65535, nothing else: getaddrinfo would take 70000 as
+ * 70000 mod 65536 and listen somewhere nobody asked for. */
+static int valid_port(const char *p)
+{
+    unsigned long v = 0;
+
+    if (*p == '\0' || strlen(p) > 5)
+        return 0;
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    return v <= 65535;
 }
 
 static int listen_on(const char *addr, int *fd_out)
@@ -76,7 +92,7 @@ static int listen_on(const char *addr, int *fd_out)
     size_t hl;
     int fd = -1, one = 1, rc = HOST_EXIT_UNAVAIL;
 
-    if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= sizeof port)
+    if (colon == NULL || !valid_port(colon + 1))
         return HOST_EXIT_USAGE;
     hl = (size_t)(colon - addr);
     if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
@@ -372,6 +388,7 @@ static int serve(opts *o, int *lfds, host_session *serial)
 int main(int argc, char **argv)
 {
     struct sigaction sa;
+    struct stat st;
     host_session *serial = NULL;
     opts o;
     int lfds[MAX_LISTEN], i, nl = 0, rc;
@@ -396,6 +413,10 @@ int main(int argc, char **argv)
         host_log("cannot create %s: %s", o.cfg.dir, strerror(errno));
         return HOST_EXIT_CANTCREAT;
     }
+    if (stat(o.cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        host_log("--dir %s is not a directory", o.cfg.dir);
+        return HOST_EXIT_CANTCREAT;
+    }
     rc = host_provision_load(&o.cfg, o.provision);
     if (rc != HOST_EXIT_OK)
         goto done;
@@ -404,7 +425,8 @@ int main(int argc, char **argv)
         if (rc == HOST_EXIT_OK)
             nl++;
         else if (rc == HOST_EXIT_USAGE)
-            host_log("--listen wants HOST:PORT, got %s", o.listen[i]);
+            host_log("--listen wants HOST:PORT with a port 0..65535, got %s",
+                     o.listen[i]);
     }
     if (rc == HOST_EXIT_OK && o.serial != NULL)
         rc = open_serial(&o, &serial);
