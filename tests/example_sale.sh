@@ -27,7 +27,7 @@ done
 key=$work/key
 journal=$work/journal
 "$bin/sfj-sale" "$key" "$journal" >/dev/null # creates key and journal
-"$bin/sfj-keygen" export-host "$key" --journal "$journal" >"$work/provision"
+"$bin/sfj-keygen" export-host "$journal" -k "$key" >"$work/provision"
 chmod 600 "$work/provision"
 : >"$work/host.out"
 "$bin/sfj-host" --dir "$work/mirrors" --provision "$work/provision" \
@@ -43,7 +43,7 @@ done
 "$bin/sfj-sale" "$key" "$journal" "$addr" | grep -q "acknowledged by the host" ||
     fail "the second sale was not acknowledged by the host"
 
-json=$("$bin/sfj-dump" "$journal" -k "$key" -f json -p text)
+json=$("$bin/sfj-dump" "$journal" -k "$key" -o json -p text)
 field() { # field KIND NAME: that field of every entry of that kind
     grep "\"kind\":\"$1\"" <<<"$json" | sed -n "s/.*\"$2\":\\([^,}]*\\)[,}].*/\\1/p"
 }
@@ -55,6 +55,6 @@ field() { # field KIND NAME: that field of every entry of that kind
     fail "outcome payload is not the response"
 [ "$(field receipt copy | sort -u)" = 1 ] || fail "original receipt is not copy 1"
 [ "$(field receipt payload_len | sort -u)" = 0 ] || fail "receipt payload"
-"$bin/sfj-recover" "$journal" --key "$key" >/dev/null ||
+"$bin/sfj-recover" "$journal" -k "$key" >/dev/null ||
     fail "sfj-recover reports work after two clean sales"
 echo "example_sale: ok"

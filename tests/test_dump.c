@@ -337,7 +337,8 @@ static void test_verify_flipped_byte(void **state)
 
     build_fixed(f);
     poke(f->path, 3, 100); /* a ciphertext byte of seq 3 */
-    assert_int_equal(run(f, f->path, "--verify", "--key", f->keyfile, NULL), 1);
+    assert_int_equal(run(f, f->path, "--verify", "--key", f->keyfile, NULL),
+                     65);
     expect_contains(f->out, "damage      seq 3: record fails authentication");
     expect_contains(f->out, "unsealed    1..2 ");
     expect_contains(f->out, "verified    none");
@@ -345,12 +346,12 @@ static void test_verify_flipped_byte(void **state)
     expect_contains(f->err, "verification FAILED");
     /* Without the key the chain catches it at the next record, and the
      * report points back at the changed one. */
-    assert_int_equal(run(f, f->path, "--verify", NULL), 1);
+    assert_int_equal(run(f, f->path, "--verify", NULL), 65);
     expect_contains(f->out, "damage      seq 4: hash chain broken");
     expect_contains(f->out, "record 3 was altered");
     /* The listing names it too and goes on. */
     assert_int_equal(
-        run(f, f->path, "--key", f->keyfile, "--format", "csv", NULL), 1);
+        run(f, f->path, "--key", f->keyfile, "--format", "csv", NULL), 65);
     expect_contains(f->err, "seq 3: record fails authentication");
     expect_contains(f->out, "\n4,");
 }
@@ -361,7 +362,7 @@ static void test_verify_record_removed(void **state)
 
     build_fixed(f);
     poke(f->path, 3, -1);
-    assert_int_equal(run(f, f->path, "--verify", NULL), 1);
+    assert_int_equal(run(f, f->path, "--verify", NULL), 65);
     expect_contains(f->out, "damage      seq 3: entry missing (gap in seqs)");
     expect_contains(f->out, "result      FAILED\n");
 }
@@ -382,7 +383,7 @@ static void test_verify_tail_truncated(void **state)
     assert_int_equal(run(f, f->path, "--verify", NULL), 0);
     expect_contains(f->out, "verified    1..10 ");
     poke(f->path, 10, -1);
-    assert_int_equal(run(f, f->path, "--verify", NULL), 1);
+    assert_int_equal(run(f, f->path, "--verify", NULL), 65);
     expect_contains(f->out, "verified    1..6  chain intact, signed by "
                             "checkpoint 6");
     expect_contains(f->out, "unsealed    7..9  3 entries after the last "
@@ -545,25 +546,25 @@ static void test_bundle_cli(void **state)
     expect_contains(f->out, "\n3,2026-11-23T12:01:00.000Z,");
     expect_contains(f->err, "NOT pinned");
     expect_error(f, run(f, "--check-bundle", b, "--pubkey", other_hex, NULL),
-                 1);
+                 65);
     expect_contains(f->err, "pinned");
     /* Refuses to overwrite; unknown and unsealed txns. */
     expect_error(f,
                  run(f, f->path, "--key", f->keyfile, "--txn", "T100",
                      "--bundle", b, NULL),
-                 5);
+                 73);
     expect_error(f,
                  run(f, f->path, "--key", f->keyfile, "--txn", "NOPE",
                      "--bundle", "x", NULL),
-                 4);
-    /* A damaged bundle: one line saying why, exit 1. */
+                 2);
+    /* A damaged bundle: one line saying why, exit 65. */
     buf = sfj_test_read_file(b, &len);
     buf[len / 2] ^= 0x20;
     fp = fopen(b, "wb");
     fwrite(buf, 1, len, fp);
     fclose(fp);
     free(buf);
-    expect_error(f, run(f, "--check-bundle", b, NULL), 1);
+    expect_error(f, run(f, "--check-bundle", b, NULL), 65);
     expect_contains(f->err, "bundle REJECTED: ");
     free(b);
 }
@@ -585,23 +586,23 @@ static void test_argument_errors(void **state)
     expect_error(f, run(f, f->path, "--verify", "--check-bundle", "x", NULL),
                  64);
     expect_error(f, run(f, f->path, "--bundle", "x", NULL), 64);
-    expect_error(f, run(f, f->path, "--since", "2026-13-01", NULL), 65);
-    expect_error(f, run(f, f->path, "--since", "2026-11-23T10:00", NULL), 65);
-    expect_error(f, run(f, f->path, "--until", "yesterday", NULL), 65);
-    expect_error(f, run(f, f->path, "--from", "abc", NULL), 65);
-    expect_error(f, run(f, f->path, "--kind", "bogus", NULL), 65);
-    expect_error(f, run(f, f->path, "--format", "xml", NULL), 65);
-    expect_error(f, run(f, f->path, "--payload", "bin", NULL), 65);
-    expect_error(f, run(f, "--check-bundle", "x", "--pubkey", "12", NULL), 65);
-    expect_error(f, run(f, missing, NULL), 2);
-    expect_error(f, run(f, "--check-bundle", missing, NULL), 2);
-    expect_error(f, run(f, f->path, "--key", missing, NULL), 3);
+    expect_error(f, run(f, f->path, "--since", "2026-13-01", NULL), 64);
+    expect_error(f, run(f, f->path, "--since", "2026-11-23T10:00", NULL), 64);
+    expect_error(f, run(f, f->path, "--until", "yesterday", NULL), 64);
+    expect_error(f, run(f, f->path, "--from", "abc", NULL), 64);
+    expect_error(f, run(f, f->path, "--kind", "bogus", NULL), 64);
+    expect_error(f, run(f, f->path, "--format", "xml", NULL), 64);
+    expect_error(f, run(f, f->path, "--payload", "bin", NULL), 64);
+    expect_error(f, run(f, "--check-bundle", "x", "--pubkey", "12", NULL), 64);
+    expect_error(f, run(f, missing, NULL), 66);
+    expect_error(f, run(f, "--check-bundle", missing, NULL), 66);
+    expect_error(f, run(f, f->path, "--key", missing, NULL), 66);
     assert_int_equal(sfj_keys_generate_file(wrong), SFJ_OK);
-    expect_error(f, run(f, f->path, "--key", wrong, NULL), 3);
+    expect_error(f, run(f, f->path, "--key", wrong, NULL), 77);
     chmod(wrong, 0644);
-    expect_error(f, run(f, f->path, "--key", wrong, NULL), 3);
+    expect_error(f, run(f, f->path, "--key", wrong, NULL), 78);
     expect_contains(f->err, "group or others");
-    expect_error(f, run(f, "--check-bundle", f->keyfile, NULL), 1);
+    expect_error(f, run(f, "--check-bundle", f->keyfile, NULL), 65);
     expect_contains(f->err, "not an sfj evidence bundle");
     free(wrong);
     free(missing);

@@ -99,7 +99,7 @@ static void test_new_and_show(void **state)
     assert_int_equal(stat(f->key, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     before = sfj_test_read_file(f->key, &len);
-    expect_error(f, run(f, "new", f->key, NULL), 4);
+    expect_error(f, run(f, "new", f->key, NULL), 73);
     after = sfj_test_read_file(f->key, &len);
     assert_memory_equal(before, after, len); /* untouched */
     free(before);
@@ -151,6 +151,11 @@ static void test_export_host(void **state)
     hex(link, 32, b);
     hex(pk, 32, c);
     snprintf(want, sizeof want, "sfj-terminal-v1 %s POS-42 %s %s\n", a, b, c);
+    assert_int_equal(run(f, "export-host", jdir, "-k", f->key, NULL), 0);
+    out = sfj_test_slurp(f->out);
+    assert_string_equal(out, want);
+    free(out);
+    /* The old spelling, kept for one release, prints the same line. */
     assert_int_equal(run(f, "export-host", f->key, "--journal", jdir, NULL), 0);
     out = sfj_test_slurp(f->out);
     assert_string_equal(out, want);
@@ -161,8 +166,7 @@ static void test_export_host(void **state)
         char *other = sfj_test_path(f->dir, "other.key");
 
         assert_int_equal(run(f, "new", other, NULL), 0);
-        expect_error(f, run(f, "export-host", other, "--journal", jdir, NULL),
-                     3);
+        expect_error(f, run(f, "export-host", jdir, "--key", other, NULL), 77);
         free(other);
     }
     expect_error(f, run(f, "export-host", f->key, NULL), 64);
@@ -179,15 +183,14 @@ static void test_errors(void **state)
     expect_error(f, run(f, "frobnicate", f->key, NULL), 64);
     expect_error(f, run(f, "show", f->key, "--bogus", NULL), 64);
     expect_error(f, run(f, "new", f->key, "--print-master", NULL), 64);
-    expect_error(f, run(f, "show", f->key, NULL), 2);
-    expect_error(f, run(f, "new", missing, NULL), 2);
+    expect_error(f, run(f, "show", f->key, NULL), 66);
+    expect_error(f, run(f, "new", missing, NULL), 66);
     assert_int_equal(run(f, "new", f->key, NULL), 0);
     chmod(f->key, 0640);
-    expect_error(f, run(f, "show", f->key, NULL), 3);
+    expect_error(f, run(f, "show", f->key, NULL), 78);
     chmod(f->key, 0600);
-    expect_error(
-        f, run(f, "export-host", f->key, "--journal", "/nonexistent/j", NULL),
-        2);
+    expect_error(f, run(f, "export-host", "/nonexistent/j", "-k", f->key, NULL),
+                 66);
     free(missing);
 }
 

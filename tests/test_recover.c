@@ -408,7 +408,8 @@ static void test_tool_json_and_idempotence(void **state)
     free(out1);
 }
 
-/* Exit codes: clean 0, usage 64, wrong key 65, no journal 66. */
+/* Exit codes (docs/CLI.md): clean 0, usage 64, no journal 66, wrong key
+ * 77; -o json and the old --json alike. */
 static void test_tool_exit_codes(void **state)
 {
     fixture *f = *state;
@@ -426,6 +427,10 @@ static void test_tool_exit_codes(void **state)
     has(out, "\"status\": \"clean\",");
     has(out, "\"in_doubt\": [],");
     free(out);
+    snprintf(args, sizeof args, "%s -k %s -o json", f->path, f->keyfile);
+    assert_int_equal(run_tool(args, &out), 0);
+    has(out, "\"status\": \"clean\",");
+    free(out);
     assert_int_equal(run_tool("", NULL), 64);
     assert_int_equal(run_tool("--bogus", NULL), 64);
     snprintf(args, sizeof args, "%s", f->path);
@@ -435,7 +440,7 @@ static void test_tool_exit_codes(void **state)
     other = sfj_test_path(f->dir, "other.key");
     assert_int_equal(sfj_keys_generate_file(other), SFJ_OK);
     snprintf(args, sizeof args, "%s --key %s", f->path, other);
-    assert_int_equal(run_tool(args, NULL), 65);
+    assert_int_equal(run_tool(args, NULL), 77);
     snprintf(args, sizeof args, "--help");
     assert_int_equal(run_tool(args, &out), 0);
     has(out, "IN DOUBT");
@@ -445,7 +450,7 @@ static void test_tool_exit_codes(void **state)
     free(other);
 }
 
-/* A damaged record: exit 2 and the seq is named. */
+/* A damaged record: exit 65 and the seq is named. */
 static void test_tool_corruption(void **state)
 {
     fixture *f = *state;
@@ -481,13 +486,13 @@ static void test_tool_corruption(void **state)
     fclose(w);
 
     snprintf(args, sizeof args, "%s --key %s --json", f->path, f->keyfile);
-    assert_int_equal(run_tool(args, &out), 2);
+    assert_int_equal(run_tool(args, &out), 65);
     has(out, "\"status\": \"corrupt\",");
     has(out, "\"chain\": {\"ok\": false,");
     has(out, "\"bad_seq\": 5,");
     free(out);
     snprintf(args, sizeof args, "%s --key %s", f->path, f->keyfile);
-    assert_int_equal(run_tool(args, &out), 2);
+    assert_int_equal(run_tool(args, &out), 65);
     has(out, "DAMAGED at seq 5");
     free(out);
     free(data);

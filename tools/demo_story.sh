@@ -86,7 +86,7 @@ stop_host() {
 say "Install: a master key and a journal for terminal POS-0001"
 "${sim[@]}" init --journal "$journal" --key "$key"
 "$bin/sfj-keygen" show "$key"
-"$bin/sfj-keygen" export-host "$key" --journal "$journal" >"$work/provision"
+"$bin/sfj-keygen" export-host "$journal" -k "$key" >"$work/provision"
 chmod 600 "$work/provision"
 pubkey=$("$bin/sfj-keygen" show "$key" | awk '/^public key/ {print $NF}')
 start_host
@@ -115,7 +115,7 @@ echo "power cut: the terminal stopped dead (SIGKILL, as planned), no close"
 
 say "Power back: sfj-recover says what must be done"
 set +e
-"$bin/sfj-recover" "$journal" --key "$key"
+"$bin/sfj-recover" "$journal" -k "$key"
 rc=$?
 set -e
 [ "$rc" -eq 1 ] || die "sfj-recover should report action needed (exit $rc)"
@@ -150,7 +150,7 @@ say "The terminal restarts: receipts, settlement, backlog replay"
 "${sim[@]}" recover --journal "$journal" --key "$key" --host "$addr"
 
 say "Recovery again: nothing left to do"
-"$bin/sfj-recover" "$journal" --key "$key" ||
+"$bin/sfj-recover" "$journal" -k "$key" ||
     die "sfj-recover still reports work after recovery"
 stop_host
 
@@ -158,7 +158,7 @@ mirror=$(find "$hostdir" -mindepth 1 -maxdepth 1 -type d | head -n 1)
 [ -n "$mirror" ] || die "sfj-host kept no mirror"
 
 say "Verify: the terminal journal (chain, signatures, every record)"
-"$bin/sfj-dump" "$journal" --verify --key "$key" ||
+"$bin/sfj-dump" "$journal" --verify -k "$key" ||
     die "terminal journal does not verify"
 
 say "Verify: the host's mirror, without any key, against the terminal's public key"

@@ -25,15 +25,15 @@ int dump_bundle_write(const dump_opts *o)
     int rc, ex;
 
     ex = dump_open(o, &j, &keys);
-    if (ex != DUMP_OK)
+    if (ex != SFJ__EX_OK)
         goto done;
     rc = sfj__bundle_build(j, o->txn_id, &buf, &len, reason, sizeof reason);
     if (rc != SFJ_OK) {
         dump_err("bundle for txn %s: %s", o->txn_id,
                  reason[0] ? reason : sfj_strerror(rc));
-        ex = rc == SFJ_ENOTFOUND || rc == SFJ_ESTATE ? DUMP_NOTHING
-             : rc == SFJ_ECORRUPT || rc == SFJ_EAUTH ? DUMP_DAMAGED
-                                                     : DUMP_INTERNAL;
+        ex = rc == SFJ_ENOTFOUND || rc == SFJ_ESTATE ? SFJ__EX_NOMATCH
+             : rc == SFJ_ECORRUPT || rc == SFJ_EAUTH ? SFJ__EX_DAMAGED
+                                                     : SFJ__EX_INTERNAL;
         goto done;
     }
     rc = sfj__cli_write_new_file(o->bundle_out, buf, len);
@@ -41,7 +41,7 @@ int dump_bundle_write(const dump_opts *o)
         dump_err("%s: %s", o->bundle_out,
                  rc == -17 ? "file exists; refusing to overwrite"
                            : "cannot write the bundle");
-        ex = DUMP_OUTPUT;
+        ex = SFJ__EX_CANTWRITE;
         goto done;
     }
     printf("bundle %s: txn %s, %zu bytes\n", o->bundle_out, o->txn_id, len);
@@ -84,7 +84,7 @@ int dump_bundle_check(const dump_opts *o)
     size_t len = 0, i;
     sfj__bundle b;
     dump_row r;
-    int rc, ex = DUMP_OK;
+    int rc, ex = SFJ__EX_OK;
 
     memset(&b, 0, sizeof b);
     rc = sfj__cli_read_file(o->bundle_in, BUNDLE_FILE_MAX, &buf, &len);
@@ -93,19 +93,19 @@ int dump_bundle_check(const dump_opts *o)
                  rc == -2   ? "no such file"
                  : rc == -3 ? "not a regular file of a plausible size"
                             : "cannot read");
-        ex = DUMP_NOINPUT;
+        ex = SFJ__EX_NOTFOUND;
         goto done;
     }
     rc = sfj__bundle_check(buf, len, o->pinned ? o->pin : NULL, &b);
     if (rc != SFJ_OK) {
         dump_err("%s: bundle REJECTED: %s (byte offset %zu)", o->bundle_in,
                  b.reason, b.bad_offset);
-        ex = rc == SFJ_ENOMEM ? DUMP_INTERNAL : DUMP_DAMAGED;
+        ex = rc == SFJ_ENOMEM ? SFJ__EX_INTERNAL : SFJ__EX_DAMAGED;
         goto done;
     }
     /* Machine formats keep stdout to the events alone. */
-    print_summary(o->format == FMT_TABLE ? stdout : stderr, o, &b);
-    if (o->format == FMT_TABLE)
+    print_summary(o->format == SFJ__OUT_TEXT ? stdout : stderr, o, &b);
+    if (o->format == SFJ__OUT_TEXT)
         printf("\n");
     dump_print_header(o);
     for (i = 0; i < b.n_events; i++) {
@@ -117,7 +117,7 @@ int dump_bundle_check(const dump_opts *o)
         r.e = b.events[i];
         if (dump_print_row(o, &r) != 0) {
             dump_err("out of memory");
-            ex = DUMP_INTERNAL;
+            ex = SFJ__EX_INTERNAL;
             goto done;
         }
     }

@@ -7,18 +7,8 @@
 
 #include "sfj/sfj.h"
 
-/* Exit codes (documented in docs/sfj-dump.1). */
-#define DUMP_OK       0  /* success */
-#define DUMP_DAMAGED  1  /* verification failed, damage found */
-#define DUMP_NOINPUT  2  /* journal or bundle file cannot be opened */
-#define DUMP_KEY      3  /* key file unusable or not this journal's key */
-#define DUMP_NOTHING  4  /* txn not found, or not sealed yet: no bundle */
-#define DUMP_OUTPUT   5  /* output file exists or cannot be written */
-#define DUMP_INTERNAL 6  /* out of memory or unexpected I/O failure */
-#define DUMP_USAGE    64 /* unknown option, missing or conflicting args */
-#define DUMP_BADVALUE 65 /* malformed option value (time, seq, kind...) */
-
-enum { FMT_TABLE, FMT_JSON, FMT_CSV };
+/* Exit codes and output formats: cli_exit.h (docs/CLI.md). */
+#include "cli_exit.h"
 
 typedef struct dump_opts {
     const char *dir;
@@ -31,7 +21,7 @@ typedef struct dump_opts {
     int has_since, has_until;
     uint16_t kind;
     int status; /* -1: any */
-    int format;
+    int format; /* SFJ__OUT_* */
     int payload_mode;
     int verify;
     int pinned;

@@ -6,71 +6,28 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_exit.h"
 #include "dump.h"
 #include "sfj/sys/bundle.h"
 #include "sfj/sys/internal.h"
 
-static int key_error(const char *path, int rc)
-{
-    switch (rc) {
-    case SFJ_ENOTFOUND:
-        dump_err("key file %s: not found", path);
-        break;
-    case SFJ_EPERM:
-        dump_err("key file %s: readable by group or others, or not "
-                 "readable at all (chmod 600)",
-                 path);
-        break;
-    case SFJ_ECORRUPT:
-        dump_err("key file %s: not an sfj master key file", path);
-        break;
-    default:
-        dump_err("key file %s: %s", path, sfj_strerror(rc));
-        break;
-    }
-    return DUMP_KEY;
-}
-
 int dump_open(const dump_opts *o, sfj_journal **j, sfj_keys **keys)
 {
-    sfj_journal_opts opts = SFJ_JOURNAL_OPTS_INIT;
-    uint8_t stored[32], mine[32];
-    int rc;
+    int ex;
 
     *j = NULL;
     *keys = NULL;
     if (o->key_file != NULL) {
-        rc = sfj_keys_load_file(o->key_file, keys);
-        if (rc != SFJ_OK)
-            return key_error(o->key_file, rc);
+        ex = sfj__cli_load_key("sfj-dump", o->key_file, keys);
+        if (ex != SFJ__EX_OK)
+            return ex;
     }
-    opts.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK;
-    rc = sfj_journal_open(o->dir, *keys, &opts, j);
-    if (rc == SFJ_EAUTH) {
-        dump_err("%s: the key does not belong to this journal", o->dir);
-        return DUMP_KEY;
-    }
-    if (rc != SFJ_OK) {
-        dump_err("%s: cannot open journal: %s", o->dir,
-                 rc == SFJ_ENOTFOUND || rc == SFJ_EIO ? "no such sfj journal"
-                                                      : sfj_strerror(rc));
-        return DUMP_NOINPUT;
-    }
-    /* A mirror holds no key check value; its stored public key tells
-     * whether the key is the terminal's. */
-    if (*keys != NULL) {
-        sfj__journal_pubkey(*j, stored);
-        sfj_keys_public_key(*keys, mine);
-        if (memcmp(stored, mine, sizeof mine) != 0) {
-            dump_err("%s: the key does not belong to this journal", o->dir);
-            return DUMP_KEY;
-        }
-    }
-    return DUMP_OK;
+    return sfj__cli_open_journal("sfj-dump", o->dir, *keys, SFJ_OPEN_RDONLY, j);
 }
 
-/* Print one record if it passes the encrypted-field filters; returns 1
- * when it was damaged, -1 when out of memory. */
+/* Print one record if it passes the encrypted-field filters; returns 2
+ * when printed, 1 when it was damaged, 0 when filtered out, -1 when out
+ * of memory. */
 static int list_one(const dump_opts *o, const sfj_keys *keys,
                     const uint8_t *jid, uint64_t seq, const uint8_t *rec,
                     size_t len)
@@ -114,7 +71,7 @@ static int list_one(const dump_opts *o, const sfj_keys *keys,
     }
     rc = dump_print_row(o, &r);
     sfj_entry_free(e);
-    return rc;
+    return rc < 0 ? -1 : 2;
 }
 
 int dump_list(const dump_opts *o)
@@ -125,12 +82,12 @@ int dump_list(const dump_opts *o)
     sfj_keys *keys = NULL;
     sfj_iter *it = NULL;
     const uint8_t *rec;
-    uint64_t seq, damaged = 0;
+    uint64_t seq, damaged = 0, shown = 0;
     size_t len;
     int rc, ex;
 
     ex = dump_open(o, &j, &keys);
-    if (ex != DUMP_OK)
+    if (ex != SFJ__EX_OK)
         goto done;
     sfj_journal_id(j, jid);
     q.from_seq = o->from_seq;
@@ -141,7 +98,7 @@ int dump_list(const dump_opts *o)
     rc = sfj_iter_open(j, &q, &it);
     if (rc != SFJ_OK) {
         dump_err("%s: %s", o->dir, sfj_strerror(rc));
-        ex = DUMP_INTERNAL;
+        ex = SFJ__EX_INTERNAL;
         goto done;
     }
     dump_print_header(o);
@@ -149,20 +106,24 @@ int dump_list(const dump_opts *o)
         rc = list_one(o, keys, jid, seq, rec, len);
         if (rc < 0) {
             dump_err("out of memory");
-            ex = DUMP_INTERNAL;
+            ex = SFJ__EX_INTERNAL;
             goto done;
         }
-        damaged += (uint64_t)rc;
+        damaged += rc == 1;
+        shown += rc == 2;
     }
     if (rc != SFJ_ENOTFOUND) {
         dump_err("%s: reading entries: %s", o->dir, sfj_strerror(rc));
-        ex = DUMP_INTERNAL;
+        ex = SFJ__EX_INTERNAL;
         goto done;
     }
     if (damaged > 0) {
         dump_err("%llu damaged record(s); run sfj-dump --verify",
                  (unsigned long long)damaged);
-        ex = DUMP_DAMAGED;
+        ex = SFJ__EX_DAMAGED;
+    } else if (shown == 0) {
+        dump_err("no entries match");
+        ex = SFJ__EX_NOMATCH;
     }
 done:
     sfj_iter_free(it);

@@ -36,7 +36,7 @@ static const char usage_text[] =
     "                        reprinted, rev_decided, rev_sent, none, or a "
     "number\n"
     "                        (needs --key)\n"
-    "  -f, --format FMT      table (default), json (JSON Lines) or csv\n"
+    "  -o, --output FMT      text (default), json (JSON Lines) or csv\n"
     "  -p, --payload MODE    hex (default), base64, text; card numbers are\n"
     "                        masked; raw shows them unmasked\n"
     "      --verify          check the chain, every checkpoint signature and\n"
@@ -49,9 +49,10 @@ static const char usage_text[] =
     "  -h, --help            this text\n"
     "      --version         the version\n"
     "\n"
-    "Exit: 0 ok, 1 verification failed, 2 cannot open journal or bundle,\n"
-    "3 key problem, 4 no such txn or not sealed yet, 5 cannot write output,\n"
-    "6 internal error, 64 usage error, 65 bad option value.\n";
+    "Exit: 0 ok, 2 no entries match (no such txn, or not sealed yet),\n"
+    "64 usage, 65 damaged, 66 journal, key or bundle not found, 70 internal\n"
+    "error, 73 cannot write, 74 I/O error, 76 newer format, 77 wrong key,\n"
+    "78 key file too open or not a key (docs/CLI.md).\n";
 
 enum {
     OPT_FROM = 256,
@@ -76,7 +77,8 @@ static const struct option long_opts[] = {
     {"until", required_argument, NULL, OPT_UNTIL},
     {"kind", required_argument, NULL, OPT_KIND},
     {"status", required_argument, NULL, OPT_STATUS},
-    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'}, /* alias, one release */
     {"payload", required_argument, NULL, 'p'},
     {"verify", no_argument, NULL, OPT_VERIFY},
     {"bundle", required_argument, NULL, OPT_BUNDLE},
@@ -92,23 +94,23 @@ static int take_option(int c, const char *arg, dump_opts *o)
     switch (c) {
     case 'k':
         o->key_file = arg;
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case 't':
         if (arg[0] == '\0' || strlen(arg) > SFJ_TXN_ID_MAX) {
             dump_err("--txn: 1 to %d characters expected", SFJ_TXN_ID_MAX);
-            return DUMP_BADVALUE;
+            return SFJ__EX_USAGE;
         }
         o->txn_id = arg;
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case OPT_FROM:
     case OPT_TO:
         if (sfj__cli_parse_u64(arg, c == OPT_FROM ? &o->from_seq
                                                   : &o->to_seq) != 0) {
             dump_err("--%s: not a seq number: %s",
                      c == OPT_FROM ? "from" : "to", arg);
-            return DUMP_BADVALUE;
+            return SFJ__EX_USAGE;
         }
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case OPT_SINCE:
     case OPT_UNTIL:
         if (sfj__cli_parse_time(arg, c == OPT_SINCE ? &o->since_ms
@@ -116,60 +118,58 @@ static int take_option(int c, const char *arg, dump_opts *o)
             dump_err("--%s: not an ISO 8601 time with a zone "
                      "(e.g. 2026-11-23T10:00:00Z): %s",
                      c == OPT_SINCE ? "since" : "until", arg);
-            return DUMP_BADVALUE;
+            return SFJ__EX_USAGE;
         }
         if (c == OPT_SINCE)
             o->has_since = 1;
         else
             o->has_until = 1;
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case OPT_KIND:
         if (dump_kind_parse(arg, &o->kind) != 0) {
             dump_err("--kind: unknown kind: %s", arg);
-            return DUMP_BADVALUE;
+            return SFJ__EX_USAGE;
         }
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case OPT_STATUS:
         if (dump_status_parse(arg, &o->status) != 0) {
             dump_err("--status: unknown status: %s", arg);
-            return DUMP_BADVALUE;
+            return SFJ__EX_USAGE;
         }
-        return DUMP_OK;
+        return SFJ__EX_OK;
+    case 'o':
     case 'f':
-        o->format = strcmp(arg, "table") == 0  ? FMT_TABLE
-                    : strcmp(arg, "json") == 0 ? FMT_JSON
-                    : strcmp(arg, "csv") == 0  ? FMT_CSV
-                                               : -1;
+        o->format = sfj__cli_output_parse(arg, 0);
         if (o->format < 0) {
-            dump_err("--format: table, json or csv expected: %s", arg);
-            return DUMP_BADVALUE;
+            dump_err("--output: text, json or csv expected: %s", arg);
+            return SFJ__EX_USAGE;
         }
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case 'p':
         o->payload_mode = sfj__cli_payload_mode_parse(arg);
         if (o->payload_mode < 0) {
             dump_err("--payload: hex, base64, text or raw expected: %s", arg);
-            return DUMP_BADVALUE;
+            return SFJ__EX_USAGE;
         }
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case OPT_VERIFY:
         o->verify = 1;
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case OPT_BUNDLE:
         o->bundle_out = arg;
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case OPT_CHECK:
         o->bundle_in = arg;
-        return DUMP_OK;
+        return SFJ__EX_OK;
     case OPT_PUBKEY:
         if (sfj__cli_unhex(arg, o->pin, sizeof o->pin) != 0) {
             dump_err("--pubkey: 64 hex digits expected");
-            return DUMP_BADVALUE;
+            return SFJ__EX_USAGE;
         }
         o->pinned = 1;
-        return DUMP_OK;
+        return SFJ__EX_OK;
     default:
-        return DUMP_USAGE;
+        return SFJ__EX_USAGE;
     }
 }
 
@@ -181,81 +181,78 @@ static int check_combination(const dump_opts *o)
 
     if (modes > 1) {
         dump_err("--verify, --bundle and --check-bundle exclude each other");
-        return DUMP_USAGE;
+        return SFJ__EX_USAGE;
     }
     if (o->bundle_in != NULL) {
         if (o->dir != NULL) {
             dump_err("--check-bundle takes no journal directory");
-            return DUMP_USAGE;
+            return SFJ__EX_USAGE;
         }
-        return DUMP_OK;
+        return SFJ__EX_OK;
     }
     if (o->dir == NULL) {
         dump_err("no journal directory given (see --help)");
-        return DUMP_USAGE;
+        return SFJ__EX_USAGE;
     }
     if (o->pinned && !o->verify) {
         dump_err("--pubkey goes with --verify or --check-bundle");
-        return DUMP_USAGE;
+        return SFJ__EX_USAGE;
     }
     if ((o->txn_id != NULL || o->status >= 0) && o->key_file == NULL) {
         dump_err("--txn and --status need --key: they read encrypted fields");
-        return DUMP_USAGE;
+        return SFJ__EX_USAGE;
     }
     if (o->bundle_out != NULL && (o->txn_id == NULL || o->key_file == NULL)) {
         dump_err("--bundle needs --txn and --key");
-        return DUMP_USAGE;
+        return SFJ__EX_USAGE;
     }
     if (o->has_since && o->has_until && o->until_ms <= o->since_ms) {
         dump_err("--until must be later than --since");
-        return DUMP_BADVALUE;
+        return SFJ__EX_USAGE;
     }
     if (o->to_seq != 0 && o->to_seq < o->from_seq) {
         dump_err("--to must not be below --from");
-        return DUMP_BADVALUE;
+        return SFJ__EX_USAGE;
     }
-    return DUMP_OK;
+    return SFJ__EX_OK;
 }
 
 int main(int argc, char **argv)
 {
     dump_opts o;
-    int c, rc = DUMP_OK;
+    int c, rc = SFJ__EX_OK;
 
     memset(&o, 0, sizeof o);
     o.status = -1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":k:t:f:p:h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:t:o:f:p:h", long_opts, NULL)) !=
+           -1) {
         if (c == 'h') {
             fputs(usage_text, stdout);
-            return DUMP_OK;
+            return SFJ__EX_OK;
         }
         if (c == OPT_VERSION) {
             printf("sfj-dump %s\n", sfj_version());
-            return DUMP_OK;
+            return SFJ__EX_OK;
         }
-        if (c == '?' || c == ':') {
-            dump_err("%s: %s",
-                     c == ':' ? "missing value for" : "unknown option",
-                     argv[optind - 1]);
-            return DUMP_USAGE;
-        }
+        if (c == '?' || c == ':')
+            return sfj__cli_bad_option("sfj-dump", c, optopt, argv[optind - 1]);
         rc = take_option(c, optarg, &o);
-        if (rc != DUMP_OK)
+        if (rc != SFJ__EX_OK)
             return rc;
     }
     if (optind < argc)
         o.dir = argv[optind++];
     if (optind < argc) {
-        dump_err("unexpected argument: %s", argv[optind]);
-        return DUMP_USAGE;
+        dump_err("unexpected argument: %s (see --help)", argv[optind]);
+        return SFJ__EX_USAGE;
     }
     rc = check_combination(&o);
-    if (rc != DUMP_OK)
+    if (rc != SFJ__EX_OK)
         return rc;
     if (sfj_init() != 0) {
         dump_err("cannot initialise libsodium");
-        return DUMP_INTERNAL;
+        return SFJ__EX_INTERNAL;
     }
     if (o.payload_mode == SFJ__PL_RAW)
         dump_err("warning: --payload raw prints card numbers unmasked");
@@ -267,9 +264,9 @@ int main(int argc, char **argv)
         rc = dump_verify(&o);
     else
         rc = dump_list(&o);
-    if (fflush(stdout) != 0 && rc == DUMP_OK) {
+    if (fflush(stdout) != 0 && rc == SFJ__EX_OK) {
         dump_err("cannot write output");
-        rc = DUMP_OUTPUT;
+        rc = SFJ__EX_CANTWRITE;
     }
     return rc;
 }

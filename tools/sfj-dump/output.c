@@ -48,9 +48,9 @@ int dump_status_parse(const char *s, int *out)
 
 void dump_print_header(const dump_opts *o)
 {
-    if (o->format == FMT_CSV)
+    if (o->format == SFJ__OUT_CSV)
         printf("%s\n", csv_columns);
-    else if (o->format == FMT_TABLE)
+    else if (o->format == SFJ__OUT_TEXT)
         printf("%8s  %-24s  %-10s  %-12s  %-20s  %12s  %-3s  %-8s  %4s  %s\n",
                "SEQ", "TIME", "KIND", "STATUS", "TXN", "AMOUNT", "CUR", "AUTH",
                "COPY", "PAYLOAD");
@@ -147,9 +147,9 @@ int dump_print_row(const dump_opts *o, const dump_row *r)
         if (pl == NULL)
             return -1;
     }
-    if (o->format == FMT_JSON)
+    if (o->format == SFJ__OUT_JSON)
         print_json(r, time, pl);
-    else if (o->format == FMT_CSV)
+    else if (o->format == SFJ__OUT_CSV)
         print_csv(r, time, pl);
     else
         print_table(r, time, pl);

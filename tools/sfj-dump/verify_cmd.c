@@ -123,7 +123,7 @@ int dump_verify(const dump_opts *o)
 
     memset(&p, 0, sizeof p);
     ex = dump_open(o, &j, &keys);
-    if (ex != DUMP_OK)
+    if (ex != SFJ__EX_OK)
         goto done;
     /* Stats first: whatever checkpoint the meta names now must be among
      * the entries the walk will see (the journal only grows). */
@@ -135,13 +135,13 @@ int dump_verify(const dump_opts *o)
         dump_err("%s: DAMAGED: the journal cannot be read past the damage: "
                  "%s (%s)",
                  o->dir, sfj_strerror(rc), sfj_journal_errmsg(j));
-        ex = DUMP_DAMAGED;
+        ex = SFJ__EX_DAMAGED;
         goto done;
     }
     if (rc != SFJ_OK) {
         dump_err("%s: verification could not run: %s", o->dir,
                  sfj_strerror(rc));
-        ex = DUMP_INTERNAL;
+        ex = SFJ__EX_INTERNAL;
         goto done;
     }
     sfj_journal_id(j, jid);
@@ -163,13 +163,13 @@ int dump_verify(const dump_opts *o)
     if (p.r.bad_seq == 0 && st.last_checkpoint > p.r.last_seq)
         p.missing_ckpt = st.last_checkpoint;
     p.ok = p.r.bad_seq == 0 && p.missing_ckpt == 0;
-    if (o->format == FMT_JSON)
+    if (o->format == SFJ__OUT_JSON)
         print_json(&p);
     else
         print_text(&p);
     if (!p.ok)
         dump_err("%s: verification FAILED", o->dir);
-    ex = p.ok ? DUMP_OK : DUMP_DAMAGED;
+    ex = p.ok ? SFJ__EX_OK : SFJ__EX_DAMAGED;
 done:
     sfj_journal_close(j);
     sfj_keys_free(keys);

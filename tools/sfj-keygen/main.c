@@ -7,22 +7,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_exit.h"
 #include "cli_text.h"
 #include "sfj/sfj.h"
 #include "sfj/sys/internal.h"
 
-/* Exit codes (documented in docs/sfj-keygen.1). */
-#define KG_OK      0
-#define KG_NOINPUT 2  /* key file or journal directory missing */
-#define KG_KEY     3  /* key file unusable, or not this journal's key */
-#define KG_EXISTS  4  /* refusing to overwrite an existing file */
-#define KG_IO      5  /* cannot write the key file */
-#define KG_USAGE   64 /* unknown command or option, missing argument */
+/* Exit codes: cli_exit.h (docs/CLI.md). */
 
 static const char usage_text[] =
     "usage: sfj-keygen new FILE\n"
     "       sfj-keygen show FILE [--print-master]\n"
-    "       sfj-keygen export-host FILE --journal DIR\n"
+    "       sfj-keygen export-host DIR -k FILE\n"
     "\n"
     "  new          create a random master key file (mode 0600); never\n"
     "               overwrites an existing file\n"
@@ -32,10 +27,14 @@ static const char usage_text[] =
     "               terminal: sfj-terminal-v1 journal_id terminal_id\n"
     "               link_key pubkey (hex, space-separated), ready to append\n"
     "               to sfj-host's provisioning file; the link key is a secret\n"
+    "  -k, --key FILE  the master key file (export-host; new and show take\n"
+    "               it as FILE or with -k)\n"
     "  -h, --help   this text\n"
+    "      --version  the version\n"
     "\n"
-    "Exit: 0 ok, 2 file or journal missing, 3 key unusable or not this\n"
-    "journal's, 4 file exists, 5 write failed, 64 usage error.\n";
+    "Exit: 0 ok, 64 usage, 66 key file or journal not found, 73 file\n"
+    "exists or cannot be written, 77 key not this journal's, 78 key file\n"
+    "too open or not a key (docs/CLI.md).\n";
 
 static void kg_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -52,20 +51,7 @@ static void kg_err(const char *fmt, ...)
 
 static int load(const char *path, sfj_keys **keys)
 {
-    int rc = sfj_keys_load_file(path, keys);
-
-    if (rc == SFJ_OK)
-        return KG_OK;
-    if (rc == SFJ_ENOTFOUND) {
-        kg_err("key file %s: not found", path);
-        return KG_NOINPUT;
-    }
-    kg_err("key file %s: %s", path,
-           rc == SFJ_EPERM      ? "readable by group or others, or not "
-                                  "readable at all (chmod 600)"
-           : rc == SFJ_ECORRUPT ? "not an sfj master key file"
-                                : sfj_strerror(rc));
-    return KG_KEY;
+    return sfj__cli_load_key("sfj-keygen", path, keys);
 }
 
 static int cmd_new(const char *path)
@@ -74,14 +60,14 @@ static int cmd_new(const char *path)
 
     if (rc == SFJ_OK) {
         printf("created %s (mode 0600)\n", path);
-        return KG_OK;
+        return SFJ__EX_OK;
     }
     if (rc == SFJ_EEXIST) {
         kg_err("%s: file exists; refusing to overwrite", path);
-        return KG_EXISTS;
+        return SFJ__EX_CANTWRITE;
     }
     kg_err("%s: cannot create: %s", path, sfj_strerror(rc));
-    return rc == SFJ_ENOTFOUND ? KG_NOINPUT : KG_IO;
+    return rc == SFJ_ENOTFOUND ? SFJ__EX_NOTFOUND : SFJ__EX_CANTWRITE;
 }
 
 static int cmd_show(const char *path, int print_master)
@@ -91,7 +77,7 @@ static int cmd_show(const char *path, int print_master)
     sfj_keys *keys = NULL;
     int ex = load(path, &keys);
 
-    if (ex != KG_OK)
+    if (ex != SFJ__EX_OK)
         goto done;
     sfj_keys_public_key(keys, pk);
     sfj__cli_hex(pk, sizeof pk, hex);
@@ -114,25 +100,18 @@ done:
 
 static int cmd_export_host(const char *path, const char *dir)
 {
-    sfj_journal_opts opts = SFJ_JOURNAL_OPTS_INIT;
     uint8_t jid[SFJ_JOURNAL_ID_BYTES], link[SFJ_KEY_BYTES];
     uint8_t pk[SFJ_PUBKEY_BYTES];
     char jid_hex[33], link_hex[65], pk_hex[65];
     sfj_journal *j = NULL;
     sfj_keys *keys = NULL;
-    int rc, ex = load(path, &keys);
+    int ex = load(path, &keys);
 
-    if (ex != KG_OK)
+    if (ex != SFJ__EX_OK)
         goto done;
-    opts.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
-    rc = sfj_journal_open(dir, keys, &opts, &j);
-    if (rc != SFJ_OK) {
-        kg_err("%s: %s", dir,
-               rc == SFJ_EAUTH ? "the key does not belong to this journal"
-                               : "cannot open journal");
-        ex = rc == SFJ_EAUTH ? KG_KEY : KG_NOINPUT;
+    ex = sfj__cli_open_journal("sfj-keygen", dir, keys, SFJ_OPEN_RDONLY, &j);
+    if (ex != SFJ__EX_OK)
         goto done;
-    }
     sfj_journal_id(j, jid);
     sfj_keys_link_key(keys, link);
     sfj_keys_public_key(keys, pk);
@@ -153,59 +132,81 @@ int main(int argc, char **argv)
 {
     static const struct option long_opts[] = {
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {"print-master", no_argument, NULL, 'M'},
-        {"journal", required_argument, NULL, 'j'},
+        {"key", required_argument, NULL, 'k'},
+        {"journal", required_argument, NULL, 'j'}, /* alias, one release */
         {NULL, 0, NULL, 0}};
-    const char *cmd, *file, *dir = NULL;
-    int c, print_master = 0;
+    const char *cmd, *file = NULL, *dir = NULL, *key = NULL;
+    int c, print_master = 0, npos;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hj:", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hk:j:", long_opts, NULL)) != -1) {
         switch (c) {
         case 'h':
             fputs(usage_text, stdout);
-            return KG_OK;
+            return SFJ__EX_OK;
+        case 'V':
+            printf("sfj-keygen %s\n", sfj_version());
+            return SFJ__EX_OK;
         case 'M':
             print_master = 1;
+            break;
+        case 'k':
+            key = optarg;
             break;
         case 'j':
             dir = optarg;
             break;
         default:
-            kg_err("%s: %s", c == ':' ? "missing value for" : "unknown option",
-                   argv[optind - 1]);
-            return KG_USAGE;
+            return sfj__cli_bad_option("sfj-keygen", c, optopt,
+                                       argv[optind - 1]);
         }
     }
-    if (argc - optind != 2) {
-        kg_err("expected a command and a key file (see --help)");
-        return KG_USAGE;
+    npos = argc - optind;
+    if (npos < 1) {
+        kg_err("expected a command: new, show or export-host (see --help)");
+        return SFJ__EX_USAGE;
     }
     cmd = argv[optind];
-    file = argv[optind + 1];
-    if (sfj_init() != 0) {
-        kg_err("cannot initialise libsodium");
-        return KG_IO;
+    /* The one operand is the journal for export-host with -k (the
+     * convention), the key file otherwise (new, show, and the old
+     * export-host FILE --journal DIR). */
+    if (npos == 2 && strcmp(cmd, "export-host") == 0 && dir == NULL)
+        dir = argv[optind + 1];
+    else if (npos == 2 && key == NULL)
+        key = argv[optind + 1];
+    else if (npos != 1 || key == NULL) {
+        kg_err("expected a command and %s (see --help)",
+               strcmp(cmd, "export-host") == 0 ? "a journal and -k FILE"
+                                               : "one key file");
+        return SFJ__EX_USAGE;
+    }
+    file = key;
+    if (strcmp(cmd, "new") != 0 && strcmp(cmd, "show") != 0 &&
+        strcmp(cmd, "export-host") != 0) {
+        kg_err("unknown command: %s (see --help)", cmd);
+        return SFJ__EX_USAGE;
     }
     if (strcmp(cmd, "export-host") != 0 && dir != NULL) {
         kg_err("--journal goes with export-host");
-        return KG_USAGE;
+        return SFJ__EX_USAGE;
     }
     if (strcmp(cmd, "show") != 0 && print_master) {
         kg_err("--print-master goes with show");
-        return KG_USAGE;
+        return SFJ__EX_USAGE;
+    }
+    if (strcmp(cmd, "export-host") == 0 && (dir == NULL || file == NULL)) {
+        kg_err("export-host needs a journal and -k FILE (see --help)");
+        return SFJ__EX_USAGE;
+    }
+    if (sfj_init() != 0) {
+        kg_err("cannot initialise libsodium");
+        return SFJ__EX_INTERNAL;
     }
     if (strcmp(cmd, "new") == 0)
         return cmd_new(file);
     if (strcmp(cmd, "show") == 0)
         return cmd_show(file, print_master);
-    if (strcmp(cmd, "export-host") == 0) {
-        if (dir == NULL) {
-            kg_err("export-host needs --journal DIR");
-            return KG_USAGE;
-        }
-        return cmd_export_host(file, dir);
-    }
-    kg_err("unknown command: %s", cmd);
-    return KG_USAGE;
+    return cmd_export_host(file, dir);
 }

@@ -1,10 +1,11 @@
-/* sfj-recover DIR --key FILE [--json] [--mark-reversals]
+/* sfj-recover DIR -k FILE [-o text|json] [--mark-reversals]
  *
  * Opens the journal read-only (so that a report changes nothing on disk),
  * runs sfj_recover and prints the report. It reopens writable only to
  * rebuild a txn index that is behind, or for --mark-reversals, which
  * journals a REVERSAL (status REV_DECIDED) for each in-doubt txn and then
- * reports again. Exit codes: see recover_tool.h and docs/sfj-recover.1. */
+ * reports again. Exit codes: docs/CLI.md and docs/sfj-recover.1. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,18 +14,19 @@
 #include "sfj/sys/internal.h"
 
 static const char usage[] =
-    "usage: sfj-recover DIR --key FILE [--json] [--mark-reversals]\n";
+    "usage: sfj-recover DIR -k FILE [-o text|json] [--mark-reversals]\n";
 
 static const char help[] =
     "sfj-recover: after a crash or power cut, say what the terminal must do.\n"
     "\n"
     "  DIR                the journal directory\n"
-    "  --key FILE         the terminal's master key file (mode 0600)\n"
-    "  --json             machine-readable output instead of the table\n"
+    "  -k, --key FILE     the terminal's master key file (mode 0600)\n"
+    "  -o, --output FMT   text (the report, default) or json\n"
     "  --mark-reversals   journal a reversal decision for every in-doubt\n"
     "                     txn (the forwarder then sends it); without it\n"
     "                     nothing is written\n"
-    "  --help             this text\n"
+    "  -h, --help         this text\n"
+    "      --version      the version\n"
     "\n"
     "Report lines:\n"
     "  Journal     oldest and newest entry, and how far the host has\n"
@@ -47,50 +49,30 @@ static const char help[] =
     "              units). The forwarder sends them; no action unless the\n"
     "              age grows.\n"
     "\n"
-    "Exit: 0 clean, 1 action needed, 2 journal damaged, 64 usage,\n"
-    "65 wrong key, 66 journal or key not found, 70 internal error,\n"
-    "73 could not write, 74 I/O error, 76 unsupported format,\n"
-    "77 unsafe key file permissions or access denied.\n"
+    "Exit: 0 clean, 1 action needed, 64 usage, 65 journal damaged,\n"
+    "66 journal or key not found, 70 internal error, 73 could not write,\n"
+    "74 I/O error, 76 unsupported format, 77 wrong key or access denied,\n"
+    "78 key file too open or not a key (docs/CLI.md).\n"
     "See sfj-recover(1).\n";
 
+/* Writing a reversal or an index can also fail for want of room. */
 static int exit_for(int rc)
 {
     switch (rc) {
-    case SFJ_EAUTH:
-        return EXIT_WRONGKEY;
-    case SFJ_ENOTFOUND:
-        return EXIT_NOTFOUND;
-    case SFJ_ECORRUPT:
-        return SFJ_REPORT_CORRUPT;
-    case SFJ_EIO:
-        return EXIT_IO;
-    case SFJ_EVERSION:
-        return EXIT_VERSION;
-    case SFJ_EPERM:
-        return EXIT_PERM;
     case SFJ_EFULL:
-    case SFJ_EDEAD:
     case SFJ_ELIMIT:
     case SFJ_ESTATE:
-        return EXIT_WRITE;
+        return SFJ__EX_CANTWRITE;
     default:
-        return EXIT_INTERNAL;
+        return sfj__cli_exit_for(rc);
     }
 }
 
 static int open_journal(sfj_journal **j, const char *dir, const sfj_keys *k,
                         int writable)
 {
-    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
-    int rc;
-
-    o.flags =
-        SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK | (writable ? 0 : SFJ_OPEN_RDONLY);
-    rc = sfj_journal_open(dir, k, &o, j);
-    if (rc != SFJ_OK)
-        fprintf(stderr, "sfj-recover: cannot open %s: %s (%s)\n", dir,
-                sfj_strerror(rc), sfj_journal_errmsg(NULL));
-    return rc;
+    return sfj__cli_open_journal("sfj-recover", dir, k,
+                                 writable ? 0 : SFJ_OPEN_RDONLY, j);
 }
 
 /* Journal a reversal decision for every in-doubt txn of `r`. */
@@ -127,30 +109,32 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
     sfj_journal *j = NULL;
     sfj_report *r = NULL;
     out_ctx c;
-    int rc, code = EXIT_INTERNAL;
+    int rc, code = SFJ__EX_INTERNAL;
 
     memset(&c, 0, sizeof c);
     c.dir = dir;
-    if (sfj_init() != SFJ_OK)
-        goto done;
-    rc = sfj_keys_load_file(keyfile, &keys);
-    if (rc != SFJ_OK) {
-        fprintf(stderr, "sfj-recover: key file %s: %s\n", keyfile,
-                sfj_strerror(rc));
-        code = rc == SFJ_ECORRUPT ? EXIT_USAGE : exit_for(rc);
+    if (sfj_init() != SFJ_OK) {
+        fprintf(stderr, "sfj-recover: cannot initialise libsodium\n");
         goto done;
     }
-    rc = open_journal(&j, dir, keys, 0);
-    if (rc == SFJ_OK)
-        rc = sfj_recover(j, &r);
+    code = sfj__cli_load_key("sfj-recover", keyfile, &keys);
+    if (code != SFJ__EX_OK)
+        goto done;
+    code = open_journal(&j, dir, keys, 0);
+    if (code != SFJ__EX_OK)
+        goto done;
+    rc = sfj_recover(j, &r);
     /* A report never writes; rebuilding a stale index or marking
      * reversals does, on a journal found undamaged. */
     if (rc == SFJ_OK && r->status != SFJ_REPORT_CORRUPT &&
         (r->index_stale || (mark && r->n_in_doubt > 0))) {
         sfj_journal_close(j);
         j = NULL;
-        rc = open_journal(&j, dir, keys, 1);
-        if (rc == SFJ_OK && mark && r->n_in_doubt > 0)
+        code = open_journal(&j, dir, keys, 1);
+        if (code != SFJ__EX_OK)
+            goto done;
+        rc = SFJ_OK;
+        if (mark && r->n_in_doubt > 0)
             rc = mark_reversals(j, r, &c.marked);
         sfj_report_free(r);
         r = NULL;
@@ -158,9 +142,8 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
             rc = sfj_recover(j, &r);
     }
     if (rc != SFJ_OK) {
-        if (j != NULL)
-            fprintf(stderr, "sfj-recover: %s: %s (%s)\n", dir, sfj_strerror(rc),
-                    sfj_journal_errmsg(j));
+        fprintf(stderr, "sfj-recover: %s: %s (%s)\n", dir, sfj_strerror(rc),
+                sfj_journal_errmsg(j));
         code = exit_for(rc);
         goto done;
     }
@@ -170,10 +153,11 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
     else
         recover_print_table(stdout, &c, r);
     if (fflush(stdout) != 0) {
-        code = EXIT_IO;
+        fprintf(stderr, "sfj-recover: cannot write output\n");
+        code = SFJ__EX_CANTWRITE;
         goto done;
     }
-    code = r->status;
+    code = recover_exit_code(r);
 done:
     sfj_report_free(r);
     sfj_journal_close(j);
@@ -181,40 +165,66 @@ done:
     return code;
 }
 
+enum { OPT_JSON = 256, OPT_MARK, OPT_VERSION };
+
 int main(int argc, char **argv)
 {
+    static const struct option long_opts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"output", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, OPT_JSON}, /* alias, one release */
+        {"mark-reversals", no_argument, NULL, OPT_MARK},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0}};
     const char *dir = NULL, *key = NULL;
-    int json = 0, mark = 0, i;
+    int json = 0, mark = 0, c;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":k:o:h", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage, stdout);
             fputs(help, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
+            return SFJ__EX_OK;
+        case OPT_VERSION:
+            printf("sfj-recover %s\n", sfj_version());
+            return SFJ__EX_OK;
+        case 'k':
+            key = optarg;
+            break;
+        case 'o':
+            json = sfj__cli_output_parse(optarg, 0);
+            if (json != SFJ__OUT_TEXT && json != SFJ__OUT_JSON) {
+                fprintf(stderr,
+                        "sfj-recover: --output: text or json expected: %s\n",
+                        optarg);
+                return SFJ__EX_USAGE;
+            }
+            json = json == SFJ__OUT_JSON;
+            break;
+        case OPT_JSON:
             json = 1;
-        } else if (strcmp(argv[i], "--mark-reversals") == 0) {
+            break;
+        case OPT_MARK:
             mark = 1;
-        } else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
-            key = argv[++i];
-        } else if (strncmp(argv[i], "--key=", 6) == 0) {
-            key = argv[i] + 6;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "sfj-recover: unknown option %s\n%s", argv[i],
-                    usage);
-            return EXIT_USAGE;
-        } else if (dir == NULL) {
-            dir = argv[i];
-        } else {
-            fprintf(stderr, "sfj-recover: one journal directory only\n%s",
-                    usage);
-            return EXIT_USAGE;
+            break;
+        default:
+            return sfj__cli_bad_option("sfj-recover", c, optopt,
+                                       argv[optind - 1]);
         }
     }
+    if (optind < argc)
+        dir = argv[optind++];
+    if (optind < argc) {
+        fprintf(stderr, "sfj-recover: unexpected argument: %s (see --help)\n",
+                argv[optind]);
+        return SFJ__EX_USAGE;
+    }
     if (dir == NULL || key == NULL) {
-        fprintf(stderr, "sfj-recover: %s is required\n%s",
-                dir == NULL ? "DIR" : "--key FILE", usage);
-        return EXIT_USAGE;
+        fprintf(stderr, "sfj-recover: %s is required (see --help)\n",
+                dir == NULL ? "the journal directory" : "-k/--key FILE");
+        return SFJ__EX_USAGE;
     }
     return run(dir, key, json, mark);
 }

@@ -166,7 +166,14 @@ void recover_print_table(FILE *f, const out_ctx *c, const sfj_report *r)
             r->status == SFJ_REPORT_CLEAN    ? "CLEAN: nothing to do"
             : r->status == SFJ_REPORT_ACTION ? "ACTION NEEDED: see above"
                                              : "CORRUPT: see Chain above",
-            r->status);
+            recover_exit_code(r));
+}
+
+int recover_exit_code(const sfj_report *r)
+{
+    return r->status == SFJ_REPORT_CLEAN    ? SFJ__EX_OK
+           : r->status == SFJ_REPORT_ACTION ? SFJ__EX_ATTENTION
+                                            : SFJ__EX_DAMAGED;
 }
 
 /* ---- JSON ----------------------------------------------------------- */
@@ -214,7 +221,7 @@ void recover_print_json(FILE *f, const out_ctx *c, const sfj_report *r)
     fprintf(f, ",\n  \"terminal_id\": ");
     json_str(f, c->terminal_id);
     fprintf(f, ",\n  \"status\": \"%s\",\n", status_name(r->status));
-    fprintf(f, "  \"exit_code\": %d,\n", r->status);
+    fprintf(f, "  \"exit_code\": %d,\n", recover_exit_code(r));
     fprintf(f, "  \"first_seq\": %" PRIu64 ",\n", r->first_seq);
     fprintf(f, "  \"last_seq\": %" PRIu64 ",\n", r->last_seq);
     fprintf(f, "  \"acked_seq\": %" PRIu64 ",\n", r->acked_seq);
