@@ -11,8 +11,9 @@
 #include "sim.h"
 
 static const char usage[] =
-    "usage: pos-sim PHASE --journal DIR --key FILE [--host HOST:PORT]\n"
+    "usage: pos-sim PHASE --journal DIR -k FILE [--host HOST:PORT]\n"
     "               [--sales N] [--mirror DIR] [--require-story]\n"
+    "       pos-sim -h|--help|--version\n"
     "\n"
     "A simulated payment terminal using sfj's public API.\n"
     "  init      create the key (if missing) and the journal\n"
@@ -24,7 +25,8 @@ static const char usage[] =
     "            settle, and forward the backlog to --host\n"
     "  summary   compare the journal with the host's --mirror and print\n"
     "            what happened; exit 1 if anything was lost or doubled\n"
-    "Exit: 0 ok, 1 the story did not hold, 64 usage, 70 sfj error.\n";
+    "Exit: 0 ok, 1 the story did not hold, 64 usage, 70 sfj error\n"
+    "(docs/CLI.md).\n";
 
 static const int64_t online_amounts[] = {1250, 3499, 2300, 899, 15000};
 static const int64_t outage_amounts[] = {2500,  4200, 1800, 9900,
@@ -98,12 +100,16 @@ int main(int argc, char **argv)
         {"sales", required_argument, NULL, 'n'},
         {"require-story", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     sim s;
+    char *end;
+    long v;
     int c;
 
     memset(&s, 0, sizeof s);
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hk:", longopts, NULL)) != -1) {
         switch (c) {
         case 'j':
             s.journal_dir = optarg;
@@ -118,7 +124,13 @@ int main(int argc, char **argv)
             s.mirror_dir = optarg;
             break;
         case 'n':
-            s.sales = atoi(optarg);
+            v = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 1 || v > 1000) {
+                fprintf(stderr, "pos-sim: --sales: 1..1000 expected: %s\n",
+                        optarg);
+                return SIM_USAGE;
+            }
+            s.sales = (int)v;
             break;
         case 'r':
             s.require_story = 1;
@@ -126,13 +138,19 @@ int main(int argc, char **argv)
         case 'h':
             fputs(usage, stdout);
             return SIM_OK;
+        case 'V':
+            printf("pos-sim %s\n", sfj_version());
+            return SIM_OK;
         default:
-            fputs(usage, stderr);
+            fprintf(stderr, "pos-sim: %s %s (see --help)\n",
+                    c == ':' ? "missing value for" : "unknown option",
+                    argv[optind - 1]);
             return SIM_USAGE;
         }
     }
     if (optind != argc - 1 || s.journal_dir == NULL || s.key_file == NULL) {
-        fputs(usage, stderr);
+        fprintf(stderr, "pos-sim: expected PHASE, --journal DIR and -k FILE "
+                        "(see --help)\n");
         return SIM_USAGE;
     }
     if (strcmp(argv[optind], "summary") == 0 && s.mirror_dir == NULL) {

@@ -10,13 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli_exit.h"
 #include "sfj/sfj.h"
 
-/* Exit codes. */
-#define BENCH_EXIT_OK    0
-#define BENCH_EXIT_FAIL  1  /* a benchmark failed to run */
-#define BENCH_EXIT_DIR   2  /* the bench directory cannot be made */
-#define BENCH_EXIT_USAGE 64 /* bad command line */
+/* Exit codes: cli_exit.h (docs/CLI.md). */
+#define BENCH_EXIT_OK   SFJ__EX_OK
+#define BENCH_EXIT_FAIL SFJ__EX_ATTENTION /* a benchmark failed to run */
+#define BENCH_EXIT_DIR                                                         \
+    SFJ__EX_CANTWRITE                  /* the bench directory cannot be        \
+                                          made */
+#define BENCH_EXIT_USAGE SFJ__EX_USAGE /* bad command line */
 
 /* Benchmark families (--only). */
 #define BENCH_F_APPEND    0x01u

@@ -15,7 +15,8 @@ const int bench_thread_counts[BENCH_NTHREADS] = {1, 2, 8, 32};
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: sfj-bench [--quick] [--json] [--dir DIR] [--seconds S]\n"
+            "usage: sfj-bench [--quick] [-o text|json] [--dir DIR] [--seconds "
+            "S]\n"
             "                 [--entries N] [--only LIST] [--keep]\n"
             "\n"
             "Measure durable appends (1, 2, 8, 32 threads) against raw LMDB,\n"
@@ -25,7 +26,8 @@ static void usage(FILE *f)
             "  --dir DIR      put every benchmark file under DIR (default: a\n"
             "                 fresh directory under $TMPDIR or /tmp)\n"
             "  --quick        small counts, a few seconds (CI smoke test)\n"
-            "  --json         print one JSON object instead of the table\n"
+            "  -o, --output FMT  text (the table, default) or json (one JSON\n"
+            "                 object)\n"
             "  --seconds S    length of each append run (default 3)\n"
             "  --entries N    size of the large journal (default 1000000)\n"
             "  --only LIST    run only these families, comma-separated:\n"
@@ -34,8 +36,8 @@ static void usage(FILE *f)
             "  -h, --help     this text\n"
             "  --version      print the version\n"
             "\n"
-            "Exit status: 0 done, 1 a benchmark failed, 2 the directory\n"
-            "cannot be used, 64 bad usage.\n");
+            "Exit status: 0 done, 1 a benchmark failed, 64 bad usage,\n"
+            "73 the directory cannot be used (docs/CLI.md).\n");
 }
 
 static int parse_double(const char *s, double *out)
@@ -188,11 +190,12 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"dir", required_argument, NULL, 'd'},
         {"quick", no_argument, NULL, 'q'},
-        {"json", no_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'}, /* alias, one release */
         {"seconds", required_argument, NULL, 's'},
         {"entries", required_argument, NULL, 'n'},
         {"keep", no_argument, NULL, 'k'},
-        {"only", required_argument, NULL, 'o'},
+        {"only", required_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"rss-probe", required_argument, NULL, 'R'},
@@ -212,7 +215,8 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.self = argv[0];
     o.only = BENCH_F_ALL;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
             parent = optarg;
@@ -245,6 +249,16 @@ int main(int argc, char **argv)
             }
             break;
         case 'o':
+            rc = sfj__cli_output_parse(optarg, 0);
+            if (rc != SFJ__OUT_TEXT && rc != SFJ__OUT_JSON) {
+                fprintf(stderr,
+                        "sfj-bench: --output: text or json expected: %s\n",
+                        optarg);
+                return BENCH_EXIT_USAGE;
+            }
+            o.json = rc == SFJ__OUT_JSON;
+            break;
+        case 'O':
             if (parse_only(optarg, &o.only) != 0) {
                 fprintf(stderr, "sfj-bench: --only: unknown family in: %s\n",
                         optarg);
@@ -266,12 +280,13 @@ int main(int argc, char **argv)
             io_ops = strtoull(optarg, NULL, 10);
             break;
         default:
-            usage(stderr);
-            return BENCH_EXIT_USAGE;
+            return sfj__cli_bad_option("sfj-bench", c, optopt,
+                                       argv[optind - 1]);
         }
     }
     if (optind != argc) {
-        fprintf(stderr, "sfj-bench: unexpected argument: %s\n", argv[optind]);
+        fprintf(stderr, "sfj-bench: unexpected argument: %s (see --help)\n",
+                argv[optind]);
         return BENCH_EXIT_USAGE;
     }
     if (io_probe != NULL)

@@ -10,18 +10,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli_exit.h"
 #include "sfj/journal.h"
 #include "sfj/sys/transport.h"
 #include "sfj/sys/wire.h"
 
-/* Exit codes (sysexits.h values). */
-#define HOST_EXIT_OK        0
-#define HOST_EXIT_USAGE     64
-#define HOST_EXIT_NOINPUT   66 /* provisioning file missing or invalid */
-#define HOST_EXIT_UNAVAIL   69 /* cannot listen or open the serial device */
-#define HOST_EXIT_CANTCREAT 73 /* mirror directory */
-#define HOST_EXIT_IOERR     74 /* a mirror failed for good */
-#define HOST_EXIT_NOPERM    77 /* provisioning file readable by others */
+/* Exit codes: cli_exit.h (docs/CLI.md). */
+#define HOST_EXIT_OK    SFJ__EX_OK
+#define HOST_EXIT_USAGE SFJ__EX_USAGE
+#define HOST_EXIT_NOINPUT                                                      \
+    SFJ__EX_NOTFOUND /* provisioning file missing                              \
+                        or invalid */
+#define HOST_EXIT_UNAVAIL                                                      \
+    SFJ__EX_UNAVAILABLE                       /* cannot listen or open the     \
+                                                 serial device */
+#define HOST_EXIT_CANTCREAT SFJ__EX_CANTWRITE /* mirror directory */
+#define HOST_EXIT_IOERR     SFJ__EX_IO        /* a mirror failed for good */
+#define HOST_EXIT_NOPERM                                                       \
+    SFJ__EX_KEYFILE /* provisioning file readable by                           \
+                       others */
 
 typedef struct host_terminal {
     uint8_t journal_id[SFJ_JOURNAL_ID_BYTES];

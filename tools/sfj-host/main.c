@@ -58,11 +58,13 @@ static void usage(FILE *out)
         "(256)\n"
         "  --max-bytes N      size cap of each mirror (default 1 GiB)\n"
         "  --verbose          log sessions as they come and go\n"
+        "  -h, --help         this text\n"
+        "  --version          the version\n"
         "\n"
         "Exit: 0 stopped by signal, 64 usage, 66 bad provisioning file,\n"
         "69 cannot listen / open the line, 73 cannot create DIR or it is\n"
-        "not a directory, 74 a mirror failed, 77 provisioning file\n"
-        "readable by others.\n",
+        "not a directory, 74 a mirror failed, 78 provisioning file\n"
+        "readable by others (docs/CLI.md).\n",
         out);
 }
 
@@ -166,11 +168,13 @@ static int parse_args(int argc, char **argv, opts *o)
         {"max-bytes", required_argument, NULL, 'm'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     uint64_t v;
     int c;
 
-    while ((c = getopt_long(argc, argv, "hv", longs, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hv", longs, NULL)) != -1) {
         switch (c) {
         case 'd':
             o->cfg.dir = optarg;
@@ -254,17 +258,19 @@ static int parse_args(int argc, char **argv, opts *o)
         case 'h':
             usage(stdout);
             exit(HOST_EXIT_OK);
+        case 'V':
+            printf("sfj-host %s\n", sfj_version());
+            exit(HOST_EXIT_OK);
         default:
-            usage(stderr);
-            return HOST_EXIT_USAGE;
+            return sfj__cli_bad_option("sfj-host", c, optopt, argv[optind - 1]);
         }
     }
     if (optind != argc) {
-        host_log("unexpected argument: %s (try --help)", argv[optind]);
+        host_log("unexpected argument: %s (see --help)", argv[optind]);
         return HOST_EXIT_USAGE;
     }
     if (o->cfg.dir == NULL || o->provision == NULL) {
-        host_log("--dir and --provision are required (try --help)");
+        host_log("--dir and --provision are required (see --help)");
         return HOST_EXIT_USAGE;
     }
     if (o->nlisten == 0 && o->serial == NULL) {
