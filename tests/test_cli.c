@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -177,24 +176,11 @@ static const char *expand(const paths *p, const char *a, char *buf, size_t cap)
     return buf;
 }
 
-/* Run one tool, ended by SIGALRM after 60 s should it wrongly start
- * serving or benchmarking. */
-static int run(sfj_test_fixture *f, const char *tool, const char *const *argv)
+/* Run one tool, ended after 60 s should it wrongly start serving or
+ * benchmarking. */
+static int run(sfj_test_fixture *f, const char *const *argv)
 {
-    pid_t pid = fork();
-    int status = 0;
-
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (freopen(f->out, "w", stdout) == NULL ||
-            freopen(f->err, "w", stderr) == NULL)
-            _exit(127);
-        alarm(60);
-        execv(sfj_test_tool(tool), (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return sfj_test_run_argv(f->out, f->err, 60, argv);
 }
 
 static int count_lines(const char *s)
@@ -272,7 +258,7 @@ static void test_conditions(void **state)
         for (k = 0; k < 10 && c->args[k] != NULL; k++)
             argv[k + 1] = expand(&p, c->args[k], bufs[k], sizeof bufs[k]);
         argv[k + 1] = NULL;
-        rc = run(f, c->tool, argv);
+        rc = run(f, argv);
         err = sfj_test_slurp(f->err);
         out = sfj_test_slurp(f->out);
         if (rc != c->code)
@@ -314,7 +300,7 @@ static void test_every_tool(void **state)
         const char *bogus_short[] = {tools[i], "-Z", NULL};
         char *out, *err;
 
-        assert_int_equal(run(f, tools[i], help), 0);
+        assert_int_equal(run(f, help), 0);
         out = sfj_test_slurp(f->out);
         err = sfj_test_slurp(f->err);
         if (strstr(out, "usage:") == NULL || err[0] != '\0')
@@ -322,14 +308,14 @@ static void test_every_tool(void **state)
         free(out);
         free(err);
 
-        assert_int_equal(run(f, tools[i], version), 0);
+        assert_int_equal(run(f, version), 0);
         out = sfj_test_slurp(f->out);
         snprintf(want, sizeof want, "%s %s\n", tools[i], sfj_version());
         if (strcmp(out, want) != 0)
             fail_msg("%s --version printed %s", tools[i], out);
         free(out);
 
-        assert_int_equal(run(f, tools[i], bogus), 64);
+        assert_int_equal(run(f, bogus), 64);
         err = sfj_test_slurp(f->err);
         snprintf(want, sizeof want,
                  "%s: unknown option --no-such-option (see --help)\n",
@@ -338,7 +324,7 @@ static void test_every_tool(void **state)
             fail_msg("%s --no-such-option: stderr %s", tools[i], err);
         free(err);
 
-        assert_int_equal(run(f, tools[i], bogus_short), 64);
+        assert_int_equal(run(f, bogus_short), 64);
         err = sfj_test_slurp(f->err);
         snprintf(want, sizeof want, "%s: unknown option -Z (see --help)\n",
                  tools[i]);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -24,8 +23,7 @@ static int run_host(sfj_test_fixture *f, ...)
 {
     const char *argv[16];
     va_list ap;
-    pid_t pid;
-    int n = 1, status = 0;
+    int n = 1;
 
     argv[0] = "sfj-host";
     va_start(ap, f);
@@ -33,18 +31,7 @@ static int run_host(sfj_test_fixture *f, ...)
         n++;
     va_end(ap);
     argv[n] = NULL;
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (freopen(f->out, "w", stdout) == NULL ||
-            freopen(f->err, "w", stderr) == NULL)
-            _exit(127);
-        alarm(5);
-        execv(sfj_test_tool("sfj-host"), (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return sfj_test_run_argv(f->out, f->err, 5, argv);
 }
 
 /* One line on stderr, containing `needle`; nothing served on stdout. */

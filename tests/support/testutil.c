@@ -130,6 +130,30 @@ int sfj_test_run_toolv(const char *name, const char *out, const char *err,
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int sfj_test_run_argv(const char *out, const char *err, unsigned timeout_s,
+                      const char *const *argv)
+{
+    char path[4096];
+    pid_t pid;
+    int status = 0;
+
+    snprintf(path, sizeof path, "%s", sfj_test_tool(argv[0]));
+    pid = fork();
+    if (pid < 0)
+        abort();
+    if (pid == 0) {
+        if (freopen(out, "w", stdout) == NULL ||
+            freopen(err, "w", stderr) == NULL)
+            _exit(127);
+        alarm(timeout_s);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid)
+        abort();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 char *sfj_test_slurp(const char *path)
 {
     size_t len = 0;

@@ -57,6 +57,13 @@ const char *sfj_test_tool(const char *name);
 int sfj_test_run_toolv(const char *name, const char *out, const char *err,
                        va_list ap);
 
+/* Run built tool `argv[0]` with the NULL-terminated `argv`, its stdout
+ * and stderr into the files `out` and `err`, ended by SIGALRM after
+ * `timeout_s` seconds (a tool that wrongly starts serving fails the test
+ * instead of hanging it). Its exit code, or 128 + signal. */
+int sfj_test_run_argv(const char *out, const char *err, unsigned timeout_s,
+                      const char *const *argv);
+
 /* A whole file as a NUL-terminated string (the caller frees); aborts the
  * test if the file cannot be read. */
 char *sfj_test_slurp(const char *path);

@@ -47,17 +47,28 @@ int sfj__cli_exit_for(int rc)
     }
 }
 
-int sfj__cli_output_parse(const char *s, int wide_ok)
+int sfj__cli_output_arg(const char *prog, const char *arg, unsigned allowed,
+                        int *out)
 {
-    if (strcmp(s, "text") == 0 || strcmp(s, "table") == 0)
-        return SFJ__OUT_TEXT;
-    if (strcmp(s, "json") == 0)
-        return SFJ__OUT_JSON;
-    if (strcmp(s, "csv") == 0)
-        return SFJ__OUT_CSV;
-    if (wide_ok && strcmp(s, "wide") == 0)
-        return SFJ__OUT_WIDE;
-    return -1;
+    static const char *const names[] = {"text", "json", "csv", "wide"};
+    char list[64] = "";
+    int i, f = strcmp(arg, "table") == 0 ? SFJ__OUT_TEXT : -1;
+
+    for (i = 0; i < 4; i++) {
+        if (!(allowed & (1u << i)))
+            continue;
+        if (strcmp(arg, names[i]) == 0)
+            f = i;
+        if (list[0] != '\0')
+            strcat(list, ", ");
+        strcat(list, names[i]);
+    }
+    if (f >= 0 && (allowed & (1u << f))) {
+        *out = f;
+        return SFJ__EX_OK;
+    }
+    say(prog, "--output: one of %s expected: %s", list, arg);
+    return SFJ__EX_USAGE;
 }
 
 int sfj__cli_bad_option(const char *prog, int c, int optopt_c, const char *arg)

@@ -28,9 +28,11 @@ enum { SFJ__OUT_TEXT, SFJ__OUT_JSON, SFJ__OUT_CSV, SFJ__OUT_WIDE };
  * journal. */
 int sfj__cli_exit_for(int rc);
 
-/* Parse "text" (or "table"), "json", "csv", or, when `wide_ok`, "wide";
- * -1 for anything else. */
-int sfj__cli_output_parse(const char *s, int wide_ok);
+/* The value of -o/--output: "text" (or "table"), "json", "csv" or "wide",
+ * of those whose bit (1 << SFJ__OUT_*) is in `allowed`, into `out`.
+ * SFJ__EX_OK, or one line naming the allowed ones and SFJ__EX_USAGE. */
+int sfj__cli_output_arg(const char *prog, const char *arg, unsigned allowed,
+                        int *out);
 
 /* getopt_long returned `c`, '?' or ':' (call with opterr = 0 and a
  * leading ':' in the short options); pass optopt and argv[optind - 1].

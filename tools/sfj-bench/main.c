@@ -249,13 +249,10 @@ int main(int argc, char **argv)
             }
             break;
         case 'o':
-            rc = sfj__cli_output_parse(optarg, 0);
-            if (rc != SFJ__OUT_TEXT && rc != SFJ__OUT_JSON) {
-                fprintf(stderr,
-                        "sfj-bench: --output: text or json expected: %s\n",
-                        optarg);
+            if (sfj__cli_output_arg("sfj-bench", optarg,
+                                    1u << SFJ__OUT_TEXT | 1u << SFJ__OUT_JSON,
+                                    &rc) != SFJ__EX_OK)
                 return BENCH_EXIT_USAGE;
-            }
             o.json = rc == SFJ__OUT_JSON;
             break;
         case 'O':

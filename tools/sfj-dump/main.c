@@ -139,12 +139,10 @@ static int take_option(int c, const char *arg, dump_opts *o)
         return SFJ__EX_OK;
     case 'o':
     case 'f':
-        o->format = sfj__cli_output_parse(arg, 0);
-        if (o->format < 0) {
-            dump_err("--output: text, json or csv expected: %s", arg);
-            return SFJ__EX_USAGE;
-        }
-        return SFJ__EX_OK;
+        return sfj__cli_output_arg("sfj-dump", arg,
+                                   1u << SFJ__OUT_TEXT | 1u << SFJ__OUT_JSON |
+                                       1u << SFJ__OUT_CSV,
+                                   &o->format);
     case 'p':
         o->payload_mode = sfj__cli_payload_mode_parse(arg);
         if (o->payload_mode < 0) {

@@ -167,6 +167,8 @@ done:
 
 enum { OPT_JSON = 256, OPT_MARK, OPT_VERSION };
 
+#define OUTPUTS (1u << SFJ__OUT_TEXT | 1u << SFJ__OUT_JSON)
+
 int main(int argc, char **argv)
 {
     static const struct option long_opts[] = {
@@ -194,13 +196,8 @@ int main(int argc, char **argv)
             key = optarg;
             break;
         case 'o':
-            json = sfj__cli_output_parse(optarg, 0);
-            if (json != SFJ__OUT_TEXT && json != SFJ__OUT_JSON) {
-                fprintf(stderr,
-                        "sfj-recover: --output: text or json expected: %s\n",
-                        optarg);
+            if (sfj__cli_output_arg("sfj-recover", optarg, OUTPUTS, &json))
                 return SFJ__EX_USAGE;
-            }
             json = json == SFJ__OUT_JSON;
             break;
         case OPT_JSON:
