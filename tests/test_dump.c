@@ -4,6 +4,7 @@
  * argument error with its exit code. */
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -460,6 +461,144 @@ static void test_mirror(void **state)
 }
 
 /* sfj-dump reads while another process keeps appending. */
+/* The seqs of a CSV listing, in order, as "1,2,3". */
+static void csv_seqs(const char *path, char *out, size_t cap)
+{
+    char csv[8192], *line;
+    FILE *fp = fopen(path, "r");
+    size_t len = fp != NULL ? fread(csv, 1, sizeof csv - 1, fp) : 0;
+
+    if (fp != NULL)
+        fclose(fp);
+    csv[len] = '\0'; /* a file being written may be empty yet */
+    line = strchr(csv, '\n');
+    out[0] = '\0';
+    while (line != NULL && line[1] != '\0') {
+        size_t n = strlen(out);
+
+        snprintf(out + n, cap - n, "%s%ld", n ? "," : "",
+                 strtol(line + 1, NULL, 10));
+        line = strchr(line + 1, '\n');
+    }
+}
+
+static void expect_seqs(fixture *f, const char *want)
+{
+    char got[256];
+
+    csv_seqs(f->out, got, sizeof got);
+    if (strcmp(got, want) != 0)
+        fail_msg("seqs %s, expected %s", got, want);
+}
+
+/* Times as journalctl takes them, and -n, -r. TZ=EET-2 makes local time
+ * UTC+2 whatever the machine's zone. */
+static void test_times_and_paging(void **state)
+{
+    fixture *f = *state;
+
+    build_fixed(f);
+    setenv("TZ", "EET-2", 1);
+    /* Without a zone: local time (14:01 at UTC+2 is 12:01Z). */
+    assert_int_equal(run(f, f->path, "--since", "2026-11-23 14:01", "--until",
+                         "2026-11-23T15:00:00+0100", "-o", "csv", NULL),
+                     0);
+    expect_seqs(f, "3,4");
+    /* sfj-recover's own format, and sfj-dump's. */
+    assert_int_equal(run(f, f->path, "--since", "2026-11-23 12:01:00Z",
+                         "--until", "2026-11-23T13:00:00.000Z", "-o", "csv",
+                         NULL),
+                     0);
+    expect_seqs(f, "3");
+    /* A date alone is local midnight: 2026-11-24 00:00 UTC+2 is
+     * 2026-11-23T22:00Z, after every event but the checkpoint. */
+    assert_int_equal(
+        run(f, f->path, "--until", "2026-11-24", "-o", "csv", NULL), 0);
+    expect_seqs(f, "1,2,3,4,5");
+    /* Relative: the checkpoint was written just now, the events long
+     * before. */
+    assert_int_equal(run(f, f->path, "--since", "-1h", "-o", "csv", NULL), 0);
+    expect_seqs(f, "6");
+    assert_int_equal(run(f, f->path, "--until", "now", "-o", "csv", NULL), 0);
+    expect_seqs(f, "1,2,3,4,5,6");
+    assert_int_equal(run(f, f->path, "--since", "today", "--kind", "checkpoint",
+                         "-o", "csv", NULL),
+                     0);
+    expect_seqs(f, "6");
+    assert_int_equal(run(f, f->path, "--since", "tomorrow", NULL), 2);
+    expect_contains(f->err, "no entries match\n");
+    assert_int_equal(run(f, f->path, "--since", "-30m", "--kind", "note", NULL),
+                     2);
+    /* -n, -r, and both; with the encrypted filters too. */
+    assert_int_equal(run(f, f->path, "-n", "2", "-o", "csv", NULL), 0);
+    expect_seqs(f, "5,6");
+    assert_int_equal(run(f, f->path, "-r", "-o", "csv", NULL), 0);
+    expect_seqs(f, "6,5,4,3,2,1");
+    assert_int_equal(run(f, f->path, "-rn", "3", "-o", "csv", NULL), 0);
+    expect_seqs(f, "6,5,4");
+    assert_int_equal(run(f, f->path, "-k", f->keyfile, "--txn", "T100", "-n",
+                         "2", "-o", "csv", NULL),
+                     0);
+    expect_seqs(f, "2,3");
+    assert_int_equal(
+        run(f, f->path, "--to", "4", "--lines", "10", "-r", "-o", "csv", NULL),
+        0);
+    expect_seqs(f, "4,3,2,1");
+    assert_int_equal(
+        run(f, f->path, "-k", f->keyfile, "--txn", "NOPE", "-r", NULL), 2);
+    expect_contains(f->err, "no entries match\n");
+    unsetenv("TZ");
+}
+
+/* --follow lists what is there, then new entries as they are committed,
+ * and ends cleanly on SIGTERM. */
+static void test_follow(void **state)
+{
+    fixture *f = *state;
+    sfj_journal *j;
+    pid_t pid;
+    int status = 0, i;
+    char got[256];
+
+    build_fixed(f);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (freopen(f->out, "w", stdout) == NULL ||
+            freopen(f->err, "w", stderr) == NULL)
+            _exit(127);
+        alarm(60);
+        execl(sfj_test_tool("sfj-dump"), "sfj-dump", f->path, "--follow", "-o",
+              "csv", (char *)NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 500; i++) {
+        csv_seqs(f->out, got, sizeof got);
+        if (strcmp(got, "1,2,3,4,5,6") == 0)
+            break;
+        usleep(20000);
+    }
+    assert_string_equal(got, "1,2,3,4,5,6");
+    j = open_rw(f);
+    add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 9000000, NULL, 0);
+    add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 9000001, NULL, 0);
+    for (i = 0; i < 500; i++) {
+        csv_seqs(f->out, got, sizeof got);
+        if (strcmp(got, "1,2,3,4,5,6,7,8") == 0)
+            break;
+        usleep(20000);
+    }
+    assert_string_equal(got, "1,2,3,4,5,6,7,8");
+    sfj_journal_close(j);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* Not with -r, nor with --verify. */
+    assert_int_equal(run(f, f->path, "--follow", "-r", NULL), 64);
+    assert_int_equal(run(f, f->path, "--follow", "--verify", NULL), 64);
+}
+
 static void test_dump_while_appending(void **state)
 {
     fixture *f = *state;
@@ -587,8 +726,10 @@ static void test_argument_errors(void **state)
                  64);
     expect_error(f, run(f, f->path, "--bundle", "x", NULL), 64);
     expect_error(f, run(f, f->path, "--since", "2026-13-01", NULL), 64);
-    expect_error(f, run(f, f->path, "--since", "2026-11-23T10:00", NULL), 64);
-    expect_error(f, run(f, f->path, "--until", "yesterday", NULL), 64);
+    expect_error(f, run(f, f->path, "--since", "2026-11-23T10", NULL), 64);
+    expect_error(f, run(f, f->path, "--until", "last week", NULL), 64);
+    expect_error(f, run(f, f->path, "--until", "-1y", NULL), 64);
+    expect_error(f, run(f, f->path, "-n", "0", NULL), 64);
     expect_error(f, run(f, f->path, "--from", "abc", NULL), 64);
     expect_error(f, run(f, f->path, "--kind", "bogus", NULL), 64);
     expect_error(f, run(f, f->path, "--format", "xml", NULL), 64);
@@ -679,6 +820,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_unsealed_tail,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_mirror, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_times_and_paging, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_follow, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_dump_while_appending,
                                         sfj_test_setup, sfj_test_teardown),

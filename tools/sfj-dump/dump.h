@@ -23,6 +23,9 @@ typedef struct dump_opts {
     int status; /* -1: any */
     int format; /* SFJ__OUT_* */
     int payload_mode;
+    uint64_t lines; /* -n: at most this many, the newest (0: all) */
+    int reverse;    /* -r: newest first */
+    int follow;     /* --follow: then wait for new entries */
     int verify;
     int pinned;
     uint8_t pin[32];

@@ -1,10 +1,16 @@
-/* Opening the journal, and the listing: one pass over the sealed records
+/* Opening the journal, and the listing: passes over the sealed records
  * with constant memory, each opened with its own record key when a key
  * is given. A damaged record is reported on stderr and the listing goes
- * on; the exit code then says damage was found. */
+ * on; the exit code then says damage was found. -r walks from the newest
+ * seq down; -n N without -r walks down to the Nth match and lists from
+ * there; --follow then lists new entries as their commits become visible
+ * (durable: the writer's commit is synchronous). */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_exit.h"
 #include "dump.h"
@@ -25,12 +31,12 @@ int dump_open(const dump_opts *o, sfj_journal **j, sfj_keys **keys)
     return sfj__cli_open_journal("sfj-dump", o->dir, *keys, SFJ_OPEN_RDONLY, j);
 }
 
-/* Print one record if it passes the encrypted-field filters; returns 2
- * when printed, 1 when it was damaged, 0 when filtered out, -1 when out
- * of memory. */
+/* Print one record (when `print`; else only look, and say nothing of
+ * damage) if it passes the filters; returns 2 when it matches, 1 when it
+ * was damaged, 0 when filtered out, -1 when out of memory. */
 static int list_one(const dump_opts *o, const sfj_keys *keys,
                     const uint8_t *jid, uint64_t seq, const uint8_t *rec,
-                    size_t len)
+                    size_t len, int print)
 {
     sfj_entry *e = NULL, h;
     dump_row r;
@@ -39,9 +45,15 @@ static int list_one(const dump_opts *o, const sfj_keys *keys,
     memset(&r, 0, sizeof r);
     rc = sfj__record_peek(rec, len, &h);
     if (rc != SFJ_OK || h.seq != seq) {
-        dump_err("seq %llu: damaged record header", (unsigned long long)seq);
+        if (print)
+            dump_err("seq %llu: damaged record header",
+                     (unsigned long long)seq);
         return 1;
     }
+    if ((o->has_since && h.wall_ms < o->since_ms) ||
+        (o->has_until && h.wall_ms >= o->until_ms) ||
+        (o->kind != 0 && h.kind != o->kind))
+        return 0;
     r.seq = seq;
     r.kind = h.kind;
     r.epoch = h.epoch;
@@ -57,9 +69,10 @@ static int list_one(const dump_opts *o, const sfj_keys *keys,
         if (rc == SFJ_ENOMEM)
             return -1;
         if (rc != SFJ_OK) {
-            dump_err("seq %llu: %s", (unsigned long long)seq,
-                     rc == SFJ_EAUTH ? "record fails authentication"
-                                     : "record cannot be decoded");
+            if (print)
+                dump_err("seq %llu: %s", (unsigned long long)seq,
+                         rc == SFJ_EAUTH ? "record fails authentication"
+                                         : "record cannot be decoded");
             return 1;
         }
         if ((o->txn_id != NULL && strcmp(e->txn_id, o->txn_id) != 0) ||
@@ -69,65 +82,179 @@ static int list_one(const dump_opts *o, const sfj_keys *keys,
         }
         r.e = e;
     }
-    rc = dump_print_row(o, &r);
+    rc = print ? dump_print_row(o, &r) : 0;
     sfj_entry_free(e);
     return rc < 0 ? -1 : 2;
 }
 
-int dump_list(const dump_opts *o)
-{
+typedef struct list_ctx {
+    const dump_opts *o;
+    sfj_journal *j;
+    sfj_keys *keys;
     uint8_t jid[SFJ_JOURNAL_ID_BYTES];
+    uint64_t damaged, shown;
+    uint64_t next; /* the first seq not yet examined */
+} list_ctx;
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* Count one examined record; an exit code. */
+static int tally(list_ctx *c, int rc)
+{
+    if (rc < 0) {
+        dump_err("out of memory");
+        return SFJ__EX_INTERNAL;
+    }
+    c->damaged += rc == 1;
+    c->shown += rc == 2;
+    return SFJ__EX_OK;
+}
+
+/* List the matches from seq `from` on, in seq order; an exit code. */
+static int forward(list_ctx *c, uint64_t from)
+{
     sfj_query q = SFJ_QUERY_INIT;
-    sfj_journal *j = NULL;
-    sfj_keys *keys = NULL;
     sfj_iter *it = NULL;
     const uint8_t *rec;
-    uint64_t seq, damaged = 0, shown = 0;
+    uint64_t seq;
     size_t len;
-    int rc, ex;
+    int rc, ex = SFJ__EX_OK;
 
-    ex = dump_open(o, &j, &keys);
+    q.from_seq = from > c->o->from_seq ? from : c->o->from_seq;
+    q.to_seq = c->o->to_seq;
+    q.since_ms = c->o->since_ms;
+    q.until_ms = c->o->until_ms;
+    q.kind = c->o->kind;
+    if (q.to_seq != 0 && q.from_seq > q.to_seq)
+        return SFJ__EX_OK;
+    rc = sfj_iter_open(c->j, &q, &it);
+    if (rc != SFJ_OK) {
+        dump_err("%s: %s", c->o->dir, sfj_strerror(rc));
+        return sfj__cli_exit_for(rc);
+    }
+    while (ex == SFJ__EX_OK &&
+           (rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
+        ex = tally(c, list_one(c->o, c->keys, c->jid, seq, rec, len, 1));
+        c->next = seq + 1;
+    }
+    if (ex == SFJ__EX_OK && rc != SFJ_ENOTFOUND) {
+        dump_err("%s: reading entries: %s", c->o->dir, sfj_strerror(rc));
+        ex = sfj__cli_exit_for(rc);
+    }
+    sfj_iter_free(it);
+    return ex;
+}
+
+/* Walk from the newest seq down: print the matches (-r), at most
+ * o->lines of them, or (without -r) find the seq of the o->lines-th
+ * newest match into *start. An exit code. */
+static int backward(list_ctx *c, uint64_t *start)
+{
+    sfj_stats st = SFJ_STATS_INIT;
+    uint64_t lo, hi, seq, found = 0;
+    uint8_t *rec = NULL;
+    size_t len = 0;
+    int rc, ex = SFJ__EX_OK;
+
+    rc = sfj_stats_get(c->j, &st);
+    if (rc != SFJ_OK) {
+        dump_err("%s: %s", c->o->dir, sfj_strerror(rc));
+        return sfj__cli_exit_for(rc);
+    }
+    lo = st.first_seq > c->o->from_seq ? st.first_seq : c->o->from_seq;
+    hi = c->o->to_seq != 0 && c->o->to_seq < st.last_seq ? c->o->to_seq
+                                                         : st.last_seq;
+    *start = hi + 1;
+    c->next = st.last_seq + 1;
+    for (seq = hi; seq >= lo && seq > 0 && ex == SFJ__EX_OK; seq--) {
+        rc = sfj__journal_read_sealed(c->j, seq, &rec, &len);
+        if (rc == SFJ_ENOTFOUND)
+            continue;
+        if (rc != SFJ_OK) {
+            dump_err("%s: seq %llu: %s", c->o->dir, (unsigned long long)seq,
+                     sfj_strerror(rc));
+            return sfj__cli_exit_for(rc);
+        }
+        rc = list_one(c->o, c->keys, c->jid, seq, rec, len, c->o->reverse);
+        free(rec);
+        rec = NULL;
+        if (!c->o->reverse) {
+            /* Only looking: the forward pass reports what it lists. */
+            if (rc < 0)
+                ex = tally(c, rc);
+            if (rc != 2)
+                continue;
+            *start = seq;
+            if (c->o->lines != 0 && ++found == c->o->lines)
+                break;
+            continue;
+        }
+        ex = tally(c, rc);
+        if (c->o->lines != 0 && c->shown == c->o->lines)
+            break;
+    }
+    return ex;
+}
+
+/* New entries until SIGINT or SIGTERM; an exit code. */
+static int follow(list_ctx *c)
+{
+    struct timespec nap = {0, 200 * 1000 * 1000};
+    int ex = SFJ__EX_OK;
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    while (!g_stop && ex == SFJ__EX_OK) {
+        if (fflush(stdout) != 0) {
+            dump_err("cannot write output");
+            return SFJ__EX_CANTWRITE;
+        }
+        nanosleep(&nap, NULL);
+        ex = forward(c, c->next);
+    }
+    return ex;
+}
+
+int dump_list(const dump_opts *o)
+{
+    list_ctx c;
+    uint64_t start = 0;
+    int ex;
+
+    memset(&c, 0, sizeof c);
+    c.o = o;
+    ex = dump_open(o, &c.j, &c.keys);
     if (ex != SFJ__EX_OK)
         goto done;
-    sfj_journal_id(j, jid);
-    q.from_seq = o->from_seq;
-    q.to_seq = o->to_seq;
-    q.since_ms = o->since_ms;
-    q.until_ms = o->until_ms;
-    q.kind = o->kind;
-    rc = sfj_iter_open(j, &q, &it);
-    if (rc != SFJ_OK) {
-        dump_err("%s: %s", o->dir, sfj_strerror(rc));
-        ex = SFJ__EX_INTERNAL;
-        goto done;
-    }
+    sfj_journal_id(c.j, c.jid);
     dump_print_header(o);
-    while ((rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
-        rc = list_one(o, keys, jid, seq, rec, len);
-        if (rc < 0) {
-            dump_err("out of memory");
-            ex = SFJ__EX_INTERNAL;
-            goto done;
-        }
-        damaged += rc == 1;
-        shown += rc == 2;
+    if (o->reverse || o->lines != 0) {
+        ex = backward(&c, &start);
+        if (ex == SFJ__EX_OK && !o->reverse)
+            ex = forward(&c, start);
+    } else {
+        ex = forward(&c, 0);
     }
-    if (rc != SFJ_ENOTFOUND) {
-        dump_err("%s: reading entries: %s", o->dir, sfj_strerror(rc));
-        ex = SFJ__EX_INTERNAL;
+    if (ex == SFJ__EX_OK && o->follow)
+        ex = follow(&c);
+    if (ex != SFJ__EX_OK)
         goto done;
-    }
-    if (damaged > 0) {
+    if (c.damaged > 0) {
         dump_err("%llu damaged record(s); run sfj-dump --verify",
-                 (unsigned long long)damaged);
+                 (unsigned long long)c.damaged);
         ex = SFJ__EX_DAMAGED;
-    } else if (shown == 0) {
+    } else if (c.shown == 0 && !o->follow) {
         dump_err("no entries match");
         ex = SFJ__EX_NOMATCH;
     }
 done:
-    sfj_iter_free(it);
-    sfj_journal_close(j);
-    sfj_keys_free(keys);
+    sfj_journal_close(c.j);
+    sfj_keys_free(c.keys);
     return ex;
 }

@@ -26,9 +26,14 @@ static const char usage_text[] =
     "  -t, --txn ID          only entries of this transaction (needs --key)\n"
     "      --from SEQ        first seq (inclusive)\n"
     "      --to SEQ          last seq (inclusive)\n"
-    "      --since TIME      wall time >= TIME (ISO 8601, e.g. "
-    "2026-11-23T10:00:00Z)\n"
+    "      --since TIME      wall time >= TIME: ISO 8601 with or without a\n"
+    "                        zone (local time), what the tools print, now,\n"
+    "                        today, yesterday, -1h, -30m, -2d\n"
     "      --until TIME      wall time < TIME\n"
+    "  -n, --lines N         only the N newest matching entries\n"
+    "  -r, --reverse         newest first\n"
+    "      --follow          then print new entries as they are committed,\n"
+    "                        until interrupted (SIGINT/SIGTERM: exit 0)\n"
     "      --kind KIND       intent, outcome, offline, reversal, receipt,\n"
     "                        settlement, checkpoint, note, or a number\n"
     "      --status STATUS   approved, declined, error, printed, "
@@ -65,7 +70,8 @@ enum {
     OPT_BUNDLE,
     OPT_CHECK,
     OPT_PUBKEY,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_FOLLOW
 };
 
 static const struct option long_opts[] = {
@@ -84,6 +90,9 @@ static const struct option long_opts[] = {
     {"bundle", required_argument, NULL, OPT_BUNDLE},
     {"check-bundle", required_argument, NULL, OPT_CHECK},
     {"pubkey", required_argument, NULL, OPT_PUBKEY},
+    {"lines", required_argument, NULL, 'n'},
+    {"reverse", no_argument, NULL, 'r'},
+    {"follow", no_argument, NULL, OPT_FOLLOW},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0}};
@@ -115,8 +124,8 @@ static int take_option(int c, const char *arg, dump_opts *o)
     case OPT_UNTIL:
         if (sfj__cli_parse_time(arg, c == OPT_SINCE ? &o->since_ms
                                                     : &o->until_ms) != 0) {
-            dump_err("--%s: not an ISO 8601 time with a zone "
-                     "(e.g. 2026-11-23T10:00:00Z): %s",
+            dump_err("--%s: not a time (2026-11-23T10:00:00Z, "
+                     "2026-11-23 10:00, today, yesterday, now, -1h): %s",
                      c == OPT_SINCE ? "since" : "until", arg);
             return SFJ__EX_USAGE;
         }
@@ -149,6 +158,18 @@ static int take_option(int c, const char *arg, dump_opts *o)
             dump_err("--payload: hex, base64, text or raw expected: %s", arg);
             return SFJ__EX_USAGE;
         }
+        return SFJ__EX_OK;
+    case 'n':
+        if (sfj__cli_parse_u64(arg, &o->lines) != 0 || o->lines == 0) {
+            dump_err("--lines: a count of 1 or more expected: %s", arg);
+            return SFJ__EX_USAGE;
+        }
+        return SFJ__EX_OK;
+    case 'r':
+        o->reverse = 1;
+        return SFJ__EX_OK;
+    case OPT_FOLLOW:
+        o->follow = 1;
         return SFJ__EX_OK;
     case OPT_VERIFY:
         o->verify = 1;
@@ -192,6 +213,15 @@ static int check_combination(const dump_opts *o)
         dump_err("no journal directory given (see --help)");
         return SFJ__EX_USAGE;
     }
+    if ((o->lines != 0 || o->reverse || o->follow) &&
+        (o->verify || o->bundle_out != NULL)) {
+        dump_err("-n, -r and --follow go with a listing");
+        return SFJ__EX_USAGE;
+    }
+    if (o->follow && o->reverse) {
+        dump_err("--follow lists oldest first: drop -r");
+        return SFJ__EX_USAGE;
+    }
     if (o->pinned && !o->verify) {
         dump_err("--pubkey goes with --verify or --check-bundle");
         return SFJ__EX_USAGE;
@@ -223,7 +253,7 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.status = -1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":k:t:o:f:p:h", long_opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, ":k:t:o:f:p:n:rh", long_opts, NULL)) !=
            -1) {
         if (c == 'h') {
             fputs(usage_text, stdout);
