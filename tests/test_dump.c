@@ -154,30 +154,30 @@ static void test_golden_json(void **state)
         "\"decrypted\":true,\"status\":\"none\",\"status_code\":0,\"boot\":2,"
         "\"txn_id\":\"T100\",\"amount\":1250,\"currency\":\"EUR\","
         "\"auth_code\":\"\",\"copy\":0,\"payload_len\":28,\"payload\":\"0200 "
-        "PAN=411111******1111 ok\"}\n"
+        "PAN=411111******1111 ok\",\"exponent\":2}\n"
         "{\"seq\":2,\"time\":\"2026-11-23T12:00:01.500Z\",\"wall_ms\":"
         "1795435201500,\"kind\":\"outcome\",\"kind_code\":2,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"approved\",\"status_code\":1,"
         "\"boot\":2,\"txn_id\":\"T100\",\"amount\":1250,\"currency\":\"EUR\","
         "\"auth_code\":\"A1B2C3\",\"copy\":0,\"payload_len\":9,\"payload\":"
-        "\"0210,\\\"00\\\"\"}\n"
+        "\"0210,\\\"00\\\"\",\"exponent\":2}\n"
         "{\"seq\":3,\"time\":\"2026-11-23T12:01:00.000Z\",\"wall_ms\":"
         "1795435260000,\"kind\":\"receipt\",\"kind_code\":5,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"printed\",\"status_code\":10,"
         "\"boot\":2,\"txn_id\":\"T100\",\"amount\":1250,\"currency\":\"EUR\","
         "\"auth_code\":\"\",\"copy\":1,\"payload_len\":7,\"payload\":"
-        "\"receipt\"}\n"
+        "\"receipt\",\"exponent\":2}\n"
         "{\"seq\":4,\"time\":\"2026-11-23T13:00:00.000Z\",\"wall_ms\":"
         "1795438800000,\"kind\":\"offline\",\"kind_code\":3,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"approved\",\"status_code\":1,"
         "\"boot\":2,\"txn_id\":\"T200\",\"amount\":800,\"currency\":\"USD\","
         "\"auth_code\":\"\",\"copy\":0,\"payload_len\":4,\"payload\":"
-        "\"\\\\x01\\\\x02\\\\\\\\z\"}\n"
+        "\"\\\\x01\\\\x02\\\\\\\\z\",\"exponent\":2}\n"
         "{\"seq\":5,\"time\":\"2026-11-23T14:00:00.000Z\",\"wall_ms\":"
         "1795442400000,\"kind\":\"note\",\"kind_code\":8,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"none\",\"status_code\":0,\"boot\":2,"
         "\"txn_id\":\"\",\"amount\":0,\"currency\":\"\",\"auth_code\":\"\","
-        "\"copy\":0,\"payload_len\":0,\"payload\":\"\"}\n");
+        "\"copy\":0,\"payload_len\":0,\"payload\":\"\",\"exponent\":null}\n");
     /* Without the key: clear headers only, same field names. */
     assert_int_equal(run(f, f->path, "--from", "5", "--format", "json", NULL),
                      0);
@@ -187,7 +187,8 @@ static void test_golden_json(void **state)
         "1795442400000,\"kind\":\"note\",\"kind_code\":8,\"epoch\":1,"
         "\"decrypted\":false,\"status\":null,\"status_code\":null,\"boot\":"
         "null,\"txn_id\":null,\"amount\":null,\"currency\":null,\"auth_code\":"
-        "null,\"copy\":null,\"payload_len\":null,\"payload\":null}\n"
+        "null,\"copy\":null,\"payload_len\":null,\"payload\":null,"
+        "\"exponent\":null}\n"
         "{\"seq\":6,");
     expect_contains(f->out, "\"kind\":\"checkpoint\",\"kind_code\":7,"
                             "\"epoch\":1,\"decrypted\":false,\"status\":null,"
@@ -205,24 +206,25 @@ static void test_golden_csv(void **state)
     expect_out(
         f,
         "seq,time,wall_ms,kind,kind_code,epoch,decrypted,status,status_code,"
-        "boot,txn_id,amount,currency,auth_code,copy,payload_len,payload\n"
+        "boot,txn_id,amount,currency,auth_code,copy,payload_len,payload,"
+        "exponent\n"
         "1,2026-11-23T12:00:00.000Z,1795435200000,intent,1,1,true,none,0,2,"
         "T100,1250,EUR,,0,28,"
-        "303230302050414e3d3431313131312a2a2a2a2a2a31313131206f6b\n"
+        "303230302050414e3d3431313131312a2a2a2a2a2a31313131206f6b,2\n"
         "2,2026-11-23T12:00:01.500Z,1795435201500,outcome,2,1,true,approved,"
         "1,2,T100,1250,EUR,A1B2C3,0,9,303231302c2230302"
-        "2\n"
+        "2,2\n"
         "3,2026-11-23T12:01:00.000Z,1795435260000,receipt,5,1,true,printed,"
-        "10,2,T100,1250,EUR,,1,7,72656365697074\n"
+        "10,2,T100,1250,EUR,,1,7,72656365697074,2\n"
         "4,2026-11-23T13:00:00.000Z,1795438800000,offline,3,1,true,approved,"
-        "1,2,T200,800,USD,,0,4,01025c7a\n"
+        "1,2,T200,800,USD,,0,4,01025c7a,2\n"
         "5,2026-11-23T14:00:00.000Z,1795442400000,note,8,1,true,none,0,2,,0,,"
-        ",0,0,\n");
+        ",0,0,,\n");
     /* Text payloads with a comma and quotes are quoted per RFC 4180. */
     assert_int_equal(run(f, f->path, "--key", f->keyfile, "--from", "2", "--to",
                          "2", "--format", "csv", "--payload", "text", NULL),
                      0);
-    expect_contains(f->out, ",A1B2C3,0,9,\"0210,\"\"00\"\"\"\n");
+    expect_contains(f->out, ",A1B2C3,0,9,\"0210,\"\"00\"\"\",2\n");
 }
 
 static void test_filters_and_masking(void **state)
@@ -257,23 +259,23 @@ static void test_filters_and_masking(void **state)
     assert_int_equal(run(f, f->path, "--kind", "checkpoint", NULL), 0);
     out = sfj_test_slurp(f->out);
     assert_int_equal(count_lines(out), 2);
-    assert_non_null(strstr(out, "       6  "));
+    assert_non_null(strstr(out, "\n      6 2026-"));
     free(out);
     assert_int_equal(run(f, f->path, "--kind", "5", "--format", "csv", NULL),
                      0);
     expect_contains(f->out, "\n3,2026-11-23T12:01:00.000Z,");
     /* PANs: masked in every form but raw, which warns. */
     assert_int_equal(run(f, f->path, "--key", f->keyfile, "--to", "1",
-                         "--payload", "text", NULL),
+                         "--payload", "text", "-o", "wide", NULL),
                      0);
     expect_contains(f->out, "0200 PAN=411111******1111 ok");
     expect_lacks(f->out, "4111111111111111");
     assert_int_equal(run(f, f->path, "--key", f->keyfile, "--to", "1",
-                         "--payload", "base64", NULL),
+                         "--payload", "base64", "-o", "wide", NULL),
                      0);
     expect_contains(f->out, "MDIwMCBQQU49NDExMTExKioqKioqMTExMSBvaw==");
     assert_int_equal(run(f, f->path, "--key", f->keyfile, "--to", "1",
-                         "--payload", "raw", NULL),
+                         "--payload", "raw", "-o", "wide", NULL),
                      0);
     expect_contains(f->out, "0200 PAN=4111111111111111 ok");
     expect_contains(f->err, "unmasked");
@@ -550,6 +552,63 @@ static void test_times_and_paging(void **state)
     unsetenv("TZ");
 }
 
+/* The default table: at most 120 columns, txn ids of 32 characters
+ * aligned, amounts in major units with the currency's exponent, printable
+ * payloads as masked text, others as hex; -o wide keeps every field. */
+static void test_table(void **state)
+{
+    fixture *f = *state;
+    static const char id[] = "0123456789abcdef0123456789abcdef";
+    sfj_journal *j;
+    char *out, *line, *next, want[160];
+    int rows = 0;
+
+    build_fixed(f);
+    j = open_rw(f);
+    add(j, SFJ_EV_TXN_INTENT, 0, id, 123456, "JPY", NULL, 0, T0 + 8000000,
+        "0200 PAN=5500000000000004 and a long tail of text", 49);
+    add(j, SFJ_EV_TXN_INTENT, 0, "K1", 1234, "KWD", NULL, 0, T0 + 8000001, NULL,
+        0);
+    add(j, SFJ_EV_TXN_INTENT, 0, "X1", 5, NULL, NULL, 0, T0 + 8000002, NULL, 0);
+    sfj_journal_close(j);
+    assert_int_equal(run(f, f->path, "-k", f->keyfile, NULL), 0);
+    out = sfj_test_slurp(f->out);
+    for (line = out; *line != '\0'; line = next + 1, rows++) {
+        next = strchr(line, '\n');
+        assert_non_null(next);
+        if (next - line > 120)
+            fail_msg("line of %d columns: %.*s", (int)(next - line),
+                     (int)(next - line), line);
+    }
+    assert_int_equal(rows, 1 + 10); /* two checkpoints */
+    snprintf(want, sizeof want, "%7d %-20s %-10s %-12s %-32s %16s %s\n", 1,
+             "2026-11-23T12:00:00Z", "intent", "none", "T100", "EUR 12.50",
+             "0200 PAN=41111...");
+    expect_contains(f->out, want);
+    snprintf(want, sizeof want, "%-32s %16s %s\n", id, "JPY 123456",
+             "0200 PAN=55000...");
+    expect_contains(f->out, want);
+
+    expect_contains(f->out, " KWD 1.234 \n");
+    expect_contains(f->out, "               5 \n"); /* no currency */
+    expect_contains(f->out, " USD 8.00 01025c7a\n");
+    expect_lacks(f->out, "5500000000000004");
+    /* Wide: the whole payload, masked, milliseconds, the auth code. */
+    assert_int_equal(run(f, f->path, "-k", f->keyfile, "-o", "wide", NULL), 0);
+    expect_contains(f->out, "0200 PAN=550000******0004 and a long tail of "
+                            "text\n");
+    expect_contains(f->out, "2026-11-23T12:00:01.500Z");
+    expect_contains(f->out, "A1B2C3");
+    /* JSON keeps minor units and adds the exponent. */
+    assert_int_equal(
+        run(f, f->path, "-k", f->keyfile, "--from", "8", "-o", "json", NULL),
+        0);
+    expect_contains(f->out, "\"amount\":1234,\"currency\":\"KWD\"");
+    expect_contains(f->out, "\"exponent\":3}\n");
+    expect_contains(f->out, "\"exponent\":null}\n");
+    free(out);
+}
+
 /* --follow lists what is there, then new entries as they are committed,
  * and ends cleanly on SIGTERM. */
 static void test_follow(void **state)
@@ -674,7 +733,7 @@ static void test_bundle_cli(void **state)
                          "--bundle", b, NULL),
                      0);
     assert_int_equal(run(f, "--check-bundle", b, "--pubkey", pk_hex,
-                         "--payload", "text", NULL),
+                         "--payload", "text", "-o", "wide", NULL),
                      0);
     expect_contains(f->out, "bundle      OK: txn T100, 3 record(s) disclosed, "
                             "2 other record(s) shown only as hashes\n");
@@ -822,6 +881,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mirror, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_times_and_paging, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_table, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_follow, sfj_test_setup,
                                         sfj_test_teardown),

@@ -84,7 +84,7 @@ int dump_bundle_check(const dump_opts *o)
     size_t len = 0, i;
     sfj__bundle b;
     dump_row r;
-    int rc, ex = SFJ__EX_OK;
+    int rc, human, ex = SFJ__EX_OK;
 
     memset(&b, 0, sizeof b);
     rc = sfj__cli_read_file(o->bundle_in, BUNDLE_FILE_MAX, &buf, &len);
@@ -104,8 +104,9 @@ int dump_bundle_check(const dump_opts *o)
         goto done;
     }
     /* Machine formats keep stdout to the events alone. */
-    print_summary(o->format == SFJ__OUT_TEXT ? stdout : stderr, o, &b);
-    if (o->format == SFJ__OUT_TEXT)
+    human = o->format == SFJ__OUT_TEXT || o->format == SFJ__OUT_WIDE;
+    print_summary(human ? stdout : stderr, o, &b);
+    if (human)
         printf("\n");
     dump_print_header(o);
     for (i = 0; i < b.n_events; i++) {

@@ -23,6 +23,7 @@ typedef struct dump_opts {
     int status; /* -1: any */
     int format; /* SFJ__OUT_* */
     int payload_mode;
+    int payload_set; /* --payload given */
     uint64_t lines; /* -n: at most this many, the newest (0: all) */
     int reverse;    /* -r: newest first */
     int follow;     /* --follow: then wait for new entries */

@@ -41,9 +41,11 @@ static const char usage_text[] =
     "                        reprinted, rev_decided, rev_sent, none, or a "
     "number\n"
     "                        (needs --key)\n"
-    "  -o, --output FMT      text (default), json (JSON Lines) or csv\n"
-    "  -p, --payload MODE    hex (default), base64, text; card numbers are\n"
-    "                        masked; raw shows them unmasked\n"
+    "  -o, --output FMT      text (default: a table of 120 columns), wide\n"
+    "                        (every field in full), json (JSON Lines) or csv\n"
+    "  -p, --payload MODE    hex, base64, text; card numbers are masked; raw\n"
+    "                        shows them unmasked (default: text where\n"
+    "                        printable in tables, hex in json and csv)\n"
     "      --verify          check the chain, every checkpoint signature and\n"
     "                        (with --key) every record; report the verified\n"
     "                        range and any unsealed tail\n"
@@ -150,9 +152,10 @@ static int take_option(int c, const char *arg, dump_opts *o)
     case 'f':
         return sfj__cli_output_arg("sfj-dump", arg,
                                    1u << SFJ__OUT_TEXT | 1u << SFJ__OUT_JSON |
-                                       1u << SFJ__OUT_CSV,
+                                       1u << SFJ__OUT_CSV | 1u << SFJ__OUT_WIDE,
                                    &o->format);
     case 'p':
+        o->payload_set = 1;
         o->payload_mode = sfj__cli_payload_mode_parse(arg);
         if (o->payload_mode < 0) {
             dump_err("--payload: hex, base64, text or raw expected: %s", arg);

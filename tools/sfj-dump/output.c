@@ -7,13 +7,14 @@
 #include <string.h>
 
 #include "cli_file.h"
+#include "cli_money.h"
 #include "cli_text.h"
 #include "cli_time.h"
 #include "dump.h"
 
 static const char *const csv_columns =
     "seq,time,wall_ms,kind,kind_code,epoch,decrypted,status,status_code,boot,"
-    "txn_id,amount,currency,auth_code,copy,payload_len,payload";
+    "txn_id,amount,currency,auth_code,copy,payload_len,payload,exponent";
 
 /* Kinds and statuses by name (sfj_kind_name's spelling) or number. */
 int dump_kind_parse(const char *s, uint16_t *out)
@@ -46,35 +47,84 @@ int dump_status_parse(const char *s, int *out)
     return 0;
 }
 
+/* The default table fits 120 columns: seconds, the library's 32-character
+ * txn ids, amounts in major units, the payload cut to what is left. -o
+ * wide shows every field in full. */
+#define TABLE_WIDTH 120
+#define PAYLOAD_COL (7 + 1 + 20 + 1 + 10 + 1 + 12 + 1 + 32 + 1 + 16 + 1)
+
 void dump_print_header(const dump_opts *o)
 {
     if (o->format == SFJ__OUT_CSV)
         printf("%s\n", csv_columns);
     else if (o->format == SFJ__OUT_TEXT)
-        printf("%8s  %-24s  %-10s  %-12s  %-20s  %12s  %-3s  %-8s  %4s  %s\n",
-               "SEQ", "TIME", "KIND", "STATUS", "TXN", "AMOUNT", "CUR", "AUTH",
-               "COPY", "PAYLOAD");
+        printf("%7s %-20s %-10s %-12s %-32s %16s %s\n", "SEQ", "TIME", "KIND",
+               "STATUS", "TXN", "AMOUNT", "PAYLOAD");
+    else if (o->format == SFJ__OUT_WIDE)
+        printf("%8s  %-24s  %-10s  %-12s  %-32s  %20s  %-8s  %4s  %s\n", "SEQ",
+               "TIME", "KIND", "STATUS", "TXN", "AMOUNT", "AUTH", "COPY",
+               "PAYLOAD");
 }
 
-static void print_table(const dump_row *r, const char *time, const char *pl)
+/* `pl` cut to `room` characters, "..." marking the cut. */
+static void print_cut(const char *pl, size_t room)
+{
+    size_t n = strlen(pl);
+
+    if (n <= room)
+        printf("%s\n", pl);
+    else
+        printf("%.*s...\n", (int)(room - 3), pl);
+}
+
+static void print_table(const dump_row *r, const char *time, const char *pl,
+                        int wide)
 {
     const sfj_entry *e = r->e;
+    char amount[48] = "-", what[48], seconds[24];
 
-    printf("%8" PRIu64 "  %-24s  %-10s  ", r->seq, time,
-           sfj_kind_name(r->kind));
-    if (e == NULL) {
-        if (r->has_boot)
-            printf("%-12s  %-20s  %12s  %-3s  %-8s  %4s  boot %" PRIu32 "\n",
-                   "-", "-", "-", "-", "-", "-", r->boot);
+    if (r->has_boot)
+        snprintf(what, sizeof what, "boot %" PRIu32, r->boot);
+    else
+        snprintf(what, sizeof what, "(sealed, %zu bytes)", r->size);
+    if (e != NULL && (e->amount != 0 || e->currency[0] != '\0'))
+        sfj__cli_format_amount(e->amount, e->currency, amount, sizeof amount);
+    if (wide) {
+        printf("%8" PRIu64 "  %-24s  %-10s  ", r->seq, time,
+               sfj_kind_name(r->kind));
+        if (e == NULL)
+            printf("%-12s  %-32s  %20s  %-8s  %4s  %s\n", "-", "-", "-", "-",
+                   "-", what);
         else
-            printf("%-12s  %-20s  %12s  %-3s  %-8s  %4s  (sealed, %zu bytes)\n",
-                   "-", "-", "-", "-", "-", "-", r->size);
+            printf("%-12s  %-32s  %20s  %-8s  %4" PRIu32 "  %s\n",
+                   sfj_status_name(e->status), e->txn_id[0] ? e->txn_id : "-",
+                   amount, e->auth_code[0] ? e->auth_code : "-", e->copy, pl);
         return;
     }
-    printf("%-12s  %-20s  %12" PRId64 "  %-3s  %-8s  %4" PRIu32 "  %s\n",
-           sfj_status_name(e->status), e->txn_id[0] ? e->txn_id : "-",
-           e->amount, e->currency[0] ? e->currency : "-",
-           e->auth_code[0] ? e->auth_code : "-", e->copy, pl);
+    /* "2026-11-23T12:00:00.000Z" to the second, still a time the tools
+     * take. */
+    snprintf(seconds, sizeof seconds, "%.19sZ", time);
+    printf("%7" PRIu64 " %-20s %-10s ", r->seq, seconds,
+           sfj_kind_name(r->kind));
+    if (e == NULL) {
+        printf("%-12s %-32s %16s ", "-", "-", "-");
+        print_cut(what, TABLE_WIDTH - PAYLOAD_COL);
+        return;
+    }
+    printf("%-12s %-32s %16s ", sfj_status_name(e->status),
+           e->txn_id[0] ? e->txn_id : "-", amount);
+    print_cut(pl, TABLE_WIDTH - PAYLOAD_COL);
+}
+
+/* The currency's ISO 4217 exponent, or null when there is none. */
+static void print_exponent(const char *cur)
+{
+    int e = sfj__cli_currency_exponent(cur);
+
+    if (e >= 0)
+        printf("%d", e);
+    else
+        printf("null");
 }
 
 static void print_json(const dump_row *r, const char *time, const char *pl)
@@ -94,7 +144,7 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
             printf("null");
         printf(",\"txn_id\":null,\"amount\":null,\"currency\":null,"
                "\"auth_code\":null,\"copy\":null,\"payload_len\":null,"
-               "\"payload\":null}\n");
+               "\"payload\":null,\"exponent\":null}\n");
         return;
     }
     printf("\"status\":\"%s\",\"status_code\":%u,\"boot\":%" PRIu32
@@ -108,6 +158,8 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
     printf(",\"copy\":%" PRIu32 ",\"payload_len\":%zu,\"payload\":", e->copy,
            e->payload_len);
     sfj__cli_json_str(stdout, pl);
+    printf(",\"exponent\":");
+    print_exponent(e->currency);
     printf("}\n");
 }
 
@@ -120,9 +172,9 @@ static void print_csv(const dump_row *r, const char *time, const char *pl)
            e ? "true" : "false");
     if (e == NULL) {
         if (r->has_boot)
-            printf(",,%" PRIu32 ",,,,,,,\n", r->boot);
+            printf(",,%" PRIu32 ",,,,,,,,\n", r->boot);
         else
-            printf(",,,,,,,,,\n");
+            printf(",,,,,,,,,,\n");
         return;
     }
     printf("%s,%u,%" PRIu32 ",", sfj_status_name(e->status), e->status,
@@ -132,7 +184,26 @@ static void print_csv(const dump_row *r, const char *time, const char *pl)
     sfj__cli_csv_str(stdout, e->auth_code);
     printf(",%" PRIu32 ",%zu,", e->copy, e->payload_len);
     sfj__cli_csv_str(stdout, pl);
+    printf(",");
+    if (sfj__cli_currency_exponent(e->currency) >= 0)
+        print_exponent(e->currency);
     printf("\n");
+}
+
+/* What --payload asked for; by default hex in JSON and CSV (a stable
+ * interface) and, in the tables, masked text when every byte is
+ * printable. */
+static int payload_mode(const dump_opts *o, const sfj_entry *e)
+{
+    size_t i;
+
+    if (o->payload_set || o->format == SFJ__OUT_JSON ||
+        o->format == SFJ__OUT_CSV)
+        return o->payload_mode;
+    for (i = 0; i < e->payload_len; i++)
+        if (e->payload[i] < 0x20 || e->payload[i] > 0x7e)
+            return SFJ__PL_HEX;
+    return SFJ__PL_TEXT;
 }
 
 int dump_print_row(const dump_opts *o, const dump_row *r)
@@ -142,8 +213,8 @@ int dump_print_row(const dump_opts *o, const dump_row *r)
 
     sfj__cli_format_time(r->wall_ms, time, sizeof time);
     if (r->e != NULL) {
-        pl =
-            sfj__cli_payload(r->e->payload, r->e->payload_len, o->payload_mode);
+        pl = sfj__cli_payload(r->e->payload, r->e->payload_len,
+                              payload_mode(o, r->e));
         if (pl == NULL)
             return -1;
     }
@@ -152,7 +223,7 @@ int dump_print_row(const dump_opts *o, const dump_row *r)
     else if (o->format == SFJ__OUT_CSV)
         print_csv(r, time, pl);
     else
-        print_table(r, time, pl);
+        print_table(r, time, pl, o->format == SFJ__OUT_WIDE);
     if (pl != NULL) {
         sodium_memzero(pl, strlen(pl));
         free(pl);
