@@ -350,7 +350,7 @@ static void test_tool_json_and_idempotence(void **state)
     section_has(out1, "in_doubt", buf);
     section_has(out1, "in_doubt",
                 "\"txn_id\": \"T3\", \"amount\": 3000, "
-                "\"currency\": \"EUR\", \"recorded_ms\": "
+                "\"currency\": \"EUR\", \"exponent\": 2, \"recorded_ms\": "
                 "1700000003000, \"host_error\": false}");
     snprintf(buf, sizeof buf, "{\"seq\": %llu, \"first_seq\": %llu",
              (unsigned long long)seqs[5], (unsigned long long)seqs[3]);
@@ -364,8 +364,8 @@ static void test_tool_json_and_idempotence(void **state)
     has(out1, "\"settlement\": {\"seq\": 0, \"pending\": false},");
     has(out1, "\"oldest_seq\": 4,");
     has(out1, "\"offline_pending\": 1,");
-    has(out1, "\"amounts\": [{\"currency\": \"EUR\", \"count\": 1, "
-              "\"amount\": 400}]");
+    has(out1, "\"amounts\": [{\"currency\": \"EUR\", \"exponent\": 2, "
+              "\"count\": 1, \"amount\": 400}]");
     (void)s_off;
 
     /* Twice: same report, nothing written. */
@@ -391,6 +391,8 @@ static void test_tool_json_and_idempotence(void **state)
     has(out2, "PRINT FAILED (1)");
     has(out2, "NEEDS ATTENTION (1)");
     has(out2, "ACTION NEEDED");
+    has(out2, " EUR 30.00 "); /* the in-doubt T3, in major units */
+    has(out2, "pending: EUR 4.00 (1)");
     free(out2);
 
     /* --mark-reversals: T3 gets its reversal decision. */

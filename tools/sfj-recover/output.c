@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_money.h"
 #include "recover_tool.h"
 
 static const char *status_name(int s)
@@ -82,7 +83,7 @@ static const struct {
 static void table_items(FILE *f, const sfj_report *r, sfj_report_kind type,
                         const char *title, const char *advice)
 {
-    char when[32];
+    char when[32], amount[48];
     size_t i, n = 0;
 
     for (i = 0; i < r->n_items; i++)
@@ -90,17 +91,18 @@ static void table_items(FILE *f, const sfj_report *r, sfj_report_kind type,
     if (n == 0)
         return;
     fprintf(f, "\n%s (%zu): %s\n", title, n, advice);
-    fprintf(f, "  %-8s %-10s %-34s %14s %-4s %s\n", "SEQ", "EVENT", "TXN ID",
-            "AMOUNT(minor)", "CUR", "RECORDED (UTC)");
+    fprintf(f, "  %-8s %-10s %-34s %18s %s\n", "SEQ", "EVENT", "TXN ID",
+            "AMOUNT", "RECORDED (UTC)");
     for (i = 0; i < r->n_items; i++) {
         const sfj_report_item *it = &r->items[i];
 
         if (it->type != type)
             continue;
         fmt_time(when, sizeof when, it->wall_ms);
-        fprintf(f, "  %-8" PRIu64 " %-10s %-34s %14" PRId64 " %-4s %s", it->seq,
+        sfj__cli_format_amount(it->amount, it->currency, amount, sizeof amount);
+        fprintf(f, "  %-8" PRIu64 " %-10s %-34s %18s %s", it->seq,
                 sfj_kind_name(it->kind), it->txn_id[0] ? it->txn_id : "-",
-                it->amount, it->currency[0] ? it->currency : "-", when);
+                amount, when);
         if (it->host_error)
             fprintf(f, "  (host answered ERROR)");
         if (type == SFJ_REPORT_ATTENTION)
@@ -111,7 +113,7 @@ static void table_items(FILE *f, const sfj_report *r, sfj_report_kind type,
 
 void recover_print_table(FILE *f, const out_ctx *c, const sfj_report *r)
 {
-    char when[32], age[32];
+    char when[32], age[32], amount[48];
     size_t i;
 
     fprintf(f, "sfj-recover: %s (terminal %s)\n", c->dir, c->terminal_id);
@@ -157,10 +159,12 @@ void recover_print_table(FILE *f, const out_ctx *c, const sfj_report *r)
     fputc('\n', f);
     fprintf(f, "           %" PRIu64 " offline sale(s) pending",
             r->offline_pending);
-    for (i = 0; i < r->n_amounts; i++)
-        fprintf(f, "%s %s %" PRId64 " (%" PRIu64 ")", i == 0 ? ":" : ",",
-                r->amounts[i].currency[0] ? r->amounts[i].currency : "-",
-                r->amounts[i].amount, r->amounts[i].count);
+    for (i = 0; i < r->n_amounts; i++) {
+        sfj__cli_format_amount(r->amounts[i].amount, r->amounts[i].currency,
+                               amount, sizeof amount);
+        fprintf(f, "%s %s (%" PRIu64 ")", i == 0 ? ":" : ",", amount,
+                r->amounts[i].count);
+    }
     fputc('\n', f);
     fprintf(f, "Result     %s (exit %d)\n",
             r->status == SFJ_REPORT_CLEAN    ? "CLEAN: nothing to do"
@@ -174,6 +178,17 @@ int recover_exit_code(const sfj_report *r)
     return r->status == SFJ_REPORT_CLEAN    ? SFJ__EX_OK
            : r->status == SFJ_REPORT_ACTION ? SFJ__EX_ATTENTION
                                             : SFJ__EX_DAMAGED;
+}
+
+/* ", \"exponent\": N" (ISO 4217), null without a currency. */
+static void json_exponent(FILE *f, const char *cur)
+{
+    int e = sfj__cli_currency_exponent(cur);
+
+    if (e >= 0)
+        fprintf(f, ", \"exponent\": %d", e);
+    else
+        fprintf(f, ", \"exponent\": null");
 }
 
 /* ---- JSON ----------------------------------------------------------- */
@@ -198,6 +213,7 @@ static void json_items(FILE *f, const sfj_report *r, sfj_report_kind type,
         json_str(f, it->txn_id);
         fprintf(f, ", \"amount\": %" PRId64 ", \"currency\": ", it->amount);
         json_str(f, it->currency);
+        json_exponent(f, it->currency);
         fprintf(f, ", \"recorded_ms\": %" PRId64, it->wall_ms);
         if (type == SFJ_REPORT_IN_DOUBT)
             fprintf(f, ", \"host_error\": %s",
@@ -258,6 +274,7 @@ void recover_print_json(FILE *f, const out_ctx *c, const sfj_report *r)
     for (i = 0; i < r->n_amounts; i++) {
         fprintf(f, "%s{\"currency\": ", i ? ", " : "");
         json_str(f, r->amounts[i].currency);
+        json_exponent(f, r->amounts[i].currency);
         fprintf(f, ", \"count\": %" PRIu64 ", \"amount\": %" PRId64 "}",
                 r->amounts[i].count, r->amounts[i].amount);
     }
