@@ -2,6 +2,7 @@
  * persistence, backoff and the journal head. The sinks and the handle
  * (forwarder.c) call these; they call nothing above the journal. */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -9,11 +10,43 @@
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 
+/* Every event passes here: keep the snapshot sfj_forwarder_info_get
+ * reads. */
+static void note_event(sfj_forwarder *f, int event, int error,
+                       const char *detail)
+{
+    sfj_forwarder_info *in = &f->info;
+    int prev;
+
+    pthread_mutex_lock(&f->lock);
+    prev = in->state;
+    if (event == SFJ_FWD_ONLINE) {
+        if (prev != SFJ_LINK_ONLINE && f->was_online)
+            in->reconnects++;
+        f->was_online = 1;
+        in->state = SFJ_LINK_ONLINE;
+    } else if (event == SFJ_FWD_OFFLINE) {
+        in->state = SFJ_LINK_OFFLINE;
+    } else if (event == SFJ_FWD_REJECTED) {
+        in->rejected++;
+    }
+    if (event == SFJ_FWD_OFFLINE || event == SFJ_FWD_ERROR) {
+        in->errors++;
+        in->last_error = error;
+        snprintf(in->cause, sizeof in->cause, "%s",
+                 detail != NULL ? detail : sfj_strerror(error));
+    }
+    if ((int)in->state != prev)
+        in->last_change_ms = sfj__now_ms();
+    pthread_mutex_unlock(&f->lock);
+}
+
 void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
                      const char *detail)
 {
     sfj_forwarder_status st;
 
+    note_event(f, event, error, detail);
     if (f->o.status == NULL)
         return;
     memset(&st, 0, sizeof st);
@@ -57,6 +90,9 @@ int sfj__fwd_persist(sfj_forwarder *f, int force)
     f->last_persist = now;
     from = f->persisted + 1;
     pthread_mutex_lock(&f->lock);
+    f->info.acknowledged += f->acked - f->persisted;
+    f->info.acked_seq = f->acked;
+    f->info.last_ack_ms = sfj__now_ms();
     f->persisted = f->acked;
     pthread_cond_broadcast(&f->cond);
     pthread_mutex_unlock(&f->lock);

@@ -15,6 +15,7 @@
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/proto.h"
+#include "sfj/sys/transport.h"
 
 static int check_opts(sfj_forwarder_opts *o)
 {
@@ -25,6 +26,13 @@ static int check_opts(sfj_forwarder_opts *o)
     case SFJ_SINK_SERIAL:
         if (o->address == NULL || o->address[0] == '\0')
             return SFJ_EINVAL;
+        if (o->sink == SFJ_SINK_TCP) {
+            char host[256], port[8];
+
+            if (sfj__tcp_split_addr(o->address, host, sizeof host, port,
+                                    sizeof port) != SFJ_OK)
+                return SFJ_EINVAL; /* refused now, not retried forever */
+        }
         if (o->sink == SFJ_SINK_SERIAL &&
             o->serial_backend != SFJ_SERIAL_LIBSERIALPORT &&
             o->serial_backend != SFJ_SERIAL_TERMIOS)
@@ -119,6 +127,8 @@ int sfj_forwarder_new(sfj_journal *j, const sfj_forwarder_opts *opts,
         goto done;
     f->acked = f->persisted;
     f->cb_next = f->persisted + 1;
+    f->info.version = SFJ_FORWARDER_INFO_VERSION;
+    f->info.acked_seq = f->persisted;
     f->state = SFJ__FWD_OFFLINE;
     sfj__fwd_backoff_reset(f);
     if (pthread_mutex_init(&f->lock, NULL) != 0) {
@@ -225,10 +235,13 @@ int sfj_forwarder_start(sfj_forwarder *f)
         rc = SFJ_ESTATE;
     } else {
         f->stop = 0;
-        if (pthread_create(&f->thread, NULL, thread_main, f) != 0)
+        if (pthread_create(&f->thread, NULL, thread_main, f) != 0) {
             rc = SFJ_ENOMEM;
-        else
+        } else {
             f->running = 1;
+            if (f->info.state == SFJ_LINK_IDLE)
+                f->info.state = SFJ_LINK_STARTING;
+        }
     }
     pthread_mutex_unlock(&f->lock);
     return rc;
@@ -332,7 +345,22 @@ int sfj_forwarder_stop(sfj_forwarder *f)
     rc = sfj__fwd_persist(f, 1);
     if (f->t != NULL)
         sfj__link_close(f, SFJ_ECLOSED, "forwarder stopped");
+    pthread_mutex_lock(&f->lock);
+    f->info.state = SFJ_LINK_IDLE;
+    pthread_mutex_unlock(&f->lock);
     return rc;
+}
+
+int sfj_forwarder_info_get(sfj_forwarder *f, sfj_forwarder_info *out)
+{
+    if (f == NULL || out == NULL)
+        return SFJ_EINVAL;
+    if (out->version == 0 || out->version > SFJ_FORWARDER_INFO_VERSION)
+        return SFJ_EVERSION;
+    pthread_mutex_lock(&f->lock);
+    *out = f->info;
+    pthread_mutex_unlock(&f->lock);
+    return SFJ_OK;
 }
 
 void sfj_forwarder_free(sfj_forwarder *f)

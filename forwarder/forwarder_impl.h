@@ -37,10 +37,12 @@ struct sfj_forwarder {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* persisted moved, or the thread ended */
     pthread_t thread;
-    int running;        /* lock */
-    int stop;           /* lock */
-    int flush_req;      /* lock: flushes waiting: persist at once */
-    unsigned flush_gen; /* lock: bumped by each flush: skip the backoff */
+    int running;             /* lock */
+    sfj_forwarder_info info; /* lock: what sfj_forwarder_info_get gives */
+    int was_online;          /* lock: the link has been up once */
+    int stop;                /* lock */
+    int flush_req;           /* lock: flushes waiting: persist at once */
+    unsigned flush_gen;      /* lock: bumped by each flush: skip the backoff */
     unsigned seen_gen;
     uint64_t persisted; /* lock (written by the driver) */
 

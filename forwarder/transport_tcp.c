@@ -52,11 +52,11 @@ done:
     return rc;
 }
 
-/* Split "host:port" or "[v6]:port" into `host` and `port`. */
-static int split_addr(const char *in, char *host, size_t hcap, char *port,
-                      size_t pcap)
+int sfj__tcp_split_addr(const char *in, char *host, size_t hcap, char *port,
+                        size_t pcap)
 {
-    const char *colon, *h = in, *hend;
+    const char *colon, *h = in, *hend, *d;
+    unsigned long v = 0;
 
     if (in[0] == '[') {
         hend = strchr(in, ']');
@@ -71,7 +71,16 @@ static int split_addr(const char *in, char *host, size_t hcap, char *port,
         hend = colon;
     }
     if (hend == h || (size_t)(hend - h) >= hcap || colon[1] == '\0' ||
-        strlen(colon + 1) >= pcap)
+        strlen(colon + 1) >= pcap || strlen(colon + 1) > 5)
+        return SFJ_EINVAL;
+    /* A decimal port 1..65535: getaddrinfo would take 70000 as 70000 mod
+     * 65536, and a name or 0 never reaches an upstream. */
+    for (d = colon + 1; *d != '\0'; d++) {
+        if (*d < '0' || *d > '9')
+            return SFJ_EINVAL;
+        v = v * 10 + (unsigned long)(*d - '0');
+    }
+    if (v == 0 || v > 65535)
         return SFJ_EINVAL;
     memcpy(host, h, (size_t)(hend - h));
     host[hend - h] = '\0';
@@ -130,7 +139,7 @@ int sfj_transport_tcp_connect(const char *host_port, int timeout_ms,
     if (out == NULL || host_port == NULL)
         return SFJ_EINVAL;
     *out = NULL;
-    rc = split_addr(host_port, host, sizeof host, port, sizeof port);
+    rc = sfj__tcp_split_addr(host_port, host, sizeof host, port, sizeof port);
     if (rc != SFJ_OK)
         goto done;
     deadline = timeout_ms < 0 ? -1 : (long long)sfj__mono_ms() + timeout_ms;

@@ -322,6 +322,7 @@ static sfj_forwarder *new_cb_fwd(fx *f)
 static void test_callback_ack_retry_reject(void **state)
 {
     fx *f = *state;
+    sfj_forwarder_info info = SFJ_FORWARDER_INFO_INIT;
     sfj_forwarder *fw;
     sfj_entry *e = NULL;
     sfj_stats st = SFJ_STATS_INIT;
@@ -333,10 +334,29 @@ static void test_callback_ack_retry_reject(void **state)
     f->retries_left = 3;
     f->reject_seq = 7;
     fw = new_cb_fwd(f);
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
+    assert_int_equal(info.state, SFJ_LINK_IDLE);
+    assert_int_equal(info.acknowledged, 0);
     assert_int_equal(sfj_forwarder_start(fw), 0);
     assert_int_equal(sfj_forwarder_flush(fw, 10000), 0);
-    sfj_forwarder_free(fw);
+    /* The status a screen shows: acknowledged, when, and the refusals. */
     assert_int_equal(sfj__journal_head(f->j, &last, NULL), 0);
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
+    assert_int_equal(info.acknowledged, last);
+    assert_int_equal(info.acked_seq, last);
+    assert_true(info.last_ack_ms > 0);
+    assert_int_equal(info.rejected, 1);
+    assert_true(info.errors >= 1);
+    assert_int_not_equal(info.last_error, 0);
+    assert_true(info.cause[0] != '\0');
+    assert_int_equal(sfj_forwarder_stop(fw), 0);
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
+    assert_int_equal(info.state, SFJ_LINK_IDLE);
+    info.version = 0;
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), SFJ_EVERSION);
+    info.version = SFJ_FORWARDER_INFO_VERSION + 1;
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), SFJ_EVERSION);
+    sfj_forwarder_free(fw);
     assert_int_equal(wm(f), last);
 
     /* In order; 5 offered four times before anything behind it. */
@@ -404,10 +424,75 @@ static void test_bad_options(void **state)
     sfj_forwarder_free(NULL);
 }
 
+/* An address that can never work is refused by sfj_forwarder_new, not
+ * retried forever as if the host were down. */
+static void test_bad_address(void **state)
+{
+    static const char *const bad[] = {
+        "127.0.0.1:70000", "127.0.0.1:65536", "127.0.0.1:0", "127.0.0.1:",
+        "127.0.0.1",       "127.0.0.1:http",  ":7400",       "[::1]7400",
+        "[::1]:-1",        "host:7400x"};
+    static const char *const good[] = {"127.0.0.1:1", "[::1]:65535",
+                                       "sfj-host.example:7400"};
+    fx *f = *state;
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_forwarder *fw = NULL;
+    size_t i;
+
+    o.sink = SFJ_SINK_TCP;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o.address = bad[i];
+        if (sfj_forwarder_new(&fw, f->j, &o) != SFJ_EINVAL)
+            fail_msg("%s accepted", bad[i]);
+        assert_null(fw);
+    }
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+        o.address = good[i];
+        assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_OK);
+        sfj_forwarder_free(fw);
+        fw = NULL;
+    }
+}
+
+/* A refused connection: the status says offline, with the cause. */
+static void test_info_offline(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_forwarder_info info = SFJ_FORWARDER_INFO_INIT;
+    sfj_forwarder *fw = NULL;
+    int i;
+
+    sfj_test_append(f->j, 2);
+    o.sink = SFJ_SINK_TCP;
+    o.address = "127.0.0.1:1"; /* nothing listens on port 1 */
+    o.backoff_min_ms = 10;
+    o.backoff_max_ms = 20;
+    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_OK);
+    assert_int_equal(sfj_forwarder_start(fw), 0);
+    for (i = 0; i < 500; i++) {
+        assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
+        if (info.state == SFJ_LINK_OFFLINE)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(info.state, SFJ_LINK_OFFLINE);
+    assert_int_equal(info.last_error, SFJ_ELINK);
+    assert_true(info.cause[0] != '\0');
+    assert_true(info.errors >= 1);
+    assert_int_equal(info.acknowledged, 0);
+    assert_int_equal(info.reconnects, 0);
+    assert_true(info.last_change_ms > 0);
+    assert_int_equal(sfj_forwarder_stop(fw), 0);
+    sfj_forwarder_free(fw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_forged_acks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_info_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nak_resend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_ack_retry_reject, setup,
                                         teardown),

@@ -104,6 +104,13 @@ typedef struct sfj_serial_opts {
 SFJ_EXTERN int sfj_transport_tcp_connect(const char *host_port, int timeout_ms,
                                          sfj_transport **out);
 
+/* Split "host:port" or "[v6]:port" into `host` and `port`, refusing
+ * (SFJ_EINVAL) an empty host, a port that is not decimal 1..65535, and
+ * parts longer than the buffers. The one check of an address, used at
+ * connect and by sfj_forwarder_new. */
+int sfj__tcp_split_addr(const char *in, char *host, size_t hcap, char *port,
+                        size_t pcap);
+
 /** Wrap a connected TCP socket (e.g. from accept); the transport owns `fd`
  *  from then on, even when this call fails. */
 SFJ_EXTERN int sfj_transport_tcp_from_fd(int fd, sfj_transport **out);
