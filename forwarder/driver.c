@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/log.h"
 #include "forwarder/forwarder_impl.h"
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
@@ -41,12 +42,42 @@ static void note_event(sfj_forwarder *f, int event, int error,
     pthread_mutex_unlock(&f->lock);
 }
 
+/* The same events as log lines. */
+static void log_event(int event, uint64_t seq, int error, const char *detail)
+{
+    const char *what = detail != NULL ? detail : sfj_strerror(error);
+
+    switch (event) {
+    case SFJ_FWD_ONLINE:
+        sfj__log(SFJ_LOG_INFO, "forwarder: online");
+        break;
+    case SFJ_FWD_OFFLINE:
+        sfj__log(SFJ_LOG_WARN, "forwarder: offline: %s (error %d)", what,
+                 error);
+        break;
+    case SFJ_FWD_ERROR:
+        sfj__log(error == SFJ_EDEAD || error == SFJ_EIO ? SFJ_LOG_ERROR
+                                                        : SFJ_LOG_WARN,
+                 "forwarder: seq %llu: %s (%s)", (unsigned long long)seq, what,
+                 sfj_strerror(error));
+        break;
+    case SFJ_FWD_REJECTED:
+        sfj__log(SFJ_LOG_ERROR,
+                 "forwarder: seq %llu set aside as needs-attention: %s",
+                 (unsigned long long)seq, what);
+        break;
+    default:
+        break;
+    }
+}
+
 void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
                      const char *detail)
 {
     sfj_forwarder_status st;
 
     note_event(f, event, error, detail);
+    log_event(event, seq, error, detail);
     if (f->o.status == NULL)
         return;
     memset(&st, 0, sizeof st);
@@ -96,6 +127,8 @@ int sfj__fwd_persist(sfj_forwarder *f, int force)
     f->persisted = f->acked;
     pthread_cond_broadcast(&f->cond);
     pthread_mutex_unlock(&f->lock);
+    sfj__log(SFJ_LOG_DEBUG, "forwarder: seqs %llu..%llu acknowledged",
+             (unsigned long long)from, (unsigned long long)f->acked);
     if (f->o.status != NULL) {
         memset(&st, 0, sizeof st);
         st.event = SFJ_FWD_FORWARDED;

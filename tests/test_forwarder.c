@@ -319,6 +319,19 @@ static sfj_forwarder *new_cb_fwd(fx *f)
     return fw;
 }
 
+/* Log lines kept for the tests. */
+static char g_log[4096];
+static int g_log_levels; /* bit per level seen */
+
+static void on_log(sfj_log_level level, const char *line, void *payload)
+{
+    size_t n = strlen(g_log);
+
+    (void)payload;
+    g_log_levels |= 1 << level;
+    snprintf(g_log + n, sizeof g_log - n, "%d %s\n", (int)level, line);
+}
+
 static void test_callback_ack_retry_reject(void **state)
 {
     fx *f = *state;
@@ -333,6 +346,8 @@ static void test_callback_ack_retry_reject(void **state)
     f->retry_seq = 5;
     f->retries_left = 3;
     f->reject_seq = 7;
+    g_log[0] = '\0';
+    sfj_log_set(on_log, SFJ_LOG_DEBUG, NULL);
     fw = new_cb_fwd(f);
     assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
     assert_int_equal(info.state, SFJ_LINK_IDLE);
@@ -352,6 +367,11 @@ static void test_callback_ack_retry_reject(void **state)
     assert_int_equal(sfj_forwarder_stop(fw), 0);
     assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
     assert_int_equal(info.state, SFJ_LINK_IDLE);
+    sfj_log_set(NULL, SFJ_LOG_ERROR, NULL);
+    if (strstr(g_log, "0 forwarder: seq 7 set aside as needs-attention") ==
+            NULL ||
+        strstr(g_log, " acknowledged\n") == NULL)
+        fail_msg("log lines: %s", g_log);
     info.version = 0;
     assert_int_equal(sfj_forwarder_info_get(fw, &info), SFJ_EVERSION);
     info.version = SFJ_FORWARDER_INFO_VERSION + 1;
@@ -454,7 +474,8 @@ static void test_bad_address(void **state)
     }
 }
 
-/* A refused connection: the status says offline, with the cause. */
+/* A refused connection: the status says offline, with the cause, and the
+ * log callback gets a warning line (and no debug line above its level). */
 static void test_info_offline(void **state)
 {
     fx *f = *state;
@@ -463,6 +484,9 @@ static void test_info_offline(void **state)
     sfj_forwarder *fw = NULL;
     int i;
 
+    g_log[0] = '\0';
+    g_log_levels = 0;
+    sfj_log_set(on_log, SFJ_LOG_WARN, NULL);
     sfj_test_append(f->j, 2);
     o.sink = SFJ_SINK_TCP;
     o.address = "127.0.0.1:1"; /* nothing listens on port 1 */
@@ -485,6 +509,11 @@ static void test_info_offline(void **state)
     assert_true(info.last_change_ms > 0);
     assert_int_equal(sfj_forwarder_stop(fw), 0);
     sfj_forwarder_free(fw);
+    sfj_log_set(NULL, SFJ_LOG_ERROR, NULL);
+    if (strstr(g_log, "1 forwarder: offline: ") == NULL)
+        fail_msg("no offline warning in: %s", g_log);
+    assert_int_equal(g_log_levels & (1 << SFJ_LOG_DEBUG | 1 << SFJ_LOG_INFO),
+                     0);
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 #include "reconcile.h"
 #include "sfj/version.h" /* generated into the build tree */
 #include "forwarder.h"
+#include "log.h"
 
 #ifdef __cplusplus
 extern "C" {
