@@ -606,6 +606,28 @@ static void test_appends_while_down(void **state)
 
 /* ---- refusals ---- */
 
+/* Every line the serving host logged starts with an RFC 3339 UTC time:
+ * "2026-11-27T09:45:54.120Z sfj-host: ...". */
+static int log_lines_stamped(const char *path)
+{
+    char line[512];
+    FILE *fp = fopen(path, "r");
+    int n = 0, ok = fp != NULL;
+
+    while (ok && fgets(line, sizeof line, fp) != NULL) {
+        int y, mo, d, h, mi, sec, ms, end = 0;
+
+        n++;
+        ok = sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ sfj-host: %n", &y, &mo,
+                    &d, &h, &mi, &sec, &ms, &end) == 7 &&
+             end == 35 && y >= 2000 && mo >= 1 && mo <= 12 && d >= 1 &&
+             d <= 31 && h < 24 && mi < 60 && sec < 60;
+    }
+    if (fp != NULL)
+        fclose(fp);
+    return ok && n > 0;
+}
+
 static void test_unprovisioned_terminal(void **state)
 {
     fx *f = *state;
@@ -628,6 +650,7 @@ static void test_unprovisioned_terminal(void **state)
     assert_int_equal(watermark(j2), 0);
     sfj_forwarder_free(fw);
     assert_true(sfj_test_file_contains(f->host.log, "not provisioned"));
+    assert_true(log_lines_stamped(f->host.log));
     sfj_journal_close(j2);
     sfj_keys_free(other);
     free(path);

@@ -78,6 +78,8 @@ typedef struct host_session {
 
 /* Log one line to stderr: "sfj-host: <text>". Never keys or plaintext. */
 void host_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* From now on every log line starts with its RFC 3339 time. */
+void host_log_serving(void);
 
 /* Provisioning (provision.c). Returns an exit code; logs the reason. */
 int host_provision_load(host_config *cfg, const char *path);

@@ -437,6 +437,7 @@ int main(int argc, char **argv)
     if (rc == HOST_EXIT_OK && o.serial != NULL)
         rc = open_serial(&o, &serial);
     if (rc == HOST_EXIT_OK) {
+        host_log_serving();
         rc = serve(&o, lfds, serial);
         if (rc == HOST_EXIT_OK && o.cfg.verbose)
             host_log("stopped");
