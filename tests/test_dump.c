@@ -2,6 +2,7 @@
  * damaged, gapped, unsealed and truncated journals, a mirror, dumping
  * while another process appends, bundles from the command line, and every
  * argument error with its exit code. */
+#define _XOPEN_SOURCE 700 /* posix_openpt and friends, for the TTY test */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -463,6 +464,16 @@ static void test_mirror(void **state)
 }
 
 /* sfj-dump reads while another process keeps appending. */
+/* Nothing at all on stderr. */
+static void expect_out_err_empty(fixture *f)
+{
+    char *err = sfj_test_slurp(f->err);
+
+    if (err[0] != '\0')
+        fail_msg("stderr: %s", err);
+    free(err);
+}
+
 /* The seqs of a CSV listing, in order, as "1,2,3". */
 static void csv_seqs(const char *path, char *out, size_t cap)
 {
@@ -607,6 +618,55 @@ static void test_table(void **state)
     expect_contains(f->out, "\"exponent\":3}\n");
     expect_contains(f->out, "\"exponent\":null}\n");
     free(out);
+}
+
+/* Progress: carriage-return lines on a TTY (here a pseudo-terminal),
+ * nothing when stderr is a file; stdout is the listing either way. */
+static void test_progress(void **state)
+{
+    fixture *f = *state;
+    char buf[4096], *slave;
+    size_t got = 0;
+    ssize_t n;
+    pid_t pid;
+    int master, status = 0;
+
+    build_fixed(f);
+    setenv("SFJ_PROGRESS_MS", "0", 1); /* draw at every entry */
+    assert_int_equal(run(f, f->path, "-o", "csv", NULL), 0);
+    expect_seqs(f, "1,2,3,4,5,6");
+    expect_out_err_empty(f);
+    master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    slave = ptsname(master);
+    assert_non_null(slave);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(slave, O_RDWR | O_NOCTTY);
+
+        if (fd < 0 || dup2(fd, 2) < 0 || freopen(f->out, "w", stdout) == NULL)
+            _exit(127);
+        alarm(30);
+        execl(sfj_test_tool("sfj-dump"), "sfj-dump", f->path, "-o", "csv",
+              (char *)NULL);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fcntl(master, F_SETFL, O_NONBLOCK);
+    while (got < sizeof buf - 1 &&
+           (n = read(master, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(master);
+    unsetenv("SFJ_PROGRESS_MS");
+    if (strstr(buf, "\rsfj-dump: listing ") == NULL ||
+        strstr(buf, "/6 entries, ") == NULL || strstr(buf, "\r\033[K") == NULL)
+        fail_msg("no progress on the TTY: %s", buf);
+    expect_seqs(f, "1,2,3,4,5,6");
 }
 
 /* --follow lists what is there, then new entries as they are committed,
@@ -883,6 +943,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_times_and_paging, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_table, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_progress, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_follow, sfj_test_setup,
                                         sfj_test_teardown),

@@ -10,11 +10,13 @@
  * of records per fsync differs. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+#include "cli_progress.h"
 #include "sfj/sys/internal.h"
 
 /* Events per commit: a multiple of 3, so that a txn's intent, outcome and
@@ -33,6 +35,7 @@ typedef struct plan {
     int64_t base_ms;    /* wall time of event 0 */
     atomic_ullong next; /* next chunk to build */
     atomic_int failed;
+    atomic_int finished; /* builder threads done */
 } plan;
 
 typedef struct chunk {
@@ -90,6 +93,7 @@ static void *builder(void *arg)
 done:
     free(c.ev);
     free(c.it);
+    atomic_fetch_add(&p->finished, 1);
     return NULL;
 }
 
@@ -107,6 +111,8 @@ int bench_journal_opts(sfj_journal_opts *opts)
 int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
                         uint64_t unacked, uint64_t in_doubt)
 {
+    struct timespec nap = {0, 50 * 1000 * 1000};
+    sfj__progress pr;
     sfj_journal_opts jo;
     pthread_t th[2];
     uint64_t last = 0, ckpts;
@@ -131,8 +137,19 @@ int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
     p.base_ms = bench_wall_ms() - (int64_t)p.events * 2000;
     atomic_init(&p.next, 0);
     atomic_init(&p.failed, 0);
+    atomic_init(&p.finished, 0);
+    sfj__progress_start(&pr, "sfj-bench", "building a journal", "entries",
+                        p.events);
     for (i = 0; i < 2; i++)
         pthread_create(&th[i], NULL, builder, &p);
+    while (atomic_load(&p.finished) < 2) {
+        uint64_t chunks = atomic_load(&p.next);
+
+        sfj__progress_step(&pr, chunks * CHUNK < p.events ? chunks * CHUNK
+                                                          : p.events);
+        nanosleep(&nap, NULL);
+    }
+    sfj__progress_end(&pr);
     for (i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     rc = atomic_load(&p.failed);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli_exit.h"
+#include "cli_progress.h"
 #include "dump.h"
 #include "sfj/sys/bundle.h"
 #include "sfj/sys/internal.h"
@@ -93,7 +94,8 @@ typedef struct list_ctx {
     sfj_keys *keys;
     uint8_t jid[SFJ_JOURNAL_ID_BYTES];
     uint64_t damaged, shown;
-    uint64_t next; /* the first seq not yet examined */
+    uint64_t next;          /* the first seq not yet examined */
+    sfj__progress progress; /* of the first pass, on a TTY */
 } list_ctx;
 
 static volatile sig_atomic_t g_stop;
@@ -142,7 +144,12 @@ static int forward(list_ctx *c, uint64_t from)
            (rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
         ex = tally(c, list_one(c->o, c->keys, c->jid, seq, rec, len, 1));
         c->next = seq + 1;
+        if (seq >= q.from_seq && q.from_seq > 0)
+            sfj__progress_step(&c->progress, seq - q.from_seq + 1);
+        else
+            sfj__progress_step(&c->progress, seq);
     }
+    sfj__progress_end(&c->progress);
     if (ex == SFJ__EX_OK && rc != SFJ_ENOTFOUND) {
         dump_err("%s: reading entries: %s", c->o->dir, sfj_strerror(rc));
         ex = sfj__cli_exit_for(rc);
@@ -233,6 +240,16 @@ int dump_list(const dump_opts *o)
     if (ex != SFJ__EX_OK)
         goto done;
     sfj_journal_id(c.j, c.jid);
+    {
+        uint64_t base = o->from_seq > 0 ? o->from_seq : 1;
+        sfj_stats st;
+
+        memset(&st, 0, sizeof st);
+        if (sfj_stats_get(c.j, &st) != SFJ_OK)
+            st.last_seq = 0;
+        sfj__progress_start(&c.progress, "sfj-dump", "listing", "entries",
+                            st.last_seq >= base ? st.last_seq - base + 1 : 0);
+    }
     dump_print_header(o);
     if (o->reverse || o->lines != 0) {
         ex = backward(&c, &start);
@@ -241,6 +258,7 @@ int dump_list(const dump_opts *o)
     } else {
         ex = forward(&c, 0);
     }
+    c.progress.on = 0; /* the first pass only */
     if (ex == SFJ__EX_OK && o->follow)
         ex = follow(&c);
     if (ex != SFJ__EX_OK)
