@@ -669,6 +669,21 @@ static void test_progress(void **state)
     expect_seqs(f, "1,2,3,4,5,6");
 }
 
+/* Wait (10 s at most) until the CSV being written lists `want`. */
+static void wait_seqs(fixture *f, const char *want)
+{
+    char got[256];
+    int i;
+
+    for (i = 0; i < 500; i++) {
+        csv_seqs(f->out, got, sizeof got);
+        if (strcmp(got, want) == 0)
+            return;
+        usleep(20000);
+    }
+    fail_msg("seqs %s, waited for %s", got, want);
+}
+
 /* --follow lists what is there, then new entries as they are committed,
  * and ends cleanly on SIGTERM. */
 static void test_follow(void **state)
@@ -676,8 +691,7 @@ static void test_follow(void **state)
     fixture *f = *state;
     sfj_journal *j;
     pid_t pid;
-    int status = 0, i;
-    char got[256];
+    int status = 0;
 
     build_fixed(f);
     pid = fork();
@@ -691,23 +705,11 @@ static void test_follow(void **state)
               "csv", (char *)NULL);
         _exit(127);
     }
-    for (i = 0; i < 500; i++) {
-        csv_seqs(f->out, got, sizeof got);
-        if (strcmp(got, "1,2,3,4,5,6") == 0)
-            break;
-        usleep(20000);
-    }
-    assert_string_equal(got, "1,2,3,4,5,6");
+    wait_seqs(f, "1,2,3,4,5,6");
     j = open_rw(f);
     add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 9000000, NULL, 0);
     add(j, SFJ_EV_NOTE, 0, NULL, 0, NULL, NULL, 0, T0 + 9000001, NULL, 0);
-    for (i = 0; i < 500; i++) {
-        csv_seqs(f->out, got, sizeof got);
-        if (strcmp(got, "1,2,3,4,5,6,7,8") == 0)
-            break;
-        usleep(20000);
-    }
-    assert_string_equal(got, "1,2,3,4,5,6,7,8");
+    wait_seqs(f, "1,2,3,4,5,6,7,8");
     sfj_journal_close(j);
     assert_int_equal(kill(pid, SIGTERM), 0);
     assert_int_equal(waitpid(pid, &status, 0), pid);
