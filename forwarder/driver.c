@@ -1,6 +1,7 @@
 /* What both sinks share while driving a forwarder: status reports, ack
  * persistence, backoff and the journal head. The sinks and the handle
  * (forwarder.c) call these; they call nothing above the journal. */
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,11 +28,16 @@ static void note_event(sfj_forwarder *f, int event, int error,
         f->was_online = 1;
         in->state = SFJ_LINK_ONLINE;
     } else if (event == SFJ_FWD_OFFLINE) {
-        in->state = SFJ_LINK_OFFLINE;
+        if (in->state != SFJ_LINK_REFUSED) /* a refusal stays until online */
+            in->state = SFJ_LINK_OFFLINE;
     } else if (event == SFJ_FWD_REJECTED) {
         in->rejected++;
     }
-    if (event == SFJ_FWD_OFFLINE || event == SFJ_FWD_ERROR) {
+    if (event == SFJ_FWD_REFUSED)
+        in->state = SFJ_LINK_REFUSED;
+    /* Closing a refused link keeps the refusal as the cause. */
+    if ((event == SFJ_FWD_OFFLINE && prev != SFJ_LINK_REFUSED) ||
+        event == SFJ_FWD_ERROR || event == SFJ_FWD_REFUSED) {
         in->errors++;
         in->last_error = error;
         snprintf(in->cause, sizeof in->cause, "%s",
@@ -61,6 +67,9 @@ static void log_event(int event, uint64_t seq, int error, const char *detail)
                  "forwarder: seq %llu: %s (%s)", (unsigned long long)seq, what,
                  sfj_strerror(error));
         break;
+    case SFJ_FWD_REFUSED:
+        sfj__log(SFJ_LOG_ERROR, "forwarder: refused by the upstream: %s", what);
+        break;
     case SFJ_FWD_REJECTED:
         sfj__log(SFJ_LOG_ERROR,
                  "forwarder: seq %llu set aside as needs-attention: %s",
@@ -71,6 +80,23 @@ static void log_event(int event, uint64_t seq, int error, const char *detail)
     }
 }
 
+/* The first permanent refusal of this forwarder: a NOTE in the journal,
+ * set aside as needs-attention so that sfj-recover lists it (and it is
+ * never sent). Best effort: the event already reported it. */
+static void note_refusal(sfj_forwarder *f, const char *why)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+    char text[160];
+    uint64_t seq = 0;
+
+    snprintf(text, sizeof text, "upstream refused the link: %s", why);
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = text;
+    ev.payload_len = strlen(text);
+    if (sfj_append(f->j, &ev, &seq) == SFJ_OK)
+        (void)sfj__journal_set_attention(f->j, seq, 0, text);
+}
+
 void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
                      const char *detail)
 {
@@ -78,6 +104,10 @@ void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
 
     note_event(f, event, error, detail);
     log_event(event, seq, error, detail);
+    if (event == SFJ_FWD_REFUSED && !f->refusal_noted) {
+        f->refusal_noted = 1;
+        note_refusal(f, detail != NULL ? detail : sfj_strerror(error));
+    }
     if (f->o.status == NULL)
         return;
     memset(&st, 0, sizeof st);
@@ -142,7 +172,12 @@ int sfj__fwd_persist(sfj_forwarder *f, int force)
 
 void sfj__fwd_backoff(sfj_forwarder *f, int max)
 {
-    int step = max ? f->o.backoff_max_ms : f->backoff_ms, delay;
+    int step = max == 2 ? (f->o.backoff_max_ms > INT_MAX / 10
+                               ? INT_MAX
+                               : 10 * f->o.backoff_max_ms)
+               : max    ? f->o.backoff_max_ms
+                        : f->backoff_ms,
+        delay;
 
     /* Full jitter over the upper half of the step, so a fleet of terminals
      * does not reconnect in lockstep after the host comes back. */

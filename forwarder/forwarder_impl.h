@@ -40,6 +40,7 @@ struct sfj_forwarder {
     int running;             /* lock */
     sfj_forwarder_info info; /* lock: what sfj_forwarder_info_get gives */
     int was_online;          /* lock: the link has been up once */
+    int refusal_noted;       /* a refusal was noted in the journal */
     int stop;                /* lock */
     int flush_req;           /* lock: flushes waiting: persist at once */
     unsigned flush_gen;      /* lock: bumped by each flush: skip the backoff */
@@ -79,7 +80,8 @@ void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
 /* Persist `acked` as the watermark if it is due (or `force`). */
 int sfj__fwd_persist(sfj_forwarder *f, int force);
 /* Schedule the next attempt after the current backoff step (with full
- * jitter) and double the step; `max` jumps straight to the longest. */
+ * jitter) and double the step; `max` 1 jumps straight to the longest, 2
+ * to ten times that (a permanent refusal). */
 void sfj__fwd_backoff(sfj_forwarder *f, int max);
 void sfj__fwd_backoff_reset(sfj_forwarder *f);
 int sfj__fwd_flush_requested(sfj_forwarder *f);

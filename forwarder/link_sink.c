@@ -215,9 +215,12 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
     if (ha.status != SFJ_HELLO_OK) {
         snprintf(detail, sizeof detail, "upstream refused: status %u: %s",
                  ha.status, ha.text);
-        sfj__fwd_report(f, SFJ_FWD_ERROR, 0, SFJ_EREJECTED, detail);
+        /* BUSY passes; every other refusal needs a person. */
+        sfj__fwd_report(
+            f, ha.status == SFJ_HELLO_BUSY ? SFJ_FWD_ERROR : SFJ_FWD_REFUSED, 0,
+            SFJ_EREJECTED, detail);
         sfj__link_close(f, SFJ_EREJECTED, "upstream refused the link");
-        sfj__fwd_backoff(f, ha.status != SFJ_HELLO_BUSY);
+        sfj__fwd_backoff(f, ha.status == SFJ_HELLO_BUSY ? 0 : 2);
         return;
     }
     s = ha.next_seq - 1;

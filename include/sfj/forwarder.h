@@ -75,6 +75,12 @@ typedef int (*sfj_connect_cb)(sfj_transport **out, void *payload);
     4                      /**< a problem with `seq` (0: the link); error,     \
                                 detail */
 #define SFJ_FWD_REJECTED 5 /**< `seq` was set aside as needs-attention */
+#define SFJ_FWD_REFUSED                                                        \
+    6 /**< the upstream refused the link for good (unknown terminal,           \
+           diverged journal, its mirror unavailable, protocol version):        \
+           not an outage but a person's job; error, detail. Retried only       \
+           after ten times backoff_max_ms; the first refusal also leaves a     \
+           needs-attention note in the journal */
 
 /** One status event; borrowed for the duration of the callback. */
 typedef struct sfj_forwarder_status {
@@ -141,7 +147,9 @@ typedef enum sfj_link_state {
     SFJ_LINK_IDLE = 0,     /**< not started, or stopped */
     SFJ_LINK_STARTING = 1, /**< started, no answer from the sink yet */
     SFJ_LINK_ONLINE = 2,   /**< the sink accepts entries */
-    SFJ_LINK_OFFLINE = 3   /**< down: see last_error and cause; retrying */
+    SFJ_LINK_OFFLINE = 3,  /**< down: see last_error and cause; retrying */
+    SFJ_LINK_REFUSED = 4   /**< refused by the upstream for good (see
+                                SFJ_FWD_REFUSED and cause): needs a person */
 } sfj_link_state;
 
 /** How the forwarder is, for a status screen or a log. A snapshot taken
