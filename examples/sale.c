@@ -43,13 +43,13 @@ static int terminal_start(const sfj_keys *keys, const char *dir,
     int rc;
 
     opts.terminal_id = "POS-0001";
-    if ((rc = sfj_journal_open(j, dir, keys, &opts)) != SFJ_OK)
+    if ((rc = sfj_journal_open(dir, keys, &opts, j)) != SFJ_OK)
         return rc;
     if (host == NULL)
         return SFJ_OK;
     fo.sink = SFJ_SINK_TCP; /* ship entries to sfj-host */
     fo.address = host;      /* "HOST:PORT" */
-    if ((rc = sfj_forwarder_new(fwd, *j, &fo)) != SFJ_OK)
+    if ((rc = sfj_forwarder_new(*j, &fo, fwd)) != SFJ_OK)
         return rc;
     return sfj_forwarder_start(*fwd); /* its own thread; never blocks */
 }
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
     rc = sfj_keys_generate_file(argv[1]); /* once, at installation */
     if (rc != SFJ_OK && rc != SFJ_EEXIST)
         return fail("create key", rc);
-    if ((rc = sfj_keys_load_file(&keys, argv[1])) != SFJ_OK)
+    if ((rc = sfj_keys_load_file(argv[1], &keys)) != SFJ_OK)
         return fail("load key", rc); /* the file must be mode 0600 */
     rc = terminal_start(keys, argv[2], argc == 4 ? argv[3] : NULL, &j, &fwd);
     if (rc != SFJ_OK) {

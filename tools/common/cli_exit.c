@@ -84,7 +84,7 @@ int sfj__cli_bad_option(const char *prog, int c, int optopt_c, const char *arg)
 
 int sfj__cli_load_key(const char *prog, const char *path, sfj_keys **out)
 {
-    int rc = sfj_keys_load_file(out, path);
+    int rc = sfj_keys_load_file(path, out);
 
     switch (rc) {
     case SFJ_OK:
@@ -122,7 +122,7 @@ int sfj__cli_open_journal(const char *prog, const char *dir,
         return SFJ__EX_NOTFOUND;
     }
     opts.flags = flags | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK;
-    rc = sfj_journal_open(out, dir, keys, &opts);
+    rc = sfj_journal_open(dir, keys, &opts, out);
     if (rc == SFJ_EAUTH) {
         say(prog, "%s: the key does not belong to this journal", dir);
         return SFJ__EX_WRONGKEY;

@@ -163,7 +163,7 @@ static int forward(list_ctx *c, uint64_t from)
  * newest match into *start. An exit code. */
 static int backward(list_ctx *c, uint64_t *start)
 {
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     uint64_t lo, hi, seq, found = 0;
     uint8_t *rec = NULL;
     size_t len = 0;
