@@ -183,6 +183,32 @@ static void test_forwarder_opts(void **state)
     sfj_forwarder_free(fw);
 }
 
+static void test_forwarder_info(void **state)
+{
+    sfj_test_fixture *f = *state;
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_forwarder_info info = SFJ_FORWARDER_INFO_INIT;
+    sfj_forwarder *fw = NULL;
+
+    o.sink = SFJ_SINK_CALLBACK;
+    o.deliver = deliver_ack;
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_OK);
+    memset(&info, 0x5a, sizeof info);
+    info.version = 0;
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), SFJ_EVERSION);
+    assert_int_equal(info.acknowledged, 0x5a5a5a5a5a5a5a5aull); /* untouched */
+    info.version = SFJ_FORWARDER_INFO_VERSION + 1;
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), SFJ_EVERSION);
+    assert_int_equal(info.acknowledged, 0x5a5a5a5a5a5a5a5aull);
+    info.version = SFJ_FORWARDER_INFO_VERSION;
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), SFJ_OK);
+    assert_int_equal(info.version, SFJ_FORWARDER_INFO_VERSION);
+    assert_int_equal(info.state, SFJ_LINK_IDLE);
+    assert_int_equal(info.acknowledged, 0);
+    assert_int_equal(sfj_forwarder_info_get(NULL, &info), SFJ_EINVAL);
+    sfj_forwarder_free(fw);
+}
+
 static void test_serial_opts(void **state)
 {
     sfj_serial_opts o = SFJ_SERIAL_OPTS_INIT;
@@ -344,6 +370,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_range_rule),
+        cmocka_unit_test_setup_teardown(test_forwarder_info,
+                                        sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_journal_opts, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_event, sfj_test_setup_open,

@@ -462,13 +462,13 @@ static void test_bad_address(void **state)
     o.sink = SFJ_SINK_TCP;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         o.address = bad[i];
-        if (sfj_forwarder_new(&fw, f->j, &o) != SFJ_EINVAL)
+        if (sfj_forwarder_new(f->j, &o, &fw) != SFJ_EINVAL)
             fail_msg("%s accepted", bad[i]);
         assert_null(fw);
     }
     for (i = 0; i < sizeof good / sizeof good[0]; i++) {
         o.address = good[i];
-        assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_OK);
+        assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_OK);
         sfj_forwarder_free(fw);
         fw = NULL;
     }
@@ -492,7 +492,7 @@ static void test_info_offline(void **state)
     o.address = "127.0.0.1:1"; /* nothing listens on port 1 */
     o.backoff_min_ms = 10;
     o.backoff_max_ms = 20;
-    assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), SFJ_OK);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_OK);
     assert_int_equal(sfj_forwarder_start(fw), 0);
     for (i = 0; i < 500; i++) {
         assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);

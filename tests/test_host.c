@@ -638,7 +638,7 @@ static void test_unprovisioned_terminal(void **state)
     sfj_forwarder_info info = SFJ_FORWARDER_INFO_INIT;
     sfj_keys *other = sfj_test_keys(99);
     sfj_journal *j2 = NULL;
-    sfj_stats st;
+    sfj_stats st = SFJ_STATS_INIT;
     char addr[64], *path = sfj_test_path(f->dir, "other");
 
     open_terminal(f, "T-KNOWN");

@@ -31,33 +31,38 @@ extern "C" {
 #endif
 
 /** Sinks (sfj_forwarder_opts.sink). */
-#define SFJ_SINK_TCP       1 /**< framed link over TCP to `address` */
-#define SFJ_SINK_SERIAL    2 /**< framed link over the serial `address` */
-#define SFJ_SINK_CALLBACK  3 /**< the app's `deliver` callback */
-#define SFJ_SINK_TRANSPORT 4 /**< framed link over the app's `connect` */
+typedef enum sfj_sink {
+    SFJ_SINK_TCP = 1,      /**< framed link over TCP to `address` */
+    SFJ_SINK_SERIAL = 2,   /**< framed link over the serial `address` */
+    SFJ_SINK_CALLBACK = 3, /**< the app's `deliver` callback */
+    SFJ_SINK_TRANSPORT = 4 /**< framed link over the app's `connect` */
+} sfj_sink;
 
 /** Serial backends (sfj_forwarder_opts.serial_backend). */
-#define SFJ_SERIAL_LIBSERIALPORT 0 /**< real ports through libserialport */
-#define SFJ_SERIAL_TERMIOS       1 /**< plain termios (ptys, simple UARTs) */
+typedef enum sfj_serial_backend {
+    SFJ_SERIAL_LIBSERIALPORT = 0, /**< real ports through libserialport */
+    SFJ_SERIAL_TERMIOS = 1        /**< plain termios (ptys, simple UARTs) */
+} sfj_serial_backend;
 
 /** Answers of a deliver callback. */
-#define SFJ_DELIVER_ACK 0 /**< delivered: the entry is done */
-#define SFJ_DELIVER_RETRY                                                      \
-    1 /**< not now: retry this entry after a backoff;                          \
-           the entries behind it wait */
-#define SFJ_DELIVER_REJECT                                                     \
-    2 /**< refused for good: set aside as                                      \
-           needs-attention (never deleted), the                                \
-           queue goes on */
+typedef enum sfj_deliver_answer {
+    SFJ_DELIVER_ACK = 0,   /**< delivered: the entry is done */
+    SFJ_DELIVER_RETRY = 1, /**< not now: retry this entry after a backoff;
+                                the entries behind it wait */
+    SFJ_DELIVER_REJECT = 2 /**< refused for good: set aside as
+                                needs-attention (never deleted), the queue
+                                goes on */
+} sfj_deliver_answer;
 
-/** Flags (sfj_forwarder_opts.flags). */
-#define SFJ_FWD_F_DELIVER_CHECKPOINTS                                          \
-    0x1u /**< also hand CHECKPOINT entries                                     \
-              to the callback (by default                                      \
-              they are acked unseen) */
+/** Flags (sfj_forwarder_opts.flags), or-ed together. */
+typedef enum sfj_forwarder_flags {
+    SFJ_FWD_F_DELIVER_CHECKPOINTS = 0x1 /**< also hand CHECKPOINT entries to
+                                             the callback (by default they
+                                             are acked unseen) */
+} sfj_forwarder_flags;
 
 /** Deliver one decrypted entry (callback sink). `entry` is borrowed for the
- *  call. Return an SFJ_DELIVER_* answer; anything else counts as RETRY.
+ *  call. Return an sfj_deliver_answer; anything else counts as RETRY.
  *  Called on the forwarder's thread (or the sfj_forwarder_poll caller). */
 typedef int (*sfj_deliver_cb)(const sfj_entry *entry, void *payload);
 
@@ -66,27 +71,30 @@ typedef int (*sfj_deliver_cb)(const sfj_entry *entry, void *payload);
 typedef int (*sfj_connect_cb)(sfj_transport **out, void *payload);
 
 /** Status events. */
-#define SFJ_FWD_ONLINE  1 /**< the sink accepts entries */
-#define SFJ_FWD_OFFLINE 2 /**< the link went down (error, detail) */
-#define SFJ_FWD_FORWARDED                                                      \
-    3 /**< first_seq..last_seq are now acknowledged                            \
-           and the watermark is persisted */
-#define SFJ_FWD_ERROR                                                          \
-    4                      /**< a problem with `seq` (0: the link); error,     \
+typedef enum sfj_forwarder_event {
+    SFJ_FWD_ONLINE = 1,    /**< the sink accepts entries */
+    SFJ_FWD_OFFLINE = 2,   /**< the link went down (error, detail) */
+    SFJ_FWD_FORWARDED = 3, /**< first_seq..last_seq are now acknowledged
+                                and the watermark is persisted */
+    SFJ_FWD_ERROR = 4,     /**< a problem with `seq` (0: the link); error,
                                 detail */
-#define SFJ_FWD_REJECTED 5 /**< `seq` was set aside as needs-attention */
-#define SFJ_FWD_REFUSED                                                        \
-    6 /**< the upstream refused the link for good (unknown terminal,           \
-           diverged journal, its mirror unavailable, protocol version):        \
-           not an outage but a person's job; error, detail. Retried only       \
-           after ten times backoff_max_ms; the first refusal also leaves a     \
-           needs-attention note in the journal */
+    SFJ_FWD_REJECTED = 5,  /**< `seq` was set aside as needs-attention */
+    SFJ_FWD_REFUSED = 6    /**< the upstream refused the link for good
+                                (unknown terminal, diverged journal, its
+                                mirror unavailable, protocol version): not
+                                an outage but a person's job; error,
+                                detail. Retried only after ten times
+                                backoff_max_ms; the first refusal also
+                                leaves a needs-attention note in the
+                                journal */
+} sfj_forwarder_event;
 
-/** One status event; borrowed for the duration of the callback. */
+/** One status event, made by the forwarder and borrowed for the duration
+ *  of the callback (so it carries no version: the library allocates it). */
 typedef struct sfj_forwarder_status {
-    int event;          /**< SFJ_FWD_* */
-    uint64_t first_seq; /**< FORWARDED: first newly acknowledged seq */
-    uint64_t last_seq;  /**< FORWARDED: last newly acknowledged seq */
+    sfj_forwarder_event event; /**< what happened */
+    uint64_t first_seq;        /**< FORWARDED: first newly acknowledged seq */
+    uint64_t last_seq;         /**< FORWARDED: last newly acknowledged seq */
     uint64_t seq;       /**< ERROR, REJECTED: the entry concerned (or 0) */
     int error;          /**< OFFLINE, ERROR, REJECTED: an SFJ_E* code */
     const char *detail; /**< one line, never a key, plaintext or PAN */
@@ -99,13 +107,13 @@ typedef void (*sfj_status_cb)(const sfj_forwarder_status *status,
 
 /** Forwarder options. Zero fields take the defaults in brackets. */
 typedef struct sfj_forwarder_opts {
-    unsigned version;       /**< SFJ_FORWARDER_OPTS_VERSION */
-    int sink;               /**< SFJ_SINK_* */
-    const char *address;    /**< "host:port" (TCP) or device path (serial);
-                                 copied */
-    int serial_backend;     /**< SFJ_SERIAL_* */
-    sfj_serial_opts serial; /**< line settings for SFJ_SINK_SERIAL */
-    sfj_deliver_cb deliver; /**< SFJ_SINK_CALLBACK */
+    unsigned version;    /**< SFJ_FORWARDER_OPTS_VERSION (or older) */
+    sfj_sink sink;       /**< where entries go */
+    const char *address; /**< "host:port" (TCP) or device path (serial);
+                              copied */
+    sfj_serial_backend serial_backend; /**< SFJ_SINK_SERIAL only */
+    sfj_serial_opts serial;            /**< line settings for SFJ_SINK_SERIAL */
+    sfj_deliver_cb deliver;            /**< SFJ_SINK_CALLBACK */
     void *deliver_payload;
     sfj_connect_cb connect; /**< SFJ_SINK_TRANSPORT */
     void *connect_payload;
@@ -121,14 +129,15 @@ typedef struct sfj_forwarder_opts {
     unsigned ack_batch;     /**< persist the watermark after this many
                                  acknowledged seqs [256] ... */
     int ack_flush_ms;       /**< ... or after this long [100] */
-    unsigned flags;         /**< SFJ_FWD_F_* */
+    unsigned flags;         /**< sfj_forwarder_flags, or-ed */
 } sfj_forwarder_opts;
 
 #define SFJ_FORWARDER_OPTS_VERSION 1
 #define SFJ_FORWARDER_OPTS_INIT                                                \
     {                                                                          \
-        SFJ_FORWARDER_OPTS_VERSION, 0, NULL, 0, SFJ_SERIAL_OPTS_INIT, NULL,    \
-            NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0            \
+        SFJ_FORWARDER_OPTS_VERSION, (sfj_sink)0, NULL,                         \
+            SFJ_SERIAL_LIBSERIALPORT, SFJ_SERIAL_OPTS_INIT, NULL, NULL, NULL,  \
+            NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0                        \
     }
 
 /** Opaque forwarder. */
@@ -138,9 +147,13 @@ typedef struct sfj_forwarder sfj_forwarder;
  *  writable: acks are persisted in it). Nothing connects yet. A TCP
  *  address that is not "host:port" or "[v6]:port" with a decimal port
  *  1..65535 is refused here (SFJ_EINVAL), not retried forever. `*out`
- *  belongs to the caller; release it with sfj_forwarder_free. */
-SFJ_EXTERN int sfj_forwarder_new(sfj_forwarder **out, sfj_journal *j,
-                                 const sfj_forwarder_opts *opts);
+ *  belongs to the caller; release it with sfj_forwarder_free. SFJ_EVERSION
+ *  when opts->version (or, for a serial sink, opts->serial.version) is 0
+ *  or newer than this header's. A connect callback's transport whose ops
+ *  version is unknown is closed and reported as SFJ_EVERSION. */
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_forwarder_new(sfj_journal *j,
+                                                 const sfj_forwarder_opts *opts,
+                                                 sfj_forwarder **out);
 
 /** Link states of sfj_forwarder_info. */
 typedef enum sfj_link_state {
@@ -203,7 +216,8 @@ SFJ_EXTERN int sfj_forwarder_poll(sfj_forwarder *f, int timeout_ms);
  *  every entry present at the call is acknowledged and the watermark is
  *  durable, or SFJ_ETIMEDOUT after `timeout_ms` (-1: no limit). Works with
  *  and without the thread (without, it drives the forwarder itself). */
-SFJ_EXTERN int sfj_forwarder_flush(sfj_forwarder *f, int timeout_ms);
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_forwarder_flush(sfj_forwarder *f,
+                                                   int timeout_ms);
 
 /** Stop the thread (if running), persist the acks received so far and
  *  close the link. The forwarder can be started again. */

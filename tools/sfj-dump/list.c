@@ -242,9 +242,8 @@ int dump_list(const dump_opts *o)
     sfj_journal_id(c.j, c.jid);
     {
         uint64_t base = o->from_seq > 0 ? o->from_seq : 1;
-        sfj_stats st;
+        sfj_stats st = SFJ_STATS_INIT;
 
-        memset(&st, 0, sizeof st);
         if (sfj_stats_get(c.j, &st) != SFJ_OK)
             st.last_seq = 0;
         sfj__progress_start(&c.progress, "sfj-dump", "listing", "entries",
