@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "common/log.h"
+#include "common/logging.h"
 #include "forwarder/forwarder_impl.h"
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
