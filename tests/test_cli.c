@@ -44,8 +44,9 @@ typedef struct cli_case {
 #define WRONGKEY  77
 #define KEYFILE   78
 
-static const char *const tools[] = {"sfj-dump", "sfj-recover", "sfj-keygen",
-                                    "sfj-host", "sfj-bench",   "pos-sim"};
+static const char *const tools[] = {"sfj-dump",     "sfj-recover", "sfj-keygen",
+                                    "sfj-host",     "sfj-bench",   "pos-sim",
+                                    "sfj-reconcile"};
 
 static const cli_case cases[] = {
     /* Bad usage. */
@@ -63,6 +64,8 @@ static const cli_case cases[] = {
     {"sfj-dump", {"$J", "$J"}, USAGE},
     {"sfj-recover", {"$J", "$J", "-k", "$K"}, USAGE},
     {"sfj-keygen", {"frobnicate", "$K"}, USAGE},
+    {"sfj-reconcile", {"$J", "-k"}, USAGE},
+    {"sfj-reconcile", {"$J", "-k", "$K", "-o", "xml", "$F"}, USAGE},
     /* Bad option values. */
     {"sfj-dump", {"$J", "--from", "abc"}, USAGE},
     {"sfj-dump", {"$J", "-o", "xml"}, USAGE},
@@ -82,6 +85,7 @@ static const cli_case cases[] = {
     {"sfj-recover", {"$F", "-k", "$K"}, NOTFOUND},
     {"sfj-keygen", {"export-host", "$M", "-k", "$K"}, NOTFOUND},
     {"sfj-keygen", {"export-host", "$F", "-k", "$K"}, NOTFOUND},
+    {"sfj-reconcile", {"$M", "-k", "$K", "$F"}, NOTFOUND},
     /* Key file missing. */
     {"sfj-dump", {"$J", "-k", "$M"}, NOTFOUND},
     {"sfj-recover", {"$J", "-k", "$M"}, NOTFOUND},
@@ -94,6 +98,7 @@ static const cli_case cases[] = {
     {"sfj-dump", {"$J", "-k", "$O"}, KEYFILE},
     {"sfj-recover", {"$J", "-k", "$O"}, KEYFILE},
     {"sfj-keygen", {"show", "$O"}, KEYFILE},
+    {"sfj-reconcile", {"$J", "-k", "$O", "$F"}, KEYFILE},
     {"sfj-keygen", {"export-host", "$J", "-k", "$O"}, KEYFILE},
     {"sfj-dump", {"$J", "-k", "$F"}, KEYFILE},
     {"sfj-host",
@@ -104,6 +109,7 @@ static const cli_case cases[] = {
     {"sfj-dump", {"$J", "--verify", "-k", "$W"}, WRONGKEY},
     {"sfj-recover", {"$J", "-k", "$W"}, WRONGKEY},
     {"sfj-keygen", {"export-host", "$J", "-k", "$W"}, WRONGKEY},
+    {"sfj-reconcile", {"$J", "-k", "$W", "$F"}, WRONGKEY},
     /* Cannot write. */
     {"sfj-keygen", {"new", "$K"}, CANTWRITE},
     {"sfj-host",

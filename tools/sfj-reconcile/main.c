@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_exit.h"
 #include "cli_file.h"
 #include "cli_text.h"
 #include "cli_time.h"
@@ -464,7 +465,8 @@ int main(int argc, char **argv)
 
     if (cols == NULL)
         return EXIT_INTERNAL;
-    while ((c = getopt_long(argc, argv, "k:m:o:h", opts, NULL)) != -1) {
+    opterr = 0; /* one line, no usage: docs/CLI.md */
+    while ((c = getopt_long(argc, argv, ":k:m:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             key = optarg;
@@ -529,9 +531,9 @@ int main(int argc, char **argv)
             m.txn = optarg;
             break;
         default:
-            fputs(usage, stderr);
             free(cols);
-            return EXIT_USAGE;
+            return sfj__cli_bad_option("sfj-reconcile", c, optopt,
+                                       argv[optind - 1]);
         }
     }
     if (optind >= argc || key == NULL || (!is_manual && optind + 1 >= argc) ||
