@@ -1,11 +1,12 @@
 /* Noise_NNpsk0_25519_ChaChaPoly_BLAKE2b; see noise.h. The functions keep
  * the names of the Noise specification (rev 34, sections 4 and 5). */
-#include "crypto/noise.h"
+#include "sfj/sys/noise.h"
 
 #include <assert.h>
 #include <sodium.h>
 #include <string.h>
 
+#include "crypto/tags.h"
 #include "sfj/errors.h"
 
 #define BLOCKLEN 128
@@ -171,7 +172,7 @@ static int decrypt_and_hash(sfj__noise *hs, const uint8_t *ct, size_t n,
 int sfj__noise_new(sfj__noise **out, int initiator, const uint8_t *prologue,
                    size_t prologue_len, const uint8_t *psk)
 {
-    static const char name[] = SFJ_NOISE_PROTOCOL;
+    static const char name[] = SFJ__NOISE_NAME;
     sfj__noise *hs = sodium_malloc(sizeof *hs);
 
     *out = NULL;

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "crypto/noise.h"
+#include "sfj/sys/noise.h"
 #include "sfj/errors.h"
 #include "sfj/sfj.h"
 

@@ -17,18 +17,19 @@
  * Invariant: `has_k` is set only after MixKeyAndHash(psk), so every
  * payload of this pattern is encrypted; the message order is enforced by
  * `step` and `initiator`. */
-#ifndef SFJ_CRYPTO_NOISE_H
-#define SFJ_CRYPTO_NOISE_H
+/* Internal surface for the tools (docs/HACKING.md, "Layers"): not
+ * installed, and not exported from libsfj.so. */
+#ifndef SFJ_SYS_NOISE_H
+#define SFJ_SYS_NOISE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define SFJ_NOISE_PROTOCOL "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2b"
-#define SFJ_NOISE_HASHLEN  64
-#define SFJ_NOISE_KEYLEN   32
-#define SFJ_NOISE_DHLEN    32
-#define SFJ_NOISE_TAGLEN   16
-#define SFJ_NOISE_PSKLEN   32
+#define SFJ_NOISE_HASHLEN 64
+#define SFJ_NOISE_KEYLEN  32
+#define SFJ_NOISE_DHLEN   32
+#define SFJ_NOISE_TAGLEN  16
+#define SFJ_NOISE_PSKLEN  32
 /* Noise's limit on any one message. */
 #define SFJ_NOISE_MSG_MAX 65535
 
