@@ -25,12 +25,12 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "forwarder/forwarder_impl.h"
-#include "sfj/sys/proto_v2.h"
 #include "sfj/errors.h"
 #include "sfj/sys/chain.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/link_mac.h"
 #include "sfj/sys/proto.h"
+#include "sfj/sys/proto_v2.h"
 
 static void sleep_ms(int ms)
 {

@@ -17,12 +17,12 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
-#include "sfj/sys/proto_v2.h"
 #include "sfj/forwarder.h"
 #include "sfj/sys/chain.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/link_mac.h"
 #include "sfj/sys/proto.h"
+#include "sfj/sys/proto_v2.h"
 #include "sfj/sys/wire.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
@@ -309,6 +309,56 @@ static void test_forged_acks(void **state)
     sfj_forwarder_free(fw);
 }
 
+/* Reflection: the terminal's own messages sent back to it. Message 1
+ * dressed as a HELLO_ACK, then (after a genuine handshake) its first
+ * sealed frame: neither opens, the link ends, the watermark stays. */
+static void test_reflection(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    uint8_t *b, copy[512];
+    sfj__frame fr;
+    size_t n;
+    int64_t until;
+    int rc;
+
+    sfj_test_append(f->j, 5);
+    fw = new_link_fwd(f);
+    assert_true(up_read(f, fw, &fr));
+    assert_int_equal(fr.type, SFJ_MSG_HELLO);
+    n = fr.len - SFJ_HELLO2_HDR;
+    memcpy(copy, fr.body + SFJ_HELLO2_HDR, n);
+    b = sfj__wire_body(&f->w);
+    sfj__put_u16(b, 2);
+    b[2] = 0;
+    memcpy(b + 3, copy, n);
+    assert_int_equal(
+        sfj__wire_send(&f->w, f->up, SFJ_MSG_HELLO_ACK, 3 + n, 1000), 0);
+    drive(fw, 50);
+    assert_int_equal(f->auth_errors, 1);
+    assert_int_equal(f->online, 0);
+
+    up_handshake(f, fw);
+    /* The first sealed frame, as it came. */
+    until = sfj__mono_ms() + 3000;
+    for (rc = 0; rc != 1 && sfj__mono_ms() < until;) {
+        rc = sfj__wire_next(&f->w, &fr);
+        if (rc == 0 && sfj__wire_fill(&f->w, f->up, 0) != 0)
+            assert_int_equal(sfj_forwarder_poll(fw, 5), 0);
+    }
+    assert_int_equal(rc, 1);
+    assert_int_equal(fr.type, SFJ_MSG_SEALED);
+    n = fr.len;
+    memcpy(copy, fr.body, n);
+    memcpy(sfj__wire_body(&f->w), copy, n);
+    assert_int_equal(sfj__wire_send(&f->w, f->up, SFJ_MSG_SEALED, n, 1000), 0);
+    drive(fw, 100);
+    assert_int_equal(f->auth_errors, 2);
+    assert_true(f->offline >= 2);
+    sfj_forwarder_free(fw);
+    assert_int_equal(wm(f), 0);
+}
+
 static void test_nak_resend(void **state)
 {
     fx *f = *state;
@@ -457,6 +507,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_forged_acks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reflection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nak_resend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_ack_retry_reject, setup,
                                         teardown),

@@ -30,8 +30,8 @@
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/link_mac.h"
-#include "sfj/sys/proto_v2.h"
 #include "sfj/sys/proto.h"
+#include "sfj/sys/proto_v2.h"
 
 #define BATCH_BYTES      (4u << 20)
 #define HELLO_TIMEOUT_MS 10000
