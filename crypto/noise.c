@@ -203,6 +203,18 @@ void sfj__noise_set_ephemeral(sfj__noise *hs, const uint8_t *priv)
     memcpy(hs->e_priv, priv, SFJ_NOISE_DHLEN);
 }
 
+/* Is it this side's turn to write (`writing`) or to read a message? The
+ * initiator writes message 1, the responder message 2. */
+static int my_turn(const sfj__noise *hs, int writing)
+{
+    int initiator_writes = hs->step == SFJ_NOISE_INIT;
+
+    if (hs->step != SFJ_NOISE_INIT && hs->step != SFJ_NOISE_MSG1_DONE)
+        return 0;
+    return writing ? hs->initiator == initiator_writes
+                   : hs->initiator != initiator_writes;
+}
+
 int sfj__noise_write(sfj__noise *hs, const uint8_t *payload, size_t len,
                      uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -212,9 +224,7 @@ int sfj__noise_write(sfj__noise *hs, const uint8_t *payload, size_t len,
     assert(assert_noise_state(hs));
     *out_len = 0;
     first = hs->step == SFJ_NOISE_INIT;
-    if ((first && !hs->initiator) ||
-        (hs->step == SFJ_NOISE_MSG1_DONE && hs->initiator) ||
-        (!first && hs->step != SFJ_NOISE_MSG1_DONE) ||
+    if (!my_turn(hs, 1) ||
         len > SFJ_NOISE_MSG_MAX - SFJ_NOISE_DHLEN - SFJ_NOISE_TAGLEN ||
         cap < SFJ_NOISE_DHLEN + len + SFJ_NOISE_TAGLEN)
         goto done;
@@ -253,10 +263,8 @@ int sfj__noise_read(sfj__noise *hs, const uint8_t *msg, size_t len,
     assert(assert_noise_state(hs));
     *payload_len = 0;
     first = hs->step == SFJ_NOISE_INIT;
-    if ((first && hs->initiator) ||
-        (hs->step == SFJ_NOISE_MSG1_DONE && !hs->initiator) ||
-        (!first && hs->step != SFJ_NOISE_MSG1_DONE) ||
-        len < SFJ_NOISE_DHLEN + SFJ_NOISE_TAGLEN || len > SFJ_NOISE_MSG_MAX ||
+    if (!my_turn(hs, 0) || len < SFJ_NOISE_DHLEN + SFJ_NOISE_TAGLEN ||
+        len > SFJ_NOISE_MSG_MAX ||
         cap < len - SFJ_NOISE_DHLEN - SFJ_NOISE_TAGLEN)
         goto done;
     if (first)

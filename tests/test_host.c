@@ -37,8 +37,7 @@ typedef struct fx {
     sfj_keys *keys;
     sfj_journal *j;
     sfj_test_host host;
-    int online, offline, errors, auth_errors;
-    pthread_mutex_t lock;
+    sfj_test_status st;
     pid_t socat; /* the pty pair of test_serial_pty, or 0 */
 } fx;
 
@@ -52,7 +51,7 @@ static int setup(void **state)
     f->host.dir = sfj_test_path(f->dir, "mirrors");
     f->host.prov = sfj_test_path(f->dir, "terminals.conf");
     f->host.log = sfj_test_path(f->dir, "host.log");
-    pthread_mutex_init(&f->lock, NULL);
+    sfj_test_status_init(&f->st);
     *state = f;
     return 0;
 }
@@ -76,7 +75,7 @@ static int teardown(void **state)
     free(f->host.dir);
     free(f->host.prov);
     free(f->host.log);
-    pthread_mutex_destroy(&f->lock);
+    sfj_test_status_destroy(&f->st);
     free(f);
     return 0;
 }
@@ -90,33 +89,9 @@ static void open_terminal(fx *f, const char *tid)
     sfj_test_provision(f->host.prov, f->j, f->keys, tid);
 }
 
-static void on_status(const sfj_forwarder_status *st, void *payload)
-{
-    fx *f = payload;
-
-    pthread_mutex_lock(&f->lock);
-    if (st->event == SFJ_FWD_ONLINE)
-        f->online++;
-    else if (st->event == SFJ_FWD_OFFLINE)
-        f->offline++;
-    else if (st->event == SFJ_FWD_ERROR) {
-        f->errors++;
-        if (st->error == SFJ_EAUTH)
-            f->auth_errors++;
-    }
-    pthread_mutex_unlock(&f->lock);
-}
-
-/* Counters on_status writes from the forwarder thread, read under its
- * lock. */
 static int counted(fx *f, const int *counter)
 {
-    int v;
-
-    pthread_mutex_lock(&f->lock);
-    v = *counter;
-    pthread_mutex_unlock(&f->lock);
-    return v;
+    return sfj_test_counted(&f->st, counter);
 }
 
 static sfj_forwarder_opts tcp_opts(fx *f, char *addr, size_t cap)
@@ -130,8 +105,8 @@ static sfj_forwarder_opts tcp_opts(fx *f, char *addr, size_t cap)
     o.backoff_max_ms = 200;
     o.connect_timeout_ms = 1000;
     o.ack_timeout_ms = 3000;
-    o.status = on_status;
-    o.status_payload = f;
+    o.status = sfj_test_on_status;
+    o.status_payload = &f->st;
     return o;
 }
 
@@ -181,8 +156,8 @@ static void test_tcp_10k(void **state)
     fw = start_fwd(f, &o);
     sfj_test_append(f->j, 10000); /* forwarded while being appended */
     finish(f, fw, 10000);
-    assert_true(counted(f, &f->online) >= 1);
-    assert_int_equal(counted(f, &f->auth_errors), 0);
+    assert_true(counted(f, &f->st.online) >= 1);
+    assert_int_equal(counted(f, &f->st.auth_errors), 0);
     print_message("10,000 entries appended and forwarded in %lld ms\n",
                   (long long)(sfj__mono_ms() - t0));
 }
@@ -202,7 +177,7 @@ static void test_host_down_at_start(void **state)
     sfj_test_append(f->j, 200);
     usleep(300000);
     assert_int_equal(watermark(f->j), 0);
-    assert_true(counted(f, &f->offline) >= 1);
+    assert_true(counted(f, &f->st.offline) >= 1);
     sfj_test_host_start(&f->host); /* same port */
     sfj_test_append(f->j, 100);
     finish(f, fw, 300);
@@ -250,7 +225,7 @@ static void test_host_killed_restarted(void **state)
     }
     pthread_join(th, NULL);
     finish(f, fw, 3000);
-    assert_true(counted(f, &f->offline) >= 3);
+    assert_true(counted(f, &f->st.offline) >= 3);
 }
 
 /* ---- a transport that misbehaves on purpose ---- */
@@ -484,7 +459,7 @@ static void test_dup_reordered_acks(void **state)
      * It never moves the watermark (finish checked every seq is held)
      * and it ends the link as not authentic (version 1 ignored it as
      * stale on the same link). */
-    assert_true(counted(f, &f->auth_errors) >= 1);
+    assert_true(counted(f, &f->st.auth_errors) >= 1);
     assert_true(c.connects >= 2);
 }
 
@@ -617,7 +592,7 @@ static void test_appends_while_down(void **state)
                   (long long)base, (long long)down);
     assert_true(down <= 3 * base + 500);
     assert_int_equal(watermark(f->j), 0);
-    assert_true(counted(f, &f->offline) >= 2);
+    assert_true(counted(f, &f->st.offline) >= 2);
     sfj_test_host_start(&f->host);
     finish(f, fw, 600);
 }
@@ -642,7 +617,7 @@ static void test_unprovisioned_terminal(void **state)
     o = tcp_opts(f, addr, sizeof addr);
     assert_int_equal(sfj_forwarder_new(&fw, j2, &o), 0);
     assert_int_equal(sfj_forwarder_flush(fw, 500), SFJ_ETIMEDOUT);
-    assert_true(counted(f, &f->errors) >= 1);
+    assert_true(counted(f, &f->st.errors) >= 1);
     assert_int_equal(watermark(j2), 0);
     sfj_forwarder_free(fw);
     assert_true(sfj_test_file_contains(f->host.log, "not provisioned"));
@@ -685,13 +660,13 @@ static void test_rolled_back_journal(void **state)
              f->jdir);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, NULL), 0);
-    pthread_mutex_lock(&f->lock);
-    f->errors = 0;
-    pthread_mutex_unlock(&f->lock);
+    pthread_mutex_lock(&f->st.lock);
+    f->st.errors = 0;
+    pthread_mutex_unlock(&f->st.lock);
     fw = start_fwd(f, &o);
     assert_int_equal(sfj_forwarder_flush(fw, 1000), SFJ_ETIMEDOUT);
     sfj_forwarder_free(fw);
-    assert_true(counted(f, &f->errors) >= 1);
+    assert_true(counted(f, &f->st.errors) >= 1);
     assert_int_equal(watermark(f->j), 0);
     assert_int_equal(sfj_stats_get(f->j, &st), 0);
     assert_true(st.last_seq < mirrored);
@@ -751,8 +726,8 @@ static void test_serial_pty(void **state)
     o.backoff_min_ms = 20;
     o.backoff_max_ms = 200;
     o.ack_timeout_ms = 3000;
-    o.status = on_status;
-    o.status_payload = f;
+    o.status = sfj_test_on_status;
+    o.status_payload = &f->st;
     fw = start_fwd(f, &o);
     sfj_test_append(f->j, 10000);
     finish(f, fw, 10000);

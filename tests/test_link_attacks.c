@@ -47,9 +47,7 @@ typedef struct fx {
     sfj_journal *j;
     uint8_t jid[16], link[32], link2[32];
     sfj_test_host host;
-    pthread_mutex_t lock;
-    int online, offline, auth_errors, rejected, version_errors;
-    char last_error[300];
+    sfj_test_status st;
 } fx;
 
 /* Results of the last run, for RELIABILITY.md. */
@@ -67,7 +65,7 @@ static int setup(void **state)
     f->host.dir = sfj_test_path(f->dir, "mirrors");
     f->host.prov = sfj_test_path(f->dir, "terminals.conf");
     f->host.log = sfj_test_path(f->dir, "host.log");
-    pthread_mutex_init(&f->lock, NULL);
+    sfj_test_status_init(&f->st);
     o.terminal_id = TID;
     assert_int_equal(sfj_journal_open(&f->j, f->jdir, f->keys, &o), 0);
     assert_int_equal(sfj_journal_id(f->j, f->jid), 0);
@@ -95,41 +93,14 @@ static int teardown(void **state)
     free(f->host.dir);
     free(f->host.prov);
     free(f->host.log);
-    pthread_mutex_destroy(&f->lock);
+    sfj_test_status_destroy(&f->st);
     free(f);
     return 0;
 }
 
-static void on_status(const sfj_forwarder_status *st, void *payload)
-{
-    fx *f = payload;
-
-    pthread_mutex_lock(&f->lock);
-    if (st->event == SFJ_FWD_ONLINE)
-        f->online++;
-    else if (st->event == SFJ_FWD_OFFLINE)
-        f->offline++;
-    else if (st->event == SFJ_FWD_ERROR) {
-        if (st->error == SFJ_EAUTH)
-            f->auth_errors++;
-        if (st->error == SFJ_EREJECTED)
-            f->rejected++;
-        if (st->error == SFJ_EVERSION)
-            f->version_errors++;
-        snprintf(f->last_error, sizeof f->last_error, "%s",
-                 st->detail != NULL ? st->detail : "");
-    }
-    pthread_mutex_unlock(&f->lock);
-}
-
 static int counted(fx *f, const int *c)
 {
-    int v;
-
-    pthread_mutex_lock(&f->lock);
-    v = *c;
-    pthread_mutex_unlock(&f->lock);
-    return v;
+    return sfj_test_counted(&f->st, c);
 }
 
 static uint64_t wm(fx *f)
@@ -355,8 +326,8 @@ static sfj_forwarder *start_fwd(fx *f, sfj_connect_cb cb, void *payload, int v1)
     o.backoff_max_ms = 100;
     o.ack_timeout_ms = 1000;
     o.ack_flush_ms = 1;
-    o.status = on_status;
-    o.status_payload = f;
+    o.status = sfj_test_on_status;
+    o.status_payload = &f->st;
     assert_int_equal(sfj_forwarder_new(&fw, f->j, &o), 0);
     if (v1)
         sfj__forwarder_use_v1(fw);
@@ -669,7 +640,7 @@ static void replay_handshake(fx *f, int v1)
          * but the terminal's own entries, all of them. */
         assert_false(sfj_test_file_contains(f->host.log, "replaced"));
         assert_int_equal(l.connects, 1);
-        assert_int_equal(counted(f, &f->offline), 1); /* the final stop */
+        assert_int_equal(counted(f, &f->st.offline), 1); /* the final stop */
     }
     assert_int_equal(wm(f), head(f));
     sfj_test_host_stop(&f->host, SIGTERM);
@@ -716,7 +687,7 @@ static void replay_host_messages(fx *f, int v1)
     assert_int_equal(host_next(f), 31); /* the host holds all 30 */
     assert_int_equal(wm(f), 0);         /* the terminal saw no ack */
     assert_true(l.down_len > 0);
-    n0 = (uint64_t)counted(f, &f->online);
+    n0 = (uint64_t)counted(f, &f->st.online);
     /* Later, a fake upstream plays the recorded messages back. */
     src.bytes = l.down;
     src.len = l.down_len;
@@ -728,8 +699,8 @@ static void replay_host_messages(fx *f, int v1)
         assert_true(wm(f) > 0);
     } else {
         assert_int_equal(wm(f), 0);
-        assert_int_equal((uint64_t)counted(f, &f->online), n0);
-        assert_true(counted(f, &f->auth_errors) >= 1);
+        assert_int_equal((uint64_t)counted(f, &f->st.online), n0);
+        assert_true(counted(f, &f->st.auth_errors) >= 1);
     }
     pthread_mutex_destroy(&l.lock);
 }
@@ -917,12 +888,12 @@ static void test_app_sees_refusal(void **state)
     l.port = f->host.port;
     fw = start_fwd(f, rec_connect, &l, 0);
     until = sfj__mono_ms() + 5000;
-    while (counted(f, &f->rejected) == 0 && sfj__mono_ms() < until)
+    while (counted(f, &f->st.rejected) == 0 && sfj__mono_ms() < until)
         usleep(10000);
     sfj_forwarder_free(fw);
-    assert_true(counted(f, &f->rejected) >= 1);
-    assert_non_null(strstr(f->last_error, "status 1 (unauthenticated)"));
-    assert_int_equal(counted(f, &f->online), 0);
+    assert_true(counted(f, &f->st.rejected) >= 1);
+    assert_non_null(strstr(f->st.last_error, "status 1 (unauthenticated)"));
+    assert_int_equal(counted(f, &f->st.online), 0);
     assert_int_equal(wm(f), 0);
     pthread_mutex_destroy(&l.lock);
 }
@@ -972,10 +943,10 @@ static void test_downgrade_host(void **state)
     l.port = f->host.port;
     fw = start_fwd(f, rec_connect, &l, 1);
     until = sfj__mono_ms() + 5000;
-    while (counted(f, &f->rejected) == 0 && sfj__mono_ms() < until)
+    while (counted(f, &f->st.rejected) == 0 && sfj__mono_ms() < until)
         usleep(10000);
     sfj_forwarder_free(fw);
-    assert_true(counted(f, &f->rejected) >= 1);
+    assert_true(counted(f, &f->st.rejected) >= 1);
     assert_int_equal(wm(f), 0);
     assert_true(
         sfj_test_file_contains(f->host.log, "refused: protocol version 1"));
@@ -1032,12 +1003,12 @@ static void test_downgrade_terminal(void **state)
     sfj_test_append(f->j, 5);
     fw = start_fwd(f, v1_connect, &u, 0);
     until = sfj__mono_ms() + 3000;
-    while (counted(f, &f->version_errors) == 0 && sfj__mono_ms() < until)
+    while (counted(f, &f->st.version_errors) == 0 && sfj__mono_ms() < until)
         usleep(10000);
     sfj_forwarder_free(fw);
     close(u.sv[1]);
-    assert_true(counted(f, &f->version_errors) >= 1);
-    assert_int_equal(counted(f, &f->online), 0);
+    assert_true(counted(f, &f->st.version_errors) >= 1);
+    assert_int_equal(counted(f, &f->st.online), 0);
     assert_int_equal(wm(f), 0);
 }
 

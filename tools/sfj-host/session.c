@@ -322,6 +322,13 @@ static uint8_t resume_point(host_session *s, host_terminal *t,
     return SFJ_HELLO_OK;
 }
 
+static const char *resume_refusal(uint8_t status)
+{
+    return status == SFJ_HELLO_BUSY
+               ? "mirror unavailable"
+               : "journal rolled back: the upstream holds more";
+}
+
 static void on_hello_v1(host_session *s, const sfj__frame *fr)
 {
     char hex[2 * SFJ_JOURNAL_ID_BYTES + 1];
@@ -381,10 +388,7 @@ static void on_hello_v1(host_session *s, const sfj__frame *fr)
              s->peer, t->terminal_id);
     st = resume_point(s, t, h.last_seq, &last, chain);
     if (st != SFJ_HELLO_OK) {
-        send_hello_ack(s, st, 0, NULL,
-                       st == SFJ_HELLO_BUSY
-                           ? "mirror unavailable"
-                           : "journal rolled back: the upstream holds more");
+        send_hello_ack(s, st, 0, NULL, resume_refusal(st));
         host_session_close(s, NULL);
         return;
     }
@@ -499,10 +503,7 @@ static void on_hello_v2(host_session *s, const sfj__frame *fr)
     }
     st = resume_point(s, t, h.last_seq, &last, chain);
     if (st != SFJ_HELLO_OK) {
-        answer_v2(s, st, 0, NULL,
-                  st == SFJ_HELLO_BUSY
-                      ? "mirror unavailable"
-                      : "journal rolled back: the upstream holds more");
+        answer_v2(s, st, 0, NULL, resume_refusal(st));
         return;
     }
     answer_v2(s, SFJ_HELLO_OK, last + 1, chain, "welcome");
