@@ -130,7 +130,7 @@ int bench_replay(const bench_opts *o, bench_results *r)
     replay tcp = {-1, -1, -1, -1, 0}, dflt = {-1, -1, -1, -1, 0},
            ser = {-1, -1, -1, -1, 0}, v1 = {-1, -1, -1, -1, 0};
     uint64_t n_serial = o->quick ? 500 : 5000;
-    int rc;
+    int rc, i;
 
     rc = run_one(o, "replay-tcp", o->replay_entries, 0, HOST_WINDOW, 0, &tcp,
                  r->replay_why, sizeof r->replay_why);
@@ -142,15 +142,34 @@ int bench_replay(const bench_opts *o, bench_results *r)
     r->first_ack_ms = tcp.first_ack_ms;
     if (rc != SFJ_OK)
         return rc;
-    if (tcp.wire >= 0) {
+    /* Version 1 beside it; on a shared machine the rate of one run
+     * swings with the load, so (except with --quick) each version runs
+     * twice, alternating, and the better run of each counts. */
+    for (i = 0; tcp.wire >= 0 && i < (o->quick ? 1 : 2); i++) {
+        replay again = {-1, -1, -1, -1, 0};
+
         rc = run_one(o, "replay-tcp-v1", o->replay_entries, 0, HOST_WINDOW, 1,
-                     &v1, r->replay_why, sizeof r->replay_why);
-        r->replay_v1_eps = v1.eps;
-        r->wire_tcp_v1 = v1.wire;
-        r->first_ack_ms_v1 = v1.first_ack_ms;
+                     &again, r->replay_why, sizeof r->replay_why);
         if (rc != SFJ_OK)
             return rc;
+        if (again.eps > v1.eps)
+            v1 = again;
+        if (i + 1 == (o->quick ? 1 : 2))
+            break;
+        again.eps = -1;
+        rc = run_one(o, "replay-tcp", o->replay_entries, 0, HOST_WINDOW, 0,
+                     &again, r->replay_why, sizeof r->replay_why);
+        if (rc != SFJ_OK)
+            return rc;
+        if (again.eps > tcp.eps)
+            tcp = again;
     }
+    r->replay_eps = tcp.eps;
+    r->replay_drain_ms = tcp.drain_ms;
+    r->first_ack_ms = tcp.first_ack_ms;
+    r->replay_v1_eps = v1.eps;
+    r->wire_tcp_v1 = v1.wire;
+    r->first_ack_ms_v1 = v1.first_ack_ms;
     if (tcp.wire < 0) {
         snprintf(r->wire_why, sizeof r->wire_why, "%s", r->replay_why);
         return SFJ_OK;
