@@ -288,7 +288,8 @@ static int open_mirror(host_session *s, host_terminal *t)
  * mirror's head in `*last` and its chain hash in `chain`. Returns
  * SFJ_HELLO_OK, _BUSY (no mirror) or _DIVERGED (logged). */
 static uint8_t resume_point(host_session *s, host_terminal *t,
-                            uint64_t last_seq, uint64_t *last, uint8_t *chain)
+                            uint64_t last_seq, uint64_t *last, uint8_t *chain,
+                            const char *note)
 {
     int rc;
 
@@ -311,12 +312,13 @@ static uint8_t resume_point(host_session *s, host_terminal *t,
             sfj_stats_get(t->mirror, &ms) == SFJ_OK ? ms.last_checkpoint : 0;
 
         host_log("%s: refused terminal %s: journal rolled back: it offers "
-                 "up to seq %llu but the mirror holds %llu%s",
+                 "up to seq %llu but the mirror holds %llu%s%s",
                  s->peer, t->terminal_id, (unsigned long long)last_seq,
                  (unsigned long long)*last,
                  ckpt > last_seq ? ", sealed by the terminal's signed "
                                    "checkpoint"
-                                 : "");
+                                 : "",
+                 note);
         return SFJ_HELLO_DIVERGED;
     }
     return SFJ_HELLO_OK;
@@ -386,7 +388,7 @@ static void on_hello_v1(host_session *s, const sfj__frame *fr)
     host_log("%s: terminal %s speaks protocol version 1 (allowed by "
              "--allow-v1 for migration; the link is not protected)",
              s->peer, t->terminal_id);
-    st = resume_point(s, t, h.last_seq, &last, chain);
+    st = resume_point(s, t, h.last_seq, &last, chain, "");
     if (st != SFJ_HELLO_OK) {
         send_hello_ack(s, st, 0, NULL, resume_refusal(st));
         host_session_close(s, NULL);
@@ -501,7 +503,9 @@ static void on_hello_v2(host_session *s, const sfj__frame *fr)
                   "terminal not provisioned");
         return;
     }
-    st = resume_point(s, t, h.last_seq, &last, chain);
+    st = resume_point(s, t, h.last_seq, &last, chain,
+                      " (before the session is confirmed: could be a "
+                      "replayed HELLO)");
     if (st != SFJ_HELLO_OK) {
         answer_v2(s, st, 0, NULL, resume_refusal(st));
         return;
@@ -535,12 +539,12 @@ static void on_hello(host_session *s, const sfj__frame *fr)
 /* The first sealed frame that opens under the pending session proves the
  * peer ran this handshake with the link key: only now does the session
  * take the terminal over. */
-static void promote(host_session *s)
+static int promote(host_session *s)
 {
     host_terminal *t = s->pend_term;
     uint64_t last = 0;
+    int rc = commit_batch(s);
 
-    (void)commit_batch(s);
     if (s->term != t)
         release_term(s);
     if (t->owner != NULL && t->owner != s)
@@ -561,6 +565,7 @@ static void promote(host_session *s)
     if (s->cfg->verbose)
         host_log("%s: terminal %s online (authenticated), resuming at %llu",
                  s->peer, t->terminal_id, (unsigned long long)s->next);
+    return rc;
 }
 
 static int on_message(host_session *s, const sfj__frame *fr);
@@ -578,7 +583,8 @@ static int on_sealed(host_session *s, const sfj__frame *fr)
     if (sfj__lsess_ready(&s->pend) &&
         sfj__wire_open_sealed(sfj__lsess_rx(&s->pend), fr, s->plain, &type,
                               &n) == SFJ_OK) {
-        promote(s);
+        if (promote(s) != 0)
+            return HOST_EXIT_IOERR;
     } else if (!sfj__lsess_ready(&s->live) ||
                sfj__wire_open_sealed(sfj__lsess_rx(&s->live), fr, s->plain,
                                      &type, &n) != SFJ_OK) {
