@@ -716,10 +716,12 @@ static int on_frame(host_session *s, const sfj__frame *fr)
         on_hello(s, fr);
         return 0;
     }
+    /* A serial line that served version 1 may carry a new version 2
+     * handshake: its sealed frames go to the pending session. */
+    if (fr->type == SFJ_MSG_SEALED && (!s->v1 || sfj__lsess_ready(&s->pend)))
+        return on_sealed(s, fr);
     if (s->v1)
         return on_message(s, fr);
-    if (fr->type == SFJ_MSG_SEALED)
-        return on_sealed(s, fr);
     if (!s->serial && !sfj__lsess_ready(&s->live)) {
         host_session_close(s, "unexpected frame before HELLO");
         return 0;
