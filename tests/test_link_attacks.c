@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -373,15 +375,23 @@ typedef struct cli {
     size_t raw_len;
 } cli;
 
-static void cli_open(cli *c, fx *f)
+/* Over `t` (owned by the client from now on). */
+static void cli_on(cli *c, sfj_transport *t)
 {
-    char addr[64];
-
     memset(c, 0, sizeof *c);
     c->cap.base.ops = &cap_ops;
+    c->t = t;
+    assert_int_equal(sfj__wire_init(&c->w, t->framing), 0);
+}
+
+static void cli_open(cli *c, fx *f)
+{
+    sfj_transport *t = NULL;
+    char addr[64];
+
     snprintf(addr, sizeof addr, "127.0.0.1:%d", f->host.port);
-    assert_int_equal(sfj_transport_tcp_connect(&c->t, addr, 1000), 0);
-    assert_int_equal(sfj__wire_init(&c->w, SFJ_FRAMING_STREAM), 0);
+    assert_int_equal(sfj_transport_tcp_connect(&t, addr, 1000), 0);
+    cli_on(c, t);
 }
 
 static void cli_free(cli *c)
@@ -422,13 +432,18 @@ static int cli_frame(cli *c, sfj__frame *fr, int ms)
     }
 }
 
-/* Next sealed message: 1 with its type and body, 0, SFJ_ECLOSED. */
+/* Next sealed message: 1 with its type and body, 0, SFJ_ECLOSED. Frames
+ * in clear (a HELLO_ACK meant for someone else on a serial line) are
+ * skipped. */
 static int cli_recv(cli *c, uint8_t *type, const uint8_t **body, size_t *len,
                     int ms)
 {
     sfj__frame fr;
-    int rc = cli_frame(c, &fr, ms);
+    int rc;
 
+    do
+        rc = cli_frame(c, &fr, ms);
+    while (rc == 1 && fr.type != SFJ_MSG_SEALED);
     if (rc != 1)
         return rc;
     assert_int_equal(sfj__wire_open_sealed(sfj__lsess_rx(&c->ls), &fr,
@@ -480,7 +495,9 @@ static int cli_hello(cli *c, const uint8_t *jid, const uint8_t *key,
     assert_int_equal(
         sfj__wire_send(&c->w, c->t, SFJ_MSG_HELLO, SFJ_HELLO2_HDR + n, 1000),
         0);
-    assert_int_equal(cli_frame(c, &fr, 3000), 1);
+    do
+        assert_int_equal(cli_frame(c, &fr, 3000), 1);
+    while (fr.type == SFJ_MSG_SEALED); /* a live session's, on a serial line */
     assert_int_equal(fr.type, SFJ_MSG_HELLO_ACK);
     assert_int_equal(sfj__proto_version(fr.body, fr.len), 2);
     if (fr.body[2] != 0) {
@@ -1012,6 +1029,100 @@ static void test_downgrade_terminal(void **state)
     assert_int_equal(wm(f), 0);
 }
 
+/* ---- 7. the same on a serial line (socat pty pair, termios) ---- */
+
+static void test_serial_line(void **state)
+{
+    fx *f = *state;
+    sfj_serial_opts so = SFJ_SERIAL_OPTS_INIT;
+    char *a = sfj_test_path(f->dir, "ttyA"), *b = sfj_test_path(f->dir, "ttyB");
+    char link_a[256], link_b[256];
+    sfj_transport *t = NULL;
+    sfj__hello_ack ha;
+    sfj__lsess other = {0};
+    uint8_t pl[64], junk[200];
+    sfj__hello2 h;
+    size_t n = 0, pn;
+    pid_t socat;
+    int i, status;
+    cli c;
+
+    if (system("command -v socat >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "\n*** SKIPPED: socat is not installed: the serial "
+                        "attack test did NOT run ***\n\n");
+        free(a);
+        free(b);
+        skip();
+    }
+    snprintf(link_a, sizeof link_a, "pty,raw,echo=0,link=%s", a);
+    snprintf(link_b, sizeof link_b, "pty,raw,echo=0,link=%s", b);
+    socat = fork();
+    assert_true(socat >= 0);
+    if (socat == 0) {
+        int devnull = open("/dev/null", 1);
+
+        dup2(devnull, 2);
+        execlp("socat", "socat", link_a, link_b, (char *)NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 100 && (access(a, F_OK) != 0 || access(b, F_OK) != 0); i++)
+        usleep(20000);
+    assert_int_equal(access(b, F_OK), 0);
+    f->host.port = -1;
+    snprintf(f->host.extra, sizeof f->host.extra,
+             "--serial %s --serial-backend termios", b);
+    sfj_test_host_start(&f->host);
+    usleep(200000);
+    sfj_test_append(f->j, 5);
+    assert_int_equal(sfj_transport_termios_open(&t, a, &so), 0);
+    cli_on(&c, t);
+    /* A live session on the line. */
+    assert_int_equal(cli_hello(&c, f->jid, f->link, TID, 1, 5, &ha), 0);
+    assert_int_equal(ha.next_seq, 1);
+    cli_confirm(&c);
+    cli_send(&c, SFJ_MSG_ENTRY, entry_body(f, &c, 1));
+    cli_expect_ack(&c, 1);
+    /* Another HELLO on the same line (a replay of one the attacker cannot
+     * finish): the host answers it, and the live session goes on. */
+    memset(&h, 0, sizeof h);
+    snprintf(h.terminal_id, sizeof h.terminal_id, "%s", TID);
+    h.first_unacked = 1;
+    h.last_seq = 5;
+    pn = sfj__hello2_payload_encode(&h, pl);
+    assert_int_equal(sfj__lsess_start(&other, 1, f->jid, f->link), 0);
+    sfj__hello2_head_encode(f->jid, sfj__wire_body(&c.w));
+    assert_int_equal(sfj__lsess_write(&other, pl, pn,
+                                      sfj__wire_body(&c.w) + SFJ_HELLO2_HDR,
+                                      1024, &n),
+                     0);
+    sfj__lsess_end(&other);
+    assert_int_equal(
+        sfj__wire_send(&c.w, c.t, SFJ_MSG_HELLO, SFJ_HELLO2_HDR + n, 1000), 0);
+    usleep(200000);
+    cli_send(&c, SFJ_MSG_ENTRY, entry_body(f, &c, 2));
+    cli_expect_ack(&c, 2);
+    /* A sealed frame nobody can make ends the live session. */
+    randombytes_buf(junk, sizeof junk);
+    memcpy(sfj__wire_body(&c.w), junk, sizeof junk);
+    assert_int_equal(
+        sfj__wire_send(&c.w, c.t, SFJ_MSG_SEALED, sizeof junk, 1000), 0);
+    usleep(200000);
+    cli_send(&c, SFJ_MSG_ENTRY, entry_body(f, &c, 3));
+    {
+        const uint8_t *body;
+        uint8_t type;
+
+        assert_int_equal(cli_recv(&c, &type, &body, &n, 1000), 0);
+    }
+    cli_free(&c);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    kill(socat, SIGTERM);
+    waitpid(socat, &status, 0);
+    assert_true(sfj_test_file_contains(f->host.log, "does not authenticate"));
+    free(a);
+    free(b);
+}
+
 static int report(void **state)
 {
     (void)state;
@@ -1040,6 +1151,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_downgrade_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downgrade_terminal, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_serial_line, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);
