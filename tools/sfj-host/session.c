@@ -467,17 +467,18 @@ static void on_hello_v2(host_session *s, const sfj__frame *fr)
     size_t pn = 0;
     uint8_t st;
 
+    memset(&h, 0, sizeof h);
     if (fr->len < SFJ_HELLO2_HDR + SFJ_LINK_HS_OVERHEAD) {
         host_log("%s: refused: malformed HELLO", s->peer);
         refuse_clear(s, SFJ_HELLO_VERSION, "malformed HELLO");
-        return;
+        goto done;
     }
     sfj__cli_hex(fr->body + 2, SFJ_JOURNAL_ID_BYTES, hex);
     t = find_term(s->cfg, fr->body + 2);
     if (t == NULL) {
         host_log("%s: refused journal %s: not provisioned", s->peer, hex);
         refuse_clear(s, SFJ_HELLO_UNKNOWN_TERMINAL, "terminal not provisioned");
-        return;
+        goto done;
     }
     if (sfj__lsess_start(&s->pend, 0, t->journal_id, t->link_key) != SFJ_OK ||
         sfj__lsess_read(&s->pend, fr->body + SFJ_HELLO2_HDR,
@@ -487,30 +488,32 @@ static void on_hello_v2(host_session *s, const sfj__frame *fr)
                  "(wrong link key?)",
                  s->peer, t->terminal_id);
         refuse_clear(s, SFJ_HELLO_BAD_AUTH, "HELLO not authentic");
-        return;
+        goto done;
     }
     s->pend_term = t;
     if (sfj__hello2_payload_decode(pl, pn, &h) != SFJ_OK) {
         host_log("%s: refused terminal %s: resume point not sane", s->peer,
                  t->terminal_id);
         answer_v2(s, SFJ_HELLO_INVALID, 0, NULL, "resume point not sane");
-        return;
+        goto done;
     }
     if (strcmp(t->terminal_id, h.terminal_id) != 0) {
         host_log("%s: refused journal %s (terminal %s): terminal_id differs",
                  s->peer, hex, h.terminal_id);
         answer_v2(s, SFJ_HELLO_UNKNOWN_TERMINAL, 0, NULL,
                   "terminal not provisioned");
-        return;
+        goto done;
     }
     st = resume_point(s, t, h.last_seq, &last, chain,
                       " (before the session is confirmed: could be a "
                       "replayed HELLO)");
-    if (st != SFJ_HELLO_OK) {
+    if (st != SFJ_HELLO_OK)
         answer_v2(s, st, 0, NULL, resume_refusal(st));
-        return;
-    }
-    answer_v2(s, SFJ_HELLO_OK, last + 1, chain, "welcome");
+    else
+        answer_v2(s, SFJ_HELLO_OK, last + 1, chain, "welcome");
+done:
+    sodium_memzero(pl, sizeof pl);
+    sodium_memzero(&h, sizeof h);
 }
 
 static void on_hello(host_session *s, const sfj__frame *fr)
