@@ -22,4 +22,8 @@
 #define SFJ__TAG_ACK   "sfj-ack-v1"   /* ACK / HELLO_ACK MAC */
 #define SFJ__TAG_HELLO "sfj-hello-v1" /* HELLO MAC */
 
+/* Wire protocol version 2 (docs/PROTOCOL.md section 4). */
+#define SFJ__NOISE_NAME "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2b"
+#define SFJ__TAG_LINK   "sfj-link-v2" /* start of the handshake prologue */
+
 #endif

@@ -370,6 +370,7 @@ void sfj_forwarder_free(sfj_forwarder *f)
     sfj_forwarder_stop(f);
     if (f->wire_ok)
         sfj__wire_free(&f->w);
+    sfj__lsess_end(&f->ls);
     pthread_cond_destroy(&f->cond);
     pthread_mutex_destroy(&f->lock);
     if (f->link_key != NULL)

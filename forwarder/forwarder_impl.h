@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "sfj/sys/link_session.h"
 #include "sfj/forwarder.h"
 #include "sfj/sys/wire.h"
 
@@ -59,6 +60,8 @@ struct sfj_forwarder {
     sfj_transport *t;
     sfj__wire w;
     int wire_ok;
+    sfj__lsess ls;       /* version 2: handshake, then the session keys */
+    int wire_v1;         /* speak version 1 (benchmarks and tests only) */
     unsigned window;     /* effective on this link */
     uint64_t link_acked; /* highest verified ack on this link */
     uint64_t next_send;
@@ -92,6 +95,7 @@ int sfj__fwd_refresh(sfj_forwarder *f);
  * `timeout_ms` for the link or new entries. */
 int sfj__link_step(sfj_forwarder *f, int timeout_ms);
 void sfj__link_close(sfj_forwarder *f, int error, const char *detail);
+
 int sfj__callback_step(sfj_forwarder *f, int timeout_ms);
 
 #endif

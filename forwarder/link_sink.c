@@ -1,16 +1,22 @@
-/* Framed-link sink: the terminal side of docs/PROTOCOL.md.
+/* Framed-link sink: the terminal side of docs/PROTOCOL.md (version 2;
+ * version 1 only when sfj__forwarder_use_v1 asked for it).
  *
- * States (f->state): OFFLINE -> (open transport, send HELLO) HELLO_SENT
- * -> (HELLO_ACK verified) ONLINE -> (any failure) OFFLINE. sfj__link_step
- * makes every transition; sfj__link_close is the only way back to
- * OFFLINE.
+ * States (f->state): OFFLINE -> (open transport, send HELLO = Noise
+ * message 1) HELLO_SENT -> (HELLO_ACK = message 2 read with the link key
+ * and this link's fresh ephemeral, resume point verified; a sealed PING
+ * confirms the session to the upstream) ONLINE -> (any failure) OFFLINE.
+ * sfj__link_step makes every transition; sfj__link_close is the only way
+ * back to OFFLINE, and it wipes the session keys.
  *
  * Invariants while ONLINE: link_acked < next_send <= sent_max + 1,
  * next_send - 1 - link_acked <= window (frames in flight), and
  * link_acked / f->acked only move after verify_ack accepted an ACK (or
- * the HELLO_ACK): its MAC checks with the link key and its chain hash
- * equals this journal's own h(seq). assert_link_state checks them at each
- * transition. */
+ * the HELLO_ACK) that arrived sealed under this session's keys (version
+ * 1: whose MAC checks with the link key) and whose chain hash equals this
+ * journal's own h(seq). In version 2 every frame in either direction
+ * after the handshake is sealed, with implicit per-direction counters:
+ * any frame that does not open ends the link. assert_link_state checks
+ * them at each transition. */
 #include "common/check.h"
 
 #include "common/abi.h"
@@ -29,6 +35,7 @@
 #include "sfj/sys/internal.h"
 #include "sfj/sys/link_mac.h"
 #include "sfj/sys/proto.h"
+#include "sfj/sys/proto_v2.h"
 
 static void sleep_ms(int ms)
 {
@@ -75,6 +82,7 @@ void sfj__link_close(sfj_forwarder *f, int error, const char *detail)
     if (f->t != NULL)
         sfj_transport_close(f->t);
     f->t = NULL;
+    sfj__lsess_end(&f->ls);
     f->state = SFJ__FWD_OFFLINE;
     f->ping_out = 0;
     (void)sfj__fwd_persist(f, 1);
@@ -83,7 +91,9 @@ void sfj__link_close(sfj_forwarder *f, int error, const char *detail)
         sfj__fwd_report(f, SFJ_FWD_OFFLINE, 0, error, detail);
 }
 
-/* 0 when an ack for `seq` with `chain` and `mac` is genuine. */
+/* 0 when an ack for `seq` with `chain` is genuine: within this journal
+ * and on its chain; in version 1 `mac` must verify as well (in version 2
+ * the ack arrived sealed under the session keys). */
 static int verify_ack(sfj_forwarder *f, uint64_t seq, const uint8_t *chain,
                       const uint8_t *mac)
 {
@@ -97,7 +107,14 @@ static int verify_ack(sfj_forwarder *f, uint64_t seq, const uint8_t *chain,
         return rc;
     if (sodium_memcmp(mine, chain, SFJ_HASH_BYTES) != 0)
         return SFJ_EAUTH;
+    if (!f->wire_v1)
+        return SFJ_OK;
     return sfj__ack_mac_verify(f->link_key, f->journal_id, seq, chain, mac);
+}
+
+void sfj__forwarder_use_v1(sfj_forwarder *f)
+{
+    f->wire_v1 = 1;
 }
 
 static int open_transport(sfj_forwarder *f, sfj_transport **t)
@@ -128,13 +145,54 @@ static int open_transport(sfj_forwarder *f, sfj_transport **t)
     return rc;
 }
 
+/* Send the message written at sfj__wire_body: sealed once the version 2
+ * session is up, as it is otherwise (the handshake, version 1). */
 static int send_frame(sfj_forwarder *f, uint8_t type, size_t len)
 {
-    int rc = sfj__wire_send(&f->w, f->t, type, len, f->o.ack_timeout_ms);
+    int rc;
+
+    if (sfj__lsess_ready(&f->ls))
+        rc = sfj__wire_send_sealed(&f->w, f->t, sfj__lsess_tx(&f->ls), type,
+                                   len, f->o.ack_timeout_ms);
+    else
+        rc = sfj__wire_send(&f->w, f->t, type, len, f->o.ack_timeout_ms);
 
     if (rc == SFJ_OK)
         f->last_tx = sfj__mono_ms();
     return rc;
+}
+
+static void terminal_id_of(sfj_forwarder *f, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", sfj__journal_terminal_id(f->j));
+    if (out[0] == '\0')
+        snprintf(out, cap, "-");
+}
+
+/* Version 2: HELLO = version | journal_id | Noise message 1, whose
+ * encrypted payload is the resume point. */
+static int send_hello_v2(sfj_forwarder *f)
+{
+    uint8_t pl[SFJ_HELLO2_PAYLOAD_MAX], *body = sfj__wire_body(&f->w);
+    sfj__hello2 h;
+    size_t pn, n = 0;
+    int rc;
+
+    memset(&h, 0, sizeof h);
+    terminal_id_of(f, h.terminal_id, sizeof h.terminal_id);
+    h.first_unacked = f->persisted + 1;
+    h.last_seq = f->last_seq;
+    pn = sfj__hello2_payload_encode(&h, pl);
+    rc = sfj__lsess_start(&f->ls, 1, f->journal_id, f->link_key);
+    if (rc == SFJ_OK) {
+        sfj__hello2_head_encode(f->journal_id, body);
+        rc = sfj__lsess_write(&f->ls, pl, pn, body + SFJ_HELLO2_HDR,
+                              SFJ_FRAME_MAX_BODY - SFJ_HELLO2_HDR, &n);
+    }
+    sodium_memzero(pl, sizeof pl);
+    if (rc != SFJ_OK)
+        return rc;
+    return send_frame(f, SFJ_MSG_HELLO, SFJ_HELLO2_HDR + n);
 }
 
 static int send_hello(sfj_forwarder *f)
@@ -143,13 +201,12 @@ static int send_hello(sfj_forwarder *f)
     uint8_t *body = sfj__wire_body(&f->w);
     size_t n;
 
+    if (!f->wire_v1)
+        return send_hello_v2(f);
     memset(&h, 0, sizeof h);
     h.version = SFJ_PROTO_VERSION;
     memcpy(h.journal_id, f->journal_id, SFJ_JOURNAL_ID_BYTES);
-    snprintf(h.terminal_id, sizeof h.terminal_id, "%s",
-             sfj__journal_terminal_id(f->j));
-    if (h.terminal_id[0] == '\0')
-        strcpy(h.terminal_id, "-");
+    terminal_id_of(f, h.terminal_id, sizeof h.terminal_id);
     h.first_unacked = f->persisted + 1;
     h.last_seq = f->last_seq;
     randombytes_buf(h.nonce, sizeof h.nonce);
@@ -197,6 +254,66 @@ static void link_open(sfj_forwarder *f)
     }
 }
 
+/* Version 2: read Noise message 2 into `ha`. Returns 0 with `ha` filled
+ * (authentic), or 1 when the link was closed here. */
+static int read_hello_ack_v2(sfj_forwarder *f, const sfj__frame *fr,
+                             sfj__hello_ack *ha)
+{
+    uint8_t pl[SFJ_HELLO_ACK2_PAYLOAD_MAX];
+    char detail[300];
+    size_t pn = 0, i;
+    int v = sfj__proto_version(fr->body, fr->len), rc;
+
+    if (v != SFJ_PROTO_V2 || fr->len < SFJ_HELLO_ACK2_HDR) {
+        /* Never fall back: an upstream that answers in another version
+         * is refused, whatever it asks for. */
+        snprintf(detail, sizeof detail,
+                 "upstream answered in protocol version %d; this terminal "
+                 "speaks only version 2",
+                 v);
+        sfj__fwd_report(f, SFJ_FWD_ERROR, 0, SFJ_EVERSION, detail);
+        sfj__link_close(f, SFJ_EVERSION, "protocol version refused");
+        sfj__fwd_backoff(f, 1);
+        return 1;
+    }
+    if (fr->body[2] != SFJ_HELLO_OK) {
+        /* A refusal in clear: the upstream could not read message 1 (it
+         * does not know this journal, or holds another link key). Nobody
+         * proved anything, so it changes nothing but the backoff. */
+        memset(detail, 0, sizeof detail);
+        for (i = 0; i + 4 < fr->len && i < 255 &&
+                    i < (size_t)fr->body[SFJ_HELLO_ACK2_HDR];
+             i++) {
+            uint8_t c = fr->body[SFJ_HELLO_ACK2_HDR + 1 + i];
+
+            detail[i] = c >= 0x20 && c <= 0x7e ? (char)c : '?';
+        }
+        memset(ha, 0, sizeof *ha);
+        snprintf(ha->text, sizeof ha->text,
+                 "status %u (unauthenticated): %.200s", fr->body[2], detail);
+        snprintf(detail, sizeof detail, "upstream refused: %s", ha->text);
+        sfj__fwd_report(f, SFJ_FWD_ERROR, 0, SFJ_EREJECTED, detail);
+        sfj__link_close(f, SFJ_EREJECTED, "upstream refused the link");
+        sfj__fwd_backoff(f, fr->body[2] != SFJ_HELLO_BUSY);
+        return 1;
+    }
+    rc = sfj__lsess_read(&f->ls, fr->body + SFJ_HELLO_ACK2_HDR,
+                         fr->len - SFJ_HELLO_ACK2_HDR, pl, sizeof pl, &pn);
+    if (rc == SFJ_OK)
+        rc = sfj__hello_ack2_payload_decode(pl, pn, ha) == SFJ_OK ? SFJ_OK
+                                                                  : SFJ_EAUTH;
+    sodium_memzero(pl, sizeof pl);
+    if (rc != SFJ_OK) {
+        sfj__fwd_report(f, SFJ_FWD_ERROR, 0, SFJ_EAUTH,
+                        "HELLO_ACK not authentic: not the provisioned "
+                        "upstream, a replayed message, or another link key");
+        sfj__link_close(f, SFJ_EAUTH, "upstream not authenticated");
+        sfj__fwd_backoff(f, 1);
+        return 1;
+    }
+    return 0;
+}
+
 static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
 {
     sfj__hello_ack ha;
@@ -204,13 +321,18 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
     uint64_t s;
     int rc;
 
-    rc = sfj__hello_ack_decode(fr->body, fr->len, &ha);
-    if (rc == SFJ_OK && ha.version != SFJ_PROTO_VERSION)
-        rc = SFJ_EVERSION;
-    if (rc != SFJ_OK) {
-        sfj__link_close(f, rc, "malformed HELLO_ACK");
-        sfj__fwd_backoff(f, 0);
-        return;
+    if (!f->wire_v1) {
+        if (read_hello_ack_v2(f, fr, &ha) != 0)
+            return;
+    } else {
+        rc = sfj__hello_ack_decode(fr->body, fr->len, &ha);
+        if (rc == SFJ_OK && ha.version != SFJ_PROTO_VERSION)
+            rc = SFJ_EVERSION;
+        if (rc != SFJ_OK) {
+            sfj__link_close(f, rc, "malformed HELLO_ACK");
+            sfj__fwd_backoff(f, 0);
+            return;
+        }
     }
     if (ha.status != SFJ_HELLO_OK) {
         snprintf(detail, sizeof detail, "upstream refused: status %u: %s",
@@ -246,14 +368,35 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
     assert(assert_link_state(f));
     f->last_rx = sfj__mono_ms();
     sfj__fwd_backoff_reset(f);
+    if (!f->wire_v1) {
+        /* The first sealed frame proves this session to the upstream,
+         * which stores nothing before it: send one at once. */
+        f->ping_nonce++;
+        sfj__put_u64(sfj__wire_body(&f->w), f->ping_nonce);
+        if (send_frame(f, SFJ_MSG_PING, SFJ_PING_BODY) != SFJ_OK) {
+            sfj__link_close(f, SFJ_ELINK, "send failed");
+            sfj__fwd_backoff(f, 0);
+            return;
+        }
+        f->ping_out = 1;
+    }
     sfj__fwd_report(f, SFJ_FWD_ONLINE, 0, 0, "link up");
 }
 
 static void on_ack(sfj_forwarder *f, const sfj__frame *fr)
 {
     sfj__ack a;
-    int rc = sfj__ack_decode(fr->body, fr->len, &a);
+    int rc = f->wire_v1 ? sfj__ack_decode(fr->body, fr->len, &a)
+                        : sfj__ack2_decode(fr->body, fr->len, &a);
 
+    if (rc == SFJ_OK && a.seq > f->last_seq) {
+        /* Nobody holds what this journal never wrote. */
+        sfj__fwd_report(f, SFJ_FWD_ERROR, a.seq, SFJ_EAUTH,
+                        "ACK beyond the newest entry: forged; watermark kept");
+        sfj__link_close(f, SFJ_EAUTH, "forged ACK");
+        sfj__fwd_backoff(f, 0);
+        return;
+    }
     if (rc != SFJ_OK || a.seq <= f->link_acked || a.seq > f->sent_max)
         return; /* malformed, stale (duplicated, reordered) or unsent */
     rc = verify_ack(f, a.seq, a.chain, a.mac);
@@ -303,7 +446,43 @@ static void on_nak(sfj_forwarder *f, const sfj__frame *fr)
     }
 }
 
+static void on_message(sfj_forwarder *f, const sfj__frame *fr);
+
+/* Version 2: everything after the handshake arrives sealed. A frame that
+ * does not open under this session's receive state (tampered, truncated,
+ * replayed, reordered, reflected, or from another session) ends the
+ * link; frames in clear are not the upstream's and are ignored. */
 static void on_frame(sfj_forwarder *f, const sfj__frame *fr)
+{
+    sfj__frame in;
+    size_t n = 0;
+    uint8_t type = 0;
+
+    if (f->wire_v1 || !sfj__lsess_ready(&f->ls)) {
+        if (f->wire_v1 || fr->type == SFJ_MSG_HELLO_ACK)
+            on_message(f, fr);
+        return; /* the handshake takes only a HELLO_ACK */
+    }
+    if (fr->type != SFJ_MSG_SEALED)
+        return;
+    /* The body sits in this link's own receive buffer: open in place. */
+    if (sfj__wire_open_sealed(sfj__lsess_rx(&f->ls), fr, (uint8_t *)fr->body,
+                              &type, &n) != SFJ_OK) {
+        sfj__fwd_report(f, SFJ_FWD_ERROR, 0, SFJ_EAUTH,
+                        "frame not authentic for this session; watermark "
+                        "kept");
+        sfj__link_close(f, SFJ_EAUTH, "unauthenticated frame");
+        sfj__fwd_backoff(f, 0);
+        return;
+    }
+    in.type = type;
+    in.flags = 0;
+    in.len = (uint32_t)n;
+    in.body = fr->body;
+    on_message(f, &in);
+}
+
+static void on_message(sfj_forwarder *f, const sfj__frame *fr)
 {
     uint8_t *body;
 
@@ -352,7 +531,7 @@ static void fill_window(sfj_forwarder *f)
            f->next_send <= f->last_seq &&
            f->next_send - 1 - f->link_acked < f->window) {
         rc = sfj__journal_read_sealed(f->j, f->next_send, &rec, &len);
-        if (rc == SFJ_OK && len + 8 > SFJ_FRAME_MAX_BODY)
+        if (rc == SFJ_OK && len + 8 > SFJ_SEALED_MAX_BODY)
             rc = SFJ_ECORRUPT;
         if (rc != SFJ_OK) {
             free(rec);
@@ -438,6 +617,12 @@ static int pump(sfj_forwarder *f, int timeout_ms)
         rc = sfj__wire_next(&f->w, &fr);
         if (rc == 0)
             break;
+        if (rc == SFJ_ECORRUPT && !f->wire_v1 && sfj__lsess_ready(&f->ls)) {
+            /* A lost sealed frame leaves the counters apart for good. */
+            sfj__link_close(f, SFJ_ECORRUPT, "damaged frame");
+            sfj__fwd_backoff(f, 0);
+            break;
+        }
         if (rc == SFJ_ECORRUPT)
             continue; /* acks are cumulative: the next one covers it */
         if (rc < 0) {

@@ -22,6 +22,7 @@
 #include "sfj/sys/internal.h"
 #include "sfj/sys/link_mac.h"
 #include "sfj/sys/proto.h"
+#include "sfj/sys/proto_v2.h"
 #include "sfj/sys/wire.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
@@ -35,6 +36,7 @@ typedef struct fx {
     /* scripted upstream */
     sfj_transport *up;
     sfj__wire w;
+    sfj__lsess ls; /* the upstream's end of the version 2 session */
     int connects;
     /* status */
     int offline, auth_errors, rejected_seq, online;
@@ -68,6 +70,7 @@ static int teardown(void **state)
 
     sfj_transport_close(f->up);
     sfj__wire_free(&f->w);
+    sfj__lsess_end(&f->ls);
     sfj_journal_close(f->j);
     sfj_keys_free(f->keys);
     sfj_test_rmrf(f->dir);
@@ -101,6 +104,7 @@ static int pair_connect(sfj_transport **out, void *payload)
     sfj_transport_close(f->up);
     assert_int_equal(sfj_transport_tcp_from_fd(sv[1], &f->up), 0);
     sfj__wire_reset(&f->w);
+    sfj__lsess_end(&f->ls);
     f->connects++;
     return sfj_transport_tcp_from_fd(sv[0], out);
 }
@@ -122,14 +126,43 @@ static sfj_forwarder *new_link_fwd(fx *f)
     return fw;
 }
 
-/* Read one frame on the upstream end (driving the forwarder meanwhile). */
+/* Send the message written at sfj__wire_body, sealed once the session is
+ * up. */
+static void up_send(fx *f, uint8_t type, size_t len)
+{
+    if (sfj__lsess_ready(&f->ls))
+        assert_int_equal(sfj__wire_send_sealed(&f->w, f->up,
+                                               sfj__lsess_tx(&f->ls), type, len,
+                                               1000),
+                         0);
+    else
+        assert_int_equal(sfj__wire_send(&f->w, f->up, type, len, 1000), 0);
+}
+
+/* Read one message on the upstream end (driving the forwarder
+ * meanwhile); sealed frames are opened, PINGs answered. */
 static int up_read(fx *f, sfj_forwarder *fw, sfj__frame *fr)
 {
     int64_t until = sfj__mono_ms() + 3000;
+    uint8_t type;
+    size_t n;
     int rc;
 
     while (sfj__mono_ms() < until) {
         rc = sfj__wire_next(&f->w, fr);
+        if (rc == 1 && sfj__lsess_ready(&f->ls)) {
+            assert_int_equal(sfj__wire_open_sealed(sfj__lsess_rx(&f->ls), fr,
+                                                   (uint8_t *)fr->body, &type,
+                                                   &n),
+                             0);
+            fr->type = type;
+            fr->len = (uint32_t)n;
+            if (type == SFJ_MSG_PING) {
+                memmove(sfj__wire_body(&f->w), fr->body, n);
+                up_send(f, SFJ_MSG_PONG, n);
+                continue;
+            }
+        }
         if (rc == 1)
             return 1;
         assert_int_equal(rc, 0);
@@ -140,42 +173,57 @@ static int up_read(fx *f, sfj_forwarder *fw, sfj__frame *fr)
     return 0;
 }
 
+/* An ACK sealed under this session, or (key != the link key) under a
+ * session key the terminal never agreed to. */
 static void up_send_ack(fx *f, uint64_t seq, const uint8_t *chain,
                         const uint8_t *key)
 {
-    sfj__ack a;
+    size_t n = sfj__ack2_encode(seq, chain, sfj__wire_body(&f->w));
+    sfj__cipher forged;
 
-    a.seq = seq;
-    memcpy(a.chain, chain, 32);
-    sfj__ack_mac(key, f->jid, seq, chain, a.mac);
-    assert_int_equal(sfj__wire_send(&f->w, f->up, SFJ_MSG_ACK,
-                                    sfj__ack_encode(&a, sfj__wire_body(&f->w)),
-                                    1000),
-                     0);
+    if (memcmp(key, f->link, 32) == 0) {
+        up_send(f, SFJ_MSG_ACK, n);
+        return;
+    }
+    memcpy(forged.k, key, 32);
+    forged.n = sfj__lsess_tx(&f->ls)->n;
+    assert_int_equal(
+        sfj__wire_send_sealed(&f->w, f->up, &forged, SFJ_MSG_ACK, n, 1000), 0);
 }
 
-/* Accept the HELLO and answer that the upstream holds nothing. */
+/* Accept the HELLO (Noise message 1) and answer, in message 2, that the
+ * upstream holds nothing. */
 static void up_handshake(fx *f, sfj_forwarder *fw)
 {
+    uint8_t pl[SFJ_HELLO_ACK2_PAYLOAD_MAX], *b;
     sfj__hello_ack ha;
-    sfj__hello h;
+    sfj__hello2 h;
     sfj__frame fr;
+    size_t pn = 0, n = 0;
 
     assert_true(up_read(f, fw, &fr));
     assert_int_equal(fr.type, SFJ_MSG_HELLO);
-    assert_int_equal(sfj__hello_verify(f->link, fr.body, fr.len), 0);
-    assert_int_equal(sfj__hello_decode(fr.body, fr.len, &h), 0);
-    assert_memory_equal(h.journal_id, f->jid, 16);
+    assert_int_equal(sfj__proto_version(fr.body, fr.len), 2);
+    assert_memory_equal(fr.body + 2, f->jid, 16);
+    assert_int_equal(sfj__lsess_start(&f->ls, 0, f->jid, f->link), 0);
+    assert_int_equal(sfj__lsess_read(&f->ls, fr.body + SFJ_HELLO2_HDR,
+                                     fr.len - SFJ_HELLO2_HDR, pl, sizeof pl,
+                                     &pn),
+                     0);
+    assert_int_equal(sfj__hello2_payload_decode(pl, pn, &h), 0);
     memset(&ha, 0, sizeof ha);
-    ha.version = 1;
     ha.window = 64;
     ha.next_seq = 1;
     sfj__chain_genesis(f->jid, ha.chain);
-    sfj__ack_mac(f->link, f->jid, 0, ha.chain, ha.mac);
+    pn = sfj__hello_ack2_payload_encode(&ha, pl);
+    b = sfj__wire_body(&f->w);
+    sfj__put_u16(b, 2);
+    b[2] = 0;
     assert_int_equal(
-        sfj__wire_send(&f->w, f->up, SFJ_MSG_HELLO_ACK,
-                       sfj__hello_ack_encode(&ha, sfj__wire_body(&f->w)), 1000),
-        0);
+        sfj__lsess_write(&f->ls, pl, pn, b + SFJ_HELLO_ACK2_HDR, 1000, &n), 0);
+    assert_true(sfj__lsess_ready(&f->ls));
+    assert_int_equal(
+        sfj__wire_send(&f->w, f->up, SFJ_MSG_HELLO_ACK, 3 + n, 1000), 0);
 }
 
 /* Receive ENTRY frames first..last in order. */
@@ -219,7 +267,7 @@ static void test_forged_acks(void **state)
     assert_int_equal(sfj__journal_head(f->j, &last, NULL), 0);
     fw = new_link_fwd(f);
 
-    /* 1: a MAC made with another key. */
+    /* 1: an ACK sealed with another key. */
     up_handshake(f, fw);
     up_expect_entries(f, fw, 1, last);
     assert_int_equal(sfj__journal_chain_at(f->j, last, chain), 0);
@@ -239,22 +287,76 @@ static void test_forged_acks(void **state)
     assert_int_equal(f->auth_errors, 2);
     assert_int_equal(wm(f), 0);
 
-    /* 3: an ack beyond anything the journal holds is ignored. */
+    /* 3: an ack beyond anything the journal holds is forged: the link
+     * ends (PROTOCOL.md section 5). */
     up_handshake(f, fw);
     up_expect_entries(f, fw, 1, last);
     memset(chain, 1, sizeof chain);
     up_send_ack(f, last + 5, chain, f->link);
     drive(fw, 50);
     assert_int_equal(wm(f), 0);
+    assert_int_equal(f->auth_errors, 3);
 
     /* 4: a genuine ack moves it, and only as far as acked. */
+    up_handshake(f, fw);
+    up_expect_entries(f, fw, 1, last);
     assert_int_equal(sfj__journal_chain_at(f->j, 12, chain), 0);
     up_send_ack(f, 12, chain, f->link);
     drive(fw, 50);
     assert_int_equal(sfj_forwarder_stop(fw), 0);
     assert_int_equal(wm(f), 12);
-    assert_int_equal(f->auth_errors, 2);
+    assert_int_equal(f->auth_errors, 3);
     sfj_forwarder_free(fw);
+}
+
+/* Reflection: the terminal's own messages sent back to it. Message 1
+ * dressed as a HELLO_ACK, then (after a genuine handshake) its first
+ * sealed frame: neither opens, the link ends, the watermark stays. */
+static void test_reflection(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    uint8_t *b, copy[512];
+    sfj__frame fr;
+    size_t n;
+    int64_t until;
+    int rc;
+
+    sfj_test_append(f->j, 5);
+    fw = new_link_fwd(f);
+    assert_true(up_read(f, fw, &fr));
+    assert_int_equal(fr.type, SFJ_MSG_HELLO);
+    n = fr.len - SFJ_HELLO2_HDR;
+    memcpy(copy, fr.body + SFJ_HELLO2_HDR, n);
+    b = sfj__wire_body(&f->w);
+    sfj__put_u16(b, 2);
+    b[2] = 0;
+    memcpy(b + 3, copy, n);
+    assert_int_equal(
+        sfj__wire_send(&f->w, f->up, SFJ_MSG_HELLO_ACK, 3 + n, 1000), 0);
+    drive(fw, 50);
+    assert_int_equal(f->auth_errors, 1);
+    assert_int_equal(f->online, 0);
+
+    up_handshake(f, fw);
+    /* The first sealed frame, as it came. */
+    until = sfj__mono_ms() + 3000;
+    for (rc = 0; rc != 1 && sfj__mono_ms() < until;) {
+        rc = sfj__wire_next(&f->w, &fr);
+        if (rc == 0 && sfj__wire_fill(&f->w, f->up, 0) != 0)
+            assert_int_equal(sfj_forwarder_poll(fw, 5), 0);
+    }
+    assert_int_equal(rc, 1);
+    assert_int_equal(fr.type, SFJ_MSG_SEALED);
+    n = fr.len;
+    memcpy(copy, fr.body, n);
+    memcpy(sfj__wire_body(&f->w), copy, n);
+    assert_int_equal(sfj__wire_send(&f->w, f->up, SFJ_MSG_SEALED, n, 1000), 0);
+    drive(fw, 100);
+    assert_int_equal(f->auth_errors, 2);
+    assert_true(f->offline >= 2);
+    sfj_forwarder_free(fw);
+    assert_int_equal(wm(f), 0);
 }
 
 static void test_nak_resend(void **state)
@@ -274,10 +376,7 @@ static void test_nak_resend(void **state)
     n.seq = 5;
     n.reason = SFJ_NAK_BAD_FRAME;
     strcpy(n.text, "bad frame");
-    assert_int_equal(sfj__wire_send(&f->w, f->up, SFJ_MSG_NAK,
-                                    sfj__nak_encode(&n, sfj__wire_body(&f->w)),
-                                    1000),
-                     0);
+    up_send(f, SFJ_MSG_NAK, sfj__nak_encode(&n, sfj__wire_body(&f->w)));
     /* Everything from 5 comes again, on the same link. */
     up_expect_entries(f, fw, 5, 20);
     assert_int_equal(f->connects, 1);
@@ -522,6 +621,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forged_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_info_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reflection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nak_resend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_ack_retry_reject, setup,
                                         teardown),

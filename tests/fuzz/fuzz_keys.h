@@ -36,4 +36,13 @@ static inline void sfj_fuzz_keys_init(sfj_fuzz_keys *k)
     crypto_sign_seed_keypair(k->sign_pk, k->sign_sk, seed);
 }
 
+/* Version 2 link: fixed ephemeral private keys of the terminal and the
+ * upstream, and the transport key of the sealed-frame target, so that
+ * the seeds replay exactly. */
+#define SFJ_FUZZ_INIT_E 0x61
+#define SFJ_FUZZ_RESP_E 0x62
+#define SFJ_FUZZ_SEAL_K 0x63
+/* The payload of the seed's Noise message 1. */
+#define SFJ_FUZZ_TID "T-FUZZ"
+
 #endif

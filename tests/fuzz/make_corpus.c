@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/bytes.h"
 #include "journal/format/compress.h"
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
@@ -21,6 +22,7 @@
 #include "sfj/sys/cobs.h"
 #include "sfj/sys/frame.h"
 #include "sfj/sys/proto.h"
+#include "sfj/sys/proto_v2.h"
 #include "support/testutil.h"
 #include "tests/fuzz/fuzz_keys.h"
 
@@ -457,6 +459,119 @@ static void cli(void)
     put("cli", "payload-pans", pans, sizeof pans - 1, NULL, 0);
 }
 
+/* Version 2: handshake messages made with the fixed ephemerals, and
+ * sealed frames of each message type at counters 0..3. */
+typedef struct seal_cap {
+    sfj_transport base;
+    uint8_t buf[1024];
+    size_t len;
+} seal_cap;
+
+static int seal_cap_send(sfj_transport *t, const void *buf, size_t len,
+                         int timeout_ms, size_t *sent)
+{
+    seal_cap *c = (seal_cap *)t;
+
+    (void)timeout_ms;
+    check(len <= sizeof c->buf, "sealed seed size");
+    memcpy(c->buf, buf, len);
+    c->len = len;
+    *sent = len;
+    return 0;
+}
+
+static const sfj_transport_ops seal_cap_ops = {SFJ_TRANSPORT_OPS_VERSION,
+                                               seal_cap_send, NULL, NULL, NULL};
+
+static void link_v2(const sfj_fuzz_keys *k)
+{
+    uint8_t e[SFJ_NOISE_DHLEN], pl[512], m1[512], m2[512], body[600], ctl;
+    sfj__lsess i = {0}, r = {0};
+    sfj__hello2 h;
+    sfj__hello_ack ha;
+    size_t pn, n1 = 0, n2 = 0, got = 0, n;
+    sfj__wire w;
+    sfj__cipher c;
+    seal_cap cap;
+    static const uint8_t types[] = {SFJ_MSG_ENTRY, SFJ_MSG_ACK, SFJ_MSG_NAK,
+                                    SFJ_MSG_PING};
+    char name[64];
+    int t, cn;
+
+    memset(&h, 0, sizeof h);
+    strcpy(h.terminal_id, SFJ_FUZZ_TID);
+    h.first_unacked = 1;
+    h.last_seq = 10;
+    check(sfj__lsess_start(&i, 1, k->journal_id, k->link_key) == SFJ_OK,
+          "lsess_start");
+    memset(e, SFJ_FUZZ_INIT_E, sizeof e);
+    sfj__noise_set_ephemeral(i.hs, e);
+    pn = sfj__hello2_payload_encode(&h, pl);
+    check(sfj__lsess_write(&i, pl, pn, m1, sizeof m1, &n1) == SFJ_OK, "msg1");
+    sfj__put_u16(body, 2);
+    memcpy(body + 2, k->journal_id, SFJ_JOURNAL_ID_BYTES);
+    memcpy(body + SFJ_HELLO2_HDR, m1, n1);
+    ctl = 0;
+    put("handshake", "hello", &ctl, 1, body, SFJ_HELLO2_HDR + n1);
+    check(sfj__lsess_start(&r, 0, k->journal_id, k->link_key) == SFJ_OK,
+          "lsess_start");
+    memset(e, SFJ_FUZZ_RESP_E, sizeof e);
+    sfj__noise_set_ephemeral(r.hs, e);
+    check(sfj__lsess_read(&r, m1, n1, pl, sizeof pl, &got) == SFJ_OK, "read1");
+    memset(&ha, 0, sizeof ha);
+    ha.window = 64;
+    ha.next_seq = 1;
+    memset(ha.chain, 0x77, sizeof ha.chain);
+    strcpy(ha.text, "welcome");
+    pn = sfj__hello_ack2_payload_encode(&ha, pl);
+    check(sfj__lsess_write(&r, pl, pn, m2, sizeof m2, &n2) == SFJ_OK, "msg2");
+    sfj__put_u16(body, 2);
+    body[2] = 0;
+    memcpy(body + 3, m2, n2);
+    ctl = 1;
+    put("handshake", "hello-ack", &ctl, 1, body, 3 + n2);
+    body[2] = SFJ_HELLO_BAD_AUTH;
+    body[3] = 4;
+    memcpy(body + 4, "nope", 4);
+    put("handshake", "hello-ack-refused", &ctl, 1, body, 8);
+    sfj__lsess_end(&i);
+    sfj__lsess_end(&r);
+
+    check(sfj__wire_init(&w, SFJ_FRAMING_STREAM) == SFJ_OK, "wire_init");
+    cap.base.ops = &seal_cap_ops;
+    cap.base.framing = SFJ_FRAMING_STREAM;
+    for (cn = 0; cn < 4; cn++) {
+        for (t = 0; t < 4; t++) {
+            uint8_t *b = sfj__wire_body(&w);
+
+            memset(c.k, SFJ_FUZZ_SEAL_K, sizeof c.k);
+            c.n = (uint64_t)cn;
+            sfj__put_u64(b, 5);
+            if (types[t] == SFJ_MSG_ENTRY) {
+                memset(b + 8, 0xab, 64);
+                n = 72;
+            } else if (types[t] == SFJ_MSG_ACK) {
+                memset(b + 8, 0x77, SFJ_HASH_BYTES);
+                n = SFJ_ACK2_BODY;
+            } else if (types[t] == SFJ_MSG_NAK) {
+                b[8] = SFJ_NAK_BAD_FRAME;
+                b[9] = 3;
+                memcpy(b + 10, "bad", 3);
+                n = 13;
+            } else {
+                n = SFJ_PING_BODY;
+            }
+            check(sfj__wire_send_sealed(&w, &cap.base, &c, types[t], n, 0) ==
+                      SFJ_OK,
+                  "seal");
+            ctl = (uint8_t)cn;
+            snprintf(name, sizeof name, "type%u-n%d", types[t], cn);
+            put("sealed", name, &ctl, 1, cap.buf, cap.len);
+        }
+    }
+    sfj__wire_free(&w);
+}
+
 int main(int argc, char **argv)
 {
     sfj_fuzz_keys k;
@@ -475,5 +590,6 @@ int main(int argc, char **argv)
     records_events_frames(&k);
     bundles();
     cli();
+    link_v2(&k);
     return 0;
 }

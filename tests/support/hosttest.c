@@ -228,3 +228,51 @@ int sfj_test_file_contains(const char *path, const char *needle)
     free(buf);
     return r;
 }
+
+void sfj_test_status_init(sfj_test_status *s)
+{
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->lock, NULL);
+}
+
+void sfj_test_status_destroy(sfj_test_status *s)
+{
+    pthread_mutex_destroy(&s->lock);
+}
+
+void sfj_test_on_status(const sfj_forwarder_status *st, void *payload)
+{
+    sfj_test_status *s = payload;
+
+    pthread_mutex_lock(&s->lock);
+    if (st->event == SFJ_FWD_ONLINE)
+        s->online++;
+    else if (st->event == SFJ_FWD_OFFLINE)
+        s->offline++;
+    else if (st->event == SFJ_FWD_REFUSED) {
+        s->refused++;
+        if (st->error == SFJ_EREJECTED)
+            s->rejected++;
+    } else if (st->event == SFJ_FWD_ERROR) {
+        s->errors++;
+        if (st->error == SFJ_EAUTH)
+            s->auth_errors++;
+        if (st->error == SFJ_EREJECTED)
+            s->rejected++;
+        if (st->error == SFJ_EVERSION)
+            s->version_errors++;
+        snprintf(s->last_error, sizeof s->last_error, "%s",
+                 st->detail != NULL ? st->detail : "");
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+int sfj_test_counted(sfj_test_status *s, const int *counter)
+{
+    int v;
+
+    pthread_mutex_lock(&s->lock);
+    v = *counter;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}

@@ -4,6 +4,7 @@
 #ifndef SFJ_TESTS_HOSTTEST_H
 #define SFJ_TESTS_HOSTTEST_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -40,6 +41,22 @@ void sfj_test_append(sfj_journal *j, int n);
  * entries compared; fails the test otherwise. */
 uint64_t sfj_test_mirror_equal(const char *host_dir, sfj_journal *term,
                                const sfj_keys *keys);
+
+/* Forwarder status events counted from the forwarder's thread; read
+ * them with sfj_test_counted. */
+typedef struct sfj_test_status {
+    pthread_mutex_t lock;
+    int online, offline, errors, auth_errors, rejected, version_errors;
+    int refused; /* SFJ_FWD_REFUSED: a refusal for good (also counted in
+                  * rejected when its error is SFJ_EREJECTED) */
+    char last_error[300]; /* detail of the last SFJ_FWD_ERROR */
+} sfj_test_status;
+
+void sfj_test_status_init(sfj_test_status *s);
+void sfj_test_status_destroy(sfj_test_status *s);
+/* sfj_forwarder_opts.status with an sfj_test_status as payload. */
+void sfj_test_on_status(const sfj_forwarder_status *st, void *payload);
+int sfj_test_counted(sfj_test_status *s, const int *counter);
 
 /* Does the file at `path` contain `needle`? */
 int sfj_test_file_contains(const char *path, const char *needle);

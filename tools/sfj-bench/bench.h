@@ -113,6 +113,10 @@ typedef struct bench_results {
 
     double wire_tcp, wire_serial;
     uint64_t wire_serial_n;
+    /* The same TCP replay with wire protocol version 1 (the host's
+     * --allow-v1), and connect-to-first-ACK for both versions. */
+    double replay_v1_eps, wire_tcp_v1;
+    double first_ack_ms, first_ack_ms_v1;
     char wire_why[160];
 
     double build_secs; /* time taken to build the large journal */

@@ -16,6 +16,8 @@
 
 #include "bench.h"
 #include "link.h"
+#include "sfj/sys/frame.h"
+#include "sfj/sys/proto_v2.h"
 
 int bench_tool_path(const char *name, char *out, size_t cap)
 {
@@ -87,7 +89,7 @@ static pid_t spawn(char *const *argv, const char *log, int *out_fd)
     return pid;
 }
 
-int bench_host_start(bench_host *h, const char *serial)
+int bench_host_start(bench_host *h, const char *serial, int allow_v1)
 {
     char host[4096], line[256], *argv[16];
     int argc = 0, fd = -1;
@@ -104,6 +106,8 @@ int bench_host_start(bench_host *h, const char *serial)
     argv[argc++] = h->prov;
     argv[argc++] = "--max-bytes";
     argv[argc++] = "4294967296";
+    if (allow_v1)
+        argv[argc++] = "--allow-v1";
     if (serial != NULL) {
         argv[argc++] = "--serial";
         argv[argc++] = (char *)serial;
@@ -197,7 +201,38 @@ typedef struct counting {
     sfj_transport base;
     sfj_transport *inner;
     bench_wire_count *count;
+    bench_link *l;
 } counting;
+
+/* Walk the frames of the host's stream until the first ACK: type 0x04
+ * in version 1, a sealed frame of exactly an ACK's size in version 2. */
+static void find_first_ack(bench_link *l, const uint8_t *p, size_t n)
+{
+    uint32_t len;
+    size_t k;
+
+    while (n > 0 && l->t_first_ack == 0) {
+        if (l->skip > 0) {
+            k = l->skip < n ? (size_t)l->skip : n;
+            l->skip -= k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        l->hdr[l->hdr_have++] = *p++;
+        n--;
+        if (l->hdr_have < SFJ_FRAME_HDR_BYTES)
+            continue;
+        l->hdr_have = 0;
+        len = (uint32_t)l->hdr[2] << 24 | (uint32_t)l->hdr[3] << 16 |
+              (uint32_t)l->hdr[4] << 8 | l->hdr[5];
+        l->skip = (uint64_t)len + SFJ_FRAME_CRC_BYTES;
+        if ((l->v1 && l->hdr[0] == SFJ_MSG_ACK) ||
+            (!l->v1 && l->hdr[0] == SFJ_MSG_SEALED &&
+             len == SFJ_ACK2_BODY + SFJ_SEAL_OVERHEAD))
+            l->t_first_ack = bench_now();
+    }
+}
 
 static int c_send(sfj_transport *t, const void *buf, size_t len, int timeout_ms,
                   size_t *sent)
@@ -218,8 +253,11 @@ static int c_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
     counting *c = (counting *)t;
     int rc = sfj_transport_recv(c->inner, buf, cap, timeout_ms, got);
 
-    if (rc == SFJ_OK)
+    if (rc == SFJ_OK) {
         c->count->received += *got;
+        if (c->l->serial == NULL && c->l->connects == 1)
+            find_first_ack(c->l, buf, *got);
+    }
     return rc;
 }
 
@@ -249,6 +287,8 @@ int bench_connect(sfj_transport **out, void *payload)
     int rc;
 
     *out = NULL;
+    if (l->connects == 0)
+        l->t_connect = bench_now();
     if (l->serial != NULL) {
         rc = sfj_transport_termios_open(l->serial, &so, &inner);
     } else {
@@ -266,6 +306,7 @@ int bench_connect(sfj_transport **out, void *payload)
     c->base.framing = inner->framing;
     c->inner = inner;
     c->count = &l->count;
+    c->l = l;
     l->connects++;
     *out = &c->base;
     return SFJ_OK;

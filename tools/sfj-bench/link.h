@@ -33,6 +33,13 @@ typedef struct bench_link {
     const char *serial;
     bench_wire_count count;
     unsigned connects;
+    int v1; /* the upstream speaks wire protocol version 1 */
+    /* Connect to the first ACK of the first link (TCP only): the stream
+     * from the host is split into frames to find it. */
+    double t_connect, t_first_ack;
+    uint8_t hdr[6];
+    size_t hdr_have;
+    uint64_t skip;
 } bench_link;
 
 /* Path of a tool built next to sfj-bench; 0 when it is executable. */
@@ -41,7 +48,7 @@ int bench_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
                     const char *tid);
 /* Start sfj-host on TCP (serial == NULL, port picked by the host) or on
  * the serial line `serial`. */
-int bench_host_start(bench_host *h, const char *serial);
+int bench_host_start(bench_host *h, const char *serial, int allow_v1);
 void bench_host_stop(bench_host *h);
 int bench_ptys_start(bench_ptys *p);
 void bench_ptys_stop(bench_ptys *p);

@@ -102,6 +102,8 @@ static void skipped(bench_results *r)
     r->lmdb_1t.rate = r->fdatasync_1t.rate = -1;
     r->replay_eps = r->replay_drain_ms = r->wire_tcp = r->wire_serial = -1;
     r->replay_eps_w64 = r->replay_drain_ms_w64 = -1;
+    r->replay_v1_eps = r->wire_tcp_v1 = -1;
+    r->first_ack_ms = r->first_ack_ms_v1 = -1;
     r->recover_ms_small = r->recover_ms_big = -1;
     r->verify_plain_eps = r->verify_decrypt_eps = -1;
     r->bytes_per_entry = r->record_bytes = r->anon_rss_bytes = -1;

@@ -15,7 +15,7 @@ typedef struct target {
     int below; /* the value must stay below the goal */
 } target;
 
-#define NTARGETS 10
+#define NTARGETS 13
 
 static int known(double v)
 {
@@ -61,6 +61,15 @@ static void targets(const bench_results *r, target *t)
                     ratio(r->io[BENCH_IO_SFJ_INTENT].dev_bytes,
                           r->io[BENCH_IO_LMDB].dev_bytes),
                     1.0001, 1};
+    t[10] = (target){"replay_v2_vs_v1", "replay: protocol v2 / v1 >= 0.9",
+                    ratio(r->replay_eps, r->replay_v1_eps), 0.9, 0};
+    t[11] = (target){"replay_v2_eps", "replay, protocol v2 >= 50,000/s",
+                     r->replay_eps, 50000, 0};
+    t[12] = (target){"wire_v2_minus_v1", "wire bytes/entry: v2 - v1 <= 24",
+                     known(r->wire_tcp) && known(r->wire_tcp_v1)
+                         ? r->wire_tcp - r->wire_tcp_v1
+                         : -1,
+                     24.0001, 1};
 }
 
 static const char *verdict(const target *t)
@@ -171,6 +180,10 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
         name, sizeof name, "replay %llu to sfj-host, TCP",
         (unsigned long long)(r->replay_n ? r->replay_n : o->replay_entries));
     fig(name, r->replay_eps, "entries/s", r->replay_why);
+    fig("  same, wire protocol v1", r->replay_v1_eps, "entries/s",
+        r->replay_why);
+    fig2("  connect to first ACK, v2", r->first_ack_ms, "ms", r->replay_why);
+    fig2("  connect to first ACK, v1", r->first_ack_ms_v1, "ms", r->replay_why);
     if (known(r->replay_drain_ms)) {
         printf("  %-34s %10.0f  ms (window %u)\n", "  time to drain",
                r->replay_drain_ms, r->replay_window);
@@ -201,7 +214,8 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
                r->anon_rss_bytes / 1048576.0, r->rss_why);
     else
         fig("anonymous memory", -1, "", r->rss_why);
-    fig("wire bytes per entry, TCP", r->wire_tcp, "bytes", r->wire_why);
+    fig2("wire bytes per entry, TCP", r->wire_tcp, "bytes", r->wire_why);
+    fig2("wire bytes per entry, TCP v1", r->wire_tcp_v1, "bytes", r->wire_why);
     fig("wire bytes per entry, serial", r->wire_serial, "bytes", r->wire_why);
     if (known(r->build_secs))
         printf("  %-34s %10.1f  s (%llu entries, bulk commits)\n",
@@ -313,8 +327,12 @@ void bench_print_json(const bench_opts *o, const bench_results *r)
            r->rss_with_forwarder ? "true" : "false");
     printf("  \"wire_bytes_per_entry\": {");
     jnum("tcp", r->wire_tcp, 0);
+    jnum("tcp_v1", r->wire_tcp_v1, 0);
     jnum("serial", r->wire_serial, 1);
     printf("},\n  ");
+    jnum("replay_v1_eps", r->replay_v1_eps, 0);
+    jnum("first_ack_ms", r->first_ack_ms, 0);
+    jnum("first_ack_ms_v1", r->first_ack_ms_v1, 0);
     jnum("build_secs", r->build_secs, 1);
     printf(",\n  \"io_commits\": %llu,\n  \"per_commit\": {",
            (unsigned long long)r->io_n);

@@ -2,8 +2,9 @@
  *
  * One process serves many terminals from one poll loop. Each provisioned
  * terminal has at most one mirror journal open (opened on its first
- * HELLO, kept until exit) and at most one session owning it: a new HELLO
- * for the same journal_id takes it over from the old session. */
+ * HELLO, kept until exit) and at most one session owning it: a new
+ * session for the same journal_id takes it over from the old one once it
+ * has authenticated (version 2: its first sealed frame opened). */
 #ifndef SFJ_HOST_H
 #define SFJ_HOST_H
 
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "cli_exit.h"
+#include "sfj/sys/link_session.h"
 #include "sfj/journal.h"
 #include "sfj/sys/transport.h"
 #include "sfj/sys/wire.h"
@@ -44,6 +46,7 @@ typedef struct host_config {
     uint64_t max_bytes;
     unsigned window;
     int verbose;
+    int allow_v1; /* --allow-v1: serve protocol version 1 (fleet migration) */
     host_terminal *terms;
     size_t nterms;
 } host_config;
@@ -61,6 +64,11 @@ typedef struct host_session {
     sfj__wire w;
     int serial; /* a serial line is never closed, only reset */
     int state;
+    int v1;          /* this session speaks protocol version 1 */
+    sfj__lsess live; /* version 2: the authenticated session */
+    sfj__lsess pend; /* version 2: message 2 sent, not yet confirmed */
+    host_terminal *pend_term;
+    uint8_t *plain; /* an opened sealed frame */
     long long opened_ms;
     char peer[96];
     host_terminal *term;

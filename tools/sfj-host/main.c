@@ -41,7 +41,8 @@ static void usage(FILE *out)
         "                 [--baud N] [--parity none|odd|even] "
         "[--stop-bits 1|2]\n"
         "                 [--flow none|rtscts|dtrdsr]]\n"
-        "                [--window N] [--max-bytes N] [--verbose]\n"
+        "                [--window N] [--max-bytes N] [--allow-v1] "
+        "[--verbose]\n"
         "\n"
         "The reference upstream for sfj forwarders: keeps one mirror journal\n"
         "per provisioned terminal under DIR and acknowledges entries once\n"
@@ -57,6 +58,10 @@ static void usage(FILE *out)
         "  --window N         ENTRY frames a terminal may send unacked "
         "(256)\n"
         "  --max-bytes N      size cap of each mirror (default 1 GiB)\n"
+        "  --allow-v1         also serve wire protocol version 1 "
+        "(unprotected;\n"
+        "                     only while migrating a fleet; each such session\n"
+        "                     is logged)\n"
         "  --verbose          log sessions as they come and go\n"
         "  -h, --help         this text\n"
         "  --version          the version\n"
@@ -167,6 +172,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"window", required_argument, NULL, 'w'},
         {"max-bytes", required_argument, NULL, 'm'},
         {"verbose", no_argument, NULL, 'v'},
+        {"allow-v1", no_argument, NULL, '1'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -254,6 +260,9 @@ static int parse_args(int argc, char **argv, opts *o)
             break;
         case 'v':
             o->cfg.verbose = 1;
+            break;
+        case '1':
+            o->cfg.allow_v1 = 1;
             break;
         case 'h':
             usage(stdout);

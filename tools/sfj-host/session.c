@@ -1,10 +1,19 @@
 /* One link to one terminal: the upstream side of docs/PROTOCOL.md.
  *
- * States: AWAIT_HELLO -> (valid HELLO) ONLINE -> (stream link fault or
- * refusal) CLOSED, freed by the loop. A HELLO in any state restarts the
- * session (a terminal that reconnects over a serial line sends a new
- * HELLO on the same line). A serial session never reaches CLOSED: it
- * falls back to AWAIT_HELLO.
+ * Version 2 states: AWAIT_HELLO -> (HELLO = Noise message 1 read with the
+ * provisioned link key; HELLO_ACK = message 2 sent) AWAIT_HELLO with a
+ * pending session `pend` -> (the first sealed frame opens under `pend`:
+ * the peer holds the link key *and* the ephemeral of this handshake)
+ * ONLINE with `live` -> (fault, refusal) CLOSED, freed by the loop. Only
+ * the promotion to ONLINE takes the terminal over from another session,
+ * so a replayed HELLO can neither close, delay nor feed anything; a
+ * pending session stores and answers nothing. A new HELLO while ONLINE
+ * starts a new pending session beside the live one (a terminal that
+ * reconnects over a serial line sends it on the same line). A serial
+ * session never reaches CLOSED: it falls back to AWAIT_HELLO.
+ *
+ * Version 1 (only with --allow-v1): AWAIT_HELLO -> (valid HELLO) ONLINE;
+ * a HELLO in any state restarts the session.
  *
  * Invariants: `next` == mirror head + 1 + nrec, where the nrec entries
  * in `batch` are consecutive and not yet committed; an ACK is only sent
@@ -22,6 +31,7 @@
 #include "sfj/sys/internal.h"
 #include "sfj/sys/link_mac.h"
 #include "sfj/sys/proto.h"
+#include "sfj/sys/proto_v2.h"
 
 #define BATCH_BYTES      (4u << 20)
 #define HELLO_TIMEOUT_MS 10000
@@ -44,7 +54,8 @@ int host_session_new(host_session **out, host_config *cfg, sfj_transport *t,
     if (s == NULL)
         goto done;
     s->batch = malloc(BATCH_BYTES);
-    if (s->batch == NULL)
+    s->plain = malloc(SFJ_FRAME_MAX_BODY);
+    if (s->batch == NULL || s->plain == NULL)
         goto done;
     rc = sfj__wire_init(&s->w, t->framing);
     if (rc != SFJ_OK)
@@ -60,6 +71,7 @@ int host_session_new(host_session **out, host_config *cfg, sfj_transport *t,
 done:
     if (s != NULL) {
         free(s->batch);
+        free(s->plain);
         free(s);
         sfj_transport_close(t);
     }
@@ -78,6 +90,10 @@ void host_session_close(host_session *s, const char *why)
     if (why != NULL)
         host_log("%s: closing: %s", s->peer, why);
     release_term(s);
+    sfj__lsess_end(&s->live);
+    sfj__lsess_end(&s->pend);
+    s->pend_term = NULL;
+    s->v1 = 0;
     s->nrec = 0;
     s->batch_used = 0;
     if (s->serial) {
@@ -92,15 +108,30 @@ void host_session_free(host_session *s)
     if (s == NULL)
         return;
     release_term(s);
+    sfj__lsess_end(&s->live);
+    sfj__lsess_end(&s->pend);
     sfj_transport_close(s->t);
     sfj__wire_free(&s->w);
+    if (s->plain != NULL)
+        sodium_memzero(s->plain, SFJ_FRAME_MAX_BODY);
+    free(s->plain);
     free(s->batch);
     free(s);
 }
 
+/* Send the message written at sfj__wire_body: sealed on a version 2
+ * session, in clear on version 1. */
 static int send_msg(host_session *s, uint8_t type, size_t len)
 {
-    int rc = sfj__wire_send(&s->w, s->t, type, len, 5000);
+    int rc;
+
+    if (!s->v1 && !sfj__lsess_ready(&s->live))
+        return SFJ_EINVAL; /* nothing is answered before authentication */
+    if (s->v1)
+        rc = sfj__wire_send(&s->w, s->t, type, len, 5000);
+    else
+        rc = sfj__wire_send_sealed(&s->w, s->t, sfj__lsess_tx(&s->live), type,
+                                   len, 5000);
 
     if (rc != SFJ_OK)
         host_session_close(s, "send failed");
@@ -119,6 +150,17 @@ static void send_nak(host_session *s, uint64_t seq, uint8_t reason,
     send_msg(s, SFJ_MSG_NAK, sfj__nak_encode(&n, sfj__wire_body(&s->w)));
 }
 
+/* Handshake frames go in clear (message 2 carries its own protection). */
+static int send_plain(host_session *s, uint8_t type, size_t len)
+{
+    int rc = sfj__wire_send(&s->w, s->t, type, len, 5000);
+
+    if (rc != SFJ_OK)
+        host_session_close(s, "send failed");
+    return rc;
+}
+
+/* Version 1 HELLO_ACK. */
 static void send_hello_ack(host_session *s, uint8_t status, uint64_t next,
                            const uint8_t *chain, const char *text)
 {
@@ -137,8 +179,8 @@ static void send_hello_ack(host_session *s, uint8_t status, uint64_t next,
         ha.next_seq = 0;
     }
     snprintf(ha.text, sizeof ha.text, "%s", text);
-    send_msg(s, SFJ_MSG_HELLO_ACK,
-             sfj__hello_ack_encode(&ha, sfj__wire_body(&s->w)));
+    send_plain(s, SFJ_MSG_HELLO_ACK,
+               sfj__hello_ack_encode(&ha, sfj__wire_body(&s->w)));
 }
 
 /* ACK the mirror's head: every seq up to it is durable. */
@@ -152,6 +194,11 @@ static void send_ack(host_session *s)
         last == 0)
         return;
     a.seq = last;
+    if (!s->v1) {
+        send_msg(s, SFJ_MSG_ACK,
+                 sfj__ack2_encode(last, a.chain, sfj__wire_body(&s->w)));
+        return;
+    }
     sfj__ack_mac(s->term->link_key, s->term->journal_id, last, a.chain, a.mac);
     send_msg(s, SFJ_MSG_ACK, sfj__ack_encode(&a, sfj__wire_body(&s->w)));
 }
@@ -237,14 +284,61 @@ static int open_mirror(host_session *s, host_terminal *t)
     return rc;
 }
 
-static void on_hello(host_session *s, const sfj__frame *fr)
+/* Where terminal `t`, whose newest seq is `last_seq`, resumes: the
+ * mirror's head in `*last` and its chain hash in `chain`. Returns
+ * SFJ_HELLO_OK, _BUSY (no mirror) or _DIVERGED (logged). */
+static uint8_t resume_point(host_session *s, host_terminal *t,
+                            uint64_t last_seq, uint64_t *last, uint8_t *chain,
+                            const char *note)
+{
+    int rc;
+
+    *last = 0;
+    rc = open_mirror(s, t);
+    if (rc == SFJ_OK)
+        rc = sfj__journal_head(t->mirror, last, chain);
+    if (rc != SFJ_OK)
+        return SFJ_HELLO_BUSY;
+    if (*last == 0)
+        sfj__chain_genesis(t->journal_id, chain);
+    /* The mirror holds only what the terminal sent it: a terminal offering
+     * less has lost entries (its journal was restored from an old copy or
+     * rolled back). Its next appends would reuse seqs the mirror holds, so
+     * the link is refused; a signed checkpoint beyond the terminal's head
+     * proves the lost history was once the terminal's own. */
+    if (last_seq < *last) {
+        sfj_stats ms = SFJ_STATS_INIT;
+        uint64_t ckpt =
+            sfj_stats_get(t->mirror, &ms) == SFJ_OK ? ms.last_checkpoint : 0;
+
+        host_log("%s: refused terminal %s: journal rolled back: it offers "
+                 "up to seq %llu but the mirror holds %llu%s%s",
+                 s->peer, t->terminal_id, (unsigned long long)last_seq,
+                 (unsigned long long)*last,
+                 ckpt > last_seq ? ", sealed by the terminal's signed "
+                                   "checkpoint"
+                                 : "",
+                 note);
+        return SFJ_HELLO_DIVERGED;
+    }
+    return SFJ_HELLO_OK;
+}
+
+static const char *resume_refusal(uint8_t status)
+{
+    return status == SFJ_HELLO_BUSY
+               ? "mirror unavailable"
+               : "journal rolled back: the upstream holds more";
+}
+
+static void on_hello_v1(host_session *s, const sfj__frame *fr)
 {
     char hex[2 * SFJ_JOURNAL_ID_BYTES + 1];
     uint8_t chain[SFJ_HASH_BYTES];
     host_terminal *t;
     sfj__hello h;
     uint64_t last = 0;
-    int rc;
+    uint8_t st;
 
     host_session_close(s, NULL); /* a HELLO restarts the session */
     s->state = SESS_AWAIT_HELLO;
@@ -262,6 +356,7 @@ static void on_hello(host_session *s, const sfj__frame *fr)
         host_session_close(s, NULL);
         return;
     }
+    s->v1 = 1;
     t = find_term(s->cfg, h.journal_id);
     if (t == NULL || strcmp(t->terminal_id, h.terminal_id) != 0) {
         host_log("%s: refused journal %s (terminal %s): %s", s->peer, hex,
@@ -280,33 +375,22 @@ static void on_hello(host_session *s, const sfj__frame *fr)
         host_session_close(s, NULL);
         return;
     }
-    rc = open_mirror(s, t);
-    if (rc == SFJ_OK)
-        rc = sfj__journal_head(t->mirror, &last, chain);
-    if (rc != SFJ_OK) {
-        send_hello_ack(s, SFJ_HELLO_BUSY, 0, NULL, "mirror unavailable");
+    if (h.first_unacked < 1 || h.last_seq >= SFJ_HELLO_SEQ_MAX ||
+        h.first_unacked > h.last_seq + 1) {
+        host_log("%s: refused terminal %s: resume point not sane "
+                 "(first_unacked %llu, last_seq %llu)",
+                 s->peer, t->terminal_id, (unsigned long long)h.first_unacked,
+                 (unsigned long long)h.last_seq);
+        send_hello_ack(s, SFJ_HELLO_INVALID, 0, NULL, "resume point not sane");
         host_session_close(s, NULL);
         return;
     }
-    /* The mirror holds only what the terminal sent it: a terminal offering
-     * less has lost entries (its journal was restored from an old copy or
-     * rolled back). Its next appends would reuse seqs the mirror holds, so
-     * the link is refused; a signed checkpoint beyond the terminal's head
-     * proves the lost history was once the terminal's own. */
-    if (h.last_seq < last) {
-        sfj_stats ms = SFJ_STATS_INIT;
-        uint64_t ckpt =
-            sfj_stats_get(t->mirror, &ms) == SFJ_OK ? ms.last_checkpoint : 0;
-
-        host_log("%s: refused terminal %s: journal rolled back: it offers "
-                 "up to seq %llu but the mirror holds %llu%s",
-                 s->peer, t->terminal_id, (unsigned long long)h.last_seq,
-                 (unsigned long long)last,
-                 ckpt > h.last_seq ? ", sealed by the terminal's signed "
-                                     "checkpoint"
-                                   : "");
-        send_hello_ack(s, SFJ_HELLO_DIVERGED, 0, NULL,
-                       "journal rolled back: the upstream holds more");
+    host_log("%s: terminal %s speaks protocol version 1 (allowed by "
+             "--allow-v1 for migration; the link is not protected)",
+             s->peer, t->terminal_id);
+    st = resume_point(s, t, h.last_seq, &last, chain, "");
+    if (st != SFJ_HELLO_OK) {
+        send_hello_ack(s, st, 0, NULL, resume_refusal(st));
         host_session_close(s, NULL);
         return;
     }
@@ -324,8 +408,204 @@ static void on_hello(host_session *s, const sfj__frame *fr)
     send_hello_ack(s, SFJ_HELLO_OK, s->next, chain, "welcome");
 }
 
+/* Version 2: a refusal in clear, for a HELLO whose message 1 could not be
+ * read (unknown journal, another link key, malformed). A stream link is
+ * closed; a serial line keeps its live session. */
+static void refuse_clear(host_session *s, uint8_t status, const char *text)
+{
+    size_t n =
+        sfj__hello_ack2_clear_encode(status, text, sfj__wire_body(&s->w));
+
+    sfj__lsess_end(&s->pend);
+    s->pend_term = NULL;
+    if (send_plain(s, SFJ_MSG_HELLO_ACK, n) == SFJ_OK && !s->serial)
+        host_session_close(s, NULL);
+}
+
+/* Version 2: answer message 1 with message 2 carrying `status` and, for
+ * OK, the resume point. Afterwards `pend` is READY (OK) or ended. */
+static void answer_v2(host_session *s, uint8_t status, uint64_t next,
+                      const uint8_t *chain, const char *text)
+{
+    uint8_t pl[SFJ_HELLO_ACK2_PAYLOAD_MAX], *b = sfj__wire_body(&s->w);
+    sfj__hello_ack ha;
+    size_t pn, n = 0;
+    int rc;
+
+    memset(&ha, 0, sizeof ha);
+    ha.status = status;
+    ha.window = (uint16_t)s->cfg->window;
+    if (status == SFJ_HELLO_OK) {
+        ha.next_seq = next;
+        memcpy(ha.chain, chain, SFJ_HASH_BYTES);
+    }
+    snprintf(ha.text, sizeof ha.text, "%s", text);
+    pn = sfj__hello_ack2_payload_encode(&ha, pl);
+    sfj__hello_ack2_head_encode(b);
+    rc = sfj__lsess_write(&s->pend, pl, pn, b + SFJ_HELLO_ACK2_HDR,
+                          SFJ_FRAME_MAX_BODY - SFJ_HELLO_ACK2_HDR, &n);
+    sodium_memzero(pl, sizeof pl);
+    if (rc == SFJ_OK)
+        rc = send_plain(s, SFJ_MSG_HELLO_ACK, SFJ_HELLO_ACK2_HDR + n);
+    if (rc != SFJ_OK || status != SFJ_HELLO_OK) {
+        sfj__lsess_end(&s->pend);
+        s->pend_term = NULL;
+        if (status != SFJ_HELLO_OK && !s->serial && s->state != SESS_CLOSED)
+            host_session_close(s, NULL);
+    }
+}
+
+/* Version 2 HELLO: Noise message 1. Nothing here touches a live session
+ * or the mirror's contents: message 1 can be a replay. */
+static void on_hello_v2(host_session *s, const sfj__frame *fr)
+{
+    char hex[2 * SFJ_JOURNAL_ID_BYTES + 1];
+    uint8_t pl[SFJ_HELLO2_PAYLOAD_MAX + 1], chain[SFJ_HASH_BYTES];
+    host_terminal *t;
+    sfj__hello2 h;
+    uint64_t last = 0;
+    size_t pn = 0;
+    uint8_t st;
+
+    memset(&h, 0, sizeof h);
+    if (fr->len < SFJ_HELLO2_HDR + SFJ_LINK_HS_OVERHEAD) {
+        host_log("%s: refused: malformed HELLO", s->peer);
+        refuse_clear(s, SFJ_HELLO_VERSION, "malformed HELLO");
+        goto done;
+    }
+    sfj__cli_hex(fr->body + 2, SFJ_JOURNAL_ID_BYTES, hex);
+    t = find_term(s->cfg, fr->body + 2);
+    if (t == NULL) {
+        host_log("%s: refused journal %s: not provisioned", s->peer, hex);
+        refuse_clear(s, SFJ_HELLO_UNKNOWN_TERMINAL, "terminal not provisioned");
+        goto done;
+    }
+    if (sfj__lsess_start(&s->pend, 0, t->journal_id, t->link_key) != SFJ_OK ||
+        sfj__lsess_read(&s->pend, fr->body + SFJ_HELLO2_HDR,
+                        fr->len - SFJ_HELLO2_HDR, pl, sizeof pl,
+                        &pn) != SFJ_OK) {
+        host_log("%s: refused terminal %s: HELLO does not authenticate "
+                 "(wrong link key?)",
+                 s->peer, t->terminal_id);
+        refuse_clear(s, SFJ_HELLO_BAD_AUTH, "HELLO not authentic");
+        goto done;
+    }
+    s->pend_term = t;
+    if (sfj__hello2_payload_decode(pl, pn, &h) != SFJ_OK) {
+        host_log("%s: refused terminal %s: resume point not sane", s->peer,
+                 t->terminal_id);
+        answer_v2(s, SFJ_HELLO_INVALID, 0, NULL, "resume point not sane");
+        goto done;
+    }
+    if (strcmp(t->terminal_id, h.terminal_id) != 0) {
+        host_log("%s: refused journal %s (terminal %s): terminal_id differs",
+                 s->peer, hex, h.terminal_id);
+        answer_v2(s, SFJ_HELLO_UNKNOWN_TERMINAL, 0, NULL,
+                  "terminal not provisioned");
+        goto done;
+    }
+    st = resume_point(s, t, h.last_seq, &last, chain,
+                      " (before the session is confirmed: could be a "
+                      "replayed HELLO)");
+    if (st != SFJ_HELLO_OK)
+        answer_v2(s, st, 0, NULL, resume_refusal(st));
+    else
+        answer_v2(s, SFJ_HELLO_OK, last + 1, chain, "welcome");
+done:
+    sodium_memzero(pl, sizeof pl);
+    sodium_memzero(&h, sizeof h);
+}
+
+static void on_hello(host_session *s, const sfj__frame *fr)
+{
+    int v = sfj__proto_version(fr->body, fr->len);
+
+    if (v == SFJ_PROTO_V2) {
+        on_hello_v2(s, fr);
+        return;
+    }
+    if (v == SFJ_PROTO_VERSION && s->cfg->allow_v1) {
+        on_hello_v1(s, fr);
+        return;
+    }
+    /* Answered in the version the peer speaks, so that it can say why. */
+    host_log("%s: refused: protocol version %d (this upstream requires "
+             "version 2; --allow-v1 serves version 1 for a migration)",
+             s->peer, v);
+    if (s->serial && sfj__lsess_ready(&s->live))
+        return; /* a clear frame never disturbs a live session */
+    send_hello_ack(s, SFJ_HELLO_VERSION, 0, NULL,
+                   "protocol version 1 refused: upstream requires version 2");
+    host_session_close(s, NULL);
+}
+
+/* The first sealed frame that opens under the pending session proves the
+ * peer ran this handshake with the link key: only now does the session
+ * take the terminal over. */
+static int promote(host_session *s)
+{
+    host_terminal *t = s->pend_term;
+    uint64_t last = 0;
+    int rc = commit_batch(s);
+
+    if (s->term != t)
+        release_term(s);
+    if (t->owner != NULL && t->owner != s)
+        host_session_close(t->owner, "replaced by a new authenticated link");
+    sfj__lsess_move(&s->live, &s->pend);
+    s->pend_term = NULL;
+    s->v1 = 0;
+    t->owner = s;
+    s->term = t;
+    s->nrec = 0;
+    s->batch_used = 0;
+    if (t->mirror == NULL || sfj__journal_head(t->mirror, &last, NULL) != 0)
+        last = 0;
+    s->next = last + 1;
+    s->state = SESS_ONLINE;
+    s->gap_naked = 0;
+    s->bad_streak = 0;
+    if (s->cfg->verbose)
+        host_log("%s: terminal %s online (authenticated), resuming at %llu",
+                 s->peer, t->terminal_id, (unsigned long long)s->next);
+    return rc;
+}
+
+static int on_message(host_session *s, const sfj__frame *fr);
+
+/* A SEALED frame: the pending session first (a terminal confirming a new
+ * handshake), then the live one. One that opens under neither ends the
+ * link: tampered, truncated, replayed, reordered, reflected, or from
+ * another session. */
+static int on_sealed(host_session *s, const sfj__frame *fr)
+{
+    sfj__frame in;
+    size_t n = 0;
+    uint8_t type = 0;
+
+    if (sfj__lsess_ready(&s->pend) &&
+        sfj__wire_open_sealed(sfj__lsess_rx(&s->pend), fr, s->plain, &type,
+                              &n) == SFJ_OK) {
+        if (promote(s) != 0)
+            return HOST_EXIT_IOERR;
+    } else if (!sfj__lsess_ready(&s->live) ||
+               sfj__wire_open_sealed(sfj__lsess_rx(&s->live), fr, s->plain,
+                                     &type, &n) != SFJ_OK) {
+        if (sfj__lsess_ready(&s->live) || !s->serial)
+            host_session_close(s, "bad frame: sealed frame does not "
+                                  "authenticate in this session");
+        return 0;
+    }
+    in.type = type;
+    in.flags = 0;
+    in.len = (uint32_t)n;
+    in.body = s->plain;
+    return on_message(s, &in);
+}
+
 static int on_entry(host_session *s, const sfj__frame *fr)
 {
+    sfj_entry peek;
     uint64_t seq;
     size_t len;
     int rc;
@@ -341,6 +621,16 @@ static int on_entry(host_session *s, const sfj__frame *fr)
     }
     seq = sfj__entry_head_seq(fr->body);
     len = fr->len - SFJ_ENTRY_HEAD_BYTES;
+    if (sfj__record_peek(fr->body + SFJ_ENTRY_HEAD_BYTES, len, &peek) ==
+            SFJ_OK &&
+        peek.epoch == 0) {
+        host_log("%s: %s: seq %llu refused: epoch 0", s->peer,
+                 s->term->terminal_id, (unsigned long long)seq);
+        rc = commit_batch(s);
+        if (rc == 0 && s->state == SESS_ONLINE)
+            send_nak(s, seq, SFJ_NAK_REFUSED, "record of epoch 0");
+        return rc;
+    }
     if (seq == s->next) {
         if (s->nrec == SESS_BATCH_MAX || s->batch_used + len > BATCH_BYTES) {
             rc = commit_batch(s);
@@ -379,7 +669,9 @@ static int on_entry(host_session *s, const sfj__frame *fr)
     return 0;
 }
 
-static int on_frame(host_session *s, const sfj__frame *fr)
+/* A message of an authenticated session (version 2: opened from a sealed
+ * frame; version 1: as it arrived). */
+static int on_message(host_session *s, const sfj__frame *fr)
 {
     uint8_t *body;
 
@@ -395,6 +687,8 @@ static int on_frame(host_session *s, const sfj__frame *fr)
     }
     switch (fr->type) {
     case SFJ_MSG_HELLO:
+        if (!s->v1)
+            return 0; /* a handshake never travels sealed */
         if (commit_batch(s) != 0)
             return HOST_EXIT_IOERR;
         on_hello(s, fr);
@@ -415,8 +709,42 @@ static int on_frame(host_session *s, const sfj__frame *fr)
     }
 }
 
+/* A frame as it arrived: a HELLO starts a handshake; in version 2 every
+ * other message must arrive sealed. */
+static int on_frame(host_session *s, const sfj__frame *fr)
+{
+    if (fr->type == SFJ_MSG_HELLO) {
+        if (commit_batch(s) != 0)
+            return HOST_EXIT_IOERR;
+        on_hello(s, fr);
+        return 0;
+    }
+    /* A serial line that served version 1 may carry a new version 2
+     * handshake: its sealed frames go to the pending session. */
+    if (fr->type == SFJ_MSG_SEALED && (!s->v1 || sfj__lsess_ready(&s->pend)))
+        return on_sealed(s, fr);
+    if (s->v1)
+        return on_message(s, fr);
+    if (!s->serial && !sfj__lsess_ready(&s->live)) {
+        host_session_close(s, "unexpected frame before HELLO");
+        return 0;
+    }
+    /* Nothing in clear is answered or allowed to disturb a session. */
+    if (s->cfg->verbose)
+        host_log("%s: frame of type 0x%02x in clear ignored", s->peer,
+                 fr->type);
+    return 0;
+}
+
 static void bad_frame(host_session *s)
 {
+    if (!s->v1 && (sfj__lsess_ready(&s->live) || sfj__lsess_ready(&s->pend))) {
+        /* Sealed frames count implicitly: after a lost one nothing else
+         * would open. The terminal reconnects and resumes. */
+        host_session_close(s, "bad frame (CRC or format): the sealed "
+                              "stream cannot continue");
+        return;
+    }
     if (++s->bad_streak >= BAD_STREAK_MAX) {
         host_session_close(s, "too many bad frames");
         return;

@@ -26,6 +26,7 @@
 #define SFJ_HELLO_VERSION          3
 #define SFJ_HELLO_BUSY             4
 #define SFJ_HELLO_DIVERGED         5
+#define SFJ_HELLO_INVALID          6 /* resume point not sane */
 
 /* NAK reasons. */
 #define SFJ_NAK_BAD_FRAME    1
