@@ -24,6 +24,9 @@
 
 #define SFJ__FORMAT_VERSION 1
 
+/* The single-writer lock file beside the LMDB files. */
+#define SFJ__WRITER_LOCK "writer.lock"
+
 struct sfj_journal {
     MDB_env *env;
     MDB_dbi db_entries; /* u64be seq -> sealed record */
@@ -34,6 +37,8 @@ struct sfj_journal {
     char *dir;
     int rdonly;
     int mirror;
+    int acks_only; /* SFJ_OPEN_ACKS: acks and attention only */
+    int lock_fd;   /* writer.lock held with flock, or -1 */
     sfj_journal_opts opts;
     sfj_keys *keys;     /* own copy; NULL for mirrors and keyless readers */
     uint8_t *epoch_key; /* sodium_malloc'd key of the current epoch */

@@ -222,7 +222,7 @@ int sfj__retention_make_room(sfj_journal *j)
     size_t max = PRUNE_MAKE_ROOM, n = 0;
     int rc;
 
-    if (j->rdonly || j->mirror)
+    if (j->rdonly || j->mirror || j->acks_only)
         return 0;
     /* The leader is inside sfj__commit: this runs its own transaction
      * rather than queueing behind itself. Deleting needs pages too: when

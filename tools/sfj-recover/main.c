@@ -54,6 +54,7 @@ static const char help[] =
     "Exit: 0 clean, 1 action needed, 64 usage, 65 journal damaged,\n"
     "66 journal or key not found, 70 internal error, 73 could not write,\n"
     "74 I/O error, 76 unsupported format, 77 wrong key or access denied,\n"
+    "75 the app has the journal open (--mark-reversals refused),\n"
     "78 key file too open or not a key (docs/CLI.md).\n"
     "See sfj-recover(1).\n";
 
@@ -133,6 +134,21 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
         sfj_journal_close(j);
         j = NULL;
         code = open_journal(&j, dir, keys, 1);
+        if (code == SFJ__EX_BUSY && mark && r->n_in_doubt > 0) {
+            fprintf(stderr, "sfj-recover: refusing --mark-reversals while "
+                            "the payment app runs; stop it first\n");
+            goto done;
+        }
+        if (code == SFJ__EX_BUSY) {
+            /* The app keeps its own index level: report what is there. */
+            code = open_journal(&j, dir, keys, 0);
+            if (code != SFJ__EX_OK)
+                goto done;
+            sfj_report_free(r);
+            r = NULL;
+            rc = sfj_recover(j, &r);
+            goto report;
+        }
         if (code != SFJ__EX_OK)
             goto done;
         rc = SFJ_OK;
@@ -143,6 +159,7 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
         if (rc == SFJ_OK)
             rc = sfj_recover(j, &r);
     }
+report:
     if (rc != SFJ_OK) {
         fprintf(stderr, "sfj-recover: %s: %s (%s)\n", dir, sfj_strerror(rc),
                 sfj_journal_errmsg(j));
