@@ -426,9 +426,8 @@ static int check_opts(const sfj_journal_opts *opts)
         return SFJ_OK;
     if (!SFJ__VERSION_OK(opts->version, SFJ_JOURNAL_OPTS_VERSION))
         return SFJ_EVERSION;
-    if ((opts->flags &
-         ~(SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK |
-           SFJ_OPEN_ACKS)) != 0)
+    if ((opts->flags & ~(SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK |
+                         SFJ_OPEN_ACKS)) != 0)
         return SFJ_EINVAL;
     if ((opts->flags & SFJ_OPEN_RDONLY) && (opts->flags & SFJ_OPEN_ACKS))
         return SFJ_EINVAL;
