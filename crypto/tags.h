@@ -21,5 +21,6 @@
 #define SFJ__TAG_CKPT  "sfj-ckpt-v1"  /* checkpoint signature */
 #define SFJ__TAG_ACK   "sfj-ack-v1"   /* ACK / HELLO_ACK MAC */
 #define SFJ__TAG_HELLO "sfj-hello-v1" /* HELLO MAC */
+#define SFJ__TAG_PRUNE "sfj-prune-v1" /* prune anchor signature */
 
 #endif
