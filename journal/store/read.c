@@ -269,6 +269,11 @@ const char *sfj__journal_terminal_id(sfj_journal *j)
     return j->terminal_id;
 }
 
+int sfj__journal_is_mirror(sfj_journal *j)
+{
+    return j->mirror;
+}
+
 int sfj__journal_pubkey(sfj_journal *j, uint8_t *out)
 {
     memcpy(out, j->pubkey, sizeof j->pubkey);

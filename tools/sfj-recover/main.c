@@ -55,7 +55,8 @@ static const char help[] =
     "66 journal or key not found, 70 internal error, 73 could not write,\n"
     "74 I/O error, 76 unsupported format, 77 wrong key or access denied,\n"
     "75 the app has the journal open (--mark-reversals refused),\n"
-    "78 key file too open or not a key (docs/CLI.md).\n"
+    "78 key file too open or not a key, 79 DIR is a host's mirror\n"
+    "(docs/CLI.md).\n"
     "See sfj-recover(1).\n";
 
 /* Writing a reversal or an index can also fail for want of room. */
@@ -126,6 +127,15 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
     code = open_journal(&j, dir, keys, 0);
     if (code != SFJ__EX_OK)
         goto done;
+    if (sfj__journal_is_mirror(j)) {
+        fprintf(stderr,
+                "sfj-recover: %s is a host's mirror, not a terminal journal: "
+                "it holds no txn index, acks or attention marks, so there is "
+                "nothing to recover; check it with sfj-dump --verify\n",
+                dir);
+        code = SFJ__EX_MIRROR;
+        goto done;
+    }
     rc = sfj_recover(j, &r);
     /* A report never writes; rebuilding a stale index or marking
      * reversals does, on a journal found undamaged. */
