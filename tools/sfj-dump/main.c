@@ -254,6 +254,8 @@ int main(int argc, char **argv)
     dump_opts o;
     int c, rc = SFJ__EX_OK;
 
+    /* It decrypts the journal: nothing of it may reach a core file. */
+    sfj__cli_no_core_dumps();
     memset(&o, 0, sizeof o);
     o.status = -1;
     opterr = 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_file.h"
 #include "recover_tool.h"
 #include "sfj/sys/internal.h"
 
@@ -211,6 +212,8 @@ int main(int argc, char **argv)
     const char *dir = NULL, *key = NULL;
     int json = 0, mark = 0, c;
 
+    /* It decrypts the journal: nothing of it may reach a core file. */
+    sfj__cli_no_core_dumps();
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":k:o:h", long_opts, NULL)) != -1) {
         switch (c) {
