@@ -38,7 +38,7 @@ static void open_j(fixture *f)
     f->j = NULL;
     o.retention_days = 1;
     o.checkpoint_every = open_every;
-    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &f->j), SFJ_OK);
+    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, &o), SFJ_OK);
 }
 
 static void note(fixture *f, int64_t wall)
@@ -63,6 +63,21 @@ static void make_journal(fixture *f)
         note(f, T0);
     sfj_journal_close(f->j);
     f->j = NULL;
+}
+
+/* Reopen, acknowledge up to `acked` and append a note dated `wall`, which
+ * prunes by age; return the oldest seq held afterwards (journal closed). */
+static uint64_t prune_to(fixture *f, uint64_t acked, int64_t wall)
+{
+    sfj_stats st = {0};
+
+    open_j(f);
+    assert_int_equal(sfj__journal_ack(f->j, acked, NULL, 0), SFJ_OK);
+    note(f, wall);
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    return st.first_seq;
 }
 
 /* The attacker's tools: LMDB itself, no key. */
@@ -154,26 +169,15 @@ static sfj__verify_result verify(fixture *f, int with_key)
 
     o.flags = SFJ_OPEN_RDONLY;
     assert_int_equal(
-        sfj_journal_open(f->path, with_key ? f->keys : NULL, &o, &j), SFJ_OK);
+        sfj_journal_open(&j, f->path, with_key ? f->keys : NULL, &o), SFJ_OK);
     assert_int_equal(sfj__verify(j, 0, NULL, with_key, &vr), SFJ_OK);
     sfj_journal_close(j);
     return vr;
 }
 
-static int tool(fixture *f, const char *name, ...)
-{
-    va_list ap;
-    int rc;
-
-    va_start(ap, name);
-    rc = sfj_test_run_toolv(name, f->out, f->err, ap);
-    va_end(ap);
-    return rc;
-}
-
 static int dump_verify(fixture *f)
 {
-    return tool(f, "sfj-dump", f->path, "--verify", (char *)NULL);
+    return sfj_test_run_tool(f, "sfj-dump", f->path, "--verify", (char *)NULL);
 }
 
 /* A prefix deleted and a matching prune anchor forged without the key:
@@ -228,19 +232,12 @@ static void test_signed_anchor(void **state)
 {
     fixture *f = *state;
     sfj__verify_result vr;
-    sfj_stats st = SFJ_STATS_INIT;
     uint64_t first;
     int k;
 
     make_journal(f);
-    open_j(f);
-    assert_int_equal(sfj__journal_ack(f->j, 30, NULL, 0), SFJ_OK);
-    note(f, T0 + 2 * DAY);
-    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
-    first = st.first_seq;
+    first = prune_to(f, 30, T0 + 2 * DAY);
     assert_true(first > 1);
-    sfj_journal_close(f->j);
-    f->j = NULL;
     for (k = 0; k < 2; k++) {
         vr = verify(f, k);
         assert_int_equal(vr.bad_seq, 0);
@@ -261,17 +258,13 @@ static void test_unsigned_anchor_upgraded(void **state)
 {
     fixture *f = *state;
     sfj__verify_result vr;
-    sfj_stats st = SFJ_STATS_INIT;
+    uint64_t first;
     MDB_val v;
     raw r;
 
     open_every = 1000;
     make_journal(f);
-    open_j(f);
-    assert_int_equal(sfj__journal_ack(f->j, 20, NULL, 0), SFJ_OK);
-    note(f, T0 + 2 * DAY);
-    sfj_journal_close(f->j);
-    f->j = NULL;
+    assert_true(prune_to(f, 20, T0 + 2 * DAY) > 1);
     /* What an older library left: the same anchor without a signature. */
     raw_open(f, &r);
     {
@@ -285,12 +278,8 @@ static void test_unsigned_anchor_upgraded(void **state)
     assert_int_equal(vr.unsigned_anchor, 1);
     assert_int_equal(dump_verify(f), 7);
     /* The next prune signs one. */
-    open_j(f);
-    assert_int_equal(sfj__journal_ack(f->j, 35, NULL, 0), SFJ_OK);
-    note(f, T0 + 3 * DAY);
-    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
-    sfj_journal_close(f->j);
-    f->j = NULL;
+    first = prune_to(f, 35, T0 + 3 * DAY);
+    assert_true(first > 21);
     raw_open(f, &r);
     assert_int_equal(raw_get(&r, "prune_sig", &v), 0);
     assert_int_equal(v.mv_size, 64);
@@ -298,7 +287,7 @@ static void test_unsigned_anchor_upgraded(void **state)
     vr = verify(f, 1);
     assert_int_equal(vr.bad_seq, 0);
     assert_int_equal(vr.unsigned_anchor, 0);
-    assert_int_equal(vr.first_seq, st.first_seq);
+    assert_int_equal(vr.first_seq, first);
     assert_int_equal(dump_verify(f), 0);
     open_every = 10;
 }

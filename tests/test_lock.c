@@ -21,17 +21,6 @@
 
 typedef sfj_test_fixture fixture;
 
-static int tool(fixture *f, const char *name, ...)
-{
-    va_list ap;
-    int rc;
-
-    va_start(ap, name);
-    rc = sfj_test_run_toolv(name, f->out, f->err, ap);
-    va_end(ap);
-    return rc;
-}
-
 static void put_ok(sfj_journal *j, sfj_kind kind, sfj_status st,
                    const char *txn)
 {
@@ -121,10 +110,12 @@ static void test_second_writer_refused(void **state)
 
     /* The tools: a report works, --mark-reversals is refused (exit 75)
      * and writes nothing, sfj-dump reads. */
-    assert_int_equal(
-        tool(f, "sfj-recover", f->path, "--key", f->keyfile, (char *)NULL), 1);
-    assert_int_equal(tool(f, "sfj-recover", f->path, "--key", f->keyfile,
-                          "--mark-reversals", (char *)NULL),
+    assert_int_equal(sfj_test_run_tool(f, "sfj-recover", f->path, "--key",
+                                       f->keyfile, (char *)NULL),
+                     1);
+    assert_int_equal(sfj_test_run_tool(f, "sfj-recover", f->path, "--key",
+                                       f->keyfile, "--mark-reversals",
+                                       (char *)NULL),
                      75);
     {
         char *err = sfj_test_slurp(f->err);
@@ -133,8 +124,9 @@ static void test_second_writer_refused(void **state)
         assert_non_null(strstr(err, want));
         free(err);
     }
-    assert_int_equal(
-        tool(f, "sfj-dump", f->path, "--key", f->keyfile, (char *)NULL), 0);
+    assert_int_equal(sfj_test_run_tool(f, "sfj-dump", f->path, "--key",
+                                       f->keyfile, (char *)NULL),
+                     0);
 
     stop_holder(pid);
 

@@ -79,17 +79,6 @@ static size_t plaintext(const bad_case *c, uint8_t *pt)
     return (size_t)(p + 8 - pt);
 }
 
-static int tool(fixture *f, const char *name, ...)
-{
-    va_list ap;
-    int rc;
-
-    va_start(ap, name);
-    rc = sfj_test_run_toolv(name, f->out, f->err, ap);
-    va_end(ap);
-    return rc;
-}
-
 static void raw_put_entry(fixture *f, uint64_t seq, const uint8_t *rec,
                           size_t len)
 {
@@ -196,11 +185,12 @@ static void feed(fixture *f, const bad_case *c)
         sfj_journal_close(j);
     }
     /* The tools: damage found (1), or the journal refused at open (2). */
-    k = tool(f, "sfj-dump", f->path, "--key", f->keyfile, (char *)NULL);
+    k = sfj_test_run_tool(f, "sfj-dump", f->path, "--key", f->keyfile,
+                          (char *)NULL);
     if (k != 1 && !(c->in_header && k == 2))
         fail_msg("%s: sfj-dump listed it (exit %d)", c->name, k);
-    k = tool(f, "sfj-dump", f->path, "--key", f->keyfile, "--verify",
-             (char *)NULL);
+    k = sfj_test_run_tool(f, "sfj-dump", f->path, "--key", f->keyfile,
+                          "--verify", (char *)NULL);
     if (k != 1 && !(c->in_header && k == 2))
         fail_msg("%s: sfj-dump --verify accepted it (exit %d)", c->name, k);
     /* The host's mirror: the good records go in, the bad one does not
