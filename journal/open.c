@@ -1,11 +1,15 @@
 /* Opening and closing a journal.
  *
- * open: directory (created 0700, parent fsynced) -> LMDB environment
+ * open: directory (created 0700, parent fsynced) -> writer.lock taken
+ * (writable terminal journals: exclusive flock, held until close, else
+ * SFJ_EBUSY) -> LMDB environment
  * (default sync flags) -> stale readers cleared -> databases -> meta
  * created or checked (format, key check, terminal) -> boot counter bumped
  * -> chain head loaded -> an unsealed tail from a crash gets a checkpoint.
  * close: closing checkpoint when anything was appended since the last one,
- * then every resource is released and the keys wiped. */
+ * then every resource is released (LMDB before the writer lock) and the
+ * keys wiped. An SFJ_OPEN_ACKS handle takes no lock, bumps no boot
+ * counter, writes no checkpoint and never creates a journal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
