@@ -292,6 +292,46 @@ static void test_unsigned_anchor_upgraded(void **state)
     open_every = 10;
 }
 
+/* A mirror is never pruned: a prefix deleted there with a prune anchor
+ * forged to match, signed or not, is damage. */
+static void test_mirror_anchor_refused(void **state)
+{
+    fixture *f = *state;
+    uint8_t jid[SFJ_JOURNAL_ID_BYTES], pk[SFJ_PUBKEY_BYTES], *rec;
+    char *mirror = f->path, *term = sfj_test_path(f->dir, "t");
+    sfj_journal *m = NULL;
+    sfj__verify_result vr;
+    uint64_t last = 0, s;
+    size_t len;
+
+    /* The terminal's journal elsewhere, its copy at f->path. */
+    f->path = term;
+    make_journal(f);
+    open_j(f);
+    assert_int_equal(sfj__journal_head(f->j, &last, NULL), SFJ_OK);
+    sfj_journal_id(f->j, jid);
+    sfj__journal_pubkey(f->j, pk);
+    assert_int_equal(sfj__mirror_open(&m, mirror, jid, "t", pk, 0), SFJ_OK);
+    for (s = 1; s <= last; s++) {
+        assert_int_equal(sfj__journal_read_sealed(f->j, s, &rec, &len), SFJ_OK);
+        assert_int_equal(sfj__mirror_put(m, s, rec, len), SFJ_OK);
+        free(rec);
+    }
+    sfj_journal_close(m);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    f->path = mirror;
+    vr = verify(f, 0);
+    assert_int_equal(vr.bad_seq, 0);
+    cut_front(f, 15, ANCHOR_NO_SIG);
+    vr = verify(f, 0);
+    assert_int_equal(vr.bad_seq, 16);
+    assert_non_null(strstr(vr.reason, "mirror"));
+    assert_int_equal(dump_verify(f), 1);
+    sfj_test_rmrf(term);
+    free(term);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +341,8 @@ int main(void)
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_signed_anchor, sfj_test_setup,
                                         sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_mirror_anchor_refused,
+                                        sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_unsigned_anchor_upgraded,
                                         sfj_test_setup, sfj_test_teardown),
     };
