@@ -38,7 +38,7 @@ static void open_j(fixture *f)
     f->j = NULL;
     o.retention_days = 1;
     o.checkpoint_every = open_every;
-    assert_int_equal(sfj_journal_open(&f->j, f->path, f->keys, &o), SFJ_OK);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &f->j), SFJ_OK);
 }
 
 static void note(fixture *f, int64_t wall)
@@ -69,7 +69,7 @@ static void make_journal(fixture *f)
  * prunes by age; return the oldest seq held afterwards (journal closed). */
 static uint64_t prune_to(fixture *f, uint64_t acked, int64_t wall)
 {
-    sfj_stats st = {0};
+    sfj_stats st = SFJ_STATS_INIT;
 
     open_j(f);
     assert_int_equal(sfj__journal_ack(f->j, acked, NULL, 0), SFJ_OK);
@@ -169,7 +169,7 @@ static sfj__verify_result verify(fixture *f, int with_key)
 
     o.flags = SFJ_OPEN_RDONLY;
     assert_int_equal(
-        sfj_journal_open(&j, f->path, with_key ? f->keys : NULL, &o), SFJ_OK);
+        sfj_journal_open(f->path, with_key ? f->keys : NULL, &o, &j), SFJ_OK);
     assert_int_equal(sfj__verify(j, 0, NULL, with_key, &vr), SFJ_OK);
     sfj_journal_close(j);
     return vr;

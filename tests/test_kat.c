@@ -102,7 +102,7 @@ static void test_vectors(void **state)
     memset(master, 0x01, sizeof master);
     for (i = 0; i < sizeof jid; i++)
         jid[i] = (uint8_t)i;
-    assert_int_equal(sfj_keys_from_bytes(&keys, master, sizeof master), 0);
+    assert_int_equal(sfj_keys_from_bytes(master, sizeof master, &keys), 0);
 
     /* Keys. */
     sfj__epoch_key(keys, 1, ekey);
