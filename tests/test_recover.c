@@ -503,7 +503,7 @@ static void test_tool_corruption(void **state)
 }
 
 /* The host's mirror of a terminal whose journal says ACTION NEEDED: the
- * tool refuses it (exit 78) rather than report CLEAN, and sfj_recover on a
+ * tool refuses it (exit 79) rather than report CLEAN, and sfj_recover on a
  * mirror handle says SFJ_ESTATE. */
 static void test_tool_refuses_mirror(void **state)
 {
@@ -538,7 +538,7 @@ static void test_tool_refuses_mirror(void **state)
     snprintf(args, sizeof args, "%s --key %s", f->path, f->keyfile);
     assert_int_equal(run_tool(args, NULL), 1);
     snprintf(args, sizeof args, "%s --key %s", mdir, f->keyfile);
-    assert_int_equal(run_tool(args, &out), 78);
+    assert_int_equal(run_tool(args, &out), 79);
     assert_null(strstr(out, "CLEAN"));
     free(out);
 }
