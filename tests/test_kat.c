@@ -198,7 +198,8 @@ static void test_dictionary(void **state)
     /* Text like a payment payload, so the dictionary matters. */
     for (i = 0; i < sizeof in; i++)
         in[i] = (uint8_t)("APPROVED EUR 0000 TXN RECEIPT "[i % 30]);
-    assert_int_equal(sfj__deflate(in, sizeof in, out, sizeof out, &n), 1);
+    assert_int_equal(
+        sfj__deflate(SFJ__DICT_V1, in, sizeof in, out, sizeof out, &n), 1);
     /* Past the u32 raw_len prefix: a raw deflate stream. */
     memset(&zs, 0, sizeof zs);
     assert_int_equal(inflateInit2(&zs, -15), Z_OK);
