@@ -52,6 +52,8 @@ const char *sfj_strerror(int err)
         return "card number in clear; only a masked one is allowed";
     case SFJ_EREPORT:
         return "acquirer report cannot be read";
+    case SFJ_EBUSY:
+        return "journal is open for writing elsewhere";
     default:
         return "unknown error";
     }

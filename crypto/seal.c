@@ -5,9 +5,11 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "crypto/tags.h"
 #include "sfj/errors.h"
 #include "sfj/journal.h"
+#include "sfj/sys/chain.h"
 
 /* Associated data: journal_id || clear header. Binding the journal id and
  * the whole header means a record cannot be moved to another seq, another
@@ -89,6 +91,43 @@ int sfj__ckpt_verify(const uint8_t *journal_id, const uint8_t *hdr,
 {
     uint8_t msg[CKPT_MSG_MAX];
     size_t n = ckpt_message(journal_id, hdr, hdr_len, boot_be, msg);
+
+    return crypto_sign_verify_detached(sig, msg, n, pk) == 0 ? SFJ_OK
+                                                             : SFJ_EAUTH;
+}
+
+static size_t prune_message(const uint8_t *journal_id, uint64_t seq,
+                            const uint8_t *hash, uint8_t *msg)
+{
+    size_t off = sizeof SFJ__TAG_PRUNE - 1;
+
+    memcpy(msg, SFJ__TAG_PRUNE, off);
+    memcpy(msg + off, journal_id, SFJ_JOURNAL_ID_BYTES);
+    off += SFJ_JOURNAL_ID_BYTES;
+    sfj__put_u64(msg + off, seq);
+    off += 8;
+    memcpy(msg + off, hash, SFJ_HASH_BYTES);
+    return off + SFJ_HASH_BYTES;
+}
+
+#define PRUNE_MSG_MAX                                                          \
+    (sizeof SFJ__TAG_PRUNE - 1 + SFJ_JOURNAL_ID_BYTES + 8 + SFJ_HASH_BYTES)
+
+void sfj__prune_sign(const uint8_t *journal_id, uint64_t seq,
+                     const uint8_t *hash, const uint8_t *sign_sk, uint8_t *sig)
+{
+    uint8_t msg[PRUNE_MSG_MAX];
+    size_t n = prune_message(journal_id, seq, hash, msg);
+
+    crypto_sign_detached(sig, NULL, msg, n, sign_sk);
+}
+
+int sfj__prune_verify(const uint8_t *journal_id, uint64_t seq,
+                      const uint8_t *hash, const uint8_t *sig,
+                      const uint8_t *pk)
+{
+    uint8_t msg[PRUNE_MSG_MAX];
+    size_t n = prune_message(journal_id, seq, hash, msg);
 
     return crypto_sign_verify_detached(sig, msg, n, pk) == 0 ? SFJ_OK
                                                              : SFJ_EAUTH;

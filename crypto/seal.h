@@ -51,6 +51,16 @@ int sfj__ckpt_verify(const uint8_t *journal_id, const uint8_t *hdr,
                      size_t hdr_len, const uint8_t *boot_be, const uint8_t *sig,
                      const uint8_t *pk);
 
+/* Sign / verify a prune anchor: the signing key vouches that every entry
+ * up to `seq` was pruned on purpose and that h(seq) is `hash`. Message:
+ * SFJ__TAG_PRUNE | journal_id | u64be seq | hash. verify returns 0 or
+ * SFJ_EAUTH. */
+void sfj__prune_sign(const uint8_t *journal_id, uint64_t seq,
+                     const uint8_t *hash, const uint8_t *sign_sk, uint8_t *sig);
+int sfj__prune_verify(const uint8_t *journal_id, uint64_t seq,
+                      const uint8_t *hash, const uint8_t *sig,
+                      const uint8_t *pk);
+
 /* Seal `pt` into `box` (SFJ__AMOUNT_BOX_BYTES(pt_len) bytes), bound to
  * `ad`. */
 void sfj__amount_seal(const sfj_keys *keys, const uint8_t *ad, size_t ad_len,

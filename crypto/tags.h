@@ -21,6 +21,7 @@
 #define SFJ__TAG_CKPT  "sfj-ckpt-v1"  /* checkpoint signature */
 #define SFJ__TAG_ACK   "sfj-ack-v1"   /* ACK / HELLO_ACK MAC */
 #define SFJ__TAG_HELLO "sfj-hello-v1" /* HELLO MAC */
+#define SFJ__TAG_PRUNE "sfj-prune-v1" /* prune anchor signature */
 
 /* Wire protocol version 2 (docs/PROTOCOL.md section 4). */
 #define SFJ__NOISE_NAME "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2b"

@@ -1,17 +1,23 @@
 /* Opening and closing a journal.
  *
- * open: directory (created 0700, parent fsynced) -> LMDB environment
+ * open: directory (created 0700, parent fsynced) -> writer.lock taken
+ * (writable terminal journals: exclusive flock, held until close, else
+ * SFJ_EBUSY) -> LMDB environment
  * (default sync flags) -> stale readers cleared -> databases -> meta
  * created or checked (format, key check, terminal) -> boot counter bumped
  * -> chain head loaded -> an unsealed tail from a crash gets a checkpoint.
  * close: closing checkpoint when anything was appended since the last one,
- * then every resource is released and the keys wiped. */
+ * then every resource is released (LMDB before the writer lock) and the
+ * keys wiped. An SFJ_OPEN_ACKS handle takes no lock, bumps no boot
+ * counter, writes no checkpoint and never creates a journal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +87,55 @@ static int prepare_dir(sfj_journal *j, const char *dir, int *created)
         return SFJ_EPERM;
     }
     return SFJ_OK;
+}
+
+/* One writer at a time: hold writer.lock exclusively for the handle's
+ * life. flock belongs to the open file description, so a second open in
+ * this same process conflicts too, and the kernel releases it when the
+ * holder dies: a crash never leaves the journal locked. */
+static int take_writer_lock(sfj_journal *j, const char *dir)
+{
+    char path[4096], pid[32];
+    ssize_t n;
+    int fd, rc = SFJ_OK;
+
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, SFJ__WRITER_LOCK) >=
+        sizeof path)
+        return SFJ_EINVAL;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        sfj__set_err(j, "%s: %s", path, strerror(errno));
+        return errno == EACCES ? SFJ_EPERM : SFJ_EIO;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) {
+            sfj__set_err(j, "flock %s: %s", path, strerror(errno));
+            rc = SFJ_EIO;
+            goto done;
+        }
+        n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        if (pid[0] != '\0')
+            sfj__set_err(j, "journal %s is open for writing by pid %s", dir,
+                         pid);
+        else
+            sfj__set_err(j, "journal %s is open for writing elsewhere", dir);
+        rc = SFJ_EBUSY;
+        goto done;
+    }
+    n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        sfj__set_err(j, "%s: %s", path, strerror(errno));
+        rc = SFJ_EIO;
+        goto done;
+    }
+    j->lock_fd = fd;
+    fd = -1;
+done:
+    if (fd >= 0)
+        close(fd);
+    return rc;
 }
 
 static int open_dbs(sfj_journal *j, MDB_txn *txn)
@@ -313,7 +368,10 @@ static int init_state(sfj_journal *j, int created)
     rc = sfj__meta_get_u64(j, txn, SFJ__META_FORMAT, &boot);
     if (rc != SFJ_OK)
         goto done;
-    if (boot == 0 && !j->rdonly)
+    if (boot == 0 && j->acks_only) {
+        sfj__set_err(j, "no journal in %s to record acks in", j->dir);
+        rc = SFJ_ENOTFOUND;
+    } else if (boot == 0 && !j->rdonly)
         rc = meta_create(j, txn);
     else
         rc = meta_load(j, txn);
@@ -324,7 +382,7 @@ static int init_state(sfj_journal *j, int created)
         rc = sfj__meta_get_u64(j, txn, SFJ__META_CKPT, &ckpt);
     if (rc != SFJ_OK)
         goto done;
-    if (!j->rdonly) {
+    if (!j->rdonly && !j->acks_only) {
         boot++;
         rc = sfj__meta_put_u64(j, txn, SFJ__META_BOOT, boot);
         if (rc != SFJ_OK)
@@ -372,8 +430,10 @@ static int check_opts(const sfj_journal_opts *opts)
         return SFJ_OK;
     if (!SFJ__VERSION_OK(opts->version, SFJ_JOURNAL_OPTS_VERSION))
         return SFJ_EVERSION;
-    if ((opts->flags &
-         ~(SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK)) != 0)
+    if ((opts->flags & ~(SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK |
+                         SFJ_OPEN_ACKS)) != 0)
+        return SFJ_EINVAL;
+    if ((opts->flags & SFJ_OPEN_RDONLY) && (opts->flags & SFJ_OPEN_ACKS))
         return SFJ_EINVAL;
     if (opts->terminal_id != NULL &&
         (opts->terminal_id[0] == '\0' ||
@@ -404,6 +464,10 @@ static sfj_journal *alloc_handle(const char *dir, const sfj_journal_opts *o)
     if (j->opts.high_water_pct == 0)
         j->opts.high_water_pct = DEFAULT_HIGH_WATER_PCT;
     j->rdonly = (j->opts.flags & SFJ_OPEN_RDONLY) != 0;
+    j->acks_only = (j->opts.flags & SFJ_OPEN_ACKS) != 0;
+    if (j->acks_only)
+        j->opts.flags |= SFJ_OPEN_NOCREATE;
+    j->lock_fd = -1;
     if (j->opts.terminal_id != NULL)
         strcpy(j->terminal_id, j->opts.terminal_id);
     else
@@ -466,6 +530,10 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
             goto done;
     }
     rc = prepare_dir(j, dir, &created);
+    /* Mirrors have one writer by construction (the host's session of
+     * that terminal); a terminal journal needs the lock. */
+    if (rc == SFJ_OK && !j->rdonly && !j->acks_only && !mirror)
+        rc = take_writer_lock(j, dir);
     if (rc == SFJ_OK)
         rc = setup_env(j, dir);
     if (rc == SFJ_OK)
@@ -478,7 +546,8 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
     }
     /* A tail left unsealed by a crash gets its checkpoint now, so that
      * what survived is signed before anything new is added. */
-    if (!j->rdonly && !j->mirror && j->last_seq > j->last_ckpt) {
+    if (!j->rdonly && !j->mirror && !j->acks_only &&
+        j->last_seq > j->last_ckpt) {
         rc = sfj__commit(j, apply_open_checkpoint, NULL);
         if (rc != SFJ_OK)
             goto done;
@@ -525,12 +594,15 @@ int sfj_journal_close(sfj_journal *j)
 
     if (j == NULL)
         return SFJ_OK;
-    if (j->env != NULL && !j->rdonly && !j->mirror && !j->dead &&
-        j->last_seq > j->last_ckpt)
+    if (j->env != NULL && !j->rdonly && !j->mirror && !j->acks_only &&
+        !j->dead && j->last_seq > j->last_ckpt)
         rc = sfj__commit(j, apply_open_checkpoint, NULL);
     sfj__journal_wake_all(j);
     if (j->env != NULL)
         mdb_env_close(j->env);
+    /* Only after LMDB is closed may another writer start. */
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
     sfj_keys_free(j->keys);
     if (j->epoch_key != NULL)
         sodium_free(j->epoch_key);

@@ -179,7 +179,7 @@ static void test_layout_by_hand(void **state)
 static void test_every_bit_refused(void **state)
 {
     uint8_t ekey[SFJ_KEY_BYTES], *bad;
-    size_t bit, eauth = 0;
+    size_t bit, eauth = 0, structural = 0;
     sfj_entry *e = NULL;
     sealed s;
     int rc;
@@ -205,19 +205,29 @@ static void test_every_bit_refused(void **state)
             /* DEFLATE is a known bit that only the tag can catch. */
             assert_int_equal(rc, bit % 8 == 0 ? SFJ_EAUTH : SFJ_ECORRUPT);
         } else if (rc == SFJ_ECORRUPT) {
-            /* Only a kind turned into 0 or CHECKPOINT is structural (kind 2
-             * becomes 0 with one flip); seq 0x11.. cannot become 0. */
-            assert_true(byte == 2 || byte == 3);
-            assert_true(sfj__get_u16(bad + 2) == 0 ||
-                        sfj__get_u16(bad + 2) == SFJ_EV_CHECKPOINT);
+            /* Only a kind turned invalid (0), reserved (9..0x0fff) or
+             * CHECKPOINT, or an epoch turned 0, is structural; seq 0x11..
+             * cannot become 0. */
+            uint16_t kind = sfj__get_u16(bad + 2);
+
+            assert_true(byte >= 2 && byte <= 7);
+            if (byte <= 3)
+                assert_true(!sfj__rec_kind_valid(kind) ||
+                            kind == SFJ_EV_CHECKPOINT);
+            else
+                assert_int_equal(sfj__get_u32(bad + 4), 0);
+            structural++;
         } else {
             assert_int_equal(rc, SFJ_EAUTH);
             eauth++;
         }
     }
-    /* All but the format byte, 7 flag bits and one kind bit went to the
-     * tag check (the DEFLATE bit counted among them). */
-    assert_int_equal(eauth + 1, 8 * s.len - 8 - 7 - 1);
+    /* All but the format byte, 7 flag bits and the structural flips went
+     * to the tag check (the DEFLATE bit counted among them). Kind 2 has
+     * 10 flips to a kind no writer uses: 0, 10, 0x12, 0x22, 0x42, 0x82,
+     * 0x0102, 0x0202, 0x0402, 0x0802 (and none to CHECKPOINT). */
+    assert_int_equal(structural, 10);
+    assert_int_equal(eauth + 1, 8 * s.len - 8 - 7 - structural);
     free(bad);
     sealed_free(&s);
 }

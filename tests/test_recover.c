@@ -502,6 +502,47 @@ static void test_tool_corruption(void **state)
     free(mdb);
 }
 
+/* The host's mirror of a terminal whose journal says ACTION NEEDED: the
+ * tool refuses it (exit 79) rather than report CLEAN, and sfj_recover on a
+ * mirror handle says SFJ_ESTATE. */
+static void test_tool_refuses_mirror(void **state)
+{
+    fixture *f = *state;
+    uint8_t jid[SFJ_JOURNAL_ID_BYTES], pk[SFJ_PUBKEY_BYTES], *rec;
+    char args[8400], mdir[4096];
+    sfj_journal *m = NULL;
+    sfj_report *r = NULL;
+    uint64_t last = 0, s;
+    size_t len;
+    char *out = NULL;
+
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
+    put_ok(f->j, SFJ_EV_TXN_INTENT, 0, "M1", 700, NULL);
+    put_ok(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "M1", 700, NULL);
+    put_ok(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINT_FAILED, "M1", 700, NULL);
+    assert_int_equal(sfj__journal_head(f->j, &last, NULL), SFJ_OK);
+    sfj_journal_id(f->j, jid);
+    sfj__journal_pubkey(f->j, pk);
+    snprintf(mdir, sizeof mdir, "%s/mirror", f->dir);
+    assert_int_equal(sfj__mirror_open(&m, mdir, jid, "t", pk, 0), SFJ_OK);
+    for (s = 1; s <= last; s++) {
+        assert_int_equal(sfj__journal_read_sealed(f->j, s, &rec, &len), SFJ_OK);
+        assert_int_equal(sfj__mirror_put(m, s, rec, len), SFJ_OK);
+        free(rec);
+    }
+    assert_int_equal(sfj_recover(m, &r), SFJ_ESTATE);
+    assert_null(r);
+    sfj_journal_close(m);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    snprintf(args, sizeof args, "%s --key %s", f->path, f->keyfile);
+    assert_int_equal(run_tool(args, NULL), 1);
+    snprintf(args, sizeof args, "%s --key %s", mdir, f->keyfile);
+    assert_int_equal(run_tool(args, &out), 79);
+    assert_null(strstr(out, "CLEAN"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +556,8 @@ int main(void)
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_tool_exit_codes, sfj_test_setup,
                                         sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tool_refuses_mirror,
+                                        sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_tool_corruption, sfj_test_setup,
                                         sfj_test_teardown),
     };

@@ -41,9 +41,11 @@ typedef enum sfj_error {
                               tip and partial approval */
     SFJ_EPAN = -21,      /**< a card number in clear where only a masked
                               one is allowed */
-    SFJ_EREPORT = -22    /**< an acquirer report cannot be read (malformed
+    SFJ_EREPORT = -22,   /**< an acquirer report cannot be read (malformed
                               line, missing column, empty, another
                               terminal's) */
+    SFJ_EBUSY = -23      /**< another handle holds the journal for writing
+                              (sfj_journal_errmsg names its pid) */
 } sfj_error;
 
 /** Fixed English text for an error code; never NULL, never freed.

@@ -144,7 +144,8 @@ typedef struct sfj_forwarder_opts {
 typedef struct sfj_forwarder sfj_forwarder;
 
 /** Create a forwarder for journal `j` (which must outlive it and be
- *  writable: acks are persisted in it). Nothing connects yet. A TCP
+ *  writable, or opened with SFJ_OPEN_ACKS in a forwarder process of its
+ *  own: acks are persisted in it). Nothing connects yet. A TCP
  *  address that is not "host:port" or "[v6]:port" with a decimal port
  *  1..65535 is refused here (SFJ_EINVAL), not retried forever. `*out`
  *  belongs to the caller; release it with sfj_forwarder_free. SFJ_EVERSION

@@ -163,9 +163,14 @@ typedef struct sfj_entry {
 typedef enum sfj_open_flags {
     SFJ_OPEN_RDONLY = 0x1,   /**< read-only: never writes (sfj-dump) */
     SFJ_OPEN_NOCREATE = 0x2, /**< fail with SFJ_ENOTFOUND if missing */
-    SFJ_OPEN_CHECK = 0x4     /**< check every LMDB page before use (reads the
+    SFJ_OPEN_CHECK = 0x4,    /**< check every LMDB page before use (reads the
                                   whole file): for tools that inspect
                                   journals that may be damaged */
+    SFJ_OPEN_ACKS = 0x8      /**< acknowledgements only: for a forwarder in
+                                  a process of its own beside the app; it
+                                  may record acks and attention and nothing
+                                  else (no append, checkpoint, prune or txn
+                                  index work), and takes no writer lock */
 } sfj_open_flags;
 
 /** Smallest size cap (sfj_journal_opts.max_bytes): below it the space
@@ -206,7 +211,14 @@ typedef struct sfj_journal sfj_journal;
  *  may pass NULL and then reads clear headers only. A wrong key fails with
  *  SFJ_EAUTH, an unknown format with SFJ_EVERSION. Opening clears stale
  *  LMDB readers, bumps the boot counter and, if the last run did not close
- *  cleanly, seals the tail with a checkpoint. `*out` belongs to the caller;
+ *  cleanly, seals the tail with a checkpoint.
+ *
+ *  One writer at a time: a writable open takes an exclusive lock on the
+ *  file `writer.lock` beside the LMDB files for the life of the handle (the
+ *  kernel drops it when the process dies). While any handle holds it, in
+ *  this process or another, a second writable open fails at once with
+ *  SFJ_EBUSY and sfj_journal_errmsg names the holder's pid. Read-only and
+ *  SFJ_OPEN_ACKS opens are never blocked. `*out` belongs to the caller;
  *  release it with sfj_journal_close. `opts` may be NULL; SFJ_EVERSION when
  *  opts->version is 0 or newer than SFJ_JOURNAL_OPTS_VERSION. */
 SFJ_EXTERN SFJ_WARN_UNUSED int sfj_journal_open(const char *dir,

@@ -324,7 +324,8 @@ typedef struct sfj_report {
  *  SFJ_REPORT_CORRUPT, bad_seq), not as an error. Writes nothing unless
  *  the index must be rebuilt, so running it twice gives the same report.
  *  Cost grows with the open txns and the unacknowledged backlog, not the
- *  journal size. `*out` is the caller's. Thread-safe. */
+ *  journal size. `*out` is the caller's. Thread-safe. SFJ_ESTATE on a
+ *  host's mirror: it holds none of the terminal's transaction state. */
 SFJ_EXTERN SFJ_WARN_UNUSED int sfj_recover(sfj_journal *j, sfj_report **out);
 
 /** Wipe and free a report. Accepts NULL. */

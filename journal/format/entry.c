@@ -52,6 +52,8 @@ int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
         goto done;
     take_clear(e, &h);
     rc = sfj__event_unpack(pt, pt_len, h.flags, e);
+    if (rc == SFJ_OK)
+        rc = sfj__entry_validate(e);
 done:
     if (pt != NULL) {
         sodium_memzero(pt, len - SFJ_REC_HDR_BYTES);

@@ -145,8 +145,9 @@ int sfj__event_validate(const sfj_event *ev)
 
     if (ev == NULL)
         return SFJ_EINVAL;
-    if (ev->kind == 0 || ev->kind == SFJ_EV_CHECKPOINT ||
-        (ev->kind > SFJ_EV_NOTE && ev->kind < SFJ_EV_APP))
+    if ((unsigned)ev->kind > UINT16_MAX ||
+        !sfj__rec_kind_valid((uint16_t)ev->kind) ||
+        ev->kind == SFJ_EV_CHECKPOINT)
         return SFJ_EINVAL;
     if (ev->txn_id != NULL) {
         if (printable_len(ev->txn_id, SFJ_TXN_ID_MAX, &n) != SFJ_OK || n == 0)
@@ -370,6 +371,29 @@ static int unpack_raw(const uint8_t *pt, size_t len, sfj_entry *e)
         memcpy(e->payload, p, payload_len);
     }
     return SFJ_OK;
+}
+
+/* Readers refuse what writers refuse: see event_codec.h. */
+int sfj__entry_validate(const sfj_entry *e)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+    static const char none[3] = {0, 0, 0};
+
+    ev.kind = (sfj_kind)e->kind;
+    ev.status = (sfj_status)e->status;
+    ev.txn_id = e->txn_id[0] != '\0' ? e->txn_id : NULL;
+    ev.amount = e->amount;
+    /* Absent is three zero bytes; anything else must be three A-Z. */
+    if (memcmp(e->currency, none, 3) != 0) {
+        if (e->currency[0] == '\0')
+            return SFJ_ECORRUPT;
+        ev.currency = e->currency;
+    }
+    ev.auth_code = e->auth_code[0] != '\0' ? e->auth_code : NULL;
+    ev.copy = e->copy;
+    ev.payload = e->payload;
+    ev.payload_len = e->payload_len;
+    return sfj__event_validate(&ev) == SFJ_OK ? SFJ_OK : SFJ_ECORRUPT;
 }
 
 int sfj__event_unpack(const uint8_t *pt, size_t len, uint8_t flags,

@@ -34,6 +34,11 @@
  * sfj_append; SFJ_EPAN for a card number in clear. */
 int sfj__event_validate(const sfj_event *ev);
 
+/* Readers refuse what writers refuse: SFJ_ECORRUPT unless the decoded
+ * entry `e` (kind from its clear header) passes sfj__event_validate, the
+ * check sfj_append applied. Currency is three zero bytes or three A-Z. */
+int sfj__entry_validate(const sfj_entry *e);
+
 /* Encode (and compress when it pays) a validated event into a malloc'd
  * buffer; `*flags` gets SFJ_REC_F_DEFLATE | SFJ_REC_F_DICT2 when
  * compressed (dictionary v2; v1 records, SFJ_REC_F_DEFLATE alone, are

@@ -31,6 +31,12 @@ void sfj__rec_hdr_encode(const sfj__rec_hdr *h, uint8_t *out)
     memcpy(out + SFJ_REC_OFF_NONCE, h->nonce, SFJ_REC_NONCE_BYTES);
 }
 
+int sfj__rec_kind_valid(uint16_t kind)
+{
+    return (kind >= SFJ_EV_TXN_INTENT && kind <= SFJ_EV_NOTE) ||
+           kind >= SFJ_EV_APP;
+}
+
 int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h)
 {
     if (len < SFJ_REC_HDR_BYTES)
@@ -45,7 +51,10 @@ int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h)
     h->wall_ms = (int64_t)sfj__get_u64(rec + SFJ_REC_OFF_WALL);
     memcpy(h->prev_chain, rec + SFJ_REC_OFF_PREV, 32);
     memcpy(h->nonce, rec + SFJ_REC_OFF_NONCE, SFJ_REC_NONCE_BYTES);
-    if ((h->flags & ~SFJ_REC_F_KNOWN) != 0 || h->kind == 0 || h->seq == 0)
+    /* What no writer produces: unknown flags, an invalid or reserved kind,
+     * epoch 0 (epochs start at 1), seq 0. */
+    if ((h->flags & ~SFJ_REC_F_KNOWN) != 0 || !sfj__rec_kind_valid(h->kind) ||
+        h->epoch == 0 || h->seq == 0)
         return SFJ_ECORRUPT;
     /* Dictionary v2 names the dictionary of a compressed body only. */
     if ((h->flags & SFJ_REC_F_DICT2) != 0 &&

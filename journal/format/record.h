@@ -80,6 +80,11 @@ void sfj__rec_key_of(const sfj_keys *keys, const uint8_t *rec, uint8_t *out);
  * header that does not decode. */
 int sfj__rec_chain(const uint8_t *rec, size_t len, uint8_t *out);
 
+/* The one rule for a record's kind, applied by the writer (through
+ * sfj__event_validate) and by every reader (sfj__rec_hdr_decode): 1..8 or
+ * at least SFJ_EV_APP. Kind 0 is invalid and 9..0x0fff are reserved. */
+int sfj__rec_kind_valid(uint16_t kind);
+
 /* Build a signed checkpoint record for header `h` (kind, seq, wall_ms,
  * prev_chain, epoch set by the caller) into `out`
  * (SFJ_REC_HDR_BYTES + SFJ_REC_CKPT_BODY_BYTES). */

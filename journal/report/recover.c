@@ -453,6 +453,13 @@ int sfj_recover(sfj_journal *j, sfj_report **out)
         *out = NULL;
     if (j == NULL || out == NULL)
         return SFJ_EINVAL;
+    /* A host's mirror has no txn index, no acks and no attention marks of
+     * its own: a report on it would claim a clean terminal it cannot see. */
+    if (j->mirror) {
+        sfj__set_err(j, "this is a host mirror, not a terminal journal: "
+                        "there is nothing to recover on it");
+        return SFJ_ESTATE;
+    }
     r = calloc(1, sizeof *r);
     if (r == NULL)
         return SFJ_ENOMEM;

@@ -197,36 +197,49 @@ static int settle(batch *b, sfj__verify_result *out)
     return 0;
 }
 
-/* Where the chain stands just before `first`. */
-static int start_hash(sfj_journal *j, uint64_t first, const uint8_t *rec,
-                      size_t len, const uint8_t *pk, uint8_t *head,
-                      int *trusted_from_ckpt)
+/* Where the chain stands just before `first`. A whole-journal walk
+ * (`from` 0) starts only at seq 1 or right after the prune anchor, whose
+ * signature vouches that the entries before it went on purpose: a
+ * checkpoint vouches for the chain before it, not for how much of it must
+ * still be held. Returns SFJ_ESTATE when the walk may not start there,
+ * SFJ_EAUTH for a forged anchor; `*anchor` gets the anchor's state. */
+static int start_hash(sfj_journal *j, uint64_t first, uint64_t from,
+                      const uint8_t *rec, size_t len, const uint8_t *pk,
+                      uint8_t *head, int *anchor)
 {
     uint64_t prune_seq = 0;
     MDB_txn *txn;
     sfj__rec_hdr h;
     int rc;
 
-    *trusted_from_ckpt = 0;
+    *anchor = SFJ__ANCHOR_SIGNED;
     if (first == 1)
         return sfj__journal_chain_at(j, 0, head);
     rc = sfj__read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
-    rc = sfj__meta_get_u64(j, txn, SFJ__META_PRUNE_SEQ, &prune_seq);
+    rc = sfj__prune_anchor(j, txn, pk, &prune_seq, head, anchor);
     sfj__read_end(j, txn);
     if (rc != SFJ_OK)
         return rc;
-    if (prune_seq + 1 == first)
-        return sfj__journal_chain_at(j, prune_seq, head);
-    /* Mid-journal: only a checkpoint's signature vouches for the chain
-     * before it. */
+    if (prune_seq != 0 && prune_seq + 1 == first && from == 0) {
+        /* A mirror is never pruned: any anchor there was written by
+         * someone else. */
+        if (*anchor == SFJ__ANCHOR_FORGED ||
+            (*anchor == SFJ__ANCHOR_UNSIGNED && j->mirror))
+            return SFJ_EAUTH;
+        return SFJ_OK;
+    }
+    *anchor = SFJ__ANCHOR_SIGNED;
+    if (from == 0)
+        return SFJ_ESTATE;
+    /* Asked to start mid-journal: only a checkpoint's signature vouches
+     * for the chain before it. */
     if (sfj__rec_hdr_decode(rec, len, &h) != SFJ_OK ||
         h.kind != SFJ_EV_CHECKPOINT ||
         sfj__rec_checkpoint_verify(j->journal_id, pk, rec, len, NULL) != SFJ_OK)
         return SFJ_ESTATE;
     memcpy(head, h.prev_chain, 32);
-    *trusted_from_ckpt = 1;
     return SFJ_OK;
 }
 
@@ -275,7 +288,7 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
     sfj__rec_hdr h;
     batch b;
     size_t len;
-    int rc, trusted;
+    int rc, anchor;
 
     memset(out, 0, sizeof *out);
     memset(&b, 0, sizeof b);
@@ -289,7 +302,7 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
     while ((rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
         if (expect == 0) {
             out->first_seq = seq;
-            rc = start_hash(j, seq, rec, len, pk, head, &trusted);
+            rc = start_hash(j, seq, from, rec, len, pk, head, &anchor);
             if (rc == SFJ_ESTATE && from != 0) {
                 rc = SFJ_EINVAL; /* asked to start off a checkpoint */
                 break;
@@ -301,6 +314,16 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
                 rc = SFJ_OK;
                 break;
             }
+            if (rc == SFJ_EAUTH) {
+                fail(out, seq, SFJ_EAUTH,
+                     j->mirror ? "a mirror holds a prune anchor: history "
+                                 "before this seq was removed"
+                               : "prune anchor signature invalid: history "
+                                 "before this seq was removed");
+                rc = SFJ_OK;
+                break;
+            }
+            out->unsigned_anchor = anchor == SFJ__ANCHOR_UNSIGNED;
             if (rc != SFJ_OK)
                 break;
         } else if (seq != expect) {

@@ -21,8 +21,12 @@
 #define SFJ__META_CKPT        "checkpoint"
 #define SFJ__META_PRUNE_SEQ   "prune_seq"
 #define SFJ__META_PRUNE_HASH  "prune_hash"
+#define SFJ__META_PRUNE_SIG   "prune_sig" /* Ed25519 over the anchor */
 
 #define SFJ__FORMAT_VERSION 1
+
+/* The single-writer lock file beside the LMDB files. */
+#define SFJ__WRITER_LOCK "writer.lock"
 
 struct sfj_journal {
     MDB_env *env;
@@ -34,6 +38,8 @@ struct sfj_journal {
     char *dir;
     int rdonly;
     int mirror;
+    int acks_only; /* SFJ_OPEN_ACKS: acks and attention only */
+    int lock_fd;   /* writer.lock held with flock, or -1 */
     sfj_journal_opts opts;
     sfj_keys *keys;     /* own copy; NULL for mirrors and keyless readers */
     uint8_t *epoch_key; /* sodium_malloc'd key of the current epoch */
@@ -140,6 +146,15 @@ int sfj__meta_get_u64(sfj_journal *j, MDB_txn *txn, const char *name,
                       uint64_t *out);
 int sfj__meta_put_u64(sfj_journal *j, MDB_txn *txn, const char *name,
                       uint64_t v);
+
+/* The prune anchor in meta: `*seq` 0 when there is none; otherwise
+ * `hash` = h(seq) and `*sig` says whether the anchor's signature checks
+ * under `pk`: SFJ__ANCHOR_SIGNED, SFJ__ANCHOR_UNSIGNED (written before
+ * signed anchors) or SFJ__ANCHOR_FORGED (a signature that does not check,
+ * or a malformed anchor). */
+enum { SFJ__ANCHOR_SIGNED, SFJ__ANCHOR_UNSIGNED, SFJ__ANCHOR_FORGED };
+int sfj__prune_anchor(sfj_journal *j, MDB_txn *txn, const uint8_t *pk,
+                      uint64_t *seq, uint8_t *hash, int *sig);
 
 /* Read the chain head and last seq from the entries (open, and when
  * another process may have written). */

@@ -6,6 +6,7 @@
 
 #include "common/bytes.h"
 #include "crypto/keys.h"
+#include "crypto/seal.h"
 #include "journal/format/entry.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
@@ -159,6 +160,38 @@ int sfj__journal_head(sfj_journal *j, uint64_t *last_seq, uint8_t *chain)
     return SFJ_OK;
 }
 
+int sfj__prune_anchor(sfj_journal *j, MDB_txn *txn, const uint8_t *pk,
+                      uint64_t *seq, uint8_t *hash, int *sig)
+{
+    MDB_val k, v;
+    int rc, mrc;
+
+    *sig = SFJ__ANCHOR_FORGED;
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_PRUNE_SEQ, seq);
+    if (rc != SFJ_OK || *seq == 0)
+        return rc;
+    k.mv_data = (void *)SFJ__META_PRUNE_HASH;
+    k.mv_size = strlen(SFJ__META_PRUNE_HASH);
+    mrc = mdb_get(txn, j->db_meta, &k, &v);
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        return sfj__mdb_rc(j, mrc, "prune anchor");
+    if (mrc == MDB_NOTFOUND || v.mv_size != SFJ_HASH_BYTES)
+        return SFJ_OK;
+    memcpy(hash, v.mv_data, SFJ_HASH_BYTES);
+    k.mv_data = (void *)SFJ__META_PRUNE_SIG;
+    k.mv_size = strlen(SFJ__META_PRUNE_SIG);
+    mrc = mdb_get(txn, j->db_meta, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        *sig = SFJ__ANCHOR_UNSIGNED;
+    else if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "prune anchor");
+    else if (v.mv_size == crypto_sign_BYTES &&
+             sfj__prune_verify(j->journal_id, *seq, hash, v.mv_data, pk) ==
+                 SFJ_OK)
+        *sig = SFJ__ANCHOR_SIGNED;
+    return SFJ_OK;
+}
+
 int sfj__journal_chain_at(sfj_journal *j, uint64_t seq, uint8_t *out)
 {
     uint8_t kbuf[8];
@@ -234,6 +267,11 @@ int sfj_journal_terminal_id(sfj_journal *j, char *out, size_t cap)
 const char *sfj__journal_terminal_id(sfj_journal *j)
 {
     return j->terminal_id;
+}
+
+int sfj__journal_is_mirror(sfj_journal *j)
+{
+    return j->mirror;
 }
 
 int sfj__journal_pubkey(sfj_journal *j, uint8_t *out)

@@ -204,7 +204,7 @@ int sfj__journal_checkpoint(sfj_journal *j, uint64_t *seq_out)
     uint64_t seq = 0;
     int rc;
 
-    if (j == NULL || j->rdonly || j->mirror || j->keys == NULL)
+    if (j == NULL || j->rdonly || j->mirror || j->acks_only || j->keys == NULL)
         return SFJ_ESTATE;
     rc = sfj__commit(j, apply_checkpoint, &seq);
     if (seq_out != NULL)

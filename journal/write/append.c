@@ -114,7 +114,7 @@ static int check_appendable(sfj_journal *j)
 {
     if (j == NULL)
         return SFJ_EINVAL;
-    if (j->rdonly || j->mirror || j->keys == NULL) {
+    if (j->rdonly || j->mirror || j->acks_only || j->keys == NULL) {
         sfj__set_err(j, "journal is not open for appending");
         return SFJ_ESTATE;
     }

@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "crypto/keys.h"
+#include "crypto/seal.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "journal/write/txn_index.h"
@@ -99,21 +101,38 @@ static int drop_index(sfj_journal *j, MDB_txn *txn, uint64_t seq,
     return rc;
 }
 
+static int meta_put_bytes(sfj_journal *j, MDB_txn *txn, const char *name,
+                          const uint8_t *data, size_t len)
+{
+    MDB_val k, v;
+    int mrc;
+
+    k.mv_data = (void *)name;
+    k.mv_size = strlen(name);
+    v.mv_data = (void *)data;
+    v.mv_size = len;
+    mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
+    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, "prune anchor");
+}
+
+/* The anchor is signed, so that deleting a prefix and writing a matching
+ * anchor needs the signing key (docs/FORMAT.md, "Prune anchor"). A journal
+ * written before signed anchors gets its first signature here. */
 static int save_anchor(sfj_journal *j, MDB_txn *txn, uint64_t seq,
                        const uint8_t *hash)
 {
-    MDB_val k, v;
-    int rc, mrc;
+    uint8_t sig[crypto_sign_BYTES];
+    int rc;
 
+    if (j->keys == NULL)
+        return SFJ_ESTATE;
+    sfj__prune_sign(j->journal_id, seq, hash, j->keys->sign_sk, sig);
     rc = sfj__meta_put_u64(j, txn, SFJ__META_PRUNE_SEQ, seq);
-    if (rc != SFJ_OK)
-        return rc;
-    k.mv_data = (void *)SFJ__META_PRUNE_HASH;
-    k.mv_size = strlen(SFJ__META_PRUNE_HASH);
-    v.mv_data = (void *)hash;
-    v.mv_size = SFJ_HASH_BYTES;
-    mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
-    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, "prune anchor");
+    if (rc == SFJ_OK)
+        rc = meta_put_bytes(j, txn, SFJ__META_PRUNE_HASH, hash, SFJ_HASH_BYTES);
+    if (rc == SFJ_OK)
+        rc = meta_put_bytes(j, txn, SFJ__META_PRUNE_SIG, sig, sizeof sig);
+    return rc;
 }
 
 /* Prune up to `max` entries from the front; `*n` gets how many went. */
@@ -222,7 +241,7 @@ int sfj__retention_make_room(sfj_journal *j)
     size_t max = PRUNE_MAKE_ROOM, n = 0;
     int rc;
 
-    if (j->rdonly || j->mirror)
+    if (j->rdonly || j->mirror || j->acks_only)
         return 0;
     /* The leader is inside sfj__commit: this runs its own transaction
      * rather than queueing behind itself. Deleting needs pages too: when

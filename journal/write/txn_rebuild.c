@@ -157,7 +157,7 @@ int sfj__txn_catch_up(sfj_journal *j, int *rebuilt, uint64_t *replayed,
     sfj__read_end(j, txn);
     if (rc != SFJ_OK || !behind)
         return rc;
-    if (j->rdonly || j->keys == NULL || j->mirror)
+    if (j->rdonly || j->keys == NULL || j->mirror || j->acks_only)
         return SFJ_ESTATE;
     rc = sfj__commit(j, apply_replay, &a);
     if (rc != SFJ_OK)
@@ -174,7 +174,7 @@ int sfj__txn_open(sfj_journal *j)
     uint64_t replayed, bad;
     int rc, rebuilt, bad_rc;
 
-    if (j->rdonly || j->mirror || j->keys == NULL)
+    if (j->rdonly || j->mirror || j->acks_only || j->keys == NULL)
         return SFJ_OK;
     rc = sfj__txn_catch_up(j, &rebuilt, &replayed, &bad, &bad_rc);
     if (rc == SFJ_OK && bad == 0)

@@ -154,6 +154,17 @@ int sfj_test_run_argv(const char *out, const char *err, unsigned timeout_s,
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int sfj_test_run_tool(const sfj_test_fixture *f, const char *name, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, name);
+    rc = sfj_test_run_toolv(name, f->out, f->err, ap);
+    va_end(ap);
+    return rc;
+}
+
 char *sfj_test_slurp(const char *path)
 {
     size_t len = 0;

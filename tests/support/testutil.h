@@ -64,6 +64,10 @@ int sfj_test_run_toolv(const char *name, const char *out, const char *err,
 int sfj_test_run_argv(const char *out, const char *err, unsigned timeout_s,
                       const char *const *argv);
 
+/* sfj_test_run_toolv with the fixture's out and err files and the
+ * NULL-terminated arguments after `name`. */
+int sfj_test_run_tool(const sfj_test_fixture *f, const char *name, ...);
+
 /* A whole file as a NUL-terminated string (the caller frees); aborts the
  * test if the file cannot be read. */
 char *sfj_test_slurp(const char *path);

@@ -419,7 +419,10 @@ static pend *choose(const sfj_cs *cs, int mode, uint64_t *rng, size_t *n_out)
     case SFJ_CS_DURABLE:
         break;
     case SFJ_CS_ALL:
-        memcpy(v, cs->pend, cs->n_pend * sizeof *v);
+        /* A cut may come before any write is pending (the writer lock's
+         * pid is the first write of an open): nothing to copy then. */
+        if (cs->n_pend > 0)
+            memcpy(v, cs->pend, cs->n_pend * sizeof *v);
         n = cs->n_pend;
         break;
     case SFJ_CS_SUBSET:

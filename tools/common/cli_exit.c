@@ -37,6 +37,8 @@ int sfj__cli_exit_for(int rc)
     case SFJ_EIO:
     case SFJ_EDEAD:
         return SFJ__EX_IO;
+    case SFJ_EBUSY:
+        return SFJ__EX_BUSY;
     case SFJ_EVERSION:
         return SFJ__EX_VERSION;
     case SFJ_EEXIST:

@@ -4,7 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 int sfj__cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
@@ -75,6 +79,20 @@ done:
         rc = -1;
     if (rc != 0)
         unlink(path);
+    return rc;
+}
+
+int sfj__cli_no_core_dumps(void)
+{
+    struct rlimit rl = {0, 0};
+    int rc = 0;
+
+    if (setrlimit(RLIMIT_CORE, &rl) != 0)
+        rc = -1;
+#ifdef __linux__
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        rc = -1;
+#endif
     return rc;
 }
 

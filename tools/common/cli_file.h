@@ -16,6 +16,12 @@ int sfj__cli_read_file(const char *path, size_t max, uint8_t **out,
  * is removed). */
 int sfj__cli_write_new_file(const char *path, const uint8_t *buf, size_t len);
 
+/* For the tools that decrypt or hold key material: no core dump of this
+ * process, ever (RLIMIT_CORE 0 and PR_SET_DUMPABLE 0, which also keeps
+ * other processes of the same user from ptrace-reading its memory).
+ * Call first thing in main. 0, or -1 if either could not be set. */
+int sfj__cli_no_core_dumps(void);
+
 /* Parse a decimal u64 with nothing after it; 0 or -1. */
 int sfj__cli_parse_u64(const char *s, uint64_t *out);
 

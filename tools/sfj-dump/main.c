@@ -56,7 +56,8 @@ static const char usage_text[] =
     "  -h, --help            this text\n"
     "      --version         the version\n"
     "\n"
-    "Exit: 0 ok, 2 no entries match (no such txn, or not sealed yet),\n"
+    "Exit: 0 ok, 1 verified but from an unsigned prune anchor,\n"
+    "2 no entries match (no such txn, or not sealed yet),\n"
     "64 usage, 65 damaged, 66 journal, key or bundle not found, 70 internal\n"
     "error, 73 cannot write, 74 I/O error, 76 newer format, 77 wrong key,\n"
     "78 key file too open or not a key (docs/CLI.md).\n";
@@ -253,6 +254,8 @@ int main(int argc, char **argv)
     dump_opts o;
     int c, rc = SFJ__EX_OK;
 
+    /* It decrypts the journal: nothing of it may reach a core file. */
+    sfj__cli_no_core_dumps();
     memset(&o, 0, sizeof o);
     o.status = -1;
     opterr = 0;

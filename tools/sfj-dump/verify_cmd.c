@@ -77,6 +77,12 @@ static void print_text(const report *p)
                " recorded in the journal's meta is missing: entries were "
                "removed from the tail\n",
                p->missing_ckpt);
+    if (p->ok && r->unsigned_anchor)
+        printf("warning     the chain starts at an UNSIGNED prune anchor "
+               "(seq %" PRIu64 ", written before anchors were signed): "
+               "nothing vouches that the entries before it were pruned on "
+               "purpose\n",
+               r->first_seq - 1);
     printf("result      %s\n", p->ok ? "OK" : "FAILED");
 }
 
@@ -107,7 +113,9 @@ static void print_json(const report *p)
                               : p->missing_ckpt
                                   ? "a recorded checkpoint is missing"
                                   : "");
-    printf(",\"missing_checkpoint\":%" PRIu64 ",\"ok\":%s}\n", p->missing_ckpt,
+    printf(",\"missing_checkpoint\":%" PRIu64
+           ",\"unsigned_anchor\":%s,\"ok\":%s}\n",
+           p->missing_ckpt, r->unsigned_anchor ? "true" : "false",
            p->ok ? "true" : "false");
 }
 
@@ -169,7 +177,13 @@ int dump_verify(const dump_opts *o)
         print_text(&p);
     if (!p.ok)
         dump_err("%s: verification FAILED", o->dir);
-    ex = p.ok ? SFJ__EX_OK : SFJ__EX_DAMAGED;
+    else if (p.r.unsigned_anchor)
+        dump_err("%s: warning: the prune anchor is unsigned (pruned before "
+                 "signed anchors; the next prune signs one)",
+                 o->dir);
+    ex = !p.ok                 ? SFJ__EX_DAMAGED
+         : p.r.unsigned_anchor ? SFJ__EX_ATTENTION
+                               : SFJ__EX_OK;
 done:
     sfj_journal_close(j);
     sfj_keys_free(keys);

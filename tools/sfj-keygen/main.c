@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli_exit.h"
+#include "cli_file.h"
 #include "cli_text.h"
 #include "sfj/sfj.h"
 #include "sfj/sys/internal.h"
@@ -140,6 +141,8 @@ int main(int argc, char **argv)
     const char *cmd, *file = NULL, *dir = NULL, *key = NULL;
     int c, print_master = 0, npos;
 
+    /* It holds master keys: none may reach a core file. */
+    sfj__cli_no_core_dumps();
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":hk:j:", long_opts, NULL)) != -1) {
         switch (c) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_file.h"
 #include "recover_tool.h"
 #include "sfj/sys/internal.h"
 
@@ -54,7 +55,9 @@ static const char help[] =
     "Exit: 0 clean, 1 action needed, 64 usage, 65 journal damaged,\n"
     "66 journal or key not found, 70 internal error, 73 could not write,\n"
     "74 I/O error, 76 unsupported format, 77 wrong key or access denied,\n"
-    "78 key file too open or not a key (docs/CLI.md).\n"
+    "75 the app has the journal open (--mark-reversals refused),\n"
+    "78 key file too open or not a key, 79 DIR is a host's mirror\n"
+    "(docs/CLI.md).\n"
     "See sfj-recover(1).\n";
 
 /* Writing a reversal or an index can also fail for want of room. */
@@ -125,6 +128,15 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
     code = open_journal(&j, dir, keys, 0);
     if (code != SFJ__EX_OK)
         goto done;
+    if (sfj__journal_is_mirror(j)) {
+        fprintf(stderr,
+                "sfj-recover: %s is a host's mirror, not a terminal journal: "
+                "it holds no txn index, acks or attention marks, so there is "
+                "nothing to recover; check it with sfj-dump --verify\n",
+                dir);
+        code = SFJ__EX_MIRROR;
+        goto done;
+    }
     rc = sfj_recover(j, &r);
     /* A report never writes; rebuilding a stale index or marking
      * reversals does, on a journal found undamaged. */
@@ -133,6 +145,21 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
         sfj_journal_close(j);
         j = NULL;
         code = open_journal(&j, dir, keys, 1);
+        if (code == SFJ__EX_BUSY && mark && r->n_in_doubt > 0) {
+            fprintf(stderr, "sfj-recover: refusing --mark-reversals while "
+                            "the payment app runs; stop it first\n");
+            goto done;
+        }
+        if (code == SFJ__EX_BUSY) {
+            /* The app keeps its own index level: report what is there. */
+            code = open_journal(&j, dir, keys, 0);
+            if (code != SFJ__EX_OK)
+                goto done;
+            sfj_report_free(r);
+            r = NULL;
+            rc = sfj_recover(j, &r);
+            goto report;
+        }
         if (code != SFJ__EX_OK)
             goto done;
         rc = SFJ_OK;
@@ -143,6 +170,7 @@ static int run(const char *dir, const char *keyfile, int json, int mark)
         if (rc == SFJ_OK)
             rc = sfj_recover(j, &r);
     }
+report:
     if (rc != SFJ_OK) {
         fprintf(stderr, "sfj-recover: %s: %s (%s)\n", dir, sfj_strerror(rc),
                 sfj_journal_errmsg(j));
@@ -184,6 +212,8 @@ int main(int argc, char **argv)
     const char *dir = NULL, *key = NULL;
     int json = 0, mark = 0, c;
 
+    /* It decrypts the journal: nothing of it may reach a core file. */
+    sfj__cli_no_core_dumps();
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":k:o:h", long_opts, NULL)) != -1) {
         switch (c) {

@@ -63,6 +63,8 @@ void sfj__journal_wake_all(sfj_journal *j);
  * and its terminal id (borrowed, lifetime of the handle). */
 const sfj_keys *sfj__journal_keys(sfj_journal *j);
 const char *sfj__journal_terminal_id(sfj_journal *j);
+/* 1 for a host's mirror (meta `mirror`), 0 for a terminal journal. */
+int sfj__journal_is_mirror(sfj_journal *j);
 
 /* Stored checkpoint public key (32 bytes). */
 int sfj__journal_pubkey(sfj_journal *j, uint8_t *out);

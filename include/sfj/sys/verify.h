@@ -23,15 +23,21 @@ typedef struct sfj__verify_result {
     uint64_t bad_seq;           /* first damaged seq (0: none) */
     int bad_rc;                 /* SFJ_ECORRUPT, SFJ_EAUTH, ... for bad_seq */
     char reason[160];           /* what was wrong at bad_seq */
+    int unsigned_anchor;        /* the walk started at a prune anchor written
+                                   before anchors were signed: nothing vouches
+                                   that the entries before it went on purpose */
 } sfj__verify_result;
 
 /* Walk the records from `from` (0: the oldest held) to the newest and
  * check: dense seqs, each header's prev_chain equal to the running chain
  * hash, every checkpoint's signature under `pubkey` (NULL: the journal's
  * stored key), and with `decrypt` (needs a keyed handle) every record's
- * AEAD tag and encoding. The chain starts at genesis for seq 1, at the
- * prune anchor for the first seq after it, and otherwise at a checkpoint
- * `from` (its signature vouches for its prev_chain). Stops at the first
+ * AEAD tag and encoding. With `from` 0 the chain starts only at genesis
+ * for seq 1 or at the prune anchor for the first seq after it, whose
+ * signature must check under the same key (an unsigned one, from before
+ * anchors were signed, sets unsigned_anchor); any other first entry is
+ * damage. With `from` a checkpoint's seq it starts there (its signature
+ * vouches for its prev_chain). Stops at the first
  * failure and reports it in `out` (return value 0: the walk ran; negative:
  * it could not run, e.g. I/O). */
 SFJ_WARN_UNUSED int sfj__verify(sfj_journal *j, uint64_t from,

@@ -1,0 +1,215 @@
+/* Crash-dump hygiene: a tool that decrypts (sfj-dump --key) is killed with
+ * SIGABRT while it holds decrypted records (blocked writing them to a full
+ * pipe) and with RLIMIT_CORE raised before exec; no core file may hold the
+ * canary payload. A control child that holds the canary itself shows that
+ * this machine writes core files where the test can read them; where it
+ * does not (core_pattern a pipe or an absolute path, hard limit 0), the
+ * test is skipped with the reason printed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/testutil.h"
+
+typedef sfj_test_fixture fixture;
+
+static char canary[48];
+
+static void make_canary(void)
+{
+    unsigned char r[8];
+    size_t i;
+    FILE *u = fopen("/dev/urandom", "rb");
+
+    assert_non_null(u);
+    assert_int_equal(fread(r, 1, sizeof r, u), sizeof r);
+    fclose(u);
+    strcpy(canary, "CANARY-SFJ-");
+    for (i = 0; i < sizeof r; i++)
+        sprintf(canary + strlen(canary), "%02x", r[i]);
+}
+
+/* Why cores cannot be examined here, or NULL. */
+static const char *cores_unusable(void)
+{
+    static char why[256];
+    struct rlimit rl;
+    char pat[256] = "";
+    FILE *p = fopen("/proc/sys/kernel/core_pattern", "r");
+
+    if (p == NULL)
+        return "no /proc/sys/kernel/core_pattern";
+    if (fgets(pat, sizeof pat, p) == NULL)
+        pat[0] = '\0';
+    fclose(p);
+    pat[strcspn(pat, "\n")] = '\0';
+    if (pat[0] == '|' || strchr(pat, '/') != NULL || pat[0] == '\0') {
+        snprintf(why, sizeof why,
+                 "core_pattern \"%.100s\" is not a file in "
+                 "the crashing process's directory",
+                 pat);
+        return why;
+    }
+    if (getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_max == 0)
+        return "the hard RLIMIT_CORE is 0";
+    return NULL;
+}
+
+static void allow_cores(void)
+{
+    struct rlimit rl;
+
+    getrlimit(RLIMIT_CORE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_CORE, &rl);
+}
+
+/* Does any file in `dir` hold the canary? Sets *cores to the count of
+ * files examined. */
+static int dir_has_canary(const char *dir, int *cores)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int found = 0;
+
+    *cores = 0;
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        char *path;
+        uint8_t *buf;
+        size_t len = 0;
+
+        if (de->d_name[0] == '.')
+            continue;
+        path = sfj_test_path(dir, de->d_name);
+        buf = sfj_test_read_file(path, &len);
+        if (buf != NULL) {
+            (*cores)++;
+            found |= sfj_test_memmem(buf, len, canary, strlen(canary));
+            free(buf);
+        }
+        unlink(path);
+        free(path);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Wait until the pipe holds `want` unread bytes (the writer is blocked). */
+static void wait_pipe(int fd, int want)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    int n = 0, i;
+
+    for (i = 0; i < 500; i++) {
+        if (ioctl(fd, FIONREAD, &n) == 0 && n >= want)
+            return;
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("the child never filled the pipe (%d bytes)", n);
+}
+
+static void test_no_plaintext_in_core(void **state)
+{
+    fixture *f = *state;
+    const char *why = cores_unusable();
+    char *cwd;
+    int p[2], st, cores = 0, i;
+    pid_t pid;
+
+    if (why != NULL) {
+        printf("SKIPPED: %s\n", why);
+        skip();
+    }
+    make_canary();
+    cwd = sfj_test_path(f->dir, "cwd");
+    assert_int_equal(mkdir(cwd, 0700), 0);
+
+    /* Control: a process holding the canary leaves it in its core. */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        volatile char held[64];
+
+        memcpy((char *)held, canary, strlen(canary) + 1);
+        if (chdir(cwd) != 0)
+            _exit(3);
+        allow_cores();
+        abort();
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFSIGNALED(st) || !WCOREDUMP(st) || !dir_has_canary(cwd, &cores)) {
+        printf("SKIPPED: this machine wrote no readable core file for a "
+               "crashing child (%d files)\n",
+               cores);
+        free(cwd);
+        skip();
+    }
+
+    /* A journal whose listing is far larger than a pipe holds. */
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
+    for (i = 0; i < 600; i++) {
+        sfj_event ev = SFJ_EVENT_INIT;
+
+        ev.kind = SFJ_EV_NOTE;
+        ev.payload = canary;
+        ev.payload_len = strlen(canary);
+        assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_OK);
+    }
+    sfj_journal_close(f->j);
+    f->j = NULL;
+
+    assert_int_equal(pipe(p), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+
+        close(p[0]);
+        dup2(p[1], 1);
+        dup2(null, 2);
+        if (chdir(cwd) != 0)
+            _exit(3);
+        allow_cores();
+        execl(sfj_test_tool("sfj-dump"), "sfj-dump", f->path, "--key",
+              f->keyfile, "-p", "text", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    wait_pipe(p[0], 60000);
+    kill(pid, SIGABRT);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    close(p[0]);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(dir_has_canary(cwd, &cores), 0);
+    /* It turned core dumps off for itself. */
+    assert_false(WCOREDUMP(st));
+    assert_int_equal(cores, 0);
+    rmdir(cwd);
+    free(cwd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_no_plaintext_in_core,
+                                        sfj_test_setup, sfj_test_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

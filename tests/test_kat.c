@@ -1,0 +1,229 @@
+/* Known-answer vectors: a fixed master key, journal id, event, nonce and
+ * time give exactly the bytes listed in docs/FORMAT.md, "Appendix B". The
+ * test reads the appendix itself, so the spec and the code cannot drift
+ * apart; SFJ_KAT_PRINT=1 prints what the code computes, in the appendix's
+ * form. The dictionary of Appendix A is checked by inflating, with plain
+ * zlib and that dictionary, a record the library deflated. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <zlib.h>
+
+#include "common/bytes.h"
+#include "crypto/keys.h"
+#include "crypto/seal.h"
+#include "journal/format/compress.h"
+#include "journal/format/event_codec.h"
+#include "journal/format/record.h"
+#include "sfj/sys/chain.h"
+#include "support/testutil.h"
+
+#define SPEC SFJ_SOURCE_DIR "/docs/FORMAT.md"
+
+static char *spec;
+
+/* The hex value of `name` in the appendix ("    name = hex", continued on
+ * following lines indented the same way until a blank line); malloc'd
+ * bytes and their count. */
+static uint8_t *spec_value(const char *name, size_t *len)
+{
+    char key[64];
+    const char *p, *q;
+    uint8_t *out = malloc(1 << 16);
+    size_t n = 0;
+
+    assert_non_null(out);
+    snprintf(key, sizeof key, "\n    %s = ", name);
+    p = strstr(spec, key);
+    if (p == NULL)
+        fail_msg("FORMAT.md lacks the vector %s", name);
+    p += strlen(key);
+    for (q = p; *q != '\0'; q++) {
+        unsigned v;
+
+        if (*q == '\n' && (q[1] == '\n' || q[1] == '\0'))
+            break;
+        if (*q == ' ' || *q == '\n')
+            continue;
+        assert_int_equal(sscanf(q, "%2x", &v), 1);
+        out[n++] = (uint8_t)v;
+        q++;
+    }
+    *len = n;
+    return out;
+}
+
+static int printing;
+
+static void check(const char *name, const uint8_t *got, size_t len)
+{
+    uint8_t *want;
+    size_t wlen, i;
+
+    if (printing) {
+        printf("    %s = ", name);
+        for (i = 0; i < len; i++) {
+            if (i > 0 && i % 32 == 0)
+                printf("\n      ");
+            printf("%02x", got[i]);
+        }
+        printf("\n\n");
+        return;
+    }
+    want = spec_value(name, &wlen);
+    if (wlen != len || memcmp(want, got, len) != 0)
+        fail_msg("vector %s differs from FORMAT.md", name);
+    free(want);
+}
+
+static void test_vectors(void **state)
+{
+    uint8_t master[SFJ_KEY_BYTES], jid[SFJ_JOURNAL_ID_BYTES];
+    uint8_t ekey[SFJ_KEY_BYTES], rkey[SFJ_KEY_BYTES], kc[32];
+    uint8_t h0[32], h1[32], h2[32], leaf[32], sig[64];
+    uint8_t rec[SFJ_REC_HDR_BYTES + 512 + SFJ_REC_TAG_BYTES], payload[200];
+    uint8_t ck[SFJ_REC_HDR_BYTES + SFJ_REC_CKPT_BODY_BYTES];
+    uint8_t *pt = NULL, flags = 0xff;
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj_keys *keys = NULL;
+    sfj__rec_hdr h;
+    size_t pt_len = 0, len, i;
+
+    (void)state;
+    printing = getenv("SFJ_KAT_PRINT") != NULL;
+    spec = sfj_test_slurp(SPEC);
+    memset(master, 0x01, sizeof master);
+    for (i = 0; i < sizeof jid; i++)
+        jid[i] = (uint8_t)i;
+    assert_int_equal(sfj_keys_from_bytes(master, sizeof master, &keys), 0);
+
+    /* Keys. */
+    sfj__epoch_key(keys, 1, ekey);
+    check("epoch_key_1", ekey, sizeof ekey);
+    sfj__record_key(ekey, 1, rkey);
+    check("record_key_1_1", rkey, sizeof rkey);
+    check("sign_pk", keys->sign_pk, sizeof keys->sign_pk);
+    check("link_key", keys->link, sizeof keys->link);
+    sfj__key_check(keys, jid, kc);
+    check("keycheck", kc, sizeof kc);
+
+    /* Event encoding, with a payload that does not compress (bytes of a
+     * 32-bit xorshift from seed 1), so that it is stored without deflate
+     * and the vector does not depend on the zlib version. */
+    {
+        uint32_t x = 1;
+
+        for (i = 0; i < sizeof payload; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            payload[i] = (uint8_t)x;
+        }
+    }
+    ev.payload = payload;
+    ev.payload_len = sizeof payload;
+    ev.kind = SFJ_EV_TXN_OUTCOME;
+    ev.status = SFJ_ST_APPROVED;
+    ev.txn_id = "T-0001";
+    ev.amount = 1234;
+    ev.currency = "EUR";
+    ev.auth_code = "A1B2C3";
+    ev.copy = 0;
+    assert_int_equal(sfj__event_pack(&ev, 1, &pt, &pt_len, &flags), 0);
+    assert_int_equal(flags, 0);
+    check("event_1", pt, pt_len);
+
+    /* Record seq 1: epoch 1, wall 1700000000000, nonce 24 x 0x02. */
+    sfj__chain_genesis(jid, h0);
+    check("h0", h0, sizeof h0);
+    memset(&h, 0, sizeof h);
+    h.format = SFJ_REC_FORMAT;
+    h.kind = SFJ_EV_TXN_OUTCOME;
+    h.epoch = 1;
+    h.seq = 1;
+    h.wall_ms = 1700000000000ll;
+    memcpy(h.prev_chain, h0, 32);
+    memset(h.nonce, 0x02, sizeof h.nonce);
+    sfj__rec_hdr_encode(&h, rec);
+    sfj__aead_record_seal(jid, rkey, rec, SFJ_REC_HDR_BYTES, h.nonce, pt,
+                          pt_len, rec + SFJ_REC_HDR_BYTES);
+    len = SFJ_REC_HDR_BYTES + pt_len + SFJ_REC_TAG_BYTES;
+    check("record_1", rec, len);
+    sfj__chain_leaf(rec, len, leaf);
+    sfj__chain_next(h0, leaf, h1);
+    check("h1", h1, sizeof h1);
+
+    /* Checkpoint seq 2, boot 1, same wall time. */
+    memset(&h, 0, sizeof h);
+    h.epoch = 1;
+    h.seq = 2;
+    h.wall_ms = 1700000000000ll;
+    memcpy(h.prev_chain, h1, 32);
+    sfj__rec_checkpoint(jid, keys->sign_sk, &h, 1, ck);
+    check("checkpoint_2", ck, sizeof ck);
+    sfj__chain_leaf(ck, sizeof ck, leaf);
+    sfj__chain_next(h1, leaf, h2);
+    check("h2", h2, sizeof h2);
+
+    /* Prune anchor after seq 1. */
+    sfj__prune_sign(jid, 1, h1, keys->sign_sk, sig);
+    check("prune_sig_1", sig, sizeof sig);
+
+    sodium_memzero(pt, pt_len);
+    free(pt);
+    sfj_keys_free(keys);
+    free(spec);
+}
+
+/* Appendix A is the dictionary the code uses: zlib given only the spec's
+ * bytes inflates what the library deflated. */
+static void test_dictionary(void **state)
+{
+    uint8_t in[600], out[1024], back[600], *dict;
+    size_t dlen, n = 0, i;
+    z_stream zs;
+    int rc;
+
+    (void)state;
+    spec = sfj_test_slurp(SPEC);
+    dict = spec_value("dict_v1", &dlen);
+    assert_true(dlen > 100);
+    /* Text like a payment payload, so the dictionary matters. */
+    for (i = 0; i < sizeof in; i++)
+        in[i] = (uint8_t)("APPROVED EUR 0000 TXN RECEIPT "[i % 30]);
+    assert_int_equal(
+        sfj__deflate(SFJ__DICT_V1, in, sizeof in, out, sizeof out, &n), 1);
+    /* Past the u32 raw_len prefix: a raw deflate stream. */
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(inflateInit2(&zs, -15), Z_OK);
+    assert_int_equal(inflateSetDictionary(&zs, dict, (uInt)dlen), Z_OK);
+    zs.next_in = out + 4;
+    zs.avail_in = (uInt)(n - 4);
+    zs.next_out = back;
+    zs.avail_out = sizeof back;
+    rc = inflate(&zs, Z_FINISH);
+    inflateEnd(&zs);
+    assert_int_equal(rc, Z_STREAM_END);
+    assert_int_equal(zs.total_out, sizeof in);
+    assert_memory_equal(back, in, sizeof in);
+    assert_int_equal(sfj__get_u32(out), sizeof in);
+    free(dict);
+    free(spec);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_dictionary),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
