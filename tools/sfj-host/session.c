@@ -621,14 +621,17 @@ static int on_entry(host_session *s, const sfj__frame *fr)
     }
     seq = sfj__entry_head_seq(fr->body);
     len = fr->len - SFJ_ENTRY_HEAD_BYTES;
-    if (sfj__record_peek(fr->body + SFJ_ENTRY_HEAD_BYTES, len, &peek) ==
-            SFJ_OK &&
-        peek.epoch == 0) {
-        host_log("%s: %s: seq %llu refused: epoch 0", s->peer,
-                 s->term->terminal_id, (unsigned long long)seq);
+    /* The header check every reader applies (it refuses epoch 0, kind 0
+     * and reserved kinds, impossible lengths): a sealed frame that opened
+     * came from the terminal, so such a record is refused, not resent. */
+    if (sfj__record_peek(fr->body + SFJ_ENTRY_HEAD_BYTES, len, &peek) !=
+        SFJ_OK) {
+        host_log("%s: %s: seq %llu refused: invalid record header (epoch 0, "
+                 "a reserved kind or a bad length)",
+                 s->peer, s->term->terminal_id, (unsigned long long)seq);
         rc = commit_batch(s);
         if (rc == 0 && s->state == SESS_ONLINE)
-            send_nak(s, seq, SFJ_NAK_REFUSED, "record of epoch 0");
+            send_nak(s, seq, SFJ_NAK_REFUSED, "invalid record header");
         return rc;
     }
     if (seq == s->next) {
