@@ -305,8 +305,13 @@ static void test_flipped_byte_refused(void **state)
         rewrite_entry(path, 1, 1, off);
         f->j = open_j(f, NULL);
         rc = sfj_read(f->j, 1, &e);
-        assert_true(rc == SFJ_EAUTH || rc == SFJ_ECORRUPT ||
-                    rc == SFJ_EVERSION);
+        if (off >= SFJ_REC_HDR_BYTES - SFJ_REC_NONCE_BYTES - 32)
+            /* prev_chain, nonce, ciphertext and tag are covered by the
+             * AEAD alone: only its check can refuse them. */
+            assert_int_equal(rc, SFJ_EAUTH);
+        else
+            assert_true(rc == SFJ_EAUTH || rc == SFJ_ECORRUPT ||
+                        rc == SFJ_EVERSION);
         assert_null(e);
         sfj_journal_close(f->j);
         f->j = NULL;
