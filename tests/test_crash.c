@@ -69,9 +69,13 @@ static void child_append(const char *path, int fd)
     ev.payload = payload;
     ev.payload_len = sizeof payload;
     for (i = 0;; i++) {
-        snprintf(txn, sizeof txn, "C%d-%d", (int)getpid(), i);
+        /* Unique across the run: the round, not the pid. With pid_max
+         * 32768 pids come round again within a long run, and a second
+         * OFFLINE sale under an id already approved is refused
+         * (SFJ_ESTATE), as it must be. */
+        snprintf(txn, sizeof txn, "C%d-%d", cur_round, i);
         ev.txn_id = txn;
-        ev.amount = (int64_t)getpid() * 1000000 + i;
+        ev.amount = (int64_t)(cur_round + 1) * 1000000 + i;
         if ((rc = sfj_append(j, &ev, &rec[0])) != SFJ_OK)
             sfj_test_child_fail(
                 WHO, cur_round, cur_seed, "sfj_append", j, rc,

@@ -91,7 +91,11 @@ static void child_run(const char *path, int port, int fd, int limit)
     char addr[64], txn[48], note[64];
     uint8_t payload[200];
     report rep;
-    uint64_t base = (uint64_t)getpid() * 1000000u;
+    /* Ids and values unique across the run: the round, not the pid.
+     * With pid_max 32768 pids come round again within a long run, and a
+     * second OFFLINE sale under an id already approved is refused
+     * (SFJ_ESTATE), as it must be. */
+    uint64_t base = (uint64_t)(cur_round + 1) * 1000000u;
     int i, rc;
 
     if ((rc = sfj_journal_open(&j, path, keys, NULL)) != SFJ_OK)
@@ -122,7 +126,7 @@ static void child_run(const char *path, int port, int fd, int limit)
             ev.payload = note;
             ev.payload_len = strlen(note);
         } else {
-            snprintf(txn, sizeof txn, "CL%d-%d", (int)getpid(), i);
+            snprintf(txn, sizeof txn, "CL%d-%d", cur_round, i);
             ev.kind = SFJ_EV_TXN_OFFLINE;
             ev.status = SFJ_ST_APPROVED;
             ev.currency = "EUR";
