@@ -41,4 +41,10 @@ void sfj__record_key(const uint8_t *epoch_key, uint64_t seq, uint8_t *out);
 void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
                     uint8_t *out);
 
+/* sodium_init, called until it has once succeeded and never after:
+ * libsodium takes a process-wide mutex on every sodium_init call, and a
+ * fork while another thread holds it would hang the child's next call.
+ * Returns sodium_init's result (< 0: failed). Thread-safe. */
+int sfj__sodium_init(void);
+
 #endif

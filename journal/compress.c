@@ -3,7 +3,14 @@
  * deflateInit2 allocates a few hundred KiB, far more than compressing one
  * record costs, so streams are kept in a pool and reset between uses. The
  * pool is shared by all handles and threads and guarded by one mutex held
- * only to take or return a stream. */
+ * only to take or return a stream.
+ *
+ * Fork: a process may fork while another thread holds that mutex; the
+ * child, whose only thread is the forking one, would then block forever
+ * on its first record. pthread_atfork handlers (registered on first use)
+ * take the mutex around fork() and release it in both processes. A stream
+ * that another thread had taken is simply missing from the child's pool;
+ * the pooled ones are idle and private to the child after the fork. */
 #include "journal/compress.h"
 
 #include <pthread.h>
@@ -38,10 +45,30 @@ static int deflate_count;
 static z_stream *inflate_pool[POOL_MAX];
 static int inflate_count;
 
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&pool_lock);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&pool_lock);
+}
+
+static void register_atfork(void)
+{
+    /* Cannot fail on glibc but for ENOMEM; without the handlers only a
+     * fork taken while another thread holds the lock is at risk. */
+    (void)pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
 static z_stream *take(z_stream **pool, int *count, int deflating)
 {
     z_stream *zs = NULL;
 
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&pool_lock);
     if (*count > 0)
         zs = pool[--*count];

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/keys.h"
 #include "journal/journal_impl.h"
 #include "sfj/sfj.h"
 
@@ -59,7 +60,7 @@ const char *sfj_strerror(int err)
 
 int sfj_init(void)
 {
-    return sodium_init() < 0 ? SFJ_ENOMEM : SFJ_OK;
+    return sfj__sodium_init() < 0 ? SFJ_ENOMEM : SFJ_OK;
 }
 
 const char *sfj_version(void)

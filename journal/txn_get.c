@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/keys.h"
 #include "journal/clock.h"
 #include "journal/txn_index.h"
 #include "sfj/errors.h"
@@ -17,7 +18,7 @@ int sfj_txn_id_new(char *out, size_t cap)
         return SFJ_EINVAL;
     if (cap < SFJ_TXN_ID_NEW_LEN + 1)
         return SFJ_EBUFS;
-    if (sodium_init() < 0)
+    if (sfj__sodium_init() < 0)
         return SFJ_ENOMEM;
     /* Time first, so ids sort roughly by creation; 64 random bits make
      * them unique even across terminals and clock jumps. */
