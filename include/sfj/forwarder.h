@@ -135,7 +135,8 @@ SFJ_EXTERN int sfj_forwarder_new(sfj_forwarder **out, sfj_journal *j,
                                  const sfj_forwarder_opts *opts);
 
 /** Run the forwarder on its own thread until sfj_forwarder_stop.
- *  SFJ_ESTATE if it already runs. */
+ *  SFJ_ESTATE if it already runs. The thread is not copied by fork: a
+ *  child never uses or frees an inherited forwarder (see sfj_init). */
 SFJ_EXTERN int sfj_forwarder_start(sfj_forwarder *f);
 
 /** Drive a forwarder without a thread: do the pending work and wait for

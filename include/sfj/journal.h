@@ -145,7 +145,9 @@ typedef struct sfj_journal sfj_journal;
  *  SFJ_EAUTH, an unknown format with SFJ_EVERSION. Opening clears stale
  *  LMDB readers, bumps the boot counter and, if the last run did not close
  *  cleanly, seals the tail with a checkpoint. `*out` belongs to the caller;
- *  release it with sfj_journal_close. `opts` may be NULL. */
+ *  release it with sfj_journal_close. `opts` may be NULL. A handle belongs
+ *  to the process that opened it: after fork the child opens its own and
+ *  never uses, closes or frees the inherited one (see sfj_init). */
 SFJ_EXTERN int sfj_journal_open(sfj_journal **out, const char *dir,
                                 const sfj_keys *keys,
                                 const sfj_journal_opts *opts);
