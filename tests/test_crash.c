@@ -207,6 +207,7 @@ static void test_kill9_loses_nothing(void **state)
                   "present\n",
                   r, cur_seed, refused ? ", ended by a refused append" : "",
                   (unsigned long long)reported);
+    print_message("test_crash: %d rounds run\n", r); /* for tools/test.sh */
     finished = 1;
     assert_true(reported > 0);
     free(amounts);

@@ -497,6 +497,7 @@ static void test_crashloop(void **state)
     assert_true(mirror_before_final > 0);
     assert_true(wm_killed > 0);
     assert_true(l.reported > (uint64_t)n);
+    print_message("test_crashloop: %d rounds run\n", n); /* tools/test.sh */
     finished = 1;
 
     if (getenv("SFJ_TEST_KEEP") == NULL)
