@@ -129,6 +129,8 @@ static void test_kill9_loses_nothing(void **state)
 
             if (poll(&pfd, 1, 30000) != 1) {
                 sfj_test_backtrace(pid);
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
                 fail_msg("round %d seed %u: writer child %d reported no "
                          "durable append in 30 s (backtrace above)",
                          r, cur_seed, (int)pid);

@@ -356,6 +356,8 @@ static int drain_some(loop *l, int fd, pid_t pid)
     if (w == pid)
         child_ended(pid, status, "before reporting");
     sfj_test_backtrace(pid);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
     fail_msg("round %d mode %d seed %u: child %d reported no durable append "
              "for 30 s (backtraces above)",
              cur_round, cur_mode, cur_seed, (int)pid);
