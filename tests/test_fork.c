@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ static int rounds(void)
 
 typedef struct shared {
     sfj_journal *j;
-    volatile int stop;
+    atomic_int stop;
     unsigned long appends, reads, key_loads;
     int failed; /* first failing rc of a worker thread */
 } shared;
