@@ -192,11 +192,18 @@ static int wait_child(pid_t pid, int *status)
     return 0;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SFJ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SFJ_ASAN 1
+#endif
+#endif
+
 static void test_fork_while_busy(void **state)
 {
-    char *dir = sfj_test_tmpdir();
-    char *path = sfj_test_path(dir, "parent"), cdir[64], *cpath, how[32];
-    sfj_keys *keys = sfj_test_keys(5);
+    char *dir, *path, cdir[64], *cpath, how[32];
+    sfj_keys *keys;
     shared s;
     pthread_t th[3];
     uint64_t seq;
@@ -205,6 +212,19 @@ static void test_fork_while_busy(void **state)
     pid_t pid;
 
     (void)state;
+#ifdef SFJ_ASAN
+    /* ASan's own allocator (gcc 12's libsanitizer) takes no lock around
+     * fork: a child forked while another thread allocates hangs inside
+     * ASan, whatever the code under test does. The plain and TSan builds
+     * run this test. */
+    print_message("skipped under AddressSanitizer: its allocator is not "
+                  "fork-safe while other threads allocate\n");
+    skip();
+    return;
+#endif
+    dir = sfj_test_tmpdir();
+    path = sfj_test_path(dir, "parent");
+    keys = sfj_test_keys(5);
     memset(&s, 0, sizeof s);
     srand(seed);
     print_message("seed %u, %d forks\n", seed, n);
