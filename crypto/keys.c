@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,19 @@ void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
                        sizeof keys->check);
 }
 
+int sfj__sodium_init(void)
+{
+    static atomic_int ready;
+    int rc;
+
+    if (atomic_load_explicit(&ready, memory_order_acquire))
+        return 1;
+    rc = sodium_init();
+    if (rc >= 0)
+        atomic_store_explicit(&ready, 1, memory_order_release);
+    return rc;
+}
+
 int sfj_keys_from_bytes(const uint8_t *master, size_t len, sfj_keys **out)
 {
     uint8_t seed[crypto_sign_SEEDBYTES];
@@ -59,7 +73,7 @@ int sfj_keys_from_bytes(const uint8_t *master, size_t len, sfj_keys **out)
     *out = NULL;
     if (master == NULL || len != SFJ_KEY_BYTES)
         return SFJ_EINVAL;
-    if (sodium_init() < 0)
+    if (sfj__sodium_init() < 0)
         return SFJ_ENOMEM;
     k = sodium_malloc(sizeof *k);
     if (k == NULL)
@@ -126,7 +140,7 @@ int sfj_keys_generate_file(const char *path)
 
     if (path == NULL || *path == '\0')
         return SFJ_EINVAL;
-    if (sodium_init() < 0)
+    if (sfj__sodium_init() < 0)
         return SFJ_ENOMEM;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {

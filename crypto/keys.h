@@ -38,4 +38,10 @@ void sfj__amount_key(const sfj_keys *keys, uint8_t *out);
 void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
                     uint8_t *out);
 
+/* sodium_init, called until it has once succeeded and never after:
+ * libsodium takes a process-wide mutex on every sodium_init call, and a
+ * fork while another thread holds it would hang the child's next call.
+ * Returns sodium_init's result (< 0: failed). Thread-safe. */
+int sfj__sodium_init(void);
+
 #endif

@@ -7,12 +7,13 @@
  * common/strerror.c. */
 #include <sodium.h>
 
+#include "crypto/keys.h"
 #include "journal/format/compress.h"
 #include "sfj/sfj.h"
 
 int sfj_init(void)
 {
-    return sodium_init() < 0 ? SFJ_ENOMEM : SFJ_OK;
+    return sfj__sodium_init() < 0 ? SFJ_ENOMEM : SFJ_OK;
 }
 
 const char *sfj_version(void)

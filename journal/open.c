@@ -515,7 +515,7 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
         return rc;
     if (keys == NULL && !mirror && !(opts && (opts->flags & SFJ_OPEN_RDONLY)))
         return SFJ_EINVAL;
-    if (sodium_init() < 0)
+    if (sfj__sodium_init() < 0)
         return SFJ_ENOMEM;
     j = alloc_handle(dir, opts);
     if (j == NULL)

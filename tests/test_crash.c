@@ -1,7 +1,13 @@
 /* kill -9 at random moments: every seq a child reported durable (written
  * to a pipe only after sfj_append returned) is present and intact after
  * reopen, seqs are dense, and the chain verifies.
- * SFJ_CRASH_ROUNDS raises the number of rounds (default 60). */
+ * SFJ_CRASH_ROUNDS raises the number of rounds (default 60), SFJ_SOAK=1
+ * runs 3000; SFJ_CRASH_SEED fixes the seed of the kill delays.
+ *
+ * A child that exits by itself says why on stderr (the call, its SFJ_E*
+ * code and sfj_journal_errmsg); a failed check names the round and seed.
+ * A journal at its size cap refuses appends with SFJ_EFULL: that is the
+ * journal keeping its promise, not a crash failure, and ends the run. */
 #include <errno.h>
 #include <setjmp.h>
 #include <poll.h>
@@ -21,12 +27,25 @@
 #include "sfj/sys/verify.h"
 #include "support/testutil.h"
 
+#define WHO "test_crash"
+
+/* The child's exit code for a legitimate refusal (SFJ_EFULL, SFJ_ELIMIT). */
+#define EXIT_REFUSED 10
+
+/* Where the run is, for the failure message (see teardown). */
+static int cur_round = -1, n_rounds;
+static unsigned cur_seed;
+static int finished;
+
 static int rounds(void)
 {
     const char *s = getenv("SFJ_CRASH_ROUNDS");
+    const char *soak = getenv("SFJ_SOAK");
     int n = s ? atoi(s) : 0;
 
-    return n > 0 ? n : 60;
+    if (n > 0)
+        return n;
+    return soak != NULL && strcmp(soak, "1") == 0 ? 3000 : 60;
 }
 
 /* Child: append forever, reporting each durable seq and its amount. */
@@ -38,10 +57,11 @@ static void child_append(const char *path, int fd)
     uint64_t rec[2];
     char txn[32];
     uint8_t payload[300];
-    int i;
+    int i, rc;
 
-    if (sfj_journal_open(path, keys, NULL, &j) != SFJ_OK)
-        _exit(3);
+    if ((rc = sfj_journal_open(path, keys, NULL, &j)) != SFJ_OK)
+        sfj_test_child_fail(WHO, cur_round, cur_seed, "sfj_journal_open", NULL,
+                            rc, 3);
     memset(payload, 'p', sizeof payload);
     ev.kind = SFJ_EV_TXN_OFFLINE;
     ev.status = SFJ_ST_APPROVED;
@@ -49,14 +69,21 @@ static void child_append(const char *path, int fd)
     ev.payload = payload;
     ev.payload_len = sizeof payload;
     for (i = 0;; i++) {
-        snprintf(txn, sizeof txn, "C%d-%d", (int)getpid(), i);
+        /* Unique across the run: the round, not the pid. With pid_max
+         * 32768 pids come round again within a long run, and a second
+         * OFFLINE sale under an id already approved is refused
+         * (SFJ_ESTATE), as it must be. */
+        snprintf(txn, sizeof txn, "C%d-%d", cur_round, i);
         ev.txn_id = txn;
-        ev.amount = (int64_t)getpid() * 1000000 + i;
-        if (sfj_append(j, &ev, &rec[0]) != SFJ_OK)
-            _exit(4);
+        ev.amount = (int64_t)(cur_round + 1) * 1000000 + i;
+        if ((rc = sfj_append(j, &ev, &rec[0])) != SFJ_OK)
+            sfj_test_child_fail(
+                WHO, cur_round, cur_seed, "sfj_append", j, rc,
+                rc == SFJ_EFULL || rc == SFJ_ELIMIT ? EXIT_REFUSED : 4);
         rec[1] = (uint64_t)ev.amount;
         if (write(fd, rec, sizeof rec) != sizeof rec)
-            _exit(5);
+            sfj_test_child_fail(WHO, cur_round, cur_seed, "write(report pipe)",
+                                j, -errno, 5);
     }
 }
 
@@ -66,11 +93,17 @@ static void test_kill9_loses_nothing(void **state)
     char *path = sfj_test_path(dir, "j");
     sfj_keys *keys = sfj_test_keys(3);
     uint64_t *amounts = NULL, cap = 0, reported = 0, seq, rec[2];
-    int r, n = rounds();
+    int r, rc, n = rounds(), refused = 0;
+    const char *seed_env = getenv("SFJ_CRASH_SEED");
+    char how[32];
 
     (void)state;
-    srand((unsigned)time(NULL));
-    for (r = 0; r < n; r++) {
+    cur_seed = seed_env != NULL ? (unsigned)strtoul(seed_env, NULL, 10)
+                                : (unsigned)time(NULL) ^ (unsigned)getpid();
+    n_rounds = n;
+    print_message("seed %u, %d rounds\n", cur_seed, n);
+    srand(cur_seed);
+    for (r = 0; r < n && !refused; r++) {
         int fds[2], status;
         pid_t pid;
         ssize_t got;
@@ -79,6 +112,7 @@ static void test_kill9_loses_nothing(void **state)
         sfj__verify_result vr;
         sfj_entry *e;
 
+        cur_round = r;
         assert_int_equal(pipe(fds), 0);
         pid = fork();
         assert_true(pid >= 0);
@@ -93,7 +127,14 @@ static void test_kill9_loses_nothing(void **state)
         if (r % 2 == 0) {
             struct pollfd pfd = {fds[0], POLLIN, 0};
 
-            assert_int_equal(poll(&pfd, 1, 30000), 1);
+            if (poll(&pfd, 1, 30000) != 1) {
+                sfj_test_backtrace(pid);
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                fail_msg("round %d seed %u: writer child %d reported no "
+                         "durable append in 30 s (backtrace above)",
+                         r, cur_seed, (int)pid);
+            }
         }
         usleep(1000 + (unsigned)(rand() % 40000));
         kill(pid, SIGKILL);
@@ -112,10 +153,25 @@ static void test_kill9_loses_nothing(void **state)
                 reported = rec[0];
         }
         close(fds[0]);
-        waitpid(pid, &status, 0);
-        assert_true(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_REFUSED) {
+            print_message("round %d seed %u: the journal refused an append "
+                          "(see the child's line above): a legitimate "
+                          "refusal, not a crash failure; ending the run\n",
+                          r, cur_seed);
+            refused = 1;
+        } else if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+            fail_msg("round %d seed %u: writer child %d ended by itself (%s) "
+                     "before it was killed; its reason is on stderr above",
+                     r, cur_seed, (int)pid,
+                     sfj_test_status_str(status, how, sizeof how));
 
-        assert_int_equal(sfj_journal_open(path, keys, NULL, &j), SFJ_OK);
+        rc = sfj_journal_open(path, keys, NULL, &j);
+        if (rc != SFJ_OK)
+            fail_msg("round %d seed %u: reopen after the kill failed: %d %s: "
+                     "%s",
+                     r, cur_seed, rc, sfj_test_errname(rc),
+                     sfj_journal_errmsg(NULL));
         assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
         assert_true(st.last_seq >= reported);
         assert_int_equal(st.first_seq, st.entries ? 1 : 0);
@@ -149,8 +205,12 @@ static void test_kill9_loses_nothing(void **state)
         }
         sfj_journal_close(j);
     }
-    print_message("%d rounds, %llu entries reported durable, all present\n", n,
+    print_message("%d rounds (seed %u)%s, %llu entries reported durable, all "
+                  "present\n",
+                  r, cur_seed, refused ? ", ended by a refused append" : "",
                   (unsigned long long)reported);
+    print_message("test_crash: %d rounds run\n", r); /* for tools/test.sh */
+    finished = 1;
     assert_true(reported > 0);
     free(amounts);
     sfj_keys_free(keys);
@@ -159,10 +219,23 @@ static void test_kill9_loses_nothing(void **state)
     free(dir);
 }
 
+/* After a failed check: name the round and seed, so that the run can be
+ * explained and repeated (SFJ_CRASH_SEED). */
+static int name_round(void **state)
+{
+    (void)state;
+    if (!finished)
+        fprintf(stderr,
+                "test_crash: FAILED in round %d of %d, seed %u "
+                "(SFJ_CRASH_SEED=%u SFJ_CRASH_ROUNDS=%d)\n",
+                cur_round, n_rounds, cur_seed, cur_seed, n_rounds);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kill9_loses_nothing),
+        cmocka_unit_test_teardown(test_kill9_loses_nothing, name_round),
     };
 
     sfj_init();

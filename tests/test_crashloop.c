@@ -15,7 +15,12 @@
  * and the mirror must then equal the terminal journal entirely.
  *
  * SFJ_CRASHLOOP_ROUNDS sets the number of rounds (default 300);
- * SFJ_SOAK=1 runs 3000. */
+ * SFJ_SOAK=1 runs 3000; SFJ_CRASHLOOP_SEED fixes the seed.
+ *
+ * A child that exits by itself says why on stderr (the call, its SFJ_E*
+ * code and sfj_journal_errmsg); a child that stalls gets its threads'
+ * backtraces written to stderr (gdb); a failed check names the round, the
+ * seed, the test directory (kept) and the host log's tail. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +56,16 @@ typedef struct report {
     uint64_t kind;
 } report;
 
+#define WHO "test_crashloop"
+
+/* The child's exit code for a legitimate refusal (SFJ_EFULL, SFJ_ELIMIT). */
+#define EXIT_REFUSED 10
+
+/* Where the run is, for the failure message (see teardown). */
+static int cur_round = -1, n_rounds, cur_mode = -1, finished;
+static unsigned cur_seed;
+static const char *cur_dir, *cur_host_log;
+
 static int rounds(void)
 {
     const char *s = getenv("SFJ_CRASHLOOP_ROUNDS");
@@ -79,11 +94,16 @@ static void child_run(const char *path, int port, int fd, int limit)
     char addr[64], txn[48], note[64];
     uint8_t payload[200];
     report rep;
-    uint64_t base = (uint64_t)getpid() * 1000000u;
-    int i;
+    /* Ids and values unique across the run: the round, not the pid.
+     * With pid_max 32768 pids come round again within a long run, and a
+     * second OFFLINE sale under an id already approved is refused
+     * (SFJ_ESTATE), as it must be. */
+    uint64_t base = (uint64_t)(cur_round + 1) * 1000000u;
+    int i, rc;
 
-    if (keys == NULL || sfj_journal_open(path, keys, NULL, &j) != SFJ_OK)
-        _exit(3);
+    if ((rc = sfj_journal_open(path, keys, NULL, &j)) != SFJ_OK)
+        sfj_test_child_fail(WHO, cur_round, cur_seed, "sfj_journal_open", NULL,
+                            rc, 3);
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     o.sink = SFJ_SINK_TCP;
     o.address = addr;
@@ -93,9 +113,12 @@ static void child_run(const char *path, int port, int fd, int limit)
     o.ack_timeout_ms = 2000;
     o.ack_batch = 4;
     o.ack_flush_ms = 5;
-    if (sfj_forwarder_new(j, &o, &fw) != SFJ_OK ||
-        sfj_forwarder_start(fw) != SFJ_OK)
-        _exit(4);
+    if ((rc = sfj_forwarder_new(j, &o, &fw)) != SFJ_OK)
+        sfj_test_child_fail(WHO, cur_round, cur_seed, "sfj_forwarder_new", j,
+                            rc, 4);
+    if ((rc = sfj_forwarder_start(fw)) != SFJ_OK)
+        sfj_test_child_fail(WHO, cur_round, cur_seed, "sfj_forwarder_start", j,
+                            rc, 4);
     memset(payload, 'q', sizeof payload);
     for (i = 0; limit < 0 || i < limit; i++) {
         ev = (sfj_event)SFJ_EVENT_INIT;
@@ -106,7 +129,7 @@ static void child_run(const char *path, int port, int fd, int limit)
             ev.payload = note;
             ev.payload_len = strlen(note);
         } else {
-            snprintf(txn, sizeof txn, "CL%d-%d", (int)getpid(), i);
+            snprintf(txn, sizeof txn, "CL%d-%d", cur_round, i);
             ev.kind = SFJ_EV_TXN_OFFLINE;
             ev.status = SFJ_ST_APPROVED;
             ev.currency = "EUR";
@@ -116,16 +139,21 @@ static void child_run(const char *path, int port, int fd, int limit)
             ev.payload_len = sizeof payload;
         }
         rep.kind = ev.kind;
-        if (sfj_append(j, &ev, &rep.seq) != SFJ_OK)
-            _exit(5);
+        if ((rc = sfj_append(j, &ev, &rep.seq)) != SFJ_OK)
+            sfj_test_child_fail(
+                WHO, cur_round, cur_seed, "sfj_append", j, rc,
+                rc == SFJ_EFULL || rc == SFJ_ELIMIT ? EXIT_REFUSED : 5);
         if (write(fd, &rep, sizeof rep) != sizeof rep)
-            _exit(6);
+            sfj_test_child_fail(WHO, cur_round, cur_seed, "write(report pipe)",
+                                j, -errno, 6);
     }
-    if (sfj_forwarder_flush(fw, 60000) != SFJ_OK)
-        _exit(7);
+    if ((rc = sfj_forwarder_flush(fw, 60000)) != SFJ_OK)
+        sfj_test_child_fail(WHO, cur_round, cur_seed, "sfj_forwarder_flush", j,
+                            rc, 7);
     sfj_forwarder_free(fw);
-    if (sfj_journal_close(j) != SFJ_OK)
-        _exit(8);
+    if ((rc = sfj_journal_close(j)) != SFJ_OK)
+        sfj_test_child_fail(WHO, cur_round, cur_seed, "sfj_journal_close", NULL,
+                            rc, 8);
     sfj_keys_free(keys);
     _exit(0);
 }
@@ -221,6 +249,11 @@ static void check_mirror(loop *l, sfj_journal *t, uint64_t term_last,
     }
     mo.flags = SFJ_OPEN_RDONLY;
     rc = sfj_journal_open(l->mirror, NULL, &mo, &m);
+    if (rc != SFJ_OK && rc != SFJ_ENOTFOUND)
+        fail_msg("round %d seed %u: opening the mirror read-only failed: %d "
+                 "%s: %s",
+                 cur_round, cur_seed, rc, sfj_test_errname(rc),
+                 sfj_journal_errmsg(NULL));
     if (rc == SFJ_ENOTFOUND) {
         /* The host is still creating the mirror (directory made, first
          * commit not yet durable): it holds nothing, so nothing may be
@@ -262,7 +295,11 @@ static void check_round(loop *l, int r, int full)
     sfj__verify_result vr;
     uint64_t seq, wm = 0, head = 0;
 
-    assert_int_equal(sfj_journal_open(l->path, l->keys, NULL, &j), SFJ_OK);
+    int rc = sfj_journal_open(l->path, l->keys, NULL, &j);
+
+    if (rc != SFJ_OK)
+        fail_msg("round %d seed %u: reopen after the kill failed: %d %s: %s", r,
+                 cur_seed, rc, sfj_test_errname(rc), sfj_journal_errmsg(NULL));
     assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
     assert_true(st.last_seq >= l->reported);
     assert_int_equal(st.first_seq, st.entries ? 1 : 0);
@@ -285,6 +322,46 @@ static void check_round(loop *l, int r, int full)
         l->max_wm_killed = wm;
     check_mirror(l, j, head, wm, full);
     assert_int_equal(sfj_journal_close(j), SFJ_OK);
+}
+
+/* Fail the test for a child that ended by itself, saying why. */
+static void child_ended(pid_t pid, int status, const char *when)
+{
+    char how[32];
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_REFUSED)
+        fail_msg("round %d mode %d seed %u: child %d: the journal refused an "
+                 "append %s (its line above). Not a crash failure, but here "
+                 "acknowledged entries are pruned, so a full journal means "
+                 "forwarding stalled",
+                 cur_round, cur_mode, cur_seed, (int)pid, when);
+    fail_msg("round %d mode %d seed %u: child %d ended by itself (%s) %s; "
+             "its reason is on stderr above",
+             cur_round, cur_mode, cur_seed, (int)pid,
+             sfj_test_status_str(status, how, sizeof how), when);
+}
+
+/* Wait for at least one report from child `pid`; a child silent for 30 s
+ * is stalled (its threads' backtraces go to stderr) or gone by itself. */
+static int drain_some(loop *l, int fd, pid_t pid)
+{
+    int k = drain(l, fd, 30000), status = 0, i;
+    pid_t w = 0;
+
+    if (k > 0)
+        return k;
+    /* The pipe ends at the child's exit a moment before waitpid sees it. */
+    for (i = 0; i < 1000 && (w = waitpid(pid, &status, WNOHANG)) == 0; i++)
+        usleep(1000);
+    if (w == pid)
+        child_ended(pid, status, "before reporting");
+    sfj_test_backtrace(pid);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fail_msg("round %d mode %d seed %u: child %d reported no durable append "
+             "for 30 s (backtraces above)",
+             cur_round, cur_mode, cur_seed, (int)pid);
+    return 0;
 }
 
 static pid_t spawn(loop *l, int *rfd, int limit)
@@ -321,12 +398,18 @@ static void test_crashloop(void **state)
     int n = rounds(), r, i, status, fd, modes[3] = {0, 0, 0}, restarts = 0;
     int64_t t0 = sfj__mono_ms();
     uint64_t mirror_before_final, wm_killed, t_last = 0;
-    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    const char *seed_env = getenv("SFJ_CRASHLOOP_SEED");
+    unsigned seed = seed_env != NULL
+                        ? (unsigned)strtoul(seed_env, NULL, 10)
+                        : (unsigned)time(NULL) ^ (unsigned)getpid();
+    char how[32];
     pid_t pid;
 
     (void)state;
     memset(&l, 0, sizeof l);
-    print_message("seed %u\n", seed);
+    cur_seed = seed;
+    n_rounds = n;
+    print_message("seed %u, %d rounds\n", seed, n);
     srand(seed);
     l.dir = sfj_test_tmpdir();
     l.path = sfj_test_path(l.dir, "terminal");
@@ -342,11 +425,15 @@ static void test_crashloop(void **state)
     for (i = 0; i < 16; i++)
         sprintf(hj + 2 * i, "%02x", jid[i]);
     l.mirror = sfj_test_path(l.host.dir, hj);
+    cur_dir = l.dir;
+    cur_host_log = l.host.log;
     sfj_test_host_start(&l.host);
 
     for (r = 0; r < n; r++) {
         int mode = rand() % 3;
 
+        cur_round = r;
+        cur_mode = mode;
         l.round_lo = l.reported + 1;
         pid = spawn(&l, &fd, -1);
         if (mode == 0) {
@@ -354,17 +441,14 @@ static void test_crashloop(void **state)
             usleep((unsigned)(rand() % 3000));
         } else if (mode == 1) {
             /* After the first durable append, 0-30 ms into appending. */
-            assert_true(drain(&l, fd, 30000) > 0);
+            drain_some(&l, fd, pid);
             usleep((unsigned)(rand() % 30000));
         } else {
             /* After N reported appends. */
             int want = 1 + rand() % 30, got = 0;
 
             while (got < want) {
-                int k = drain(&l, fd, 30000);
-
-                assert_true(k > 0);
-                got += k;
+                got += drain_some(&l, fd, pid);
             }
         }
         if (r % 25 == 12) {
@@ -380,21 +464,26 @@ static void test_crashloop(void **state)
         close(fd);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         /* Killed, or (mode 0) killed before it could even report. */
-        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+            child_ended(pid, status, "before it was killed");
         check_round(&l, r, r % 25 == 24 || r == n - 1);
     }
     mirror_before_final = l.mirror_head;
     wm_killed = l.max_wm_killed;
 
     /* One last child, undisturbed: it appends, flushes and exits. */
+    cur_round = n;
+    cur_mode = -1;
     l.round_lo = l.reported + 1;
     pid = spawn(&l, &fd, 50);
     while (drain(&l, fd, 60000) > 0)
         ;
     close(fd);
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("seed %u: the last child failed (%s); its reason is on "
+                 "stderr above",
+                 seed, sfj_test_status_str(status, how, sizeof how));
     check_round(&l, n, 1);
     assert_int_equal(sfj_journal_open(l.path, l.keys, NULL, &j), SFJ_OK);
     assert_int_equal(sfj__journal_head(j, &t_last, NULL), SFJ_OK);
@@ -426,6 +515,8 @@ static void test_crashloop(void **state)
     assert_true(mirror_before_final > 0);
     assert_true(wm_killed > 0);
     assert_true(l.reported > (uint64_t)n);
+    print_message("test_crashloop: %d rounds run\n", n); /* tools/test.sh */
+    finished = 1;
 
     if (getenv("SFJ_TEST_KEEP") == NULL)
         sfj_test_rmrf(l.dir);
@@ -439,10 +530,34 @@ static void test_crashloop(void **state)
     free(l.host.log);
 }
 
+/* After a failed check: name the round, mode and seed, keep the directory
+ * and show the end of the host's log. */
+static int name_round(void **state)
+{
+    char cmd[512];
+
+    (void)state;
+    if (finished)
+        return 0;
+    fprintf(stderr,
+            "test_crashloop: FAILED in round %d of %d (mode %d), seed %u "
+            "(SFJ_CRASHLOOP_SEED=%u SFJ_CRASHLOOP_ROUNDS=%d); directory %s "
+            "kept\n",
+            cur_round, n_rounds, cur_mode, cur_seed, cur_seed, n_rounds,
+            cur_dir != NULL ? cur_dir : "?");
+    if (cur_host_log != NULL) {
+        fprintf(stderr, "last lines of %s:\n", cur_host_log);
+        fflush(stderr);
+        snprintf(cmd, sizeof cmd, "tail -n 30 '%s' >&2", cur_host_log);
+        (void)!system(cmd);
+    }
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crashloop),
+        cmocka_unit_test_teardown(test_crashloop, name_round),
     };
 
     sfj_init();

@@ -435,16 +435,23 @@ static void test_enospc_then_space_returns(void **state)
     fixture *f = *state;
     sfj_journal *j = open_j(f, 0);
     unsigned cls[] = {SFJ_FAULT_WRITE, SFJ_FAULT_FDATASYNC};
+    uint64_t before, after;
     int i, k;
 
     for (i = 0; i < 10; i++)
         assert_int_equal(append_one(f, j, 300), SFJ_OK);
     for (k = 0; k < 2; k++) {
+        assert_int_equal(sfj__journal_head(j, &before, NULL), SFJ_OK);
         arm_io(cls[k], 1, ENOSPC, 1);
         for (i = 0; i < 3; i++)
             assert_int_equal(append_one(f, j, 300), SFJ_EFULL);
         disarm_io();
         assert_true(ctl->io_hits >= 3);
+        /* The handle's in-memory head moves only with a commit: no
+         * waiter (a forwarder) may be told of a seq that failed. */
+        assert_int_equal(sfj__journal_wait(j, before, 50), SFJ_ETIMEDOUT);
+        assert_int_equal(sfj__journal_head(j, &after, NULL), SFJ_OK);
+        assert_int_equal(after, before);
         check_durable(f, j);
         /* Space is back. */
         for (i = 0; i < 5; i++)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "common/bytes.h"
 #include "common/clock.h"
@@ -38,7 +39,8 @@ typedef struct fx {
     sfj_journal *j;
     sfj_test_host host;
     sfj_test_status st;
-    pid_t socat; /* the pty pair of test_serial_pty, or 0 */
+    pid_t socat;       /* the pty pair of test_serial_pty, or 0 */
+    sfj_forwarder *fw; /* a forwarder a failed test left running, or NULL */
 } fx;
 
 static int setup(void **state)
@@ -66,6 +68,7 @@ static int teardown(void **state)
         kill(f->socat, SIGTERM);
         waitpid(f->socat, NULL, 0);
     }
+    sfj_forwarder_free(f->fw); /* before the journal it reads */
     sfj_journal_close(f->j);
     sfj_keys_free(f->keys);
     if (getenv("SFJ_TEST_KEEP") == NULL)
@@ -486,6 +489,101 @@ static void child_terminal(fx *f, int port)
         sfj_test_append(j, 100);
 }
 
+/* ---- the host's own commit fails ---- */
+
+/* The mirror's head as stored, read through a read-only handle (0 while
+ * the host has not created it yet). */
+static uint64_t mirror_head(fx *f)
+{
+    sfj_journal_opts mo = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *m = NULL;
+    uint8_t jid[16];
+    char hj[33], *path;
+    uint64_t head = 0;
+    int i, rc;
+
+    assert_int_equal(sfj_journal_id(f->j, jid), 0);
+    for (i = 0; i < 16; i++)
+        sprintf(hj + 2 * i, "%02x", jid[i]);
+    path = sfj_test_path(f->host.dir, hj);
+    mo.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
+    rc = sfj_journal_open(path, NULL, &mo, &m);
+    free(path);
+    if (rc == SFJ_ENOTFOUND)
+        return 0;
+    assert_int_equal(rc, 0);
+    assert_int_equal(sfj__journal_head(m, &head, NULL), 0);
+    assert_int_equal(sfj_journal_close(m), 0);
+    return head;
+}
+
+/* A mirror capped at 1 MiB fills up: the host's commits fail with
+ * SFJ_EFULL and it answers NAK BUSY. Sampled throughout (the watermark
+ * first: both only grow), the terminal's watermark never passes the head
+ * the mirror stored; an ACK sent before the commit would show as a
+ * watermark above it. */
+static void test_mirror_full_no_early_ack(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    sfj_event ev = SFJ_EVENT_INIT;
+    uint8_t payload[3000];
+    char addr[64];
+    uint64_t wm = 0, head = 0, last = 0, seq, samples = 0;
+    int i, rc = 0;
+    int64_t until;
+
+    open_terminal(f, "T-MIRROR-FULL");
+    snprintf(f->host.extra, sizeof f->host.extra, "--max-bytes 1048576");
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    o.ack_batch = 1;
+    fw = f->fw = start_fwd(f, &o);
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = payload;
+    ev.payload_len = sizeof payload;
+    /* Incompressible: 1,000 entries are three times the mirror's cap. */
+    for (i = 0; i < 1000; i++) {
+        randombytes_buf(payload, sizeof payload);
+        assert_int_equal(sfj_append(f->j, &ev, &seq), 0);
+        if (i % 20 == 0) {
+            wm = watermark(f->j);
+            head = mirror_head(f);
+            assert_true(wm <= head);
+            samples++;
+        }
+    }
+    /* Until the host has refused a commit for lack of room, and a while
+     * after (bounded). */
+    until = sfj__mono_ms() + 20000;
+    while (!sfj_test_file_contains(f->host.log, "not stored: journal full") &&
+           sfj__mono_ms() < until) {
+        wm = watermark(f->j);
+        head = mirror_head(f);
+        assert_true(wm <= head);
+        samples++;
+        usleep(10000);
+    }
+    assert_true(
+        sfj_test_file_contains(f->host.log, "not stored: journal full"));
+    rc = sfj_forwarder_flush(fw, 1000); /* cannot complete: cap */
+    assert_int_not_equal(rc, 0);
+    sfj_forwarder_free(fw);
+    f->fw = NULL;
+    wm = watermark(f->j);
+    head = mirror_head(f);
+    assert_int_equal(sfj__journal_head(f->j, &last, NULL), 0);
+    print_message("mirror full at seq %llu of %llu, watermark %llu, %llu "
+                  "samples\n",
+                  (unsigned long long)head, (unsigned long long)last,
+                  (unsigned long long)wm, (unsigned long long)samples);
+    assert_true(wm > 0);      /* what fitted was acknowledged */
+    assert_true(wm <= head);  /* and nothing beyond it */
+    assert_true(head < last); /* the cap really was hit */
+    sfj_test_host_stop(&f->host, SIGTERM);
+}
+
 static void test_terminal_kill9(void **state)
 {
     fx *f = *state;
@@ -787,6 +885,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cut_mid_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupted_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dup_reordered_acks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_mirror_full_no_early_ack, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_terminal_kill9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_terminals, setup, teardown),

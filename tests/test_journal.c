@@ -19,6 +19,7 @@
 #include "common/bytes.h"
 #include "journal/format/record.h"
 #include "sfj/sys/internal.h"
+#include "sfj/sys/verify.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
@@ -306,8 +307,13 @@ static void test_flipped_byte_refused(void **state)
         rewrite_entry(path, 1, 1, off);
         f->j = open_j(f, NULL);
         rc = sfj_read(f->j, 1, &e);
-        assert_true(rc == SFJ_EAUTH || rc == SFJ_ECORRUPT ||
-                    rc == SFJ_EVERSION);
+        if (off >= SFJ_REC_HDR_BYTES - SFJ_REC_NONCE_BYTES - 32)
+            /* prev_chain, nonce, ciphertext and tag are covered by the
+             * AEAD alone: only its check can refuse them. */
+            assert_int_equal(rc, SFJ_EAUTH);
+        else
+            assert_true(rc == SFJ_EAUTH || rc == SFJ_ECORRUPT ||
+                        rc == SFJ_EVERSION);
         assert_null(e);
         sfj_journal_close(f->j);
         f->j = NULL;
@@ -317,6 +323,37 @@ static void test_flipped_byte_refused(void **state)
     assert_int_equal(sfj_read(f->j, 1, &e), SFJ_OK);
     assert_int_equal(e->amount, 1234);
     sfj_entry_free(e);
+    free(path);
+}
+
+/* A flipped prev_chain byte breaks the chain at that very seq, and the
+ * keyless walk (no AEAD to fall back on) says so. */
+static void test_prev_chain_flip_breaks_chain(void **state)
+{
+    fixture *f = *state;
+    char *path = sfj_test_path(f->dir, "j");
+    sfj__verify_result vr;
+    int i;
+
+    f->j = open_j(f, NULL);
+    for (i = 1; i <= 6; i++)
+        append_ev(f->j, SFJ_EV_NOTE, 0, NULL, i, "note", 4);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    /* Intact: the keyless walk reaches the closing checkpoint. */
+    f->j = open_j(f, NULL);
+    assert_int_equal(sfj__verify(f->j, 0, NULL, 0, &vr), SFJ_OK);
+    assert_int_equal(vr.bad_seq, 0);
+    assert_true(vr.last_seq >= 7);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    rewrite_entry(path, 4, 4, 24 + 5); /* a byte of seq 4's prev_chain */
+    f->j = open_j(f, NULL);
+    assert_int_equal(sfj__verify(f->j, 0, NULL, 0, &vr), SFJ_OK);
+    assert_int_equal(vr.bad_seq, 4);
+    assert_int_equal(vr.bad_rc, SFJ_ECORRUPT);
+    assert_non_null(strstr(vr.reason, "hash chain broken"));
+    assert_int_equal(vr.verified_to, 0); /* no checkpoint before seq 4 */
     free(path);
 }
 
@@ -681,6 +718,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_flipped_byte_refused,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_prev_chain_flip_breaks_chain,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_moved_record_refused,
                                         sfj_test_setup, sfj_test_teardown),

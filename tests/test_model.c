@@ -787,6 +787,7 @@ static void test_random_sequences(void **state)
             (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
         m.appends, m.illegal, m.acks, m.crashes, m.cut_reports, m.unreported,
         m.reopens, m.prunes, m.pruned, m.recovers, m.last);
+    print_message("test_model: %" PRIu64 " steps run\n", steps); /* test.sh */
     /* A run long enough to mean something exercised every operation. */
     if (steps >= DEFAULT_STEPS) {
         assert_true(m.crashes > 0);

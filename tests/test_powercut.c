@@ -568,6 +568,7 @@ static void test_power_cuts_lose_nothing(void **state)
                   c.per_mode[SFJ_CS_SUBSET], c.per_mode[SFJ_CS_TORN],
                   c.per_mode[SFJ_CS_SECTORS], c.pending_ops, c.refused,
                   c.entries_checked);
+    print_message("test_powercut: %lu rounds run\n", c.rounds); /* test.sh */
     assert_true(c.cut > 0);
     assert_true(c.entries_checked > 0);
     free(ex.by_seq);

@@ -5,8 +5,11 @@
 # the core suites). Ends with one line: "sfj: N passed, M failed".
 #   SFJ_BUILD_DIR     build directory (default: build/)
 #   SFJ_SANITIZE=0    skip the sanitizer stages
-#   SFJ_SOAK=1        long variants of the crash, power-cut, corruption and
-#                     model tests (hours, not for CI)
+#   SFJ_SOAK=1        long variants of the crash, power-cut, corruption,
+#                     model and fork tests (hours, not for CI); their CTest
+#                     timeouts grow with the rounds (tests/soak_timeouts.cmake,
+#                     also for SFJ_CRASH_ROUNDS and the other round counts)
+# The summary line also says how many rounds the crash-type tests ran.
 set -uo pipefail
 . "$(dirname "$0")/setup.sh"
 sfj_setup || exit 1
@@ -24,6 +27,12 @@ if [ "$main_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1 # ctest itself failed
 fi
 
+# What the crash-type tests ran ("test_crash: 60 rounds run"), or where one
+# of them failed ("test_crash: FAILED in round 17 of 60, ...").
+rounds=$(grep -hoE '^test_[a-z_]+: ([0-9]+ (rounds|steps|forks) run|FAILED in round [0-9]+ of [0-9]+)' \
+    Testing/Temporary/LastTest.log 2>/dev/null | sed 's/ run$//' | sort |
+    paste -sd ';' - | sed 's/;/; /g')
+
 if [ "${SFJ_SANITIZE:-1}" != 0 ]; then
     for stage in asan tsan valgrind; do
         total=$((total + 1))
@@ -34,5 +43,7 @@ if [ "${SFJ_SANITIZE:-1}" != 0 ]; then
 fi
 
 echo
+[ -n "$rounds" ] && echo "sfj rounds: $rounds"
+# The closing line stays alone, in this exact form, for whoever reads it.
 echo "sfj: $((total - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

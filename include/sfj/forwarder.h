@@ -202,7 +202,8 @@ SFJ_EXTERN int sfj_forwarder_info_get(sfj_forwarder *f,
                                       sfj_forwarder_info *out);
 
 /** Run the forwarder on its own thread until sfj_forwarder_stop.
- *  SFJ_ESTATE if it already runs. */
+ *  SFJ_ESTATE if it already runs. The thread is not copied by fork: a
+ *  child never uses or frees an inherited forwarder (see sfj_init). */
 SFJ_EXTERN int sfj_forwarder_start(sfj_forwarder *f);
 
 /** Drive a forwarder without a thread: do the pending work and wait for

@@ -220,7 +220,9 @@ typedef struct sfj_journal sfj_journal;
  *  SFJ_EBUSY and sfj_journal_errmsg names the holder's pid. Read-only and
  *  SFJ_OPEN_ACKS opens are never blocked. `*out` belongs to the caller;
  *  release it with sfj_journal_close. `opts` may be NULL; SFJ_EVERSION when
- *  opts->version is 0 or newer than SFJ_JOURNAL_OPTS_VERSION. */
+ *  opts->version is 0 or newer than SFJ_JOURNAL_OPTS_VERSION. A handle
+ *  belongs to the process that opened it: after fork the child opens its
+ *  own and never uses, closes or frees the inherited one (see sfj_init). */
 SFJ_EXTERN SFJ_WARN_UNUSED int sfj_journal_open(const char *dir,
                                                 const sfj_keys *keys,
                                                 const sfj_journal_opts *opts,

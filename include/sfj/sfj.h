@@ -17,8 +17,20 @@
 extern "C" {
 #endif
 
-/** Initialise the library (libsodium). Call once before anything else;
- *  further calls are harmless. Thread-safe. */
+/** Initialise the library (libsodium). Call once before anything else,
+ *  and before starting threads or forking; further calls are harmless.
+ *  Thread-safe.
+ *
+ *  Fork: after sfj_init, a process may fork at any moment, from any thread,
+ *  even while other threads append, read or forward: the library's
+ *  process-wide state (the compression stream pool, libsodium) stays usable
+ *  in the child. The child may use an inherited sfj_keys and may open
+ *  journals afresh with sfj_journal_open (as another process: the rules
+ *  for two processes apply). It must never use,
+ *  close or free a sfj_journal, sfj_iter or sfj_forwarder it inherited:
+ *  LMDB forbids using an environment in a child (closing one would clear
+ *  the parent's reader slots), and a forwarder's thread and locks do not
+ *  exist there. Leave them to _exit or exec. */
 SFJ_EXTERN int sfj_init(void);
 
 /** Release library-wide resources: the pooled compression streams, whose

@@ -16,7 +16,14 @@
  *
  * States of a stream: IDLE (in the pool: buffers wiped, unowned), BUSY
  * (taken by one caller: take() makes it BUSY, give_back() wipes it and
- * makes it IDLE, or frees it when the pool is full). */
+ * makes it IDLE, or frees it when the pool is full).
+ *
+ * Fork: a process may fork while another thread holds the pool mutex; the
+ * child, whose only thread is the forking one, would then block forever
+ * on its first record. pthread_atfork handlers (registered on first use)
+ * take the mutex around fork() and release it in both processes. A stream
+ * that another thread had taken is simply missing from the child's pool;
+ * the pooled ones are idle and private to the child after the fork. */
 #include "journal/format/compress.h"
 
 #include <pthread.h>
@@ -155,6 +162,25 @@ static int inflate_count;
 
 void (*sfj__compress_free_hook)(const void *p, size_t size);
 
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&pool_lock);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&pool_lock);
+}
+
+static void register_atfork(void)
+{
+    /* Cannot fail on glibc but for ENOMEM; without the handlers only a
+     * fork taken while another thread holds the lock is at risk. */
+    (void)pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
 static voidpf wiping_alloc(voidpf opaque, uInt items, uInt size)
 {
     pooled *ps = opaque;
@@ -249,6 +275,7 @@ static z_stream *take(pooled **pool, int *count, int deflating)
     pooled *ps = NULL;
     int zrc;
 
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&pool_lock);
     if (*count > 0)
         ps = pool[--*count];

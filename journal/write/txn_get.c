@@ -3,9 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/clock.h"
-#include "journal/write/txn_index.h"
 #include "common/abi.h"
+#include "common/clock.h"
+#include "crypto/keys.h"
+#include "journal/write/txn_index.h"
 #include "sfj/errors.h"
 
 int sfj_txn_id_new(char *out, size_t cap)
@@ -18,7 +19,7 @@ int sfj_txn_id_new(char *out, size_t cap)
         return SFJ_EINVAL;
     if (cap < SFJ_TXN_ID_NEW_LEN + 1)
         return SFJ_EBUFS;
-    if (sodium_init() < 0)
+    if (sfj__sodium_init() < 0)
         return SFJ_ENOMEM;
     /* Time first, so ids sort roughly by creation; 64 random bits make
      * them unique even across terminals and clock jumps. */
@@ -40,7 +41,7 @@ int sfj_txn_id_short(char *out, size_t cap)
         return SFJ_EINVAL;
     if (cap < SFJ_TXN_ID_SHORT_LEN + 1)
         return SFJ_EBUFS;
-    if (sodium_init() < 0)
+    if (sfj__sodium_init() < 0)
         return SFJ_ENOMEM;
     /* 30 bits of seconds (wrapping every 34 years), then 30 random bits:
      * two ids collide only within one second, one time in 2^30. */

@@ -219,3 +219,70 @@ int sfj_test_teardown(void **state)
     free(f);
     return 0;
 }
+
+const char *sfj_test_errname(int rc)
+{
+    static const char *const names[] = {
+        "SFJ_OK",        "SFJ_EINVAL",   "SFJ_ENOMEM", "SFJ_EIO",
+        "SFJ_ENOTFOUND", "SFJ_EFULL",    "SFJ_ELIMIT", "SFJ_ECORRUPT",
+        "SFJ_EAUTH",     "SFJ_EVERSION", "SFJ_ESTATE", "SFJ_ETIMEDOUT",
+        "SFJ_ECLOSED",   "SFJ_ELINK",    "SFJ_EPROTO", "SFJ_EBUFS",
+        "SFJ_EPERM",     "SFJ_EEXIST",   "SFJ_EDEAD",  "SFJ_EREJECTED",
+    };
+
+    if (rc > 0 || -rc >= (int)(sizeof names / sizeof names[0]))
+        return "SFJ_E?";
+    return names[-rc];
+}
+
+void sfj_test_child_fail(const char *who, int round, unsigned seed,
+                         const char *call, sfj_journal *j, int rc, int code)
+{
+    char line[1024];
+    const char *msg = sfj_journal_errmsg(j);
+    int n;
+
+    n = snprintf(line, sizeof line,
+                 "%s: round %d seed %u: child %d: %s failed: %d %s (%s): "
+                 "%s; exit %d\n",
+                 who, round, seed, (int)getpid(), call, rc,
+                 sfj_test_errname(rc), sfj_strerror(rc),
+                 msg != NULL && *msg != '\0' ? msg : "(no detail)", code);
+    if (n > 0)
+        (void)!write(2, line,
+                     (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    _exit(code);
+}
+
+void sfj_test_backtrace(int pid)
+{
+    char p[32];
+    pid_t g;
+    int st;
+
+    if (access("/usr/bin/gdb", X_OK) != 0)
+        return;
+    snprintf(p, sizeof p, "%d", pid);
+    fprintf(stderr, "backtrace of process %d:\n", pid);
+    fflush(stderr);
+    g = fork();
+    if (g == 0) {
+        dup2(2, 1);
+        execl("/usr/bin/gdb", "gdb", "-p", p, "-batch", "-nx", "-ex",
+              "info threads", "-ex", "thread apply all bt", (char *)NULL);
+        _exit(127);
+    }
+    if (g > 0)
+        waitpid(g, &st, 0);
+}
+
+const char *sfj_test_status_str(int status, char *buf, size_t cap)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, cap, "exit %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, cap, "signal %d", WTERMSIG(status));
+    else
+        snprintf(buf, cap, "status 0x%x", (unsigned)status);
+    return buf;
+}

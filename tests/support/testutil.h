@@ -72,4 +72,22 @@ int sfj_test_run_tool(const sfj_test_fixture *f, const char *name, ...);
  * test if the file cannot be read. */
 char *sfj_test_slurp(const char *path);
 
+/* The name of an SFJ_E* code ("SFJ_EIO"), or "SFJ_E?" for an unknown one. */
+const char *sfj_test_errname(int rc);
+
+/* For crash-harness children: write one line to stderr naming the harness,
+ * round and seed, the failing call, its SFJ_E* code and text and
+ * sfj_journal_errmsg(j) (j may be NULL: the thread's last failed open),
+ * then _exit(code). A child that exits by itself must say why. */
+void sfj_test_child_fail(const char *who, int round, unsigned seed,
+                         const char *call, sfj_journal *j, int rc, int code)
+    __attribute__((noreturn));
+
+/* Write every thread's backtrace of process `pid` to stderr with gdb, if
+ * gdb is installed (best effort, bounded by gdb's batch mode). */
+void sfj_test_backtrace(int pid);
+
+/* Describe a wait status ("exit 4", "signal 9") into buf. */
+const char *sfj_test_status_str(int status, char *buf, size_t cap);
+
 #endif
