@@ -212,6 +212,14 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
         sfj__fwd_backoff(f, 0);
         return;
     }
+    if (ha.status == SFJ_HELLO_BUSY) {
+        /* The upstream cannot store now (its database is unavailable):
+         * an outage, retried with backoff and jitter, not a refusal. */
+        snprintf(detail, sizeof detail, "upstream busy: %s", ha.text);
+        sfj__link_close(f, SFJ_ELINK, detail);
+        sfj__fwd_backoff(f, 0);
+        return;
+    }
     if (ha.status != SFJ_HELLO_OK) {
         snprintf(detail, sizeof detail, "upstream refused: status %u: %s",
                  ha.status, ha.text);

@@ -4,6 +4,8 @@
 #ifndef SFJ_TESTS_HOSTTEST_H
 #define SFJ_TESTS_HOSTTEST_H
 
+#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -13,8 +15,8 @@
 typedef struct sfj_test_host {
     pid_t pid;
     int port;
-    char *dir;       /* mirrors */
-    char *prov;      /* provisioning file */
+    char *dir;       /* mirrors (NULL: a --store given in extra) */
+    char *prov;      /* provisioning file (NULL: none given) */
     char *log;       /* stderr of the host */
     char extra[256]; /* e.g. "--serial /dev/pts/3" (space separated) */
 } sfj_test_host;
@@ -40,6 +42,26 @@ void sfj_test_append(sfj_journal *j, int n);
  * entries compared; fails the test otherwise. */
 uint64_t sfj_test_mirror_equal(const char *host_dir, sfj_journal *term,
                                const sfj_keys *keys);
+
+/* Forwarder status events counted from the forwarder's thread; read
+ * them with sfj_test_counted. */
+typedef struct sfj_test_status {
+    pthread_mutex_t lock;
+    int online, offline, errors, auth_errors, rejected, version_errors;
+    char last_error[300]; /* detail of the last SFJ_FWD_ERROR */
+} sfj_test_status;
+
+void sfj_test_status_init(sfj_test_status *s);
+void sfj_test_status_destroy(sfj_test_status *s);
+/* sfj_forwarder_opts.status with an sfj_test_status as payload. */
+void sfj_test_on_status(const sfj_forwarder_status *st, void *payload);
+int sfj_test_counted(sfj_test_status *s, const int *counter);
+
+/* Forwarder options for loopback TCP to 127.0.0.1:`port` (address
+ * written into `addr`), short backoffs and timeouts for tests, status
+ * events counted into `st`. */
+sfj_forwarder_opts sfj_test_tcp_opts(char *addr, size_t cap, int port,
+                                     sfj_test_status *st);
 
 /* Does the file at `path` contain `needle`? */
 int sfj_test_file_contains(const char *path, const char *needle);
