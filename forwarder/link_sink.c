@@ -334,15 +334,21 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
             return;
         }
     }
+    if (ha.status == SFJ_HELLO_BUSY) {
+        /* The upstream cannot store now (its database is unavailable):
+         * an outage, retried with backoff and jitter, not a refusal. */
+        snprintf(detail, sizeof detail, "upstream busy: %s", ha.text);
+        sfj__link_close(f, SFJ_ELINK, detail);
+        sfj__fwd_backoff(f, 0);
+        return;
+    }
     if (ha.status != SFJ_HELLO_OK) {
         snprintf(detail, sizeof detail, "upstream refused: status %u: %s",
                  ha.status, ha.text);
-        /* BUSY passes; every other refusal needs a person. */
-        sfj__fwd_report(
-            f, ha.status == SFJ_HELLO_BUSY ? SFJ_FWD_ERROR : SFJ_FWD_REFUSED, 0,
-            SFJ_EREJECTED, detail);
+        /* BUSY was handled above; every other refusal needs a person. */
+        sfj__fwd_report(f, SFJ_FWD_REFUSED, 0, SFJ_EREJECTED, detail);
         sfj__link_close(f, SFJ_EREJECTED, "upstream refused the link");
-        sfj__fwd_backoff(f, ha.status == SFJ_HELLO_BUSY ? 0 : 2);
+        sfj__fwd_backoff(f, 2);
         return;
     }
     s = ha.next_seq - 1;

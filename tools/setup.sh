@@ -7,7 +7,7 @@ SFJ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SFJ_BUILD=${SFJ_BUILD_DIR:-$SFJ_ROOT/build}
 SFJ_PACKAGES="build-essential cmake pkg-config liblmdb-dev libsodium-dev
   zlib1g-dev libserialport-dev libcmocka-dev socat sqlite3 libsqlite3-dev
-  clang valgrind"
+  clang valgrind postgresql libpq-dev"
 
 sfj_missing_packages() {
     local p missing=""

@@ -12,6 +12,7 @@
 #include "sfj/errors.h"
 #include "sfj/journal.h"
 #include "sfj/sys/chain.h"
+#include "sfj/sys/internal.h"
 
 _Static_assert(SFJ_REC_HDR_BYTES <= SFJ__SEAL_HDR_MAX,
                "the seal constructions take the whole clear header");
@@ -144,5 +145,33 @@ int sfj__rec_checkpoint_verify(const uint8_t *journal_id, const uint8_t *pk,
         return rc;
     if (boot_out != NULL)
         *boot_out = sfj__get_u32(rec + SFJ_REC_OFF_BOOT);
+    return SFJ_OK;
+}
+
+int sfj__record_extends(const uint8_t *journal_id, const uint8_t *pubkey,
+                        const uint8_t *head, uint64_t seq, const uint8_t *rec,
+                        size_t len, uint8_t *new_head, int *is_ckpt)
+{
+    uint8_t leaf[SFJ_HASH_BYTES];
+    sfj__rec_hdr h;
+    int rc = sfj__rec_hdr_decode(rec, len, &h);
+
+    if (is_ckpt != NULL)
+        *is_ckpt = 0;
+    if (rc != SFJ_OK || h.seq != seq)
+        return rc != SFJ_OK && rc != SFJ_ECORRUPT ? rc : SFJ_EPROTO;
+    if (sodium_memcmp(h.prev_chain, head, SFJ_HASH_BYTES) != 0)
+        return SFJ_ESTATE;
+    if (h.kind == SFJ_EV_CHECKPOINT) {
+        if (sfj__rec_checkpoint_verify(journal_id, pubkey, rec, len, NULL) !=
+            SFJ_OK)
+            return SFJ_EAUTH;
+        if (is_ckpt != NULL)
+            *is_ckpt = 1;
+    }
+    if (new_head != NULL) {
+        sfj__chain_leaf(rec, len, leaf);
+        sfj__chain_next(head, leaf, new_head);
+    }
     return SFJ_OK;
 }

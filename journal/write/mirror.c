@@ -45,8 +45,7 @@ static int check_duplicate(sfj__wctx *w, uint64_t seq, const uint8_t *rec,
 static int put_one(sfj__wctx *w, uint64_t seq, const uint8_t *rec, size_t len)
 {
     sfj_journal *j = w->j;
-    sfj__rec_hdr h;
-    int rc;
+    int rc, ckpt = 0;
 
     if (seq <= w->last_seq)
         return check_duplicate(w, seq, rec, len);
@@ -55,27 +54,24 @@ static int put_one(sfj__wctx *w, uint64_t seq, const uint8_t *rec, size_t len)
                      (unsigned long long)seq, (unsigned long long)w->last_seq);
         return SFJ_ESTATE;
     }
-    rc = sfj__rec_hdr_decode(rec, len, &h);
-    if (rc != SFJ_OK || h.seq != seq) {
-        sfj__set_err(j, "seq %llu: damaged record", (unsigned long long)seq);
-        return rc != SFJ_OK && rc != SFJ_ECORRUPT ? rc : SFJ_EPROTO;
-    }
-    if (memcmp(h.prev_chain, w->head, sizeof w->head) != 0) {
+    rc = sfj__record_extends(j->journal_id, j->pubkey, w->head, seq, rec, len,
+                             NULL, &ckpt);
+    if (rc == SFJ_ESTATE) {
         sfj__set_err(j, "seq %llu does not extend the chain",
                      (unsigned long long)seq);
         return SFJ_EPROTO;
     }
-    if (h.kind == SFJ_EV_CHECKPOINT) {
-        rc = sfj__rec_checkpoint_verify(j->journal_id, j->pubkey, rec, len,
-                                        NULL);
-        if (rc != SFJ_OK) {
-            sfj__set_err(j, "seq %llu: checkpoint signature is invalid",
-                         (unsigned long long)seq);
-            return SFJ_EAUTH;
-        }
+    if (rc == SFJ_EAUTH) {
+        sfj__set_err(j, "seq %llu: checkpoint signature is invalid",
+                     (unsigned long long)seq);
+        return SFJ_EAUTH;
+    }
+    if (rc != SFJ_OK) {
+        sfj__set_err(j, "seq %llu: damaged record", (unsigned long long)seq);
+        return rc;
     }
     rc = sfj__wctx_put_entry(w, rec, len);
-    if (rc == SFJ_OK && h.kind == SFJ_EV_CHECKPOINT) {
+    if (rc == SFJ_OK && ckpt) {
         rc = sfj__meta_put_u64(j, w->txn, SFJ__META_CKPT, seq);
         w->last_ckpt = seq;
     }

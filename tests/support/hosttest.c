@@ -64,10 +64,14 @@ void sfj_test_host_start(sfj_test_host *h)
 
     snprintf(listen, sizeof listen, "127.0.0.1:%d", h->port > 0 ? h->port : 0);
     argv[argc++] = (char *)sfj_test_tool("sfj-host");
-    argv[argc++] = "--dir";
-    argv[argc++] = h->dir;
-    argv[argc++] = "--provision";
-    argv[argc++] = h->prov;
+    if (h->dir != NULL) { /* NULL: the store is in h->extra */
+        argv[argc++] = "--dir";
+        argv[argc++] = h->dir;
+    }
+    if (h->prov != NULL) { /* NULL: terminals from a provisioning table */
+        argv[argc++] = "--provision";
+        argv[argc++] = h->prov;
+    }
     argv[argc++] = "--verbose";
     if (h->port >= 0) {
         argv[argc++] = "--listen";
@@ -275,4 +279,21 @@ int sfj_test_counted(sfj_test_status *s, const int *counter)
     v = *counter;
     pthread_mutex_unlock(&s->lock);
     return v;
+}
+
+sfj_forwarder_opts sfj_test_tcp_opts(char *addr, size_t cap, int port,
+                                     sfj_test_status *st)
+{
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+
+    snprintf(addr, cap, "127.0.0.1:%d", port);
+    o.sink = SFJ_SINK_TCP;
+    o.address = addr;
+    o.backoff_min_ms = 20;
+    o.backoff_max_ms = 200;
+    o.connect_timeout_ms = 1000;
+    o.ack_timeout_ms = 3000;
+    o.status = sfj_test_on_status;
+    o.status_payload = st;
+    return o;
 }

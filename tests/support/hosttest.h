@@ -5,6 +5,7 @@
 #define SFJ_TESTS_HOSTTEST_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -14,8 +15,8 @@
 typedef struct sfj_test_host {
     pid_t pid;
     int port;
-    char *dir;       /* mirrors */
-    char *prov;      /* provisioning file */
+    char *dir;       /* mirrors (NULL: a --store given in extra) */
+    char *prov;      /* provisioning file (NULL: none given) */
     char *log;       /* stderr of the host */
     char extra[256]; /* e.g. "--serial /dev/pts/3" (space separated) */
 } sfj_test_host;
@@ -57,6 +58,12 @@ void sfj_test_status_destroy(sfj_test_status *s);
 /* sfj_forwarder_opts.status with an sfj_test_status as payload. */
 void sfj_test_on_status(const sfj_forwarder_status *st, void *payload);
 int sfj_test_counted(sfj_test_status *s, const int *counter);
+
+/* Forwarder options for loopback TCP to 127.0.0.1:`port` (address
+ * written into `addr`), short backoffs and timeouts for tests, status
+ * events counted into `st`. */
+sfj_forwarder_opts sfj_test_tcp_opts(char *addr, size_t cap, int port,
+                                     sfj_test_status *st);
 
 /* Does the file at `path` contain `needle`? */
 int sfj_test_file_contains(const char *path, const char *needle);

@@ -1,6 +1,6 @@
 /* sfj-host: the reference upstream. Shared types of its files.
  *
- * One process serves many terminals from one poll loop. Each provisioned
+ * One process serves many terminals from one epoll loop. Each provisioned
  * terminal has at most one mirror journal open (opened on its first
  * HELLO, kept until exit) and at most one session owning it: a new
  * session for the same journal_id takes it over from the old one once it
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cli_exit.h"
+#include "sfj/sys/chain.h"
 #include "sfj/sys/link_session.h"
 #include "sfj/journal.h"
 #include "sfj/sys/transport.h"
@@ -31,6 +32,10 @@
 #define HOST_EXIT_NOPERM                                                       \
     SFJ__EX_KEYFILE /* provisioning file readable by                           \
                        others */
+#define HOST_EXIT_DBDOWN                                                       \
+    SFJ__EX_UNAVAILABLE /* the database is unreachable at start */
+#define HOST_EXIT_SCHEMA                                                       \
+    SFJ__EX_VERSION /* the database's schema is newer than ours */
 
 typedef struct host_terminal {
     uint8_t journal_id[SFJ_JOURNAL_ID_BYTES];
@@ -39,7 +44,10 @@ typedef struct host_terminal {
     uint8_t pubkey[32];
     sfj_journal *mirror;
     struct host_session *owner;
+    struct host_terminal *next; /* terminals loaded from the database */
 } host_terminal;
+
+typedef struct host_store host_store;
 
 typedef struct host_config {
     const char *dir;
@@ -47,8 +55,12 @@ typedef struct host_config {
     unsigned window;
     int verbose;
     int allow_v1; /* --allow-v1: serve protocol version 1 (fleet migration) */
+    const char *store_url; /* --store: NULL or "lmdb" for the mirrors */
+    host_store *store;
+    uint8_t *host_key; /* --host-key: sodium_malloc'd, or NULL */
     host_terminal *terms;
     size_t nterms;
+    host_terminal *dyn; /* found in the provisioning table since start */
 } host_config;
 
 /* Session states. */
@@ -61,6 +73,7 @@ typedef struct host_config {
 typedef struct host_session {
     host_config *cfg;
     sfj_transport *t;
+    size_t slot; /* index in the loop's session set */
     sfj__wire w;
     int serial; /* a serial line is never closed, only reset */
     int state;
@@ -72,8 +85,9 @@ typedef struct host_session {
     long long opened_ms;
     char peer[96];
     host_terminal *term;
-    uint64_t next; /* mirror head + 1 */
-    int gap_naked; /* an OUT_OF_ORDER NAK went out for this gap */
+    uint64_t next;  /* store head + 1 */
+    uint64_t claim; /* the store's session number for this terminal */
+    int gap_naked;  /* an OUT_OF_ORDER NAK went out for this gap */
     int bad_streak;
     int need_ack;
     /* Entries received in order, waiting for one durable commit. */
@@ -81,6 +95,7 @@ typedef struct host_session {
     size_t batch_used;
     size_t nrec;
     size_t offs[SESS_BATCH_MAX];
+    const uint8_t *recp[SESS_BATCH_MAX];
     size_t lens[SESS_BATCH_MAX];
 } host_session;
 
@@ -91,12 +106,91 @@ void host_log_serving(void);
 
 /* Provisioning (provision.c). Returns an exit code; logs the reason. */
 int host_provision_load(host_config *cfg, const char *path);
+/* The host key file (32 bytes, mode 0600) into cfg->host_key; created
+ * when `create` and missing. Returns an exit code; logs the reason. */
+int host_key_load(host_config *cfg, const char *path, int create);
+/* sfj-host provision import: the terminals of a provisioning file into
+ * the database's table, link keys sealed under the host key. */
+int host_provision_import(host_config *cfg, const char *file);
 void host_provision_free(host_config *cfg);
 
+/* ---- Stores (store_lmdb.c, store_pg.c; chosen in main.c) ----
+ *
+ * Where a gateway keeps what terminals sent. Every store keeps, per
+ * journal, the newest seq and its chain hash, stores a record only if it
+ * extends that chain (sfj__record_extends), keeps each (journal, seq)
+ * once, and returns from put only when its own durable commit holds the
+ * records: the session acknowledges nothing before. Results beyond the
+ * checks' own codes (SFJ_EPROTO, SFJ_ESTATE, SFJ_EAUTH):
+ *   SFJ_ELINK    the database is unavailable (or a commit's outcome is
+ *                unknown): nothing may be acknowledged; the terminal
+ *                reconnects later and resends;
+ *   SFJ_ECLOSED  a newer session of this terminal (on any gateway)
+ *                holds the journal;
+ *   SFJ_EFULL, SFJ_EIO, SFJ_EDEAD   as for a mirror journal. */
+/* One terminal's batch in a group put: records first..first+n-1 on
+ * behalf of session `claim` (n may be 0: only the head is wanted). The
+ * store fills the results: `stored` counts those stored before the
+ * first refusal, `last` and `chain` the head after the commit, `rc` as
+ * below. */
+typedef struct host_put {
+    host_terminal *t;
+    uint64_t claim;
+    uint64_t first;
+    const uint8_t *const *recs;
+    const size_t *lens;
+    size_t n;
+    size_t stored;
+    uint64_t last;
+    uint8_t chain[SFJ_HASH_BYTES];
+    int rc;
+} host_put;
+
+typedef struct host_store_ops {
+    /* The head of `t`'s copy: newest seq (0 when empty), its chain hash
+     * (genesis when empty) and the newest checkpoint's seq. */
+    int (*head)(host_store *st, host_terminal *t, uint64_t *last,
+                uint8_t *chain, uint64_t *ckpt);
+    /* A newly authenticated session takes `t` over; `*claim` names it. */
+    int (*claim)(host_store *st, host_terminal *t, uint64_t *claim);
+    /* Store the batches of `n` terminals (distinct) durably: the
+     * PostgreSQL store in one transaction (group commit across
+     * sessions), the LMDB store in one commit per mirror. A refusal is
+     * per batch; a database failure fails every batch (SFJ_ELINK). */
+    void (*put)(host_store *st, host_put *items, size_t n);
+    /* The terminal `jid` from the provisioning table, its link key
+     * opened with cfg->host_key (NULL when the store has no table or
+     * no --host-key was given). SFJ_ENOTFOUND when absent; SFJ_ECORRUPT
+     * for a malformed row (logged). The caller owns `*out`. */
+    int (*lookup)(host_store *st, const uint8_t *jid, host_terminal **out);
+    /* Why the last call on `t` failed (static or store-owned text). */
+    const char *(*errmsg)(host_store *st, host_terminal *t);
+    void (*free)(host_store *st);
+} host_store_ops;
+
+struct host_store {
+    const host_store_ops *ops;
+    host_config *cfg;
+};
+
+/* Open the store named by cfg->store_url. Returns an exit code; logs. */
+int host_store_open(host_config *cfg);
+int host_store_lmdb_open(host_config *cfg, host_store **out);
+int host_store_pg_open(host_config *cfg, host_store **out);
+
+/* sfj-host export: a journal's copy from the database written as a
+ * standard mirror directory. Returns an exit code. */
+int host_export(const char *url, const char *journal_hex, const char *to);
+
 /* Sessions (session.c). */
+/* Commit what every session in `sess` received since its last commit, in
+ * one group put, then ACK or NAK each. Returns 0, or HOST_EXIT_IOERR when
+ * a mirror died. */
+int host_sessions_commit(host_config *cfg, host_session **sess, size_t n);
 int host_session_new(host_session **out, host_config *cfg, sfj_transport *t,
                      int serial, const char *peer);
-/* Handle readable input. Returns 0, or HOST_EXIT_IOERR when a mirror
+/* Handle readable input. Entries received in order wait for the next
+ * host_sessions_commit. Returns 0, or HOST_EXIT_IOERR when a mirror
  * died. */
 int host_session_input(host_session *s);
 /* Timers: HELLO timeout. */

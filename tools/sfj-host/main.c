@@ -1,13 +1,17 @@
 /* sfj-host: the reference upstream for sfj forwarders.
  *
  * Listens on TCP (many terminals at once) and/or one serial line, keeps
- * one mirror journal per provisioned terminal under --dir, and acks
- * entries only once its own commit is durable. One poll loop, one thread.
- * SIGTERM or SIGINT stops it cleanly (exit 0). */
+ * what terminals send in a store (one mirror journal per provisioned
+ * terminal under --dir, or PostgreSQL with --store), and acks entries
+ * only once its store's commit is durable. One epoll loop, one thread.
+ * SIGTERM or SIGINT stops it cleanly (exit 0). `sfj-host export` writes
+ * a journal's copy from the database as a mirror directory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
-#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +26,8 @@
 #include "sfj/sfj.h"
 
 #define MAX_LISTEN   8
-#define MAX_SESSIONS 1024
+#define MAX_SESSIONS 200000 /* links held at once (and RLIMIT_NOFILE) */
+#define EVENTS_MAX   256
 
 static volatile sig_atomic_t g_stop;
 
@@ -35,7 +40,8 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs(
-        "usage: sfj-host --dir DIR --provision FILE [--listen HOST:PORT]...\n"
+        "usage: sfj-host (--dir DIR | --store URL) [--provision FILE]\n"
+        "                [--host-key FILE] [--listen HOST:PORT]...\n"
         "                [--serial PATH [--serial-backend termios|"
         "libserialport]\n"
         "                 [--baud N] [--parity none|odd|even] "
@@ -50,6 +56,13 @@ static void usage(FILE *out)
         "printed as \"listening HOST:PORT\" on stdout. SIGTERM stops it.\n"
         "\n"
         "  --dir DIR          mirror journals, one subdirectory per terminal\n"
+        "                     (the lmdb store, the default)\n"
+        "  --store URL        lmdb, or a PostgreSQL connection string\n"
+        "                     (postgresql://... or key=value ...): every\n"
+        "                     gateway on one database shares the journals\n"
+        "  --host-key FILE    with --store: also serve the terminals of the\n"
+        "                     database's provisioning table, whose link keys\n"
+        "                     open with this key (32 bytes, mode 0600)\n"
         "  --provision FILE   terminals: \"sfj-terminal-v1 <journal_id> "
         "<terminal_id>\n"
         "                     <link_key> <pubkey>\" per line (mode 0600)\n"
@@ -66,9 +79,19 @@ static void usage(FILE *out)
         "  -h, --help         this text\n"
         "  --version          the version\n"
         "\n"
-        "Exit: 0 stopped by signal, 64 usage, 66 bad provisioning file,\n"
-        "69 cannot listen / open the line, 73 cannot create DIR or it is\n"
-        "not a directory, 74 a mirror failed, 78 provisioning file\n"
+        "       sfj-host export --store URL --journal ID --to DIR\n"
+        "                     write journal ID's copy from the database as a\n"
+        "                     mirror directory DIR (for sfj-dump)\n"
+        "       sfj-host provision import FILE --store URL --host-key KEY\n"
+        "                     load a provisioning file into the database,\n"
+        "                     link keys sealed under KEY (created if "
+        "missing)\n"
+        "\n"
+        "Exit: 0 stopped by signal, 64 usage, 66 bad provisioning file (or\n"
+        "export: journal not in the database), 69 cannot listen / open the\n"
+        "line or the database is unreachable at start, 73 cannot create DIR\n"
+        "or it is not a directory, 74 a mirror failed, 76 database schema\n"
+        "newer than this sfj-host, 78 provisioning file or host key\n"
         "readable by others (docs/CLI.md).\n",
         out);
 }
@@ -123,7 +146,9 @@ static int listen_on(const char *addr, int *fd_out)
                 res->ai_protocol);
     if (fd < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+        listen(fd, SOMAXCONN) != 0 ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
         host_log("cannot listen on %s: %s", addr, strerror(errno));
         goto done;
     }
@@ -150,6 +175,7 @@ done:
 typedef struct opts {
     host_config cfg;
     const char *provision;
+    const char *host_key;
     const char *listen[MAX_LISTEN];
     int nlisten;
     const char *serial;
@@ -161,6 +187,8 @@ static int parse_args(int argc, char **argv, opts *o)
 {
     static const struct option longs[] = {
         {"dir", required_argument, NULL, 'd'},
+        {"store", required_argument, NULL, 'D'},
+        {"host-key", required_argument, NULL, 'K'},
         {"provision", required_argument, NULL, 'p'},
         {"listen", required_argument, NULL, 'l'},
         {"serial", required_argument, NULL, 's'},
@@ -184,6 +212,12 @@ static int parse_args(int argc, char **argv, opts *o)
         switch (c) {
         case 'd':
             o->cfg.dir = optarg;
+            break;
+        case 'D':
+            o->cfg.store_url = optarg;
+            break;
+        case 'K':
+            o->host_key = optarg;
             break;
         case 'p':
             o->provision = optarg;
@@ -278,8 +312,20 @@ static int parse_args(int argc, char **argv, opts *o)
         host_log("unexpected argument: %s (see --help)", argv[optind]);
         return HOST_EXIT_USAGE;
     }
-    if (o->cfg.dir == NULL || o->provision == NULL) {
-        host_log("--dir and --provision are required (see --help)");
+    if (o->cfg.store_url != NULL && strcmp(o->cfg.store_url, "lmdb") == 0)
+        o->cfg.store_url = NULL;
+    if ((o->cfg.dir == NULL && o->cfg.store_url == NULL) ||
+        (o->provision == NULL && o->host_key == NULL)) {
+        host_log("--provision (or --host-key with --store) and one of --dir "
+                 "or --store are required (see --help)");
+        return HOST_EXIT_USAGE;
+    }
+    if (o->host_key != NULL && o->cfg.store_url == NULL) {
+        host_log("--host-key needs --store URL (the provisioning table)");
+        return HOST_EXIT_USAGE;
+    }
+    if (o->cfg.dir != NULL && o->cfg.store_url != NULL) {
+        host_log("--dir is the lmdb store's: give --dir or --store URL");
         return HOST_EXIT_USAGE;
     }
     if (o->nlisten == 0 && o->serial == NULL) {
@@ -315,21 +361,50 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void accept_one(opts *o, int lfd, host_session **sess, int *nsess)
+/* The sessions of stream links, in no order; a session's `slot` is its
+ * index. */
+typedef struct session_set {
+    host_session **v;
+    size_t n, cap;
+} session_set;
+
+static void set_remove(session_set *set, host_session *s)
+{
+    size_t k = s->slot;
+
+    set->v[k] = set->v[--set->n];
+    set->v[k]->slot = k;
+    host_session_free(s);
+}
+
+/* Accept one pending connection; 0 when there was one. */
+static int accept_one(opts *o, int ep, int lfd, session_set *set)
 {
     struct sockaddr_storage ss;
     socklen_t slen = sizeof ss;
     char hbuf[64], pbuf[16], peer[96];
+    struct epoll_event ev;
     sfj_transport *t = NULL;
+    host_session *s = NULL, **grown;
     int fd;
 
     fd = accept(lfd, (struct sockaddr *)&ss, &slen);
     if (fd < 0)
-        return;
-    if (*nsess == MAX_SESSIONS) {
+        return -1;
+    if (set->n == MAX_SESSIONS) {
         host_log("refusing a connection: %d links open", MAX_SESSIONS);
         close(fd);
-        return;
+        return 0;
+    }
+    if (set->n == set->cap) {
+        grown =
+            realloc(set->v, (set->cap ? 2 * set->cap : 256) * sizeof *grown);
+        if (grown == NULL) {
+            close(fd);
+            return 0;
+        }
+        set->v = grown;
+        set->cap = set->cap ? 2 * set->cap : 256;
     }
     if (getnameinfo((struct sockaddr *)&ss, slen, hbuf, sizeof hbuf, pbuf,
                     sizeof pbuf, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
@@ -337,66 +412,218 @@ static void accept_one(opts *o, int lfd, host_session **sess, int *nsess)
     else
         snprintf(peer, sizeof peer, "%s:%s", hbuf, pbuf);
     if (sfj_transport_tcp_from_fd(fd, &t) != SFJ_OK)
-        return;
-    if (host_session_new(&sess[*nsess], &o->cfg, t, 0, peer) != SFJ_OK)
-        return;
-    (*nsess)++;
+        return 0;
+    if (host_session_new(&s, &o->cfg, t, 0, peer) != SFJ_OK)
+        return 0;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = s;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, sfj_transport_fd(t), &ev) != 0) {
+        host_session_free(s);
+        return 0;
+    }
+    s->slot = set->n;
+    set->v[set->n++] = s;
+    return 0;
 }
+
+/* Listeners and the serial line are told apart from sessions by these
+ * addresses. */
+static int g_tag_listen[MAX_LISTEN], g_tag_serial;
 
 static int serve(opts *o, int *lfds, host_session *serial)
 {
-    static host_session *sess[MAX_SESSIONS];
-    struct pollfd pfd[MAX_LISTEN + MAX_SESSIONS + 1];
-    int nsess = 0, n, i, k, rc = HOST_EXIT_OK;
+    struct epoll_event ev, evs[EVENTS_MAX];
+    host_session *ready[EVENTS_MAX + 1], *s;
+    session_set set = {NULL, 0, 0};
+    long long last_sweep = 0;
+    int ep, n, i, nready, lfd, rc = HOST_EXIT_OK;
+    size_t k;
 
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) {
+        host_log("epoll: %s", strerror(errno));
+        return HOST_EXIT_UNAVAIL;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    for (i = 0; i < o->nlisten; i++) {
+        ev.data.ptr = &g_tag_listen[i];
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, lfds[i], &ev) != 0)
+            rc = HOST_EXIT_UNAVAIL;
+    }
+    if (serial != NULL) {
+        ev.data.ptr = &g_tag_serial;
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, sfj_transport_fd(serial->t), &ev) != 0)
+            rc = HOST_EXIT_UNAVAIL;
+    }
     while (!g_stop && rc == HOST_EXIT_OK) {
-        n = 0;
-        for (i = 0; i < o->nlisten; i++) {
-            pfd[n].fd = lfds[i];
-            pfd[n++].events = POLLIN;
-        }
-        for (i = 0; i < nsess; i++) {
-            pfd[n].fd = sfj_transport_fd(sess[i]->t);
-            pfd[n++].events = POLLIN;
-        }
-        if (serial != NULL) {
-            pfd[n].fd = sfj_transport_fd(serial->t);
-            pfd[n++].events = POLLIN;
-        }
-        if (poll(pfd, (nfds_t)n, 200) < 0) {
+        n = epoll_wait(ep, evs, EVENTS_MAX, 200);
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
-            host_log("poll: %s", strerror(errno));
+            host_log("epoll_wait: %s", strerror(errno));
             rc = HOST_EXIT_IOERR;
             break;
         }
-        /* Sessions first: pfd indices match sess[] before any accept. */
-        for (i = 0; i < nsess && rc == HOST_EXIT_OK; i++) {
-            if (pfd[o->nlisten + i].revents != 0)
-                rc = host_session_input(sess[i]);
-        }
-        if (serial != NULL && pfd[n - 1].revents != 0 && rc == HOST_EXIT_OK) {
-            rc = host_session_input(serial);
-            if ((pfd[n - 1].revents & (POLLHUP | POLLERR)) != 0) {
-                /* The other end of a pty is gone for now: do not spin. */
-                usleep(50000);
+        nready = 0;
+        for (i = 0; i < n && rc == HOST_EXIT_OK; i++) {
+            if (evs[i].data.ptr == &g_tag_serial) {
+                rc = host_session_input(serial);
+                ready[nready++] = serial;
+                if ((evs[i].events & (EPOLLHUP | EPOLLERR)) != 0) {
+                    /* The other end of a pty is gone for now: do not
+                     * spin. */
+                    usleep(50000);
+                }
+            } else if (evs[i].data.ptr >= (void *)&g_tag_listen[0] &&
+                       evs[i].data.ptr < (void *)&g_tag_listen[MAX_LISTEN]) {
+                /* Drain the queue: a fleet reconnects at once. */
+                lfd = lfds[(int *)evs[i].data.ptr - g_tag_listen];
+                for (k = 0; k < EVENTS_MAX && accept_one(o, ep, lfd, &set) == 0;
+                     k++)
+                    ;
+            } else {
+                s = evs[i].data.ptr;
+                rc = host_session_input(s);
+                ready[nready++] = s;
             }
         }
-        for (i = 0; i < o->nlisten; i++) {
-            if (pfd[i].revents & POLLIN)
-                accept_one(o, lfds[i], sess, &nsess);
+        /* One group commit for every session that received entries in
+         * this turn: sessions do not wait for each other's commits. */
+        if (rc == HOST_EXIT_OK)
+            rc = host_sessions_commit(&o->cfg, ready, (size_t)nready);
+        for (i = 0; i < nready; i++) {
+            if (ready[i] != serial && ready[i]->state == SESS_CLOSED)
+                set_remove(&set, ready[i]);
         }
-        for (i = 0, k = 0; i < nsess; i++) {
-            host_session_tick(sess[i], now_ms());
-            if (sess[i]->state == SESS_CLOSED)
-                host_session_free(sess[i]);
-            else
-                sess[k++] = sess[i];
+        /* HELLO timeouts: a sweep over every session a few times a
+         * second, not on every event. */
+        if (now_ms() - last_sweep >= 250) {
+            last_sweep = now_ms();
+            for (k = 0; k < set.n;) {
+                host_session_tick(set.v[k], last_sweep);
+                if (set.v[k]->state == SESS_CLOSED)
+                    set_remove(&set, set.v[k]);
+                else
+                    k++;
+            }
         }
-        nsess = k;
     }
-    for (i = 0; i < nsess; i++)
-        host_session_free(sess[i]);
+    while (set.n > 0)
+        set_remove(&set, set.v[set.n - 1]);
+    free(set.v);
+    close(ep);
+    return rc;
+}
+
+/* Each session holds a descriptor: raise the soft limit to the hard one
+ * so that one gateway can hold tens of thousands of links. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* The store named by --store: the LMDB mirrors by default. */
+static int store_open(host_config *cfg)
+{
+    if (cfg->store_url == NULL)
+        return host_store_lmdb_open(cfg, &cfg->store);
+#ifdef SFJ_HAVE_LIBPQ
+    return host_store_pg_open(cfg, &cfg->store);
+#else
+    host_log("--store %s: this sfj-host was built without libpq",
+             cfg->store_url);
+    return HOST_EXIT_USAGE;
+#endif
+}
+
+static int export_main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"store", required_argument, NULL, 'D'},
+        {"journal", required_argument, NULL, 'j'},
+        {"to", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0}};
+    const char *url = NULL, *jid = NULL, *to = NULL;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (c == 'D')
+            url = optarg;
+        else if (c == 'j')
+            jid = optarg;
+        else if (c == 't')
+            to = optarg;
+        else
+            return HOST_EXIT_USAGE;
+    }
+    if (url == NULL || jid == NULL || to == NULL || optind != argc) {
+        host_log("export wants --store URL --journal ID --to DIR");
+        return HOST_EXIT_USAGE;
+    }
+    if (sfj_init() != 0) {
+        host_log("cannot initialise libsodium");
+        return HOST_EXIT_UNAVAIL;
+    }
+#ifdef SFJ_HAVE_LIBPQ
+    return host_export(url, jid, to);
+#else
+    host_log("export: this sfj-host was built without libpq");
+    return HOST_EXIT_USAGE;
+#endif
+}
+
+static int provision_main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"store", required_argument, NULL, 'D'},
+        {"host-key", required_argument, NULL, 'K'},
+        {NULL, 0, NULL, 0}};
+    const char *key = NULL;
+    host_config cfg;
+    int c, rc;
+
+    memset(&cfg, 0, sizeof cfg);
+    optind = 1;
+    if (argc < 2 || strcmp(argv[1], "import") != 0) {
+        host_log("provision wants: import FILE --store URL --host-key KEY");
+        return HOST_EXIT_USAGE;
+    }
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (c == 'D')
+            cfg.store_url = optarg;
+        else if (c == 'K')
+            key = optarg;
+        else
+            return HOST_EXIT_USAGE;
+    }
+    if (cfg.store_url == NULL || key == NULL || optind != argc - 1) {
+        host_log("provision wants: import FILE --store URL --host-key KEY");
+        return HOST_EXIT_USAGE;
+    }
+    if (sfj_init() != 0) {
+        host_log("cannot initialise libsodium");
+        return HOST_EXIT_UNAVAIL;
+    }
+#ifdef SFJ_HAVE_LIBPQ
+    rc = host_key_load(&cfg, key, 1);
+    if (rc == HOST_EXIT_OK)
+        rc = host_provision_import(&cfg, argv[optind]);
+#else
+    host_log("provision: this sfj-host was built without libpq");
+    rc = HOST_EXIT_USAGE;
+#endif
+    host_provision_free(&cfg);
+    if (cfg.store != NULL)
+        cfg.store->ops->free(cfg.store);
     return rc;
 }
 
@@ -408,6 +635,10 @@ int main(int argc, char **argv)
     opts o;
     int lfds[MAX_LISTEN], i, nl = 0, rc;
 
+    if (argc > 1 && strcmp(argv[1], "export") == 0)
+        return export_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "provision") == 0)
+        return provision_main(argc - 1, argv + 1);
     memset(&o, 0, sizeof o);
     o.sopts = (sfj_serial_opts)SFJ_SERIAL_OPTS_INIT;
     o.cfg.window = 256;
@@ -424,15 +655,22 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (mkdir(o.cfg.dir, 0700) != 0 && errno != EEXIST) {
+    raise_nofile();
+    if (o.cfg.dir != NULL && mkdir(o.cfg.dir, 0700) != 0 && errno != EEXIST) {
         host_log("cannot create %s: %s", o.cfg.dir, strerror(errno));
         return HOST_EXIT_CANTCREAT;
     }
-    if (stat(o.cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (o.cfg.dir != NULL &&
+        (stat(o.cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
         host_log("--dir %s is not a directory", o.cfg.dir);
         return HOST_EXIT_CANTCREAT;
     }
-    rc = host_provision_load(&o.cfg, o.provision);
+    rc = o.provision != NULL ? host_provision_load(&o.cfg, o.provision)
+                             : HOST_EXIT_OK;
+    if (rc == HOST_EXIT_OK && o.host_key != NULL)
+        rc = host_key_load(&o.cfg, o.host_key, 0);
+    if (rc == HOST_EXIT_OK)
+        rc = store_open(&o.cfg);
     if (rc != HOST_EXIT_OK)
         goto done;
     for (i = 0; i < o.nlisten && rc == HOST_EXIT_OK; i++) {
@@ -456,5 +694,7 @@ done:
     for (i = 0; i < nl; i++)
         close(lfds[i]);
     host_provision_free(&o.cfg);
+    if (o.cfg.store != NULL)
+        o.cfg.store->ops->free(o.cfg.store);
     return rc;
 }

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "host.h"
+#include "cli_file.h"
 #include "cli_text.h"
+#include "host.h"
 
 #define LINE_TAG "sfj-terminal-v1"
 
@@ -119,10 +120,72 @@ done:
     return rc;
 }
 
+int host_key_load(host_config *cfg, const char *path, int create)
+{
+    uint8_t *buf = NULL, fresh[SFJ_KEY_BYTES];
+    struct stat st;
+    size_t len = 0;
+    int rc = HOST_EXIT_NOINPUT;
+
+    if (create && stat(path, &st) != 0 && errno == ENOENT) {
+        randombytes_buf(fresh, sizeof fresh);
+        if (sfj__cli_write_new_file(path, fresh, sizeof fresh) != 0) {
+            host_log("cannot create host key file %s", path);
+            rc = HOST_EXIT_CANTCREAT;
+            goto done;
+        }
+        host_log("created host key file %s (keep it: the link keys in the "
+                 "database open only with it)",
+                 path);
+    }
+    if (stat(path, &st) != 0) {
+        host_log("cannot read host key file %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if ((st.st_mode & 077) != 0) {
+        host_log("host key file %s is accessible by group or others (chmod "
+                 "600 it)",
+                 path);
+        rc = HOST_EXIT_NOPERM;
+        goto done;
+    }
+    if (sfj__cli_read_file(path, 64, &buf, &len) != 0 || len != SFJ_KEY_BYTES) {
+        host_log("host key file %s is not %d bytes", path, SFJ_KEY_BYTES);
+        goto done;
+    }
+    cfg->host_key = sodium_malloc(SFJ_KEY_BYTES);
+    if (cfg->host_key == NULL) {
+        host_log("out of memory");
+        rc = HOST_EXIT_UNAVAIL;
+        goto done;
+    }
+    memcpy(cfg->host_key, buf, SFJ_KEY_BYTES);
+    sodium_mprotect_readonly(cfg->host_key);
+    rc = HOST_EXIT_OK;
+done:
+    sodium_memzero(fresh, sizeof fresh);
+    if (buf != NULL) {
+        sodium_memzero(buf, len);
+        free(buf);
+    }
+    return rc;
+}
+
 void host_provision_free(host_config *cfg)
 {
+    host_terminal *t;
     size_t i;
 
+    while ((t = cfg->dyn) != NULL) {
+        cfg->dyn = t->next;
+        sfj_journal_close(t->mirror);
+        if (t->link_key != NULL)
+            sodium_free(t->link_key);
+        free(t);
+    }
+    if (cfg->host_key != NULL)
+        sodium_free(cfg->host_key);
+    cfg->host_key = NULL;
     for (i = 0; i < cfg->nterms; i++) {
         sfj_journal_close(cfg->terms[i].mirror);
         if (cfg->terms[i].link_key != NULL)

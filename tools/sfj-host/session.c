@@ -15,10 +15,12 @@
  * Version 1 (only with --allow-v1): AWAIT_HELLO -> (valid HELLO) ONLINE;
  * a HELLO in any state restarts the session.
  *
- * Invariants: `next` == mirror head + 1 + nrec, where the nrec entries
+ * Invariants: `next` == store head + 1 + nrec, where the nrec entries
  * in `batch` are consecutive and not yet committed; an ACK is only sent
- * for a seq the mirror holds durably (after sfj__mirror_put* returned);
- * duplicates never reach the batch. */
+ * for a seq the store holds durably (after its put returned success,
+ * for the head that put reported); duplicates never reach the batch. A
+ * store that cannot say whether a commit holds (database unavailable)
+ * ends the session without an ACK: the terminal resends later. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +55,10 @@ int host_session_new(host_session **out, host_config *cfg, sfj_transport *t,
 
     if (s == NULL)
         goto done;
-    s->batch = malloc(BATCH_BYTES);
+    /* The batch buffer comes with the first entry: an idle link costs
+     * little, so that one gateway holds tens of thousands. */
     s->plain = malloc(SFJ_FRAME_MAX_BODY);
-    if (s->batch == NULL || s->plain == NULL)
+    if (s->plain == NULL)
         goto done;
     rc = sfj__wire_init(&s->w, t->framing);
     if (rc != SFJ_OK)
@@ -183,17 +186,17 @@ static void send_hello_ack(host_session *s, uint8_t status, uint64_t next,
                sfj__hello_ack_encode(&ha, sfj__wire_body(&s->w)));
 }
 
-/* ACK the mirror's head: every seq up to it is durable. */
-static void send_ack(host_session *s)
+/* ACK the store's head `last`, `chain` as its put or head returned
+ * them: every seq up to it is durable. */
+static void send_ack(host_session *s, uint64_t last, const uint8_t *chain)
 {
     sfj__ack a;
-    uint64_t last = 0;
 
     s->need_ack = 0;
-    if (sfj__journal_head(s->term->mirror, &last, a.chain) != SFJ_OK ||
-        last == 0)
+    if (last == 0)
         return;
     a.seq = last;
+    memcpy(a.chain, chain, SFJ_HASH_BYTES);
     if (!s->v1) {
         send_msg(s, SFJ_MSG_ACK,
                  sfj__ack2_encode(last, a.chain, sfj__wire_body(&s->w)));
@@ -203,38 +206,27 @@ static void send_ack(host_session *s)
     send_msg(s, SFJ_MSG_ACK, sfj__ack_encode(&a, sfj__wire_body(&s->w)));
 }
 
-/* Store the batch in one durable commit, then ACK. Returns
- * HOST_EXIT_IOERR when the mirror is dead. */
-static int commit_batch(host_session *s)
+/* A store call failed for a reason that is not the terminal's record:
+ * nothing more is acknowledged on this session. Returns HOST_EXIT_IOERR
+ * when an LMDB mirror is dead (the gateway stops), else 0. */
+static int store_failed(host_session *s, int rc)
 {
-    const uint8_t *recs[SESS_BATCH_MAX];
-    uint64_t first;
-    size_t stored = 0, i;
-    int rc;
+    host_store *st = s->cfg->store;
 
-    if (s->state != SESS_ONLINE || s->term == NULL)
-        return 0;
-    if (s->nrec == 0) {
-        if (s->need_ack)
-            send_ack(s);
-        return 0;
-    }
-    for (i = 0; i < s->nrec; i++)
-        recs[i] = s->batch + s->offs[i];
-    first = s->next - s->nrec;
-    rc = sfj__mirror_put_batch(s->term->mirror, first, recs, s->lens, s->nrec,
-                               &stored);
-    s->nrec = 0;
-    s->batch_used = 0;
-    s->next = first + stored;
-    if (stored > 0 || s->need_ack)
-        send_ack(s);
-    if (rc == SFJ_OK || s->state != SESS_ONLINE)
-        return 0;
     host_log("%s: %s: seq %llu not stored: %s (%s)", s->peer,
              s->term->terminal_id, (unsigned long long)s->next,
-             sfj_strerror(rc), sfj_journal_errmsg(s->term->mirror));
+             sfj_strerror(rc), st->ops->errmsg(st, s->term));
     s->gap_naked = 1; /* what follows in flight is dropped quietly */
+    if (rc == SFJ_ELINK) {
+        send_nak(s, s->next, SFJ_NAK_BUSY, "upstream database unavailable");
+        host_session_close(s, "database unavailable");
+        return 0;
+    }
+    if (rc == SFJ_ECLOSED) {
+        host_session_close(s, "replaced by a newer session on another "
+                              "gateway");
+        return 0;
+    }
     if (rc == SFJ_EIO || rc == SFJ_EDEAD || rc == SFJ_ENOMEM) {
         send_nak(s, s->next, SFJ_NAK_BUSY, "upstream storage failed");
         host_session_close(s, "mirror failed");
@@ -250,67 +242,136 @@ static int commit_batch(host_session *s)
     return 0;
 }
 
+/* Does `s` hold received entries (or an ACK) to commit? Fills `p`. */
+static int batch_prepare(host_session *s, host_put *p)
+{
+    size_t i;
+
+    if (s->state != SESS_ONLINE || s->term == NULL ||
+        (s->nrec == 0 && !s->need_ack))
+        return 0;
+    for (i = 0; i < s->nrec; i++)
+        s->recp[i] = s->batch + s->offs[i];
+    memset(p, 0, sizeof *p);
+    p->t = s->term;
+    p->claim = s->claim;
+    p->first = s->next - s->nrec;
+    p->recs = s->recp;
+    p->lens = s->lens;
+    p->n = s->nrec;
+    return 1;
+}
+
+/* The store has answered for the batch in `p`: ACK what it holds, or say
+ * why not. Returns HOST_EXIT_IOERR when the mirror is dead. */
+static int batch_done(host_session *s, const host_put *p)
+{
+    s->nrec = 0;
+    s->batch_used = 0;
+    s->next = p->first + p->stored;
+    if ((p->stored > 0 || s->need_ack) && p->rc != SFJ_ELINK &&
+        p->rc != SFJ_ECLOSED)
+        send_ack(s, p->last, p->chain);
+    if (p->rc == SFJ_OK || s->state != SESS_ONLINE)
+        return 0;
+    return store_failed(s, p->rc);
+}
+
+/* Store this session's batch in one durable commit of its own, then ACK
+ * (before anything that must see the batch stored). */
+static int commit_batch(host_session *s)
+{
+    host_store *st = s->cfg->store;
+    host_put p;
+
+    if (!batch_prepare(s, &p))
+        return 0;
+    st->ops->put(st, &p, 1);
+    return batch_done(s, &p);
+}
+
+int host_sessions_commit(host_config *cfg, host_session **sess, size_t n)
+{
+    host_put one, *items = n > 1 ? malloc(n * sizeof *items) : &one;
+    host_session **who = n > 1 ? malloc(n * sizeof *who) : NULL;
+    size_t i, k = 0;
+    int rc = 0, r;
+
+    if (items == NULL || (n > 1 && who == NULL)) {
+        /* Out of memory: one commit per session still works. */
+        for (i = 0; i < n && rc == 0; i++)
+            rc = commit_batch(sess[i]);
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        if (batch_prepare(sess[i], &items[k])) {
+            if (who != NULL)
+                who[k] = sess[i];
+            k++;
+        }
+    }
+    if (k == 0)
+        goto done;
+    cfg->store->ops->put(cfg->store, items, k);
+    for (i = 0; i < k; i++) {
+        r = batch_done(who != NULL ? who[i] : sess[0], &items[i]);
+        if (rc == 0)
+            rc = r;
+    }
+done:
+    if (items != &one)
+        free(items);
+    free(who);
+    return rc;
+}
+
+/* The provisioned terminal `jid`: from the file, or from the store's
+ * provisioning table, looked up when first named, so that a gateway
+ * serves terminals added after it started. */
 static host_terminal *find_term(host_config *cfg, const uint8_t *jid)
 {
+    host_store *st = cfg->store;
+    host_terminal *t;
     size_t i;
 
     for (i = 0; i < cfg->nterms; i++) {
         if (memcmp(cfg->terms[i].journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
             return &cfg->terms[i];
     }
-    return NULL;
-}
-
-static int open_mirror(host_session *s, host_terminal *t)
-{
-    char hex[2 * SFJ_JOURNAL_ID_BYTES + 1], *path;
-    int rc;
-
-    if (t->mirror != NULL)
-        return SFJ_OK;
-    sfj__cli_hex(t->journal_id, SFJ_JOURNAL_ID_BYTES, hex);
-    path = malloc(strlen(s->cfg->dir) + sizeof hex + 2);
-    if (path == NULL)
-        return SFJ_ENOMEM;
-    sprintf(path, "%s/%s", s->cfg->dir, hex);
-    rc = sfj__mirror_open(&t->mirror, path, t->journal_id, t->terminal_id,
-                          t->pubkey, s->cfg->max_bytes);
-    if (rc != SFJ_OK) {
-        host_log("%s: cannot open mirror %s: %s (%s)", s->peer, path,
-                 sfj_strerror(rc), sfj_journal_errmsg(NULL));
-        t->mirror = NULL;
+    for (t = cfg->dyn; t != NULL; t = t->next) {
+        if (memcmp(t->journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
+            return t;
     }
-    free(path);
-    return rc;
+    if (st->ops->lookup == NULL || cfg->host_key == NULL ||
+        st->ops->lookup(st, jid, &t) != SFJ_OK)
+        return NULL;
+    t->next = cfg->dyn;
+    cfg->dyn = t;
+    return t;
 }
 
 /* Where terminal `t`, whose newest seq is `last_seq`, resumes: the
- * mirror's head in `*last` and its chain hash in `chain`. Returns
- * SFJ_HELLO_OK, _BUSY (no mirror) or _DIVERGED (logged). */
+ * store's head in `*last` and its chain hash in `chain`. Returns
+ * SFJ_HELLO_OK, _BUSY (store unavailable) or _DIVERGED (logged). */
 static uint8_t resume_point(host_session *s, host_terminal *t,
                             uint64_t last_seq, uint64_t *last, uint8_t *chain,
                             const char *note)
 {
-    int rc;
+    host_store *st = s->cfg->store;
+    uint64_t ckpt = 0;
+    int rc = st->ops->head(st, t, last, chain, &ckpt);
 
-    *last = 0;
-    rc = open_mirror(s, t);
-    if (rc == SFJ_OK)
-        rc = sfj__journal_head(t->mirror, last, chain);
-    if (rc != SFJ_OK)
+    if (rc != SFJ_OK) {
+        host_log("%s: terminal %s: store unavailable: %s", s->peer,
+                 t->terminal_id, st->ops->errmsg(st, t));
         return SFJ_HELLO_BUSY;
-    if (*last == 0)
-        sfj__chain_genesis(t->journal_id, chain);
+    }
     /* The mirror holds only what the terminal sent it: a terminal offering
      * less has lost entries (its journal was restored from an old copy or
      * rolled back). Its next appends would reuse seqs the mirror holds, so
      * the link is refused; a signed checkpoint beyond the terminal's head
      * proves the lost history was once the terminal's own. */
     if (last_seq < *last) {
-        sfj_stats ms = SFJ_STATS_INIT;
-        uint64_t ckpt =
-            sfj_stats_get(t->mirror, &ms) == SFJ_OK ? ms.last_checkpoint : 0;
-
         host_log("%s: refused terminal %s: journal rolled back: it offers "
                  "up to seq %llu but the mirror holds %llu%s%s",
                  s->peer, t->terminal_id, (unsigned long long)last_seq,
@@ -327,7 +388,7 @@ static uint8_t resume_point(host_session *s, host_terminal *t,
 static const char *resume_refusal(uint8_t status)
 {
     return status == SFJ_HELLO_BUSY
-               ? "mirror unavailable"
+               ? "upstream store unavailable"
                : "journal rolled back: the upstream holds more";
 }
 
@@ -338,6 +399,7 @@ static void on_hello_v1(host_session *s, const sfj__frame *fr)
     host_terminal *t;
     sfj__hello h;
     uint64_t last = 0;
+    host_store *store = s->cfg->store;
     uint8_t st;
 
     host_session_close(s, NULL); /* a HELLO restarts the session */
@@ -388,7 +450,15 @@ static void on_hello_v1(host_session *s, const sfj__frame *fr)
     host_log("%s: terminal %s speaks protocol version 1 (allowed by "
              "--allow-v1 for migration; the link is not protected)",
              s->peer, t->terminal_id);
-    st = resume_point(s, t, h.last_seq, &last, chain, "");
+    /* The HELLO authenticated the terminal (version 1 has no later
+     * confirmation): this session takes the journal over in the store (on
+     * every gateway), then reads the head it resumes from. */
+    if (store->ops->claim(store, t, &s->claim) != SFJ_OK) {
+        host_log("%s: terminal %s: store unavailable: %s", s->peer,
+                 t->terminal_id, store->ops->errmsg(store, t));
+        st = SFJ_HELLO_BUSY;
+    } else
+        st = resume_point(s, t, h.last_seq, &last, chain, "");
     if (st != SFJ_HELLO_OK) {
         send_hello_ack(s, st, 0, NULL, resume_refusal(st));
         host_session_close(s, NULL);
@@ -544,9 +614,10 @@ static void on_hello(host_session *s, const sfj__frame *fr)
  * take the terminal over. */
 static int promote(host_session *s)
 {
+    host_store *st = s->cfg->store;
     host_terminal *t = s->pend_term;
     uint64_t last = 0;
-    int rc = commit_batch(s);
+    int rc = commit_batch(s), src;
 
     if (s->term != t)
         release_term(s);
@@ -559,10 +630,13 @@ static int promote(host_session *s)
     s->term = t;
     s->nrec = 0;
     s->batch_used = 0;
-    if (t->mirror == NULL || sfj__journal_head(t->mirror, &last, NULL) != 0)
-        last = 0;
-    s->next = last + 1;
     s->state = SESS_ONLINE;
+    src = st->ops->claim(st, t, &s->claim);
+    if (src == SFJ_OK)
+        src = st->ops->head(st, t, &last, NULL, NULL);
+    s->next = last + 1;
+    if (src != SFJ_OK)
+        return rc != 0 ? rc : store_failed(s, src);
     s->gap_naked = 0;
     s->bad_streak = 0;
     if (s->cfg->verbose)
@@ -588,6 +662,8 @@ static int on_sealed(host_session *s, const sfj__frame *fr)
                               &n) == SFJ_OK) {
         if (promote(s) != 0)
             return HOST_EXIT_IOERR;
+        if (s->state != SESS_ONLINE)
+            return 0; /* the store could not take the terminal over */
     } else if (!sfj__lsess_ready(&s->live) ||
                sfj__wire_open_sealed(sfj__lsess_rx(&s->live), fr, s->plain,
                                      &type, &n) != SFJ_OK) {
@@ -635,6 +711,10 @@ static int on_entry(host_session *s, const sfj__frame *fr)
         return rc;
     }
     if (seq == s->next) {
+        if (s->batch == NULL && (s->batch = malloc(BATCH_BYTES)) == NULL) {
+            send_nak(s, seq, SFJ_NAK_BUSY, "upstream out of memory");
+            return 0;
+        }
         if (s->nrec == SESS_BATCH_MAX || s->batch_used + len > BATCH_BYTES) {
             rc = commit_batch(s);
             if (rc != 0 || s->state != SESS_ONLINE)
@@ -653,10 +733,26 @@ static int on_entry(host_session *s, const sfj__frame *fr)
         rc = commit_batch(s);
         if (rc != 0 || s->state != SESS_ONLINE)
             return rc;
-        rc = sfj__mirror_put(s->term->mirror, seq,
-                             fr->body + SFJ_ENTRY_HEAD_BYTES, len);
+        {
+            host_store *st = s->cfg->store;
+            const uint8_t *rec = fr->body + SFJ_ENTRY_HEAD_BYTES;
+            host_put p;
+
+            memset(&p, 0, sizeof p);
+            p.t = s->term;
+            p.claim = s->claim;
+            p.first = seq;
+            p.recs = &rec;
+            p.lens = &len;
+            p.n = 1;
+            st->ops->put(st, &p, 1);
+            rc = p.rc;
+        }
         if (rc == SFJ_OK) {
             s->need_ack = 1;
+        } else if (rc == SFJ_ELINK || rc == SFJ_ECLOSED || rc == SFJ_EIO ||
+                   rc == SFJ_EDEAD || rc == SFJ_ENOMEM) {
+            return store_failed(s, rc);
         } else {
             host_log("%s: %s: duplicate seq %llu refused: %s", s->peer,
                      s->term->terminal_id, (unsigned long long)seq,
@@ -793,7 +889,9 @@ int host_session_input(host_session *s)
         if (s->state == SESS_CLOSED)
             return 0;
     }
-    return commit_batch(s);
+    /* What arrived is committed by host_sessions_commit, together with
+     * what other sessions received in this turn of the loop. */
+    return 0;
 }
 
 void host_session_tick(host_session *s, long long now)

@@ -100,6 +100,21 @@ int sfj__record_open_keys(const sfj_keys *keys, const uint8_t *journal_id,
  * SFJ_ECORRUPT or SFJ_EVERSION when the header does not decode. */
 int sfj__record_peek(const uint8_t *rec, size_t len, sfj_entry *out);
 
+/* May sealed record `rec` (`len` bytes) follow a chain whose head is
+ * `head` (h(seq - 1), SFJ_HASH_BYTES) as entry `seq` of journal
+ * `journal_id`? The one check of every store of terminal records (the
+ * LMDB mirror, sfj-host's PostgreSQL store): its header must decode and
+ * carry `seq` (else SFJ_EPROTO or SFJ_EVERSION), its prev_chain must equal
+ * `head` (SFJ_ESTATE) and a checkpoint's signature must verify under
+ * `pubkey` (SFJ_EAUTH). On success `new_head` (may be NULL) receives
+ * h(seq) and `is_ckpt` (may be NULL) whether the record is a checkpoint.
+ * Reads no journal; thread-safe. */
+SFJ_WARN_UNUSED int sfj__record_extends(const uint8_t *journal_id,
+                                        const uint8_t *pubkey,
+                                        const uint8_t *head, uint64_t seq,
+                                        const uint8_t *rec, size_t len,
+                                        uint8_t *new_head, int *is_ckpt);
+
 /* ---- Key set (crypto/keys.c). ---- */
 
 /* Copy the master key into `out` (SFJ_KEY_BYTES): for sfj-keygen's

@@ -1,0 +1,739 @@
+/* sfj-host with the PostgreSQL store, against a real server started by
+ * the test (support/pgtest.c): terminals forward through real links;
+ * every entry lands in the table exactly once and byte-identical to the
+ * terminal's record; the export is a mirror that sfj-dump verifies; the
+ * database unreachable at start, a schema from a newer version, the
+ * database gone mid-run (nothing acknowledged, everything delivered after
+ * it returns), two gateways on one database with a terminal moving
+ * between them and one connected to both. Skipped without libpq or the
+ * server binaries. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "sfj/sys/internal.h"
+#include "support/hosttest.h"
+#include "support/testutil.h"
+
+#ifdef SFJ_HAVE_LIBPQ
+#include "support/pgtest.h"
+
+static sfj_test_pg g_pg;
+
+static long long sfj_test_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+static int g_have_pg;
+
+typedef struct fx {
+    char *dir;
+    sfj_test_host host;
+    sfj_test_status st;
+    sfj_journal *j[2];
+    sfj_keys *k[2];
+    long long t0;
+} fx;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    g_have_pg = sfj_test_pg_available();
+    if (g_have_pg)
+        sfj_test_pg_init(&g_pg);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (g_have_pg)
+        sfj_test_pg_cleanup(&g_pg);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+
+    f->dir = sfj_test_tmpdir();
+    f->host.prov = sfj_test_path(f->dir, "terminals.conf");
+    f->host.log = sfj_test_path(f->dir, "host.log");
+    snprintf(f->host.extra, sizeof f->host.extra, "--store %s", g_pg.url);
+    sfj_test_status_init(&f->st);
+    f->t0 = sfj_test_mono_ms();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    int i;
+
+    sfj_test_host_stop(&f->host, SIGKILL);
+    print_message("(%lld ms)\n", sfj_test_mono_ms() - f->t0);
+    if (g_have_pg && g_pg.pm <= 0)
+        sfj_test_pg_start(&g_pg); /* a test that failed while it was down */
+    for (i = 0; i < 2; i++) {
+        sfj_journal_close(f->j[i]);
+        sfj_keys_free(f->k[i]);
+    }
+    if (getenv("SFJ_TEST_KEEP") == NULL)
+        sfj_test_rmrf(f->dir);
+    free(f->dir);
+    free(f->host.prov);
+    free(f->host.log);
+    sfj_test_status_destroy(&f->st);
+    free(f);
+    return 0;
+}
+
+static void need_pg(void)
+{
+    if (!g_have_pg) {
+        print_message("PostgreSQL server binaries not installed\n");
+        skip();
+    }
+}
+
+static void open_terminal(fx *f, int i, const char *tid, uint8_t seed)
+{
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    char *path = sfj_test_path(f->dir, tid);
+
+    f->k[i] = sfj_test_keys(seed);
+    o.terminal_id = tid;
+    o.checkpoint_every = 64;
+    assert_int_equal(sfj_journal_open(path, f->k[i], &o, &f->j[i]), 0);
+    sfj_test_provision(f->host.prov, f->j[i], f->k[i], tid);
+    free(path);
+}
+
+static sfj_forwarder *start_fwd(fx *f, sfj_journal *j, int port)
+{
+    sfj_forwarder *fw = NULL;
+    char addr[64];
+    sfj_forwarder_opts o = sfj_test_tcp_opts(addr, sizeof addr, port, &f->st);
+
+    assert_int_equal(sfj_forwarder_new(j, &o, &fw), 0);
+    assert_int_equal(sfj_forwarder_start(fw), 0);
+    return fw;
+}
+
+static void hexs(const uint8_t *p, size_t n, char *out)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+/* The table holds seq 1..terminal head of `j` exactly once, each row
+ * byte-identical to the terminal's sealed record, and the head row says
+ * the same. Returns the number of entries compared. */
+static uint64_t table_equal_on(const sfj_test_pg *pg, sfj_journal *j)
+{
+    PGconn *c = sfj_test_pg_connect(pg, NULL);
+    uint8_t jid[16], *rec = NULL, chain[32];
+    char hj[33], sql[256];
+    uint64_t last = 0, seq;
+    size_t len;
+    PGresult *r;
+    int i;
+
+    assert_int_equal(sfj_journal_id(j, jid), 0);
+    assert_int_equal(sfj__journal_head(j, &last, chain), 0);
+    hexs(jid, 16, hj);
+    snprintf(sql, sizeof sql,
+             "SELECT seq, rec, (SELECT count(*) FROM sfj_entry WHERE "
+             "journal_id = '\\x%s' AND seq = e.seq) FROM sfj_entry e WHERE "
+             "journal_id = '\\x%s' ORDER BY seq",
+             hj, hj);
+    r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal((uint64_t)PQntuples(r), last);
+    for (i = 0; i < PQntuples(r); i++) {
+        seq = (uint64_t)i + 1;
+        assert_int_equal(sfj__journal_read_sealed(j, seq, &rec, &len), 0);
+        assert_int_equal((size_t)PQgetlength(r, i, 1), len);
+        assert_memory_equal(PQgetvalue(r, i, 1), rec, len);
+        /* the PK: count(*) of each (journal, seq) is one */
+        assert_int_equal(PQgetvalue(r, i, 2)[7], 1);
+        free(rec);
+    }
+    PQclear(r);
+    snprintf(sql, sizeof sql,
+             "SELECT seq, chain FROM sfj_head WHERE journal_id = '\\x%s'", hj);
+    r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
+    assert_int_equal(PQntuples(r), 1);
+    assert_int_equal((uint8_t)PQgetvalue(r, 0, 0)[7], last & 0xff);
+    assert_memory_equal(PQgetvalue(r, 0, 1), chain, 32);
+    PQclear(r);
+    PQfinish(c);
+    return last;
+}
+
+static uint64_t table_equal(sfj_journal *j)
+{
+    return table_equal_on(&g_pg, j);
+}
+
+static void finish(fx *f, sfj_forwarder *fw, int i)
+{
+    uint64_t last = 0, wm = 0;
+
+    (void)f;
+    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+    sfj_forwarder_free(fw);
+    assert_int_equal(sfj__journal_head(f->j[i], &last, NULL), 0);
+    assert_int_equal(sfj__journal_watermark(f->j[i], &wm), 0);
+    assert_int_equal(wm, last);
+}
+
+static int run_tool(fx *f, const char *name, ...)
+{
+    char *out = sfj_test_path(f->dir, "tool.out");
+    char *err = sfj_test_path(f->dir, "tool.err");
+    va_list ap;
+    int rc;
+
+    va_start(ap, name);
+    rc = sfj_test_run_toolv(name, out, err, ap);
+    va_end(ap);
+    free(out);
+    free(err);
+    return rc;
+}
+
+/* ---- ingest and export ---- */
+
+static void test_ingest_and_export(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw[2];
+    uint8_t jid[16], pub[32];
+    char hj[33], hp[65], *mdir, *err;
+    int i;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-1", 61);
+    open_terminal(f, 1, "T-PG-2", 62);
+    sfj_test_host_start(&f->host);
+    for (i = 0; i < 2; i++)
+        fw[i] = start_fwd(f, f->j[i], f->host.port);
+    sfj_test_append(f->j[0], 300);
+    sfj_test_append(f->j[1], 200);
+    for (i = 0; i < 2; i++)
+        finish(f, fw[i], i);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal(f->j[0]) >= 300);
+    assert_true(table_equal(f->j[1]) >= 200);
+
+    /* The export is a standard mirror: byte-identical to the terminal,
+     * as the LMDB store's mirror is (test_host), and sfj-dump verifies
+     * it with the terminal's public key. */
+    mdir = sfj_test_path(f->dir, "export");
+    assert_int_equal(mkdir(mdir, 0700), 0);
+    assert_int_equal(sfj_journal_id(f->j[0], jid), 0);
+    hexs(jid, 16, hj);
+    free(f->host.dir);
+    f->host.dir = mdir;
+    {
+        char *to = sfj_test_path(mdir, hj);
+
+        assert_int_equal(run_tool(f, "sfj-host", "export", "--store", g_pg.url,
+                                  "--journal", hj, "--to", to, NULL),
+                         0);
+        free(to);
+    }
+    assert_true(sfj_test_mirror_equal(mdir, f->j[0], f->k[0]) >= 300);
+    assert_int_equal(sfj_keys_public_key(f->k[0], pub), 0);
+    hexs(pub, 32, hp);
+    {
+        char *to = sfj_test_path(mdir, hj);
+
+        assert_int_equal(
+            run_tool(f, "sfj-dump", to, "--verify", "--pubkey", hp, NULL), 0);
+        free(to);
+    }
+    /* An unknown journal is a clear refusal with its own exit code. */
+    assert_int_equal(run_tool(f, "sfj-host", "export", "--store", g_pg.url,
+                              "--journal", "00000000000000000000000000000000",
+                              "--to", "/nonexistent/x", NULL),
+                     66);
+    err = sfj_test_path(f->dir, "tool.err");
+    assert_true(sfj_test_file_contains(err, "not in the database"));
+    free(err);
+    f->host.dir = NULL;
+    free(mdir);
+}
+
+/* ---- bad input ---- */
+
+static void test_db_unreachable_at_start(void **state)
+{
+    fx *f = *state;
+    char url[128];
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-DOWN", 63);
+    /* A port nothing listens on (the server's port + 1 is not ours). */
+    snprintf(url, sizeof url,
+             "postgresql://sfj@127.0.0.1:1/postgres?connect_timeout=2");
+    assert_int_equal(run_tool(f, "sfj-host", "--store", url, "--provision",
+                              f->host.prov, "--listen", "127.0.0.1:0", NULL),
+                     69);
+    {
+        char *err = sfj_test_path(f->dir, "tool.err");
+
+        assert_true(sfj_test_file_contains(err, "database unreachable"));
+        free(err);
+    }
+}
+
+static void test_newer_schema(void **state)
+{
+    fx *f = *state;
+    PGconn *c = NULL;
+    char url[192], *err;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-NEW", 64);
+    c = sfj_test_pg_connect(&g_pg, NULL);
+    sfj_test_pg_exec(c, "DROP DATABASE IF EXISTS newer");
+    sfj_test_pg_exec(c, "CREATE DATABASE newer");
+    PQfinish(c);
+    c = sfj_test_pg_connect(&g_pg, "newer");
+    sfj_test_pg_exec(c, "CREATE TABLE sfj_schema (version integer NOT NULL)");
+    sfj_test_pg_exec(c, "INSERT INTO sfj_schema VALUES (2)");
+    PQfinish(c);
+    snprintf(url, sizeof url,
+             "postgresql://sfj@127.0.0.1:%d/newer?connect_timeout=5",
+             g_pg.port);
+    assert_int_equal(run_tool(f, "sfj-host", "--store", url, "--provision",
+                              f->host.prov, "--listen", "127.0.0.1:0", NULL),
+                     76);
+    err = sfj_test_path(f->dir, "tool.err");
+    assert_true(sfj_test_file_contains(err, "newer than this sfj-host"));
+    free(err);
+    /* --dir and --store together are a usage error. */
+    assert_int_equal(run_tool(f, "sfj-host", "--store", url, "--dir", f->dir,
+                              "--provision", f->host.prov, "--listen",
+                              "127.0.0.1:0", NULL),
+                     64);
+}
+
+/* ---- the database gone mid-run ---- */
+
+static void test_db_down_mid_run(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    uint64_t wm = 0;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-OUT", 65);
+    sfj_test_host_start(&f->host);
+    fw = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 50);
+    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+    sfj_test_pg_stop(&g_pg);
+    sfj_test_append(f->j[0], 50);
+    /* Nothing can be acknowledged while the database is away. */
+    assert_int_not_equal(sfj_forwarder_flush(fw, 1500), 0);
+    assert_int_equal(sfj__journal_watermark(f->j[0], &wm), 0);
+    assert_true(wm <= 50 + 1); /* 50 entries plus at most one checkpoint */
+    assert_true(sfj_test_file_contains(f->host.log, "database unavailable"));
+    sfj_test_pg_start(&g_pg);
+    finish(f, fw, 0);
+    /* An outage, not a refusal: the app saw no rejected entry. */
+    assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);
+    assert_int_equal(sfj_test_counted(&f->st, &f->st.auth_errors), 0);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal(f->j[0]) >= 100);
+}
+
+/* ---- two gateways, one database ---- */
+
+static void test_two_gateways(void **state)
+{
+    fx *f = *state;
+    sfj_test_host g2;
+    sfj_forwarder *fw, *both[2];
+    int round;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-ALT", 66);
+    open_terminal(f, 1, "T-PG-BOTH", 67);
+    sfj_test_host_start(&f->host);
+    memset(&g2, 0, sizeof g2);
+    g2.prov = f->host.prov;
+    g2.log = sfj_test_path(f->dir, "host2.log");
+    snprintf(g2.extra, sizeof g2.extra, "%s", f->host.extra);
+    sfj_test_host_start(&g2);
+    /* Terminal 1 is connected to both gateways at once (two forwarders
+     * on one journal), while terminal 0 moves between them. */
+    both[0] = start_fwd(f, f->j[1], f->host.port);
+    both[1] = start_fwd(f, f->j[1], g2.port);
+    for (round = 0; round < 4; round++) {
+        fw = start_fwd(f, f->j[0], round % 2 ? g2.port : f->host.port);
+        sfj_test_append(f->j[0], 60);
+        sfj_test_append(f->j[1], 60);
+        assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+        sfj_forwarder_free(fw);
+    }
+    finish(f, both[0], 1);
+    finish(f, both[1], 1);
+    sfj_test_host_stop(&g2, SIGTERM);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal(f->j[0]) >= 240);
+    assert_true(table_equal(f->j[1]) >= 240);
+    free(g2.log);
+}
+
+/* ---- the provisioning table ---- */
+
+static void test_provision_table(void **state)
+{
+    fx *f = *state;
+    char *key = sfj_test_path(f->dir, "host.key");
+    char *p1 = sfj_test_path(f->dir, "one.conf");
+    char *p2 = sfj_test_path(f->dir, "two.conf"), *err;
+    uint8_t lk[32];
+    sfj_forwarder *fw;
+    PGconn *c;
+    PGresult *r;
+    int i;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-PROV1", 69);
+    open_terminal(f, 1, "T-PG-PROV2", 70);
+    /* One provisioning file per terminal: the second is imported only
+     * after the gateway started. */
+    sfj_test_provision(p1, f->j[0], f->k[0], "T-PG-PROV1");
+    sfj_test_provision(p2, f->j[1], f->k[1], "T-PG-PROV2");
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p1,
+                              "--store", g_pg.url, "--host-key", key, NULL),
+                     0);
+    /* No link key in clear in the table. */
+    c = sfj_test_pg_connect(&g_pg, NULL);
+    r = PQexecParams(c, "SELECT link_key FROM sfj_terminal", 0, NULL, NULL,
+                     NULL, NULL, 1);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_true(PQntuples(r) >= 1);
+    assert_int_equal(sfj_keys_link_key(f->k[0], lk), 0);
+    for (i = 0; i < PQntuples(r); i++)
+        assert_false(sfj_test_memmem((const uint8_t *)PQgetvalue(r, i, 0),
+                                     (size_t)PQgetlength(r, i, 0), lk, 32));
+    PQclear(r);
+    sodium_memzero(lk, sizeof lk);
+
+    free(f->host.prov);
+    f->host.prov = NULL;
+    snprintf(f->host.extra, sizeof f->host.extra, "--store %s --host-key %s",
+             g_pg.url, key);
+    sfj_test_host_start(&f->host);
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p2,
+                              "--store", g_pg.url, "--host-key", key, NULL),
+                     0);
+    for (i = 0; i < 2; i++) {
+        fw = start_fwd(f, f->j[i], f->host.port);
+        sfj_test_append(f->j[i], 40);
+        finish(f, fw, i);
+    }
+    assert_true(table_equal(f->j[0]) >= 40);
+    assert_true(table_equal(f->j[1]) >= 40);
+
+    /* A malformed row: refused as not provisioned, with a clear line in
+     * the gateway's log; the gateway keeps serving. */
+    sfj_test_pg_exec(c, "UPDATE sfj_terminal SET link_key = '\\x0011' WHERE "
+                        "terminal_id = 'T-PG-PROV2'");
+    sfj_test_host_stop(&f->host, SIGTERM);
+    sfj_test_host_start(&f->host);
+    sfj_test_append(f->j[1], 5);
+    fw = start_fwd(f, f->j[1], f->host.port);
+    assert_int_not_equal(sfj_forwarder_flush(fw, 1500), 0);
+    sfj_forwarder_free(fw);
+    assert_true(sfj_test_file_contains(f->host.log, "malformed"));
+    PQfinish(c);
+
+    /* A host key readable by others is refused. */
+    assert_int_equal(chmod(key, 0644), 0);
+    assert_int_equal(run_tool(f, "sfj-host", "--store", g_pg.url, "--host-key",
+                              key, "--listen", "127.0.0.1:0", NULL),
+                     78);
+    err = sfj_test_path(f->dir, "tool.err");
+    assert_true(sfj_test_file_contains(err, "host key file"));
+    free(err);
+    free(key);
+    free(p1);
+    free(p2);
+}
+
+/* ---- more links than the old cap of 1,024 ---- */
+
+#define NLINKS 1500
+
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[128];
+    long v = -1;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    fp = fopen(path, "r");
+    if (fp == NULL)
+        return -1;
+    while (fgets(line, sizeof line, fp) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            v = atol(line + 6);
+    }
+    fclose(fp);
+    return v;
+}
+
+static void test_many_links(void **state)
+{
+    fx *f = *state;
+    struct sockaddr_in a;
+    struct rlimit rl;
+    sfj_forwarder *fw;
+    int *fds, i, open_ok = 0;
+    char c;
+
+    need_pg();
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_max < NLINKS + 200) {
+        print_message("RLIMIT_NOFILE hard limit too low for this test\n");
+        skip();
+    }
+    rl.rlim_cur = rl.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    open_terminal(f, 0, "T-PG-LINKS", 71);
+    sfj_test_host_start(&f->host);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)f->host.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fds = calloc(NLINKS, sizeof *fds);
+    for (i = 0; i < NLINKS; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof a), 0);
+    }
+    /* A terminal is still served beside them. */
+    fw = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 20);
+    finish(f, fw, 0);
+    /* Every idle link is still open (within the 10 s HELLO timeout): the
+     * gateway refused none. */
+    for (i = 0; i < NLINKS; i++) {
+        if (recv(fds[i], &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK))
+            open_ok++;
+    }
+    print_message("%d idle links held, gateway RSS %ld KiB\n", open_ok,
+                  rss_kib(f->host.pid));
+    assert_int_equal(open_ok, NLINKS);
+    assert_false(sfj_test_file_contains(f->host.log, "refusing a connection"));
+    for (i = 0; i < NLINKS; i++)
+        close(fds[i]);
+    free(fds);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal(f->j[0]) >= 20);
+}
+
+/* ---- kill -9: a gateway mid-batch, PostgreSQL mid-commit ---- */
+
+typedef struct feeder {
+    sfj_journal *j;
+    volatile int stop;
+} feeder;
+
+static void *feed_main(void *arg)
+{
+    feeder *fd = arg;
+
+    while (!fd->stop)
+        sfj_test_append(fd->j, 20);
+    return NULL;
+}
+
+/* The newest seq the table holds for `j`. */
+static uint64_t table_max_on(const sfj_test_pg *pg, sfj_journal *j)
+{
+    PGconn *c = sfj_test_pg_connect(pg, NULL);
+    uint8_t jid[16];
+    char hj[33], sql[160];
+    uint64_t v;
+    PGresult *r;
+
+    assert_int_equal(sfj_journal_id(j, jid), 0);
+    hexs(jid, 16, hj);
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(max(seq), 0) FROM sfj_entry WHERE journal_id = "
+             "'\\x%s'",
+             hj);
+    r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    v = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+static uint64_t table_max(sfj_journal *j)
+{
+    return table_max_on(&g_pg, j);
+}
+
+static void test_kill9_loops(void **state)
+{
+    fx *f = *state;
+    int rounds = getenv("SFJ_SOAK") != NULL ? 20 : 2, round;
+    sfj_forwarder *fw;
+    pthread_t th;
+    feeder fd;
+    uint64_t wm;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-K9", 68);
+    sfj_test_host_start(&f->host);
+    fw = start_fwd(f, f->j[0], f->host.port);
+    fd.j = f->j[0];
+    fd.stop = 0;
+    pthread_create(&th, NULL, feed_main, &fd);
+    for (round = 0; round < 2 * rounds; round++) {
+        usleep(150000 + (useconds_t)randombytes_uniform(250000));
+        /* Every entry the terminal holds as acknowledged must be in the
+         * table when nothing can fill a gap any more: gateway and, every
+         * other round, the database killed at once. */
+        sfj_test_host_stop(&f->host, SIGKILL);
+        if (round % 2)
+            sfj_test_pg_kill(&g_pg);
+        assert_int_equal(sfj__journal_watermark(f->j[0], &wm), 0);
+        if (round % 2)
+            sfj_test_pg_start(&g_pg);
+        assert_true(table_max(f->j[0]) >= wm);
+        sfj_test_host_start(&f->host);
+    }
+    fd.stop = 1;
+    pthread_join(th, NULL);
+    finish(f, fw, 0);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal(f->j[0]) > 0);
+}
+
+/* ---- failover: primary + synchronous standby ---- */
+
+static void test_failover(void **state)
+{
+    fx *f = *state;
+    int rounds = getenv("SFJ_SOAK") != NULL ? 8 : 2, round;
+    sfj_test_pg *pg = calloc(2, sizeof *pg), *prim, *sb;
+    sfj_forwarder *fw;
+    uint64_t wm;
+    pthread_t th;
+    feeder fd;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-FAILOVER", 72);
+    sfj_test_pg_init(&pg[0]);
+    sfj_test_pg_standby(&pg[1], &pg[0]);
+    /* Gateways find the primary through a multi-host string. */
+    snprintf(f->host.extra, sizeof f->host.extra,
+             "--store postgresql://sfj@127.0.0.1:%d,127.0.0.1:%d/postgres?"
+             "target_session_attrs=read-write&connect_timeout=2",
+             pg[0].port, pg[1].port);
+    sfj_test_host_start(&f->host);
+    fw = start_fwd(f, f->j[0], f->host.port);
+    fd.j = f->j[0];
+    fd.stop = 0;
+    pthread_create(&th, NULL, feed_main, &fd);
+    for (round = 0; round < rounds; round++) {
+        prim = &pg[round % 2];
+        sb = &pg[(round + 1) % 2];
+        usleep(300000 + (useconds_t)randombytes_uniform(400000));
+        /* Even rounds: the gateway dies with the primary, so that nothing
+         * can refill a gap before the promoted server is checked; odd
+         * rounds: it lives on and reconnects through the string. */
+        if (round % 2 == 0)
+            sfj_test_host_stop(&f->host, SIGKILL);
+        sfj_test_pg_kill(prim);
+        assert_int_equal(sfj__journal_watermark(f->j[0], &wm), 0);
+        sfj_test_pg_promote(sb);
+        if (round % 2 == 0) {
+            assert_true(table_max_on(sb, f->j[0]) >= wm);
+            sfj_test_host_start(&f->host);
+        }
+        /* The old primary comes back as the new standby, on its port. */
+        sfj_test_pg_cleanup(prim);
+        sfj_test_pg_standby(prim, sb);
+    }
+    fd.stop = 1;
+    pthread_join(th, NULL);
+    finish(f, fw, 0);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    /* 0 lost, 0 duplicated on the last promoted server. */
+    assert_true(table_equal_on(&pg[rounds % 2], f->j[0]) > 0);
+    sfj_test_pg_cleanup(&pg[0]);
+    sfj_test_pg_cleanup(&pg[1]);
+    free(pg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ingest_and_export, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_db_unreachable_at_start, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_down_mid_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_gateways, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provision_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_loops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
+#else
+static void test_no_libpq(void **state)
+{
+    (void)state;
+    print_message("sfj-host built without libpq: nothing to test\n");
+    skip();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_libpq)};
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+#endif
