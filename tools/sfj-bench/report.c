@@ -62,7 +62,7 @@ static void targets(const bench_results *r, target *t)
                           r->io[BENCH_IO_LMDB].dev_bytes),
                     1.0001, 1};
     t[10] = (target){"replay_v2_vs_v1", "replay: protocol v2 / v1 >= 0.9",
-                    ratio(r->replay_eps, r->replay_v1_eps), 0.9, 0};
+                     ratio(r->replay_eps, r->replay_v1_eps), 0.9, 0};
     t[11] = (target){"replay_v2_eps", "replay, protocol v2 >= 50,000/s",
                      r->replay_eps, 50000, 0};
     t[12] = (target){"wire_v2_minus_v1", "wire bytes/entry: v2 - v1 <= 24",

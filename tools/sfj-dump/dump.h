@@ -24,9 +24,9 @@ typedef struct dump_opts {
     int format; /* SFJ__OUT_* */
     int payload_mode;
     int payload_set; /* --payload given */
-    uint64_t lines; /* -n: at most this many, the newest (0: all) */
-    int reverse;    /* -r: newest first */
-    int follow;     /* --follow: then wait for new entries */
+    uint64_t lines;  /* -n: at most this many, the newest (0: all) */
+    int reverse;     /* -r: newest first */
+    int follow;      /* --follow: then wait for new entries */
     int verify;
     int pinned;
     uint8_t pin[32];
