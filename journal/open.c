@@ -179,20 +179,6 @@ static int meta_get(sfj_journal *j, MDB_txn *txn, const char *name, MDB_val *v)
     return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, name);
 }
 
-static int meta_put(sfj_journal *j, MDB_txn *txn, const char *name,
-                    const void *data, size_t len)
-{
-    MDB_val k, v;
-    int mrc;
-
-    k.mv_data = (void *)name;
-    k.mv_size = strlen(name);
-    v.mv_data = (void *)data;
-    v.mv_size = len;
-    mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
-    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, name);
-}
-
 /* A new journal: fresh id, format, terminal, key check or mirror data. */
 static int meta_create(sfj_journal *j, MDB_txn *txn)
 {
@@ -203,11 +189,11 @@ static int meta_create(sfj_journal *j, MDB_txn *txn)
         randombytes_buf(j->journal_id, sizeof j->journal_id);
     rc = sfj__meta_put_u64(j, txn, SFJ__META_FORMAT, SFJ__FORMAT_VERSION);
     if (rc == SFJ_OK)
-        rc = meta_put(j, txn, SFJ__META_JOURNAL_ID, j->journal_id,
-                      sizeof j->journal_id);
+        rc = sfj__meta_put(j, txn, SFJ__META_JOURNAL_ID, j->journal_id,
+                           sizeof j->journal_id);
     if (rc == SFJ_OK)
-        rc = meta_put(j, txn, SFJ__META_TERMINAL_ID, j->terminal_id,
-                      strlen(j->terminal_id));
+        rc = sfj__meta_put(j, txn, SFJ__META_TERMINAL_ID, j->terminal_id,
+                           strlen(j->terminal_id));
     if (rc == SFJ_OK)
         rc = sfj__meta_put_u64(j, txn, SFJ__META_EPOCH, 1);
     j->epoch = 1;
@@ -216,10 +202,11 @@ static int meta_create(sfj_journal *j, MDB_txn *txn)
     if (rc == SFJ_OK && !j->mirror)
         memcpy(j->pubkey, j->keys->sign_pk, sizeof j->pubkey);
     if (rc == SFJ_OK)
-        rc = meta_put(j, txn, SFJ__META_PUBKEY, j->pubkey, sizeof j->pubkey);
+        rc = sfj__meta_put(j, txn, SFJ__META_PUBKEY, j->pubkey,
+                           sizeof j->pubkey);
     if (rc == SFJ_OK && !j->mirror) {
         sfj__key_check(j->keys, j->journal_id, check);
-        rc = meta_put(j, txn, SFJ__META_KEYCHECK, check, sizeof check);
+        rc = sfj__meta_put(j, txn, SFJ__META_KEYCHECK, check, sizeof check);
     }
     return rc;
 }

@@ -146,6 +146,8 @@ int sfj__meta_get_u64(sfj_journal *j, MDB_txn *txn, const char *name,
                       uint64_t *out);
 int sfj__meta_put_u64(sfj_journal *j, MDB_txn *txn, const char *name,
                       uint64_t v);
+int sfj__meta_put(sfj_journal *j, MDB_txn *txn, const char *name,
+                  const void *data, size_t len);
 
 /* The prune anchor in meta: `*seq` 0 when there is none; otherwise
  * `hash` = h(seq) and `*sig` says whether the anchor's signature checks

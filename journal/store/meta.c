@@ -36,18 +36,25 @@ int sfj__meta_get_u64(sfj_journal *j, MDB_txn *txn, const char *name,
     return SFJ_OK;
 }
 
+int sfj__meta_put(sfj_journal *j, MDB_txn *txn, const char *name,
+                  const void *data, size_t len)
+{
+    MDB_val k = name_key(name), v;
+    int mrc;
+
+    v.mv_data = (void *)data;
+    v.mv_size = len;
+    mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
+    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, name);
+}
+
 int sfj__meta_put_u64(sfj_journal *j, MDB_txn *txn, const char *name,
                       uint64_t value)
 {
     uint8_t buf[8];
-    MDB_val k = name_key(name), v;
-    int mrc;
 
     sfj__put_u64(buf, value);
-    v.mv_data = buf;
-    v.mv_size = 8;
-    mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
-    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, name);
+    return sfj__meta_put(j, txn, name, buf, sizeof buf);
 }
 
 int sfj__load_head(sfj_journal *j, MDB_txn *txn, uint64_t *last_seq,

@@ -101,20 +101,6 @@ static int drop_index(sfj_journal *j, MDB_txn *txn, uint64_t seq,
     return rc;
 }
 
-static int meta_put_bytes(sfj_journal *j, MDB_txn *txn, const char *name,
-                          const uint8_t *data, size_t len)
-{
-    MDB_val k, v;
-    int mrc;
-
-    k.mv_data = (void *)name;
-    k.mv_size = strlen(name);
-    v.mv_data = (void *)data;
-    v.mv_size = len;
-    mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
-    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, "prune anchor");
-}
-
 /* The anchor is signed, so that deleting a prefix and writing a matching
  * anchor needs the signing key (docs/FORMAT.md, "Prune anchor"). A journal
  * written before signed anchors gets its first signature here. */
@@ -129,9 +115,9 @@ static int save_anchor(sfj_journal *j, MDB_txn *txn, uint64_t seq,
     sfj__prune_sign(j->journal_id, seq, hash, j->keys->sign_sk, sig);
     rc = sfj__meta_put_u64(j, txn, SFJ__META_PRUNE_SEQ, seq);
     if (rc == SFJ_OK)
-        rc = meta_put_bytes(j, txn, SFJ__META_PRUNE_HASH, hash, SFJ_HASH_BYTES);
+        rc = sfj__meta_put(j, txn, SFJ__META_PRUNE_HASH, hash, SFJ_HASH_BYTES);
     if (rc == SFJ_OK)
-        rc = meta_put_bytes(j, txn, SFJ__META_PRUNE_SIG, sig, sizeof sig);
+        rc = sfj__meta_put(j, txn, SFJ__META_PRUNE_SIG, sig, sizeof sig);
     return rc;
 }
 
