@@ -155,30 +155,45 @@ static void test_golden_json(void **state)
         "\"decrypted\":true,\"status\":\"none\",\"status_code\":0,\"boot\":2,"
         "\"txn_id\":\"T100\",\"amount\":1250,\"currency\":\"EUR\","
         "\"auth_code\":\"\",\"copy\":0,\"payload_len\":28,\"payload\":\"0200 "
-        "PAN=411111******1111 ok\",\"exponent\":2}\n"
+        "PAN=411111******1111 ok\",\"exponent\":2,"
+        "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
+        "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
+        "\"\"}\n"
         "{\"seq\":2,\"time\":\"2026-11-23T12:00:01.500Z\",\"wall_ms\":"
         "1795435201500,\"kind\":\"outcome\",\"kind_code\":2,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"approved\",\"status_code\":1,"
         "\"boot\":2,\"txn_id\":\"T100\",\"amount\":1250,\"currency\":\"EUR\","
         "\"auth_code\":\"A1B2C3\",\"copy\":0,\"payload_len\":9,\"payload\":"
-        "\"0210,\\\"00\\\"\",\"exponent\":2}\n"
+        "\"0210,\\\"00\\\"\",\"exponent\":2,"
+        "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
+        "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
+        "\"\"}\n"
         "{\"seq\":3,\"time\":\"2026-11-23T12:01:00.000Z\",\"wall_ms\":"
         "1795435260000,\"kind\":\"receipt\",\"kind_code\":5,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"printed\",\"status_code\":10,"
         "\"boot\":2,\"txn_id\":\"T100\",\"amount\":1250,\"currency\":\"EUR\","
         "\"auth_code\":\"\",\"copy\":1,\"payload_len\":7,\"payload\":"
-        "\"receipt\",\"exponent\":2}\n"
+        "\"receipt\",\"exponent\":2,"
+        "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
+        "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
+        "\"\"}\n"
         "{\"seq\":4,\"time\":\"2026-11-23T13:00:00.000Z\",\"wall_ms\":"
         "1795438800000,\"kind\":\"offline\",\"kind_code\":3,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"approved\",\"status_code\":1,"
         "\"boot\":2,\"txn_id\":\"T200\",\"amount\":800,\"currency\":\"USD\","
         "\"auth_code\":\"\",\"copy\":0,\"payload_len\":4,\"payload\":"
-        "\"\\\\x01\\\\x02\\\\\\\\z\",\"exponent\":2}\n"
+        "\"\\\\x01\\\\x02\\\\\\\\z\",\"exponent\":2,"
+        "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
+        "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
+        "\"\"}\n"
         "{\"seq\":5,\"time\":\"2026-11-23T14:00:00.000Z\",\"wall_ms\":"
         "1795442400000,\"kind\":\"note\",\"kind_code\":8,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"none\",\"status_code\":0,\"boot\":2,"
         "\"txn_id\":\"\",\"amount\":0,\"currency\":\"\",\"auth_code\":\"\","
-        "\"copy\":0,\"payload_len\":0,\"payload\":\"\",\"exponent\":null}\n");
+        "\"copy\":0,\"payload_len\":0,\"payload\":\"\",\"exponent\":null,"
+        "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
+        "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
+        "\"\"}\n");
     /* Without the key: clear headers only, same field names. */
     assert_int_equal(run(f, f->path, "--from", "5", "--format", "json", NULL),
                      0);
@@ -189,7 +204,10 @@ static void test_golden_json(void **state)
         "\"decrypted\":false,\"status\":null,\"status_code\":null,\"boot\":"
         "null,\"txn_id\":null,\"amount\":null,\"currency\":null,\"auth_code\":"
         "null,\"copy\":null,\"payload_len\":null,\"payload\":null,"
-        "\"exponent\":null}\n"
+        "\"exponent\":null,"
+        "\"rrn\":null,\"stan\":null,\"response_code\":null,\"merchant_ref\":"
+        "null,\"card\":null,\"tip\":null,\"flags\":null,\"flags_code\":null,"
+        "\"note\":null}\n"
         "{\"seq\":6,");
     expect_contains(f->out, "\"kind\":\"checkpoint\",\"kind_code\":7,"
                             "\"epoch\":1,\"decrypted\":false,\"status\":null,"
@@ -208,24 +226,27 @@ static void test_golden_csv(void **state)
         f,
         "seq,time,wall_ms,kind,kind_code,epoch,decrypted,status,status_code,"
         "boot,txn_id,amount,currency,auth_code,copy,payload_len,payload,"
-        "exponent\n"
+        "exponent,rrn,stan,response_code,merchant_ref,card,tip,flags,flags_"
+        "code,"
+        "note\n"
         "1,2026-11-23T12:00:00.000Z,1795435200000,intent,1,1,true,none,0,2,"
         "T100,1250,EUR,,0,28,"
-        "303230302050414e3d3431313131312a2a2a2a2a2a31313131206f6b,2\n"
+        "303230302050414e3d3431313131312a2a2a2a2a2a31313131206f6b,2,,,,,,0,,0,"
+        "\n"
         "2,2026-11-23T12:00:01.500Z,1795435201500,outcome,2,1,true,approved,"
         "1,2,T100,1250,EUR,A1B2C3,0,9,303231302c2230302"
-        "2,2\n"
+        "2,2,,,,,,0,,0,\n"
         "3,2026-11-23T12:01:00.000Z,1795435260000,receipt,5,1,true,printed,"
-        "10,2,T100,1250,EUR,,1,7,72656365697074,2\n"
+        "10,2,T100,1250,EUR,,1,7,72656365697074,2,,,,,,0,,0,\n"
         "4,2026-11-23T13:00:00.000Z,1795438800000,offline,3,1,true,approved,"
-        "1,2,T200,800,USD,,0,4,01025c7a,2\n"
+        "1,2,T200,800,USD,,0,4,01025c7a,2,,,,,,0,,0,\n"
         "5,2026-11-23T14:00:00.000Z,1795442400000,note,8,1,true,none,0,2,,0,,"
-        ",0,0,,\n");
+        ",0,0,,,,,,,,0,,0,\n");
     /* Text payloads with a comma and quotes are quoted per RFC 4180. */
     assert_int_equal(run(f, f->path, "--key", f->keyfile, "--from", "2", "--to",
                          "2", "--format", "csv", "--payload", "text", NULL),
                      0);
-    expect_contains(f->out, ",A1B2C3,0,9,\"0210,\"\"00\"\"\",2\n");
+    expect_contains(f->out, ",A1B2C3,0,9,\"0210,\"\"00\"\"\",2,,,,,,0,,0,\n");
 }
 
 static void test_filters_and_masking(void **state)
@@ -615,9 +636,91 @@ static void test_table(void **state)
         run(f, f->path, "-k", f->keyfile, "--from", "8", "-o", "json", NULL),
         0);
     expect_contains(f->out, "\"amount\":1234,\"currency\":\"KWD\"");
-    expect_contains(f->out, "\"exponent\":3}\n");
-    expect_contains(f->out, "\"exponent\":null}\n");
+    expect_contains(f->out, "\"exponent\":3,\"rrn\":");
+    expect_contains(f->out, "\"exponent\":null,\"rrn\":");
     free(out);
+}
+
+/* The acquirer's references of event codec 2: appended at the end of JSON
+ * and CSV (the fields before them unchanged), and shown by -o wide. */
+static void test_refs(void **state)
+{
+    fixture *f = *state;
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj_journal *j;
+
+    build_fixed(f);
+    j = open_rw(f);
+    add(j, SFJ_EV_TXN_INTENT, 0, "T300", 1000, "EUR", NULL, 0, T0 + 9000000,
+        NULL, 0);
+    ev.kind = SFJ_EV_TXN_OUTCOME;
+    ev.status = SFJ_ST_APPROVED;
+    ev.txn_id = "T300";
+    ev.amount = 900;
+    ev.currency = "EUR";
+    ev.auth_code = "XY12";
+    ev.wall_ms = T0 + 9001000;
+    ev.rrn = "123456789012";
+    ev.stan = "004711";
+    ev.response_code = "00";
+    ev.merchant_ref = "T300-short";
+    ev.card = "411111******1111";
+    ev.tip = 150;
+    ev.flags = SFJ_EVF_PARTIAL | SFJ_EVF_RECONCILED;
+    ev.note = "report acq.csv, line 7";
+    assert_int_equal(sfj_append(j, &ev, NULL), SFJ_OK);
+    ev = (sfj_event)SFJ_EVENT_INIT;
+    ev.kind = SFJ_EV_TXN_OFFLINE;
+    ev.status = SFJ_ST_APPROVED;
+    ev.txn_id = "T400";
+    ev.amount = 500;
+    ev.currency = "USD";
+    ev.auth_code = "V9";
+    ev.wall_ms = T0 + 9002000;
+    ev.flags = SFJ_EVF_MANUAL;
+    ev.note = "voice auth";
+    assert_int_equal(sfj_append(j, &ev, NULL), SFJ_OK);
+    sfj_journal_close(j);
+
+    assert_int_equal(
+        run(f, f->path, "-k", f->keyfile, "--txn", "T300", "-o", "json", NULL),
+        0);
+    expect_contains(
+        f->out,
+        "\"auth_code\":\"XY12\",\"copy\":0,\"payload_len\":0,\"payload\":\"\","
+        "\"exponent\":2,\"rrn\":\"123456789012\",\"stan\":\"004711\","
+        "\"response_code\":\"00\",\"merchant_ref\":\"T300-short\",\"card\":"
+        "\"411111******1111\",\"tip\":150,\"flags\":\"partial|reconciled\","
+        "\"flags_code\":5,\"note\":\"report acq.csv, line 7\"}\n");
+    /* The intent has none of them. */
+    expect_contains(f->out,
+                    "\"exponent\":2,\"rrn\":\"\",\"stan\":\"\","
+                    "\"response_code\":\"\",\"merchant_ref\":\"\",\"card\":"
+                    "\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
+                    "\"\"}\n");
+    assert_int_equal(
+        run(f, f->path, "-k", f->keyfile, "--txn", "T400", "-o", "json", NULL),
+        0);
+    expect_contains(f->out, "\"flags\":\"manual\",\"flags_code\":2,"
+                            "\"note\":\"voice auth\"}\n");
+    assert_int_equal(
+        run(f, f->path, "-k", f->keyfile, "--txn", "T300", "-o", "csv", NULL),
+        0);
+    expect_contains(f->out, ",900,EUR,XY12,0,0,,2,123456789012,004711,00,"
+                            "T300-short,411111******1111,150,"
+                            "partial|reconciled,5,\"report acq.csv, line "
+                            "7\"\n");
+    assert_int_equal(
+        run(f, f->path, "-k", f->keyfile, "--txn", "T300", "-o", "wide", NULL),
+        0);
+    expect_contains(f->out, "RRN");
+    expect_contains(f->out, "123456789012");
+    expect_contains(f->out, "004711");
+    expect_contains(f->out, "411111******1111");
+    expect_contains(f->out, "EUR 1.50");
+    expect_contains(f->out, "partial|reconciled");
+    expect_contains(f->out, "T300-short");
+    expect_contains(f->out, "\"report acq.csv, line 7\"");
 }
 
 /* Progress: carriage-return lines on a TTY (here a pseudo-terminal),
@@ -924,6 +1027,8 @@ static void test_disputes_walkthrough(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_refs, sfj_test_setup,
+                                        sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_golden_json, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_golden_csv, sfj_test_setup,

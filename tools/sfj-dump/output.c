@@ -14,7 +14,28 @@
 
 static const char *const csv_columns =
     "seq,time,wall_ms,kind,kind_code,epoch,decrypted,status,status_code,boot,"
-    "txn_id,amount,currency,auth_code,copy,payload_len,payload,exponent";
+    "txn_id,amount,currency,auth_code,copy,payload_len,payload,exponent,"
+    "rrn,stan,response_code,merchant_ref,card,tip,flags,flags_code,note";
+
+/* The event flags by name, "|" between them ("" for none). */
+static void flag_names(unsigned flags, char *out, size_t cap)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{SFJ_EVF_PARTIAL, "partial"},
+                 {SFJ_EVF_MANUAL, "manual"},
+                 {SFJ_EVF_RECONCILED, "reconciled"}};
+    size_t i, n = 0;
+
+    out[0] = '\0';
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(flags & names[i].bit))
+            continue;
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "|" : "",
+                              names[i].name);
+    }
+}
 
 /* Kinds and statuses by name (sfj_kind_name's spelling) or number. */
 int dump_kind_parse(const char *s, uint16_t *out)
@@ -61,9 +82,11 @@ void dump_print_header(const dump_opts *o)
         printf("%7s %-20s %-10s %-12s %-32s %16s %s\n", "SEQ", "TIME", "KIND",
                "STATUS", "TXN", "AMOUNT", "PAYLOAD");
     else if (o->format == SFJ__OUT_WIDE)
-        printf("%8s  %-24s  %-10s  %-12s  %-32s  %20s  %-8s  %4s  %s\n", "SEQ",
-               "TIME", "KIND", "STATUS", "TXN", "AMOUNT", "AUTH", "COPY",
-               "PAYLOAD");
+        printf("%8s  %-24s  %-10s  %-12s  %-32s  %20s  %-8s  %4s  %-12s  "
+               "%-6s  %-3s  %-19s  %12s  %-24s  %-32s  %s  %s\n",
+               "SEQ", "TIME", "KIND", "STATUS", "TXN", "AMOUNT", "AUTH", "COPY",
+               "RRN", "STAN", "RC", "CARD", "TIP", "FLAGS", "MERCHANT_REF",
+               "NOTE", "PAYLOAD");
 }
 
 /* `pl` cut to `room` characters, "..." marking the cut. */
@@ -77,11 +100,16 @@ static void print_cut(const char *pl, size_t room)
         printf("%.*s...\n", (int)(room - 3), pl);
 }
 
+static const char *dash(const char *s)
+{
+    return s[0] != '\0' ? s : "-";
+}
+
 static void print_table(const dump_row *r, const char *time, const char *pl,
                         int wide)
 {
     const sfj_entry *e = r->e;
-    char amount[48] = "-", what[48], seconds[24];
+    char amount[48] = "-", what[48], seconds[24], tip[48] = "-", flags[48];
 
     if (r->has_boot)
         snprintf(what, sizeof what, "boot %" PRIu32, r->boot);
@@ -92,13 +120,27 @@ static void print_table(const dump_row *r, const char *time, const char *pl,
     if (wide) {
         printf("%8" PRIu64 "  %-24s  %-10s  ", r->seq, time,
                sfj_kind_name(r->kind));
-        if (e == NULL)
-            printf("%-12s  %-32s  %20s  %-8s  %4s  %s\n", "-", "-", "-", "-",
+        if (e == NULL) {
+            printf("%-12s  %-32s  %20s  %-8s  %4s  %-12s  %-6s  %-3s  %-19s  "
+                   "%12s  %-24s  %-32s  %s  %s\n",
+                   "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
                    "-", what);
+            return;
+        }
+        if (e->tip != 0)
+            sfj__cli_format_amount(e->tip, e->currency, tip, sizeof tip);
+        flag_names(e->flags, flags, sizeof flags);
+        printf("%-12s  %-32s  %20s  %-8s  %4" PRIu32 "  %-12s  %-6s  %-3s  "
+               "%-19s  %12s  %-24s  %-32s  ",
+               sfj_status_name(e->status), e->txn_id[0] ? e->txn_id : "-",
+               amount, e->auth_code[0] ? e->auth_code : "-", e->copy,
+               dash(e->rrn), dash(e->stan), dash(e->response_code),
+               dash(e->card), tip, dash(flags), dash(e->merchant_ref));
+        if (e->note[0] != '\0')
+            sfj__cli_json_str(stdout, e->note);
         else
-            printf("%-12s  %-32s  %20s  %-8s  %4" PRIu32 "  %s\n",
-                   sfj_status_name(e->status), e->txn_id[0] ? e->txn_id : "-",
-                   amount, e->auth_code[0] ? e->auth_code : "-", e->copy, pl);
+            printf("-");
+        printf("  %s\n", pl);
         return;
     }
     /* "2026-11-23T12:00:00.000Z" to the second, still a time the tools
@@ -130,6 +172,7 @@ static void print_exponent(const char *cur)
 static void print_json(const dump_row *r, const char *time, const char *pl)
 {
     const sfj_entry *e = r->e;
+    char flags[48];
 
     printf("{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"wall_ms\":%" PRId64
            ",\"kind\":\"%s\",\"kind_code\":%u,\"epoch\":%" PRIu32
@@ -144,7 +187,10 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
             printf("null");
         printf(",\"txn_id\":null,\"amount\":null,\"currency\":null,"
                "\"auth_code\":null,\"copy\":null,\"payload_len\":null,"
-               "\"payload\":null,\"exponent\":null}\n");
+               "\"payload\":null,\"exponent\":null,\"rrn\":null,\"stan\":null,"
+               "\"response_code\":null,\"merchant_ref\":null,\"card\":null,"
+               "\"tip\":null,\"flags\":null,\"flags_code\":null,"
+               "\"note\":null}\n");
         return;
     }
     printf("\"status\":\"%s\",\"status_code\":%u,\"boot\":%" PRIu32
@@ -160,21 +206,37 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
     sfj__cli_json_str(stdout, pl);
     printf(",\"exponent\":");
     print_exponent(e->currency);
+    flag_names(e->flags, flags, sizeof flags);
+    printf(",\"rrn\":");
+    sfj__cli_json_str(stdout, e->rrn);
+    printf(",\"stan\":");
+    sfj__cli_json_str(stdout, e->stan);
+    printf(",\"response_code\":");
+    sfj__cli_json_str(stdout, e->response_code);
+    printf(",\"merchant_ref\":");
+    sfj__cli_json_str(stdout, e->merchant_ref);
+    printf(",\"card\":");
+    sfj__cli_json_str(stdout, e->card);
+    printf(",\"tip\":%" PRId64 ",\"flags\":\"%s\",\"flags_code\":%u,"
+           "\"note\":",
+           e->tip, flags, e->flags);
+    sfj__cli_json_str(stdout, e->note);
     printf("}\n");
 }
 
 static void print_csv(const dump_row *r, const char *time, const char *pl)
 {
     const sfj_entry *e = r->e;
+    char flags[48];
 
     printf("%" PRIu64 ",%s,%" PRId64 ",%s,%u,%" PRIu32 ",%s,", r->seq, time,
            r->wall_ms, sfj_kind_name(r->kind), r->kind, r->epoch,
            e ? "true" : "false");
     if (e == NULL) {
         if (r->has_boot)
-            printf(",,%" PRIu32 ",,,,,,,,\n", r->boot);
+            printf(",,%" PRIu32 ",,,,,,,,,,,,,,,,,\n", r->boot);
         else
-            printf(",,,,,,,,,,\n");
+            printf(",,,,,,,,,,,,,,,,,,,\n");
         return;
     }
     printf("%s,%u,%" PRIu32 ",", sfj_status_name(e->status), e->status,
@@ -187,6 +249,19 @@ static void print_csv(const dump_row *r, const char *time, const char *pl)
     printf(",");
     if (sfj__cli_currency_exponent(e->currency) >= 0)
         print_exponent(e->currency);
+    flag_names(e->flags, flags, sizeof flags);
+    printf(",");
+    sfj__cli_csv_str(stdout, e->rrn);
+    printf(",");
+    sfj__cli_csv_str(stdout, e->stan);
+    printf(",");
+    sfj__cli_csv_str(stdout, e->response_code);
+    printf(",");
+    sfj__cli_csv_str(stdout, e->merchant_ref);
+    printf(",");
+    sfj__cli_csv_str(stdout, e->card);
+    printf(",%" PRId64 ",%s,%u,", e->tip, flags, e->flags);
+    sfj__cli_csv_str(stdout, e->note);
     printf("\n");
 }
 
