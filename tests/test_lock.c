@@ -127,6 +127,12 @@ static void test_second_writer_refused(void **state)
     assert_int_equal(sfj_test_run_tool(f, "sfj-dump", f->path, "--key",
                                        f->keyfile, (char *)NULL),
                      0);
+    /* sfj-reconcile's writes are refused the same way, with the same code. */
+    assert_int_equal(sfj_test_run_tool(f, "sfj-reconcile", f->path, "-k",
+                                       f->keyfile, "--manual-sale", "--amount",
+                                       "1.00", "--currency", "EUR", "--at",
+                                       "2026-11-27T10:00:00Z", (char *)NULL),
+                     75);
 
     stop_holder(pid);
 

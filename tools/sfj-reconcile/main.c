@@ -19,20 +19,15 @@
 #include "cli_time.h"
 #include "sfj/sfj.h"
 
+/* docs/CLI.md's codes, and this tool's own 3. */
 enum {
-    EXIT_OK = 0,
-    EXIT_ACTION = 1,
+    EXIT_OK = SFJ__EX_OK,
+    EXIT_ACTION = SFJ__EX_ATTENTION,
     EXIT_REPORT = 3, /* a report could not be read */
-    EXIT_USAGE = 64,
-    EXIT_DAMAGED = 65,
-    EXIT_NOTFOUND = 66,
-    EXIT_INTERNAL = 70,
-    EXIT_CANTWRITE = 73,
-    EXIT_IO = 74,
-    EXIT_BUSY = 75,
-    EXIT_VERSION = 76,
-    EXIT_WRONGKEY = 77,
-    EXIT_KEYFILE = 78
+    EXIT_USAGE = SFJ__EX_USAGE,
+    EXIT_INTERNAL = SFJ__EX_INTERNAL,
+    EXIT_CANTWRITE = SFJ__EX_CANTWRITE,
+    EXIT_KEYFILE = SFJ__EX_KEYFILE
 };
 
 #define REPORT_MAX (256u << 20)
@@ -95,29 +90,19 @@ static void say(const char *fmt, ...)
     va_end(ap);
 }
 
+/* The shared mapping (so a journal held by the app is 75, busy, like in
+ * every tool), plus what only this tool meets: an unreadable report, and
+ * an apply the journal's rules refuse. */
 static int exit_for(int rc)
 {
     switch (rc) {
-    case SFJ_EAUTH:
-    case SFJ_EPERM:
-        return EXIT_WRONGKEY;
-    case SFJ_ENOTFOUND:
-        return EXIT_NOTFOUND;
-    case SFJ_ECORRUPT:
-        return EXIT_DAMAGED;
-    case SFJ_EIO:
-        return EXIT_IO;
-    case SFJ_EVERSION:
-        return EXIT_VERSION;
     case SFJ_EREPORT:
         return EXIT_REPORT;
-    case SFJ_EFULL:
-    case SFJ_EDEAD:
     case SFJ_ELIMIT:
     case SFJ_ESTATE:
         return EXIT_CANTWRITE;
     default:
-        return EXIT_INTERNAL;
+        return sfj__cli_exit_for(rc);
     }
 }
 
@@ -369,7 +354,7 @@ static int reconcile(sfj_journal *j, sfj_recon_opts *o, char **reports, int n,
         rc = sfj__cli_read_file(reports[k], REPORT_MAX, &data, &len);
         if (rc != 0) {
             say("%s: cannot read", reports[k]);
-            code = rc == -2 ? EXIT_NOTFOUND : EXIT_REPORT;
+            code = rc == -2 ? SFJ__EX_NOTFOUND : EXIT_REPORT;
             goto done;
         }
         rc = sfj_recon_add_report(r, reports[k], (const char *)data, len);
@@ -406,7 +391,7 @@ static int reconcile(sfj_journal *j, sfj_recon_opts *o, char **reports, int n,
             code = EXIT_ACTION;
     }
     if (fflush(stdout) != 0)
-        code = EXIT_IO;
+        code = SFJ__EX_IO;
 done:
     sfj_recon_free(r);
     return code;
@@ -598,7 +583,7 @@ int main(int argc, char **argv)
                                  apply, fmt);
 done:
     if (j != NULL && sfj_journal_close(j) != SFJ_OK && code == EXIT_OK)
-        code = EXIT_IO;
+        code = SFJ__EX_IO;
     sfj_keys_free(keys);
     free(cols);
     return code;
