@@ -93,6 +93,7 @@ static void test_kill9_loses_nothing(void **state)
     char *path = sfj_test_path(dir, "j");
     sfj_keys *keys = sfj_test_keys(3);
     uint64_t *amounts = NULL, cap = 0, reported = 0, seq, rec[2];
+    uint64_t verified_to = 0; /* checkpoint the chain verified up to */
     int r, rc, n = rounds(), refused = 0;
     const char *seed_env = getenv("SFJ_CRASH_SEED");
     char how[32];
@@ -184,8 +185,16 @@ static void test_kill9_loses_nothing(void **state)
             assert_int_equal((uint64_t)e->amount, amounts[seq]);
             sfj_entry_free(e);
         }
-        assert_int_equal(sfj__verify(j, 0, NULL, r % 10 == 0, &vr), SFJ_OK);
+        /* The walk starts at the last checkpoint already verified (its
+         * signature vouches for what came before), except every 100th
+         * round and the last, which walk it all: a round costs what it
+         * wrote, so long soaks keep their pace. */
+        assert_int_equal(
+            sfj__verify(j, r % 100 == 0 || r == n - 1 ? 0 : verified_to, NULL,
+                        r % 10 == 0, &vr),
+            SFJ_OK);
         assert_int_equal(vr.bad_seq, 0);
+        verified_to = vr.verified_to;
         /* open sealed the crashed tail: everything is signed. */
         assert_int_equal(vr.verified_to, vr.last_seq);
         assert_int_equal(sfj_journal_close(j), SFJ_OK);
