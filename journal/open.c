@@ -327,13 +327,29 @@ static int apply_open_checkpoint(sfj__wctx *w, void *arg)
     return sfj__wctx_checkpoint(w);
 }
 
+/* Begin the open's transaction; a map another process grew since this
+ * handle sized its own is adopted. */
+static int begin_open_txn(sfj_journal *j, MDB_txn **txn)
+{
+    int mrc = mdb_txn_begin(j->env, NULL, j->rdonly ? MDB_RDONLY : 0, txn);
+
+    if (mrc == MDB_MAP_RESIZED && mdb_env_set_mapsize(j->env, 0) == 0) {
+        MDB_envinfo info;
+
+        mdb_env_info(j->env, &info);
+        j->map_size = info.me_mapsize;
+        mrc = mdb_txn_begin(j->env, NULL, j->rdonly ? MDB_RDONLY : 0, txn);
+    }
+    return mrc;
+}
+
 static int init_state(sfj_journal *j, int created)
 {
     MDB_txn *txn = NULL;
     uint64_t boot = 0, ckpt = 0;
     int mrc, rc, tries;
 
-    mrc = mdb_txn_begin(j->env, NULL, j->rdonly ? MDB_RDONLY : 0, &txn);
+    mrc = begin_open_txn(j, &txn);
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_txn_begin(open)");
     /* Before LMDB reads any tree page, make sure none would lead it
@@ -343,7 +359,7 @@ static int init_state(sfj_journal *j, int created)
         /* Busy writers elsewhere: check a newer snapshot. */
         mdb_txn_abort(txn);
         txn = NULL;
-        mrc = mdb_txn_begin(j->env, NULL, j->rdonly ? MDB_RDONLY : 0, &txn);
+        mrc = begin_open_txn(j, &txn);
         if (mrc != MDB_SUCCESS)
             return sfj__mdb_rc(j, mrc, "mdb_txn_begin(open)");
         rc = sfj__lmdb_walk(j, txn, (j->opts.flags & SFJ_OPEN_CHECK) != 0);
@@ -490,7 +506,7 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
                        const uint8_t *journal_id, const uint8_t *pubkey)
 {
     sfj_journal *j = NULL;
-    int rc, created = 0;
+    int rc, created = 0, tries;
 
     if (out == NULL)
         return SFJ_EINVAL;
@@ -525,6 +541,17 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
         rc = setup_env(j, dir);
     if (rc == SFJ_OK)
         rc = init_state(j, created);
+    /* LMDB sizes the map of a journal above the initial size to exactly
+     * the pages in use. The open's commit (boot counter) then needs a new
+     * page whenever no freed page may be reused yet (a reader elsewhere
+     * pins them): grow the map as an append would, up to the cap, within
+     * which the reserve keeps room for this commit. */
+    for (tries = 0; rc == SFJ_EFULL && !j->rdonly && tries < 64; tries++) {
+        if (sfj__grow_map(j, 0) != SFJ_OK)
+            break;
+        j->errmsg[0] = '\0';
+        rc = init_state(j, created);
+    }
     if (rc != SFJ_OK)
         goto done;
     if (j->epoch_key != NULL) {

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -422,6 +424,78 @@ static void test_map_growth_then_full(void **state)
     assert_true(st.last_seq >= n);
 }
 
+/* A writable open commits at once (boot counter, closing checkpoint of a
+ * crashed tail). LMDB sizes the map of a journal above the initial size to
+ * exactly the pages in use; when no freed page may be reused yet (a reader
+ * elsewhere pins them), that commit needs a new page and found the map
+ * full: the journal could not be reopened although it was far below its
+ * cap. Here another process holds a read snapshot while the journal is
+ * reopened again and again. */
+static void test_reopen_while_reader_pins_pages(void **state)
+{
+    fixture *f = *state;
+    uint8_t payload[1000];
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj_stats st = SFJ_STATS_INIT;
+    int go[2], done[2], i, status, rc;
+    uint64_t seq;
+    char c = 0;
+    pid_t pid;
+
+    randombytes_buf(payload, sizeof payload);
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = payload;
+    ev.payload_len = sizeof payload;
+    f->j = open_j(f, NULL);
+    for (i = 0; i < 3000; i++)
+        assert_int_equal(sfj_append(f->j, &ev, &seq), SFJ_OK);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(done), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        MDB_env *env;
+        MDB_txn *txn;
+
+        if (mdb_env_create(&env) != MDB_SUCCESS ||
+            mdb_env_set_maxdbs(env, 8) != MDB_SUCCESS ||
+            mdb_env_open(env, f->path, MDB_RDONLY, 0600) != MDB_SUCCESS ||
+            mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+            _exit(1);
+        if (write(go[1], "r", 1) != 1 || read(done[0], &c, 1) < 0)
+            _exit(2);
+        mdb_txn_abort(txn);
+        mdb_env_close(env);
+        _exit(0);
+    }
+    assert_int_equal(read(go[0], &c, 1), 1);
+    for (i = 0; i < 20; i++) {
+        rc = sfj_journal_open(f->path, f->keys, NULL, &f->j);
+        if (rc != SFJ_OK) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            fail_msg("reopen %d with a reader pinning pages: %d %s", i, rc,
+                     sfj_journal_errmsg(NULL));
+        }
+        assert_int_equal(sfj_append(f->j, &ev, &seq), SFJ_OK);
+        assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+        /* Room for the next open's commits is always there. */
+        assert_true(st.map_bytes > st.used_bytes);
+        sfj_journal_close(f->j);
+        f->j = NULL;
+    }
+    assert_int_equal(write(done[1], "d", 1), 1);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(go[0]);
+    close(go[1]);
+    close(done[0]);
+    close(done[1]);
+}
+
 static void test_key_file_permissions(void **state)
 {
     fixture *f = *state;
@@ -724,6 +798,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_moved_record_refused,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_map_growth_then_full,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_while_reader_pins_pages,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_key_file_permissions,
                                         sfj_test_setup, sfj_test_teardown),

@@ -124,6 +124,11 @@ int sfj__wctx_reserve(sfj__wctx *w, size_t bytes);
 /* Size of that reserve. */
 uint64_t sfj__reserve_bytes(const sfj_journal *j);
 
+/* Grow the map (doubling, up to the cap), or with `adopt` take the size
+ * another process set. SFJ_EFULL when the map is already at the cap. No
+ * transaction of this handle may be open. */
+int sfj__grow_map(sfj_journal *j, int adopt);
+
 /* Append a signed checkpoint inside a write context. */
 int sfj__wctx_checkpoint(sfj__wctx *w);
 

@@ -35,7 +35,7 @@
 
 /* Grow the map (doubling, up to the cap) or adopt a size another process
  * set (`adopt`). Returns SFJ_EFULL at the cap. */
-static int grow_map(sfj_journal *j, int adopt)
+int sfj__grow_map(sfj_journal *j, int adopt)
 {
     uint64_t want;
     MDB_envinfo info;
@@ -228,7 +228,7 @@ static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
     mrc = mdb_txn_begin(j->env, NULL, 0, &w.txn);
     if (mrc == MDB_MAP_RESIZED) {
         pthread_rwlock_unlock(&j->maplock);
-        rc = grow_map(j, 1);
+        rc = sfj__grow_map(j, 1);
         if (rc != SFJ_OK)
             return rc;
         pthread_rwlock_rdlock(&j->maplock);
@@ -307,7 +307,7 @@ static void run_batch(sfj_journal *j, sfj__op *ops)
         rc = try_batch(j, ops, &commit_failed);
         if (rc != SFJ_EFULL || commit_failed)
             break;
-        if (grow_map(j, 0) == SFJ_OK)
+        if (sfj__grow_map(j, 0) == SFJ_OK)
             continue;
         if (sfj__retention_make_room(j) > 0)
             continue;
