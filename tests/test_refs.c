@@ -222,7 +222,7 @@ static void test_codec_versions(void **state)
     free(pt);
     ev.rrn = "RRN1";
     assert_int_equal(sfj__event_pack(&ev, 3, &pt, &len, &flags), SFJ_OK);
-    assert_int_equal(pt[0], SFJ__EVENT_CODEC_VERSION);
+    assert_int_equal(pt[0], SFJ__EVENT_CODEC_V2);
     memset(&e, 0, sizeof e);
     assert_int_equal(sfj__event_unpack(pt, len, flags, &e), SFJ_OK);
     assert_string_equal(e.rrn, "RRN1");
