@@ -433,6 +433,81 @@ static void test_settlement_explained(void **state)
     sfj_recon_free(r);
 }
 
+/* sfj-reconcile --settlement: each difference of the planted batch named
+ * in text with its class and report line, and in JSON; the exit says
+ * action is needed; a balanced batch with no report exits 0; bad
+ * --settlement values are usage errors. */
+static void test_tool_settlement(void **state)
+{
+    fixture *f = *state;
+    char *rep = sfj_test_path(f->dir, "day.csv"), *out;
+    sfj_settle_line host[4];
+    char eur[48];
+    sfj_stats st = SFJ_STATS_INIT;
+
+    make_journal(f);
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_int_equal(sfj__journal_ack(f->j, st.last_seq, NULL, 0), SFJ_OK);
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = NULL;
+    write_file(rep, report_csv);
+    planted_host(host);
+    snprintf(eur, sizeof eur, "EUR:10:%lld.%02lld",
+             (long long)(host[0].amount / 100),
+             (long long)(host[0].amount % 100));
+    assert_int_equal(tool(f->out, f->err, f->path, "-k", f->keyfile, "--tz",
+                          "+02:00", "--settlement", eur, "--settlement",
+                          "USD:2:77.77", "--settlement", "JPY:1:1200",
+                          "--settlement", "KWD:1:1.250", rep, (char *)NULL),
+                     1);
+    out = sfj_test_slurp(f->out);
+    if (strstr(out, "EUR: journal 8 sales 66.17, host 10 sales 178.15: "
+                    "difference -111.98 EUR, -2 sales, explained") == NULL ||
+        strstr(out, "-15.00 EUR = sale DOUBT-A (intent seq ") == NULL ||
+        strstr(out, "in doubt in the journal, approved at the acquirer, "
+                    "report ") == NULL ||
+        strstr(out, "day.csv line 13 (doubt_approved)") == NULL ||
+        strstr(out, "-88.88 EUR = a charge, charged at the acquirer, absent "
+                    "from the journal, report ") == NULL ||
+        strstr(out, "+44.44 USD = sale TWO-B (outcome seq ") == NULL ||
+        strstr(out, "JPY:") != NULL)
+        fail_msg("%s", out);
+    free(out);
+    assert_int_equal(tool(f->out, f->err, f->path, "-k", f->keyfile, "--tz",
+                          "+02:00", "--settlement", eur, "--settlement",
+                          "USD:2:77.77", "-o", "json", rep, (char *)NULL),
+                     1);
+    out = sfj_test_slurp(f->out);
+    if (strstr(out, "\"settlement\":{\"from_seq\":1,") == NULL ||
+        strstr(out, "{\"currency\":\"EUR\",\"delta\":-1500,\"count_delta\":-1,"
+                    "\"reason\":3,") == NULL ||
+        strstr(out, "\"class\":\"doubt_approved\",\"report\":") == NULL ||
+        strstr(out, "\"line\":13}") == NULL || strstr(out, "]}}\n") == NULL)
+        fail_msg("%s", out);
+    free(out);
+    /* The journal alone against its own totals: balanced, exit 0 (JPY
+     * and KWD are the only sales with nothing to explain there). */
+    assert_int_equal(tool(f->out, f->err, f->path, "-k", f->keyfile,
+                          "--settlement", "JPY:1:1200", "--settlement",
+                          "KWD:1:1.250", "--settlement", "EUR:8:66.17",
+                          "--settlement", "USD:3:122.21", (char *)NULL),
+                     0);
+    out = sfj_test_slurp(f->out);
+    assert_non_null(strstr(out, "against the host's totals: balanced"));
+    free(out);
+    assert_int_equal(tool(f->out, f->err, f->path, "-k", f->keyfile,
+                          "--settlement", "EUR:8", (char *)NULL),
+                     64);
+    assert_int_equal(tool(f->out, f->err, f->path, "-k", f->keyfile,
+                          "--settlement", "EUR:8:1.234", (char *)NULL),
+                     64);
+    assert_int_equal(tool(f->out, f->err, f->path, "-k", f->keyfile,
+                          "--settlement", "EUR:1:1", "--settlement", "EUR:1:1",
+                          (char *)NULL),
+                     64);
+    free(rep);
+}
+
 /* The tool: exit codes, nothing written without --apply, --apply once
  * journals the three resolutions, twice nothing; the PAN is never shown. */
 static void test_tool_apply_twice(void **state)
@@ -635,6 +710,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_planted_differences,
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_settlement_explained,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tool_settlement,
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_tool_apply_twice,
                                         sfj_test_setup_open, sfj_test_teardown),
