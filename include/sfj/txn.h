@@ -34,7 +34,9 @@
  * >= 2 and above every earlier copy: a DUPLICATE).
  * - SETTLEMENT: status NONE closes the batch (its totals sent to the host);
  *   APPROVED / DECLINED / ERROR record the host's answer to the pending
- *   settlement (SFJ_ESTATE when none is pending).
+ *   settlement (SFJ_ESTATE when none is pending). Either may carry totals
+ *   per currency (sfj_event.totals: the batch's from sfj_batch_lines, or
+ *   the host's).
  *
  * Wall times are reported as recorded; seq and the boot counter order
  * events, so a clock that jumps changes no state. */
@@ -233,7 +235,9 @@ typedef struct sfj_batch_diff {
     sfj_diff_entry *entries; /**< in seq order */
 } sfj_batch_diff;
 
-/** Compare the open batch with the `n` totals the host reports (a missing
+/** Compare the open batch, per currency and kind, with the `n` totals the
+ *  host reports (sfj_settle_compare compares per currency, the form of a
+ *  SETTLEMENT's totals, and can name the acquirer's report lines; a missing
  *  line counts as zero) and list the entries that explain each
  *  difference: entries the host has not acknowledged or rejected when it
  *  has less, in-doubt intents when it has more, or an entry whose amount
