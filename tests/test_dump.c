@@ -21,6 +21,7 @@
 
 #include "common/bytes.h"
 #include "sfj/sys/internal.h"
+#include "support/settletest.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
@@ -651,13 +652,8 @@ static void dump_settlement_totals(fixture *f)
     sfj_settle_line l[2];
     sfj_journal *j = open_rw(f);
 
-    memset(l, 0, sizeof l);
-    strcpy(l[0].currency, "EUR");
-    l[0].count = 12;
-    l[0].amount = 34550;
-    strcpy(l[1].currency, "JPY");
-    l[1].count = 3;
-    l[1].amount = 1200;
+    l[0] = sfj_test_settle_line("EUR", 12, 34550);
+    l[1] = sfj_test_settle_line("JPY", 3, 1200);
     ev.kind = SFJ_EV_SETTLEMENT;
     ev.wall_ms = T0 + 9100000;
     ev.totals = l;

@@ -23,6 +23,7 @@
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
 #include "sfj/sys/chain.h"
+#include "support/settletest.h"
 #include "support/testutil.h"
 
 #define SPEC SFJ_SOURCE_DIR "/docs/FORMAT.md"
@@ -148,13 +149,8 @@ static void test_vectors(void **state)
         uint8_t *pt3 = NULL;
         size_t pt3_len = 0;
 
-        memset(l, 0, sizeof l);
-        memcpy(l[0].currency, "EUR", 4);
-        l[0].count = 12;
-        l[0].amount = 34550;
-        memcpy(l[1].currency, "JPY", 4);
-        l[1].count = 3;
-        l[1].amount = -1200;
+        l[0] = sfj_test_settle_line("EUR", 12, 34550);
+        l[1] = sfj_test_settle_line("JPY", 3, -1200);
         st.kind = SFJ_EV_SETTLEMENT;
         st.totals = l;
         st.n_totals = 2;

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "sfj/sys/internal.h"
+#include "support/settletest.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
@@ -183,8 +184,7 @@ static const sfj_recon_item *item_of(const sfj_recon_result *res,
     return NULL;
 }
 
-static void reconcile_lib(fixture *f, const char *report,
-                          void (*check)(const sfj_recon_result *))
+static sfj_recon *recon_of(fixture *f, const char *report)
 {
     sfj_recon_opts o = SFJ_RECON_OPTS_INIT;
     sfj_recon *r = NULL;
@@ -195,6 +195,14 @@ static void reconcile_lib(fixture *f, const char *report,
     assert_int_equal(sfj_recon_add_report(r, "day.csv", report, strlen(report)),
                      SFJ_OK);
     assert_int_equal(sfj_recon_run(r, f->j), SFJ_OK);
+    return r;
+}
+
+static void reconcile_lib(fixture *f, const char *report,
+                          void (*check)(const sfj_recon_result *))
+{
+    sfj_recon *r = recon_of(f, report);
+
     check(sfj_recon_result_get(r));
     sfj_recon_free(r);
 }
@@ -279,48 +287,12 @@ static void check_applied(const sfj_recon_result *res)
  * before the partial report. */
 static void planted_host(sfj_settle_line host[4])
 {
-    memset(host, 0, 4 * sizeof *host);
-    strcpy(host[0].currency, "EUR");
-    host[0].count = 10;
-    host[0].amount =
-        1250 + 777 + 1050 + 500 + 600 + 2500 + 1500 + 8888 + 1250 - 600 + 100;
-    strcpy(host[1].currency, "USD");
-    host[1].count = 2;
-    host[1].amount = 3333 + 4444;
-    strcpy(host[2].currency, "JPY");
-    host[2].count = 1;
-    host[2].amount = 1200;
-    strcpy(host[3].currency, "KWD");
-    host[3].count = 1;
-    host[3].amount = 1250;
-}
-
-static const sfj_settle_why *why_of(const sfj_settle_diff *d, const char *txn,
-                                    size_t line)
-{
-    size_t i;
-
-    for (i = 0; i < d->n_why; i++) {
-        if (strcmp(d->why[i].txn_id, txn) == 0 &&
-            (line == 0 || d->why[i].line == line))
-            return &d->why[i];
-    }
-    fail_msg("no explanation names %s line %zu", txn, line);
-    return NULL;
-}
-
-static sfj_recon *recon_of(fixture *f, const char *report)
-{
-    sfj_recon_opts o = SFJ_RECON_OPTS_INIT;
-    sfj_recon *r = NULL;
-
-    assert_int_equal(sfj_recon_preset("generic", &o), SFJ_OK);
-    o.tz_offset_min = 120;
-    assert_int_equal(sfj_recon_new(&o, &r), SFJ_OK);
-    assert_int_equal(sfj_recon_add_report(r, "day.csv", report, strlen(report)),
-                     SFJ_OK);
-    assert_int_equal(sfj_recon_run(r, f->j), SFJ_OK);
-    return r;
+    host[0] = sfj_test_settle_line("EUR", 10,
+                                   1250 + 777 + 1050 + 500 + 600 + 2500 + 1500 +
+                                       8888 + 1250 - 600 + 100);
+    host[1] = sfj_test_settle_line("USD", 2, 3333 + 4444);
+    host[2] = sfj_test_settle_line("JPY", 1, 1200);
+    host[3] = sfj_test_settle_line("KWD", 1, 1250);
 }
 
 /* The settlement difference of the planted batch, explained per currency
@@ -351,11 +323,11 @@ static void test_settlement_explained(void **state)
     assert_int_equal(d->n_lines, 2);
     assert_string_equal(d->lines[0].currency, "EUR");
     assert_int_equal(d->lines[0].explained, 0);
-    assert_int_equal(why_of(d, "DOUBT-X", 0)->reason, SFJ_DIFF_IN_DOUBT);
-    assert_int_equal(why_of(d, "DOUBT-X", 0)->recon_class, -1);
+    assert_int_equal(sfj_test_why(d, "DOUBT-X", 0)->reason, SFJ_DIFF_IN_DOUBT);
+    assert_int_equal(sfj_test_why(d, "DOUBT-X", 0)->recon_class, -1);
     /* USD: the first sale of the amount is a guess (TWO-A); the report
      * says TWO-B. */
-    assert_int_equal(why_of(d, "TWO-A", 0)->reason, SFJ_DIFF_AMOUNT);
+    assert_int_equal(sfj_test_why(d, "TWO-A", 0)->reason, SFJ_DIFF_AMOUNT);
     sfj_settle_diff_free(d);
 
     r = recon_of(f, report_csv);
@@ -370,33 +342,33 @@ static void test_settlement_explained(void **state)
     assert_string_equal(d->lines[1].currency, "USD");
     assert_int_equal(d->lines[1].explained, 1);
     assert_int_equal(d->n_why, 7);
-    w = why_of(d, "NOTRECV", 0);
+    w = sfj_test_why(d, "NOTRECV", 0);
     assert_int_equal(w->recon_class, SFJ_RECON_NOT_RECEIVED);
     assert_int_equal(w->reason, SFJ_DIFF_REPORT);
     assert_int_equal(w->delta, 990);
     assert_int_equal(w->count_delta, 1);
     assert_int_equal(w->line, 0);
-    w = why_of(d, "MISMATCH", 8);
+    w = sfj_test_why(d, "MISMATCH", 8);
     assert_int_equal(w->recon_class, SFJ_RECON_MISMATCH);
     assert_int_equal(w->delta, -50);
     assert_int_equal(w->count_delta, 0);
     assert_string_equal(w->report, "day.csv");
-    w = why_of(d, "REV-U", 9);
+    w = sfj_test_why(d, "REV-U", 9);
     assert_int_equal(w->recon_class, SFJ_RECON_REVERSAL_UNCONFIRMED);
     assert_int_equal(w->kind, SFJ_EV_REVERSAL);
     assert_int_equal(w->delta, -500);
-    w = why_of(d, "DOUBT-A", 13);
+    w = sfj_test_why(d, "DOUBT-A", 13);
     assert_int_equal(w->recon_class, SFJ_RECON_DOUBT_APPROVED);
     assert_int_equal(w->reason, SFJ_DIFF_IN_DOUBT);
     assert_int_equal(w->kind, SFJ_EV_TXN_INTENT);
     assert_int_equal(w->delta, -1500);
-    w = why_of(d, "", 15);
+    w = sfj_test_why(d, "", 15);
     assert_int_equal(w->recon_class, SFJ_RECON_NOT_JOURNALED);
     assert_int_equal(w->seq, 0);
     assert_int_equal(w->delta, -8888);
     assert_int_equal(w->count_delta, -1);
-    assert_int_equal(why_of(d, "", 16)->delta, -1250); /* the duplicate */
-    w = why_of(d, "TWO-B", 0);
+    assert_int_equal(sfj_test_why(d, "", 16)->delta, -1250); /* the duplicate */
+    w = sfj_test_why(d, "TWO-B", 0);
     assert_string_equal(w->currency, "USD");
     assert_int_equal(w->recon_class, SFJ_RECON_NOT_RECEIVED);
     assert_int_equal(w->delta, 4444);

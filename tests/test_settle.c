@@ -19,56 +19,16 @@
 #include "journal/format/compress.h"
 #include "journal/format/event_codec.h"
 #include "sfj/sys/internal.h"
+#include "support/settletest.h"
 #include "support/testutil.h"
 
 #define T0 1700000000000ll
 
+/* An event at T0. */
+#define EV(kind, status, txn, amount, cur)                                     \
+    sfj_test_event(kind, status, txn, amount, cur, T0)
+
 typedef sfj_test_fixture fixture;
-
-static sfj_event ev_of(uint16_t kind, uint16_t status, const char *txn,
-                       int64_t amount, const char *cur)
-{
-    sfj_event ev = SFJ_EVENT_INIT;
-
-    ev.kind = kind;
-    ev.status = status;
-    ev.txn_id = txn;
-    ev.amount = amount;
-    ev.currency = cur;
-    ev.wall_ms = T0;
-    return ev;
-}
-
-static uint64_t ok(sfj_journal *j, const sfj_event *ev)
-{
-    uint64_t seq = 0;
-    int rc = sfj_append(j, ev, &seq);
-
-    if (rc != SFJ_OK)
-        fail_msg("append kind %u txn %s: %s (%s)", ev->kind,
-                 ev->txn_id ? ev->txn_id : "-", sfj_strerror(rc),
-                 sfj_journal_errmsg(j));
-    return seq;
-}
-
-static uint64_t last_seq(sfj_journal *j)
-{
-    sfj_stats st = SFJ_STATS_INIT;
-
-    assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
-    return st.last_seq;
-}
-
-static sfj_settle_line line(const char *cur, uint64_t count, int64_t amount)
-{
-    sfj_settle_line l;
-
-    memset(&l, 0, sizeof l);
-    snprintf(l.currency, sizeof l.currency, "%s", cur);
-    l.count = count;
-    l.amount = amount;
-    return l;
-}
 
 static void reopen(fixture *f)
 {
@@ -83,18 +43,19 @@ static void test_totals_round_trip(void **state)
 {
     fixture *f = *state;
     sfj_settle_line l[3];
-    sfj_event ev = ev_of(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
+    sfj_event ev = EV(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
     sfj_entry *e = NULL;
     uint64_t s1, s2;
 
-    l[0] = line("EUR", 12, 34550);
-    l[1] = line("JPY", 3, 120000);
-    l[2] = line("KWD", 1, -1250); /* a net that reversals made negative */
+    l[0] = sfj_test_settle_line("EUR", 12, 34550);
+    l[1] = sfj_test_settle_line("JPY", 3, 120000);
+    l[2] = sfj_test_settle_line("KWD", 1,
+                                -1250); /* a net that reversals made negative */
     ev.totals = l;
     ev.n_totals = 3;
-    s1 = ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_SETTLEMENT, SFJ_ST_APPROVED, NULL, 0, NULL);
-    s2 = ok(f->j, &ev);
+    s1 = sfj_test_put(f->j, &ev);
+    ev = EV(SFJ_EV_SETTLEMENT, SFJ_ST_APPROVED, NULL, 0, NULL);
+    s2 = sfj_test_put(f->j, &ev);
     reopen(f);
     assert_int_equal(sfj_read(f->j, s1, &e), SFJ_OK);
     assert_int_equal(e->n_totals, 3);
@@ -118,18 +79,19 @@ static void test_totals_refused(void **state)
     fixture *f = *state;
     sfj_settle_line l[SFJ_SETTLE_LINES_MAX + 1];
     static uint8_t big[SFJ_PAYLOAD_MAX];
-    uint64_t before = last_seq(f->j);
+    uint64_t before = sfj_test_last_seq(f->j);
     size_t i;
     int c;
 
     for (i = 0; i < SFJ_SETTLE_LINES_MAX + 1; i++) {
         char cur[4] = {'A', (char)('A' + i / 26), (char)('A' + i % 26), 0};
 
-        l[i] = line(cur, 1, 100);
+        l[i] = sfj_test_settle_line(cur, 1, 100);
     }
     for (c = 0; c < 9; c++) {
-        sfj_event ev = ev_of(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
-        sfj_settle_line bad[2] = {line("EUR", 1, 100), line("USD", 2, 200)};
+        sfj_event ev = EV(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
+        sfj_settle_line bad[2] = {sfj_test_settle_line("EUR", 1, 100),
+                                  sfj_test_settle_line("USD", 2, 200)};
 
         ev.totals = bad;
         ev.n_totals = 2;
@@ -167,10 +129,10 @@ static void test_totals_refused(void **state)
         if (sfj_append(f->j, &ev, NULL) != SFJ_EINVAL)
             fail_msg("case %d accepted", c);
     }
-    assert_int_equal(last_seq(f->j), before);
+    assert_int_equal(sfj_test_last_seq(f->j), before);
     /* The limits themselves pass. */
     {
-        sfj_event ev = ev_of(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
+        sfj_event ev = EV(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
 
         l[0].count = SFJ_SETTLE_COUNT_MAX;
         ev.totals = l;
@@ -178,7 +140,7 @@ static void test_totals_refused(void **state)
         ev.payload = big;
         ev.payload_len =
             SFJ_PAYLOAD_MAX - SFJ__SETTLE_LIST_BYTES(SFJ_SETTLE_LINES_MAX);
-        ok(f->j, &ev);
+        sfj_test_put(f->j, &ev);
     }
 }
 
@@ -187,8 +149,9 @@ static void test_totals_refused(void **state)
  * list a writer would have refused. */
 static void test_codec_v3(void **state)
 {
-    sfj_settle_line l[2] = {line("EUR", 1, 100), line("USD", 2, 200)};
-    sfj_event ev = ev_of(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
+    sfj_settle_line l[2] = {sfj_test_settle_line("EUR", 1, 100),
+                            sfj_test_settle_line("USD", 2, 200)};
+    sfj_event ev = EV(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
     uint8_t *pt = NULL, flags = 0, noise[512];
     size_t len = 0, off;
     sfj_entry e;
@@ -271,15 +234,15 @@ static void test_codec_v3(void **state)
 static void test_event_v2_caller(void **state)
 {
     fixture *f = *state;
-    sfj_event ev = ev_of(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
-    sfj_settle_line l = line("EUR", 1, 100);
+    sfj_event ev = EV(SFJ_EV_SETTLEMENT, SFJ_ST_NONE, NULL, 0, NULL);
+    sfj_settle_line l = sfj_test_settle_line("EUR", 1, 100);
     sfj_entry *e = NULL;
     uint64_t seq;
 
     ev.version = 2;
     ev.totals = &l; /* beyond a version-2 struct */
     ev.n_totals = 1;
-    seq = ok(f->j, &ev);
+    seq = sfj_test_put(f->j, &ev);
     assert_int_equal(sfj_read(f->j, seq, &e), SFJ_OK);
     assert_int_equal(e->n_totals, 0);
     sfj_entry_free(e);
@@ -293,26 +256,29 @@ static void test_batch_lines(void **state)
     sfj_event ev;
     sfj_batch *b = NULL;
     sfj_settle_line out[4], one[1];
-    size_t n = 99;
+    size_t n = 99, i;
+    static const struct {
+        uint16_t kind, status;
+        const char *txn;
+        int64_t amount;
+        const char *cur;
+    } evs[] = {
+        {SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "L1", 1000, "EUR"},
+        {SFJ_EV_TXN_INTENT, 0, "L2", 500, "USD"},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "L2", 500, "USD"},
+        {SFJ_EV_TXN_INTENT, 0, "L3", 250, "EUR"},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "L3", 250, "EUR"},
+        {SFJ_EV_REVERSAL, SFJ_ST_REV_SENT, "L3", 250, "EUR"},
+        {SFJ_EV_TXN_INTENT, 0, "L4", 700, "EUR"},
+        {SFJ_EV_TXN_OUTCOME, SFJ_ST_DECLINED, "L4", 700, "EUR"},
+        {SFJ_EV_TXN_INTENT, 0, "L5", 900, "EUR"},
+    };
 
-    ev = ev_of(SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "L1", 1000, "EUR");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_INTENT, 0, "L2", 500, "USD");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "L2", 500, "USD");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_INTENT, 0, "L3", 250, "EUR");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "L3", 250, "EUR");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_REVERSAL, SFJ_ST_REV_SENT, "L3", 250, "EUR");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_INTENT, 0, "L4", 700, "EUR");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_OUTCOME, SFJ_ST_DECLINED, "L4", 700, "EUR");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_INTENT, 0, "L5", 900, "EUR");
-    ok(f->j, &ev);
+    for (i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        ev = EV(evs[i].kind, evs[i].status, evs[i].txn, evs[i].amount,
+                evs[i].cur);
+        sfj_test_put(f->j, &ev);
+    }
     assert_int_equal(sfj_batch_totals(f->j, &b), SFJ_OK);
     assert_int_equal(sfj_batch_lines(b, out, 4, &n), SFJ_OK);
     assert_int_equal(n, 2);
@@ -328,18 +294,6 @@ static void test_batch_lines(void **state)
     sfj_batch_free(b);
 }
 
-static const sfj_settle_why *why_of(const sfj_settle_diff *d, const char *txn)
-{
-    size_t i;
-
-    for (i = 0; i < d->n_why; i++) {
-        if (strcmp(d->why[i].txn_id, txn) == 0)
-            return &d->why[i];
-    }
-    fail_msg("no explanation names %s", txn);
-    return NULL;
-}
-
 /* Per currency: balanced; a sale the host lacks and an intent in doubt the
  * host charged explain their currencies; nothing fits; the acknowledged
  * sale whose amount is the difference; bad host lines. */
@@ -352,30 +306,31 @@ static void test_settle_compare(void **state)
     sfj_event ev;
     uint64_t s_f2, s_doubt, s_n1;
 
-    ev = ev_of(SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "F1", 100, "EUR");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "F2", 200, "EUR");
-    s_f2 = ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_INTENT, 0, "N1", 500, "USD");
-    ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "N1", 500, "USD");
-    s_n1 = ok(f->j, &ev);
-    ev = ev_of(SFJ_EV_TXN_INTENT, 0, "N2", 800, "USD");
-    s_doubt = ok(f->j, &ev);
+    ev = EV(SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "F1", 100, "EUR");
+    sfj_test_put(f->j, &ev);
+    ev = EV(SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "F2", 200, "EUR");
+    s_f2 = sfj_test_put(f->j, &ev);
+    ev = EV(SFJ_EV_TXN_INTENT, 0, "N1", 500, "USD");
+    sfj_test_put(f->j, &ev);
+    ev = EV(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "N1", 500, "USD");
+    s_n1 = sfj_test_put(f->j, &ev);
+    ev = EV(SFJ_EV_TXN_INTENT, 0, "N2", 800, "USD");
+    s_doubt = sfj_test_put(f->j, &ev);
     reopen(f); /* N2 is now in doubt */
     assert_int_equal(sfj__journal_ack(f->j, 1, NULL, 0), SFJ_OK);
     assert_int_equal(sfj__journal_ack(f->j, 1, &s_n1, 1), SFJ_OK);
 
-    host[0] = line("EUR", 2, 300);
-    host[1] = line("USD", 1, 500);
+    host[0] = sfj_test_settle_line("EUR", 2, 300);
+    host[1] = sfj_test_settle_line("USD", 1, 500);
     assert_int_equal(sfj_settle_compare(f->j, host, 2, &o, &d), SFJ_OK);
     assert_true(d->balanced);
     assert_int_equal(d->n_lines, 0);
     assert_int_equal(d->n_why, 0);
     sfj_settle_diff_free(d);
 
-    host[0] = line("EUR", 1, 100);  /* F2 never reached the host */
-    host[1] = line("USD", 2, 1300); /* the host approved N2 */
+    host[0] =
+        sfj_test_settle_line("EUR", 1, 100); /* F2 never reached the host */
+    host[1] = sfj_test_settle_line("USD", 2, 1300); /* the host approved N2 */
     assert_int_equal(sfj_settle_compare(f->j, host, 2, NULL, &d), SFJ_OK);
     assert_false(d->balanced);
     assert_int_equal(d->n_lines, 2);
@@ -386,23 +341,23 @@ static void test_settle_compare(void **state)
     assert_string_equal(d->lines[1].currency, "USD");
     assert_int_equal(d->lines[1].explained, 1);
     assert_int_equal(d->n_why, 2);
-    assert_int_equal(why_of(d, "F2")->seq, s_f2);
-    assert_int_equal(why_of(d, "F2")->reason, SFJ_DIFF_UNFORWARDED);
-    assert_int_equal(why_of(d, "F2")->delta, 200);
-    assert_int_equal(why_of(d, "F2")->count_delta, 1);
-    assert_int_equal(why_of(d, "F2")->recon_class, -1);
-    assert_null(why_of(d, "F2")->report);
-    assert_int_equal(why_of(d, "N2")->seq, s_doubt);
-    assert_int_equal(why_of(d, "N2")->reason, SFJ_DIFF_IN_DOUBT);
-    assert_int_equal(why_of(d, "N2")->delta, -800);
-    assert_string_equal(why_of(d, "N2")->currency, "USD");
+    assert_int_equal(sfj_test_why(d, "F2", 0)->seq, s_f2);
+    assert_int_equal(sfj_test_why(d, "F2", 0)->reason, SFJ_DIFF_UNFORWARDED);
+    assert_int_equal(sfj_test_why(d, "F2", 0)->delta, 200);
+    assert_int_equal(sfj_test_why(d, "F2", 0)->count_delta, 1);
+    assert_int_equal(sfj_test_why(d, "F2", 0)->recon_class, -1);
+    assert_null(sfj_test_why(d, "F2", 0)->report);
+    assert_int_equal(sfj_test_why(d, "N2", 0)->seq, s_doubt);
+    assert_int_equal(sfj_test_why(d, "N2", 0)->reason, SFJ_DIFF_IN_DOUBT);
+    assert_int_equal(sfj_test_why(d, "N2", 0)->delta, -800);
+    assert_string_equal(sfj_test_why(d, "N2", 0)->currency, "USD");
     sfj_settle_diff_free(d);
 
     /* The host has another amount in EUR and a currency the batch lacks:
      * nothing fits either. */
-    host[0] = line("EUR", 2, 310);
-    host[1] = line("USD", 1, 500);
-    host[2] = line("GBP", 1, 50);
+    host[0] = sfj_test_settle_line("EUR", 2, 310);
+    host[1] = sfj_test_settle_line("USD", 1, 500);
+    host[2] = sfj_test_settle_line("GBP", 1, 50);
     assert_int_equal(sfj_settle_compare(f->j, host, 3, NULL, &d), SFJ_OK);
     assert_int_equal(d->n_lines, 2);
     assert_string_equal(d->lines[0].currency, "EUR");
@@ -415,19 +370,19 @@ static void test_settle_compare(void **state)
 
     /* The host lacks a sale it did acknowledge: the one whose amount is
      * the difference is named. */
-    host[0] = line("EUR", 1, 200);
-    host[1] = line("USD", 2, 1300);
+    host[0] = sfj_test_settle_line("EUR", 1, 200);
+    host[1] = sfj_test_settle_line("USD", 2, 1300);
     assert_int_equal(sfj_settle_compare(f->j, host, 2, NULL, &d), SFJ_OK);
     assert_int_equal(d->lines[0].explained, 1);
-    assert_int_equal(why_of(d, "F1")->reason, SFJ_DIFF_AMOUNT);
-    assert_int_equal(why_of(d, "F1")->delta, 100);
+    assert_int_equal(sfj_test_why(d, "F1", 0)->reason, SFJ_DIFF_AMOUNT);
+    assert_int_equal(sfj_test_why(d, "F1", 0)->delta, 100);
     sfj_settle_diff_free(d);
 
     /* Bad host lines, bad options. */
-    host[1] = line("EUR", 1, 1);
+    host[1] = sfj_test_settle_line("EUR", 1, 1);
     assert_int_equal(sfj_settle_compare(f->j, host, 2, NULL, &d), SFJ_EINVAL);
     assert_null(d);
-    host[1] = line("eur", 1, 1);
+    host[1] = sfj_test_settle_line("eur", 1, 1);
     assert_int_equal(sfj_settle_compare(f->j, host, 2, NULL, &d), SFJ_EINVAL);
     o.version = SFJ_SETTLE_OPTS_VERSION + 1;
     assert_int_equal(sfj_settle_compare(f->j, host, 1, &o, &d), SFJ_EVERSION);
