@@ -452,7 +452,7 @@ static void test_tool_settlement(void **state)
     out = sfj_test_slurp(f->out);
     if (strstr(out, "\"settlement\":{\"from_seq\":1,") == NULL ||
         strstr(out, "{\"currency\":\"EUR\",\"delta\":-1500,\"count_delta\":-1,"
-                    "\"reason\":3,") == NULL ||
+                    "\"reason\":\"in_doubt\",") == NULL ||
         strstr(out, "\"class\":\"doubt_approved\",\"report\":") == NULL ||
         strstr(out, "\"line\":13}") == NULL || strstr(out, "]}}\n") == NULL)
         fail_msg("%s", out);

@@ -97,6 +97,15 @@ static const char *const sides[SFJ_RECON_CLASSES] = {
     "amount or currency differ at the acquirer",
     "reversed in the journal, still charged at the acquirer"};
 
+/* The reason's name in JSON. */
+static const char *reason_name(sfj_diff_reason r)
+{
+    static const char *const names[] = {"",         "unforwarded", "attention",
+                                        "in_doubt", "amount",      "report"};
+
+    return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "";
+}
+
 /* Why a part of a difference is one, without a report. */
 static const char *reason_text(sfj_diff_reason r)
 {
@@ -445,9 +454,9 @@ static void print_settle_json(const sfj_settle_diff *d)
         const sfj_settle_why *w = &d->why[i];
 
         printf("%s{\"currency\":\"%s\",\"delta\":%lld,\"count_delta\":%d,"
-               "\"reason\":%d,\"seq\":%llu,\"kind\":\"%s\",\"txn_id\":",
+               "\"reason\":\"%s\",\"seq\":%llu,\"kind\":\"%s\",\"txn_id\":",
                i ? "," : "", w->currency, (long long)w->delta, w->count_delta,
-               (int)w->reason, (unsigned long long)w->seq,
+               reason_name(w->reason), (unsigned long long)w->seq,
                w->seq ? sfj_kind_name(w->kind) : "");
         sfj__cli_json_str(stdout, w->txn_id);
         printf(",\"amount\":%lld,\"class\":\"%s\",\"report\":",
