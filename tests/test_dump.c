@@ -21,6 +21,7 @@
 
 #include "common/bytes.h"
 #include "sfj/sys/internal.h"
+#include "support/settletest.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
@@ -158,7 +159,7 @@ static void test_golden_json(void **state)
         "PAN=411111******1111 ok\",\"exponent\":2,"
         "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
         "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
-        "\"\"}\n"
+        "\"\",\"totals\":[]}\n"
         "{\"seq\":2,\"time\":\"2026-11-23T12:00:01.500Z\",\"wall_ms\":"
         "1795435201500,\"kind\":\"outcome\",\"kind_code\":2,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"approved\",\"status_code\":1,"
@@ -167,7 +168,7 @@ static void test_golden_json(void **state)
         "\"0210,\\\"00\\\"\",\"exponent\":2,"
         "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
         "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
-        "\"\"}\n"
+        "\"\",\"totals\":[]}\n"
         "{\"seq\":3,\"time\":\"2026-11-23T12:01:00.000Z\",\"wall_ms\":"
         "1795435260000,\"kind\":\"receipt\",\"kind_code\":5,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"printed\",\"status_code\":10,"
@@ -176,7 +177,7 @@ static void test_golden_json(void **state)
         "\"receipt\",\"exponent\":2,"
         "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
         "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
-        "\"\"}\n"
+        "\"\",\"totals\":[]}\n"
         "{\"seq\":4,\"time\":\"2026-11-23T13:00:00.000Z\",\"wall_ms\":"
         "1795438800000,\"kind\":\"offline\",\"kind_code\":3,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"approved\",\"status_code\":1,"
@@ -185,7 +186,7 @@ static void test_golden_json(void **state)
         "\"\\\\x01\\\\x02\\\\\\\\z\",\"exponent\":2,"
         "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
         "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
-        "\"\"}\n"
+        "\"\",\"totals\":[]}\n"
         "{\"seq\":5,\"time\":\"2026-11-23T14:00:00.000Z\",\"wall_ms\":"
         "1795442400000,\"kind\":\"note\",\"kind_code\":8,\"epoch\":1,"
         "\"decrypted\":true,\"status\":\"none\",\"status_code\":0,\"boot\":2,"
@@ -193,7 +194,7 @@ static void test_golden_json(void **state)
         "\"copy\":0,\"payload_len\":0,\"payload\":\"\",\"exponent\":null,"
         "\"rrn\":\"\",\"stan\":\"\",\"response_code\":\"\",\"merchant_ref\":"
         "\"\",\"card\":\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
-        "\"\"}\n");
+        "\"\",\"totals\":[]}\n");
     /* Without the key: clear headers only, same field names. */
     assert_int_equal(run(f, f->path, "--from", "5", "--format", "json", NULL),
                      0);
@@ -207,7 +208,7 @@ static void test_golden_json(void **state)
         "\"exponent\":null,"
         "\"rrn\":null,\"stan\":null,\"response_code\":null,\"merchant_ref\":"
         "null,\"card\":null,\"tip\":null,\"flags\":null,\"flags_code\":null,"
-        "\"note\":null}\n"
+        "\"note\":null,\"totals\":null}\n"
         "{\"seq\":6,");
     expect_contains(f->out, "\"kind\":\"checkpoint\",\"kind_code\":7,"
                             "\"epoch\":1,\"decrypted\":false,\"status\":null,"
@@ -228,25 +229,25 @@ static void test_golden_csv(void **state)
         "boot,txn_id,amount,currency,auth_code,copy,payload_len,payload,"
         "exponent,rrn,stan,response_code,merchant_ref,card,tip,flags,flags_"
         "code,"
-        "note\n"
+        "note,totals\n"
         "1,2026-11-23T12:00:00.000Z,1795435200000,intent,1,1,true,none,0,2,"
         "T100,1250,EUR,,0,28,"
-        "303230302050414e3d3431313131312a2a2a2a2a2a31313131206f6b,2,,,,,,0,,0,"
+        "303230302050414e3d3431313131312a2a2a2a2a2a31313131206f6b,2,,,,,,0,,0,,"
         "\n"
         "2,2026-11-23T12:00:01.500Z,1795435201500,outcome,2,1,true,approved,"
         "1,2,T100,1250,EUR,A1B2C3,0,9,303231302c2230302"
-        "2,2,,,,,,0,,0,\n"
+        "2,2,,,,,,0,,0,,\n"
         "3,2026-11-23T12:01:00.000Z,1795435260000,receipt,5,1,true,printed,"
-        "10,2,T100,1250,EUR,,1,7,72656365697074,2,,,,,,0,,0,\n"
+        "10,2,T100,1250,EUR,,1,7,72656365697074,2,,,,,,0,,0,,\n"
         "4,2026-11-23T13:00:00.000Z,1795438800000,offline,3,1,true,approved,"
-        "1,2,T200,800,USD,,0,4,01025c7a,2,,,,,,0,,0,\n"
+        "1,2,T200,800,USD,,0,4,01025c7a,2,,,,,,0,,0,,\n"
         "5,2026-11-23T14:00:00.000Z,1795442400000,note,8,1,true,none,0,2,,0,,"
-        ",0,0,,,,,,,,0,,0,\n");
+        ",0,0,,,,,,,,0,,0,,\n");
     /* Text payloads with a comma and quotes are quoted per RFC 4180. */
     assert_int_equal(run(f, f->path, "--key", f->keyfile, "--from", "2", "--to",
                          "2", "--format", "csv", "--payload", "text", NULL),
                      0);
-    expect_contains(f->out, ",A1B2C3,0,9,\"0210,\"\"00\"\"\",2,,,,,,0,,0,\n");
+    expect_contains(f->out, ",A1B2C3,0,9,\"0210,\"\"00\"\"\",2,,,,,,0,,0,,\n");
 }
 
 static void test_filters_and_masking(void **state)
@@ -643,6 +644,42 @@ static void test_table(void **state)
 
 /* The acquirer's references of event codec 2: appended at the end of JSON
  * and CSV (the fields before them unchanged), and shown by -o wide. */
+/* A SETTLEMENT's per-currency totals (event codec 3) in every output:
+ * text and wide in major units, JSON and CSV in minor units. */
+static void dump_settlement_totals(fixture *f)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj_settle_line l[2];
+    sfj_journal *j = open_rw(f);
+
+    l[0] = sfj_test_settle_line("EUR", 12, 34550);
+    l[1] = sfj_test_settle_line("JPY", 3, 1200);
+    ev.kind = SFJ_EV_SETTLEMENT;
+    ev.wall_ms = T0 + 9100000;
+    ev.totals = l;
+    ev.n_totals = 2;
+    assert_int_equal(sfj_append(j, &ev, NULL), SFJ_OK);
+    sfj_journal_close(j);
+    assert_int_equal(run(f, f->path, "-k", f->keyfile, "--kind", "settlement",
+                         "-o", "json", NULL),
+                     0);
+    expect_contains(f->out,
+                    "\"totals\":[{\"currency\":\"EUR\",\"count\":12,"
+                    "\"amount\":34550},{\"currency\":\"JPY\",\"count\":3,"
+                    "\"amount\":1200}]}\n");
+    assert_int_equal(run(f, f->path, "-k", f->keyfile, "--kind", "settlement",
+                         "-o", "csv", NULL),
+                     0);
+    expect_contains(f->out, ",0,,0,,EUR:12:34550|JPY:3:1200\n");
+    assert_int_equal(
+        run(f, f->path, "-k", f->keyfile, "--kind", "settlement", NULL), 0);
+    expect_contains(f->out, " 12 x EUR 345."); /* cut to 120 columns */
+    assert_int_equal(run(f, f->path, "-k", f->keyfile, "--kind", "settlement",
+                         "-o", "wide", NULL),
+                     0);
+    expect_contains(f->out, "12 x EUR 345.50, 3 x JPY 1200");
+}
+
 static void test_refs(void **state)
 {
     fixture *f = *state;
@@ -691,25 +728,26 @@ static void test_refs(void **state)
         "\"exponent\":2,\"rrn\":\"123456789012\",\"stan\":\"004711\","
         "\"response_code\":\"00\",\"merchant_ref\":\"T300-short\",\"card\":"
         "\"411111******1111\",\"tip\":150,\"flags\":\"partial|reconciled\","
-        "\"flags_code\":5,\"note\":\"report acq.csv, line 7\"}\n");
+        "\"flags_code\":5,\"note\":\"report acq.csv, line 7\","
+        "\"totals\":[]}\n");
     /* The intent has none of them. */
     expect_contains(f->out,
                     "\"exponent\":2,\"rrn\":\"\",\"stan\":\"\","
                     "\"response_code\":\"\",\"merchant_ref\":\"\",\"card\":"
                     "\"\",\"tip\":0,\"flags\":\"\",\"flags_code\":0,\"note\":"
-                    "\"\"}\n");
+                    "\"\",\"totals\":[]}\n");
     assert_int_equal(
         run(f, f->path, "-k", f->keyfile, "--txn", "T400", "-o", "json", NULL),
         0);
     expect_contains(f->out, "\"flags\":\"manual\",\"flags_code\":2,"
-                            "\"note\":\"voice auth\"}\n");
+                            "\"note\":\"voice auth\",\"totals\":[]}\n");
     assert_int_equal(
         run(f, f->path, "-k", f->keyfile, "--txn", "T300", "-o", "csv", NULL),
         0);
     expect_contains(f->out, ",900,EUR,XY12,0,0,,2,123456789012,004711,00,"
                             "T300-short,411111******1111,150,"
                             "partial|reconciled,5,\"report acq.csv, line "
-                            "7\"\n");
+                            "7\",\n");
     assert_int_equal(
         run(f, f->path, "-k", f->keyfile, "--txn", "T300", "-o", "wide", NULL),
         0);
@@ -721,6 +759,7 @@ static void test_refs(void **state)
     expect_contains(f->out, "partial|reconciled");
     expect_contains(f->out, "T300-short");
     expect_contains(f->out, "\"report acq.csv, line 7\"");
+    dump_settlement_totals(f);
 }
 
 /* Progress: carriage-return lines on a TTY (here a pseudo-terminal),

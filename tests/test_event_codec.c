@@ -255,7 +255,7 @@ static void test_malformed_refused(void **state)
     bad[len] = 0;
     assert_int_equal(unpack(bad, len + 1, 0), SFJ_ECORRUPT);
     /* Wrong codec version. */
-    bad[0] = SFJ__EVENT_CODEC_VERSION + 1;
+    bad[0] = SFJ__EVENT_CODEC_V2 + 1;
     assert_int_equal(unpack(bad, len, 0), SFJ_ECORRUPT);
     /* txn_id: longer than the rest, above the maximum, not printable. */
     memcpy(bad, pt, len);

@@ -23,6 +23,7 @@
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
 #include "sfj/sys/chain.h"
+#include "support/settletest.h"
 #include "support/testutil.h"
 
 #define SPEC SFJ_SOURCE_DIR "/docs/FORMAT.md"
@@ -139,6 +140,46 @@ static void test_vectors(void **state)
     assert_int_equal(sfj__event_pack(&ev, 1, &pt, &pt_len, &flags), 0);
     assert_int_equal(flags, 0);
     check("event_1", pt, pt_len);
+
+    /* Event codec 3: a SETTLEMENT with two per-currency lines and the
+     * same payload. */
+    {
+        sfj_event st = SFJ_EVENT_INIT;
+        sfj_settle_line l[2];
+        uint8_t *pt3 = NULL;
+        size_t pt3_len = 0;
+
+        l[0] = sfj_test_settle_line("EUR", 12, 34550);
+        l[1] = sfj_test_settle_line("JPY", 3, -1200);
+        st.kind = SFJ_EV_SETTLEMENT;
+        st.totals = l;
+        st.n_totals = 2;
+        st.payload = payload;
+        st.payload_len = sizeof payload;
+        assert_int_equal(sfj__event_pack(&st, 1, &pt3, &pt3_len, &flags), 0);
+        if (flags != 0) {
+            /* The vector is the encoding itself: a writer deflates it (the
+             * empty references compress), and inflating depends on no
+             * zlib version. */
+            uint8_t *raw;
+            size_t raw_len;
+
+            assert_int_equal(flags, SFJ_REC_F_DEFLATE | SFJ_REC_F_DICT2);
+            assert_int_equal(
+                sfj__inflate_len(pt3, pt3_len, SFJ__EVENT_MAX_BYTES, &raw_len),
+                0);
+            raw = malloc(raw_len);
+            assert_non_null(raw);
+            assert_int_equal(
+                sfj__inflate(SFJ__DICT_V2, pt3, pt3_len, raw, raw_len), 0);
+            free(pt3);
+            pt3 = raw;
+            pt3_len = raw_len;
+        }
+        check("event_3", pt3, pt3_len);
+        sodium_memzero(pt3, pt3_len);
+        free(pt3);
+    }
 
     /* Record seq 1: epoch 1, wall 1700000000000, nonce 24 x 0x02. */
     sfj__chain_genesis(jid, h0);

@@ -17,6 +17,7 @@
 #include "common/bytes.h"
 #include "journal/format/event_codec.h"
 #include "sfj/sys/internal.h"
+#include "support/settletest.h"
 #include "support/testutil.h"
 
 #define T0 1700000000000ll
@@ -37,26 +38,6 @@ static sfj_event sale(uint16_t kind, uint16_t status, const char *txn,
     return ev;
 }
 
-static uint64_t ok(sfj_journal *j, const sfj_event *ev)
-{
-    uint64_t seq = 0;
-    int rc = sfj_append(j, ev, &seq);
-
-    if (rc != SFJ_OK)
-        fail_msg("append kind %u txn %s: %s (%s)", ev->kind,
-                 ev->txn_id ? ev->txn_id : "-", sfj_strerror(rc),
-                 sfj_journal_errmsg(j));
-    return seq;
-}
-
-static uint64_t last_seq(sfj_journal *j)
-{
-    sfj_stats st = SFJ_STATS_INIT;
-
-    assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
-    return st.last_seq;
-}
-
 static void test_refs_round_trip(void **state)
 {
     fixture *f = *state;
@@ -64,7 +45,7 @@ static void test_refs_round_trip(void **state)
     sfj_entry *e = NULL;
     uint64_t seq;
 
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
     ev = sale(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "R1", 1400, "EUR");
     ev.auth_code = "A12345";
     ev.rrn = "123456789012";
@@ -74,7 +55,7 @@ static void test_refs_round_trip(void **state)
     ev.card = "411111******1111";
     ev.tip = 150;
     ev.note = "tip on the slip";
-    seq = ok(f->j, &ev);
+    seq = sfj_test_put(f->j, &ev);
     assert_int_equal(sfj_read(f->j, seq, &e), SFJ_OK);
     assert_string_equal(e->rrn, "123456789012");
     assert_string_equal(e->stan, "000417");
@@ -105,8 +86,8 @@ static void test_refs_refused(void **state)
     int i;
 
     ev = sale(SFJ_EV_TXN_INTENT, 0, "R2", 100, "EUR");
-    ok(f->j, &ev);
-    before = last_seq(f->j);
+    sfj_test_put(f->j, &ev);
+    before = sfj_test_last_seq(f->j);
     for (i = 0; i < 14; i++) {
         int want = SFJ_EINVAL;
 
@@ -165,7 +146,7 @@ static void test_refs_refused(void **state)
         if (sfj_append(f->j, &ev, NULL) != want)
             fail_msg("case %d: want %d", i, want);
     }
-    assert_int_equal(last_seq(f->j), before);
+    assert_int_equal(sfj_test_last_seq(f->j), before);
     assert_int_equal(sfj_looks_like_pan("4111-1111-1111-1111"), 1);
     assert_int_equal(sfj_looks_like_pan("4111111111111112"), 0); /* Luhn */
     assert_int_equal(sfj_looks_like_pan("411111******1111"), 0);
@@ -222,7 +203,7 @@ static void test_codec_versions(void **state)
     free(pt);
     ev.rrn = "RRN1";
     assert_int_equal(sfj__event_pack(&ev, 3, &pt, &len, &flags), SFJ_OK);
-    assert_int_equal(pt[0], SFJ__EVENT_CODEC_VERSION);
+    assert_int_equal(pt[0], SFJ__EVENT_CODEC_V2);
     memset(&e, 0, sizeof e);
     assert_int_equal(sfj__event_unpack(pt, len, flags, &e), SFJ_OK);
     assert_string_equal(e.rrn, "RRN1");
@@ -242,8 +223,8 @@ static void test_outcome_amount(void **state)
     uint64_t before;
 
     ev = sale(SFJ_EV_TXN_INTENT, 0, "A1", 10000, "EUR");
-    ok(f->j, &ev);
-    before = last_seq(f->j);
+    sfj_test_put(f->j, &ev);
+    before = sfj_test_last_seq(f->j);
     ev = sale(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "A1", 150, "JPY");
     assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EAMOUNT);
     ev = sale(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "A1", 10000, "USD");
@@ -255,27 +236,27 @@ static void test_outcome_amount(void **state)
     ev = sale(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "A1", 10000, "EUR");
     ev.flags = SFJ_EVF_PARTIAL; /* not less than asked */
     assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EAMOUNT);
-    assert_int_equal(last_seq(f->j), before);
+    assert_int_equal(sfj_test_last_seq(f->j), before);
     ev.amount = 6000; /* a partial approval */
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
 
     ev = sale(SFJ_EV_TXN_INTENT, 0, "A2", 10000, "EUR");
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
     ev = sale(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "A2", 11000, "EUR");
     ev.tip = 1000;
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
     /* No amount at all: the intent's stands (as before codec 2). */
     ev = sale(SFJ_EV_TXN_INTENT, 0, "A3", 10000, "EUR");
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
     ev = sale(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "A3", 0, NULL);
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
     /* A decline may carry no amount, but not another currency. */
     ev = sale(SFJ_EV_TXN_INTENT, 0, "A4", 10000, "EUR");
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
     ev = sale(SFJ_EV_TXN_OUTCOME, SFJ_ST_DECLINED, "A4", 0, "USD");
     assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EAMOUNT);
     ev.currency = "EUR";
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
 }
 
 /* The acquirer's answer to an offline sale: refused until the OFFLINE
@@ -292,9 +273,9 @@ static void test_outcome_on_offline(void **state)
     int64_t offline_sum = 0, outcome_sum = 0;
 
     ev = sale(SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "OF1", 500, "EUR");
-    s1 = ok(f->j, &ev);
+    s1 = sfj_test_put(f->j, &ev);
     ev = sale(SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "OF2", 700, "EUR");
-    s2 = ok(f->j, &ev);
+    s2 = sfj_test_put(f->j, &ev);
     ev = sale(SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "OF1", 500, "EUR");
     assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_ESTATE);
     assert_int_equal(sfj__journal_ack(f->j, s2, NULL, 0), SFJ_OK);
@@ -307,13 +288,13 @@ static void test_outcome_on_offline(void **state)
     ev.amount = 500;
     ev.flags = SFJ_EVF_RECONCILED;
     ev.note = "report.csv:2";
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
     assert_int_equal(sfj_txn_get(f->j, "OF1", &t), SFJ_OK);
     assert_int_equal(t.state, SFJ_TXN_DONE);
     assert_int_equal(t.outcome, SFJ_ST_APPROVED);
     assert_int_equal(t.offline_seq, s1);
     ev = sale(SFJ_EV_TXN_OUTCOME, SFJ_ST_DECLINED, "OF2", 700, "EUR");
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
     assert_int_equal(sfj_txn_get(f->j, "OF2", &t), SFJ_OK);
     assert_int_equal(t.state, SFJ_TXN_DONE);
     assert_int_equal(t.outcome, SFJ_ST_DECLINED);
@@ -358,7 +339,7 @@ static void test_terminal_id_and_short_ids(void **state)
     assert_int_equal(sfj_txn_id_short(small, sizeof small), SFJ_EBUFS);
     ev = sale(SFJ_EV_TXN_INTENT, 0, a, 100, "EUR");
     ev.merchant_ref = a;
-    ok(f->j, &ev);
+    sfj_test_put(f->j, &ev);
 }
 
 int main(void)

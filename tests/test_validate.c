@@ -61,7 +61,7 @@ static size_t plaintext(const bad_case *c, uint8_t *pt)
     size_t al = c->auth_code ? strlen(c->auth_code) : 0;
     uint8_t *p = pt;
 
-    *p++ = SFJ__EVENT_CODEC_VERSION;
+    *p++ = SFJ__EVENT_CODEC_V2;
     sfj__put_u16(p, 0);
     sfj__put_u32(p + 2, 1);
     p[6] = (uint8_t)tl;

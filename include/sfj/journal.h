@@ -39,6 +39,10 @@ extern "C" {
 #define SFJ_CARD_MAX 19
 /** Longest note (printable ASCII and spaces). */
 #define SFJ_NOTE_MAX 120
+/** Most currencies in the totals of one SETTLEMENT event. */
+#define SFJ_SETTLE_LINES_MAX 32
+/** Largest count of one settlement line. */
+#define SFJ_SETTLE_COUNT_MAX 1000000000u
 
 /** Event kinds. Values are stored on disk and never change. */
 typedef enum sfj_kind {
@@ -77,6 +81,18 @@ typedef enum sfj_event_flags {
                                   reconciliation from the acquirer's report
                                   (the note names report and line) */
 } sfj_event_flags;
+
+/** One currency's totals of a batch, as a SETTLEMENT event carries them
+ *  (sfj_event.totals) and as settlement comparisons take and report them:
+ *  `count` approved sales (online and offline) and `amount` their sum less
+ *  the batch's reversals, in minor units (docs/RECONCILE.md, Settlement).
+ *  Callers pass arrays of it, so its size is part of the ABI and it
+ *  carries no version: it never grows. */
+typedef struct sfj_settle_line {
+    char currency[4]; /**< ISO 4217 alpha code, three A-Z */
+    uint64_t count;   /**< 0..SFJ_SETTLE_COUNT_MAX */
+    int64_t amount;   /**< net, minor units */
+} sfj_settle_line;
 
 /** An event to append. The caller allocates it, starting from
  *  SFJ_EVENT_INIT. The journal copies everything it needs; no pointer is
@@ -117,16 +133,27 @@ typedef struct sfj_event {
     unsigned flags;            /**< sfj_event_flags, or-ed */
     const char *note;          /**< free text, 1..SFJ_NOTE_MAX printable ASCII
                                     or spaces; never card data */
+    /* Version 3: per-currency totals (event codec 3, docs/FORMAT.md). */
+    const sfj_settle_line *totals; /**< SETTLEMENT only: n_totals lines, one
+                                        per currency (three A-Z, no
+                                        currency twice, count at most
+                                        SFJ_SETTLE_COUNT_MAX); the list
+                                        counts 1 + 15 bytes a line against
+                                        SFJ_PAYLOAD_MAX. Status NONE: the
+                                        terminal's totals as sent; an
+                                        answer: the host's. Else
+                                        SFJ_EINVAL. Copied by sfj_append */
+    size_t n_totals;               /**< 0..SFJ_SETTLE_LINES_MAX */
 } sfj_event;
 
 /** Layout version of sfj_event this header describes. Version 1 ends at
- *  payload_len. */
-#define SFJ_EVENT_VERSION 2
+ *  payload_len, version 2 at note. */
+#define SFJ_EVENT_VERSION 3
 /** An empty event of the current version. */
 #define SFJ_EVENT_INIT                                                         \
     {                                                                          \
         SFJ_EVENT_VERSION, (sfj_kind)0, SFJ_ST_NONE, NULL, 0, NULL, NULL, 0,   \
-            0, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL               \
+            0, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0      \
     }
 
 /** A decrypted journal entry. Owned by the caller; free with
@@ -157,6 +184,10 @@ typedef struct sfj_entry {
     int64_t tip;
     unsigned flags; /**< sfj_event_flags */
     char note[SFJ_NOTE_MAX + 1];
+    /* Since event codec 3 (0 lines when absent): a SETTLEMENT's
+     * per-currency totals, as appended. */
+    size_t n_totals;
+    sfj_settle_line totals[SFJ_SETTLE_LINES_MAX];
 } sfj_entry;
 
 /** Open flags (sfj_journal_opts.flags), or-ed together. */

@@ -34,7 +34,9 @@
  * >= 2 and above every earlier copy: a DUPLICATE).
  * - SETTLEMENT: status NONE closes the batch (its totals sent to the host);
  *   APPROVED / DECLINED / ERROR record the host's answer to the pending
- *   settlement (SFJ_ESTATE when none is pending).
+ *   settlement (SFJ_ESTATE when none is pending). Either may carry totals
+ *   per currency (sfj_event.totals: the batch's from sfj_batch_lines, or
+ *   the host's).
  *
  * Wall times are reported as recorded; seq and the boot counter order
  * events, so a clock that jumps changes no state. */
@@ -193,7 +195,13 @@ typedef enum sfj_diff_reason {
                                    acquirer's report (sfj_recon_apply,
                                    sfj-reconcile --apply): the outcome it
                                    journals then counts in the totals */
-    SFJ_DIFF_AMOUNT = 4       /**< its amount equals the difference */
+    SFJ_DIFF_AMOUNT = 4,      /**< its amount equals the difference */
+    SFJ_DIFF_REPORT = 5       /**< sfj_settle_compare with a reconciliation:
+                                   the acquirer's report explains it (its
+                                   class and line in sfj_settle_why): a
+                                   charge absent from the journal, another
+                                   amount, a sale the acquirer never
+                                   received, a reversal it does not show */
 } sfj_diff_reason;
 
 /** One line where local and host totals differ. */
@@ -227,7 +235,9 @@ typedef struct sfj_batch_diff {
     sfj_diff_entry *entries; /**< in seq order */
 } sfj_batch_diff;
 
-/** Compare the open batch with the `n` totals the host reports (a missing
+/** Compare the open batch, per currency and kind, with the `n` totals the
+ *  host reports (sfj_settle_compare compares per currency, the form of a
+ *  SETTLEMENT's totals, and can name the acquirer's report lines; a missing
  *  line counts as zero) and list the entries that explain each
  *  difference: entries the host has not acknowledged or rejected when it
  *  has less, in-doubt intents when it has more, or an entry whose amount
@@ -237,6 +247,92 @@ SFJ_EXTERN int sfj_batch_compare(sfj_journal *j, const sfj_total *host,
 
 /** Free a comparison. Accepts NULL. */
 SFJ_EXTERN void sfj_batch_diff_free(sfj_batch_diff *d);
+
+/* ---- Settlement per currency (docs/RECONCILE.md, Settlement) ---------- */
+
+/** The batch's totals per currency, as a SETTLEMENT event carries them
+ *  (sfj_event.totals): for each currency, `count` approved sales (the
+ *  OUTCOME and OFFLINE lines of `b`) and `amount` their sum less the
+ *  reversals'. Written to `out` (capacity `cap` lines; SFJ_EBUFS if short),
+ *  sorted by currency; `*n` gets the number of lines. A line with currency
+ *  "" sums sales journaled without one; such a line cannot be journaled. */
+SFJ_EXTERN int sfj_batch_lines(const sfj_batch *b, sfj_settle_line *out,
+                               size_t cap, size_t *n);
+
+/** Options of sfj_settle_compare. */
+typedef struct sfj_settle_opts {
+    unsigned version;              /**< SFJ_SETTLE_OPTS_VERSION (or older) */
+    const struct sfj_recon *recon; /**< a reconciliation of this journal
+                                        after sfj_recon_run (reconcile.h), or
+                                        NULL: its classes and report lines
+                                        then explain the differences */
+} sfj_settle_opts;
+
+#define SFJ_SETTLE_OPTS_VERSION 1
+#define SFJ_SETTLE_OPTS_INIT                                                   \
+    {                                                                          \
+        SFJ_SETTLE_OPTS_VERSION, NULL                                          \
+    }
+
+/** One currency where the open batch and the host's totals differ. */
+typedef struct sfj_settle_diff_line {
+    char currency[4];
+    uint64_t local_count; /**< sfj_batch_lines' count and amount */
+    int64_t local_amount;
+    uint64_t host_count; /**< as the host reports them (0: no line) */
+    int64_t host_amount;
+    int explained; /**< its explanations add up to the difference, in
+                        count and amount */
+} sfj_settle_diff_line;
+
+/** One part of a difference: a journal entry, a report line, or both. */
+typedef struct sfj_settle_why {
+    char currency[4];       /**< the line it belongs to */
+    int64_t delta;          /**< its part of local - host amount */
+    int count_delta;        /**< its part of local - host count: -1, 0, 1 */
+    sfj_diff_reason reason; /**< why */
+    uint64_t seq;           /**< the entry: the sale's OUTCOME or OFFLINE, its
+                                 REVERSAL, its INTENT when in doubt; 0 for a report
+                                 line with no entry in the batch */
+    sfj_kind kind;          /**< kind of the entry at seq (0 when none) */
+    char txn_id[SFJ_TXN_ID_MAX + 1]; /**< "" when unknown */
+    int64_t amount;                  /**< the entry's (or the line's) */
+    int recon_class;    /**< sfj_recon_class of the reconciliation item of
+                             this sale or line, -1 when none names it */
+    const char *report; /**< that item's report name, borrowed from the
+                             sfj_recon (valid while it lives), or NULL */
+    size_t line;        /**< that item's report line (0: none) */
+} sfj_settle_why;
+
+/** Result of sfj_settle_compare. Owned by the caller; free with
+ *  sfj_settle_diff_free. */
+typedef struct sfj_settle_diff {
+    int balanced;                /**< every currency matches */
+    uint64_t from_seq, to_seq;   /**< the batch compared */
+    size_t n_lines;              /**< currencies that differ */
+    sfj_settle_diff_line *lines; /**< sorted by currency */
+    size_t n_why;                /**< explanations */
+    sfj_settle_why *why;         /**< by currency, then seq, then line */
+} sfj_settle_diff;
+
+/** Compare the open batch, per currency (sfj_batch_lines), with the `n`
+ *  lines the host reports (a currency missing on one side counts as zero;
+ *  SFJ_EINVAL for a currency twice or not "" or three A-Z) and explain
+ *  each difference: sales and reversals the host has not acknowledged or
+ *  rejected, intents in doubt (the host may have charged them), or,
+ *  with opts->recon, what the acquirer's report shows: each explanation
+ *  then names the reconciliation class and report line of its sale, a
+ *  charge the journal lacks is one (report lines from the batch's first
+ *  entry's time on), and an in-doubt sale the report proves not charged
+ *  is none. Reads only; `opts` may be NULL; SFJ_EVERSION for a bad
+ *  version, SFJ_EINVAL for a reconciliation not run. `*out` is the
+ *  caller's. */
+SFJ_EXTERN int sfj_settle_compare(sfj_journal *j, const sfj_settle_line *host,
+                                  size_t n, const sfj_settle_opts *opts,
+                                  sfj_settle_diff **out);
+
+/** Free a comparison. Accepts NULL. */
+SFJ_EXTERN void sfj_settle_diff_free(sfj_settle_diff *d);
 
 /* ---- Recovery -------------------------------------------------------- */
 

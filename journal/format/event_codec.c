@@ -132,6 +132,35 @@ static int refs_validate(const sfj_event *ev)
     return SFJ_OK;
 }
 
+/* The version-3 list: a SETTLEMENT's totals, one line per currency. */
+static int totals_validate(const sfj_event *ev)
+{
+    size_t i, k, n;
+
+    if (ev->n_totals == 0)
+        return SFJ_OK;
+    if (ev->kind != SFJ_EV_SETTLEMENT || ev->totals == NULL ||
+        ev->n_totals > SFJ_SETTLE_LINES_MAX ||
+        ev->payload_len >
+            SFJ_PAYLOAD_MAX - SFJ__SETTLE_LIST_BYTES(ev->n_totals))
+        return SFJ_EINVAL;
+    for (i = 0; i < ev->n_totals; i++) {
+        const sfj_settle_line *l = &ev->totals[i];
+
+        for (n = 0; n < 3; n++) {
+            if (l->currency[n] < 'A' || l->currency[n] > 'Z')
+                return SFJ_EINVAL;
+        }
+        if (l->currency[3] != '\0' || l->count > SFJ_SETTLE_COUNT_MAX)
+            return SFJ_EINVAL;
+        for (k = 0; k < i; k++) {
+            if (memcmp(ev->totals[k].currency, l->currency, 3) == 0)
+                return SFJ_EINVAL;
+        }
+    }
+    return SFJ_OK;
+}
+
 static int needs_txn_id(uint16_t kind)
 {
     return kind == SFJ_EV_TXN_INTENT || kind == SFJ_EV_TXN_OUTCOME ||
@@ -168,6 +197,8 @@ int sfj__event_validate(const sfj_event *ev)
         return SFJ_EINVAL;
     if (ev->payload_len > SFJ_PAYLOAD_MAX ||
         (ev->payload_len > 0 && ev->payload == NULL))
+        return SFJ_EINVAL;
+    if (totals_validate(ev) != SFJ_OK)
         return SFJ_EINVAL;
     return refs_validate(ev);
 }
@@ -206,14 +237,28 @@ static uint8_t *put_refs(uint8_t *p, const sfj_event *ev)
     return put_str(p + 10, ev->note);
 }
 
+static uint8_t *put_totals(uint8_t *p, const sfj_event *ev)
+{
+    size_t i;
+
+    *p++ = (uint8_t)ev->n_totals;
+    for (i = 0; i < ev->n_totals; i++, p += SFJ__SETTLE_LINE_BYTES) {
+        memcpy(p, ev->totals[i].currency, 3);
+        sfj__put_u32(p + 3, (uint32_t)ev->totals[i].count);
+        sfj__put_u64(p + 7, (uint64_t)ev->totals[i].amount);
+    }
+    return p;
+}
+
 int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
                     size_t *len, uint8_t *flags)
 {
     size_t txn_len = ev->txn_id ? strlen(ev->txn_id) : 0;
     size_t auth_len = ev->auth_code ? strlen(ev->auth_code) : 0;
-    int v2 = has_refs(ev);
+    int v3 = ev->n_totals > 0, v2 = v3 || has_refs(ev);
     size_t raw_len = SFJ_EVENT_FIXED_BYTES + txn_len + auth_len +
-                     ev->payload_len + (v2 ? refs_len(ev) : 0);
+                     ev->payload_len + (v2 ? refs_len(ev) : 0) +
+                     (v3 ? SFJ__SETTLE_LIST_BYTES(ev->n_totals) : 0);
     uint8_t *raw = malloc(raw_len), *packed = NULL, *p = raw;
     size_t packed_len = 0;
     int rc;
@@ -221,9 +266,11 @@ int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
     *out = NULL;
     if (raw == NULL)
         return SFJ_ENOMEM;
-    /* Version 1 while no reference is given: older readers keep reading
-     * such journals. */
-    *p++ = v2 ? SFJ__EVENT_CODEC_VERSION : SFJ__EVENT_CODEC_V1;
+    /* The oldest version that holds the event: older readers keep reading
+     * journals that never use the newer fields. */
+    *p++ = v3   ? SFJ__EVENT_CODEC_V3
+           : v2 ? SFJ__EVENT_CODEC_V2
+                : SFJ__EVENT_CODEC_V1;
     sfj__put_u16(p, ev->status);
     sfj__put_u32(p + 2, boot);
     p[6] = (uint8_t)txn_len;
@@ -240,6 +287,8 @@ int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
     p += auth_len;
     if (v2)
         p = put_refs(p, ev);
+    if (v3)
+        p = put_totals(p, ev);
     sfj__put_u32(p, ev->copy);
     sfj__put_u32(p + 4, (uint32_t)ev->payload_len);
     if (ev->payload_len > 0)
@@ -316,6 +365,28 @@ static void clear_refs(sfj_entry *e)
     e->flags = 0;
 }
 
+/* Structure only; what the lines may hold is sfj__entry_validate's. */
+static int unpack_totals(const uint8_t **p, const uint8_t *end, sfj_entry *e)
+{
+    size_t n, i;
+
+    if (*p >= end)
+        return SFJ_ECORRUPT;
+    n = **p;
+    if (n == 0 || n > SFJ_SETTLE_LINES_MAX ||
+        (size_t)(end - *p - 1) < n * SFJ__SETTLE_LINE_BYTES)
+        return SFJ_ECORRUPT;
+    *p += 1;
+    for (i = 0; i < n; i++, *p += SFJ__SETTLE_LINE_BYTES) {
+        memcpy(e->totals[i].currency, *p, 3);
+        e->totals[i].currency[3] = '\0';
+        e->totals[i].count = sfj__get_u32(*p + 3);
+        e->totals[i].amount = (int64_t)sfj__get_u64(*p + 7);
+    }
+    e->n_totals = n;
+    return SFJ_OK;
+}
+
 static int unpack_refs(const uint8_t **p, const uint8_t *end, sfj_entry *e)
 {
     if (copy_field(p, end, e->rrn, SFJ_RRN_MAX) != SFJ_OK ||
@@ -335,8 +406,8 @@ static int unpack_raw(const uint8_t *pt, size_t len, sfj_entry *e)
     const uint8_t *p = pt, *end = pt + len;
     size_t payload_len;
 
-    if (len < SFJ_EVENT_FIXED_BYTES ||
-        (p[0] != SFJ__EVENT_CODEC_V1 && p[0] != SFJ__EVENT_CODEC_VERSION))
+    if (len < SFJ_EVENT_FIXED_BYTES || p[0] < SFJ__EVENT_CODEC_V1 ||
+        p[0] > SFJ__EVENT_CODEC_V3)
         return SFJ_ECORRUPT;
     e->status = sfj__get_u16(p + 1);
     e->boot = sfj__get_u32(p + 3);
@@ -350,12 +421,15 @@ static int unpack_raw(const uint8_t *pt, size_t len, sfj_entry *e)
     p += 11;
     if (copy_field(&p, end, e->auth_code, SFJ_AUTH_CODE_MAX) != SFJ_OK)
         return SFJ_ECORRUPT;
-    if (pt[0] == SFJ__EVENT_CODEC_VERSION) {
+    if (pt[0] >= SFJ__EVENT_CODEC_V2) {
         if (unpack_refs(&p, end, e) != SFJ_OK)
             return SFJ_ECORRUPT;
     } else {
         clear_refs(e);
     }
+    e->n_totals = 0;
+    if (pt[0] == SFJ__EVENT_CODEC_V3 && unpack_totals(&p, end, e) != SFJ_OK)
+        return SFJ_ECORRUPT;
     if (end - p < 8)
         return SFJ_ECORRUPT;
     e->copy = sfj__get_u32(p);
@@ -393,6 +467,8 @@ int sfj__entry_validate(const sfj_entry *e)
     ev.copy = e->copy;
     ev.payload = e->payload;
     ev.payload_len = e->payload_len;
+    ev.totals = e->n_totals > 0 ? e->totals : NULL;
+    ev.n_totals = e->n_totals;
     return sfj__event_validate(&ev) == SFJ_OK ? SFJ_OK : SFJ_ECORRUPT;
 }
 

@@ -11,7 +11,13 @@
  *   u8 ref_len | merchant_ref | u8 card_len | card | u64 tip | u16 flags |
  *   u8 note_len | note
  *
- * Version 1 decodes with those fields empty.
+ * Version 3 (written only when a SETTLEMENT carries per-currency totals)
+ * is version 2 with, between note and copy, the list:
+ *
+ *   u8 n_lines | n_lines x (u8[3] currency | u32 count | u64 amount)
+ *
+ * Version 1 decodes with the version-2 fields empty, versions 1 and 2
+ * without lines.
  * big-endian, raw-deflated as a whole (compress.h) when that is shorter. */
 #ifndef SFJ_JOURNAL_EVENT_CODEC_H
 #define SFJ_JOURNAL_EVENT_CODEC_H
@@ -21,11 +27,17 @@
 
 #include "sfj/journal.h"
 
-#define SFJ__EVENT_CODEC_VERSION   2
 #define SFJ__EVENT_CODEC_V1        1
+#define SFJ__EVENT_CODEC_V2        2
+#define SFJ__EVENT_CODEC_V3        3
+#define SFJ__EVENT_CODEC_VERSION   SFJ__EVENT_CODEC_V3 /* the newest */
 #define SFJ_EVENT_FIXED_BYTES      28
 #define SFJ__EVENT_EXT_FIXED_BYTES 16 /* five lengths, tip, flags, note len */
-/* Largest plaintext of either version. */
+#define SFJ__SETTLE_LINE_BYTES     15 /* currency, u32 count, u64 amount */
+/* Bytes the settlement list of `n` lines takes (counted against the
+ * payload's SFJ_PAYLOAD_MAX). */
+#define SFJ__SETTLE_LIST_BYTES(n) (1 + (n)*SFJ__SETTLE_LINE_BYTES)
+/* Largest plaintext of any version (the list shares the payload's room). */
 #define SFJ__EVENT_MAX_BYTES                                                   \
     (SFJ_EVENT_FIXED_BYTES + SFJ__EVENT_EXT_FIXED_BYTES + 8 * 255 +            \
      SFJ_PAYLOAD_MAX)

@@ -85,9 +85,12 @@ static int pack(sfj_journal *j, const sfj_event *ev, packed *p)
     }
     if (ev == NULL)
         return SFJ_EINVAL;
-    /* A version-1 caller's struct ends at payload_len. */
+    /* A version-1 caller's struct ends at payload_len, a version-2's at
+     * note. */
     memcpy(&p->copy, ev,
-           ev->version == 1 ? offsetof(sfj_event, rrn) : sizeof p->copy);
+           ev->version == 1   ? offsetof(sfj_event, rrn)
+           : ev->version == 2 ? offsetof(sfj_event, totals)
+                              : sizeof p->copy);
     p->copy.version = SFJ_EVENT_VERSION;
     ev = &p->copy;
     rc = sfj__event_validate(ev);

@@ -15,7 +15,8 @@
 static const char *const csv_columns =
     "seq,time,wall_ms,kind,kind_code,epoch,decrypted,status,status_code,boot,"
     "txn_id,amount,currency,auth_code,copy,payload_len,payload,exponent,"
-    "rrn,stan,response_code,merchant_ref,card,tip,flags,flags_code,note";
+    "rrn,stan,response_code,merchant_ref,card,tip,flags,flags_code,note,"
+    "totals";
 
 /* The event flags by name, "|" between them ("" for none). */
 static void flag_names(unsigned flags, char *out, size_t cap)
@@ -35,6 +36,46 @@ static void flag_names(unsigned flags, char *out, size_t cap)
         n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "|" : "",
                               names[i].name);
     }
+}
+
+/* A SETTLEMENT's per-currency totals for a person: "EUR 12 345.50, JPY 3
+ * 1200" (count, then the net amount in major units); "" for none. */
+static void totals_text(const sfj_entry *e, char *out, size_t cap)
+{
+    char amount[48];
+    size_t i, n = 0;
+
+    out[0] = '\0';
+    for (i = 0; i < e->n_totals && n < cap; i++) {
+        sfj__cli_format_amount(e->totals[i].amount, e->totals[i].currency,
+                               amount, sizeof amount);
+        n += (size_t)snprintf(out + n, cap - n, "%s%" PRIu64 " x %s",
+                              i ? ", " : "", e->totals[i].count, amount);
+    }
+}
+
+/* For programs: "EUR:12:34550|JPY:3:1200" (minor units) in CSV, an array
+ * of objects in JSON. */
+static void totals_csv(const sfj_entry *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->n_totals; i++)
+        printf("%s%s:%" PRIu64 ":%" PRId64, i ? "|" : "", e->totals[i].currency,
+               e->totals[i].count, e->totals[i].amount);
+}
+
+static void totals_json(const sfj_entry *e)
+{
+    size_t i;
+
+    printf("[");
+    for (i = 0; i < e->n_totals; i++)
+        printf("%s{\"currency\":\"%s\",\"count\":%" PRIu64
+               ",\"amount\":%" PRId64 "}",
+               i ? "," : "", e->totals[i].currency, e->totals[i].count,
+               e->totals[i].amount);
+    printf("]");
 }
 
 /* Kinds and statuses by name (sfj_kind_name's spelling) or number. */
@@ -190,7 +231,7 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
                "\"payload\":null,\"exponent\":null,\"rrn\":null,\"stan\":null,"
                "\"response_code\":null,\"merchant_ref\":null,\"card\":null,"
                "\"tip\":null,\"flags\":null,\"flags_code\":null,"
-               "\"note\":null}\n");
+               "\"note\":null,\"totals\":null}\n");
         return;
     }
     printf("\"status\":\"%s\",\"status_code\":%u,\"boot\":%" PRIu32
@@ -221,6 +262,8 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
            "\"note\":",
            e->tip, flags, e->flags);
     sfj__cli_json_str(stdout, e->note);
+    printf(",\"totals\":");
+    totals_json(e);
     printf("}\n");
 }
 
@@ -234,9 +277,9 @@ static void print_csv(const dump_row *r, const char *time, const char *pl)
            e ? "true" : "false");
     if (e == NULL) {
         if (r->has_boot)
-            printf(",,%" PRIu32 ",,,,,,,,,,,,,,,,,\n", r->boot);
+            printf(",,%" PRIu32 ",,,,,,,,,,,,,,,,,,\n", r->boot);
         else
-            printf(",,,,,,,,,,,,,,,,,,,\n");
+            printf(",,,,,,,,,,,,,,,,,,,,\n");
         return;
     }
     printf("%s,%u,%" PRIu32 ",", sfj_status_name(e->status), e->status,
@@ -262,6 +305,8 @@ static void print_csv(const dump_row *r, const char *time, const char *pl)
     sfj__cli_csv_str(stdout, e->card);
     printf(",%" PRId64 ",%s,%u,", e->tip, flags, e->flags);
     sfj__cli_csv_str(stdout, e->note);
+    printf(",");
+    totals_csv(e);
     printf("\n");
 }
 
@@ -292,6 +337,24 @@ int dump_print_row(const dump_opts *o, const dump_row *r)
                               payload_mode(o, r->e));
         if (pl == NULL)
             return -1;
+    }
+    if (r->e != NULL && r->e->n_totals > 0 && o->format != SFJ__OUT_JSON &&
+        o->format != SFJ__OUT_CSV) {
+        /* The table's last column: the totals, then the payload. */
+        size_t cap = strlen(pl) + SFJ_SETTLE_LINES_MAX * 64 + 16;
+        char *both = malloc(cap);
+
+        if (both == NULL) {
+            sodium_memzero(pl, strlen(pl));
+            free(pl);
+            return -1;
+        }
+        totals_text(r->e, both, cap - strlen(pl) - 4);
+        if (pl[0] != '\0')
+            strcat(strcat(both, " | "), pl);
+        sodium_memzero(pl, strlen(pl));
+        free(pl);
+        pl = both;
     }
     if (o->format == SFJ__OUT_JSON)
         print_json(r, time, pl);

@@ -35,7 +35,8 @@ enum {
 static const char usage[] =
     "usage: sfj-reconcile DIR -k KEY [-m generic|iso8583] [--jsonl]\n"
     "           [--column FIELD=NAME]... [--minor] [--tz +HH:MM]\n"
-    "           [--window SECONDS] [-o text|json|csv] [--apply] REPORT...\n"
+    "           [--window SECONDS] [-o text|json|csv] [--apply]\n"
+    "           [--settlement CUR:COUNT:AMOUNT]... REPORT...\n"
     "       sfj-reconcile DIR -k KEY --manual-sale --amount AMOUNT\n"
     "           --currency CUR --at TIME [--auth-code CODE] [--note TEXT]\n"
     "           [--txn ID]\n";
@@ -59,13 +60,20 @@ static const char help[] =
     "  --apply             journal what the reports prove (the outcome of\n"
     "                      an in-doubt sale, a reversal confirmed); without\n"
     "                      it nothing is written\n"
+    "  --settlement CUR:COUNT:AMOUNT\n"
+    "                      the host's settlement totals of one currency\n"
+    "                      (sales, net amount in major units), once per\n"
+    "                      currency: compare the open batch with them and\n"
+    "                      explain each difference by the reports (with\n"
+    "                      no report, by the journal alone)\n"
     "  --manual-sale       journal a sale taken by hand (paper slip, voice\n"
     "                      authorisation) with --amount (major units),\n"
     "                      --currency, --at (ISO 8601), --auth-code,\n"
     "                      --note, --txn (default: a new short id)\n"
     "  -h, --help          this text;  --version  the version\n"
     "\n"
-    "Exit: 0 all matched, 1 action needed, 3 a report could not be read,\n"
+    "Exit: 0 all matched (and the batch balances), 1 action needed, 3 a report "
+    "could not be read,\n"
     "64 usage, 65 journal damaged, 66 not found, 70 internal, 73 could\n"
     "not write, 74 I/O, 75 journal busy, 76 unsupported format, 77 wrong\n"
     "key, 78 unusable key file. See sfj-reconcile(1).\n";
@@ -78,6 +86,42 @@ static const char *const action[SFJ_RECON_CLASSES] = {
     "charged with no record here: refund or record it",
     "amount or currency differ: check the slip",
     "reversal not confirmed: send it again"};
+
+/* What the journal and the acquirer each say of a sale, by class. */
+static const char *const sides[SFJ_RECON_CLASSES] = {
+    "matched at the acquirer",
+    "in doubt in the journal, approved at the acquirer",
+    "in doubt in the journal, absent at the acquirer",
+    "approved in the journal, absent at the acquirer",
+    "charged at the acquirer, absent from the journal",
+    "amount or currency differ at the acquirer",
+    "reversed in the journal, still charged at the acquirer"};
+
+/* The reason's name in JSON. */
+static const char *reason_name(sfj_diff_reason r)
+{
+    static const char *const names[] = {"",         "unforwarded", "attention",
+                                        "in_doubt", "amount",      "report"};
+
+    return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "";
+}
+
+/* Why a part of a difference is one, without a report. */
+static const char *reason_text(sfj_diff_reason r)
+{
+    switch (r) {
+    case SFJ_DIFF_UNFORWARDED:
+        return "not yet acknowledged by the host";
+    case SFJ_DIFF_ATTENTION:
+        return "rejected by the host (needs attention)";
+    case SFJ_DIFF_IN_DOUBT:
+        return "in doubt in the journal: the host may have charged it";
+    case SFJ_DIFF_AMOUNT:
+        return "its amount is the difference";
+    default:
+        return "in the acquirer's report";
+    }
+}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -227,7 +271,10 @@ static void print_text(const sfj_recon_result *res, int applied, size_t n)
     }
 }
 
-static void print_json(const sfj_recon_result *res, int applied, size_t n)
+/* The reconciliation's members of the JSON object, which the caller
+ * opens... and closes, after the settlement when `more`. */
+static void print_json(const sfj_recon_result *res, int applied, size_t n,
+                       int more)
 {
     size_t i;
 
@@ -262,7 +309,7 @@ static void print_json(const sfj_recon_result *res, int applied, size_t n)
         sfj__cli_json_str(stdout, it->card);
         printf(",\"applicable\":%s}", it->applicable ? "true" : "false");
     }
-    printf("]}\n");
+    printf("]%s", more ? "," : "");
 }
 
 static void print_csv(const sfj_recon_result *res)
@@ -287,6 +334,140 @@ static void print_csv(const sfj_recon_result *res)
         sfj__cli_csv_str(stdout, it->card);
         printf("\n");
     }
+}
+
+/* One --settlement line: "EUR:12:345.50". */
+static int parse_settle(const char *spec, sfj_settle_line *out)
+{
+    char cur[4], count[24];
+    const char *a, *b;
+    uint64_t n;
+
+    memset(out, 0, sizeof *out);
+    a = strchr(spec, ':');
+    b = a != NULL ? strchr(a + 1, ':') : NULL;
+    if (a == NULL || b == NULL || a - spec != 3 ||
+        (size_t)(b - a - 1) >= sizeof count || b == a + 1)
+        return -1;
+    memcpy(cur, spec, 3);
+    cur[3] = '\0';
+    memcpy(count, a + 1, (size_t)(b - a - 1));
+    count[b - a - 1] = '\0';
+    if (strspn(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3 ||
+        sfj__cli_parse_u64(count, &n) != 0 || n > SFJ_SETTLE_COUNT_MAX ||
+        sfj_amount_parse(b + 1, cur, &out->amount) != SFJ_OK)
+        return -1;
+    memcpy(out->currency, cur, 4);
+    out->count = n;
+    return 0;
+}
+
+typedef struct settle_in {
+    sfj_settle_line *host;
+    size_t n;
+} settle_in;
+
+/* "EUR 12.50" of a part, signed. */
+static void signed_major(int64_t v, const char *cy, char *out, size_t cap)
+{
+    char m[32];
+
+    major(v, cy, m, sizeof m);
+    snprintf(out, cap, "%s%s %s", v > 0 ? "+" : "", m, cy);
+}
+
+static void print_settle_text(const sfj_settle_diff *d)
+{
+    char la[32], ha[32], df[48], am[48], t[40];
+    size_t i, k;
+
+    printf("Settlement of the open batch (seq %llu..%llu) against the host's "
+           "totals: %s\n",
+           (unsigned long long)d->from_seq, (unsigned long long)d->to_seq,
+           d->balanced ? "balanced" : "differences");
+    for (i = 0; i < d->n_lines; i++) {
+        const sfj_settle_diff_line *l = &d->lines[i];
+
+        major(l->local_amount, l->currency, la, sizeof la);
+        major(l->host_amount, l->currency, ha, sizeof ha);
+        signed_major(l->local_amount - l->host_amount, l->currency, df,
+                     sizeof df);
+        printf("  %s: journal %llu sales %s, host %llu sales %s: difference "
+               "%s, %+lld sales, %s\n",
+               l->currency[0] ? l->currency : "(none)",
+               (unsigned long long)l->local_count, la,
+               (unsigned long long)l->host_count, ha, df,
+               (long long)l->local_count - (long long)l->host_count,
+               l->explained ? "explained" : "not explained");
+        for (k = 0; k < d->n_why; k++) {
+            const sfj_settle_why *w = &d->why[k];
+
+            if (strcmp(w->currency, l->currency) != 0)
+                continue;
+            signed_major(w->delta, w->currency, am, sizeof am);
+            printf("    %s = ", am);
+            if (w->txn_id[0] != '\0')
+                printf("sale %s", w->txn_id);
+            else
+                printf("a charge");
+            if (w->seq != 0) {
+                printf(" (%s seq %llu", sfj_kind_name(w->kind),
+                       (unsigned long long)w->seq);
+                major(w->amount, w->currency, t, sizeof t);
+                printf(", %s %s)", t, w->currency);
+            }
+            if (w->recon_class >= 0 && w->recon_class < SFJ_RECON_CLASSES) {
+                printf(", %s", sides[w->recon_class]);
+                if (w->reason == SFJ_DIFF_UNFORWARDED ||
+                    w->reason == SFJ_DIFF_ATTENTION)
+                    printf(", %s", reason_text(w->reason));
+                if (w->report != NULL && w->line != 0)
+                    printf(", report %s line %zu", w->report, w->line);
+                printf(" (%s)\n",
+                       sfj_recon_class_name((unsigned)w->recon_class));
+            } else {
+                printf(", %s\n", reason_text(w->reason));
+            }
+        }
+    }
+}
+
+static void print_settle_json(const sfj_settle_diff *d)
+{
+    size_t i;
+
+    printf("{\"from_seq\":%llu,\"to_seq\":%llu,\"balanced\":%s,\"lines\":[",
+           (unsigned long long)d->from_seq, (unsigned long long)d->to_seq,
+           d->balanced ? "true" : "false");
+    for (i = 0; i < d->n_lines; i++) {
+        const sfj_settle_diff_line *l = &d->lines[i];
+
+        printf("%s{\"currency\":\"%s\",\"local_count\":%llu,"
+               "\"local_amount\":%lld,\"host_count\":%llu,"
+               "\"host_amount\":%lld,\"explained\":%s}",
+               i ? "," : "", l->currency, (unsigned long long)l->local_count,
+               (long long)l->local_amount, (unsigned long long)l->host_count,
+               (long long)l->host_amount, l->explained ? "true" : "false");
+    }
+    printf("],\"explanations\":[");
+    for (i = 0; i < d->n_why; i++) {
+        const sfj_settle_why *w = &d->why[i];
+
+        printf("%s{\"currency\":\"%s\",\"delta\":%lld,\"count_delta\":%d,"
+               "\"reason\":\"%s\",\"seq\":%llu,\"kind\":\"%s\",\"txn_id\":",
+               i ? "," : "", w->currency, (long long)w->delta, w->count_delta,
+               reason_name(w->reason), (unsigned long long)w->seq,
+               w->seq ? sfj_kind_name(w->kind) : "");
+        sfj__cli_json_str(stdout, w->txn_id);
+        printf(",\"amount\":%lld,\"class\":\"%s\",\"report\":",
+               (long long)w->amount,
+               w->recon_class >= 0
+                   ? sfj_recon_class_name((unsigned)w->recon_class)
+                   : "");
+        sfj__cli_json_str(stdout, w->report != NULL ? w->report : "");
+        printf(",\"line\":%zu}", w->line);
+    }
+    printf("]}");
 }
 
 typedef struct manual {
@@ -336,10 +517,12 @@ static int manual_sale(sfj_journal *j, const manual *m)
 }
 
 static int reconcile(sfj_journal *j, sfj_recon_opts *o, char **reports, int n,
-                     int apply, const char *fmt)
+                     int apply, const char *fmt, const settle_in *st)
 {
+    sfj_settle_opts so = SFJ_SETTLE_OPTS_INIT;
+    sfj_settle_diff *sd = NULL;
     sfj_recon *r = NULL;
-    const sfj_recon_result *res;
+    const sfj_recon_result *res = NULL;
     uint8_t *data = NULL;
     size_t len, written = 0, i;
     int rc, k, code = EXIT_INTERNAL;
@@ -366,11 +549,15 @@ static int reconcile(sfj_journal *j, sfj_recon_opts *o, char **reports, int n,
             goto done;
         }
     }
-    rc = sfj_recon_run(r, j);
+    rc = n > 0 ? sfj_recon_run(r, j) : SFJ_OK;
     if (rc == SFJ_OK && apply) {
         rc = sfj_recon_apply(r, j, &written);
         if (rc == SFJ_OK)
             rc = sfj_recon_run(r, j); /* report what is left */
+    }
+    if (rc == SFJ_OK && st->n > 0) {
+        so.recon = n > 0 ? r : NULL;
+        rc = sfj_settle_compare(j, st->host, st->n, &so, &sd);
     }
     if (rc != SFJ_OK) {
         say("%s",
@@ -379,20 +566,36 @@ static int reconcile(sfj_journal *j, sfj_recon_opts *o, char **reports, int n,
         goto done;
     }
     res = sfj_recon_result_get(r);
-    if (strcmp(fmt, "json") == 0)
-        print_json(res, apply, written);
-    else if (strcmp(fmt, "csv") == 0)
-        print_csv(res);
-    else
-        print_text(res, apply, written);
+    if (strcmp(fmt, "json") == 0) {
+        if (res != NULL)
+            print_json(res, apply, written, sd != NULL);
+        else
+            printf("{");
+        if (sd != NULL) {
+            printf("\"settlement\":");
+            print_settle_json(sd);
+        }
+        printf("}\n");
+    } else if (strcmp(fmt, "csv") == 0) {
+        if (res != NULL)
+            print_csv(res);
+    } else {
+        if (res != NULL)
+            print_text(res, apply, written);
+        if (sd != NULL)
+            print_settle_text(sd);
+    }
     code = EXIT_OK;
-    for (i = 1; i < SFJ_RECON_CLASSES; i++) {
+    for (i = 1; res != NULL && i < SFJ_RECON_CLASSES; i++) {
         if (res->count[i] > 0)
             code = EXIT_ACTION;
     }
+    if (sd != NULL && !sd->balanced)
+        code = EXIT_ACTION;
     if (fflush(stdout) != 0)
         code = SFJ__EX_IO;
 done:
+    sfj_settle_diff_free(sd);
     sfj_recon_free(r);
     return code;
 }
@@ -413,7 +616,8 @@ int main(int argc, char **argv)
         O_AT,
         O_AUTH,
         O_NOTE,
-        O_TXN
+        O_TXN,
+        O_SETTLE
     };
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'},
@@ -434,6 +638,7 @@ int main(int argc, char **argv)
         {"auth-code", required_argument, NULL, O_AUTH},
         {"note", required_argument, NULL, O_NOTE},
         {"txn", required_argument, NULL, O_TXN},
+        {"settlement", required_argument, NULL, O_SETTLE},
         {NULL, 0, NULL, 0}};
     sfj_recon_opts o = SFJ_RECON_OPTS_INIT;
     sfj_journal_opts jo = SFJ_JOURNAL_OPTS_INIT;
@@ -442,6 +647,8 @@ int main(int argc, char **argv)
     sfj_keys *keys = NULL;
     sfj_journal *j = NULL;
     manual m = {0};
+    sfj_settle_line host[SFJ_SETTLE_LINES_MAX];
+    settle_in st = {host, 0};
     int c, ncols = 0, apply = 0, is_manual = 0, jsonl = 0, minor = 0, rc,
            code = EXIT_INTERNAL, i;
     int64_t window = 0;
@@ -515,19 +722,39 @@ int main(int argc, char **argv)
         case O_TXN:
             m.txn = optarg;
             break;
+        case O_SETTLE:
+            if (st.n == SFJ_SETTLE_LINES_MAX ||
+                parse_settle(optarg, &host[st.n]) != 0) {
+                say("bad --settlement %s (CUR:COUNT:AMOUNT, at most %d)",
+                    optarg, SFJ_SETTLE_LINES_MAX);
+                free(cols);
+                return EXIT_USAGE;
+            }
+            for (i = 0; i < (int)st.n; i++) {
+                if (strcmp(host[i].currency, host[st.n].currency) == 0) {
+                    say("--settlement %s: currency given twice", optarg);
+                    free(cols);
+                    return EXIT_USAGE;
+                }
+            }
+            st.n++;
+            break;
         default:
             free(cols);
             return sfj__cli_bad_option("sfj-reconcile", c, optopt,
                                        argv[optind - 1]);
         }
     }
-    if (optind >= argc || key == NULL || (!is_manual && optind + 1 >= argc) ||
+    if (optind >= argc || key == NULL ||
+        (!is_manual && optind + 1 >= argc && st.n == 0) ||
         (is_manual && apply) || (is_manual && optind + 1 < argc) ||
+        (is_manual && st.n > 0) || (apply && optind + 1 >= argc) ||
         (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0 &&
          strcmp(fmt, "csv") != 0)) {
         say("%s", key == NULL          ? "a key file is needed (-k FILE)"
                   : optind >= argc     ? "the journal directory is needed"
                   : is_manual && apply ? "--manual-sale excludes --apply"
+                  : is_manual && st.n  ? "--manual-sale excludes --settlement"
                   : is_manual          ? "--manual-sale takes no report"
                   : optind + 1 >= argc ? "a report is needed"
                                        : "-o takes text, json or csv");
@@ -580,7 +807,7 @@ int main(int argc, char **argv)
     }
     code = is_manual ? manual_sale(j, &m)
                      : reconcile(j, &o, argv + optind + 1, argc - optind - 1,
-                                 apply, fmt);
+                                 apply, fmt, &st);
 done:
     if (j != NULL && sfj_journal_close(j) != SFJ_OK && code == EXIT_OK)
         code = SFJ__EX_IO;
