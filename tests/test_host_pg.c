@@ -704,6 +704,189 @@ static void test_failover(void **state)
     free(pg);
 }
 
+/* ---- sharding: two clusters, one map ---- */
+
+/* The documented shard hash (docs/FLEET.md), computed here on its own:
+ * the first two bytes, big-endian, of BLAKE2b-256 of the journal id. */
+static unsigned shard_hash(sfj_journal *j)
+{
+    uint8_t jid[16], h[32];
+
+    assert_int_equal(sfj_journal_id(j, jid), 0);
+    crypto_generichash(h, sizeof h, jid, sizeof jid, NULL, 0);
+    return (unsigned)h[0] << 8 | h[1];
+}
+
+/* Terminal `i` with a journal whose hash falls in the low (half 0) or
+ * high (half 1) half of 0..65535: new journals until one does. */
+static void open_terminal_on(fx *f, int i, int half, const char *prov)
+{
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    char tid[32], *path;
+    int tries;
+
+    for (tries = 0; tries < 64; tries++) {
+        snprintf(tid, sizeof tid, "T-SH%d-%d", half, tries);
+        path = sfj_test_path(f->dir, tid);
+        f->k[i] = sfj_test_keys((uint8_t)(80 + 2 * tries + half));
+        o.terminal_id = tid;
+        assert_int_equal(sfj_journal_open(path, f->k[i], &o, &f->j[i]), 0);
+        free(path);
+        if ((shard_hash(f->j[i]) >= 32768) == half) {
+            sfj_test_provision(prov, f->j[i], f->k[i], tid);
+            return;
+        }
+        sfj_journal_close(f->j[i]);
+        sfj_keys_free(f->k[i]);
+        f->j[i] = NULL;
+        f->k[i] = NULL;
+    }
+    fail_msg("no journal hashed to half %d in 64 tries", half);
+}
+
+/* How many rows of `j` each table of `pg` holds: entries, head, and
+ * provisioning. */
+static void rows_on(const sfj_test_pg *pg, sfj_journal *j, long *n)
+{
+    static const char *const tab[3] = {"sfj_entry", "sfj_head", "sfj_terminal"};
+    PGconn *c = sfj_test_pg_connect(pg, NULL);
+    uint8_t jid[16];
+    char hj[33], sql[160];
+    PGresult *r;
+    int i;
+
+    assert_int_equal(sfj_journal_id(j, jid), 0);
+    hexs(jid, 16, hj);
+    for (i = 0; i < 3; i++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM %s WHERE journal_id = '\\x%s'", tab[i],
+                 hj);
+        r = PQexec(c, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        n[i] = atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    PQfinish(c);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* A bad map is refused at start: exit 80 and one line naming the file's
+ * line and what is wrong. */
+static void bad_map(fx *f, const char *map, const char *text,
+                    const char *needle)
+{
+    char *err = sfj_test_path(f->dir, "tool.err");
+
+    if (text != NULL)
+        write_text(map, text);
+    assert_int_equal(run_tool(f, "sfj-host", "--shards", map, "--provision",
+                              f->host.prov, "--listen", "127.0.0.1:0", NULL),
+                     80);
+    if (!sfj_test_file_contains(err, needle))
+        fail_msg("sfj-host's error for the shard map does not say \"%s\"",
+                 needle);
+    free(err);
+}
+
+static void test_shards(void **state)
+{
+    fx *f = *state;
+    sfj_test_pg *pg2 = calloc(1, sizeof *pg2);
+    char *map = sfj_test_path(f->dir, "shards.map");
+    char *key = sfj_test_path(f->dir, "host.key");
+    char *prov = sfj_test_path(f->dir, "fleet.conf");
+    char text[512], hj[33], *mdir, *to;
+    sfj_forwarder *fw[2];
+    uint8_t jid[16];
+    long n[3];
+    int i;
+
+    need_pg();
+    sfj_test_pg_init(pg2);
+    /* Terminal 0 hashes to the first cluster, terminal 1 to the second. */
+    open_terminal_on(f, 0, 0, prov);
+    open_terminal_on(f, 1, 1, prov);
+    snprintf(text, sizeof text,
+             "# two clusters\n"
+             "0-32767   %s\n"
+             "\n"
+             "32768-65535 %s  \n",
+             g_pg.url, pg2->url);
+    write_text(map, text);
+    /* Each terminal's provisioning row goes to its own shard. */
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", prov,
+                              "--shards", map, "--host-key", key, NULL),
+                     0);
+    free(f->host.prov);
+    f->host.prov = NULL;
+    snprintf(f->host.extra, sizeof f->host.extra, "--shards %s --host-key %s",
+             map, key);
+    sfj_test_host_start(&f->host);
+    for (i = 0; i < 2; i++)
+        fw[i] = start_fwd(f, f->j[i], f->host.port);
+    sfj_test_append(f->j[0], 120);
+    sfj_test_append(f->j[1], 90);
+    for (i = 0; i < 2; i++)
+        finish(f, fw[i], i);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    /* Every entry on exactly its shard, none on the other. */
+    assert_true(table_equal_on(&g_pg, f->j[0]) >= 120);
+    assert_true(table_equal_on(pg2, f->j[1]) >= 90);
+    rows_on(pg2, f->j[0], n);
+    assert_int_equal(n[0] + n[1] + n[2], 0);
+    rows_on(&g_pg, f->j[1], n);
+    assert_int_equal(n[0] + n[1] + n[2], 0);
+    rows_on(&g_pg, f->j[0], n);
+    assert_int_equal(n[2], 1);
+    rows_on(pg2, f->j[1], n);
+    assert_int_equal(n[2], 1);
+
+    /* The export finds the journal's shard through the map. */
+    mdir = sfj_test_path(f->dir, "export");
+    assert_int_equal(mkdir(mdir, 0700), 0);
+    assert_int_equal(sfj_journal_id(f->j[1], jid), 0);
+    hexs(jid, 16, hj);
+    to = sfj_test_path(mdir, hj);
+    assert_int_equal(run_tool(f, "sfj-host", "export", "--shards", map,
+                              "--journal", hj, "--to", to, NULL),
+                     0);
+    assert_true(sfj_test_mirror_equal(mdir, f->j[1], f->k[1]) >= 90);
+    free(to);
+    free(mdir);
+
+    /* Bad maps: exit 80, the line named. */
+    f->host.prov = prov;
+    bad_map(f, map, "0-40000 a\n30000-65535 b\n", "line 2: overlap");
+    bad_map(f, map, "0-100 a\n200-65535 b\n", "line 2: hole: hash 101-199");
+    bad_map(f, map, "1-65535 a\n", "line 1: hole: hash 0-0");
+    bad_map(f, map, "# only part\n0-65534 a\n", "line 2: hole: hash 65535");
+    bad_map(f, map, "0-65535\n", "line 1: malformed");
+    bad_map(f, map, "0:65535 a\n", "line 1: malformed");
+    bad_map(f, map, "0-65536 a\n", "line 1: malformed");
+    bad_map(f, map, "# nothing\n", "no ranges");
+    assert_int_equal(unlink(map), 0);
+    bad_map(f, map, NULL, "cannot read");
+    f->host.prov = NULL;
+    /* --shards excludes --store. */
+    assert_int_equal(run_tool(f, "sfj-host", "--shards", map, "--store",
+                              g_pg.url, "--provision", prov, "--listen",
+                              "127.0.0.1:0", NULL),
+                     64);
+    sfj_test_pg_cleanup(pg2);
+    free(pg2);
+    free(prov);
+    free(key);
+    free(map);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +901,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_loops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
