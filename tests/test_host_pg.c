@@ -151,49 +151,9 @@ static void hexs(const uint8_t *p, size_t n, char *out)
         sprintf(out + 2 * i, "%02x", p[i]);
 }
 
-/* The table holds seq 1..terminal head of `j` exactly once, each row
- * byte-identical to the terminal's sealed record, and the head row says
- * the same. Returns the number of entries compared. */
 static uint64_t table_equal_on(const sfj_test_pg *pg, sfj_journal *j)
 {
-    PGconn *c = sfj_test_pg_connect(pg, NULL);
-    uint8_t jid[16], *rec = NULL, chain[32];
-    char hj[33], sql[256];
-    uint64_t last = 0, seq;
-    size_t len;
-    PGresult *r;
-    int i;
-
-    assert_int_equal(sfj_journal_id(j, jid), 0);
-    assert_int_equal(sfj__journal_head(j, &last, chain), 0);
-    hexs(jid, 16, hj);
-    snprintf(sql, sizeof sql,
-             "SELECT seq, rec, (SELECT count(*) FROM sfj_entry WHERE "
-             "journal_id = '\\x%s' AND seq = e.seq) FROM sfj_entry e WHERE "
-             "journal_id = '\\x%s' ORDER BY seq",
-             hj, hj);
-    r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    assert_int_equal((uint64_t)PQntuples(r), last);
-    for (i = 0; i < PQntuples(r); i++) {
-        seq = (uint64_t)i + 1;
-        assert_int_equal(sfj__journal_read_sealed(j, seq, &rec, &len), 0);
-        assert_int_equal((size_t)PQgetlength(r, i, 1), len);
-        assert_memory_equal(PQgetvalue(r, i, 1), rec, len);
-        /* the PK: count(*) of each (journal, seq) is one */
-        assert_int_equal(PQgetvalue(r, i, 2)[7], 1);
-        free(rec);
-    }
-    PQclear(r);
-    snprintf(sql, sizeof sql,
-             "SELECT seq, chain FROM sfj_head WHERE journal_id = '\\x%s'", hj);
-    r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
-    assert_int_equal(PQntuples(r), 1);
-    assert_int_equal((uint8_t)PQgetvalue(r, 0, 0)[7], last & 0xff);
-    assert_memory_equal(PQgetvalue(r, 0, 1), chain, 32);
-    PQclear(r);
-    PQfinish(c);
-    return last;
+    return sfj_test_pg_table_equal(pg, j);
 }
 
 static uint64_t table_equal(sfj_journal *j)
@@ -585,24 +545,10 @@ static void *feed_main(void *arg)
 /* The newest seq the table holds for `j`. */
 static uint64_t table_max_on(const sfj_test_pg *pg, sfj_journal *j)
 {
-    PGconn *c = sfj_test_pg_connect(pg, NULL);
-    uint8_t jid[16];
-    char hj[33], sql[160];
-    uint64_t v;
-    PGresult *r;
+    uint64_t rows = 0, first = 0, last = 0;
 
-    assert_int_equal(sfj_journal_id(j, jid), 0);
-    hexs(jid, 16, hj);
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(max(seq), 0) FROM sfj_entry WHERE journal_id = "
-             "'\\x%s'",
-             hj);
-    r = PQexec(c, sql);
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    v = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    PQfinish(c);
-    return v;
+    sfj_test_pg_copy_head(pg, j, &rows, &first, &last);
+    return last;
 }
 
 static uint64_t table_max(sfj_journal *j)

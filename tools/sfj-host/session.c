@@ -667,9 +667,17 @@ static int on_sealed(host_session *s, const sfj__frame *fr)
     } else if (!sfj__lsess_ready(&s->live) ||
                sfj__wire_open_sealed(sfj__lsess_rx(&s->live), fr, s->plain,
                                      &type, &n) != SFJ_OK) {
-        if (sfj__lsess_ready(&s->live) || !s->serial)
+        if (sfj__lsess_ready(&s->live) || !s->serial) {
+            /* What opened before it is the terminal's, in order: store
+             * it first, so that a fault on the link costs only what was
+             * in flight after it (a slow store would otherwise lose the
+             * whole burst to every fault, and never catch up). */
+            int rc = commit_batch(s);
+
             host_session_close(s, "bad frame: sealed frame does not "
                                   "authenticate in this session");
+            return rc;
+        }
         return 0;
     }
     in.type = type;
@@ -835,22 +843,28 @@ static int on_frame(host_session *s, const sfj__frame *fr)
     return 0;
 }
 
-static void bad_frame(host_session *s)
+/* Returns 0, or HOST_EXIT_IOERR when a mirror died. */
+static int bad_frame(host_session *s)
 {
+    int rc;
+
     if (!s->v1 && (sfj__lsess_ready(&s->live) || sfj__lsess_ready(&s->pend))) {
         /* Sealed frames count implicitly: after a lost one nothing else
-         * would open. The terminal reconnects and resumes. */
+         * would open. The terminal reconnects and resumes; what opened
+         * before is stored first (see on_sealed). */
+        rc = commit_batch(s);
         host_session_close(s, "bad frame (CRC or format): the sealed "
                               "stream cannot continue");
-        return;
+        return rc;
     }
     if (++s->bad_streak >= BAD_STREAK_MAX) {
         host_session_close(s, "too many bad frames");
-        return;
+        return 0;
     }
     host_log("%s: bad frame dropped (CRC or format)", s->peer);
     if (s->state == SESS_ONLINE)
         send_nak(s, s->next, SFJ_NAK_BAD_FRAME, "bad frame");
+    return 0;
 }
 
 int host_session_input(host_session *s)
@@ -873,7 +887,9 @@ int host_session_input(host_session *s)
         while (s->state != SESS_CLOSED &&
                (rc = sfj__wire_next(&s->w, &fr)) != 0) {
             if (rc == SFJ_ECORRUPT) {
-                bad_frame(s);
+                res = bad_frame(s);
+                if (res != 0)
+                    return res;
                 continue;
             }
             if (rc < 0) {
