@@ -31,6 +31,9 @@
 #include <sodium.h>
 
 #include "sfj/sys/internal.h"
+#include "sfj/sys/proto.h"
+#include "sfj/sys/proto_v2.h"
+#include "sfj/sys/wire.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
 
@@ -833,6 +836,147 @@ static void test_shards(void **state)
     free(map);
 }
 
+/* ---- a version 1 session (--allow-v1) on the PostgreSQL store ---- */
+
+/* A version 1 link by hand, to resend what the table already holds. */
+typedef struct v1cli {
+    sfj_transport *t;
+    sfj__wire w;
+} v1cli;
+
+/* The next frame from the host within `ms`; its type, body in fr. */
+static uint8_t v1_recv(v1cli *c, sfj__frame *fr, int ms)
+{
+    long long until = sfj_test_mono_ms() + ms;
+    int rc;
+
+    while ((rc = sfj__wire_next(&c->w, fr)) == 0) {
+        assert_true(sfj_test_mono_ms() < until);
+        rc = sfj__wire_fill(&c->w, c->t, 100);
+        assert_true(rc == SFJ_OK || rc == SFJ_ETIMEDOUT);
+    }
+    assert_int_equal(rc, 1);
+    return fr->type;
+}
+
+/* HELLO signed with terminal i's link key; returns the resume point. */
+static uint64_t v1_hello(fx *f, int i, const char *tid, int port, v1cli *c)
+{
+    sfj__hello h;
+    sfj__hello_ack ha;
+    sfj__frame fr;
+    uint8_t link[32];
+    char addr[64];
+    size_t n;
+
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    assert_int_equal(sfj_transport_tcp_connect(addr, 2000, &c->t), 0);
+    assert_int_equal(sfj__wire_init(&c->w, c->t->framing), 0);
+    memset(&h, 0, sizeof h);
+    h.version = SFJ_PROTO_VERSION;
+    assert_int_equal(sfj_journal_id(f->j[i], h.journal_id), 0);
+    snprintf(h.terminal_id, sizeof h.terminal_id, "%s", tid);
+    assert_int_equal(sfj__journal_head(f->j[i], &h.last_seq, NULL), 0);
+    h.first_unacked = h.last_seq + 1;
+    randombytes_buf(h.nonce, sizeof h.nonce);
+    n = sfj__hello_encode(&h, sfj__wire_body(&c->w));
+    assert_int_equal(sfj_keys_link_key(f->k[i], link), 0);
+    sfj__hello_sign(link, sfj__wire_body(&c->w), n);
+    sodium_memzero(link, sizeof link);
+    assert_int_equal(sfj__wire_send(&c->w, c->t, SFJ_MSG_HELLO, n, 2000), 0);
+    assert_int_equal(v1_recv(c, &fr, 5000), SFJ_MSG_HELLO_ACK);
+    assert_int_equal(sfj__hello_ack_decode(fr.body, fr.len, &ha), 0);
+    assert_int_equal(ha.status, SFJ_HELLO_OK);
+    return ha.next_seq;
+}
+
+/* ENTRY `seq` carrying the terminal's record `rec_seq`; the answer. */
+static uint8_t v1_entry(v1cli *c, sfj_journal *j, uint64_t seq,
+                        uint64_t rec_seq, sfj__frame *fr)
+{
+    uint8_t *rec = NULL, *b = sfj__wire_body(&c->w);
+    size_t len;
+
+    assert_int_equal(sfj__journal_read_sealed(j, rec_seq, &rec, &len), 0);
+    sfj__entry_head_encode(seq, b);
+    memcpy(b + SFJ_ENTRY_HEAD_BYTES, rec, len);
+    free(rec);
+    assert_int_equal(sfj__wire_send(&c->w, c->t, SFJ_MSG_ENTRY,
+                                    SFJ_ENTRY_HEAD_BYTES + len, 2000),
+                     0);
+    return v1_recv(c, fr, 5000);
+}
+
+static void v1_close(v1cli *c)
+{
+    sfj__wire_free(&c->w);
+    sfj_transport_close(c->t);
+}
+
+static sfj_forwarder *start_fwd_v1(fx *f, sfj_journal *j, int port)
+{
+    sfj_forwarder *fw = NULL;
+    char addr[64];
+    sfj_forwarder_opts o = sfj_test_tcp_opts(addr, sizeof addr, port, &f->st);
+
+    assert_int_equal(sfj_forwarder_new(j, &o, &fw), 0);
+    sfj__forwarder_use_v1(fw);
+    assert_int_equal(sfj_forwarder_start(fw), 0);
+    return fw;
+}
+
+static void test_v1_session(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    sfj__frame fr;
+    sfj__ack ack;
+    sfj__nak nak;
+    uint64_t head = 0, held;
+    v1cli c;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-V1", 73);
+    snprintf(f->host.extra, sizeof f->host.extra, "--store %s --allow-v1",
+             g_pg.url);
+    sfj_test_host_start(&f->host);
+    /* Ingest over version 1. */
+    fw = start_fwd_v1(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 100);
+    finish(f, fw, 0);
+    assert_true(
+        sfj_test_file_contains(f->host.log, "speaks protocol version 1"));
+    held = table_equal(f->j[0]);
+    assert_true(held >= 100);
+    /* Resume: a new session starts at the table's head. */
+    sfj_test_append(f->j[0], 60);
+    fw = start_fwd_v1(f, f->j[0], f->host.port);
+    finish(f, fw, 0);
+    {
+        char line[96];
+
+        snprintf(line, sizeof line, "online, resuming at %llu",
+                 (unsigned long long)held + 1);
+        assert_true(sfj_test_file_contains(f->host.log, line));
+    }
+    assert_true(table_equal(f->j[0]) >= 160);
+    /* A resend of a held seq is absorbed (ACK of the head, nothing
+     * stored twice); a different record under a held seq is refused. */
+    assert_int_equal(sfj__journal_head(f->j[0], &head, NULL), 0);
+    assert_int_equal(v1_hello(f, 0, "T-PG-V1", f->host.port, &c), head + 1);
+    assert_int_equal(v1_entry(&c, f->j[0], 5, 5, &fr), SFJ_MSG_ACK);
+    assert_int_equal(sfj__ack_decode(fr.body, fr.len, &ack), 0);
+    assert_int_equal(ack.seq, head);
+    assert_int_equal(v1_entry(&c, f->j[0], 6, 7, &fr), SFJ_MSG_NAK);
+    assert_int_equal(sfj__nak_decode(fr.body, fr.len, &nak), 0);
+    assert_int_equal(nak.seq, 6);
+    assert_int_equal(nak.reason, SFJ_NAK_REFUSED);
+    v1_close(&c);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_int_equal(table_equal(f->j[0]), head);
+    assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -848,6 +992,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill9_loops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v1_session, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
