@@ -859,8 +859,10 @@ static uint8_t v1_recv(v1cli *c, sfj__frame *fr, int ms)
     return fr->type;
 }
 
-/* HELLO signed with terminal i's link key; returns the resume point. */
-static uint64_t v1_hello(fx *f, int i, const char *tid, int port, v1cli *c)
+/* HELLO signed with terminal i's link key; returns the HELLO_ACK's
+ * status, and its resume point in `*next`. */
+static uint8_t v1_hello(fx *f, int i, const char *tid, int port, v1cli *c,
+                        uint64_t *next)
 {
     sfj__hello h;
     sfj__hello_ack ha;
@@ -886,8 +888,8 @@ static uint64_t v1_hello(fx *f, int i, const char *tid, int port, v1cli *c)
     assert_int_equal(sfj__wire_send(&c->w, c->t, SFJ_MSG_HELLO, n, 2000), 0);
     assert_int_equal(v1_recv(c, &fr, 5000), SFJ_MSG_HELLO_ACK);
     assert_int_equal(sfj__hello_ack_decode(fr.body, fr.len, &ha), 0);
-    assert_int_equal(ha.status, SFJ_HELLO_OK);
-    return ha.next_seq;
+    *next = ha.next_seq;
+    return ha.status;
 }
 
 /* ENTRY `seq` carrying the terminal's record `rec_seq`; the answer. */
@@ -963,7 +965,9 @@ static void test_v1_session(void **state)
     /* A resend of a held seq is absorbed (ACK of the head, nothing
      * stored twice); a different record under a held seq is refused. */
     assert_int_equal(sfj__journal_head(f->j[0], &head, NULL), 0);
-    assert_int_equal(v1_hello(f, 0, "T-PG-V1", f->host.port, &c), head + 1);
+    assert_int_equal(v1_hello(f, 0, "T-PG-V1", f->host.port, &c, &held),
+                     SFJ_HELLO_OK);
+    assert_int_equal(held, head + 1);
     assert_int_equal(v1_entry(&c, f->j[0], 5, 5, &fr), SFJ_MSG_ACK);
     assert_int_equal(sfj__ack_decode(fr.body, fr.len, &ack), 0);
     assert_int_equal(ack.seq, head);
@@ -975,6 +979,69 @@ static void test_v1_session(void **state)
     sfj_test_host_stop(&f->host, SIGTERM);
     assert_int_equal(table_equal(f->j[0]), head);
     assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);
+}
+
+/* ---- HELLOs of a journal the provisioning table lacks ---- */
+
+/* One version 1 HELLO of terminal i; the HELLO_ACK's status. */
+static uint8_t hello_status(fx *f, int i, const char *tid)
+{
+    uint64_t next = 0;
+    v1cli c;
+    uint8_t st = v1_hello(f, i, tid, f->host.port, &c, &next);
+
+    v1_close(&c);
+    return st;
+}
+
+static void test_unknown_cached(void **state)
+{
+    fx *f = *state;
+    char *key = sfj_test_path(f->dir, "host.key");
+    char *p1 = sfj_test_path(f->dir, "one.conf");
+    char *p2 = sfj_test_path(f->dir, "two.conf");
+    long long t0;
+    int i;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-NEG1", 74);
+    open_terminal(f, 1, "T-PG-NEG2", 75);
+    sfj_test_provision(p1, f->j[0], f->k[0], "T-PG-NEG1");
+    sfj_test_provision(p2, f->j[1], f->k[1], "T-PG-NEG2");
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p1,
+                              "--store", g_pg.url, "--host-key", key, NULL),
+                     0);
+    free(f->host.prov);
+    f->host.prov = NULL;
+    snprintf(f->host.extra, sizeof f->host.extra,
+             "--store %s --host-key %s --allow-v1", g_pg.url, key);
+    sfj_test_host_start(&f->host);
+    assert_int_equal(hello_status(f, 0, "T-PG-NEG1"), SFJ_HELLO_OK);
+    /* Terminal 1 is not in the table: refused, again and again. */
+    t0 = sfj_test_mono_ms();
+    for (i = 0; i < 10; i++)
+        assert_int_equal(hello_status(f, 1, "T-PG-NEG2"),
+                         SFJ_HELLO_UNKNOWN_TERMINAL);
+    /* Imported now: within the cache's 3 s the gateway still answers
+     * from its memory of the miss (no lookup per HELLO)... */
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p2,
+                              "--store", g_pg.url, "--host-key", key, NULL),
+                     0);
+    if (sfj_test_mono_ms() - t0 < 2500)
+        assert_int_equal(hello_status(f, 1, "T-PG-NEG2"),
+                         SFJ_HELLO_UNKNOWN_TERMINAL);
+    else
+        print_message("machine too slow to see the cached miss\n");
+    /* ...and once the miss expired it serves the new terminal without a
+     * restart. */
+    while (sfj_test_mono_ms() - t0 < 3000)
+        usleep(50000);
+    while (hello_status(f, 1, "T-PG-NEG2") != SFJ_HELLO_OK)
+        assert_true(sfj_test_mono_ms() - t0 < 8000);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    free(key);
+    free(p1);
+    free(p2);
 }
 
 int main(void)
@@ -993,6 +1060,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_cached, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

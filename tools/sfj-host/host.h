@@ -51,6 +51,19 @@ typedef struct host_terminal {
 
 typedef struct host_store host_store;
 
+/* Journals the provisioning table did not hold (or held malformed),
+ * remembered for HOST_NEG_TTL_MS so that a terminal repeating its HELLO,
+ * or many at once, costs one database lookup per journal per TTL and
+ * not one per HELLO; a terminal imported meanwhile is served after at
+ * most the TTL. Direct-mapped by the journal id's first bytes: bounded,
+ * a newer miss replaces an older one in its slot. */
+#define HOST_NEG_SLOTS  1024
+#define HOST_NEG_TTL_MS 3000
+typedef struct host_neg {
+    uint8_t journal_id[SFJ_JOURNAL_ID_BYTES];
+    long long until; /* monotonic ms; 0: empty */
+} host_neg;
+
 typedef struct host_config {
     const char *dir;
     uint64_t max_bytes;
@@ -64,6 +77,7 @@ typedef struct host_config {
     host_terminal *terms;
     size_t nterms;
     host_terminal *dyn; /* found in the provisioning table since start */
+    host_neg neg[HOST_NEG_SLOTS]; /* recent misses of the table */
 } host_config;
 
 /* Session states. */

@@ -325,14 +325,23 @@ done:
     return rc;
 }
 
+/* The negative cache slot of `jid` (host.h). */
+static host_neg *neg_slot(host_config *cfg, const uint8_t *jid)
+{
+    return &cfg->neg[((size_t)jid[0] << 8 | jid[1]) % HOST_NEG_SLOTS];
+}
+
 /* The provisioned terminal `jid`: from the file, or from the store's
  * provisioning table, looked up when first named, so that a gateway
  * serves terminals added after it started. */
 static host_terminal *find_term(host_config *cfg, const uint8_t *jid)
 {
     host_store *st = cfg->store;
+    host_neg *neg = neg_slot(cfg, jid);
+    long long now;
     host_terminal *t;
     size_t i;
+    int rc;
 
     for (i = 0; i < cfg->nterms; i++) {
         if (memcmp(cfg->terms[i].journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
@@ -342,8 +351,19 @@ static host_terminal *find_term(host_config *cfg, const uint8_t *jid)
         if (memcmp(t->journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
             return t;
     }
-    if (st->ops->lookup == NULL || cfg->host_key == NULL ||
-        st->ops->lookup(st, jid, &t) != SFJ_OK)
+    if (st->ops->lookup == NULL || cfg->host_key == NULL)
+        return NULL;
+    now = mono_ms();
+    if (neg->until > now &&
+        memcmp(neg->journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
+        return NULL;
+    rc = st->ops->lookup(st, jid, &t);
+    if (rc == SFJ_ENOTFOUND || rc == SFJ_ECORRUPT) {
+        /* Not while the database is away: that is no answer. */
+        memcpy(neg->journal_id, jid, SFJ_JOURNAL_ID_BYTES);
+        neg->until = now + HOST_NEG_TTL_MS;
+    }
+    if (rc != SFJ_OK)
         return NULL;
     t->next = cfg->dyn;
     cfg->dyn = t;
