@@ -798,6 +798,25 @@ static void test_shards(void **state)
     rows_on(pg2, f->j[1], n);
     assert_int_equal(n[2], 1);
 
+    /* One cluster down: only its terminals see an outage; the other
+     * shard's commits go on. */
+    sfj_test_host_start(&f->host);
+    sfj_test_pg_stop(pg2);
+    for (i = 0; i < 2; i++)
+        fw[i] = start_fwd(f, f->j[i], f->host.port);
+    sfj_test_append(f->j[0], 30);
+    sfj_test_append(f->j[1], 30);
+    assert_int_equal(sfj_forwarder_flush(fw[0], 30000), 0);
+    assert_int_not_equal(sfj_forwarder_flush(fw[1], 1500), 0);
+    sfj_test_pg_start(pg2);
+    for (i = 0; i < 2; i++)
+        finish(f, fw[i], i);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal_on(&g_pg, f->j[0]) >= 150);
+    assert_true(table_equal_on(pg2, f->j[1]) >= 120);
+    rows_on(&g_pg, f->j[1], n);
+    assert_int_equal(n[0] + n[1] + n[2], 0);
+
     /* The export finds the journal's shard through the map. */
     mdir = sfj_test_path(f->dir, "export");
     assert_int_equal(mkdir(mdir, 0700), 0);
