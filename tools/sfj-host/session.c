@@ -20,7 +20,9 @@
  * for a seq the store holds durably (after its put returned success,
  * for the head that put reported); duplicates never reach the batch. A
  * store that cannot say whether a commit holds (database unavailable)
- * ends the session without an ACK: the terminal resends later. */
+ * ends the session without an ACK: the terminal resends later. A link
+ * that ends on a frame that does not open first commits what opened
+ * before it (on_sealed, bad_frame). */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
