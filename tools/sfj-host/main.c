@@ -42,8 +42,8 @@ static void usage(FILE *out)
 {
     fputs(
         "usage: sfj-host (--dir DIR | --store URL | --shards MAP)\n"
-        "                [--provision FILE]\n"
-        "                [--host-key FILE] [--listen HOST:PORT]...\n"
+        "                [--provision FILE] [--host-key FILE]\n"
+        "                [--listen HOST:PORT]...\n"
         "                [--serial PATH [--serial-backend termios|"
         "libserialport]\n"
         "                 [--baud N] [--parity none|odd|even] "
@@ -66,9 +66,9 @@ static void usage(FILE *out)
         "                     a hash of the journal id (0..65535) to a\n"
         "                     connection string (docs/FLEET.md)\n"
         "  --host-key FILE    with --store or --shards: also serve the\n"
-        "                     terminals of the\n"
-        "                     database's provisioning table, whose link keys\n"
-        "                     open with this key (32 bytes, mode 0600)\n"
+        "                     terminals of the database's provisioning\n"
+        "                     table, whose link keys open with this key\n"
+        "                     (32 bytes, mode 0600)\n"
         "  --provision FILE   terminals: \"sfj-terminal-v1 <journal_id> "
         "<terminal_id>\n"
         "                     <link_key> <pubkey>\" per line (mode 0600)\n"
