@@ -377,6 +377,22 @@ static void test_two_gateways(void **state)
     free(g2.log);
 }
 
+/* Terminals 0 and 1 (`tid0`, `tid1`), each in its own provisioning
+ * file (`p0`, `p1`); only the first imported into the table, with host
+ * key `key` (created). */
+static void import_first_of_two(fx *f, const char *tid0, const char *tid1,
+                                uint8_t seed, const char *key, const char *p0,
+                                const char *p1)
+{
+    open_terminal(f, 0, tid0, seed);
+    open_terminal(f, 1, tid1, (uint8_t)(seed + 1));
+    sfj_test_provision(p0, f->j[0], f->k[0], tid0);
+    sfj_test_provision(p1, f->j[1], f->k[1], tid1);
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p0,
+                              "--store", g_pg.url, "--host-key", key, NULL),
+                     0);
+}
+
 /* ---- the provisioning table ---- */
 
 static void test_provision_table(void **state)
@@ -392,15 +408,8 @@ static void test_provision_table(void **state)
     int i;
 
     need_pg();
-    open_terminal(f, 0, "T-PG-PROV1", 69);
-    open_terminal(f, 1, "T-PG-PROV2", 70);
-    /* One provisioning file per terminal: the second is imported only
-     * after the gateway started. */
-    sfj_test_provision(p1, f->j[0], f->k[0], "T-PG-PROV1");
-    sfj_test_provision(p2, f->j[1], f->k[1], "T-PG-PROV2");
-    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p1,
-                              "--store", g_pg.url, "--host-key", key, NULL),
-                     0);
+    /* The second terminal is imported only after the gateway started. */
+    import_first_of_two(f, "T-PG-PROV1", "T-PG-PROV2", 69, key, p1, p2);
     /* No link key in clear in the table. */
     c = sfj_test_pg_connect(&g_pg, NULL);
     r = PQexecParams(c, "SELECT link_key FROM sfj_terminal", 0, NULL, NULL,
@@ -1023,13 +1032,7 @@ static void test_unknown_cached(void **state)
     int i;
 
     need_pg();
-    open_terminal(f, 0, "T-PG-NEG1", 74);
-    open_terminal(f, 1, "T-PG-NEG2", 75);
-    sfj_test_provision(p1, f->j[0], f->k[0], "T-PG-NEG1");
-    sfj_test_provision(p2, f->j[1], f->k[1], "T-PG-NEG2");
-    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p1,
-                              "--store", g_pg.url, "--host-key", key, NULL),
-                     0);
+    import_first_of_two(f, "T-PG-NEG1", "T-PG-NEG2", 74, key, p1, p2);
     free(f->host.prov);
     f->host.prov = NULL;
     snprintf(f->host.extra, sizeof f->host.extra,
