@@ -17,6 +17,12 @@
  * SFJ_CRASHLOOP_ROUNDS sets the number of rounds (default 300);
  * SFJ_SOAK=1 runs 3000; SFJ_CRASHLOOP_SEED fixes the seed.
  *
+ * With "--pg" (CTest: test_crashloop_pg) the host keeps the copy in a
+ * real PostgreSQL server the test starts (`--store postgresql://...`),
+ * and the same checks read the table instead of the mirror (rows of the
+ * journal: dense from 1, each (journal, seq) once, byte-equal); 30
+ * rounds by default (two host restarts), 1000 with SFJ_SOAK=1.
+ *
  * A child that exits by itself says why on stderr (the call, its SFJ_E*
  * code and sfj_journal_errmsg); a child that stalls gets its threads'
  * backtraces written to stderr (gdb); a failed check names the round, the
@@ -44,6 +50,7 @@
 #include "sfj/sys/internal.h"
 #include "sfj/sys/verify.h"
 #include "support/hosttest.h"
+#include "support/storetest.h"
 #include "support/testutil.h"
 
 #define KEY_SEED 23
@@ -65,16 +72,19 @@ typedef struct report {
 static int cur_round = -1, n_rounds, cur_mode = -1, finished;
 static unsigned cur_seed;
 static const char *cur_dir, *cur_host_log;
+static sfj_test_store g_store; /* where the host keeps its copy */
 
 static int rounds(void)
 {
     const char *s = getenv("SFJ_CRASHLOOP_ROUNDS");
     const char *soak = getenv("SFJ_SOAK");
-    int n = s ? atoi(s) : 0;
+    int n = s ? atoi(s) : 0, long_run = soak != NULL && strcmp(soak, "1") == 0;
 
     if (n > 0)
         return n;
-    return soak != NULL && strcmp(soak, "1") == 0 ? 3000 : 300;
+    if (g_store.pg)
+        return long_run ? 1000 : 40;
+    return long_run ? 3000 : 300;
 }
 
 static void note_text(char *buf, size_t cap, uint64_t value)
@@ -101,6 +111,11 @@ static void child_run(const char *path, int port, int fd, int limit)
     uint64_t base = (uint64_t)(cur_round + 1) * 1000000u;
     int i, rc;
 
+    /* The parent's PostgreSQL helper stops its servers on these signals;
+     * a child must not. */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGABRT, SIG_DFL);
     if ((rc = sfj_journal_open(path, keys, NULL, &j)) != SFJ_OK)
         sfj_test_child_fail(WHO, cur_round, cur_seed, "sfj_journal_open", NULL,
                             rc, 3);
@@ -159,7 +174,7 @@ static void child_run(const char *path, int port, int fd, int limit)
 }
 
 typedef struct loop {
-    char *dir, *path, *mirror;
+    char *dir, *path;
     sfj_keys *keys;
     sfj_test_host host;
     report *reps; /* indexed by seq; kind 0: not reported */
@@ -228,64 +243,34 @@ static void check_entry(sfj_journal *j, const report *r)
     sfj_entry_free(e);
 }
 
-/* The mirror against the terminal journal `t` (open in this process). */
+/* The host's copy (its mirror, or its rows in the PostgreSQL table),
+ * read while the host runs, against the terminal journal `t` (open in
+ * this process). */
 static void check_mirror(loop *l, sfj_journal *t, uint64_t term_last,
                          uint64_t wm, int full)
 {
-    sfj_journal_opts mo = SFJ_JOURNAL_OPTS_INIT;
-    sfj_journal *m = NULL;
-    sfj_stats st = SFJ_STATS_INIT;
-    uint64_t head = 0, seq;
-    uint8_t *a = NULL, *b = NULL;
-    size_t la, lb;
-    struct stat sb;
-    int rc;
+    uint64_t n = 0, first = 0, head = 0;
 
-    if (stat(l->mirror, &sb) != 0) {
-        /* Nothing ever reached the host: nothing may be acknowledged. */
-        assert_int_equal(errno, ENOENT);
-        assert_int_equal(wm, 0);
-        assert_int_equal(l->mirror_head, 0);
-        return;
-    }
-    mo.flags = SFJ_OPEN_RDONLY;
-    rc = sfj_journal_open(l->mirror, NULL, &mo, &m);
-    if (rc != SFJ_OK && rc != SFJ_ENOTFOUND)
-        fail_msg("round %d seed %u: opening the mirror read-only failed: %d "
-                 "%s: %s",
-                 cur_round, cur_seed, rc, sfj_test_errname(rc),
-                 sfj_journal_errmsg(NULL));
-    if (rc == SFJ_ENOTFOUND) {
-        /* The host is still creating the mirror (directory made, first
-         * commit not yet durable): it holds nothing, so nothing may be
+    if (sfj_test_store_copy_head(&g_store, &l->host, t, &n, &first, &head) !=
+        0) {
+        /* Nothing durable reached the host yet (no mirror, or its first
+         * commit not yet durable; no rows): nothing may be
          * acknowledged. */
         assert_int_equal(wm, 0);
         assert_int_equal(l->mirror_head, 0);
         return;
     }
-    assert_int_equal(rc, SFJ_OK);
-    assert_int_equal(sfj__journal_head(m, &head, NULL), SFJ_OK);
-    assert_int_equal(sfj_stats_get(m, &st), SFJ_OK);
-    assert_int_equal(st.last_seq, head);
     /* No gap and no duplicate below the head: seq-keyed, dense from 1. */
-    assert_int_equal(st.entries, head);
-    assert_int_equal(st.first_seq, head ? 1 : 0);
+    assert_int_equal(n, head);
+    assert_int_equal(first, head ? 1 : 0);
     assert_true(head <= term_last);
-    assert_true(head >= l->mirror_head); /* a mirror never shrinks */
+    assert_true(head >= l->mirror_head); /* a copy never shrinks */
     assert_true(wm <= head);             /* acks only what the host holds */
-    seq = full ? 1 : l->compared_to + 1;
-    for (; seq <= head; seq++) {
-        assert_int_equal(sfj__journal_read_sealed(t, seq, &a, &la), SFJ_OK);
-        assert_int_equal(sfj__journal_read_sealed(m, seq, &b, &lb), SFJ_OK);
-        assert_int_equal(la, lb);
-        assert_memory_equal(a, b, la);
-        free(a);
-        free(b);
-    }
+    sfj_test_store_copy_equal(&g_store, &l->host, t,
+                              full ? 1 : l->compared_to + 1, head);
     l->mirror_head = head;
     if (head > l->compared_to)
         l->compared_to = head;
-    assert_int_equal(sfj_journal_close(m), SFJ_OK);
 }
 
 /* Reopen the terminal journal after a round and check everything. */
@@ -295,7 +280,6 @@ static void check_round(loop *l, int r, int full)
     sfj_stats st = SFJ_STATS_INIT;
     sfj__verify_result vr;
     uint64_t seq, wm = 0, head = 0;
-
     int rc = sfj_journal_open(l->path, l->keys, NULL, &j);
 
     if (rc != SFJ_OK)
@@ -403,9 +387,8 @@ static void test_crashloop(void **state)
     loop l;
     sfj_journal *j = NULL;
     sfj_journal_opts jo = SFJ_JOURNAL_OPTS_INIT;
-    uint8_t jid[16];
-    char hj[33];
-    int n = rounds(), r, i, status, fd, modes[3] = {0, 0, 0}, restarts = 0;
+    char *mirrors;
+    int n, r, status, fd, modes[3] = {0, 0, 0}, restarts = 0;
     int64_t t0 = sfj__mono_ms();
     uint64_t mirror_before_final, wm_killed, t_last = 0;
     const char *seed_env = getenv("SFJ_CRASHLOOP_SEED");
@@ -416,25 +399,31 @@ static void test_crashloop(void **state)
     pid_t pid;
 
     (void)state;
+    if (sfj_test_store_start(&g_store) != 0) {
+        print_message("the %s store cannot run here (PostgreSQL not "
+                      "installed, or sfj-host built without libpq)\n",
+                      sfj_test_store_name(&g_store));
+        skip();
+    }
+    n = rounds();
     memset(&l, 0, sizeof l);
     cur_seed = seed;
     n_rounds = n;
-    print_message("seed %u, %d rounds\n", seed, n);
+    print_message("seed %u, %d rounds, %s store\n", seed, n,
+                  sfj_test_store_name(&g_store));
     srand(seed);
     l.dir = sfj_test_tmpdir();
     l.path = sfj_test_path(l.dir, "terminal");
     l.keys = sfj_test_keys(KEY_SEED);
-    l.host.dir = sfj_test_path(l.dir, "mirrors");
+    mirrors = sfj_test_path(l.dir, "mirrors");
+    sfj_test_store_host(&g_store, &l.host, mirrors);
+    free(mirrors);
     l.host.prov = sfj_test_path(l.dir, "terminals.conf");
     l.host.log = sfj_test_path(l.dir, "host.log");
     jo.terminal_id = TID;
     assert_int_equal(sfj_journal_open(l.path, l.keys, &jo, &j), SFJ_OK);
     sfj_test_provision(l.host.prov, j, l.keys, TID);
-    assert_int_equal(sfj_journal_id(j, jid), SFJ_OK);
     assert_int_equal(sfj_journal_close(j), SFJ_OK);
-    for (i = 0; i < 16; i++)
-        sprintf(hj + 2 * i, "%02x", jid[i]);
-    l.mirror = sfj_test_path(l.host.dir, hj);
     cur_dir = l.dir;
     cur_host_log = l.host.log;
     sfj_test_host_start(&l.host);
@@ -506,7 +495,8 @@ static void test_crashloop(void **state)
         assert_true(wm >= l.reported);
     }
     sfj_test_host_stop(&l.host, SIGTERM);
-    assert_int_equal(sfj_test_mirror_equal(l.host.dir, j, l.keys), t_last);
+    assert_int_equal(sfj_test_store_equal(&g_store, &l.host, j, l.keys),
+                     t_last);
     assert_int_equal(sfj_journal_close(j), SFJ_OK);
 
     print_message("%d rounds (%d at start, %d after 0-30 ms, %d after N "
@@ -525,7 +515,9 @@ static void test_crashloop(void **state)
     assert_true(mirror_before_final > 0);
     assert_true(wm_killed > 0);
     assert_true(l.reported > (uint64_t)n);
-    print_message("test_crashloop: %d rounds run\n", n); /* tools/test.sh */
+    /* tools/test.sh */
+    print_message("test_crashloop%s: %d rounds run\n", g_store.pg ? "_pg" : "",
+                  n);
     finished = 1;
 
     if (getenv("SFJ_TEST_KEEP") == NULL)
@@ -534,8 +526,8 @@ static void test_crashloop(void **state)
     sfj_keys_free(l.keys);
     free(l.dir);
     free(l.path);
-    free(l.mirror);
     free(l.host.dir);
+    sfj_test_store_cleanup(&g_store);
     free(l.host.prov);
     free(l.host.log);
 }
@@ -550,10 +542,11 @@ static int name_round(void **state)
     if (finished)
         return 0;
     fprintf(stderr,
-            "test_crashloop: FAILED in round %d of %d (mode %d), seed %u "
-            "(SFJ_CRASHLOOP_SEED=%u SFJ_CRASHLOOP_ROUNDS=%d); directory %s "
-            "kept\n",
-            cur_round, n_rounds, cur_mode, cur_seed, cur_seed, n_rounds,
+            "test_crashloop%s: FAILED in round %d of %d (mode %d, %s "
+            "store), seed %u (SFJ_CRASHLOOP_SEED=%u SFJ_CRASHLOOP_ROUNDS=%d); "
+            "directory %s kept\n",
+            g_store.pg ? "_pg" : "", cur_round, n_rounds, cur_mode,
+            sfj_test_store_name(&g_store), cur_seed, cur_seed, n_rounds,
             cur_dir != NULL ? cur_dir : "?");
     if (cur_host_log != NULL) {
         fprintf(stderr, "last lines of %s:\n", cur_host_log);
@@ -564,12 +557,13 @@ static int name_round(void **state)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_crashloop, name_round),
     };
 
+    sfj_test_store_from_args(&g_store, argc, argv);
     sfj_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,9 @@
 #include <sodium.h>
 
 #include "sfj/sys/internal.h"
+#include "sfj/sys/proto.h"
+#include "sfj/sys/proto_v2.h"
+#include "sfj/sys/wire.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
 
@@ -151,49 +154,9 @@ static void hexs(const uint8_t *p, size_t n, char *out)
         sprintf(out + 2 * i, "%02x", p[i]);
 }
 
-/* The table holds seq 1..terminal head of `j` exactly once, each row
- * byte-identical to the terminal's sealed record, and the head row says
- * the same. Returns the number of entries compared. */
 static uint64_t table_equal_on(const sfj_test_pg *pg, sfj_journal *j)
 {
-    PGconn *c = sfj_test_pg_connect(pg, NULL);
-    uint8_t jid[16], *rec = NULL, chain[32];
-    char hj[33], sql[256];
-    uint64_t last = 0, seq;
-    size_t len;
-    PGresult *r;
-    int i;
-
-    assert_int_equal(sfj_journal_id(j, jid), 0);
-    assert_int_equal(sfj__journal_head(j, &last, chain), 0);
-    hexs(jid, 16, hj);
-    snprintf(sql, sizeof sql,
-             "SELECT seq, rec, (SELECT count(*) FROM sfj_entry WHERE "
-             "journal_id = '\\x%s' AND seq = e.seq) FROM sfj_entry e WHERE "
-             "journal_id = '\\x%s' ORDER BY seq",
-             hj, hj);
-    r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    assert_int_equal((uint64_t)PQntuples(r), last);
-    for (i = 0; i < PQntuples(r); i++) {
-        seq = (uint64_t)i + 1;
-        assert_int_equal(sfj__journal_read_sealed(j, seq, &rec, &len), 0);
-        assert_int_equal((size_t)PQgetlength(r, i, 1), len);
-        assert_memory_equal(PQgetvalue(r, i, 1), rec, len);
-        /* the PK: count(*) of each (journal, seq) is one */
-        assert_int_equal(PQgetvalue(r, i, 2)[7], 1);
-        free(rec);
-    }
-    PQclear(r);
-    snprintf(sql, sizeof sql,
-             "SELECT seq, chain FROM sfj_head WHERE journal_id = '\\x%s'", hj);
-    r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
-    assert_int_equal(PQntuples(r), 1);
-    assert_int_equal((uint8_t)PQgetvalue(r, 0, 0)[7], last & 0xff);
-    assert_memory_equal(PQgetvalue(r, 0, 1), chain, 32);
-    PQclear(r);
-    PQfinish(c);
-    return last;
+    return sfj_test_pg_table_equal(pg, j);
 }
 
 static uint64_t table_equal(sfj_journal *j)
@@ -414,6 +377,22 @@ static void test_two_gateways(void **state)
     free(g2.log);
 }
 
+/* Terminals 0 and 1 (`tid0`, `tid1`), each in its own provisioning
+ * file (`p0`, `p1`); only the first imported into the table, with host
+ * key `key` (created). */
+static void import_first_of_two(fx *f, const char *tid0, const char *tid1,
+                                uint8_t seed, const char *key, const char *p0,
+                                const char *p1)
+{
+    open_terminal(f, 0, tid0, seed);
+    open_terminal(f, 1, tid1, (uint8_t)(seed + 1));
+    sfj_test_provision(p0, f->j[0], f->k[0], tid0);
+    sfj_test_provision(p1, f->j[1], f->k[1], tid1);
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p0,
+                              "--store", g_pg.url, "--host-key", key, NULL),
+                     0);
+}
+
 /* ---- the provisioning table ---- */
 
 static void test_provision_table(void **state)
@@ -429,15 +408,8 @@ static void test_provision_table(void **state)
     int i;
 
     need_pg();
-    open_terminal(f, 0, "T-PG-PROV1", 69);
-    open_terminal(f, 1, "T-PG-PROV2", 70);
-    /* One provisioning file per terminal: the second is imported only
-     * after the gateway started. */
-    sfj_test_provision(p1, f->j[0], f->k[0], "T-PG-PROV1");
-    sfj_test_provision(p2, f->j[1], f->k[1], "T-PG-PROV2");
-    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p1,
-                              "--store", g_pg.url, "--host-key", key, NULL),
-                     0);
+    /* The second terminal is imported only after the gateway started. */
+    import_first_of_two(f, "T-PG-PROV1", "T-PG-PROV2", 69, key, p1, p2);
     /* No link key in clear in the table. */
     c = sfj_test_pg_connect(&g_pg, NULL);
     r = PQexecParams(c, "SELECT link_key FROM sfj_terminal", 0, NULL, NULL,
@@ -585,24 +557,10 @@ static void *feed_main(void *arg)
 /* The newest seq the table holds for `j`. */
 static uint64_t table_max_on(const sfj_test_pg *pg, sfj_journal *j)
 {
-    PGconn *c = sfj_test_pg_connect(pg, NULL);
-    uint8_t jid[16];
-    char hj[33], sql[160];
-    uint64_t v;
-    PGresult *r;
+    uint64_t rows = 0, first = 0, last = 0;
 
-    assert_int_equal(sfj_journal_id(j, jid), 0);
-    hexs(jid, 16, hj);
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(max(seq), 0) FROM sfj_entry WHERE journal_id = "
-             "'\\x%s'",
-             hj);
-    r = PQexec(c, sql);
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    v = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    PQfinish(c);
-    return v;
+    sfj_test_pg_copy_head(pg, j, &rows, &first, &last);
+    return last;
 }
 
 static uint64_t table_max(sfj_journal *j)
@@ -704,6 +662,410 @@ static void test_failover(void **state)
     free(pg);
 }
 
+/* ---- sharding: two clusters, one map ---- */
+
+/* The documented shard hash (docs/FLEET.md), computed here on its own:
+ * the first two bytes, big-endian, of BLAKE2b-256 of the journal id. */
+static unsigned shard_hash(sfj_journal *j)
+{
+    uint8_t jid[16], h[32];
+
+    assert_int_equal(sfj_journal_id(j, jid), 0);
+    crypto_generichash(h, sizeof h, jid, sizeof jid, NULL, 0);
+    return (unsigned)h[0] << 8 | h[1];
+}
+
+/* Terminal `i` with a journal whose hash falls in the low (half 0) or
+ * high (half 1) half of 0..65535: new journals until one does. */
+static void open_terminal_on(fx *f, int i, int half, const char *prov)
+{
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    char tid[32], *path;
+    int tries;
+
+    for (tries = 0; tries < 64; tries++) {
+        snprintf(tid, sizeof tid, "T-SH%d-%d", half, tries);
+        path = sfj_test_path(f->dir, tid);
+        f->k[i] = sfj_test_keys((uint8_t)(80 + 2 * tries + half));
+        o.terminal_id = tid;
+        assert_int_equal(sfj_journal_open(path, f->k[i], &o, &f->j[i]), 0);
+        free(path);
+        if ((shard_hash(f->j[i]) >= 32768) == half) {
+            sfj_test_provision(prov, f->j[i], f->k[i], tid);
+            return;
+        }
+        sfj_journal_close(f->j[i]);
+        sfj_keys_free(f->k[i]);
+        f->j[i] = NULL;
+        f->k[i] = NULL;
+    }
+    fail_msg("no journal hashed to half %d in 64 tries", half);
+}
+
+/* How many rows of `j` each table of `pg` holds: entries, head, and
+ * provisioning. */
+static void rows_on(const sfj_test_pg *pg, sfj_journal *j, long *n)
+{
+    static const char *const tab[3] = {"sfj_entry", "sfj_head", "sfj_terminal"};
+    PGconn *c = sfj_test_pg_connect(pg, NULL);
+    uint8_t jid[16];
+    char hj[33], sql[160];
+    PGresult *r;
+    int i;
+
+    assert_int_equal(sfj_journal_id(j, jid), 0);
+    hexs(jid, 16, hj);
+    for (i = 0; i < 3; i++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM %s WHERE journal_id = '\\x%s'", tab[i],
+                 hj);
+        r = PQexec(c, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        n[i] = atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    PQfinish(c);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* A bad map is refused at start: exit 80 and one line naming the file's
+ * line and what is wrong. */
+static void bad_map(fx *f, const char *map, const char *text,
+                    const char *needle)
+{
+    char *err = sfj_test_path(f->dir, "tool.err");
+
+    if (text != NULL)
+        write_text(map, text);
+    assert_int_equal(run_tool(f, "sfj-host", "--shards", map, "--provision",
+                              f->host.prov, "--listen", "127.0.0.1:0", NULL),
+                     80);
+    if (!sfj_test_file_contains(err, needle))
+        fail_msg("sfj-host's error for the shard map does not say \"%s\"",
+                 needle);
+    free(err);
+}
+
+static void test_shards(void **state)
+{
+    fx *f = *state;
+    sfj_test_pg *pg2 = calloc(1, sizeof *pg2);
+    char *map = sfj_test_path(f->dir, "shards.map");
+    char *key = sfj_test_path(f->dir, "host.key");
+    char *prov = sfj_test_path(f->dir, "fleet.conf");
+    char text[512], hj[33], *mdir, *to;
+    sfj_forwarder *fw[2];
+    uint8_t jid[16];
+    long n[3];
+    int i;
+
+    need_pg();
+    sfj_test_pg_init(pg2);
+    /* Terminal 0 hashes to the first cluster, terminal 1 to the second. */
+    open_terminal_on(f, 0, 0, prov);
+    open_terminal_on(f, 1, 1, prov);
+    snprintf(text, sizeof text,
+             "# two clusters\n"
+             "0-32767   %s\n"
+             "\n"
+             "32768-65535 %s  \n",
+             g_pg.url, pg2->url);
+    write_text(map, text);
+    /* Each terminal's provisioning row goes to its own shard. */
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", prov,
+                              "--shards", map, "--host-key", key, NULL),
+                     0);
+    free(f->host.prov);
+    f->host.prov = NULL;
+    snprintf(f->host.extra, sizeof f->host.extra, "--shards %s --host-key %s",
+             map, key);
+    sfj_test_host_start(&f->host);
+    for (i = 0; i < 2; i++)
+        fw[i] = start_fwd(f, f->j[i], f->host.port);
+    sfj_test_append(f->j[0], 120);
+    sfj_test_append(f->j[1], 90);
+    for (i = 0; i < 2; i++)
+        finish(f, fw[i], i);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    /* Every entry on exactly its shard, none on the other. */
+    assert_true(table_equal_on(&g_pg, f->j[0]) >= 120);
+    assert_true(table_equal_on(pg2, f->j[1]) >= 90);
+    rows_on(pg2, f->j[0], n);
+    assert_int_equal(n[0] + n[1] + n[2], 0);
+    rows_on(&g_pg, f->j[1], n);
+    assert_int_equal(n[0] + n[1] + n[2], 0);
+    rows_on(&g_pg, f->j[0], n);
+    assert_int_equal(n[2], 1);
+    rows_on(pg2, f->j[1], n);
+    assert_int_equal(n[2], 1);
+
+    /* One cluster down: only its terminals see an outage; the other
+     * shard's commits go on. */
+    sfj_test_host_start(&f->host);
+    sfj_test_pg_stop(pg2);
+    for (i = 0; i < 2; i++)
+        fw[i] = start_fwd(f, f->j[i], f->host.port);
+    sfj_test_append(f->j[0], 30);
+    sfj_test_append(f->j[1], 30);
+    assert_int_equal(sfj_forwarder_flush(fw[0], 30000), 0);
+    assert_int_not_equal(sfj_forwarder_flush(fw[1], 1500), 0);
+    sfj_test_pg_start(pg2);
+    for (i = 0; i < 2; i++)
+        finish(f, fw[i], i);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal_on(&g_pg, f->j[0]) >= 150);
+    assert_true(table_equal_on(pg2, f->j[1]) >= 120);
+    rows_on(&g_pg, f->j[1], n);
+    assert_int_equal(n[0] + n[1] + n[2], 0);
+
+    /* The export finds the journal's shard through the map. */
+    mdir = sfj_test_path(f->dir, "export");
+    assert_int_equal(mkdir(mdir, 0700), 0);
+    assert_int_equal(sfj_journal_id(f->j[1], jid), 0);
+    hexs(jid, 16, hj);
+    to = sfj_test_path(mdir, hj);
+    assert_int_equal(run_tool(f, "sfj-host", "export", "--shards", map,
+                              "--journal", hj, "--to", to, NULL),
+                     0);
+    assert_true(sfj_test_mirror_equal(mdir, f->j[1], f->k[1]) >= 90);
+    free(to);
+    free(mdir);
+
+    /* Bad maps: exit 80, the line named. */
+    f->host.prov = prov;
+    bad_map(f, map, "0-40000 a\n30000-65535 b\n", "line 2: overlap");
+    bad_map(f, map, "0-100 a\n200-65535 b\n", "line 2: hole: hash 101-199");
+    bad_map(f, map, "1-65535 a\n", "line 1: hole: hash 0-0");
+    bad_map(f, map, "# only part\n0-65534 a\n", "line 2: hole: hash 65535");
+    bad_map(f, map, "0-65535\n", "line 1: malformed");
+    bad_map(f, map, "0:65535 a\n", "line 1: malformed");
+    bad_map(f, map, "0-65536 a\n", "line 1: malformed");
+    bad_map(f, map, "# nothing\n", "no ranges");
+    assert_int_equal(unlink(map), 0);
+    bad_map(f, map, NULL, "cannot read");
+    f->host.prov = NULL;
+    /* --shards excludes --store. */
+    assert_int_equal(run_tool(f, "sfj-host", "--shards", map, "--store",
+                              g_pg.url, "--provision", prov, "--listen",
+                              "127.0.0.1:0", NULL),
+                     64);
+    sfj_test_pg_cleanup(pg2);
+    free(pg2);
+    free(prov);
+    free(key);
+    free(map);
+}
+
+/* ---- a version 1 session (--allow-v1) on the PostgreSQL store ---- */
+
+/* A version 1 link by hand, to resend what the table already holds. */
+typedef struct v1cli {
+    sfj_transport *t;
+    sfj__wire w;
+} v1cli;
+
+/* The next frame from the host within `ms`; its type, body in fr. */
+static uint8_t v1_recv(v1cli *c, sfj__frame *fr, int ms)
+{
+    long long until = sfj_test_mono_ms() + ms;
+    int rc;
+
+    while ((rc = sfj__wire_next(&c->w, fr)) == 0) {
+        assert_true(sfj_test_mono_ms() < until);
+        rc = sfj__wire_fill(&c->w, c->t, 100);
+        assert_true(rc == SFJ_OK || rc == SFJ_ETIMEDOUT);
+    }
+    assert_int_equal(rc, 1);
+    return fr->type;
+}
+
+/* HELLO signed with terminal i's link key; returns the HELLO_ACK's
+ * status, and its resume point in `*next`. */
+static uint8_t v1_hello(fx *f, int i, const char *tid, int port, v1cli *c,
+                        uint64_t *next)
+{
+    sfj__hello h;
+    sfj__hello_ack ha;
+    sfj__frame fr;
+    uint8_t link[32];
+    char addr[64];
+    size_t n;
+
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    assert_int_equal(sfj_transport_tcp_connect(addr, 2000, &c->t), 0);
+    assert_int_equal(sfj__wire_init(&c->w, c->t->framing), 0);
+    memset(&h, 0, sizeof h);
+    h.version = SFJ_PROTO_VERSION;
+    assert_int_equal(sfj_journal_id(f->j[i], h.journal_id), 0);
+    snprintf(h.terminal_id, sizeof h.terminal_id, "%s", tid);
+    assert_int_equal(sfj__journal_head(f->j[i], &h.last_seq, NULL), 0);
+    h.first_unacked = h.last_seq + 1;
+    randombytes_buf(h.nonce, sizeof h.nonce);
+    n = sfj__hello_encode(&h, sfj__wire_body(&c->w));
+    assert_int_equal(sfj_keys_link_key(f->k[i], link), 0);
+    sfj__hello_sign(link, sfj__wire_body(&c->w), n);
+    sodium_memzero(link, sizeof link);
+    assert_int_equal(sfj__wire_send(&c->w, c->t, SFJ_MSG_HELLO, n, 2000), 0);
+    assert_int_equal(v1_recv(c, &fr, 5000), SFJ_MSG_HELLO_ACK);
+    assert_int_equal(sfj__hello_ack_decode(fr.body, fr.len, &ha), 0);
+    *next = ha.next_seq;
+    return ha.status;
+}
+
+/* ENTRY `seq` carrying the terminal's record `rec_seq`; the answer. */
+static uint8_t v1_entry(v1cli *c, sfj_journal *j, uint64_t seq,
+                        uint64_t rec_seq, sfj__frame *fr)
+{
+    uint8_t *rec = NULL, *b = sfj__wire_body(&c->w);
+    size_t len;
+
+    assert_int_equal(sfj__journal_read_sealed(j, rec_seq, &rec, &len), 0);
+    sfj__entry_head_encode(seq, b);
+    memcpy(b + SFJ_ENTRY_HEAD_BYTES, rec, len);
+    free(rec);
+    assert_int_equal(sfj__wire_send(&c->w, c->t, SFJ_MSG_ENTRY,
+                                    SFJ_ENTRY_HEAD_BYTES + len, 2000),
+                     0);
+    return v1_recv(c, fr, 5000);
+}
+
+static void v1_close(v1cli *c)
+{
+    sfj__wire_free(&c->w);
+    sfj_transport_close(c->t);
+}
+
+static sfj_forwarder *start_fwd_v1(fx *f, sfj_journal *j, int port)
+{
+    sfj_forwarder *fw = NULL;
+    char addr[64];
+    sfj_forwarder_opts o = sfj_test_tcp_opts(addr, sizeof addr, port, &f->st);
+
+    assert_int_equal(sfj_forwarder_new(j, &o, &fw), 0);
+    sfj__forwarder_use_v1(fw);
+    assert_int_equal(sfj_forwarder_start(fw), 0);
+    return fw;
+}
+
+static void test_v1_session(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    sfj__frame fr;
+    sfj__ack ack;
+    sfj__nak nak;
+    uint64_t head = 0, held;
+    v1cli c;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-V1", 73);
+    snprintf(f->host.extra, sizeof f->host.extra, "--store %s --allow-v1",
+             g_pg.url);
+    sfj_test_host_start(&f->host);
+    /* Ingest over version 1. */
+    fw = start_fwd_v1(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 100);
+    finish(f, fw, 0);
+    assert_true(
+        sfj_test_file_contains(f->host.log, "speaks protocol version 1"));
+    held = table_equal(f->j[0]);
+    assert_true(held >= 100);
+    /* Resume: a new session starts at the table's head. */
+    sfj_test_append(f->j[0], 60);
+    fw = start_fwd_v1(f, f->j[0], f->host.port);
+    finish(f, fw, 0);
+    {
+        char line[96];
+
+        snprintf(line, sizeof line, "online, resuming at %llu",
+                 (unsigned long long)held + 1);
+        assert_true(sfj_test_file_contains(f->host.log, line));
+    }
+    assert_true(table_equal(f->j[0]) >= 160);
+    /* A resend of a held seq is absorbed (ACK of the head, nothing
+     * stored twice); a different record under a held seq is refused. */
+    assert_int_equal(sfj__journal_head(f->j[0], &head, NULL), 0);
+    assert_int_equal(v1_hello(f, 0, "T-PG-V1", f->host.port, &c, &held),
+                     SFJ_HELLO_OK);
+    assert_int_equal(held, head + 1);
+    assert_int_equal(v1_entry(&c, f->j[0], 5, 5, &fr), SFJ_MSG_ACK);
+    assert_int_equal(sfj__ack_decode(fr.body, fr.len, &ack), 0);
+    assert_int_equal(ack.seq, head);
+    assert_int_equal(v1_entry(&c, f->j[0], 6, 7, &fr), SFJ_MSG_NAK);
+    assert_int_equal(sfj__nak_decode(fr.body, fr.len, &nak), 0);
+    assert_int_equal(nak.seq, 6);
+    assert_int_equal(nak.reason, SFJ_NAK_REFUSED);
+    v1_close(&c);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_int_equal(table_equal(f->j[0]), head);
+    assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);
+}
+
+/* ---- HELLOs of a journal the provisioning table lacks ---- */
+
+/* One version 1 HELLO of terminal i; the HELLO_ACK's status. */
+static uint8_t hello_status(fx *f, int i, const char *tid)
+{
+    uint64_t next = 0;
+    v1cli c;
+    uint8_t st = v1_hello(f, i, tid, f->host.port, &c, &next);
+
+    v1_close(&c);
+    return st;
+}
+
+static void test_unknown_cached(void **state)
+{
+    fx *f = *state;
+    char *key = sfj_test_path(f->dir, "host.key");
+    char *p1 = sfj_test_path(f->dir, "one.conf");
+    char *p2 = sfj_test_path(f->dir, "two.conf");
+    long long t0;
+    int i;
+
+    need_pg();
+    import_first_of_two(f, "T-PG-NEG1", "T-PG-NEG2", 74, key, p1, p2);
+    free(f->host.prov);
+    f->host.prov = NULL;
+    snprintf(f->host.extra, sizeof f->host.extra,
+             "--store %s --host-key %s --allow-v1", g_pg.url, key);
+    sfj_test_host_start(&f->host);
+    assert_int_equal(hello_status(f, 0, "T-PG-NEG1"), SFJ_HELLO_OK);
+    /* Terminal 1 is not in the table: refused, again and again. */
+    t0 = sfj_test_mono_ms();
+    for (i = 0; i < 10; i++)
+        assert_int_equal(hello_status(f, 1, "T-PG-NEG2"),
+                         SFJ_HELLO_UNKNOWN_TERMINAL);
+    /* Imported now: within the cache's 3 s the gateway still answers
+     * from its memory of the miss (no lookup per HELLO)... */
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import", p2,
+                              "--store", g_pg.url, "--host-key", key, NULL),
+                     0);
+    if (sfj_test_mono_ms() - t0 < 2500)
+        assert_int_equal(hello_status(f, 1, "T-PG-NEG2"),
+                         SFJ_HELLO_UNKNOWN_TERMINAL);
+    else
+        print_message("machine too slow to see the cached miss\n");
+    /* ...and once the miss expired it serves the new terminal without a
+     * restart. */
+    while (sfj_test_mono_ms() - t0 < 3000)
+        usleep(50000);
+    while (hello_status(f, 1, "T-PG-NEG2") != SFJ_HELLO_OK)
+        assert_true(sfj_test_mono_ms() - t0 < 8000);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    free(key);
+    free(p1);
+    free(p2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +1080,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_loops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v1_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_cached, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

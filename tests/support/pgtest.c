@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "sfj/sys/internal.h"
 #include "support/testutil.h"
 
 #define PG_BIN   "/usr/lib/postgresql/15/bin"
@@ -332,6 +333,102 @@ void sfj_test_pg_promote(sfj_test_pg *pg)
     sfj_test_pg_exec(c, "ALTER SYSTEM SET synchronous_standby_names = ''");
     sfj_test_pg_exec(c, "SELECT pg_reload_conf()");
     PQfinish(c);
+}
+
+static void jid_hex(sfj_journal *j, char out[33])
+{
+    uint8_t jid[16];
+    int i;
+
+    assert_int_equal(sfj_journal_id(j, jid), 0);
+    for (i = 0; i < 16; i++)
+        sprintf(out + 2 * i, "%02x", jid[i]);
+}
+
+void sfj_test_pg_copy_head(const sfj_test_pg *pg, sfj_journal *term,
+                           uint64_t *rows, uint64_t *first, uint64_t *last)
+{
+    PGconn *c = sfj_test_pg_connect(pg, NULL);
+    char hj[33], sql[200];
+    PGresult *r;
+
+    jid_hex(term, hj);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) "
+             "FROM sfj_entry WHERE journal_id = '\\x%s'",
+             hj);
+    r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    *rows = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    *first = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+    *last = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+}
+
+uint64_t sfj_test_pg_copy_equal(const sfj_test_pg *pg, sfj_journal *term,
+                                uint64_t from, uint64_t to)
+{
+    PGconn *c;
+    uint8_t *rec = NULL;
+    char hj[33], sql[320];
+    uint64_t seq;
+    size_t len;
+    PGresult *r;
+    int i;
+
+    if (from > to)
+        return 0;
+    c = sfj_test_pg_connect(pg, NULL);
+    jid_hex(term, hj);
+    /* count(*) per (journal, seq): the primary key keeps it at one. */
+    snprintf(sql, sizeof sql,
+             "SELECT seq, rec, (SELECT count(*) FROM sfj_entry WHERE "
+             "journal_id = e.journal_id AND seq = e.seq) FROM sfj_entry e "
+             "WHERE journal_id = '\\x%s' AND seq BETWEEN %llu AND %llu "
+             "ORDER BY seq",
+             hj, (unsigned long long)from, (unsigned long long)to);
+    r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal((uint64_t)PQntuples(r), to - from + 1);
+    for (i = 0; i < PQntuples(r); i++) {
+        seq = from + (uint64_t)i;
+        assert_int_equal((uint8_t)PQgetvalue(r, i, 0)[7], seq & 0xff);
+        assert_int_equal(sfj__journal_read_sealed(term, seq, &rec, &len), 0);
+        assert_int_equal((size_t)PQgetlength(r, i, 1), len);
+        assert_memory_equal(PQgetvalue(r, i, 1), rec, len);
+        assert_int_equal(PQgetvalue(r, i, 2)[7], 1);
+        free(rec);
+    }
+    PQclear(r);
+    PQfinish(c);
+    return to - from + 1;
+}
+
+uint64_t sfj_test_pg_table_equal(const sfj_test_pg *pg, sfj_journal *term)
+{
+    PGconn *c;
+    uint8_t chain[32];
+    char hj[33], sql[256];
+    uint64_t last = 0, rows = 0, first = 0, max = 0;
+    PGresult *r;
+
+    assert_int_equal(sfj__journal_head(term, &last, chain), 0);
+    sfj_test_pg_copy_head(pg, term, &rows, &first, &max);
+    assert_int_equal(rows, last);
+    assert_int_equal(max, last);
+    sfj_test_pg_copy_equal(pg, term, 1, last);
+    c = sfj_test_pg_connect(pg, NULL);
+    jid_hex(term, hj);
+    snprintf(sql, sizeof sql,
+             "SELECT seq, chain FROM sfj_head WHERE journal_id = '\\x%s'", hj);
+    r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
+    assert_int_equal(PQntuples(r), 1);
+    assert_int_equal((uint8_t)PQgetvalue(r, 0, 0)[7], last & 0xff);
+    assert_memory_equal(PQgetvalue(r, 0, 1), chain, 32);
+    PQclear(r);
+    PQfinish(c);
+    return last;
 }
 #else
 typedef int sfj_test_pg_unused; /* built without libpq */

@@ -9,7 +9,11 @@
 
 #include <sys/types.h>
 
+#include <stdint.h>
+
 #include <libpq-fe.h>
+
+#include "sfj/journal.h"
 
 typedef struct sfj_test_pg {
     char dir[128];  /* private temporary directory (owned by the server) */
@@ -44,5 +48,19 @@ void sfj_test_pg_cleanup(sfj_test_pg *pg);
 PGconn *sfj_test_pg_connect(const sfj_test_pg *pg, const char *db);
 /* Run `sql` (no result rows expected); aborts the test on failure. */
 void sfj_test_pg_exec(PGconn *c, const char *sql);
+
+/* The copy of terminal journal `term` in sfj_entry: its number of rows,
+ * lowest and newest seq, read in one statement (0s when there is none). */
+void sfj_test_pg_copy_head(const sfj_test_pg *pg, sfj_journal *term,
+                           uint64_t *rows, uint64_t *first, uint64_t *last);
+/* Rows from..to of `term`'s copy: exactly one per seq, each byte-identical
+ * to the terminal's sealed record; fails the test otherwise. Returns the
+ * number compared. */
+uint64_t sfj_test_pg_copy_equal(const sfj_test_pg *pg, sfj_journal *term,
+                                uint64_t from, uint64_t to);
+/* The table holds seq 1..terminal head of `term` exactly once, each row
+ * byte-identical to the terminal's sealed record, and the head row says
+ * the same. Returns the number of entries compared. */
+uint64_t sfj_test_pg_table_equal(const sfj_test_pg *pg, sfj_journal *term);
 
 #endif

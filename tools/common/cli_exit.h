@@ -21,6 +21,7 @@
 #define SFJ__EX_WRONGKEY    77 /* key not this journal's, access denied */
 #define SFJ__EX_KEYFILE     78 /* key file too open or not a key file */
 #define SFJ__EX_MIRROR      79 /* a host's mirror where a terminal's is needed */
+#define SFJ__EX_SHARDMAP    80 /* sfj-host --shards: the shard map is unusable */
 
 /* Output formats of -o/--output. */
 enum { SFJ__OUT_TEXT, SFJ__OUT_JSON, SFJ__OUT_CSV, SFJ__OUT_WIDE };

@@ -36,6 +36,8 @@
     SFJ__EX_UNAVAILABLE /* the database is unreachable at start */
 #define HOST_EXIT_SCHEMA                                                       \
     SFJ__EX_VERSION /* the database's schema is newer than ours */
+#define HOST_EXIT_SHARDMAP                                                     \
+    SFJ__EX_SHARDMAP /* --shards: unreadable, malformed, holes, overlaps */
 
 typedef struct host_terminal {
     uint8_t journal_id[SFJ_JOURNAL_ID_BYTES];
@@ -49,6 +51,19 @@ typedef struct host_terminal {
 
 typedef struct host_store host_store;
 
+/* Journals the provisioning table did not hold (or held malformed),
+ * remembered for HOST_NEG_TTL_MS so that a terminal repeating its HELLO,
+ * or many at once, costs one database lookup per journal per TTL and
+ * not one per HELLO; a terminal imported meanwhile is served after at
+ * most the TTL. Direct-mapped by the journal id's first bytes: bounded,
+ * a newer miss replaces an older one in its slot. */
+#define HOST_NEG_SLOTS  1024
+#define HOST_NEG_TTL_MS 3000
+typedef struct host_neg {
+    uint8_t journal_id[SFJ_JOURNAL_ID_BYTES];
+    long long until; /* monotonic ms; 0: empty */
+} host_neg;
+
 typedef struct host_config {
     const char *dir;
     uint64_t max_bytes;
@@ -56,11 +71,13 @@ typedef struct host_config {
     int verbose;
     int allow_v1; /* --allow-v1: serve protocol version 1 (fleet migration) */
     const char *store_url; /* --store: NULL or "lmdb" for the mirrors */
+    const char *shards;    /* --shards: the shard map file, or NULL */
     host_store *store;
     uint8_t *host_key; /* --host-key: sodium_malloc'd, or NULL */
     host_terminal *terms;
     size_t nterms;
     host_terminal *dyn; /* found in the provisioning table since start */
+    host_neg neg[HOST_NEG_SLOTS]; /* recent misses of the table */
 } host_config;
 
 /* Session states. */
@@ -163,6 +180,9 @@ typedef struct host_store_ops {
      * no --host-key was given). SFJ_ENOTFOUND when absent; SFJ_ECORRUPT
      * for a malformed row (logged). The caller owns `*out`. */
     int (*lookup)(host_store *st, const uint8_t *jid, host_terminal **out);
+    /* Put `n` terminals into the provisioning table, link keys sealed
+     * under cfg->host_key (NULL when the store has no table). */
+    int (*import)(host_store *st, const host_terminal *terms, size_t n);
     /* Why the last call on `t` failed (static or store-owned text). */
     const char *(*errmsg)(host_store *st, host_terminal *t);
     void (*free)(host_store *st);
@@ -173,10 +193,27 @@ struct host_store {
     host_config *cfg;
 };
 
-/* Open the store named by cfg->store_url. Returns an exit code; logs. */
+/* Open the store named by cfg->shards or cfg->store_url into
+ * cfg->store. Returns an exit code; logs. */
 int host_store_open(host_config *cfg);
 int host_store_lmdb_open(host_config *cfg, host_store **out);
 int host_store_pg_open(host_config *cfg, host_store **out);
+/* The PostgreSQL store of connection string `url` (one connection). */
+int host_store_pg_open_url(host_config *cfg, const char *url, host_store **out);
+
+/* ---- The shard map (shards.c) ---- */
+typedef struct host_shards host_shards;
+/* The shard hash of a journal id: the first two bytes, big-endian, of
+ * BLAKE2b-256 of the id (0..65535). */
+unsigned host_shard_hash(const uint8_t *jid);
+/* Load and check a shard map (docs/FLEET.md). Returns an exit code
+ * (HOST_EXIT_SHARDMAP with one line naming the file and line). */
+int host_shards_load(const char *path, host_shards **out);
+/* The connection string of the shard holding `jid` (borrowed from `m`). */
+const char *host_shards_url(const host_shards *m, const uint8_t *jid);
+void host_shards_free(host_shards *m);
+/* The store routing each journal to its shard's PostgreSQL store. */
+int host_store_shards_open(host_config *cfg, host_store **out);
 
 /* sfj-host export: a journal's copy from the database written as a
  * standard mirror directory. Returns an exit code. */

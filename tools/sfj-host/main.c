@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli_file.h"
+#include "cli_text.h"
 #include "host.h"
 #include "sfj/sfj.h"
 
@@ -40,8 +41,9 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs(
-        "usage: sfj-host (--dir DIR | --store URL) [--provision FILE]\n"
-        "                [--host-key FILE] [--listen HOST:PORT]...\n"
+        "usage: sfj-host (--dir DIR | --store URL | --shards MAP)\n"
+        "                [--provision FILE] [--host-key FILE]\n"
+        "                [--listen HOST:PORT]...\n"
         "                [--serial PATH [--serial-backend termios|"
         "libserialport]\n"
         "                 [--baud N] [--parity none|odd|even] "
@@ -60,9 +62,13 @@ static void usage(FILE *out)
         "  --store URL        lmdb, or a PostgreSQL connection string\n"
         "                     (postgresql://... or key=value ...): every\n"
         "                     gateway on one database shares the journals\n"
-        "  --host-key FILE    with --store: also serve the terminals of the\n"
-        "                     database's provisioning table, whose link keys\n"
-        "                     open with this key (32 bytes, mode 0600)\n"
+        "  --shards MAP       PostgreSQL shards: lines \"LO-HI URL\" mapping\n"
+        "                     a hash of the journal id (0..65535) to a\n"
+        "                     connection string (docs/FLEET.md)\n"
+        "  --host-key FILE    with --store or --shards: also serve the\n"
+        "                     terminals of the database's provisioning\n"
+        "                     table, whose link keys open with this key\n"
+        "                     (32 bytes, mode 0600)\n"
         "  --provision FILE   terminals: \"sfj-terminal-v1 <journal_id> "
         "<terminal_id>\n"
         "                     <link_key> <pubkey>\" per line (mode 0600)\n"
@@ -79,10 +85,12 @@ static void usage(FILE *out)
         "  -h, --help         this text\n"
         "  --version          the version\n"
         "\n"
-        "       sfj-host export --store URL --journal ID --to DIR\n"
+        "       sfj-host export (--store URL | --shards MAP) --journal ID\n"
+        "                     --to DIR\n"
         "                     write journal ID's copy from the database as a\n"
         "                     mirror directory DIR (for sfj-dump)\n"
-        "       sfj-host provision import FILE --store URL --host-key KEY\n"
+        "       sfj-host provision import FILE (--store URL | --shards MAP)\n"
+        "                     --host-key KEY\n"
         "                     load a provisioning file into the database,\n"
         "                     link keys sealed under KEY (created if "
         "missing)\n"
@@ -92,7 +100,8 @@ static void usage(FILE *out)
         "line or the database is unreachable at start, 73 cannot create DIR\n"
         "or it is not a directory, 74 a mirror failed, 76 database schema\n"
         "newer than this sfj-host, 78 provisioning file or host key\n"
-        "readable by others (docs/CLI.md).\n",
+        "readable by others, 80 shard map unreadable, malformed, with a\n"
+        "hole or an overlap (docs/CLI.md).\n",
         out);
 }
 
@@ -188,6 +197,7 @@ static int parse_args(int argc, char **argv, opts *o)
     static const struct option longs[] = {
         {"dir", required_argument, NULL, 'd'},
         {"store", required_argument, NULL, 'D'},
+        {"shards", required_argument, NULL, 'M'},
         {"host-key", required_argument, NULL, 'K'},
         {"provision", required_argument, NULL, 'p'},
         {"listen", required_argument, NULL, 'l'},
@@ -215,6 +225,9 @@ static int parse_args(int argc, char **argv, opts *o)
             break;
         case 'D':
             o->cfg.store_url = optarg;
+            break;
+        case 'M':
+            o->cfg.shards = optarg;
             break;
         case 'K':
             o->host_key = optarg;
@@ -314,18 +327,23 @@ static int parse_args(int argc, char **argv, opts *o)
     }
     if (o->cfg.store_url != NULL && strcmp(o->cfg.store_url, "lmdb") == 0)
         o->cfg.store_url = NULL;
-    if ((o->cfg.dir == NULL && o->cfg.store_url == NULL) ||
+    if ((o->cfg.dir == NULL && o->cfg.store_url == NULL &&
+         o->cfg.shards == NULL) ||
         (o->provision == NULL && o->host_key == NULL)) {
-        host_log("--provision (or --host-key with --store) and one of --dir "
-                 "or --store are required (see --help)");
+        host_log("--provision (or --host-key with --store) and one of --dir, "
+                 "--store or --shards are required (see --help)");
         return HOST_EXIT_USAGE;
     }
-    if (o->host_key != NULL && o->cfg.store_url == NULL) {
-        host_log("--host-key needs --store URL (the provisioning table)");
+    if (o->host_key != NULL && o->cfg.store_url == NULL &&
+        o->cfg.shards == NULL) {
+        host_log("--host-key needs --store URL or --shards MAP (the "
+                 "provisioning table)");
         return HOST_EXIT_USAGE;
     }
-    if (o->cfg.dir != NULL && o->cfg.store_url != NULL) {
-        host_log("--dir is the lmdb store's: give --dir or --store URL");
+    if ((o->cfg.dir != NULL) + (o->cfg.store_url != NULL) +
+            (o->cfg.shards != NULL) >
+        1) {
+        host_log("give one store: --dir DIR, --store URL or --shards MAP");
         return HOST_EXIT_USAGE;
     }
     if (o->nlisten == 0 && o->serial == NULL) {
@@ -529,34 +547,44 @@ static void raise_nofile(void)
     }
 }
 
-/* The store named by --store: the LMDB mirrors by default. */
-static int store_open(host_config *cfg)
-{
-    if (cfg->store_url == NULL)
-        return host_store_lmdb_open(cfg, &cfg->store);
 #ifdef SFJ_HAVE_LIBPQ
-    return host_store_pg_open(cfg, &cfg->store);
-#else
-    host_log("--store %s: this sfj-host was built without libpq",
-             cfg->store_url);
-    return HOST_EXIT_USAGE;
-#endif
+/* Export from the shard that holds the journal. */
+static int export_shard(const char *map, const char *journal_hex,
+                        const char *to)
+{
+    uint8_t jid[SFJ_JOURNAL_ID_BYTES];
+    host_shards *m = NULL;
+    int rc;
+
+    if (sfj__cli_unhex(journal_hex, jid, sizeof jid) != 0) {
+        host_log("--journal wants %d hex digits", 2 * SFJ_JOURNAL_ID_BYTES);
+        return HOST_EXIT_USAGE;
+    }
+    rc = host_shards_load(map, &m);
+    if (rc == HOST_EXIT_OK)
+        rc = host_export(host_shards_url(m, jid), journal_hex, to);
+    host_shards_free(m);
+    return rc;
 }
+#endif
 
 static int export_main(int argc, char **argv)
 {
     static const struct option longs[] = {
         {"store", required_argument, NULL, 'D'},
+        {"shards", required_argument, NULL, 'M'},
         {"journal", required_argument, NULL, 'j'},
         {"to", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0}};
-    const char *url = NULL, *jid = NULL, *to = NULL;
+    const char *url = NULL, *jid = NULL, *to = NULL, *map = NULL;
     int c;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         if (c == 'D')
             url = optarg;
+        else if (c == 'M')
+            map = optarg;
         else if (c == 'j')
             jid = optarg;
         else if (c == 't')
@@ -564,8 +592,10 @@ static int export_main(int argc, char **argv)
         else
             return HOST_EXIT_USAGE;
     }
-    if (url == NULL || jid == NULL || to == NULL || optind != argc) {
-        host_log("export wants --store URL --journal ID --to DIR");
+    if ((url == NULL) == (map == NULL) || jid == NULL || to == NULL ||
+        optind != argc) {
+        host_log("export wants (--store URL | --shards MAP) --journal ID "
+                 "--to DIR");
         return HOST_EXIT_USAGE;
     }
     if (sfj_init() != 0) {
@@ -573,6 +603,8 @@ static int export_main(int argc, char **argv)
         return HOST_EXIT_UNAVAIL;
     }
 #ifdef SFJ_HAVE_LIBPQ
+    if (map != NULL)
+        return export_shard(map, jid, to);
     return host_export(url, jid, to);
 #else
     host_log("export: this sfj-host was built without libpq");
@@ -584,6 +616,7 @@ static int provision_main(int argc, char **argv)
 {
     static const struct option longs[] = {
         {"store", required_argument, NULL, 'D'},
+        {"shards", required_argument, NULL, 'M'},
         {"host-key", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0}};
     const char *key = NULL;
@@ -593,20 +626,25 @@ static int provision_main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     optind = 1;
     if (argc < 2 || strcmp(argv[1], "import") != 0) {
-        host_log("provision wants: import FILE --store URL --host-key KEY");
+        host_log("provision wants: import FILE (--store URL | --shards MAP) "
+                 "--host-key KEY");
         return HOST_EXIT_USAGE;
     }
     optind = 2;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         if (c == 'D')
             cfg.store_url = optarg;
+        else if (c == 'M')
+            cfg.shards = optarg;
         else if (c == 'K')
             key = optarg;
         else
             return HOST_EXIT_USAGE;
     }
-    if (cfg.store_url == NULL || key == NULL || optind != argc - 1) {
-        host_log("provision wants: import FILE --store URL --host-key KEY");
+    if ((cfg.store_url == NULL) == (cfg.shards == NULL) || key == NULL ||
+        optind != argc - 1) {
+        host_log("provision wants: import FILE (--store URL | --shards MAP) "
+                 "--host-key KEY");
         return HOST_EXIT_USAGE;
     }
     if (sfj_init() != 0) {
@@ -670,7 +708,7 @@ int main(int argc, char **argv)
     if (rc == HOST_EXIT_OK && o.host_key != NULL)
         rc = host_key_load(&o.cfg, o.host_key, 0);
     if (rc == HOST_EXIT_OK)
-        rc = store_open(&o.cfg);
+        rc = host_store_open(&o.cfg);
     if (rc != HOST_EXIT_OK)
         goto done;
     for (i = 0; i < o.nlisten && rc == HOST_EXIT_OK; i++) {

@@ -20,7 +20,9 @@
  * for a seq the store holds durably (after its put returned success,
  * for the head that put reported); duplicates never reach the batch. A
  * store that cannot say whether a commit holds (database unavailable)
- * ends the session without an ACK: the terminal resends later. */
+ * ends the session without an ACK: the terminal resends later. A link
+ * that ends on a frame that does not open first commits what opened
+ * before it (on_sealed, bad_frame). */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,14 +327,23 @@ done:
     return rc;
 }
 
+/* The negative cache slot of `jid` (host.h). */
+static host_neg *neg_slot(host_config *cfg, const uint8_t *jid)
+{
+    return &cfg->neg[((size_t)jid[0] << 8 | jid[1]) % HOST_NEG_SLOTS];
+}
+
 /* The provisioned terminal `jid`: from the file, or from the store's
  * provisioning table, looked up when first named, so that a gateway
  * serves terminals added after it started. */
 static host_terminal *find_term(host_config *cfg, const uint8_t *jid)
 {
     host_store *st = cfg->store;
+    host_neg *neg = neg_slot(cfg, jid);
+    long long now;
     host_terminal *t;
     size_t i;
+    int rc;
 
     for (i = 0; i < cfg->nterms; i++) {
         if (memcmp(cfg->terms[i].journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
@@ -342,8 +353,19 @@ static host_terminal *find_term(host_config *cfg, const uint8_t *jid)
         if (memcmp(t->journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
             return t;
     }
-    if (st->ops->lookup == NULL || cfg->host_key == NULL ||
-        st->ops->lookup(st, jid, &t) != SFJ_OK)
+    if (st->ops->lookup == NULL || cfg->host_key == NULL)
+        return NULL;
+    now = mono_ms();
+    if (neg->until > now &&
+        memcmp(neg->journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
+        return NULL;
+    rc = st->ops->lookup(st, jid, &t);
+    if (rc == SFJ_ENOTFOUND || rc == SFJ_ECORRUPT) {
+        /* Not while the database is away: that is no answer. */
+        memcpy(neg->journal_id, jid, SFJ_JOURNAL_ID_BYTES);
+        neg->until = now + HOST_NEG_TTL_MS;
+    }
+    if (rc != SFJ_OK)
         return NULL;
     t->next = cfg->dyn;
     cfg->dyn = t;
@@ -667,9 +689,17 @@ static int on_sealed(host_session *s, const sfj__frame *fr)
     } else if (!sfj__lsess_ready(&s->live) ||
                sfj__wire_open_sealed(sfj__lsess_rx(&s->live), fr, s->plain,
                                      &type, &n) != SFJ_OK) {
-        if (sfj__lsess_ready(&s->live) || !s->serial)
+        if (sfj__lsess_ready(&s->live) || !s->serial) {
+            /* What opened before it is the terminal's, in order: store
+             * it first, so that a fault on the link costs only what was
+             * in flight after it (a slow store would otherwise lose the
+             * whole burst to every fault, and never catch up). */
+            int rc = commit_batch(s);
+
             host_session_close(s, "bad frame: sealed frame does not "
                                   "authenticate in this session");
+            return rc;
+        }
         return 0;
     }
     in.type = type;
@@ -835,22 +865,28 @@ static int on_frame(host_session *s, const sfj__frame *fr)
     return 0;
 }
 
-static void bad_frame(host_session *s)
+/* Returns 0, or HOST_EXIT_IOERR when a mirror died. */
+static int bad_frame(host_session *s)
 {
+    int rc;
+
     if (!s->v1 && (sfj__lsess_ready(&s->live) || sfj__lsess_ready(&s->pend))) {
         /* Sealed frames count implicitly: after a lost one nothing else
-         * would open. The terminal reconnects and resumes. */
+         * would open. The terminal reconnects and resumes; what opened
+         * before is stored first (see on_sealed). */
+        rc = commit_batch(s);
         host_session_close(s, "bad frame (CRC or format): the sealed "
                               "stream cannot continue");
-        return;
+        return rc;
     }
     if (++s->bad_streak >= BAD_STREAK_MAX) {
         host_session_close(s, "too many bad frames");
-        return;
+        return 0;
     }
     host_log("%s: bad frame dropped (CRC or format)", s->peer);
     if (s->state == SESS_ONLINE)
         send_nak(s, s->next, SFJ_NAK_BAD_FRAME, "bad frame");
+    return 0;
 }
 
 int host_session_input(host_session *s)
@@ -873,7 +909,9 @@ int host_session_input(host_session *s)
         while (s->state != SESS_CLOSED &&
                (rc = sfj__wire_next(&s->w, &fr)) != 0) {
             if (rc == SFJ_ECORRUPT) {
-                bad_frame(s);
+                res = bad_frame(s);
+                if (res != 0)
+                    return res;
                 continue;
             }
             if (rc < 0) {

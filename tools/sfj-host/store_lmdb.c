@@ -93,7 +93,7 @@ static void lmdb_free(host_store *st)
     free(st);
 }
 
-static const host_store_ops lmdb_ops = {lmdb_head, lmdb_claim,  lmdb_put,
+static const host_store_ops lmdb_ops = {lmdb_head, lmdb_claim,  lmdb_put, NULL,
                                         NULL,      lmdb_errmsg, lmdb_free};
 
 int host_store_lmdb_open(host_config *cfg, host_store **out)

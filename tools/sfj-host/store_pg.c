@@ -529,8 +529,10 @@ static void pg_free(host_store *st)
     free(p);
 }
 
-static const host_store_ops pg_ops = {pg_head,   pg_claim,  pg_put,
-                                      pg_lookup, pg_errmsg, pg_free};
+static int pg_import(host_store *st, const host_terminal *terms, size_t n);
+
+static const host_store_ops pg_ops = {pg_head,   pg_claim,  pg_put, pg_lookup,
+                                      pg_import, pg_errmsg, pg_free};
 
 /* Create the schema on first use; refuse a newer one. */
 static int prepare_schema(pg_store *p)
@@ -586,6 +588,11 @@ done:
 
 int host_store_pg_open(host_config *cfg, host_store **out)
 {
+    return host_store_pg_open_url(cfg, cfg->store_url, out);
+}
+
+int host_store_pg_open_url(host_config *cfg, const char *url, host_store **out)
+{
     pg_store *p = calloc(1, sizeof *p);
     int rc = HOST_EXIT_DBDOWN;
 
@@ -595,7 +602,7 @@ int host_store_pg_open(host_config *cfg, host_store **out)
     }
     p->base.ops = &pg_ops;
     p->base.cfg = cfg;
-    p->conn = PQconnectdb(cfg->store_url);
+    p->conn = PQconnectdb(url);
     if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK) {
         snprintf(p->err, sizeof p->err, "%s",
                  p->conn != NULL ? PQerrorMessage(p->conn) : "out of memory");
@@ -721,34 +728,29 @@ done:
     return rc;
 }
 
-int host_provision_import(host_config *cfg, const char *file)
+/* The provisioning table of this cluster: one transaction. */
+static int pg_import(host_store *st, const host_terminal *terms, size_t n)
 {
     uint8_t ad[sizeof LINK_KEY_AD - 1 + SFJ_JOURNAL_ID_BYTES];
     uint8_t sealed[SEALED_KEY_BYTES];
+    pg_store *p = (pg_store *)st;
     const char *v[4];
     int l[4], rc;
     size_t i;
-    pg_store *p;
     PGresult *r;
 
-    rc = host_provision_load(cfg, file);
-    if (rc == HOST_EXIT_OK)
-        rc = host_store_pg_open(cfg, &cfg->store);
-    if (rc != HOST_EXIT_OK)
-        return rc;
-    p = (pg_store *)cfg->store;
-    rc = HOST_EXIT_DBDOWN;
-    if (exec_ok(p, "BEGIN") != SFJ_OK)
-        goto done;
-    for (i = 0; i < cfg->nterms; i++) {
-        host_terminal *t = &cfg->terms[i];
+    rc = ensure_conn(p);
+    if (rc == SFJ_OK)
+        rc = exec_ok(p, "BEGIN");
+    for (i = 0; i < n && rc == SFJ_OK; i++) {
+        const host_terminal *t = &terms[i];
 
         randombytes_buf(sealed, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
         link_key_ad(t->journal_id, ad);
         crypto_aead_xchacha20poly1305_ietf_encrypt(
             sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL,
             t->link_key, SFJ_KEY_BYTES, ad, sizeof ad, NULL, sealed,
-            cfg->host_key);
+            st->cfg->host_key);
         v[0] = (const char *)t->journal_id;
         v[1] = t->terminal_id;
         v[2] = (const char *)sealed;
@@ -764,18 +766,12 @@ int host_provision_import(host_config *cfg, const char *file)
                 "excluded.terminal_id, link_key = excluded.link_key, pubkey = "
                 "excluded.pubkey",
                 4, v, l, PGRES_COMMAND_OK);
-        if (r == NULL)
-            goto done;
+        rc = r != NULL ? SFJ_OK : SFJ_ELINK;
         PQclear(r);
     }
-    if (commit(p) != SFJ_OK)
-        goto done;
-    printf("imported %zu terminals\n", cfg->nterms);
-    rc = HOST_EXIT_OK;
-done:
-    if (rc != HOST_EXIT_OK) {
-        host_log("import failed: %s", p->err);
+    if (rc == SFJ_OK)
+        rc = commit(p);
+    if (rc != SFJ_OK)
         rollback(p);
-    }
     return rc;
 }
