@@ -339,7 +339,12 @@ typedef enum sfj_limit {
 } sfj_limit;
 
 /** Journal statistics, filled by sfj_stats_get into a struct the caller
- *  allocates from SFJ_STATS_INIT. */
+ *  allocates from SFJ_STATS_INIT. Every field comes from clear data except
+ *  `offline_pending`, which needs the key: a handle opened without one
+ *  (or a host mirror) reads it as 0 whatever is pending. Without the key,
+ *  sfj_pending_get tells the sales waiting to upload. `unacked` and
+ *  `oldest_unacked_ms` count entries of every kind (receipts, checkpoints,
+ *  notes), not sales. */
 typedef struct sfj_stats {
     unsigned version;          /**< SFJ_STATS_VERSION (or older) */
     uint64_t first_seq;        /**< oldest entry still held (0 if empty) */
@@ -352,7 +357,8 @@ typedef struct sfj_stats {
     uint64_t map_bytes;        /**< current LMDB map size */
     uint64_t used_bytes;       /**< bytes of the map in use */
     uint64_t max_bytes;        /**< size cap */
-    uint64_t offline_pending;  /**< unforwarded OFFLINE txns */
+    uint64_t offline_pending;  /**< unforwarded OFFLINE txns (needs the
+                                    key: 0 without it) */
     int64_t oldest_unacked_ms; /**< wall time of the oldest unacked entry */
     uint32_t boot;             /**< boot counter of this open */
     uint32_t epoch;            /**< current key epoch */
