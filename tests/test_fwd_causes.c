@@ -58,16 +58,14 @@ static void wait_error(sfj_forwarder *fw, sfj_forwarder_info *info)
     fail_msg("no error reported within 5 s");
 }
 
-static sfj_forwarder *tcp_fwd(sfj_journal *j, const char *addr)
+static sfj_forwarder *tcp_fwd(sfj_journal *j, const char *addr,
+                              sfj_test_status *st)
 {
-    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    char unused[64];
+    sfj_forwarder_opts o = sfj_test_tcp_opts(unused, sizeof unused, 1, st);
     sfj_forwarder *fw = NULL;
 
-    o.sink = SFJ_SINK_TCP;
     o.address = addr;
-    o.backoff_min_ms = 20;
-    o.backoff_max_ms = 200;
-    o.connect_timeout_ms = 1000;
     o.ack_timeout_ms = 300;
     assert_int_equal(sfj_forwarder_new(j, &o, &fw), SFJ_OK);
     return fw;
@@ -78,9 +76,11 @@ static void expect_cause(sfj_journal *j, const char *addr, sfj_link_cause cause,
 {
     sfj_forwarder_info info = SFJ_FORWARDER_INFO_INIT;
     sfj_forwarder *fw;
+    sfj_test_status st;
 
+    sfj_test_status_init(&st);
     sfj_test_append(j, 3);
-    fw = tcp_fwd(j, addr);
+    fw = tcp_fwd(j, addr, &st);
     wait_error(fw, &info);
     if (info.cause_code != cause)
         fail_msg("cause %d (%s), expected %d", (int)info.cause_code, info.cause,
@@ -89,6 +89,8 @@ static void expect_cause(sfj_journal *j, const char *addr, sfj_link_cause cause,
     assert_int_equal(info.host_status, 0);
     assert_int_equal(info.acknowledged, 0);
     sfj_forwarder_free(fw);
+    assert_int_equal(sfj_test_counted(&st, &st.online), 0);
+    sfj_test_status_destroy(&st);
 }
 
 /* A name getaddrinfo refuses on the spot (an empty label): no query

@@ -26,6 +26,7 @@
 #include "common/abi.h"
 #include "common/bytes.h"
 #include "common/check.h"
+#include "common/satmath.h"
 #include "journal/format/record.h"
 #include "journal/write/txn_index.h"
 #include "sfj/errors.h"
@@ -142,15 +143,6 @@ static int row_del(sfj_journal *j, MDB_txn *txn)
                : sfj__mdb_rc(j, mrc, "meta pending");
 }
 
-static int64_t sat_add(int64_t a, int64_t b)
-{
-    if (b > 0 && a > INT64_MAX - b)
-        return INT64_MAX;
-    if (b < 0 && a < INT64_MIN - b)
-        return INT64_MIN;
-    return a + b;
-}
-
 /* Add (sign 1) or remove (sign -1) one sale. */
 static void row_count(row *r, const char *currency, int64_t amount, int sign,
                       uint64_t seq, int64_t wall_ms)
@@ -178,14 +170,14 @@ static void row_count(row *r, const char *currency, int64_t amount, int sign,
             r->n++;
         }
         r->cur[i].count++;
-        r->cur[i].amount = sat_add(r->cur[i].amount, amount);
+        r->cur[i].amount = sfj__sat_add(r->cur[i].amount, amount);
         return;
     }
     if (r->count > 0)
         r->count--;
     if (i < r->n) {
         r->cur[i].count--;
-        r->cur[i].amount = sat_add(r->cur[i].amount, -amount);
+        r->cur[i].amount = sfj__sat_add(r->cur[i].amount, -amount);
         if (r->cur[i].count == 0) {
             memmove(&r->cur[i], &r->cur[i + 1],
                     (r->n - i - 1) * sizeof r->cur[0]);
