@@ -424,13 +424,15 @@ typedef struct sfj_pending {
  *  for it (docs/FORMAT.md, "Pending sales"), written in the same commit as
  *  the OFFLINE entry or the ack that changes it, so it is crash-consistent
  *  with the entries. The row reveals exactly these totals (count, oldest
- *  seq and time, count and sum per currency); no single amount beyond what
- *  the totals imply. Returns 0; SFJ_ENOTFOUND when the journal holds no
- *  such row (written by an older library and not yet opened for writing
- *  with the key, a host mirror, or acks were recorded by a keyless handle
- *  since): the totals are unknown, not zero. SFJ_EVERSION, writing
- *  nothing, when out->version is 0 or newer than SFJ_PENDING_VERSION.
- *  Thread-safe. */
+ *  seq and time, count and sum per currency), never a txn id or card;
+ *  but a total is an amount, so with one sale pending it is that sale's,
+ *  and earlier totals left in the file's free pages can give single
+ *  amounts to whoever holds the file (FORMAT.md says what it costs).
+ *  Returns 0; SFJ_ENOTFOUND when the journal holds no such row (written
+ *  by an older library and not yet opened for writing with the key, a
+ *  host mirror, or an ack recorded by a keyless handle since): the totals
+ *  are unknown, not zero. SFJ_EVERSION, writing nothing, when
+ *  out->version is 0 or newer than SFJ_PENDING_VERSION. Thread-safe. */
 SFJ_EXTERN int sfj_pending_get(sfj_journal *j, sfj_pending *out);
 
 /** Copy the 16-byte journal id into `out`. */
