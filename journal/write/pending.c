@@ -317,13 +317,14 @@ int sfj__pending_ack_drop(sfj__pend_ack *a, uint64_t seq)
     if (sfj__pending_ack_idle(a))
         return SFJ_OK;
     rc = sale_at(a->w->j, a->w->txn, seq, &e);
-    if (rc == SFJ_ESTATE || rc == SFJ_EAUTH || rc == SFJ_ECORRUPT ||
-        rc == SFJ_EVERSION) {
+    if (rc != SFJ_OK) {
+        /* No key, a damaged entry, or no memory: the ack goes on, and
+         * the row, which can no longer be kept exact, goes. */
         a->unknown = 1;
         return SFJ_OK;
     }
-    if (rc != SFJ_OK || e == NULL)
-        return rc;
+    if (e == NULL)
+        return SFJ_OK;
     if (seq == a->r.oldest_seq)
         a->lost_old = 1;
     row_count(&a->r, e->currency, e->amount, -1, seq, 0);
