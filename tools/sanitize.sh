@@ -7,9 +7,9 @@
 #             the whole suite, tools included
 #   tsan      build-tsan (-DSFJ_SANITIZER=thread), the suites with threads:
 #             journal (concurrent appends, group commit), crash, txn,
-#             retention, forwarder and its causes, host, fork (fork while
-#             threads work),
-#             and the crash loop and network fault suites when they exist
+#             retention, forwarder (and its causes), host, fork (fork
+#             while threads work), and the crash loop and network fault
+#             suites when they exist
 #   valgrind  memcheck (--leak-check=full, definite and indirect leaks are
 #             errors) on the core suites, from an ordinary Debug build
 #             (build-valgrind unless SFJ_VALGRIND_DIR is set)
