@@ -390,19 +390,27 @@ static int apply_rebuild(sfj__wctx *w, void *arg)
     return rc == SFJ_OK ? row_put(w->j, w->txn, &r) : rc;
 }
 
-int sfj__pending_open(sfj_journal *j)
+/* The row as the newest commit left it: row_get in a read transaction. */
+static int row_read(sfj_journal *j, row *r)
 {
     MDB_txn *txn;
+    int rc = sfj__read_begin(j, &txn);
+
+    if (rc != SFJ_OK)
+        return rc;
+    rc = row_get(j, txn, r);
+    sfj__read_end(j, txn);
+    return rc;
+}
+
+int sfj__pending_open(sfj_journal *j)
+{
     row r;
     int rc;
 
     if (j->rdonly || j->mirror || j->acks_only || j->keys == NULL)
         return SFJ_OK;
-    rc = sfj__read_begin(j, &txn);
-    if (rc != SFJ_OK)
-        return rc;
-    rc = row_get(j, txn, &r);
-    sfj__read_end(j, txn);
+    rc = row_read(j, &r);
     if (rc == SFJ_OK)
         return SFJ_OK;
     rc = sfj__commit(j, apply_rebuild, NULL);
@@ -413,7 +421,6 @@ int sfj__pending_open(sfj_journal *j)
 int sfj_pending_get(sfj_journal *j, sfj_pending *out)
 {
     sfj_pending all;
-    MDB_txn *txn;
     row r;
     unsigned v;
     int rc;
@@ -423,11 +430,7 @@ int sfj_pending_get(sfj_journal *j, sfj_pending *out)
     v = out->version;
     if (!SFJ__VERSION_OK(v, SFJ_PENDING_VERSION))
         return SFJ_EVERSION;
-    rc = sfj__read_begin(j, &txn);
-    if (rc != SFJ_OK)
-        return rc;
-    rc = row_get(j, txn, &r);
-    sfj__read_end(j, txn);
+    rc = row_read(j, &r);
     if (rc == SFJ_ECORRUPT)
         rc = SFJ_ENOTFOUND;
     memset(&all, 0, sizeof all);
