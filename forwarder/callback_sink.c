@@ -57,8 +57,14 @@ static int offer(sfj_forwarder *f, uint64_t seq)
     if (e->kind == SFJ_EV_CHECKPOINT &&
         (f->o.flags & SFJ_FWD_F_DELIVER_CHECKPOINTS) == 0)
         answer = SFJ_DELIVER_ACK;
-    else
+    else {
         answer = f->o.deliver(e, f->o.deliver_payload);
+        f->n_sent++;
+        if (seq <= f->sent_hi)
+            f->n_resent++; /* offered again after a RETRY */
+        else
+            f->sent_hi = seq;
+    }
     sfj_entry_free(e);
     if (answer == SFJ_DELIVER_REJECT) {
         rc = set_aside(f, seq, SFJ_EREJECTED, "rejected by the sink");
@@ -67,7 +73,7 @@ static int offer(sfj_forwarder *f, uint64_t seq)
     return answer == SFJ_DELIVER_ACK ? SFJ_DELIVER_ACK : SFJ_DELIVER_RETRY;
 }
 
-int sfj__callback_step(sfj_forwarder *f, int timeout_ms)
+static int callback_step(sfj_forwarder *f, int timeout_ms)
 {
     int64_t now = sfj__mono_ms();
     int rc, n, wait;
@@ -106,4 +112,12 @@ int sfj__callback_step(sfj_forwarder *f, int timeout_ms)
             return rc;
     }
     return f->fatal;
+}
+
+int sfj__callback_step(sfj_forwarder *f, int timeout_ms)
+{
+    int rc = callback_step(f, timeout_ms);
+
+    sfj__fwd_publish(f, 0, 0);
+    return rc;
 }

@@ -12,6 +12,44 @@
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 
+/* The cause an SFJ_E* code stands for when the sink said no more. */
+static sfj_link_cause cause_of(int error)
+{
+    switch (error) {
+    case SFJ_ETIMEDOUT:
+        return SFJ_CAUSE_TIMEOUT;
+    case SFJ_EAUTH:
+    case SFJ_EVERSION:
+        return SFJ_CAUSE_HANDSHAKE;
+    case SFJ_EREJECTED:
+        return SFJ_CAUSE_HOST;
+    case SFJ_EPROTO:
+    case SFJ_ECORRUPT:
+        return SFJ_CAUSE_PROTOCOL;
+    case SFJ_EIO:
+    case SFJ_EDEAD:
+        return SFJ_CAUSE_JOURNAL;
+    default:
+        return SFJ_CAUSE_LINK;
+    }
+}
+
+void sfj__fwd_cause(sfj_forwarder *f, sfj_link_cause cause, int host_status)
+{
+    f->cause_hint = cause;
+    f->host_status_hint = host_status;
+}
+
+void sfj__fwd_publish(sfj_forwarder *f, uint64_t bytes_out, uint64_t bytes_in)
+{
+    pthread_mutex_lock(&f->lock);
+    f->info.sent = f->n_sent;
+    f->info.resent = f->n_resent;
+    f->info.bytes_sent = bytes_out;
+    f->info.bytes_received = bytes_in;
+    pthread_mutex_unlock(&f->lock);
+}
+
 /* Every event passes here: keep the snapshot sfj_forwarder_info_get
  * reads. */
 static void note_event(sfj_forwarder *f, int event, int error,
@@ -27,6 +65,8 @@ static void note_event(sfj_forwarder *f, int event, int error,
             in->reconnects++;
         f->was_online = 1;
         in->state = SFJ_LINK_ONLINE;
+        f->cause_hint = SFJ_CAUSE_NONE;
+        f->host_status_hint = 0;
     } else if (event == SFJ_FWD_OFFLINE) {
         if (in->state != SFJ_LINK_REFUSED) /* a refusal stays until online */
             in->state = SFJ_LINK_OFFLINE;
@@ -40,6 +80,10 @@ static void note_event(sfj_forwarder *f, int event, int error,
         event == SFJ_FWD_ERROR || event == SFJ_FWD_REFUSED) {
         in->errors++;
         in->last_error = error;
+        in->cause_code =
+            f->cause_hint != SFJ_CAUSE_NONE ? f->cause_hint : cause_of(error);
+        in->host_status =
+            in->cause_code == SFJ_CAUSE_HOST ? f->host_status_hint : 0;
         snprintf(in->cause, sizeof in->cause, "%s",
                  detail != NULL ? detail : sfj_strerror(error));
     }
@@ -143,6 +187,7 @@ int sfj__fwd_persist(sfj_forwarder *f, int force)
         return SFJ_OK;
     rc = sfj__journal_ack(f->j, f->acked, NULL, 0);
     if (rc != SFJ_OK) {
+        sfj__fwd_cause(f, SFJ_CAUSE_JOURNAL, 0);
         sfj__fwd_report(f, SFJ_FWD_ERROR, 0, rc, "persisting acks failed");
         if (rc == SFJ_EDEAD || rc == SFJ_EIO)
             f->fatal = rc;

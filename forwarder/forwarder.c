@@ -7,6 +7,7 @@
 #include "common/abi.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -353,13 +354,19 @@ int sfj_forwarder_stop(sfj_forwarder *f)
 
 int sfj_forwarder_info_get(sfj_forwarder *f, sfj_forwarder_info *out)
 {
+    unsigned v;
+
     if (f == NULL || out == NULL)
         return SFJ_EINVAL;
     if (out->version == 0 || out->version > SFJ_FORWARDER_INFO_VERSION)
         return SFJ_EVERSION;
+    v = out->version;
     pthread_mutex_lock(&f->lock);
-    *out = f->info;
+    /* A caller of version 1 gets the fields up to last_change_ms. */
+    memcpy(out, &f->info,
+           v == 1 ? offsetof(sfj_forwarder_info, cause_code) : sizeof *out);
     pthread_mutex_unlock(&f->lock);
+    out->version = v;
     return SFJ_OK;
 }
 

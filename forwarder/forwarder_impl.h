@@ -75,9 +75,24 @@ struct sfj_forwarder {
 
     /* Callback sink. */
     uint64_t cb_next;
+
+    /* What the next error report is, when the sink knows better than its
+     * SFJ_E* code (sfj__fwd_cause); cleared at each connect and when the
+     * link comes up. */
+    sfj_link_cause cause_hint;
+    int host_status_hint;
+    /* Driver-owned counters, published into `info` by sfj__fwd_publish. */
+    uint64_t n_sent, n_resent;
+    uint64_t sent_hi; /* highest seq ever handed to the sink */
+    uint64_t bytes_prev_out, bytes_prev_in; /* of wires freed before */
 };
 
 /* Shared by the sinks and the handle (driver.c). */
+/* Say what the next error report's cause is (and the host's status for
+ * SFJ_CAUSE_HOST); without it the cause follows the SFJ_E* code. */
+void sfj__fwd_cause(sfj_forwarder *f, sfj_link_cause cause, int host_status);
+/* Copy the driver's counters (and these byte totals) into `info`. */
+void sfj__fwd_publish(sfj_forwarder *f, uint64_t bytes_out, uint64_t bytes_in);
 void sfj__fwd_report(sfj_forwarder *f, int event, uint64_t seq, int error,
                      const char *detail);
 /* Persist `acked` as the watermark if it is due (or `force`). */

@@ -30,6 +30,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "forwarder/forwarder_impl.h"
+#include "forwarder/transport_tcp.h"
 #include "sfj/errors.h"
 #include "sfj/sys/chain.h"
 #include "sfj/sys/internal.h"
@@ -119,12 +120,14 @@ void sfj__forwarder_use_v1(sfj_forwarder *f)
 
 static int open_transport(sfj_forwarder *f, sfj_transport **t)
 {
+    sfj_link_cause why = SFJ_CAUSE_NONE;
     int rc;
 
     switch (f->o.sink) {
     case SFJ_SINK_TCP:
-        return sfj_transport_tcp_connect(f->address, f->o.connect_timeout_ms,
-                                         t);
+        rc = sfj__tcp_connect(f->address, f->o.connect_timeout_ms, t, &why);
+        sfj__fwd_cause(f, why, 0);
+        return rc;
     case SFJ_SINK_SERIAL:
         if (f->o.serial_backend == SFJ_SERIAL_TERMIOS)
             return sfj_transport_termios_open(f->address, &f->o.serial, t);
@@ -220,13 +223,24 @@ static void link_open(sfj_forwarder *f)
     sfj_transport *t = NULL;
     int rc;
 
+    sfj__fwd_cause(f, SFJ_CAUSE_NONE, 0);
     rc = open_transport(f, &t);
     if (rc != SFJ_OK) {
-        sfj__fwd_report(f, SFJ_FWD_OFFLINE, 0, rc, "cannot reach upstream");
+        sfj__fwd_report(f, SFJ_FWD_OFFLINE, 0, rc,
+                        f->cause_hint == SFJ_CAUSE_RESOLVE
+                            ? "cannot reach upstream: its name does not "
+                              "resolve"
+                        : f->cause_hint == SFJ_CAUSE_REFUSED
+                            ? "cannot reach upstream: connection refused"
+                        : f->cause_hint == SFJ_CAUSE_TIMEOUT
+                            ? "cannot reach upstream: connect timed out"
+                            : "cannot reach upstream");
         sfj__fwd_backoff(f, 0);
         return;
     }
     if (f->wire_ok && f->w.cobs != (t->framing == SFJ_FRAMING_COBS)) {
+        f->bytes_prev_out += f->w.bytes_out;
+        f->bytes_prev_in += f->w.bytes_in;
         sfj__wire_free(&f->w);
         f->wire_ok = 0;
     }
@@ -292,6 +306,7 @@ static int read_hello_ack_v2(sfj_forwarder *f, const sfj__frame *fr,
         snprintf(ha->text, sizeof ha->text,
                  "status %u (unauthenticated): %.200s", fr->body[2], detail);
         snprintf(detail, sizeof detail, "upstream refused: %s", ha->text);
+        sfj__fwd_cause(f, SFJ_CAUSE_HOST, fr->body[2]);
         sfj__fwd_report(f, SFJ_FWD_ERROR, 0, SFJ_EREJECTED, detail);
         sfj__link_close(f, SFJ_EREJECTED, "upstream refused the link");
         sfj__fwd_backoff(f, fr->body[2] != SFJ_HELLO_BUSY);
@@ -338,6 +353,7 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
         /* The upstream cannot store now (its database is unavailable):
          * an outage, retried with backoff and jitter, not a refusal. */
         snprintf(detail, sizeof detail, "upstream busy: %s", ha.text);
+        sfj__fwd_cause(f, SFJ_CAUSE_HOST, ha.status);
         sfj__link_close(f, SFJ_ELINK, detail);
         sfj__fwd_backoff(f, 0);
         return;
@@ -346,6 +362,7 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
         snprintf(detail, sizeof detail, "upstream refused: status %u: %s",
                  ha.status, ha.text);
         /* BUSY was handled above; every other refusal needs a person. */
+        sfj__fwd_cause(f, SFJ_CAUSE_HOST, ha.status);
         sfj__fwd_report(f, SFJ_FWD_REFUSED, 0, SFJ_EREJECTED, detail);
         sfj__link_close(f, SFJ_EREJECTED, "upstream refused the link");
         sfj__fwd_backoff(f, 2);
@@ -443,6 +460,7 @@ static void on_nak(sfj_forwarder *f, const sfj__frame *fr)
     case SFJ_NAK_REFUSED:
         snprintf(detail, sizeof detail, "upstream refused the entry: %s",
                  n.text);
+        sfj__fwd_cause(f, SFJ_CAUSE_HOST, n.reason);
         sfj__fwd_report(f, SFJ_FWD_ERROR, n.seq, SFJ_EREJECTED, detail);
         sfj__link_close(f, SFJ_EREJECTED, "entry refused");
         sfj__fwd_backoff(f, 1);
@@ -542,6 +560,7 @@ static void fill_window(sfj_forwarder *f)
         if (rc != SFJ_OK) {
             free(rec);
             rec = NULL;
+            sfj__fwd_cause(f, SFJ_CAUSE_JOURNAL, 0);
             sfj__fwd_report(f, SFJ_FWD_ERROR, f->next_send, rc,
                             "entry cannot be read for sending");
             sfj__link_close(f, rc, "entry unreadable");
@@ -561,6 +580,11 @@ static void fill_window(sfj_forwarder *f)
             sfj__fwd_backoff(f, 0);
             return;
         }
+        f->n_sent++;
+        if (f->next_send <= f->sent_hi)
+            f->n_resent++; /* a replay after a reconnect or a NAK */
+        else
+            f->sent_hi = f->next_send;
         if (f->next_send > f->sent_max)
             f->sent_max = f->next_send;
         f->next_send++;
@@ -641,7 +665,7 @@ static int pump(sfj_forwarder *f, int timeout_ms)
     return SFJ_OK;
 }
 
-int sfj__link_step(sfj_forwarder *f, int timeout_ms)
+static int link_step(sfj_forwarder *f, int timeout_ms)
 {
     int64_t now = sfj__mono_ms();
     int rc, wait;
@@ -674,4 +698,13 @@ int sfj__link_step(sfj_forwarder *f, int timeout_ms)
     (void)sfj__fwd_persist(f, 0);
     assert(assert_link_state(f));
     return f->fatal;
+}
+
+int sfj__link_step(sfj_forwarder *f, int timeout_ms)
+{
+    int rc = link_step(f, timeout_ms);
+
+    sfj__fwd_publish(f, f->bytes_prev_out + (f->wire_ok ? f->w.bytes_out : 0),
+                     f->bytes_prev_in + (f->wire_ok ? f->w.bytes_in : 0));
+    return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "forwarder/fdio.h"
+#include "forwarder/transport_tcp.h"
 #include "sfj/errors.h"
 #include "sfj/sys/transport.h"
 
@@ -88,9 +89,10 @@ int sfj__tcp_split_addr(const char *in, char *host, size_t hcap, char *port,
     return SFJ_OK;
 }
 
-/* One non-blocking connect attempt; returns the connected fd or an error. */
+/* One non-blocking connect attempt; returns the connected fd or an error
+ * (`*refused` set for ECONNREFUSED). */
 static int try_connect(const struct addrinfo *ai, long long deadline,
-                       int *fd_out)
+                       int *fd_out, int *refused)
 {
     struct pollfd p;
     socklen_t elen = sizeof(int);
@@ -105,8 +107,10 @@ static int try_connect(const struct addrinfo *ai, long long deadline,
         rc = SFJ_OK;
         goto done;
     }
-    if (errno != EINPROGRESS)
+    if (errno != EINPROGRESS) {
+        *refused = errno == ECONNREFUSED;
         goto done;
+    }
     p.fd = fd;
     p.events = POLLOUT;
     do {
@@ -117,8 +121,10 @@ static int try_connect(const struct addrinfo *ai, long long deadline,
         goto done;
     }
     if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ||
-        err != 0)
+        err != 0) {
+        *refused = err == ECONNREFUSED;
         goto done;
+    }
     rc = SFJ_OK;
 done:
     if (rc == SFJ_OK)
@@ -128,13 +134,14 @@ done:
     return rc;
 }
 
-int sfj_transport_tcp_connect(const char *host_port, int timeout_ms,
-                              sfj_transport **out)
+int sfj__tcp_connect(const char *host_port, int timeout_ms, sfj_transport **out,
+                     sfj_link_cause *cause)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char host[256], port[16];
     long long deadline;
-    int rc, fd = -1;
+    sfj_link_cause why = SFJ_CAUSE_LINK;
+    int rc, fd = -1, refused = 0, all_refused = 1;
 
     if (out == NULL || host_port == NULL)
         return SFJ_EINVAL;
@@ -147,19 +154,34 @@ int sfj_transport_tcp_connect(const char *host_port, int timeout_ms,
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     if (getaddrinfo(host, port, &hints, &res) != 0) {
+        why = SFJ_CAUSE_RESOLVE;
         rc = SFJ_ELINK;
         goto done;
     }
     rc = SFJ_ELINK;
     for (ai = res; ai != NULL; ai = ai->ai_next) {
-        rc = try_connect(ai, deadline, &fd);
+        refused = 0;
+        rc = try_connect(ai, deadline, &fd, &refused);
+        all_refused &= refused;
         if (rc == SFJ_OK || rc == SFJ_ETIMEDOUT)
             break;
     }
+    if (rc == SFJ_ETIMEDOUT)
+        why = SFJ_CAUSE_TIMEOUT;
+    else if (rc != SFJ_OK && all_refused)
+        why = SFJ_CAUSE_REFUSED;
     if (rc == SFJ_OK)
         rc = sfj_transport_tcp_from_fd(fd, out);
 done:
     if (res != NULL)
         freeaddrinfo(res);
+    if (cause != NULL)
+        *cause = rc == SFJ_OK ? SFJ_CAUSE_NONE : why;
     return rc;
+}
+
+int sfj_transport_tcp_connect(const char *host_port, int timeout_ms,
+                              sfj_transport **out)
+{
+    return sfj__tcp_connect(host_port, timeout_ms, out, NULL);
 }

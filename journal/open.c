@@ -26,6 +26,7 @@
 #include "journal/store/journal_impl.h"
 #include "journal/store/lmdb_check.h"
 #include "journal/store/lmdb_walk.h"
+#include "journal/write/pending.h"
 #include "journal/write/txn_rebuild.h"
 #include "common/abi.h"
 #include "sfj/errors.h"
@@ -319,6 +320,22 @@ static int setup_env(sfj_journal *j, const char *dir)
     return SFJ_OK;
 }
 
+/* Receipts not tracked: recorded for good by a writable open with the
+ * flag, followed by every open after. */
+static int receipts_mode(sfj_journal *j, MDB_txn *txn)
+{
+    uint64_t off = 0;
+    int want = (j->opts.flags & SFJ_OPEN_NO_RECEIPTS) != 0;
+    int rc = sfj__meta_get_u64(j, txn, SFJ__META_NO_RECEIPTS, &off);
+
+    if (rc != SFJ_OK)
+        return rc;
+    if (want && off == 0 && !j->rdonly && !j->acks_only && !j->mirror)
+        rc = sfj__meta_put_u64(j, txn, SFJ__META_NO_RECEIPTS, 1);
+    j->no_receipts = off != 0 || want;
+    return rc;
+}
+
 static int apply_open_checkpoint(sfj__wctx *w, void *arg)
 {
     (void)arg;
@@ -393,6 +410,9 @@ static int init_state(sfj_journal *j, int created)
     }
     j->boot = (uint32_t)boot;
     j->last_ckpt = ckpt;
+    rc = receipts_mode(j, txn);
+    if (rc != SFJ_OK)
+        goto done;
     rc = sfj__load_head(j, txn, &j->last_seq, j->head);
     if (rc != SFJ_OK)
         goto done;
@@ -434,7 +454,7 @@ static int check_opts(const sfj_journal_opts *opts)
     if (!SFJ__VERSION_OK(opts->version, SFJ_JOURNAL_OPTS_VERSION))
         return SFJ_EVERSION;
     if ((opts->flags & ~(SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK |
-                         SFJ_OPEN_ACKS)) != 0)
+                         SFJ_OPEN_ACKS | SFJ_OPEN_NO_RECEIPTS)) != 0)
         return SFJ_EINVAL;
     if ((opts->flags & SFJ_OPEN_RDONLY) && (opts->flags & SFJ_OPEN_ACKS))
         return SFJ_EINVAL;
@@ -569,6 +589,8 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
     /* The cheap part of recovery: bring the txn index level with the
      * entries (a few header reads when it already is). */
     rc = sfj__txn_open(j);
+    if (rc == SFJ_OK)
+        rc = sfj__pending_open(j);
 done:
     if (rc != SFJ_OK) {
         /* Keep the detail for the caller's log, then release. */

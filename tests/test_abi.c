@@ -90,6 +90,32 @@ static void test_stats(void **state)
     assert_int_equal(st.limit_hit, SFJ_LIMIT_NONE);
 }
 
+static void test_pending(void **state)
+{
+    sfj_test_fixture *f = *state;
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj_pending p = SFJ_PENDING_INIT;
+
+    ev.kind = SFJ_EV_TXN_OFFLINE;
+    ev.status = SFJ_ST_APPROVED;
+    ev.txn_id = "abi-1";
+    ev.amount = 12850;
+    ev.currency = "EUR";
+    assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_OK);
+    memset(&p, 0x5a, sizeof p);
+    p.version = 0;
+    assert_int_equal(sfj_pending_get(f->j, &p), SFJ_EVERSION);
+    assert_int_equal(p.sales, 0x5a5a5a5a5a5a5a5aull); /* untouched */
+    p.version = SFJ_PENDING_VERSION + 1;
+    assert_int_equal(sfj_pending_get(f->j, &p), SFJ_EVERSION);
+    assert_int_equal(p.sales, 0x5a5a5a5a5a5a5a5aull);
+    p.version = SFJ_PENDING_VERSION;
+    assert_int_equal(sfj_pending_get(f->j, &p), SFJ_OK);
+    assert_int_equal(p.version, SFJ_PENDING_VERSION);
+    assert_int_equal(p.sales, 1);
+    assert_int_equal(p.currencies[0].amount, 12850);
+}
+
 static void test_txn(void **state)
 {
     sfj_test_fixture *f = *state;
@@ -377,6 +403,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event, sfj_test_setup_open,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_stats, sfj_test_setup_open,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_pending, sfj_test_setup_open,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_txn, sfj_test_setup_open,
                                         sfj_test_teardown),

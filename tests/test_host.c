@@ -148,6 +148,29 @@ static void finish(fx *f, sfj_forwarder *fw, uint64_t min_entries)
 
 /* ---- plain runs ---- */
 
+/* The counters of a forwarder that delivered everything to a real host. */
+static void check_counters(sfj_forwarder *fw, uint64_t min_sent)
+{
+    sfj_forwarder_info info = SFJ_FORWARDER_INFO_INIT;
+
+    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
+    assert_true(info.sent >= min_sent);
+    assert_true(info.resent <= info.sent - min_sent);
+    assert_true(info.acknowledged >= min_sent);
+    /* Every ENTRY frame carries at least its 80-byte record header. */
+    assert_true(info.bytes_sent > info.sent * 80);
+    assert_true(info.bytes_received > 0);
+    assert_true(info.last_ack_ms > 0);
+    print_message("sent %llu, resent %llu, %llu bytes out, %llu in, "
+                  "%llu reconnects\n",
+                  (unsigned long long)info.sent,
+                  (unsigned long long)info.resent,
+                  (unsigned long long)info.bytes_sent,
+                  (unsigned long long)info.bytes_received,
+                  (unsigned long long)info.reconnects);
+}
+
 static void test_tcp_10k(void **state)
 {
     fx *f = *state;
@@ -161,6 +184,7 @@ static void test_tcp_10k(void **state)
     o = tcp_opts(f, addr, sizeof addr);
     fw = start_fwd(f, &o);
     sfj_test_append(f->j, 10000); /* forwarded while being appended */
+    check_counters(fw, 10000);
     finish(f, fw, 10000);
     assert_true(counted(f, &f->st.online) >= 1);
     assert_int_equal(counted(f, &f->st.auth_errors), 0);
@@ -230,6 +254,7 @@ static void test_host_killed_restarted(void **state)
         sfj_test_host_start(&f->host);
     }
     pthread_join(th, NULL);
+    check_counters(fw, 3000);
     finish(f, fw, 3000);
     assert_true(counted(f, &f->st.offline) >= 3);
 }
@@ -799,6 +824,8 @@ static void test_unprovisioned_terminal(void **state)
     assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
     assert_int_equal(info.last_error, SFJ_EREJECTED);
     assert_non_null(strstr(info.cause, "upstream refused"));
+    assert_int_equal(info.cause_code, SFJ_CAUSE_HOST);
+    assert_int_equal(info.host_status, SFJ_HELLO_UNKNOWN_TERMINAL);
     assert_int_equal(watermark(j2), 0);
     sfj_forwarder_free(fw);
     assert_int_equal(sfj_stats_get(j2, &st), 0);
@@ -817,6 +844,7 @@ static void test_rolled_back_journal(void **state)
     fx *f = *state;
     sfj_forwarder_opts o;
     sfj_forwarder *fw;
+    sfj_forwarder_info info = SFJ_FORWARDER_INFO_INIT;
     sfj_stats st = SFJ_STATS_INIT;
     char addr[64], cmd[1024], *old = sfj_test_path(f->dir, "old-copy");
     uint64_t mirrored;
@@ -849,6 +877,10 @@ static void test_rolled_back_journal(void **state)
     pthread_mutex_unlock(&f->st.lock);
     fw = start_fwd(f, &o);
     assert_int_equal(sfj_forwarder_flush(fw, 1000), SFJ_ETIMEDOUT);
+    assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
+    assert_int_equal(info.state, SFJ_LINK_REFUSED);
+    assert_int_equal(info.cause_code, SFJ_CAUSE_HOST);
+    assert_int_equal(info.host_status, SFJ_HELLO_DIVERGED);
     sfj_forwarder_free(fw);
     assert_true(counted(f, &f->st.refused) >= 1); /* DIVERGED: for good */
     assert_int_equal(watermark(f->j), 0);

@@ -7,8 +7,9 @@
 #             the whole suite, tools included
 #   tsan      build-tsan (-DSFJ_SANITIZER=thread), the suites with threads:
 #             journal (concurrent appends, group commit), crash, txn,
-#             retention, forwarder, host, fork (fork while threads work),
-#             and the crash loop and network fault suites when they exist
+#             retention, forwarder (and its causes), host, fork (fork
+#             while threads work), and the crash loop and network fault
+#             suites when they exist
 #   valgrind  memcheck (--leak-check=full, definite and indirect leaks are
 #             errors) on the core suites, from an ordinary Debug build
 #             (build-valgrind unless SFJ_VALGRIND_DIR is set)
@@ -53,7 +54,7 @@ stage_tsan() {
     (cd "$dir" &&
         TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp" \
         ctest --output-on-failure -j"$jobs" \
-            -R '^(test_journal|test_crash|test_txn|test_retention|test_forwarder|test_host|test_crashloop|test_netfault|test_fork)$')
+            -R '^(test_journal|test_crash|test_txn|test_retention|test_forwarder|test_fwd_causes|test_host|test_crashloop|test_netfault|test_fork)$')
 }
 
 stage_valgrind() {

@@ -48,17 +48,22 @@ int sfj__wire_send(sfj__wire *w, sfj_transport *t, uint8_t type,
                    size_t body_len, int timeout_ms)
 {
     size_t n, sent = 0;
+    int rc;
 
     if (body_len > SFJ_FRAME_MAX_BODY)
         return SFJ_EINVAL;
     n = sfj__frame_encode(w->tx, SFJ_FRAME_MAX_BYTES, type, 0,
                           w->tx + SFJ_FRAME_HDR_BYTES, (uint32_t)body_len);
-    if (!w->cobs)
-        return t->ops->send(t, w->tx, n, timeout_ms, &sent);
-    w->txc[0] = 0;
-    n = sfj__cobs_encode(w->tx, n, w->txc + 1, TXC_BYTES - 2);
-    w->txc[n + 1] = 0;
-    return t->ops->send(t, w->txc, n + 2, timeout_ms, &sent);
+    if (!w->cobs) {
+        rc = t->ops->send(t, w->tx, n, timeout_ms, &sent);
+    } else {
+        w->txc[0] = 0;
+        n = sfj__cobs_encode(w->tx, n, w->txc + 1, TXC_BYTES - 2);
+        w->txc[n + 1] = 0;
+        rc = t->ops->send(t, w->txc, n + 2, timeout_ms, &sent);
+    }
+    w->bytes_out += sent;
+    return rc;
 }
 
 int sfj__wire_fill(sfj__wire *w, sfj_transport *t, int timeout_ms)
@@ -72,6 +77,7 @@ int sfj__wire_fill(sfj__wire *w, sfj_transport *t, int timeout_ms)
     rc = t->ops->recv(t, w->in, sizeof w->in, timeout_ms, &got);
     if (rc == SFJ_OK)
         w->in_len = got;
+    w->bytes_in += got;
     return rc;
 }
 

@@ -166,6 +166,29 @@ typedef enum sfj_link_state {
                                 SFJ_FWD_REFUSED and cause): needs a person */
 } sfj_link_state;
 
+/** What the last error of sfj_forwarder_info was, told apart for a status
+ *  screen (sfj_forwarder_info.cause_code). Values never change. */
+typedef enum sfj_link_cause {
+    SFJ_CAUSE_NONE = 0,      /**< no error since start */
+    SFJ_CAUSE_RESOLVE = 1,   /**< the host name did not resolve (DNS) */
+    SFJ_CAUSE_REFUSED = 2,   /**< connection refused: nothing listens at
+                                  the address */
+    SFJ_CAUSE_TIMEOUT = 3,   /**< connect, handshake or ack timed out */
+    SFJ_CAUSE_HANDSHAKE = 4, /**< handshake or authentication failed: not
+                                  the provisioned upstream, another link
+                                  key, a forged or unverifiable frame or
+                                  ack, a protocol version refused */
+    SFJ_CAUSE_HOST = 5,      /**< refused by the host with a status
+                                  (host_status): unknown terminal,
+                                  diverged, mirror unavailable, busy, an
+                                  entry refused */
+    SFJ_CAUSE_LINK = 6,      /**< the link failed or closed after it was
+                                  up, or the network is unreachable */
+    SFJ_CAUSE_PROTOCOL = 7,  /**< malformed or damaged frames */
+    SFJ_CAUSE_JOURNAL = 8    /**< this side: an entry could not be read or
+                                  acks could not be persisted */
+} sfj_link_cause;
+
 /** How the forwarder is, for a status screen or a log. A snapshot taken
  *  from the same events the status callback gets; readable from any
  *  thread. */
@@ -187,12 +210,29 @@ typedef struct sfj_forwarder_info {
     int64_t last_ack_ms;    /**< wall time of the last persisted ack
                                  (0: none since start) */
     int64_t last_change_ms; /**< wall time state last changed */
+    /* Version 2. Counters are since sfj_forwarder_new. */
+    sfj_link_cause cause_code; /**< what last_error was (SFJ_CAUSE_*) */
+    int host_status;           /**< SFJ_CAUSE_HOST: what the host
+                                    answered (docs/PROTOCOL.md): the
+                                    HELLO_ACK status (1 unknown terminal,
+                                    4 busy, 5 diverged, ...) or, for an
+                                    entry refused, the NAK reason; 0
+                                    otherwise */
+    uint64_t sent;             /**< entries handed to the sink (ENTRY
+                                    frames sent, or deliver calls) */
+    uint64_t resent;           /**< of those, entries sent again: replays
+                                    after a reconnect, retried deliveries */
+    uint64_t bytes_sent;       /**< link sinks: bytes the transport took */
+    uint64_t bytes_received;   /**< link sinks: bytes read from it */
 } sfj_forwarder_info;
 
-#define SFJ_FORWARDER_INFO_VERSION 1
+/** Layout version of sfj_forwarder_info: version 1 ends at
+ *  last_change_ms. A caller of an older version gets only its fields. */
+#define SFJ_FORWARDER_INFO_VERSION 2
 #define SFJ_FORWARDER_INFO_INIT                                                \
     {                                                                          \
-        SFJ_FORWARDER_INFO_VERSION, SFJ_LINK_IDLE, 0, "", 0, 0, 0, 0, 0, 0, 0  \
+        SFJ_FORWARDER_INFO_VERSION, SFJ_LINK_IDLE, 0, "", 0, 0, 0, 0, 0, 0, 0, \
+            SFJ_CAUSE_NONE, 0, 0, 0, 0, 0                                      \
     }
 
 /** Copy the forwarder's status into `out`, whose version the caller set

@@ -192,16 +192,28 @@ typedef struct sfj_entry {
 
 /** Open flags (sfj_journal_opts.flags), or-ed together. */
 typedef enum sfj_open_flags {
-    SFJ_OPEN_RDONLY = 0x1,   /**< read-only: never writes (sfj-dump) */
-    SFJ_OPEN_NOCREATE = 0x2, /**< fail with SFJ_ENOTFOUND if missing */
-    SFJ_OPEN_CHECK = 0x4,    /**< check every LMDB page before use (reads the
-                                  whole file): for tools that inspect
-                                  journals that may be damaged */
-    SFJ_OPEN_ACKS = 0x8      /**< acknowledgements only: for a forwarder in
-                                  a process of its own beside the app; it
-                                  may record acks and attention and nothing
-                                  else (no append, checkpoint, prune or txn
-                                  index work), and takes no writer lock */
+    SFJ_OPEN_RDONLY = 0x1,      /**< read-only: never writes (sfj-dump) */
+    SFJ_OPEN_NOCREATE = 0x2,    /**< fail with SFJ_ENOTFOUND if missing */
+    SFJ_OPEN_CHECK = 0x4,       /**< check every LMDB page before use (reads the
+                                     whole file): for tools that inspect
+                                     journals that may be damaged */
+    SFJ_OPEN_ACKS = 0x8,        /**< acknowledgements only: for a forwarder in
+                                     a process of its own beside the app; it
+                                     may record acks and attention and nothing
+                                     else (no append, checkpoint, prune or txn
+                                     index work), and takes no writer lock */
+    SFJ_OPEN_NO_RECEIPTS = 0x10 /**< receipts not tracked (a terminal
+                                     without a printer): a writable open
+                                     records it in the journal for good
+                                     (meta "no_receipts", docs/FORMAT.md)
+                                     and every later open, read-only ones
+                                     included, follows it. sfj_recover then
+                                     lists no receipt actions (NO RECEIPT,
+                                     PRINT FAILED): an approved sale
+                                     without a receipt is clean. It cannot
+                                     be turned back off; with
+                                     SFJ_OPEN_RDONLY it applies to that
+                                     handle only */
 } sfj_open_flags;
 
 /** Smallest size cap (sfj_journal_opts.max_bytes): below it the space
@@ -327,7 +339,12 @@ typedef enum sfj_limit {
 } sfj_limit;
 
 /** Journal statistics, filled by sfj_stats_get into a struct the caller
- *  allocates from SFJ_STATS_INIT. */
+ *  allocates from SFJ_STATS_INIT. Every field comes from clear data except
+ *  `offline_pending`, which needs the key: a handle opened without one
+ *  (or a host mirror) reads it as 0 whatever is pending. Without the key,
+ *  sfj_pending_get tells the sales waiting to upload. `unacked` and
+ *  `oldest_unacked_ms` count entries of every kind (receipts, checkpoints,
+ *  notes), not sales. */
 typedef struct sfj_stats {
     unsigned version;          /**< SFJ_STATS_VERSION (or older) */
     uint64_t first_seq;        /**< oldest entry still held (0 if empty) */
@@ -340,7 +357,8 @@ typedef struct sfj_stats {
     uint64_t map_bytes;        /**< current LMDB map size */
     uint64_t used_bytes;       /**< bytes of the map in use */
     uint64_t max_bytes;        /**< size cap */
-    uint64_t offline_pending;  /**< unforwarded OFFLINE txns */
+    uint64_t offline_pending;  /**< unforwarded OFFLINE txns (needs the
+                                    key: 0 without it) */
     int64_t oldest_unacked_ms; /**< wall time of the oldest unacked entry */
     uint32_t boot;             /**< boot counter of this open */
     uint32_t epoch;            /**< current key epoch */
@@ -359,6 +377,63 @@ typedef struct sfj_stats {
  *  journal's statistics. SFJ_EVERSION, writing nothing, when out->version
  *  is 0 or newer than SFJ_STATS_VERSION. Thread-safe. */
 SFJ_EXTERN int sfj_stats_get(sfj_journal *j, sfj_stats *out);
+
+/** Most currencies sfj_pending lists; more are counted in `sales` but
+ *  their amounts are left out (amounts_complete 0). */
+#define SFJ_PENDING_CURRENCIES 16
+
+/** Pending amount of one currency (sfj_pending.currencies). Passed in an
+ *  array, so its size is fixed and it never grows. */
+typedef struct sfj_pending_amount {
+    char currency[4]; /**< ISO 4217 alpha code, "" for none */
+    uint64_t count;   /**< sales in this currency */
+    int64_t amount;   /**< their sum in minor units (saturating) */
+} sfj_pending_amount;
+
+/** What a cashier's screen shows about the upload backlog ("3 sales
+ *  waiting to upload, oldest 42 min, EUR 128.50"), filled by
+ *  sfj_pending_get without the key. A sale waiting to upload is an
+ *  approved OFFLINE entry the upstream has not acknowledged; receipts,
+ *  checkpoints, notes and declined sales are not counted. */
+typedef struct sfj_pending {
+    unsigned version;      /**< SFJ_PENDING_VERSION (or older) */
+    uint64_t sales;        /**< approved OFFLINE sales not acknowledged */
+    uint64_t oldest_seq;   /**< seq of the oldest of them (0: none) */
+    int64_t oldest_ms;     /**< its wall time as recorded (0: none) */
+    int amounts_complete;  /**< 1, or 0 when the sales span more than
+                                SFJ_PENDING_CURRENCIES currencies */
+    unsigned n_currencies; /**< entries used in `currencies` */
+    sfj_pending_amount currencies[SFJ_PENDING_CURRENCIES];
+} sfj_pending;
+
+/** Layout version of sfj_pending this header describes. */
+#define SFJ_PENDING_VERSION 1
+#define SFJ_PENDING_INIT                                                       \
+    {                                                                          \
+        SFJ_PENDING_VERSION, 0, 0, 0, 0, 0,                                    \
+        {                                                                      \
+            {                                                                  \
+                {0}, 0, 0                                                      \
+            }                                                                  \
+        }                                                                      \
+    }
+
+/** Fill `out` (version set by SFJ_PENDING_INIT) with the sales waiting to
+ *  upload. Needs no key: a read-only handle opened with keys NULL reads
+ *  it. The library keeps a small clear row in the journal's meta database
+ *  for it (docs/FORMAT.md, "Pending sales"), written in the same commit as
+ *  the OFFLINE entry or the ack that changes it, so it is crash-consistent
+ *  with the entries. The row reveals exactly these totals (count, oldest
+ *  seq and time, count and sum per currency), never a txn id or card;
+ *  but a total is an amount, so with one sale pending it is that sale's,
+ *  and earlier totals left in the file's free pages can give single
+ *  amounts to whoever holds the file (FORMAT.md says what it costs).
+ *  Returns 0; SFJ_ENOTFOUND when the journal holds no such row (written
+ *  by an older library and not yet opened for writing with the key, a
+ *  host mirror, or an ack recorded by a keyless handle since): the totals
+ *  are unknown, not zero. SFJ_EVERSION, writing nothing, when
+ *  out->version is 0 or newer than SFJ_PENDING_VERSION. Thread-safe. */
+SFJ_EXTERN int sfj_pending_get(sfj_journal *j, sfj_pending *out);
 
 /** Copy the 16-byte journal id into `out`. */
 SFJ_EXTERN int sfj_journal_id(sfj_journal *j,

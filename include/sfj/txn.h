@@ -408,6 +408,9 @@ typedef struct sfj_report {
     sfj_report_amount *amounts; /**< unforwarded offline, per currency */
     uint64_t settlement_seq;    /**< newest batch-closing settlement (0) */
     int settlement_pending;     /**< it has no host answer journaled */
+    int receipts_untracked;     /**< the journal does not track receipts
+                                     (SFJ_OPEN_NO_RECEIPTS): no NO RECEIPT
+                                     or PRINT FAILED items are listed */
 } sfj_report;
 
 /** Recover after a crash and report what needs doing: clear stale LMDB

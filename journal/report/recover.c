@@ -114,7 +114,7 @@ static int one_open(sfj_journal *j, MDB_txn *txn, scan *s,
     }
     approved = (r.state == SFJ__TS_DONE && r.outcome == SFJ_ST_APPROVED) ||
                r.state == SFJ__TS_OFFLINE;
-    if (approved && !(r.flags & SFJ_TXN_F_PRINTED)) {
+    if (approved && !(r.flags & SFJ_TXN_F_PRINTED) && !j->no_receipts) {
         if (r.flags & SFJ_TXN_F_PRINT_FAILED) {
             it.type = SFJ_REPORT_PRINT_FAILED;
             it.seq = r.fail_seq;
@@ -420,6 +420,7 @@ static int gather(sfj_journal *j, sfj_report *r)
             rc = sfj__txm_get(j, txn, SFJ__TXM_SETTLE_ANS, &ans, NULL);
         r->settlement_pending = r->settlement_seq != 0 && ans == 0;
     }
+    r->receipts_untracked = j->no_receipts;
     sfj__read_end(j, txn);
     if (rc != SFJ_OK)
         return rc;

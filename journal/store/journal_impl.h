@@ -21,7 +21,8 @@
 #define SFJ__META_CKPT        "checkpoint"
 #define SFJ__META_PRUNE_SEQ   "prune_seq"
 #define SFJ__META_PRUNE_HASH  "prune_hash"
-#define SFJ__META_PRUNE_SIG   "prune_sig" /* Ed25519 over the anchor */
+#define SFJ__META_PRUNE_SIG   "prune_sig"   /* Ed25519 over the anchor */
+#define SFJ__META_NO_RECEIPTS "no_receipts" /* u64 1: receipts not tracked */
 
 #define SFJ__FORMAT_VERSION 1
 
@@ -79,6 +80,7 @@ struct sfj_journal {
                                accepted OFFLINE append */
     unsigned stale_readers; /* LMDB reader slots cleared at open */
     int txn_index_bad;      /* the index could not be caught up at open */
+    int no_receipts;        /* receipts not tracked (SFJ_OPEN_NO_RECEIPTS) */
 };
 
 /* State of the write transaction the commit leader is filling. Apply

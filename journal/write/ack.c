@@ -11,6 +11,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "journal/store/journal_impl.h"
+#include "journal/write/pending.h"
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 
@@ -54,11 +55,14 @@ static int drop_below(sfj__wctx *w, uint64_t wm)
     return rc;
 }
 
-static int apply_ack(sfj__wctx *w, void *varg)
+/* Acknowledge: explicit seqs above the new watermark go to `acked`, the
+ * watermark moves to `upto` and then over every seq the sparse set (or the
+ * attention set) already covers. Each seq this newly acknowledges is told
+ * to the pending-sales row. */
+static int ack_into(sfj__wctx *w, const ack_arg *a, sfj__pend_ack *pa)
 {
-    ack_arg *a = varg;
     sfj_journal *j = w->j;
-    uint64_t wm = 0, target;
+    uint64_t wm = 0, target, s;
     uint8_t kbuf[8];
     MDB_val k, v = {0, NULL};
     size_t i;
@@ -78,10 +82,26 @@ static int apply_ack(sfj__wctx *w, void *varg)
     for (i = 0; i < a->n; i++) {
         if (a->seqs[i] <= target)
             continue;
+        rc = has_key(w, j->db_acked, a->seqs[i], &in_acked);
+        if (rc != SFJ_OK)
+            return rc;
+        if (in_acked)
+            continue;
         k = sfj__seq_key(kbuf, a->seqs[i]);
         mrc = mdb_put(w->txn, j->db_acked, &k, &v, 0);
         if (mrc != MDB_SUCCESS)
             return sfj__mdb_rc(j, mrc, "mdb_put(acked)");
+        rc = sfj__pending_ack_drop(pa, a->seqs[i]);
+        if (rc != SFJ_OK)
+            return rc;
+    }
+    /* Up to `upto`, whatever the sparse set did not hold is new. */
+    for (s = wm + 1; s <= target && !sfj__pending_ack_idle(pa); s++) {
+        rc = has_key(w, j->db_acked, s, &in_acked);
+        if (rc == SFJ_OK && !in_acked)
+            rc = sfj__pending_ack_drop(pa, s);
+        if (rc != SFJ_OK)
+            return rc;
     }
     /* Close gaps the sparse set (and set-aside entries) have filled. */
     for (;;) {
@@ -90,6 +110,8 @@ static int apply_ack(sfj__wctx *w, void *varg)
             rc = has_key(w, j->db_attn, target + 1, &in_attn);
         else
             in_attn = 0;
+        if (rc == SFJ_OK && in_attn)
+            rc = sfj__pending_ack_drop(pa, target + 1);
         if (rc != SFJ_OK)
             return rc;
         if (!in_acked && !in_attn)
@@ -102,6 +124,17 @@ static int apply_ack(sfj__wctx *w, void *varg)
     if (rc == SFJ_OK)
         rc = sfj__meta_put_u64(j, w->txn, SFJ__META_WATERMARK, target);
     return rc;
+}
+
+static int apply_ack(sfj__wctx *w, void *varg)
+{
+    sfj__pend_ack *pa = NULL;
+    int rc = sfj__pending_ack_begin(w, &pa), rc2;
+
+    if (rc == SFJ_OK)
+        rc = ack_into(w, varg, pa);
+    rc2 = sfj__pending_ack_end(pa, rc == SFJ_OK);
+    return rc != SFJ_OK ? rc : rc2;
 }
 
 int sfj__journal_ack(sfj_journal *j, uint64_t upto, const uint64_t *seqs,

@@ -10,6 +10,7 @@
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
+#include "journal/write/pending.h"
 #include "journal/write/txn_hooks.h"
 #include "common/abi.h"
 #include "sfj/errors.h"
@@ -60,7 +61,10 @@ static int put_event(sfj__wctx *w, const packed *p, uint8_t *rec)
     rc = sfj__wctx_put_entry(w, rec, len);
     if (rc != SFJ_OK)
         return rc;
-    return sfj__txn_apply(w, p->ev, w->last_seq, p->wall_ms);
+    rc = sfj__txn_apply(w, p->ev, w->last_seq, p->wall_ms);
+    if (rc == SFJ_OK)
+        rc = sfj__pending_on_append(w, p->ev, w->last_seq, p->wall_ms);
+    return rc;
 }
 
 static int apply_append(sfj__wctx *w, void *varg)

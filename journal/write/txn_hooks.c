@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "common/satmath.h"
 #include "journal/write/retention.h"
 #include "journal/write/txn_index.h"
 #include "journal/write/txn_tail.h"
@@ -43,15 +44,6 @@ static void to_txn_ev(const sfj_event *ev, int64_t wall_ms, uint32_t boot,
     out->copy = ev->copy;
     out->wall_ms = wall_ms;
     out->boot = boot;
-}
-
-static int64_t sat_add(int64_t a, int64_t b)
-{
-    if (b > 0 && a > INT64_MAX - b)
-        return INT64_MAX;
-    if (b < 0 && a < INT64_MIN - b)
-        return INT64_MIN;
-    return a + b;
 }
 
 /* Start a scan of the open set: the ack watermark and a cursor on txns. */
@@ -107,7 +99,7 @@ static int scan_pending(sfj_journal *j, MDB_txn *txn, int amounts,
             continue;
         p->count++;
         if (amounts && strcmp(o.currency, cy) == 0)
-            p->amount = sat_add(p->amount, o.amount);
+            p->amount = sfj__sat_add(p->amount, o.amount);
         if (!p->any || o.wall_ms < p->oldest_ms)
             p->oldest_ms = o.wall_ms;
         p->any = 1;
@@ -151,7 +143,7 @@ static int check_limits(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
     if (o->max_offline_count != 0 && p.count + 1 > o->max_offline_count)
         hit = SFJ_LIMIT_COUNT;
     else if (o->max_offline_amount != 0 &&
-             sat_add(p.amount, ev->amount) > o->max_offline_amount)
+             sfj__sat_add(p.amount, ev->amount) > o->max_offline_amount)
         hit = SFJ_LIMIT_AMOUNT;
     else if (o->max_offline_age_ms != 0 && p.any &&
              now - p.oldest_ms > o->max_offline_age_ms)

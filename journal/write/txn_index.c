@@ -266,7 +266,7 @@ int sfj__txm_put(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t val)
                               : sfj__mdb_rc(j, mrc, "mdb_put(txns meta)");
 }
 
-int sfj__txn_is_open(const sfj__txnrec *r)
+int sfj__txn_is_open(const sfj__txnrec *r, int receipts)
 {
     int approved =
         (r->state == SFJ__TS_DONE && r->outcome == SFJ_ST_APPROVED) ||
@@ -274,7 +274,7 @@ int sfj__txn_is_open(const sfj__txnrec *r)
 
     if (r->state == SFJ__TS_INTENT || r->state == SFJ__TS_OFFLINE)
         return 1;
-    return approved && !(r->flags & SFJ_TXN_F_PRINTED);
+    return receipts && approved && !(r->flags & SFJ_TXN_F_PRINTED);
 }
 
 int sfj__seq_acked(sfj_journal *j, MDB_txn *txn, uint64_t wm, uint64_t seq,

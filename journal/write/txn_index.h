@@ -102,8 +102,9 @@ int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
 int sfj__txm_put(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t v);
 
 /* Is the txn open (see above), ignoring whether an OFFLINE one has been
- * acknowledged? */
-int sfj__txn_is_open(const sfj__txnrec *r);
+ * acknowledged? `receipts` 0: the journal does not track receipts, so an
+ * answered txn waits for nothing. */
+int sfj__txn_is_open(const sfj__txnrec *r, int receipts);
 
 /* Is `seq` acknowledged (at or below watermark `wm` or in `acked`)? */
 int sfj__seq_acked(sfj_journal *j, MDB_txn *txn, uint64_t wm, uint64_t seq,

@@ -232,9 +232,9 @@ int sfj__txn_index_event(sfj_journal *j, MDB_txn *txn, const sfj__txn_ev *ev,
         return rc;
     is_new = rc == SFJ_ENOTFOUND;
     rc = SFJ_OK;
-    was_open = !is_new && sfj__txn_is_open(&r);
+    was_open = !is_new && sfj__txn_is_open(&r, !j->no_receipts);
     sfj__txn_rule_apply(&r, is_new, ev, seq);
-    now_open = sfj__txn_is_open(&r);
+    now_open = sfj__txn_is_open(&r, !j->no_receipts);
     if (now_open && !was_open) {
         memset(&o, 0, sizeof o);
         o.seq = r.first_seq;

@@ -28,6 +28,7 @@ typedef struct dump_opts {
     int reverse;     /* -r: newest first */
     int follow;      /* --follow: then wait for new entries */
     int verify;
+    int stats; /* --stats: sales waiting to upload, no key needed */
     int pinned;
     uint8_t pin[32];
 } dump_opts;
@@ -59,6 +60,7 @@ int dump_open(const dump_opts *o, sfj_journal **j, sfj_keys **keys);
 
 int dump_list(const dump_opts *o);
 int dump_verify(const dump_opts *o);
+int dump_stats(const dump_opts *o);
 int dump_bundle_write(const dump_opts *o);
 int dump_bundle_check(const dump_opts *o);
 

@@ -14,6 +14,7 @@
 static const char usage_text[] =
     "usage: sfj-dump [options] DIR\n"
     "       sfj-dump DIR --verify [--key FILE] [--pubkey HEX]\n"
+    "       sfj-dump DIR --stats [-o json]\n"
     "       sfj-dump DIR --key FILE --txn ID --bundle FILE\n"
     "       sfj-dump --check-bundle FILE [--pubkey HEX]\n"
     "\n"
@@ -49,6 +50,9 @@ static const char usage_text[] =
     "      --verify          check the chain, every checkpoint signature and\n"
     "                        (with --key) every record; report the verified\n"
     "                        range and any unsealed tail\n"
+    "      --stats           entries, and the sales waiting to upload: how\n"
+    "                        many, the oldest one's age, the amount per\n"
+    "                        currency (no key needed)\n"
     "      --bundle FILE     write the evidence bundle of --txn to FILE\n"
     "      --check-bundle FILE  verify a bundle without any key and print\n"
     "                        the events it discloses\n"
@@ -74,7 +78,8 @@ enum {
     OPT_CHECK,
     OPT_PUBKEY,
     OPT_VERSION,
-    OPT_FOLLOW
+    OPT_FOLLOW,
+    OPT_STATS
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +95,7 @@ static const struct option long_opts[] = {
     {"format", required_argument, NULL, 'f'}, /* alias, one release */
     {"payload", required_argument, NULL, 'p'},
     {"verify", no_argument, NULL, OPT_VERIFY},
+    {"stats", no_argument, NULL, OPT_STATS},
     {"bundle", required_argument, NULL, OPT_BUNDLE},
     {"check-bundle", required_argument, NULL, OPT_CHECK},
     {"pubkey", required_argument, NULL, OPT_PUBKEY},
@@ -175,6 +181,9 @@ static int take_option(int c, const char *arg, dump_opts *o)
     case OPT_FOLLOW:
         o->follow = 1;
         return SFJ__EX_OK;
+    case OPT_STATS:
+        o->stats = 1;
+        return SFJ__EX_OK;
     case OPT_VERIFY:
         o->verify = 1;
         return SFJ__EX_OK;
@@ -199,11 +208,12 @@ static int take_option(int c, const char *arg, dump_opts *o)
 /* Combinations that make no sense; an exit code. */
 static int check_combination(const dump_opts *o)
 {
-    int modes =
-        (o->verify != 0) + (o->bundle_out != NULL) + (o->bundle_in != NULL);
+    int modes = (o->verify != 0) + (o->bundle_out != NULL) +
+                (o->bundle_in != NULL) + (o->stats != 0);
 
     if (modes > 1) {
-        dump_err("--verify, --bundle and --check-bundle exclude each other");
+        dump_err("--verify, --stats, --bundle and --check-bundle exclude "
+                 "each other");
         return SFJ__EX_USAGE;
     }
     if (o->bundle_in != NULL) {
@@ -218,7 +228,7 @@ static int check_combination(const dump_opts *o)
         return SFJ__EX_USAGE;
     }
     if ((o->lines != 0 || o->reverse || o->follow) &&
-        (o->verify || o->bundle_out != NULL)) {
+        (o->verify || o->stats || o->bundle_out != NULL)) {
         dump_err("-n, -r and --follow go with a listing");
         return SFJ__EX_USAGE;
     }
@@ -296,6 +306,8 @@ int main(int argc, char **argv)
         rc = dump_bundle_write(&o);
     else if (o.verify)
         rc = dump_verify(&o);
+    else if (o.stats)
+        rc = dump_stats(&o);
     else
         rc = dump_list(&o);
     if (fflush(stdout) != 0 && rc == SFJ__EX_OK) {

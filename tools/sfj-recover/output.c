@@ -136,6 +136,9 @@ void recover_print_table(FILE *f, const out_ctx *c, const sfj_report *r)
         fprintf(f, "Index      up to date\n");
     fprintf(f, "Readers    %u stale reader slot(s) cleared\n",
             r->stale_readers);
+    if (r->receipts_untracked)
+        fprintf(f, "Receipts   not tracked by this journal (no printer): "
+                   "no receipt actions\n");
     if (c->marked > 0)
         fprintf(f, "Reversals  %u reversal decision(s) journaled now\n",
                 c->marked);
@@ -256,6 +259,8 @@ void recover_print_json(FILE *f, const out_ctx *c, const sfj_report *r)
             r->index_rebuilt ? "true" : "false",
             r->index_stale ? "true" : "false", r->index_replayed);
     fprintf(f, "  \"reversals_marked\": %u,\n", c->marked);
+    fprintf(f, "  \"receipts_tracked\": %s,\n",
+            r->receipts_untracked ? "false" : "true");
     json_items(f, r, SFJ_REPORT_IN_DOUBT, "in_doubt");
     json_items(f, r, SFJ_REPORT_NO_RECEIPT, "no_receipt");
     json_items(f, r, SFJ_REPORT_PRINT_FAILED, "print_failed");

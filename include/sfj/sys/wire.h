@@ -30,6 +30,8 @@ typedef struct sfj__wire {
     uint8_t in[SFJ_WIRE_IN_BYTES];
     size_t in_pos;
     size_t in_len;
+    uint64_t bytes_out; /* bytes the transport took, since init */
+    uint64_t bytes_in;  /* bytes read from the transport, since init */
 } sfj__wire;
 
 /* Allocate a channel for `framing` (SFJ_FRAMING_*). 0 or SFJ_ENOMEM. */
