@@ -79,6 +79,9 @@ struct sfj_journal {
                                accepted OFFLINE append */
     unsigned stale_readers; /* LMDB reader slots cleared at open */
     int txn_index_bad;      /* the index could not be caught up at open */
+    /* The txn index overlay (journal/write/txn_ovmap.h): NULL on handles
+     * that never use the index. */
+    struct sfj__txi *txi;
 };
 
 /* State of the write transaction the commit leader is filling. Apply

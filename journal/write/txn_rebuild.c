@@ -20,6 +20,7 @@
 #include "common/bytes.h"
 #include "journal/format/record.h"
 #include "journal/write/txn_index.h"
+#include "journal/write/txn_overlay.h"
 #include "journal/write/txn_rules.h"
 #include "journal/write/txn_tail.h"
 #include "sfj/errors.h"
@@ -53,7 +54,10 @@ int sfj__txn_index_state(sfj_journal *j, MDB_txn *txn, int *behind,
     mrc = mdb_stat(txn, j->db_entries, &st);
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_stat(entries)");
-    *missing = *behind = st.ms_entries > 0;
+    /* Missing even when empty: a writable handle then records position 0,
+     * so that every later reader can replay the tail from there. */
+    *missing = 1;
+    *behind = st.ms_entries > 0;
     *from = 1;
     return SFJ_OK;
 }
@@ -103,6 +107,12 @@ static int apply_replay(sfj__wctx *w, void *varg)
     sfj__rec_hdr h;
     int rc = SFJ_OK, mrc;
 
+    /* The rebuild writes straight into the database (however many txns
+     * the journal holds); the overlay starts again after the commit. */
+    if (j->txi != NULL) {
+        sfj__txi_clear(j->txi);
+        j->txi->direct = 1;
+    }
     if (a->missing) {
         mrc = mdb_drop(w->txn, j->db_txns, 0);
         if (mrc != MDB_SUCCESS)
@@ -150,19 +160,26 @@ int sfj__txn_catch_up(sfj_journal *j, int *rebuilt, uint64_t *replayed,
     *replayed = *bad_seq = 0;
     *bad_rc = 0;
     memset(&a, 0, sizeof a);
-    rc = sfj__read_begin(j, &txn);
+    /* The overlay replays the tail after the persisted position in
+     * memory (txn_overlay.c); only an index without a position needs the
+     * durable rebuild below. */
+    rc = sfj__txi_read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
     rc = sfj__txn_index_state(j, txn, &behind, &a.missing, &a.from);
-    sfj__read_end(j, txn);
-    if (rc != SFJ_OK || !behind)
+    if (rc == SFJ_OK && !a.missing) {
+        sfj__txi_replay_info(j, replayed, bad_seq, bad_rc);
+        *rebuilt = *replayed > 0;
+    }
+    sfj__txi_read_end(j, txn);
+    if (rc != SFJ_OK || !a.missing)
         return rc;
     if (j->rdonly || j->keys == NULL || j->mirror || j->acks_only)
-        return SFJ_ESTATE;
+        return behind ? SFJ_ESTATE : SFJ_OK;
     rc = sfj__commit(j, apply_replay, &a);
     if (rc != SFJ_OK)
         return rc;
-    *rebuilt = 1;
+    *rebuilt = behind;
     *replayed = a.replayed;
     *bad_seq = a.bad_seq;
     *bad_rc = a.bad_rc;
