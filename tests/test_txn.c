@@ -544,6 +544,56 @@ static int state_of(sfj_journal *j, const char *id)
     return rc == SFJ_OK ? (int)t.state : rc;
 }
 
+/* Retention pruning entries the persisted index has not seen persists the
+ * overlay in the same commit: a crash right after must not leave a txn
+ * whose first events are gone without their index record. */
+static void test_prune_past_persisted_index(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    sfj_txn t = SFJ_TXN_INIT;
+    pid_t pid;
+    int st;
+
+    o.checkpoint_every = 100000;
+    o.retention_days = 1;
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = NULL;
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        sfj_journal *c = NULL;
+        uint64_t s = 0;
+        int64_t later = T0 + 3 * 86400000ll;
+
+        /* Sold and answered on day 0, printed on day 3, all forwarded;
+         * a note an hour later prunes the day-0 entries, then the
+         * process dies. */
+        _exit(sfj_journal_open(f->path, f->keys, &o, &c) == SFJ_OK &&
+                      ev(c, SFJ_EV_TXN_INTENT, 0, "PR-X") == SFJ_OK &&
+                      ev(c, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "PR-X") ==
+                          SFJ_OK &&
+                      ev_full(c, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "PR-X", 1000,
+                              "EUR", 1, later, &s) == SFJ_OK &&
+                      sfj__journal_ack(c, s, NULL, 0) == SFJ_OK &&
+                      ev_full(c, SFJ_EV_NOTE, 0, NULL, 0, NULL, 0,
+                              later + 3600000, NULL) == SFJ_OK
+                  ? 0
+                  : 1);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &f->j), SFJ_OK);
+    assert_int_equal(sfj_txn_get(f->j, "PR-X", &t), SFJ_OK);
+    assert_int_equal(t.state, SFJ_TXN_CLOSED);
+    /* Its intent went with the prune, yet the record remembers it. */
+    assert_true(t.intent_seq != 0);
+    assert_int_equal(t.first_seq, t.intent_seq);
+    assert_int_equal(sfj_read(f->j, t.intent_seq, &(sfj_entry *){NULL}),
+                     SFJ_ENOTFOUND);
+}
+
 /* The txn index overlay: a TXN_INTENT leaves the persisted index as it
  * was, yet every reader sees it: this handle, a read-only handle and a
  * reader in another process, each replaying the tail after the persisted
@@ -906,6 +956,8 @@ int main(void)
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_batch_compare, sfj_test_setup_open,
                                         sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_prune_past_persisted_index,
+                                        sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_overlay_persist_and_readers,
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_index_rebuild_and_secrecy,
