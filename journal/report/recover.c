@@ -366,11 +366,13 @@ static int fix_index(sfj_journal *j, sfj_report *r)
     if (j->keys == NULL || j->mirror)
         return SFJ_OK;
     if (j->rdonly) {
-        rc = sfj__read_begin(j, &txn);
+        /* The handle replays the tail after the persisted index itself;
+         * stale only when that cannot bring it level. */
+        rc = sfj__txi_read_begin(j, &txn);
         if (rc != SFJ_OK)
             return rc;
         rc = sfj__txn_index_state(j, txn, &behind, &missing, &from);
-        sfj__read_end(j, txn);
+        sfj__txi_read_end(j, txn);
         r->index_stale = behind;
         return rc;
     }

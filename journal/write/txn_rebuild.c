@@ -1,18 +1,15 @@
 /* Keeping the txns index level with the entries.
  *
- * States of the index: current (meta "to" is the newest entry, or only
- * entries of kinds the index does not see follow it: checkpoints, notes),
- * behind (an entry of an indexed kind follows "to": written by a version
- * without the index, or by a process that stopped indexing), missing (no
- * "to" at all, e.g. the index was dropped). sfj__txn_catch_up replays the
- * entries after "to" (behind) or every entry held (missing, after emptying the
- * index) through the same update as sfj_append, in one durable commit. Appends
- * of indexed kinds keep "to" current in their own transaction; appends of other
- * kinds (NOTE) write nothing to the index, so that their commit dirties no
- * index page: "to" and "wallhi" move over them at the next indexed append
- * or checkpoint, and readers of "wallhi" count in the clear headers after
- * "to" (txn_tail.h). After a crash only an old
- * or damaged journal needs a replay; open checks with a few header reads. */
+ * States of the index: level (the stored index, meta "to", plus the
+ * handle's overlay reflect every entry: txn_overlay.c replays the entries
+ * after the stored "to" into memory, which is how every handle reads a
+ * journal whose writer has not persisted its newest rows, or crashed),
+ * missing (no "to" at all: the index was dropped, or the journal was
+ * never indexed). sfj__txn_catch_up brings a missing index back from every
+ * entry held, through the same update as sfj_append, in one durable
+ * commit that writes straight to the database (however many txns the
+ * journal holds) and records "to". A record that cannot be read during
+ * either replay is reported and skipped. */
 #include "journal/write/txn_rebuild.h"
 
 #include <string.h>
