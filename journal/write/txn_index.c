@@ -384,7 +384,7 @@ int sfj__open_iter_next(sfj__open_iter *it, MDB_val *k, MDB_val *v)
     int c, rc;
 
     for (;;) {
-        r = t != NULL && it->oi < t->n ? &t->rows[it->oi] : NULL;
+        r = t != NULL && it->oi < t->n ? sfj__txi_at(t, it->oi) : NULL;
         if (r != NULL && !open_range(r->key, r->klen))
             r = NULL;
         if (!it->dhave && r == NULL)

@@ -49,8 +49,9 @@ static int assert_txi_state(const sfj__txi *t)
     assert(t->n <= t->cap);
     assert(!t->valid || t->upto >= t->base || !t->base_found);
     for (i = 1; i < t->n; i++)
-        assert(sfj__txi_keycmp(t->rows[i - 1].key, t->rows[i - 1].klen,
-                               t->rows[i].key, t->rows[i].klen) < 0);
+        assert(sfj__txi_keycmp(
+                   sfj__txi_at(t, i - 1)->key, sfj__txi_at(t, i - 1)->klen,
+                   sfj__txi_at(t, i)->key, sfj__txi_at(t, i)->klen) < 0);
     return 1;
 }
 #endif
@@ -207,7 +208,7 @@ uint64_t sfj__txi_base(sfj_journal *j)
 int sfj__txi_before_commit(sfj_journal *j, MDB_txn *txn, int ckpt, int closing)
 {
     sfj__txi *t = j->txi;
-    sfj__txi_row *r;
+    const sfj__txi_row *r;
     MDB_val k, v;
     uint64_t to;
     size_t i;
@@ -219,10 +220,10 @@ int sfj__txi_before_commit(sfj_journal *j, MDB_txn *txn, int ckpt, int closing)
         return SFJ_OK;
     t->flush_to = t->base;
     for (i = 0; i < t->n && (mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND); i++) {
-        r = &t->rows[i];
-        k.mv_data = r->key;
+        r = sfj__txi_at(t, i);
+        k.mv_data = (void *)r->key;
         k.mv_size = r->klen;
-        v.mv_data = r->val;
+        v.mv_data = (void *)r->val;
         v.mv_size = r->vlen;
         if (!r->gone &&
             sfj__txm_decode(r->key, r->klen, SFJ__TXM_TO, r->val, r->vlen, &to))

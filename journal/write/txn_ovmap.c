@@ -25,6 +25,7 @@ void sfj__txi_free(sfj__txi *t)
         return;
     sfj__txi_clear(t);
     free(t->rows);
+    free(t->order);
     pthread_mutex_destroy(&t->mu);
     free(t);
 }
@@ -45,7 +46,8 @@ size_t sfj__txi_lower(const sfj__txi *t, const uint8_t *key, size_t klen)
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
-        if (sfj__txi_keycmp(t->rows[mid].key, t->rows[mid].klen, key, klen) < 0)
+        if (sfj__txi_keycmp(sfj__txi_at(t, mid)->key, sfj__txi_at(t, mid)->klen,
+                            key, klen) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -58,9 +60,9 @@ const sfj__txi_row *sfj__txi_find(const sfj__txi *t, const uint8_t *key,
 {
     size_t i = sfj__txi_lower(t, key, klen);
 
-    if (i < t->n &&
-        sfj__txi_keycmp(t->rows[i].key, t->rows[i].klen, key, klen) == 0)
-        return &t->rows[i];
+    if (i < t->n && sfj__txi_keycmp(sfj__txi_at(t, i)->key,
+                                    sfj__txi_at(t, i)->klen, key, klen) == 0)
+        return sfj__txi_at(t, i);
     return NULL;
 }
 
@@ -69,27 +71,33 @@ int sfj__txi_set(sfj__txi *t, const uint8_t *key, size_t klen,
 {
     size_t i, cap;
     sfj__txi_row *r;
+    uint32_t *o;
 
     if (klen > SFJ__TXI_KEY_MAX || vlen > SFJ__TXI_VAL_MAX)
         return SFJ_EINVAL;
     i = sfj__txi_lower(t, key, klen);
-    if (i == t->n ||
-        sfj__txi_keycmp(t->rows[i].key, t->rows[i].klen, key, klen) != 0) {
+    if (i == t->n || sfj__txi_keycmp(sfj__txi_at(t, i)->key,
+                                     sfj__txi_at(t, i)->klen, key, klen) != 0) {
         if (t->n == t->cap) {
             cap = t->cap ? t->cap * 2 : 64;
             r = realloc(t->rows, cap * sizeof *r);
             if (r == NULL)
                 return SFJ_ENOMEM;
             t->rows = r;
+            o = realloc(t->order, cap * sizeof *o);
+            if (o == NULL)
+                return SFJ_ENOMEM;
+            t->order = o;
             t->cap = cap;
         }
-        memmove(&t->rows[i + 1], &t->rows[i], (t->n - i) * sizeof *t->rows);
-        t->n++;
-        memset(&t->rows[i], 0, sizeof t->rows[i]);
-        memcpy(t->rows[i].key, key, klen);
-        t->rows[i].klen = (uint8_t)klen;
+        memmove(&t->order[i + 1], &t->order[i], (t->n - i) * sizeof *t->order);
+        t->order[i] = (uint32_t)t->n;
+        r = &t->rows[t->n++];
+        memset(r, 0, sizeof *r);
+        memcpy(r->key, key, klen);
+        r->klen = (uint8_t)klen;
     }
-    r = &t->rows[i];
+    r = &t->rows[t->order[i]];
     r->gone = val == NULL;
     r->vlen = val == NULL ? 0 : (uint8_t)vlen;
     if (val != NULL)
