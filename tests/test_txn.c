@@ -544,6 +544,30 @@ static int state_of(sfj_journal *j, const char *id)
     return rc == SFJ_OK ? (int)t.state : rc;
 }
 
+/* Fork a child; `close_first`: after closing the fixture's handle, so that
+ * the child may take the writer lock. */
+static pid_t fork_child(fixture *f, int close_first)
+{
+    pid_t pid;
+
+    if (close_first) {
+        assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+        f->j = NULL;
+    }
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    return pid;
+}
+
+static void child_ok(pid_t pid)
+{
+    int st;
+
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* Retention pruning entries the persisted index has not seen persists the
  * overlay in the same commit: a crash right after must not leave a txn
  * whose first events are gone without their index record. */
@@ -553,15 +577,10 @@ static void test_prune_past_persisted_index(void **state)
     sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
     sfj_txn t = SFJ_TXN_INIT;
     pid_t pid;
-    int st;
 
     o.checkpoint_every = 100000;
     o.retention_days = 1;
-    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
-    f->j = NULL;
-    fflush(NULL);
-    pid = fork();
-    assert_true(pid >= 0);
+    pid = fork_child(f, 1);
     if (pid == 0) {
         sfj_journal *c = NULL;
         uint64_t s = 0;
@@ -582,8 +601,7 @@ static void test_prune_past_persisted_index(void **state)
                   ? 0
                   : 1);
     }
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    child_ok(pid);
     assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &f->j), SFJ_OK);
     assert_int_equal(sfj_txn_get(f->j, "PR-X", &t), SFJ_OK);
     assert_int_equal(t.state, SFJ_TXN_CLOSED);
@@ -609,7 +627,7 @@ static void test_overlay_persist_and_readers(void **state)
     char ids[600][16];
     uint64_t stored, s;
     pid_t pid;
-    int st, i;
+    int i;
 
     o.checkpoint_every = 100000;
     reopen(f, &o);
@@ -632,23 +650,16 @@ static void test_overlay_persist_and_readers(void **state)
      * refused as before. */
     assert_int_equal(ev(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "OV-A"),
                      SFJ_ESTATE);
-    fflush(NULL);
-    pid = fork();
-    assert_true(pid >= 0);
+    pid = fork_child(f, 0);
     if (pid == 0) {
         sfj_journal *c = open_ro(f);
 
         _exit(state_of(c, "OV-A") == SFJ_TXN_DONE ? 0 : 1);
     }
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    child_ok(pid);
 
     /* A crash before any persist: the child appends and dies. */
-    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
-    f->j = NULL;
-    fflush(NULL);
-    pid = fork();
-    assert_true(pid >= 0);
+    pid = fork_child(f, 1);
     if (pid == 0) {
         sfj_journal *c = NULL;
 
@@ -659,8 +670,7 @@ static void test_overlay_persist_and_readers(void **state)
                   ? 0
                   : 1);
     }
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    child_ok(pid);
     /* The read-only handle replays what the dead writer never persisted. */
     assert_int_equal(state_of(r, "OV-B"), SFJ_TXN_IN_DOUBT);
     assert_int_equal(state_of(r, "OV-C"), SFJ_TXN_OFFLINE);

@@ -69,6 +69,19 @@ void sfj__txn_hash(const sfj_keys *keys, const char *txn_id, uint8_t *out)
                        strlen(txn_id), keys->txnidx, sizeof keys->txnidx);
 }
 
+void sfj__txn_ev_of_entry(const sfj_entry *e, sfj__txn_ev *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = e->kind;
+    out->status = e->status;
+    out->txn_id = e->txn_id[0] != '\0' ? e->txn_id : NULL;
+    out->amount = e->amount;
+    out->currency = e->currency;
+    out->copy = e->copy;
+    out->wall_ms = e->wall_ms;
+    out->boot = e->boot;
+}
+
 static MDB_val txn_key(uint8_t *buf, const uint8_t *hash)
 {
     MDB_val k;
@@ -279,13 +292,10 @@ static MDB_val meta_key(uint8_t *buf, const char *name)
     return k;
 }
 
-int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
-                 int *found)
+/* A meta record's value from mdb_get's result. */
+static int txm_value(sfj_journal *j, int mrc, const MDB_val *v, uint64_t *out,
+                     int *found)
 {
-    uint8_t kbuf[32];
-    MDB_val k = meta_key(kbuf, name), v;
-    int mrc = row_get(j, txn, &k, &v);
-
     *out = 0;
     if (found != NULL)
         *found = mrc == MDB_SUCCESS;
@@ -293,10 +303,19 @@ int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
         return SFJ_OK;
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_get(txns meta)");
-    if (v.mv_size != 8)
+    if (v->mv_size != 8)
         return SFJ_ECORRUPT;
-    *out = sfj__get_u64(v.mv_data);
+    *out = sfj__get_u64(v->mv_data);
     return SFJ_OK;
+}
+
+int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
+                 int *found)
+{
+    uint8_t kbuf[32];
+    MDB_val k = meta_key(kbuf, name), v;
+
+    return txm_value(j, row_get(j, txn, &k, &v), &v, out, found);
 }
 
 int sfj__txm_put(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t val)
@@ -315,18 +334,8 @@ int sfj__txm_get_stored(sfj_journal *j, MDB_txn *txn, const char *name,
 {
     uint8_t kbuf[32];
     MDB_val k = meta_key(kbuf, name), v;
-    int mrc = mdb_get(txn, j->db_txns, &k, &v);
 
-    *out = 0;
-    *found = mrc == MDB_SUCCESS;
-    if (mrc == MDB_NOTFOUND)
-        return SFJ_OK;
-    if (mrc != MDB_SUCCESS)
-        return sfj__mdb_rc(j, mrc, "mdb_get(txns meta)");
-    if (v.mv_size != 8)
-        return SFJ_ECORRUPT;
-    *out = sfj__get_u64(v.mv_data);
-    return SFJ_OK;
+    return txm_value(j, mdb_get(txn, j->db_txns, &k, &v), &v, out, found);
 }
 
 int sfj__txm_decode(const uint8_t *key, size_t klen, const char *name,

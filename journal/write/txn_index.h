@@ -84,6 +84,9 @@ typedef struct sfj__openrec {
 
 void sfj__txn_hash(const sfj_keys *keys, const char *txn_id, uint8_t *out);
 
+/* The index's view of a decrypted entry (borrowing its strings). */
+void sfj__txn_ev_of_entry(const sfj_entry *e, sfj__txn_ev *out);
+
 /* SFJ_ENOTFOUND when the txn is not indexed. */
 int sfj__txnrec_get(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
                     sfj__txnrec *out);

@@ -73,15 +73,7 @@ static int replay_one(sfj_journal *j, MDB_txn *txn, uint64_t seq,
         a->bad_rc = rc;
         return SFJ_OK;
     }
-    memset(&ev, 0, sizeof ev);
-    ev.kind = e->kind;
-    ev.status = e->status;
-    ev.txn_id = e->txn_id[0] != '\0' ? e->txn_id : NULL;
-    ev.amount = e->amount;
-    ev.currency = e->currency;
-    ev.copy = e->copy;
-    ev.wall_ms = e->wall_ms;
-    ev.boot = e->boot;
+    sfj__txn_ev_of_entry(e, &ev);
     rc = sfj__txn_index_event(j, txn, &ev, seq);
     if (rc == SFJ_OK)
         rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
