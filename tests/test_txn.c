@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -568,6 +569,86 @@ static void child_ok(pid_t pid)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+#define RACE_THREADS 3
+#define RACE_TXNS    40
+
+typedef struct race {
+    sfj_journal *j;
+    volatile int done[RACE_THREADS]; /* txns whose outcome returned */
+    volatile int stop;
+    int failures;
+} race;
+
+typedef struct race_arg {
+    race *r;
+    int t;
+} race_arg;
+
+static void *race_writer(void *p)
+{
+    race_arg *a = p;
+    char id[32];
+    int i;
+
+    for (i = 0; i < RACE_TXNS; i++) {
+        snprintf(id, sizeof id, "RC%d-%d", a->t, i);
+        if (ev(a->r->j, SFJ_EV_TXN_INTENT, 0, id) != SFJ_OK ||
+            ev(a->r->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, id) != SFJ_OK)
+            __atomic_add_fetch(&a->r->failures, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&a->r->done[a->t], i + 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static void *race_reader(void *p)
+{
+    race *r = p;
+    char id[32];
+    int t, n, i;
+
+    while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+        for (t = 0; t < RACE_THREADS; t++) {
+            n = __atomic_load_n(&r->done[t], __ATOMIC_SEQ_CST);
+            for (i = 0; i < n; i++) {
+                snprintf(id, sizeof id, "RC%d-%d", t, i);
+                if (state_of(r->j, id) != SFJ_TXN_DONE)
+                    __atomic_add_fetch(&r->failures, 1, __ATOMIC_SEQ_CST);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Readers on other threads never see a txn go missing or step back while
+ * appends on three threads fill the overlay and checkpoints every few
+ * entries persist and drop its rows. */
+static void test_overlay_threads(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    pthread_t w[RACE_THREADS], rd;
+    race_arg a[RACE_THREADS];
+    race r;
+    int t;
+
+    o.checkpoint_every = 7;
+    reopen(f, &o);
+    memset(&r, 0, sizeof r);
+    r.j = f->j;
+    assert_int_equal(pthread_create(&rd, NULL, race_reader, &r), 0);
+    for (t = 0; t < RACE_THREADS; t++) {
+        a[t].r = &r;
+        a[t].t = t;
+        assert_int_equal(pthread_create(&w[t], NULL, race_writer, &a[t]), 0);
+    }
+    for (t = 0; t < RACE_THREADS; t++)
+        pthread_join(w[t], NULL);
+    __atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(rd, NULL);
+    assert_int_equal(r.failures, 0);
+    assert_int_equal(state_of(f->j, "RC2-39"), SFJ_TXN_DONE);
+}
+
 /* Retention pruning entries the persisted index has not seen persists the
  * overlay in the same commit: a crash right after must not leave a txn
  * whose first events are gone without their index record. */
@@ -967,6 +1048,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_compare, sfj_test_setup_open,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_prune_past_persisted_index,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_overlay_threads,
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_overlay_persist_and_readers,
                                         sfj_test_setup_open, sfj_test_teardown),
