@@ -3,10 +3,12 @@
  * sfj__txn_check runs before the record is sealed and writes nothing: it
  * refuses an event the state machine forbids (txn_rules.c) or an OFFLINE
  * approval over a risk limit. sfj__txn_apply runs after the put, in the
- * same LMDB transaction, so the index can never disagree with the entries:
- * it updates the txn record and the open set, the index position, drops
- * forwarded offline txns from the open set, and prunes acknowledged
- * entries past the retention period or the high-water mark.
+ * same group commit: it updates the txn record and the open set, the index
+ * position, drops forwarded offline txns from the open set, and prunes
+ * acknowledged entries past the retention period or the high-water mark.
+ * The index rows go to the overlay (txn_overlay.c), which the commit
+ * keeps only if the entries commit, so the index as every reader sees it
+ * never disagrees with the entries; both read it through the overlay.
  *
  * Pending offline totals are recomputed from the open set at each OFFLINE
  * append (their amounts sealed there, never in clear), so they are always
@@ -58,8 +60,10 @@ static int64_t sat_add(int64_t a, int64_t b)
 static int open_scan(sfj_journal *j, MDB_txn *txn, uint64_t *wm,
                      sfj__open_iter *it)
 {
-    int rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, wm);
+    int rc;
 
+    memset(it, 0, sizeof *it); /* sfj__open_iter_end is safe on failure */
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, wm);
     if (rc != SFJ_OK)
         return rc;
     return sfj__open_iter_begin(j, txn, it);
