@@ -27,6 +27,7 @@
 #include "journal/store/lmdb_check.h"
 #include "journal/store/lmdb_walk.h"
 #include "journal/write/pending.h"
+#include "journal/write/txn_overlay.h"
 #include "journal/write/txn_rebuild.h"
 #include "common/abi.h"
 #include "sfj/errors.h"
@@ -360,6 +361,15 @@ static int begin_open_txn(sfj_journal *j, MDB_txn **txn)
     return mrc;
 }
 
+/* Persist the txn index overlay on close when no closing checkpoint does
+ * (txn_overlay.c). */
+static int apply_index_flush(sfj__wctx *w, void *arg)
+{
+    (void)arg;
+    sfj__txi_want_flush(w->j);
+    return SFJ_OK;
+}
+
 static int init_state(sfj_journal *j, int created)
 {
     MDB_txn *txn = NULL;
@@ -572,6 +582,8 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
         j->errmsg[0] = '\0';
         rc = init_state(j, created);
     }
+    if (rc == SFJ_OK)
+        rc = sfj__txi_attach(j);
     if (rc != SFJ_OK)
         goto done;
     if (j->epoch_key != NULL) {
@@ -633,12 +645,16 @@ int sfj_journal_close(sfj_journal *j)
     if (j->env != NULL && !j->rdonly && !j->mirror && !j->acks_only &&
         !j->dead && j->last_seq > j->last_ckpt)
         rc = sfj__commit(j, apply_open_checkpoint, NULL);
+    if (j->env != NULL && !j->rdonly && !j->dead && rc == SFJ_OK &&
+        sfj__txi_dirty(j))
+        rc = sfj__commit(j, apply_index_flush, NULL);
     sfj__journal_wake_all(j);
     if (j->env != NULL)
         mdb_env_close(j->env);
     /* Only after LMDB is closed may another writer start. */
     if (j->lock_fd >= 0)
         close(j->lock_fd);
+    sfj__txi_detach(j);
     sfj_keys_free(j->keys);
     if (j->epoch_key != NULL)
         sodium_free(j->epoch_key);

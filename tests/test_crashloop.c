@@ -6,6 +6,9 @@
  *  - every seq the child reported (written to a pipe only after sfj_append
  *    returned) is present and decrypts to what was reported;
  *  - seqs are dense and the chain verifies (sfj__verify) up to the head;
+ *  - the txn index knows every offline sale reported (every other round
+ *    the child checkpoints every few entries, persisting the index
+ *    overlay often, so kills fall before, during and after its persists);
  *  - the host's mirror, opened read-only while the host runs, is dense
  *    from seq 1, never shrinks, holds nothing the terminal does not hold,
  *    and each of its records is byte-equal to the terminal's at that seq;
@@ -100,6 +103,7 @@ static void child_run(const char *path, int port, int fd, int limit)
     sfj_journal *j = NULL;
     sfj_forwarder *fw = NULL;
     sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_journal_opts jo = SFJ_JOURNAL_OPTS_INIT;
     sfj_event ev = SFJ_EVENT_INIT;
     char addr[64], txn[48], note[64];
     uint8_t payload[200];
@@ -116,7 +120,12 @@ static void child_run(const char *path, int port, int fd, int limit)
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGABRT, SIG_DFL);
-    if ((rc = sfj_journal_open(path, keys, NULL, &j)) != SFJ_OK)
+    /* Every other round checkpoints every few entries, so that the txn
+     * index overlay is persisted often and kills fall before, during and
+     * after its persists. */
+    if (cur_round % 2)
+        jo.checkpoint_every = 3 + (uint32_t)cur_round % 11;
+    if ((rc = sfj_journal_open(path, keys, &jo, &j)) != SFJ_OK)
         sfj_test_child_fail(WHO, cur_round, cur_seed, "sfj_journal_open", NULL,
                             rc, 3);
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
@@ -226,7 +235,8 @@ static int drain(loop *l, int fd, int timeout_ms)
 static void check_entry(sfj_journal *j, const report *r)
 {
     sfj_entry *e = NULL;
-    char note[64];
+    sfj_txn t = SFJ_TXN_INIT;
+    char note[64], txn[48];
 
     assert_int_equal(sfj_read(j, r->seq, &e), SFJ_OK);
     assert_int_equal(e->seq, r->seq);
@@ -239,6 +249,13 @@ static void check_entry(sfj_journal *j, const report *r)
         assert_int_equal((uint64_t)e->amount, r->value);
         assert_int_equal(e->status, SFJ_ST_APPROVED);
         assert_int_equal(e->payload_len, 200);
+        /* The txn index (persisted part plus the replayed tail) has it. */
+        snprintf(txn, sizeof txn, "CL%d-%d", (int)(r->value / 1000000u) - 1,
+                 (int)(r->value % 1000000u));
+        assert_string_equal(e->txn_id, txn);
+        assert_int_equal(sfj_txn_get(j, txn, &t), SFJ_OK);
+        assert_int_equal(t.offline_seq, r->seq);
+        assert_true(t.state == SFJ_TXN_OFFLINE || t.state == SFJ_TXN_FORWARDED);
     }
     sfj_entry_free(e);
 }

@@ -8,7 +8,11 @@
  * every state, in a separate process so that a crash is caught: open
  * succeeds (or, before anything was ever reported durable, fails with
  * SFJ_ECORRUPT), every entry and ack reported durable is there and intact,
- * the chain and checkpoints verify, and the journal takes a new append.
+ * the chain and checkpoints verify, the journal takes a new append, and
+ * the txn index knows every offline sale reported durable (its overlay is
+ * persisted with each checkpoint, every 5 entries here, so cuts fall
+ * before, during and after its persists) and refuses a second sale under
+ * its id.
  * One state is then carried into the next round, so crashes during the
  * recovery of an earlier crash are cut too.
  *
@@ -391,6 +395,34 @@ static int check_state(const char *dir, const expect *ex)
     if (rc != SFJ_OK || seq != st.last_seq + 1) {
         check_fail("append after the crash", seq, rc);
         return 7;
+    }
+    /* The txn index, rebuilt from the persisted part and the tail after
+     * it, knows every sale reported durable, wherever the cut fell in the
+     * life of its overlay; a second sale under the id is refused. */
+    for (seq = 1; seq <= ex->max_seq; seq++) {
+        const report *r = &ex->by_seq[seq];
+        sfj_txn t = SFJ_TXN_INIT;
+
+        if (r->type != REP_APPEND || r->kind != SFJ_EV_TXN_OFFLINE)
+            continue;
+        rc = sfj_txn_get(j, r->txn, &t);
+        if (rc != SFJ_OK || t.offline_seq != seq ||
+            (t.state != SFJ_TXN_OFFLINE && t.state != SFJ_TXN_FORWARDED)) {
+            fprintf(stderr, "state check: txn %s (seq %llu): %s, state %d\n",
+                    r->txn, (unsigned long long)seq, sfj_strerror(rc),
+                    (int)t.state);
+            return 11;
+        }
+        ev = (sfj_event)SFJ_EVENT_INIT;
+        ev.kind = SFJ_EV_TXN_OFFLINE;
+        ev.status = SFJ_ST_APPROVED;
+        ev.txn_id = r->txn;
+        ev.currency = "EUR";
+        ev.amount = 1;
+        if (rnd() % 8 == 0 && (rc = sfj_append(j, &ev, NULL)) != SFJ_ESTATE) {
+            check_fail("second sale under a reported id", seq, rc);
+            return 12;
+        }
     }
     rc = sfj_journal_close(j);
     if (rc != SFJ_OK) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@
 #include <lmdb.h>
 
 #include "journal/store/journal_impl.h"
+#include "journal/write/txn_index.h"
+#include "journal/write/txn_overlay.h"
 #include "sfj/sys/internal.h"
 #include "support/testutil.h"
 
@@ -440,6 +443,20 @@ static uint64_t index_to(fixture *f)
     return to;
 }
 
+/* The index's position as the handle sees it (overlay rows included). */
+static uint64_t view_to(fixture *f)
+{
+    MDB_txn *txn;
+    uint64_t to = 0;
+    int found = 0;
+
+    assert_int_equal(sfj__txi_read_begin(f->j, &txn), SFJ_OK);
+    assert_int_equal(sfj__txm_get(f->j, txn, "to", &to, &found), SFJ_OK);
+    sfj__txi_read_end(f->j, txn);
+    assert_true(found);
+    return to;
+}
+
 static void note_at(fixture *f, int64_t wall)
 {
     assert_int_equal(
@@ -461,12 +478,14 @@ static void test_note_outside_index(void **state)
     o.max_offline_age_ms = 60000;
     reopen(f, &o);
     offline_at(f, "N1", 1, "EUR", T0, SFJ_OK);
-    to = index_to(f);
+    /* The append wrote its index rows into the overlay only. */
+    to = view_to(f);
     assert_int_equal(to, last_seq(f->j));
+    assert_true(index_to(f) < to);
     note_at(f, T0 + 90000);
     note_at(f, T0 + 1000);
     /* The index did not move: nothing of it was written. */
-    assert_int_equal(index_to(f), to);
+    assert_int_equal(view_to(f), to);
     /* The note's time counts: the clock set back an hour does not make
      * N1 (90 s old by the note) young enough. */
     offline_at(f, "N2", 1, "EUR", T0 - 3600000, SFJ_ELIMIT);
@@ -504,7 +523,283 @@ static void test_note_outside_index(void **state)
     /* Forwarding the pending ones lifts the limit, as before. */
     assert_int_equal(sfj__journal_ack(f->j, last_seq(f->j), NULL, 0), SFJ_OK);
     offline_at(f, "N3", 1, "EUR", T0 + 3600000, SFJ_OK);
-    assert_int_equal(index_to(f), last_seq(f->j));
+    assert_int_equal(view_to(f), last_seq(f->j));
+}
+
+/* Open a second handle on the journal, read-only, with the key. */
+static sfj_journal *open_ro(fixture *f)
+{
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *r = NULL;
+
+    o.flags = SFJ_OPEN_RDONLY;
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &r), SFJ_OK);
+    return r;
+}
+
+static int state_of(sfj_journal *j, const char *id)
+{
+    sfj_txn t = SFJ_TXN_INIT;
+    int rc = sfj_txn_get(j, id, &t);
+
+    return rc == SFJ_OK ? (int)t.state : rc;
+}
+
+/* Fork a child; `close_first`: after closing the fixture's handle, so that
+ * the child may take the writer lock. */
+static pid_t fork_child(fixture *f, int close_first)
+{
+    pid_t pid;
+
+    if (close_first) {
+        assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+        f->j = NULL;
+    }
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    return pid;
+}
+
+static void child_ok(pid_t pid)
+{
+    int st;
+
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+#define RACE_THREADS 3
+#define RACE_TXNS    40
+
+typedef struct race {
+    sfj_journal *j;
+    volatile int done[RACE_THREADS]; /* txns whose outcome returned */
+    volatile int stop;
+    int failures;
+} race;
+
+typedef struct race_arg {
+    race *r;
+    int t;
+} race_arg;
+
+static void *race_writer(void *p)
+{
+    race_arg *a = p;
+    char id[32];
+    int i;
+
+    for (i = 0; i < RACE_TXNS; i++) {
+        snprintf(id, sizeof id, "RC%d-%d", a->t, i);
+        if (ev(a->r->j, SFJ_EV_TXN_INTENT, 0, id) != SFJ_OK ||
+            ev(a->r->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, id) != SFJ_OK)
+            __atomic_add_fetch(&a->r->failures, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&a->r->done[a->t], i + 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static void *race_reader(void *p)
+{
+    race *r = p;
+    char id[32];
+    int t, n, i;
+
+    while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+        for (t = 0; t < RACE_THREADS; t++) {
+            n = __atomic_load_n(&r->done[t], __ATOMIC_SEQ_CST);
+            for (i = 0; i < n; i++) {
+                snprintf(id, sizeof id, "RC%d-%d", t, i);
+                if (state_of(r->j, id) != SFJ_TXN_DONE)
+                    __atomic_add_fetch(&r->failures, 1, __ATOMIC_SEQ_CST);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Readers on other threads never see a txn go missing or step back while
+ * appends on three threads fill the overlay and checkpoints every few
+ * entries persist and drop its rows. */
+static void test_overlay_threads(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    pthread_t w[RACE_THREADS], rd;
+    race_arg a[RACE_THREADS];
+    race r;
+    int t;
+
+    o.checkpoint_every = 7;
+    reopen(f, &o);
+    memset(&r, 0, sizeof r);
+    r.j = f->j;
+    assert_int_equal(pthread_create(&rd, NULL, race_reader, &r), 0);
+    for (t = 0; t < RACE_THREADS; t++) {
+        a[t].r = &r;
+        a[t].t = t;
+        assert_int_equal(pthread_create(&w[t], NULL, race_writer, &a[t]), 0);
+    }
+    for (t = 0; t < RACE_THREADS; t++)
+        pthread_join(w[t], NULL);
+    __atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(rd, NULL);
+    assert_int_equal(r.failures, 0);
+    assert_int_equal(state_of(f->j, "RC2-39"), SFJ_TXN_DONE);
+}
+
+/* Retention pruning entries the persisted index has not seen persists the
+ * overlay in the same commit: a crash right after must not leave a txn
+ * whose first events are gone without their index record. */
+static void test_prune_past_persisted_index(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    sfj_txn t = SFJ_TXN_INIT;
+    pid_t pid;
+
+    o.checkpoint_every = 100000;
+    o.retention_days = 1;
+    pid = fork_child(f, 1);
+    if (pid == 0) {
+        sfj_journal *c = NULL;
+        uint64_t s = 0;
+        int64_t later = T0 + 3 * 86400000ll;
+
+        /* Sold and answered on day 0, printed on day 3, all forwarded;
+         * a note an hour later prunes the day-0 entries, then the
+         * process dies. */
+        _exit(sfj_journal_open(f->path, f->keys, &o, &c) == SFJ_OK &&
+                      ev(c, SFJ_EV_TXN_INTENT, 0, "PR-X") == SFJ_OK &&
+                      ev(c, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "PR-X") ==
+                          SFJ_OK &&
+                      ev_full(c, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "PR-X", 1000,
+                              "EUR", 1, later, &s) == SFJ_OK &&
+                      sfj__journal_ack(c, s, NULL, 0) == SFJ_OK &&
+                      ev_full(c, SFJ_EV_NOTE, 0, NULL, 0, NULL, 0,
+                              later + 3600000, NULL) == SFJ_OK
+                  ? 0
+                  : 1);
+    }
+    child_ok(pid);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &f->j), SFJ_OK);
+    assert_int_equal(sfj_txn_get(f->j, "PR-X", &t), SFJ_OK);
+    assert_int_equal(t.state, SFJ_TXN_CLOSED);
+    /* Its intent went with the prune, yet the record remembers it. */
+    assert_true(t.intent_seq != 0);
+    assert_int_equal(t.first_seq, t.intent_seq);
+    assert_int_equal(sfj_read(f->j, t.intent_seq, &(sfj_entry *){NULL}),
+                     SFJ_ENOTFOUND);
+}
+
+/* The txn index overlay: a TXN_INTENT leaves the persisted index as it
+ * was, yet every reader sees it: this handle, a read-only handle and a
+ * reader in another process, each replaying the tail after the persisted
+ * position. A crash before the next persist loses nothing the state
+ * checks need; a checkpoint, the rows bound and close persist. */
+static void test_overlay_persist_and_readers(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *r;
+    sfj_report *rep = NULL;
+    sfj_event *evs;
+    char ids[600][16];
+    uint64_t stored, s;
+    pid_t pid;
+    int i;
+
+    o.checkpoint_every = 100000;
+    reopen(f, &o);
+    stored = index_to(f);
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "OV-A", 500, 0);
+    /* Nothing of the index was written by the append... */
+    assert_int_equal(index_to(f), stored);
+    /* ...and every reader sees the txn all the same. */
+    assert_int_equal(state_of(f->j, "OV-A"), SFJ_TXN_INTENT);
+    r = open_ro(f);
+    assert_int_equal(state_of(r, "OV-A"), SFJ_TXN_IN_DOUBT);
+    ok_seq(f->j, SFJ_EV_TXN_OUTCOME, SFJ_ST_APPROVED, "OV-A", 500, 0);
+    /* The read-only handle follows the writer's newer entries. */
+    assert_int_equal(state_of(r, "OV-A"), SFJ_TXN_DONE);
+    assert_int_equal(sfj_recover(r, &rep), SFJ_OK);
+    assert_int_equal(rep->index_stale, 0);
+    assert_int_equal(rep->n_no_receipt, 1);
+    sfj_report_free(rep);
+    /* A state check sees the overlay: a second sale under the id is
+     * refused as before. */
+    assert_int_equal(ev(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "OV-A"),
+                     SFJ_ESTATE);
+    pid = fork_child(f, 0);
+    if (pid == 0) {
+        sfj_journal *c = open_ro(f);
+
+        _exit(state_of(c, "OV-A") == SFJ_TXN_DONE ? 0 : 1);
+    }
+    child_ok(pid);
+
+    /* A crash before any persist: the child appends and dies. */
+    pid = fork_child(f, 1);
+    if (pid == 0) {
+        sfj_journal *c = NULL;
+
+        _exit(sfj_journal_open(f->path, f->keys, &o, &c) == SFJ_OK &&
+                      ev(c, SFJ_EV_TXN_INTENT, 0, "OV-B") == SFJ_OK &&
+                      ev(c, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "OV-C") ==
+                          SFJ_OK
+                  ? 0
+                  : 1);
+    }
+    child_ok(pid);
+    /* The read-only handle replays what the dead writer never persisted. */
+    assert_int_equal(state_of(r, "OV-B"), SFJ_TXN_IN_DOUBT);
+    assert_int_equal(state_of(r, "OV-C"), SFJ_TXN_OFFLINE);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &f->j), SFJ_OK);
+    assert_int_equal(state_of(f->j, "OV-B"), SFJ_TXN_IN_DOUBT);
+    assert_int_equal(state_of(f->j, "OV-C"), SFJ_TXN_OFFLINE);
+    assert_int_equal(ev(f->j, SFJ_EV_TXN_OFFLINE, SFJ_ST_APPROVED, "OV-C"),
+                     SFJ_ESTATE);
+    assert_int_equal(ev(f->j, SFJ_EV_RECEIPT, SFJ_ST_PRINTED, "OV-B"),
+                     SFJ_ESTATE);
+
+    /* A checkpoint persists the rows: the stored position is the view. */
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "OV-D", 500, 0);
+    assert_true(index_to(f) < view_to(f));
+    assert_int_equal(sfj__journal_checkpoint(f->j, &s), SFJ_OK);
+    assert_int_equal(index_to(f), view_to(f));
+    assert_int_equal(state_of(r, "OV-D"), SFJ_TXN_IN_DOUBT);
+
+    /* The rows bound persists without a checkpoint. */
+    stored = index_to(f);
+    evs = calloc(600, sizeof *evs);
+    assert_non_null(evs);
+    for (i = 0; i < 600; i++) {
+        evs[i] = (sfj_event)SFJ_EVENT_INIT;
+        snprintf(ids[i], sizeof ids[i], "OV-N%d", i);
+        evs[i].kind = SFJ_EV_TXN_OFFLINE;
+        evs[i].status = SFJ_ST_APPROVED;
+        evs[i].txn_id = ids[i];
+        evs[i].amount = 100 + i;
+        evs[i].currency = "EUR";
+        evs[i].wall_ms = T0;
+    }
+    for (i = 0; i < 8; i++) {
+        assert_int_equal(sfj__journal_append_batch(f->j, evs + i * 75, 75),
+                         SFJ_OK);
+    }
+    free(evs);
+    assert_true(index_to(f) > stored);
+    assert_int_equal(state_of(r, "OV-N599"), SFJ_TXN_OFFLINE);
+    assert_int_equal(state_of(f->j, "OV-N0"), SFJ_TXN_OFFLINE);
+
+    /* Close persists whatever is left. */
+    ok_seq(f->j, SFJ_EV_TXN_INTENT, 0, "OV-E", 500, 0);
+    s = last_seq(f->j);
+    reopen(f, &o);
+    assert_true(index_to(f) >= s);
+    assert_int_equal(state_of(r, "OV-E"), SFJ_TXN_IN_DOUBT);
+    sfj_journal_close(r);
 }
 
 static const sfj_total *find_total(const sfj_batch *b, const char *cur,
@@ -754,6 +1049,12 @@ int main(void)
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_batch_compare, sfj_test_setup_open,
                                         sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_prune_past_persisted_index,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_overlay_threads,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_overlay_persist_and_readers,
+                                        sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_index_rebuild_and_secrecy,
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_txn_id_new, sfj_test_setup_open,

@@ -227,7 +227,9 @@ typedef struct sfj_journal_opts {
     const char *terminal_id;   /**< stored at creation; checked on reopen */
     uint64_t max_bytes;        /**< size cap of the journal (default 256 MiB,
                                     at least SFJ_JOURNAL_MIN_BYTES) */
-    uint32_t checkpoint_every; /**< entries between checkpoints (1000) */
+    uint32_t checkpoint_every; /**< entries between checkpoints (1000); each
+                                    checkpoint also persists the txn states
+                                    kept in memory since the last one */
     /* Offline risk limits (0 = no limit): an OFFLINE append that would
      * pass one fails with SFJ_ELIMIT. */
     uint64_t max_offline_count; /**< unforwarded OFFLINE txns */
@@ -272,8 +274,11 @@ SFJ_EXTERN SFJ_WARN_UNUSED int sfj_journal_open(const char *dir,
                                                 sfj_journal **out);
 
 /** Write a closing checkpoint (when writable and anything was appended
- *  since the last one), close and free. Accepts NULL. No other thread may
- *  use the handle during or after this call. */
+ *  since the last one) and persist the txn states kept in memory since the
+ *  last checkpoint (docs/FORMAT.md, "The txn index position"), close and
+ *  free. Accepts NULL. No other thread may use the handle during or after
+ *  this call. Skipping it (a crash) loses nothing: the next open replays
+ *  the entries the persisted txn index has not seen. */
 SFJ_EXTERN int sfj_journal_close(sfj_journal *j);
 
 /** Append one event. Returns 0 only once the entry is durable on disk

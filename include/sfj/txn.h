@@ -143,6 +143,12 @@ typedef struct sfj_txn {
  *  The fields of out->version are overwritten. Reads a consistent snapshot;
  * thread-safe.
  *
+ *  The state is that of the newest durable entry, on any handle: the
+ *  writing handle keeps the newest txn states in memory and persists them
+ *  in batches (docs/FORMAT.md, "The txn index position"); every other
+ *  handle, read-only or in another process, replays the entries after the
+ *  persisted position itself (at most about one checkpoint interval).
+ *
  *  A txn waiting for its outcome is IN_DOUBT when the intent was written
  *  by an earlier open of the journal (the writer crashed or closed), when
  *  the host answered ERROR, or when `j` is read-only. */
@@ -392,7 +398,9 @@ typedef struct sfj_report {
     char bad_reason[160];
     int index_rebuilt;       /**< the txn index was missing or behind and
                                   was rebuilt */
-    int index_stale;         /**< it is behind and the handle is read-only:
+    int index_stale;         /**< it is behind and the handle is read-only
+                                  (the index is missing, or a record after
+                                  its persisted position cannot be read):
                                   reopen writable to rebuild */
     uint64_t index_replayed; /**< entries replayed into the index */
     size_t n_items;

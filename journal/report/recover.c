@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "journal/format/record.h"
 #include "journal/write/txn_index.h"
+#include "journal/write/txn_overlay.h"
 #include "journal/write/txn_rebuild.h"
 #include "journal/write/txn_tail.h"
 #include "sfj/errors.h"
@@ -154,18 +155,18 @@ static int one_open(sfj_journal *j, MDB_txn *txn, scan *s,
 
 static int scan_open(sfj_journal *j, MDB_txn *txn, scan *s)
 {
-    uint8_t kbuf[9];
-    MDB_val k = sfj__open_first_key(kbuf), v;
-    MDB_cursor *cur = NULL;
-    MDB_cursor_op op = MDB_SET_RANGE;
+    MDB_val k, v;
+    sfj__open_iter it;
     sfj__openrec o;
-    int rc = SFJ_OK, mrc;
+    int rc, nrc;
 
-    mrc = mdb_cursor_open(txn, j->db_txns, &cur);
-    if (mrc != MDB_SUCCESS)
-        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(txns)");
-    while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
-        op = MDB_NEXT;
+    memset(&o, 0, sizeof o);
+    rc = sfj__open_iter_begin(j, txn, &it);
+    while (rc == SFJ_OK &&
+           (nrc = sfj__open_iter_next(&it, &k, &v)) != SFJ_ENOTFOUND) {
+        rc = nrc;
+        if (rc != SFJ_OK)
+            break;
         rc = sfj__open_decode(j, &k, &v, 1, &o);
         if (rc == SFJ_ENOTFOUND) {
             rc = SFJ_OK;
@@ -176,10 +177,8 @@ static int scan_open(sfj_journal *j, MDB_txn *txn, scan *s)
         if (rc != SFJ_OK)
             break;
     }
-    if (rc == SFJ_OK && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
-        rc = sfj__mdb_rc(j, mrc, "mdb_cursor_get(txns)");
     sodium_memzero(&o, sizeof o);
-    mdb_cursor_close(cur);
+    sfj__open_iter_end(&it);
     return rc;
 }
 
@@ -367,11 +366,13 @@ static int fix_index(sfj_journal *j, sfj_report *r)
     if (j->keys == NULL || j->mirror)
         return SFJ_OK;
     if (j->rdonly) {
-        rc = sfj__read_begin(j, &txn);
+        /* The handle replays the tail after the persisted index itself;
+         * stale only when that cannot bring it level. */
+        rc = sfj__txi_read_begin(j, &txn);
         if (rc != SFJ_OK)
             return rc;
         rc = sfj__txn_index_state(j, txn, &behind, &missing, &from);
-        sfj__read_end(j, txn);
+        sfj__txi_read_end(j, txn);
         r->index_stale = behind;
         return rc;
     }
@@ -397,7 +398,7 @@ static int gather(sfj_journal *j, sfj_report *r)
 
     memset(&s, 0, sizeof s);
     s.r = r;
-    rc = sfj__read_begin(j, &txn);
+    rc = sfj__txi_read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
     rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &s.wm);
@@ -421,7 +422,7 @@ static int gather(sfj_journal *j, sfj_report *r)
         r->settlement_pending = r->settlement_seq != 0 && ans == 0;
     }
     r->receipts_untracked = j->no_receipts;
-    sfj__read_end(j, txn);
+    sfj__txi_read_end(j, txn);
     if (rc != SFJ_OK)
         return rc;
     if (r->n_items > 1)

@@ -5,6 +5,7 @@
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "journal/write/txn_hooks.h"
+#include "journal/write/txn_overlay.h"
 #include "common/abi.h"
 #include "sfj/errors.h"
 
@@ -51,7 +52,7 @@ static int fill_stats(sfj_journal *j, sfj_stats *out)
     sfj__rec_hdr h;
     int rc;
 
-    rc = sfj__read_begin(j, &txn);
+    rc = sfj__txi_read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
     mdb_stat(txn, j->db_entries, &st);
@@ -84,7 +85,7 @@ static int fill_stats(sfj_journal *j, sfj_stats *out)
     out->epoch = j->epoch;
     sfj__txn_stats(j, txn, out);
 done:
-    sfj__read_end(j, txn);
+    sfj__txi_read_end(j, txn);
     return rc;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/abi.h"
 #include "journal/write/txn_index.h"
+#include "journal/write/txn_overlay.h"
 #include "sfj/errors.h"
 #include "sfj/reconcile.h"
 #include "sfj/sys/internal.h"
@@ -47,11 +48,11 @@ static int get_rec(sfj_journal *j, const char *txn_id, sfj__txnrec *r)
     int rc;
 
     sfj__txn_hash(j->keys, txn_id, hash);
-    rc = sfj__read_begin(j, &txn);
+    rc = sfj__txi_read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
     rc = sfj__txnrec_get(j, txn, hash, r);
-    sfj__read_end(j, txn);
+    sfj__txi_read_end(j, txn);
     return rc;
 }
 
@@ -168,13 +169,13 @@ static int scan_batch(sfj_journal *j, bscan *s)
     s->b = calloc(1, sizeof *s->b);
     if (s->b == NULL)
         return SFJ_ENOMEM;
-    rc = sfj__read_begin(j, &txn);
+    rc = sfj__txi_read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
     rc = sfj__txm_get(j, txn, SFJ__TXM_SETTLE, &settle, NULL);
     if (rc == SFJ_OK)
         rc = sfj__meta_get_u64(j, txn, SFJ__META_PRUNE_SEQ, &prune);
-    sfj__read_end(j, txn);
+    sfj__txi_read_end(j, txn);
     if (rc != SFJ_OK)
         return rc;
     s->b->settlement_seq = settle;

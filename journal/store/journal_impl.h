@@ -81,6 +81,9 @@ struct sfj_journal {
     unsigned stale_readers; /* LMDB reader slots cleared at open */
     int txn_index_bad;      /* the index could not be caught up at open */
     int no_receipts;        /* receipts not tracked (SFJ_OPEN_NO_RECEIPTS) */
+    /* The txn index overlay (journal/write/txn_ovmap.h): NULL on handles
+     * that never use the index. */
+    struct sfj__txi *txi;
 };
 
 /* State of the write transaction the commit leader is filling. Apply

@@ -27,6 +27,7 @@
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "journal/write/retention.h"
+#include "journal/write/txn_overlay.h"
 #include "journal/write/txn_tail.h"
 #include "sfj/errors.h"
 #include "sfj/sys/chain.h"
@@ -211,10 +212,11 @@ static int txn_fatal(int rc)
            rc == SFJ_ENOMEM || rc == SFJ_EDEAD || rc == SFJ_EPERM;
 }
 
-/* One attempt at committing `ops` (a list of n) in one transaction.
- * Returns SFJ_OK (each op's rc set), SFJ_EFULL (map full: nothing
- * written) or another error for the whole batch. */
-static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
+/* One attempt at committing `ops` (a list of n) in one transaction, with
+ * the txn index overlay held (txn_overlay.c). Returns SFJ_OK (each op's rc
+ * set), SFJ_EFULL (map full: nothing written) or another error for the
+ * whole batch. */
+static int try_batch_locked(sfj_journal *j, sfj__op *ops, int *commit_failed)
 {
     sfj__wctx w;
     sfj__op *op;
@@ -241,6 +243,10 @@ static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
     /* Another process may have appended since our last commit: the entries
      * database, not our cache, says where the chain stands. */
     rc = sfj__load_head(j, w.txn, &w.last_seq, w.head);
+    /* The appends' checks must see every txn state: the overlay first
+     * replays whatever it lacks (after a crash or a failed commit). */
+    if (rc == SFJ_OK)
+        rc = sfj__txi_sync(j, w.txn);
     if (rc != SFJ_OK)
         goto abort;
     w.last_ckpt = j->last_ckpt;
@@ -257,6 +263,9 @@ static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
         if (rc != SFJ_OK)
             goto abort;
     }
+    rc = sfj__txi_before_commit(j, w.txn, w.last_ckpt != j->last_ckpt, 0);
+    if (rc != SFJ_OK)
+        goto abort;
     mrc = mdb_txn_commit(w.txn);
     w.txn = NULL;
     if (mrc == MDB_MAP_FULL) {
@@ -279,12 +288,24 @@ static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
     memcpy(j->head, w.head, sizeof j->head);
     j->last_ckpt = w.last_ckpt;
     pthread_mutex_unlock(&j->lock);
+    sfj__txi_after_commit(j, 1, w.last_seq);
     pthread_rwlock_unlock(&j->maplock);
     return SFJ_OK;
 abort:
     if (w.txn != NULL)
         mdb_txn_abort(w.txn);
+    sfj__txi_after_commit(j, 0, 0);
     pthread_rwlock_unlock(&j->maplock);
+    return rc;
+}
+
+static int try_batch(sfj_journal *j, sfj__op *ops, int *commit_failed)
+{
+    int rc;
+
+    sfj__txi_lock(j);
+    rc = try_batch_locked(j, ops, commit_failed);
+    sfj__txi_unlock(j);
     return rc;
 }
 

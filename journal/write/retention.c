@@ -25,6 +25,7 @@
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "journal/write/txn_index.h"
+#include "journal/write/txn_overlay.h"
 #include "journal/write/txn_rules.h"
 #include "sfj/errors.h"
 #include "sfj/sys/chain.h"
@@ -147,6 +148,11 @@ static int prune(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
         seq = sfj__get_u64(k.mv_data);
         if (seq >= last_seq || seq > wm)
             break;
+        /* The persisted txn index has not seen this entry: its rows go
+         * to the database in this same transaction (txn_overlay.c), or a
+         * replay after a crash would miss the entry. */
+        if (seq > sfj__txi_base(j))
+            sfj__txi_want_flush(j);
         if (sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK)
             break; /* damaged: leave it for verification to report */
         if (mode == MODE_AGE && now_ms - h.wall_ms <= keep_ms)
@@ -203,6 +209,13 @@ static int make_room_once(sfj_journal *j, size_t max, size_t *n)
     if (mrc != MDB_SUCCESS)
         return mrc == MDB_MAP_RESIZED ? SFJ_OK
                                       : sfj__mdb_rc(j, mrc, "mdb_txn_begin");
+    /* Pruning reads the open set as the overlay has it. */
+    rc = sfj__txi_sync(j, txn);
+    if (rc != SFJ_OK) {
+        mdb_txn_abort(txn);
+        sfj__txi_after_commit(j, 0, 0);
+        return rc;
+    }
     mrc = mdb_cursor_open(txn, j->db_entries, &cur);
     if (mrc == MDB_SUCCESS &&
         mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == 8)
@@ -210,8 +223,11 @@ static int make_room_once(sfj_journal *j, size_t max, size_t *n)
     if (cur != NULL)
         mdb_cursor_close(cur);
     rc = prune(j, txn, last, 0, MODE_ANY, max, n);
+    if (rc == SFJ_OK && *n > 0)
+        rc = sfj__txi_before_commit(j, txn, 0, 0);
     if (rc != SFJ_OK || *n == 0) {
         mdb_txn_abort(txn);
+        sfj__txi_after_commit(j, 0, 0);
         return rc;
     }
     mrc = mdb_txn_commit(txn);
@@ -219,6 +235,7 @@ static int make_room_once(sfj_journal *j, size_t max, size_t *n)
         *n = 0;
         rc = sfj__mdb_rc(j, mrc, "mdb_txn_commit(prune)");
     }
+    sfj__txi_after_commit(j, mrc == MDB_SUCCESS, 0);
     return rc;
 }
 
@@ -232,6 +249,7 @@ int sfj__retention_make_room(sfj_journal *j)
     /* The leader is inside sfj__commit: this runs its own transaction
      * rather than queueing behind itself. Deleting needs pages too: when
      * even that does not fit, delete fewer at a time. */
+    sfj__txi_lock(j);
     pthread_rwlock_rdlock(&j->maplock);
     for (;;) {
         rc = make_room_once(j, max, &n);
@@ -240,5 +258,6 @@ int sfj__retention_make_room(sfj_journal *j)
         max /= 2;
     }
     pthread_rwlock_unlock(&j->maplock);
+    sfj__txi_unlock(j);
     return rc != SFJ_OK ? rc : (int)n;
 }

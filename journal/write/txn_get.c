@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "crypto/keys.h"
 #include "journal/write/txn_index.h"
+#include "journal/write/txn_overlay.h"
 #include "sfj/errors.h"
 
 int sfj_txn_id_new(char *out, size_t cap)
@@ -86,7 +87,7 @@ int sfj_txn_get(sfj_journal *j, const char *txn_id, sfj_txn *out)
     if (j->keys == NULL || j->mirror)
         return SFJ_ESTATE;
     sfj__txn_hash(j->keys, txn_id, hash);
-    rc = sfj__read_begin(j, &txn);
+    rc = sfj__txi_read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
     rc = sfj__txnrec_get(j, txn, hash, &r);
@@ -95,7 +96,7 @@ int sfj_txn_get(sfj_journal *j, const char *txn_id, sfj_txn *out)
         if (rc == SFJ_OK)
             rc = sfj__seq_acked(j, txn, wm, r.offline_seq, &acked);
     }
-    sfj__read_end(j, txn);
+    sfj__txi_read_end(j, txn);
     if (rc == SFJ_OK) {
         sfj__txn_public(j, &r, acked, &all);
         all.version = v;

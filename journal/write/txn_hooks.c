@@ -3,10 +3,12 @@
  * sfj__txn_check runs before the record is sealed and writes nothing: it
  * refuses an event the state machine forbids (txn_rules.c) or an OFFLINE
  * approval over a risk limit. sfj__txn_apply runs after the put, in the
- * same LMDB transaction, so the index can never disagree with the entries:
- * it updates the txn record and the open set, the index position, drops
- * forwarded offline txns from the open set, and prunes acknowledged
- * entries past the retention period or the high-water mark.
+ * same group commit: it updates the txn record and the open set, the index
+ * position, drops forwarded offline txns from the open set, and prunes
+ * acknowledged entries past the retention period or the high-water mark.
+ * The index rows go to the overlay (txn_overlay.c), which the commit
+ * keeps only if the entries commit, so the index as every reader sees it
+ * never disagrees with the entries; both read it through the overlay.
  *
  * Pending offline totals are recomputed from the open set at each OFFLINE
  * append (their amounts sealed there, never in clear), so they are always
@@ -46,39 +48,38 @@ static void to_txn_ev(const sfj_event *ev, int64_t wall_ms, uint32_t boot,
     out->boot = boot;
 }
 
-/* Start a scan of the open set: the ack watermark and a cursor on txns. */
+/* Start a scan of the open set: the ack watermark and the merged walk. */
 static int open_scan(sfj_journal *j, MDB_txn *txn, uint64_t *wm,
-                     MDB_cursor **cur)
+                     sfj__open_iter *it)
 {
-    int rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, wm);
-    int mrc;
+    int rc;
 
+    memset(it, 0, sizeof *it); /* sfj__open_iter_end is safe on failure */
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, wm);
     if (rc != SFJ_OK)
         return rc;
-    mrc = mdb_cursor_open(txn, j->db_txns, cur);
-    return mrc == MDB_SUCCESS ? SFJ_OK
-                              : sfj__mdb_rc(j, mrc, "mdb_cursor_open(txns)");
+    return sfj__open_iter_begin(j, txn, it);
 }
 
 /* Sum the unforwarded OFFLINE txns of the open set. */
 static int scan_pending(sfj_journal *j, MDB_txn *txn, int amounts,
                         const char *currency, pending *p)
 {
-    uint8_t kbuf[9];
-    MDB_val k = sfj__open_first_key(kbuf), v;
-    MDB_cursor *cur = NULL;
-    MDB_cursor_op op = MDB_SET_RANGE;
+    MDB_val k, v;
+    sfj__open_iter it;
     sfj__openrec o;
     uint64_t wm = 0;
     const char *cy = currency != NULL ? currency : "";
-    int rc, mrc, acked;
+    int rc, nrc, acked;
 
     memset(p, 0, sizeof *p);
-    rc = open_scan(j, txn, &wm, &cur);
-    if (rc != SFJ_OK)
-        return rc;
-    while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
-        op = MDB_NEXT;
+    memset(&o, 0, sizeof o);
+    rc = open_scan(j, txn, &wm, &it);
+    while (rc == SFJ_OK &&
+           (nrc = sfj__open_iter_next(&it, &k, &v)) != SFJ_ENOTFOUND) {
+        rc = nrc;
+        if (rc != SFJ_OK)
+            break;
         rc = sfj__open_decode(j, &k, &v, amounts, &o);
         if (rc == SFJ_ENOTFOUND) {
             rc = SFJ_OK;
@@ -104,10 +105,8 @@ static int scan_pending(sfj_journal *j, MDB_txn *txn, int amounts,
             p->oldest_ms = o.wall_ms;
         p->any = 1;
     }
-    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
-        rc = sfj__mdb_rc(j, mrc, "mdb_cursor_get(txns)");
     sodium_memzero(&o, sizeof o);
-    mdb_cursor_close(cur);
+    sfj__open_iter_end(&it);
     return rc;
 }
 
@@ -282,22 +281,21 @@ done:
  * their receipt printed: nothing is left to do for them. */
 static int purge_forwarded(sfj_journal *j, MDB_txn *txn)
 {
-    uint8_t kbuf[9];
-    MDB_val k = sfj__open_first_key(kbuf), v;
-    MDB_cursor *cur = NULL;
-    MDB_cursor_op op = MDB_SET_RANGE;
+    MDB_val k, v;
+    sfj__open_iter it;
     uint64_t wm = 0, drop[PURGE_MAX];
     sfj__openrec o;
     sfj__txnrec r;
     size_t n = 0, i;
-    int rc, mrc, acked;
+    int rc, nrc, acked;
 
-    rc = open_scan(j, txn, &wm, &cur);
-    if (rc != SFJ_OK)
-        return rc;
-    while (n < PURGE_MAX &&
-           (mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
-        op = MDB_NEXT;
+    memset(&o, 0, sizeof o);
+    rc = open_scan(j, txn, &wm, &it);
+    while (rc == SFJ_OK && n < PURGE_MAX &&
+           (nrc = sfj__open_iter_next(&it, &k, &v)) != SFJ_ENOTFOUND) {
+        rc = nrc;
+        if (rc != SFJ_OK)
+            break;
         rc = sfj__open_decode(j, &k, &v, 0, &o);
         if (rc == SFJ_ENOTFOUND || (rc == SFJ_OK && o.seq > wm)) {
             rc = SFJ_OK;
@@ -319,7 +317,7 @@ static int purge_forwarded(sfj_journal *j, MDB_txn *txn)
         if (acked && (r.flags & SFJ_TXN_F_PRINTED))
             drop[n++] = o.seq;
     }
-    mdb_cursor_close(cur);
+    sfj__open_iter_end(&it);
     sodium_memzero(&o, sizeof o);
     for (i = 0; rc == SFJ_OK && i < n; i++)
         rc = sfj__open_del(j, txn, drop[i]);
@@ -330,8 +328,6 @@ int sfj__txn_apply(sfj__wctx *w, const sfj_event *ev, uint64_t seq,
                    int64_t wall_ms)
 {
     sfj_journal *j = w->j;
-    uint64_t hi = 0;
-    int64_t tail_hi = 0;
     sfj__txn_ev e;
     int rc;
 
@@ -339,20 +335,8 @@ int sfj__txn_apply(sfj__wctx *w, const sfj_event *ev, uint64_t seq,
     /* An entry of a kind the index does not see (NOTE) writes nothing to
      * it: "to" and "wallhi" move over it later (txn_tail.h). */
     rc = SFJ_OK;
-    if (sfj__txn_indexed_kind(ev->kind)) {
-        rc = sfj__txn_index_event(j, w->txn, &e, seq);
-        if (rc == SFJ_OK)
-            rc = sfj__txm_get(j, w->txn, SFJ__TXM_WALL_HI, &hi, NULL);
-        /* The notes since "to" count in (the scan stops at this entry). */
-        if (rc == SFJ_OK)
-            rc = sfj__txn_wall_hi(j, w->txn, &tail_hi);
-        if (tail_hi < wall_ms)
-            tail_hi = wall_ms;
-        if (rc == SFJ_OK)
-            rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, seq);
-        if (rc == SFJ_OK && tail_hi > (int64_t)hi)
-            rc = sfj__txm_put(j, w->txn, SFJ__TXM_WALL_HI, (uint64_t)tail_hi);
-    }
+    if (sfj__txn_indexed_kind(ev->kind))
+        rc = sfj__txn_index_step(j, w->txn, &e, seq);
     if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OFFLINE) {
         rc = purge_forwarded(j, w->txn);
         pthread_mutex_lock(&j->lock);

@@ -15,10 +15,71 @@
 #define AMOUNT_BOX     SFJ__AMOUNT_BOX_BYTES(AMOUNT_PT)
 #define OPEN_BYTES     (SFJ__TXN_HASH_BYTES + 8)
 
+/* The overlay that index rows go through (txn_ovmap.h), or NULL: none on
+ * this handle, or a full rebuild writing straight to LMDB. */
+static sfj__txi *overlay(sfj_journal *j)
+{
+    return j->txi != NULL && !j->txi->direct ? j->txi : NULL;
+}
+
+/* mdb_get through the overlay: MDB_SUCCESS, MDB_NOTFOUND or LMDB's code. */
+static int row_get(sfj_journal *j, MDB_txn *txn, MDB_val *k, MDB_val *v)
+{
+    sfj__txi *t = overlay(j);
+    const sfj__txi_row *r =
+        t != NULL ? sfj__txi_find(t, k->mv_data, k->mv_size) : NULL;
+
+    if (r == NULL)
+        return mdb_get(txn, j->db_txns, k, v);
+    if (r->gone)
+        return MDB_NOTFOUND;
+    v->mv_data = (void *)r->val;
+    v->mv_size = r->vlen;
+    return MDB_SUCCESS;
+}
+
+static int row_put(sfj_journal *j, MDB_txn *txn, MDB_val *k, MDB_val *v,
+                   const char *what)
+{
+    sfj__txi *t = overlay(j);
+    int mrc;
+
+    if (t != NULL)
+        return sfj__txi_set(t, k->mv_data, k->mv_size, v->mv_data, v->mv_size);
+    mrc = mdb_put(txn, j->db_txns, k, v, 0);
+    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, what);
+}
+
+static int row_del(sfj_journal *j, MDB_txn *txn, MDB_val *k, const char *what)
+{
+    sfj__txi *t = overlay(j);
+    int mrc;
+
+    if (t != NULL)
+        return sfj__txi_set(t, k->mv_data, k->mv_size, NULL, 0);
+    mrc = mdb_del(txn, j->db_txns, k, NULL);
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
+               ? SFJ_OK
+               : sfj__mdb_rc(j, mrc, what);
+}
+
 void sfj__txn_hash(const sfj_keys *keys, const char *txn_id, uint8_t *out)
 {
     crypto_generichash(out, SFJ__TXN_HASH_BYTES, (const uint8_t *)txn_id,
                        strlen(txn_id), keys->txnidx, sizeof keys->txnidx);
+}
+
+void sfj__txn_ev_of_entry(const sfj_entry *e, sfj__txn_ev *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = e->kind;
+    out->status = e->status;
+    out->txn_id = e->txn_id[0] != '\0' ? e->txn_id : NULL;
+    out->amount = e->amount;
+    out->currency = e->currency;
+    out->copy = e->copy;
+    out->wall_ms = e->wall_ms;
+    out->boot = e->boot;
 }
 
 static MDB_val txn_key(uint8_t *buf, const uint8_t *hash)
@@ -99,7 +160,7 @@ int sfj__txnrec_get(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
 {
     uint8_t kbuf[1 + SFJ__TXN_HASH_BYTES];
     MDB_val k = txn_key(kbuf, hash), v;
-    int mrc = mdb_get(txn, j->db_txns, &k, &v);
+    int mrc = row_get(j, txn, &k, &v);
 
     if (mrc == MDB_NOTFOUND)
         return SFJ_ENOTFOUND;
@@ -117,13 +178,11 @@ int sfj__txnrec_put(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
 {
     uint8_t kbuf[1 + SFJ__TXN_HASH_BYTES], val[TXNREC_BYTES];
     MDB_val k = txn_key(kbuf, hash), v;
-    int mrc;
 
     encode_rec(r, val);
     v.mv_data = val;
     v.mv_size = sizeof val;
-    mrc = mdb_put(txn, j->db_txns, &k, &v, 0);
-    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, "mdb_put(txns)");
+    return row_put(j, txn, &k, &v, "mdb_put(txns)");
 }
 
 int sfj__txnrec_del(sfj_journal *j, MDB_txn *txn, const uint8_t *hash)
@@ -132,16 +191,19 @@ int sfj__txnrec_del(sfj_journal *j, MDB_txn *txn, const uint8_t *hash)
     MDB_val k = txn_key(kbuf, hash);
     int mrc = mdb_del(txn, j->db_txns, &k, NULL);
 
-    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
-               ? SFJ_OK
-               : sfj__mdb_rc(j, mrc, "mdb_del(txns)");
+    /* Retention drops a record in the same transaction as the entries it
+     * prunes, so the database loses it at once (a crash must not leave a
+     * record whose entries are gone); a row of it goes too. */
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        return sfj__mdb_rc(j, mrc, "mdb_del(txns)");
+    return overlay(j) != NULL ? row_del(j, txn, &k, "mdb_del(txns)") : SFJ_OK;
 }
 
 int sfj__open_put(sfj_journal *j, MDB_txn *txn, const sfj__openrec *o)
 {
     uint8_t kbuf[9], val[OPEN_BYTES + AMOUNT_BOX], pt[AMOUNT_PT];
     MDB_val k = open_key(kbuf, o->seq), v;
-    int mrc;
+    int rc;
 
     memcpy(val, o->hash, SFJ__TXN_HASH_BYTES);
     sfj__put_u64(val + SFJ__TXN_HASH_BYTES, (uint64_t)o->wall_ms);
@@ -157,26 +219,24 @@ int sfj__open_put(sfj_journal *j, MDB_txn *txn, const sfj__openrec *o)
         sodium_memzero(pt, sizeof pt);
         v.mv_size = sizeof val;
     }
-    mrc = mdb_put(txn, j->db_txns, &k, &v, 0);
-    return mrc == MDB_SUCCESS ? SFJ_OK : sfj__mdb_rc(j, mrc, "mdb_put(open)");
+    rc = row_put(j, txn, &k, &v, "mdb_put(open)");
+    sodium_memzero(val, sizeof val);
+    return rc;
 }
 
 int sfj__open_del(sfj_journal *j, MDB_txn *txn, uint64_t seq)
 {
     uint8_t kbuf[9];
     MDB_val k = open_key(kbuf, seq);
-    int mrc = mdb_del(txn, j->db_txns, &k, NULL);
 
-    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
-               ? SFJ_OK
-               : sfj__mdb_rc(j, mrc, "mdb_del(open)");
+    return row_del(j, txn, &k, "mdb_del(open)");
 }
 
 int sfj__open_exists(sfj_journal *j, MDB_txn *txn, uint64_t seq, int *found)
 {
     uint8_t kbuf[9];
     MDB_val k = open_key(kbuf, seq), v;
-    int mrc = mdb_get(txn, j->db_txns, &k, &v);
+    int mrc = row_get(j, txn, &k, &v);
 
     *found = mrc == MDB_SUCCESS;
     return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
@@ -232,13 +292,10 @@ static MDB_val meta_key(uint8_t *buf, const char *name)
     return k;
 }
 
-int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
-                 int *found)
+/* A meta record's value from mdb_get's result. */
+static int txm_value(sfj_journal *j, int mrc, const MDB_val *v, uint64_t *out,
+                     int *found)
 {
-    uint8_t kbuf[32];
-    MDB_val k = meta_key(kbuf, name), v;
-    int mrc = mdb_get(txn, j->db_txns, &k, &v);
-
     *out = 0;
     if (found != NULL)
         *found = mrc == MDB_SUCCESS;
@@ -246,24 +303,129 @@ int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
         return SFJ_OK;
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_get(txns meta)");
-    if (v.mv_size != 8)
+    if (v->mv_size != 8)
         return SFJ_ECORRUPT;
-    *out = sfj__get_u64(v.mv_data);
+    *out = sfj__get_u64(v->mv_data);
     return SFJ_OK;
+}
+
+int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
+                 int *found)
+{
+    uint8_t kbuf[32];
+    MDB_val k = meta_key(kbuf, name), v;
+
+    return txm_value(j, row_get(j, txn, &k, &v), &v, out, found);
 }
 
 int sfj__txm_put(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t val)
 {
     uint8_t kbuf[32], vbuf[8];
     MDB_val k = meta_key(kbuf, name), v;
-    int mrc;
 
     sfj__put_u64(vbuf, val);
     v.mv_data = vbuf;
     v.mv_size = 8;
-    mrc = mdb_put(txn, j->db_txns, &k, &v, 0);
-    return mrc == MDB_SUCCESS ? SFJ_OK
-                              : sfj__mdb_rc(j, mrc, "mdb_put(txns meta)");
+    return row_put(j, txn, &k, &v, "mdb_put(txns meta)");
+}
+
+int sfj__txm_get_stored(sfj_journal *j, MDB_txn *txn, const char *name,
+                        uint64_t *out, int *found)
+{
+    uint8_t kbuf[32];
+    MDB_val k = meta_key(kbuf, name), v;
+
+    return txm_value(j, mdb_get(txn, j->db_txns, &k, &v), &v, out, found);
+}
+
+int sfj__txm_decode(const uint8_t *key, size_t klen, const char *name,
+                    const uint8_t *val, size_t vlen, uint64_t *out)
+{
+    size_t n = strlen(name);
+
+    if (klen != 1 + n || key[0] != SFJ__TXK_META ||
+        memcmp(key + 1, name, n) != 0 || vlen != 8)
+        return 0;
+    *out = sfj__get_u64(val);
+    return 1;
+}
+
+/* Is `k` in the open set's key range? */
+static int open_range(const uint8_t *k, size_t len)
+{
+    return len >= 1 && k[0] == SFJ__TXK_OPEN;
+}
+
+static int iter_db_next(sfj__open_iter *it, MDB_cursor_op op)
+{
+    int mrc = mdb_cursor_get(it->cur, &it->dk, &it->dv, op);
+
+    it->dhave =
+        mrc == MDB_SUCCESS && open_range(it->dk.mv_data, it->dk.mv_size);
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        return sfj__mdb_rc(it->j, mrc, "mdb_cursor_get(txns)");
+    return SFJ_OK;
+}
+
+int sfj__open_iter_begin(sfj_journal *j, MDB_txn *txn, sfj__open_iter *it)
+{
+    uint8_t kbuf[9];
+    sfj__txi *t = overlay(j);
+    int mrc;
+
+    memset(it, 0, sizeof *it);
+    it->j = j;
+    it->dk = sfj__open_first_key(kbuf);
+    if (t != NULL)
+        it->oi = sfj__txi_lower(t, kbuf, sizeof kbuf);
+    mrc = mdb_cursor_open(txn, j->db_txns, &it->cur);
+    if (mrc != MDB_SUCCESS) {
+        it->cur = NULL;
+        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(txns)");
+    }
+    return iter_db_next(it, MDB_SET_RANGE);
+}
+
+int sfj__open_iter_next(sfj__open_iter *it, MDB_val *k, MDB_val *v)
+{
+    sfj__txi *t = overlay(it->j);
+    const sfj__txi_row *r;
+    int c, rc;
+
+    for (;;) {
+        r = t != NULL && it->oi < t->n ? sfj__txi_at(t, it->oi) : NULL;
+        if (r != NULL && !open_range(r->key, r->klen))
+            r = NULL;
+        if (!it->dhave && r == NULL)
+            return SFJ_ENOTFOUND;
+        c = !it->dhave  ? 1
+            : r == NULL ? -1
+                        : sfj__txi_keycmp(it->dk.mv_data, it->dk.mv_size,
+                                          r->key, r->klen);
+        if (c < 0) {
+            *k = it->dk;
+            *v = it->dv;
+            return iter_db_next(it, MDB_NEXT);
+        }
+        /* A row replaces the database's record of the same key. */
+        if (c == 0 && (rc = iter_db_next(it, MDB_NEXT)) != SFJ_OK)
+            return rc;
+        it->oi++;
+        if (r->gone)
+            continue;
+        k->mv_data = (void *)r->key;
+        k->mv_size = r->klen;
+        v->mv_data = (void *)r->val;
+        v->mv_size = r->vlen;
+        return SFJ_OK;
+    }
+}
+
+void sfj__open_iter_end(sfj__open_iter *it)
+{
+    if (it->cur != NULL)
+        mdb_cursor_close(it->cur);
+    it->cur = NULL;
 }
 
 int sfj__txn_is_open(const sfj__txnrec *r, int receipts)

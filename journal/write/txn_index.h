@@ -10,7 +10,12 @@
  * the open work, not with the journal. An OFFLINE open record carries the
  * amount and currency sealed under a key derived from txnidx: no amount is
  * stored in clear. The whole index is derived from the entries and can be
- * rebuilt from them (txn_rebuild.c). */
+ * rebuilt from them (txn_rebuild.c).
+ *
+ * Every access below but sfj__txm_get_stored goes through the handle's
+ * overlay (txn_ovmap.h) when it has one: rows written by appends since the
+ * last persist take the place of the database's records, so every caller
+ * sees the index as of the newest entry the overlay reflects. */
 #ifndef SFJ_JOURNAL_TXN_INDEX_H
 #define SFJ_JOURNAL_TXN_INDEX_H
 
@@ -18,6 +23,7 @@
 #include <stdint.h>
 
 #include "journal/store/journal_impl.h"
+#include "journal/write/txn_ovmap.h"
 #include "sfj/txn.h"
 
 #define SFJ__TXK_TXN  'T'
@@ -78,6 +84,9 @@ typedef struct sfj__openrec {
 
 void sfj__txn_hash(const sfj_keys *keys, const char *txn_id, uint8_t *out);
 
+/* The index's view of a decrypted entry (borrowing its strings). */
+void sfj__txn_ev_of_entry(const sfj_entry *e, sfj__txn_ev *out);
+
 /* SFJ_ENOTFOUND when the txn is not indexed. */
 int sfj__txnrec_get(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
                     sfj__txnrec *out);
@@ -94,12 +103,33 @@ int sfj__open_exists(sfj_journal *j, MDB_txn *txn, uint64_t seq, int *found);
  * not open. */
 int sfj__open_decode(sfj_journal *j, const MDB_val *k, const MDB_val *v,
                      int box, sfj__openrec *out);
-/* Position `cur` (on db_txns) on the first open record: MDB_SET_RANGE. */
+/* The key before every open record (for a MDB_SET_RANGE). */
 MDB_val sfj__open_first_key(uint8_t *buf);
 
 int sfj__txm_get(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t *out,
                  int *found);
 int sfj__txm_put(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t v);
+/* Meta `name` as the database holds it, not through the overlay. */
+int sfj__txm_get_stored(sfj_journal *j, MDB_txn *txn, const char *name,
+                        uint64_t *out, int *found);
+/* Is row `key` meta `name`? Then `*out` is its value (1), else 0. */
+int sfj__txm_decode(const uint8_t *key, size_t klen, const char *name,
+                    const uint8_t *val, size_t vlen, uint64_t *out);
+
+/* The open set in seq order, the overlay's rows merged over the database's
+ * records; decode each with sfj__open_decode. */
+typedef struct sfj__open_iter {
+    sfj_journal *j;
+    MDB_cursor *cur;
+    MDB_val dk, dv;
+    int dhave;
+    size_t oi;
+} sfj__open_iter;
+int sfj__open_iter_begin(sfj_journal *j, MDB_txn *txn, sfj__open_iter *it);
+/* SFJ_OK with the next record, SFJ_ENOTFOUND past the last. The values
+ * live until the overlay changes. */
+int sfj__open_iter_next(sfj__open_iter *it, MDB_val *k, MDB_val *v);
+void sfj__open_iter_end(sfj__open_iter *it);
 
 /* Is the txn open (see above), ignoring whether an OFFLINE one has been
  * acknowledged? `receipts` 0: the journal does not track receipts, so an

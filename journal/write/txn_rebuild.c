@@ -1,18 +1,15 @@
 /* Keeping the txns index level with the entries.
  *
- * States of the index: current (meta "to" is the newest entry, or only
- * entries of kinds the index does not see follow it: checkpoints, notes),
- * behind (an entry of an indexed kind follows "to": written by a version
- * without the index, or by a process that stopped indexing), missing (no
- * "to" at all, e.g. the index was dropped). sfj__txn_catch_up replays the
- * entries after "to" (behind) or every entry held (missing, after emptying the
- * index) through the same update as sfj_append, in one durable commit. Appends
- * of indexed kinds keep "to" current in their own transaction; appends of other
- * kinds (NOTE) write nothing to the index, so that their commit dirties no
- * index page: "to" and "wallhi" move over them at the next indexed append
- * or checkpoint, and readers of "wallhi" count in the clear headers after
- * "to" (txn_tail.h). After a crash only an old
- * or damaged journal needs a replay; open checks with a few header reads. */
+ * States of the index: level (the stored index, meta "to", plus the
+ * handle's overlay reflect every entry: txn_overlay.c replays the entries
+ * after the stored "to" into memory, which is how every handle reads a
+ * journal whose writer has not persisted its newest rows, or crashed),
+ * missing (no "to" at all: the index was dropped, or the journal was
+ * never indexed). sfj__txn_catch_up brings a missing index back from every
+ * entry held, through the same update as sfj_append, in one durable
+ * commit that writes straight to the database (however many txns the
+ * journal holds) and records "to". A record that cannot be read during
+ * either replay is reported and skipped. */
 #include "journal/write/txn_rebuild.h"
 
 #include <string.h>
@@ -20,6 +17,7 @@
 #include "common/bytes.h"
 #include "journal/format/record.h"
 #include "journal/write/txn_index.h"
+#include "journal/write/txn_overlay.h"
 #include "journal/write/txn_rules.h"
 #include "journal/write/txn_tail.h"
 #include "sfj/errors.h"
@@ -53,7 +51,10 @@ int sfj__txn_index_state(sfj_journal *j, MDB_txn *txn, int *behind,
     mrc = mdb_stat(txn, j->db_entries, &st);
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_stat(entries)");
-    *missing = *behind = st.ms_entries > 0;
+    /* Missing even when empty: a writable handle then records position 0,
+     * so that every later reader can replay the tail from there. */
+    *missing = 1;
+    *behind = st.ms_entries > 0;
     *from = 1;
     return SFJ_OK;
 }
@@ -72,15 +73,7 @@ static int replay_one(sfj_journal *j, MDB_txn *txn, uint64_t seq,
         a->bad_rc = rc;
         return SFJ_OK;
     }
-    memset(&ev, 0, sizeof ev);
-    ev.kind = e->kind;
-    ev.status = e->status;
-    ev.txn_id = e->txn_id[0] != '\0' ? e->txn_id : NULL;
-    ev.amount = e->amount;
-    ev.currency = e->currency;
-    ev.copy = e->copy;
-    ev.wall_ms = e->wall_ms;
-    ev.boot = e->boot;
+    sfj__txn_ev_of_entry(e, &ev);
     rc = sfj__txn_index_event(j, txn, &ev, seq);
     if (rc == SFJ_OK)
         rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
@@ -103,6 +96,12 @@ static int apply_replay(sfj__wctx *w, void *varg)
     sfj__rec_hdr h;
     int rc = SFJ_OK, mrc;
 
+    /* The rebuild writes straight into the database (however many txns
+     * the journal holds); the overlay starts again after the commit. */
+    if (j->txi != NULL) {
+        sfj__txi_clear(j->txi);
+        j->txi->direct = 1;
+    }
     if (a->missing) {
         mrc = mdb_drop(w->txn, j->db_txns, 0);
         if (mrc != MDB_SUCCESS)
@@ -150,19 +149,26 @@ int sfj__txn_catch_up(sfj_journal *j, int *rebuilt, uint64_t *replayed,
     *replayed = *bad_seq = 0;
     *bad_rc = 0;
     memset(&a, 0, sizeof a);
-    rc = sfj__read_begin(j, &txn);
+    /* The overlay replays the tail after the persisted position in
+     * memory (txn_overlay.c); only an index without a position needs the
+     * durable rebuild below. */
+    rc = sfj__txi_read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
     rc = sfj__txn_index_state(j, txn, &behind, &a.missing, &a.from);
-    sfj__read_end(j, txn);
-    if (rc != SFJ_OK || !behind)
+    if (rc == SFJ_OK && !a.missing) {
+        sfj__txi_replay_info(j, replayed, bad_seq, bad_rc);
+        *rebuilt = *replayed > 0;
+    }
+    sfj__txi_read_end(j, txn);
+    if (rc != SFJ_OK || !a.missing)
         return rc;
     if (j->rdonly || j->keys == NULL || j->mirror || j->acks_only)
-        return SFJ_ESTATE;
+        return behind ? SFJ_ESTATE : SFJ_OK;
     rc = sfj__commit(j, apply_replay, &a);
     if (rc != SFJ_OK)
         return rc;
-    *rebuilt = 1;
+    *rebuilt = behind;
     *replayed = a.replayed;
     *bad_seq = a.bad_seq;
     *bad_rc = a.bad_rc;

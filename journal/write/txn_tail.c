@@ -83,3 +83,24 @@ int sfj__txn_settle_to(sfj_journal *j, MDB_txn *txn)
         rc = sfj__txm_put(j, txn, SFJ__TXM_WALL_HI, (uint64_t)wall_hi);
     return rc;
 }
+
+int sfj__txn_index_step(sfj_journal *j, MDB_txn *txn, const sfj__txn_ev *ev,
+                        uint64_t seq)
+{
+    uint64_t hi = 0;
+    int64_t tail_hi = 0;
+    int rc = sfj__txn_index_event(j, txn, ev, seq);
+
+    if (rc == SFJ_OK)
+        rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
+    /* The notes since "to" count in (the scan stops at this entry). */
+    if (rc == SFJ_OK)
+        rc = sfj__txn_wall_hi(j, txn, &tail_hi);
+    if (tail_hi < ev->wall_ms)
+        tail_hi = ev->wall_ms;
+    if (rc == SFJ_OK)
+        rc = sfj__txm_put(j, txn, SFJ__TXM_TO, seq);
+    if (rc == SFJ_OK && tail_hi > (int64_t)hi)
+        rc = sfj__txm_put(j, txn, SFJ__TXM_WALL_HI, (uint64_t)tail_hi);
+    return rc;
+}

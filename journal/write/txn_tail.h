@@ -36,4 +36,12 @@ int sfj__txn_wall_hi(sfj_journal *j, MDB_txn *txn, int64_t *wall_hi);
  * followed without touching the index. */
 int sfj__txn_settle_to(sfj_journal *j, MDB_txn *txn);
 
+/* Apply an entry of an indexed kind, stored at `seq`, to the index: its
+ * txn record, the open set, the settlement pointers, then "to" = seq and
+ * "wallhi" (counting the notes before it). The one update an append and a
+ * replay of the tail make. */
+struct sfj__txn_ev;
+int sfj__txn_index_step(sfj_journal *j, MDB_txn *txn,
+                        const struct sfj__txn_ev *ev, uint64_t seq);
+
 #endif
