@@ -112,6 +112,13 @@ void sfj_test_host_start(sfj_test_host *h)
         assert_true(strncmp(line, "listening ", 10) == 0);
         h->port = atoi(strrchr(line, ':') + 1);
         assert_true(h->port > 0);
+        /* The metrics address is printed after the listen addresses. */
+        if (strstr(h->extra, "--metrics") != NULL) {
+            assert_non_null(fgets(line, sizeof line, out));
+            assert_true(strncmp(line, "metrics ", 8) == 0);
+            h->metrics_port = atoi(strrchr(line, ':') + 1);
+            assert_true(h->metrics_port > 0);
+        }
     } else {
         usleep(200000); /* serial only: give it time to open the line */
         if (waitpid(pid, NULL, WNOHANG) == pid) {
