@@ -242,6 +242,30 @@ static void test_ingest_and_export(void **state)
             run_tool(f, "sfj-dump", to, "--verify", "--pubkey", hp, NULL), 0);
         free(to);
     }
+    /* On a TTY the export shows its progress (stderr), in a file not:
+     * the run above wrote nothing there. */
+    {
+        char *to = sfj_test_path(f->dir, "export-tty");
+        char *out = sfj_test_path(f->dir, "tool.out");
+        char *terr = sfj_test_path(f->dir, "tool.err");
+        const char *argv[] = {"sfj-host", "export",    "--store",
+                              g_pg.url,   "--journal", hj,
+                              "--to",     to,          NULL};
+        char buf[4096];
+
+        assert_false(sfj_test_file_contains(terr, "exporting"));
+        setenv("SFJ_PROGRESS_MS", "0", 1);
+        assert_int_equal(sfj_test_run_tty(NULL, out, buf, sizeof buf, 60,
+                                          sfj_test_tool("sfj-host"), argv),
+                         0);
+        unsetenv("SFJ_PROGRESS_MS");
+        if (strstr(buf, "\rsfj-host: exporting 100% ") == NULL ||
+            strstr(buf, "\r\033[K") == NULL)
+            fail_msg("no export progress on the TTY: %s", buf);
+        free(to);
+        free(out);
+        free(terr);
+    }
     /* An unknown journal is a clear refusal with its own exit code. */
     assert_int_equal(run_tool(f, "sfj-host", "export", "--store", g_pg.url,
                               "--journal", "00000000000000000000000000000000",

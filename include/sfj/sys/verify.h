@@ -44,4 +44,14 @@ SFJ_WARN_UNUSED int sfj__verify(sfj_journal *j, uint64_t from,
                                 const uint8_t *pubkey, int decrypt,
                                 sfj__verify_result *out);
 
+/* Told the number of records examined so far, every few thousand records
+ * and once at the end of the walk (for a tool's progress line). */
+typedef void (*sfj__verify_progress_cb)(uint64_t entries, void *payload);
+
+/* sfj__verify, calling `progress` (may be NULL) as the walk goes. */
+SFJ_WARN_UNUSED int sfj__verify_watch(sfj_journal *j, uint64_t from,
+                                      const uint8_t *pubkey, int decrypt,
+                                      sfj__verify_progress_cb progress,
+                                      void *payload, sfj__verify_result *out);
+
 #endif
