@@ -10,6 +10,10 @@
 
 #include "../journal.h"
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 typedef struct sfj__verify_result {
     uint64_t first_seq;   /* first seq examined */
     uint64_t last_seq;    /* last seq examined */
@@ -53,5 +57,7 @@ SFJ_WARN_UNUSED int sfj__verify_watch(sfj_journal *j, uint64_t from,
                                       const uint8_t *pubkey, int decrypt,
                                       sfj__verify_progress_cb progress,
                                       void *payload, sfj__verify_result *out);
+
+#pragma GCC visibility pop
 
 #endif
