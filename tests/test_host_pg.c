@@ -463,6 +463,30 @@ static void test_provision_table(void **state)
     assert_true(table_equal(f->j[0]) >= 40);
     assert_true(table_equal(f->j[1]) >= 40);
 
+    /* A row deleted: the gateway serves what it looked up until SIGHUP,
+     * then looks the terminal up again at its next HELLO and refuses it;
+     * the other terminal is served on. */
+    sfj_test_pg_exec(c, "DELETE FROM sfj_terminal WHERE terminal_id = "
+                        "'T-PG-PROV1'");
+    fw = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 3);
+    assert_int_equal(sfj_forwarder_flush(fw, 30000), 0);
+    sfj_forwarder_free(fw);
+    kill(f->host.pid, SIGHUP);
+    for (i = 0;
+         i < 100 && !sfj_test_file_contains(f->host.log, "looked up again");
+         i++)
+        usleep(50000);
+    assert_true(sfj_test_file_contains(f->host.log, "looked up again"));
+    sfj_test_append(f->j[0], 2);
+    fw = start_fwd(f, f->j[0], f->host.port);
+    assert_int_not_equal(sfj_forwarder_flush(fw, 1500), 0);
+    sfj_forwarder_free(fw);
+    fw = start_fwd(f, f->j[1], f->host.port);
+    sfj_test_append(f->j[1], 2);
+    assert_int_equal(sfj_forwarder_flush(fw, 30000), 0);
+    sfj_forwarder_free(fw);
+
     /* A malformed row: refused as not provisioned, with a clear line in
      * the gateway's log; the gateway keeps serving. */
     sfj_test_pg_exec(c, "UPDATE sfj_terminal SET link_key = '\\x0011' WHERE "
