@@ -45,9 +45,7 @@ static int setup(void **state)
     f->jdir[1] = sfj_test_path(f->dir, "terminal-b");
     f->keys[0] = sfj_test_keys(21);
     f->keys[1] = sfj_test_keys(22);
-    f->host.dir = sfj_test_path(f->dir, "mirrors");
-    f->host.prov = sfj_test_path(f->dir, "terminals.conf");
-    f->host.log = sfj_test_path(f->dir, "host.log");
+    sfj_test_host_init(&f->host, f->dir);
     sfj_test_status_init(&f->st);
     *state = f;
     return 0;
@@ -58,7 +56,7 @@ static int teardown(void **state)
     fx *f = *state;
     int i;
 
-    sfj_test_host_stop(&f->host, SIGKILL);
+    sfj_test_host_done(&f->host);
     for (i = 0; i < 2; i++) {
         sfj_forwarder_free(f->fw[i]);
         sfj_journal_close(f->j[i]);
@@ -68,9 +66,6 @@ static int teardown(void **state)
     if (getenv("SFJ_TEST_KEEP") == NULL)
         sfj_test_rmrf(f->dir);
     free(f->dir);
-    free(f->host.dir);
-    free(f->host.prov);
-    free(f->host.log);
     sfj_test_status_destroy(&f->st);
     free(f);
     return 0;

@@ -28,9 +28,6 @@ static void test_pos_sim_drain(void **state)
     sfj_test_fixture *f = *state;
     char *j = sfj_test_path(f->dir, "terminal");
     char *key = sfj_test_path(f->dir, "pos.key");
-    char *prov = sfj_test_path(f->dir, "provision");
-    char *host = sfj_test_path(f->dir, "mirrors");
-    char *log = sfj_test_path(f->dir, "host.log");
     const char *init[] = {"pos-sim", "init", "--journal", j,
                           "--key",   key,    NULL};
     const char *outage[] = {"pos-sim", "outage", "--journal",   j,   "--key",
@@ -43,12 +40,9 @@ static void test_pos_sim_drain(void **state)
 
     assert_int_equal(sfj_test_run_argv(f->out, f->err, 30, init), 0);
     assert_int_equal(sfj_test_run_argv(f->out, f->err, 30, outage), 0);
-    assert_int_equal(sfj_test_run_argv(prov, f->err, 30, exp), 0);
-    assert_int_equal(chmod(prov, 0600), 0);
-    memset(&h, 0, sizeof h);
-    h.dir = host;
-    h.prov = prov;
-    h.log = log;
+    sfj_test_host_init(&h, f->dir);
+    assert_int_equal(sfj_test_run_argv(h.prov, f->err, 30, exp), 0);
+    assert_int_equal(chmod(h.prov, 0600), 0);
     sfj_test_host_start(&h);
     snprintf(addr, sizeof addr, "127.0.0.1:%d", h.port);
     rec[7] = addr;
@@ -68,11 +62,9 @@ static void test_pos_sim_drain(void **state)
     assert_false(sfj_test_file_contains(f->err, "forwarding backlog"));
     assert_false(sfj_test_file_contains(f->err, "\r"));
     sfj_test_host_stop(&h, SIGTERM);
+    sfj_test_host_done(&h);
     free(j);
     free(key);
-    free(prov);
-    free(host);
-    free(log);
 }
 
 /* The build step's filter of tools/setup.sh over a canned cmake output:

@@ -131,6 +131,23 @@ void sfj_test_host_start(sfj_test_host *h)
     fclose(out);
 }
 
+void sfj_test_host_init(sfj_test_host *h, const char *dir)
+{
+    memset(h, 0, sizeof *h);
+    h->dir = sfj_test_path(dir, "mirrors");
+    h->prov = sfj_test_path(dir, "terminals.conf");
+    h->log = sfj_test_path(dir, "host.log");
+}
+
+void sfj_test_host_done(sfj_test_host *h)
+{
+    sfj_test_host_stop(h, SIGKILL);
+    free(h->dir);
+    free(h->prov);
+    free(h->log);
+    h->dir = h->prov = h->log = NULL;
+}
+
 void sfj_test_host_stop(sfj_test_host *h, int sig)
 {
     int status = 0;

@@ -32,6 +32,12 @@ void sfj_test_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
  * back) unless h->port < 0 (serial only). Aborts the test on failure. */
 void sfj_test_host_start(sfj_test_host *h);
 
+/* The usual files of a host under `dir`: mirrors/, terminals.conf,
+ * host.log (malloc'd; sfj_test_host_done stops the host and frees
+ * them). */
+void sfj_test_host_init(sfj_test_host *h, const char *dir);
+void sfj_test_host_done(sfj_test_host *h);
+
 /* Stop with `sig`; for SIGTERM the exit status must be 0. */
 void sfj_test_host_stop(sfj_test_host *h, int sig);
 

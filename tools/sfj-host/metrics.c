@@ -276,6 +276,14 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric of one sample without labels. */
+static void scalar(FILE *f, const char *name, const char *type,
+                   const char *help, uint64_t v)
+{
+    head(f, name, type, help);
+    fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
 static void render(FILE *f)
 {
     long long now = wall_ms();
@@ -283,23 +291,17 @@ static void render(FILE *f)
     uint64_t cum = 0;
 
     each_term(NULL, now, 0, &connected, &provisioned);
-    head(f, "sfj_host_terminals_connected", "gauge",
-         "Terminals with an authenticated session.");
-    fprintf(f, "sfj_host_terminals_connected %zu\n", connected);
-    head(f, "sfj_host_terminals_provisioned", "gauge",
-         "Terminals this gateway serves (file, and table rows seen).");
-    fprintf(f, "sfj_host_terminals_provisioned %zu\n", provisioned);
-    head(f, "sfj_host_links_open", "gauge",
-         "Stream links open, authenticated or not.");
-    fprintf(f, "sfj_host_links_open %zu\n", g_m.links);
-    head(f, "sfj_host_sessions_total", "counter",
-         "Authenticated sessions started.");
-    fprintf(f, "sfj_host_sessions_total %llu\n",
-            (unsigned long long)g_m.sessions);
-    head(f, "sfj_host_entries_stored_total", "counter",
-         "Entries stored durably (duplicates not counted).");
-    fprintf(f, "sfj_host_entries_stored_total %llu\n",
-            (unsigned long long)g_m.entries);
+    scalar(f, "sfj_host_terminals_connected", "gauge",
+           "Terminals with an authenticated session.", connected);
+    scalar(f, "sfj_host_terminals_provisioned", "gauge",
+           "Terminals this gateway serves (file, and table rows seen).",
+           provisioned);
+    scalar(f, "sfj_host_links_open", "gauge",
+           "Stream links open, authenticated or not.", g_m.links);
+    scalar(f, "sfj_host_sessions_total", "counter",
+           "Authenticated sessions started.", g_m.sessions);
+    scalar(f, "sfj_host_entries_stored_total", "counter",
+           "Entries stored durably (duplicates not counted).", g_m.entries);
     head(f, "sfj_host_commit_seconds", "histogram",
          "Durable store commits (group puts), in seconds.");
     for (k = 0; k < NBOUNDS; k++) {
@@ -317,10 +319,9 @@ static void render(FILE *f)
     for (k = 1; k < NREASONS; k++)
         fprintf(f, "sfj_host_refusals_total{reason=\"%s\"} %llu\n",
                 g_reasons[k], (unsigned long long)g_m.refusals[k]);
-    head(f, "sfj_host_store_errors_total", "counter",
-         "Store puts that failed for the store's own reasons.");
-    fprintf(f, "sfj_host_store_errors_total %llu\n",
-            (unsigned long long)g_m.store_errors);
+    scalar(f, "sfj_host_store_errors_total", "counter",
+           "Store puts that failed for the store's own reasons.",
+           g_m.store_errors);
     head(f, "sfj_host_reloads_total", "counter",
          "Provisioning reloads (SIGHUP) by result.");
     fprintf(f, "sfj_host_reloads_total{result=\"ok\"} %llu\n",
