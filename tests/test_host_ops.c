@@ -365,6 +365,20 @@ static void test_sighup_reload(void **state)
     assert_int_equal(sfj_forwarder_flush(f->fw[1], 30000), 0);
     assert_true(scrape(f, "sfj_host_terminals_provisioned") == 1);
 
+    /* B's line changed (another terminal id): its session ends and its
+     * HELLO no longer matches; changed back, it is served again, its
+     * mirror reopened under the new entry. */
+    provision_only(f, 1, "T-B2");
+    kill(f->host.pid, SIGHUP);
+    wait_log(f, "reloaded: 0 added, 1 changed, 0 removed, 0 unchanged", 1);
+    assert_int_equal(count_lines(f->host.log, "provisioning changed"), 1);
+    sfj_test_append(f->j[1], 1);
+    assert_int_equal(sfj_forwarder_flush(f->fw[1], 1500), SFJ_ETIMEDOUT);
+    provision_only(f, 1, "T-B");
+    kill(f->host.pid, SIGHUP);
+    wait_log(f, "reloaded: 0 added, 1 changed, 0 removed, 0 unchanged", 2);
+    assert_int_equal(sfj_forwarder_flush(f->fw[1], 30000), 0);
+
     sfj_forwarder_free(f->fw[0]);
     sfj_forwarder_free(f->fw[1]);
     f->fw[0] = f->fw[1] = NULL;
