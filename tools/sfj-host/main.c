@@ -318,6 +318,14 @@ static int parse_args(int argc, char **argv, opts *o)
             o->cfg.verbose = 1;
             break;
         case 'T':
+            /* Checked before anything listens or prints. */
+            if (strrchr(optarg, ':') == NULL ||
+                !valid_port(strrchr(optarg, ':') + 1)) {
+                host_log("--metrics wants HOST:PORT with a port 0..65535, "
+                         "got %s",
+                         optarg);
+                return HOST_EXIT_USAGE;
+            }
             o->metrics = optarg;
             break;
         case '1':
@@ -742,12 +750,8 @@ int main(int argc, char **argv)
             host_log("--listen wants HOST:PORT with a port 0..65535, got %s",
                      o.listen[i]);
     }
-    if (rc == HOST_EXIT_OK && o.metrics != NULL) {
+    if (rc == HOST_EXIT_OK && o.metrics != NULL)
         rc = listen_on(o.metrics, "metrics", &mfd);
-        if (rc == HOST_EXIT_USAGE)
-            host_log("--metrics wants HOST:PORT with a port 0..65535, got %s",
-                     o.metrics);
-    }
     if (rc == HOST_EXIT_OK && o.serial != NULL)
         rc = open_serial(&o, &serial);
     if (rc == HOST_EXIT_OK) {
