@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "sfj/sys/internal.h"
 #include "support/hosttest.h"
@@ -87,6 +88,18 @@ static void start_fwd(fx *f, int k)
     o = sfj_test_tcp_opts(addr, sizeof addr, f->host.port, &f->st);
     assert_int_equal(sfj_forwarder_new(f->j[k], &o, &f->fw[k]), 0);
     assert_int_equal(sfj_forwarder_start(f->fw[k]), 0);
+}
+
+/* The journal id of `j` in hex, into `out` (33 bytes). */
+static const char *hex_of(sfj_journal *j, char *out)
+{
+    uint8_t jid[16];
+    int i;
+
+    assert_int_equal(sfj_journal_id(j, jid), 0);
+    for (i = 0; i < 16; i++)
+        sprintf(out + 2 * i, "%02x", jid[i]);
+    return out;
 }
 
 static uint64_t head(sfj_journal *j)
@@ -169,7 +182,6 @@ static void test_metrics(void **state)
 {
     fx *f = *state;
     char *page, name[200], hex[33];
-    uint8_t jid[16];
     sfj_journal *stranger = NULL;
     sfj_keys *other = sfj_test_keys(99);
     char *spath = sfj_test_path(f->dir, "stranger"), addr[64];
@@ -177,7 +189,7 @@ static void test_metrics(void **state)
     sfj_forwarder *sfw = NULL;
     struct sockaddr_in sa;
     uint64_t total;
-    int stuck, i;
+    int stuck;
 
     open_terminal(f, 0, "T-METRICS");
     sfj_test_provision(f->host.prov, f->j[0], f->keys[0], "T-METRICS");
@@ -224,13 +236,10 @@ static void test_metrics(void **state)
     assert_true(sample(page, "sfj_host_store_errors_total") == 0);
     assert_true(sample(page, "sfj_host_refusals_total{reason=\"bad_auth\"}") ==
                 0);
-    assert_int_equal(sfj_journal_id(f->j[0], jid), 0);
-    for (i = 0; i < 16; i++)
-        sprintf(hex + 2 * i, "%02x", jid[i]);
     snprintf(name, sizeof name,
              "sfj_host_terminal_lag_entries{terminal=\"T-METRICS\","
              "journal=\"%s\"}",
-             hex);
+             hex_of(f->j[0], hex));
     assert_true(sample(page, name) == 0);
     snprintf(name, sizeof name,
              "sfj_host_terminal_last_ack_age_seconds{terminal=\"T-METRICS\","
@@ -269,6 +278,62 @@ static void test_metrics(void **state)
     free(spath);
 }
 
+/* A mirror at its size cap: the refused commits count as store errors,
+ * what was stored is counted once, and the terminal's lag shows what is
+ * waiting. */
+static void test_metrics_store_full(void **state)
+{
+    fx *f = *state;
+    sfj_event ev = SFJ_EVENT_INIT;
+    uint8_t payload[3000];
+    char *page;
+    uint64_t seq;
+    double stored, lag;
+    uint64_t mlast;
+    char name[200], hex[33];
+    int i;
+
+    open_terminal(f, 0, "T-FULL");
+    sfj_test_provision(f->host.prov, f->j[0], f->keys[0], "T-FULL");
+    snprintf(f->host.extra, sizeof f->host.extra,
+             "--metrics 127.0.0.1:0 --max-bytes 1048576 --window 8");
+    sfj_test_host_start(&f->host);
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = payload;
+    ev.payload_len = sizeof payload;
+    /* Incompressible: 600 entries are about twice the mirror's cap; a
+     * small window keeps the batches small, so the mirror fills up to
+     * its cap. */
+    for (i = 0; i < 600; i++) {
+        randombytes_buf(payload, sizeof payload);
+        assert_int_equal(sfj_append(f->j[0], &ev, &seq), 0);
+    }
+    start_fwd(f, 0);
+    for (i = 0; i < 200 && scrape(f, "sfj_host_store_errors_total") == 0; i++)
+        usleep(100000);
+    page = http_get(f->host.metrics_port, "/metrics");
+    assert_true(sample(page, "sfj_host_store_errors_total") >= 1);
+    stored = sample(page, "sfj_host_entries_stored_total");
+    assert_true(stored > 0 && stored < (double)head(f->j[0]));
+    snprintf(
+        name, sizeof name,
+        "sfj_host_terminal_lag_entries{terminal=\"T-FULL\",journal=\"%s\"}",
+        hex_of(f->j[0], hex));
+    lag = sample(page, name);
+    free(page);
+    sfj_forwarder_free(f->fw[0]);
+    f->fw[0] = NULL;
+    /* The link gone, nothing more arrives: the counter is final. */
+    wait_sample(f, "sfj_host_terminals_connected", 0);
+    stored = scrape(f, "sfj_host_entries_stored_total");
+    sfj_test_host_stop(&f->host, SIGTERM);
+    /* What the counter said is what the mirror holds, and the terminal
+     * was shown to lag. */
+    mlast = sfj_test_mirror_head(f->host.dir, f->j[0]);
+    assert_true((double)mlast == stored);
+    assert_true(lag > 0);
+}
+
 /* Count the lines of `path` that contain `needle`. */
 static int count_lines(const char *path, const char *needle)
 {
@@ -303,6 +368,15 @@ static void provision_only(fx *f, int k, const char *tid)
     sfj_test_provision(tmp, f->j[k], f->keys[k], tid);
     assert_int_equal(rename(tmp, f->host.prov), 0);
     free(tmp);
+}
+
+/* Provision terminal `k` alone as `tid`, send SIGHUP, and wait for the
+ * `n`th log line saying `what`. */
+static void reload_as(fx *f, int k, const char *tid, const char *what, int n)
+{
+    provision_only(f, k, tid);
+    kill(f->host.pid, SIGHUP);
+    wait_log(f, what, n);
 }
 
 static void test_sighup_reload(void **state)
@@ -354,9 +428,8 @@ static void test_sighup_reload(void **state)
     /* A removed: its session ends and its next HELLO is refused; B goes
      * on. */
     refused = count_lines(f->host.log, "refused journal");
-    provision_only(f, 1, "T-B");
-    kill(f->host.pid, SIGHUP);
-    wait_log(f, "reloaded: 0 added, 0 changed, 1 removed, 1 unchanged", 1);
+    reload_as(f, 1, "T-B",
+              "reloaded: 0 added, 0 changed, 1 removed, 1 unchanged", 1);
     assert_int_equal(count_lines(f->host.log, "no longer provisioned"), 1);
     sfj_test_append(f->j[0], 4);
     assert_int_equal(sfj_forwarder_flush(f->fw[0], 1500), SFJ_ETIMEDOUT);
@@ -368,15 +441,13 @@ static void test_sighup_reload(void **state)
     /* B's line changed (another terminal id): its session ends and its
      * HELLO no longer matches; changed back, it is served again, its
      * mirror reopened under the new entry. */
-    provision_only(f, 1, "T-B2");
-    kill(f->host.pid, SIGHUP);
-    wait_log(f, "reloaded: 0 added, 1 changed, 0 removed, 0 unchanged", 1);
+    reload_as(f, 1, "T-B2",
+              "reloaded: 0 added, 1 changed, 0 removed, 0 unchanged", 1);
     assert_int_equal(count_lines(f->host.log, "provisioning changed"), 1);
     sfj_test_append(f->j[1], 1);
     assert_int_equal(sfj_forwarder_flush(f->fw[1], 1500), SFJ_ETIMEDOUT);
-    provision_only(f, 1, "T-B");
-    kill(f->host.pid, SIGHUP);
-    wait_log(f, "reloaded: 0 added, 1 changed, 0 removed, 0 unchanged", 2);
+    reload_as(f, 1, "T-B",
+              "reloaded: 0 added, 1 changed, 0 removed, 0 unchanged", 2);
     assert_int_equal(sfj_forwarder_flush(f->fw[1], 30000), 0);
 
     sfj_forwarder_free(f->fw[0]);
@@ -392,6 +463,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_store_full, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_sighup_reload, setup, teardown),
     };
 

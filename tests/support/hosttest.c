@@ -214,6 +214,29 @@ void sfj_test_append(sfj_journal *j, int n)
         pthread_join(th[i], NULL);
 }
 
+uint64_t sfj_test_mirror_head(const char *host_dir, sfj_journal *term)
+{
+    sfj_journal_opts mo = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *m = NULL;
+    uint8_t jid[16];
+    char hj[33], *path;
+    uint64_t head = 0;
+    int rc;
+
+    assert_int_equal(sfj_journal_id(term, jid), 0);
+    hex(jid, 16, hj);
+    path = sfj_test_path(host_dir, hj);
+    mo.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
+    rc = sfj_journal_open(path, NULL, &mo, &m);
+    free(path);
+    if (rc == SFJ_ENOTFOUND)
+        return 0;
+    assert_int_equal(rc, 0);
+    assert_int_equal(sfj__journal_head(m, &head, NULL), 0);
+    assert_int_equal(sfj_journal_close(m), 0);
+    return head;
+}
+
 uint64_t sfj_test_mirror_equal(const char *host_dir, sfj_journal *term,
                                const sfj_keys *keys)
 {

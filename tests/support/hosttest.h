@@ -44,6 +44,10 @@ void sfj_test_host_stop(sfj_test_host *h, int sig);
 /* Append `n` NOTE entries (from 8 threads when n >= 1000). */
 void sfj_test_append(sfj_journal *j, int n);
 
+/* The newest seq of `term`'s mirror under `host_dir` (0: no mirror yet),
+ * read-only. */
+uint64_t sfj_test_mirror_head(const char *host_dir, sfj_journal *term);
+
 /* Open the mirror of `term` under `host_dir` and check it holds every
  * seq 1..terminal head exactly once, byte for byte. Returns the number of
  * entries compared; fails the test otherwise. */

@@ -42,7 +42,8 @@
 /* What the metrics endpoint shows of one terminal (metrics.c). */
 typedef struct host_term_stats {
     uint64_t announced; /* newest seq the terminal said (or showed) it holds */
-    uint64_t stored;    /* the store's head after this gateway's last put */
+    uint64_t stored;    /* the store's head as this gateway last saw it */
+    int seen;           /* `stored` is known (a session started) */
     long long ack_ms;   /* wall clock of the last ACK sent; 0: none yet */
 } host_term_stats;
 
@@ -255,17 +256,16 @@ void host_metrics_stop(void);
 int host_metrics_event(void *tag, uint32_t events);
 /* Timeouts of scrapes. */
 void host_metrics_tick(long long now);
-/* Hooks: stream links open; an authenticated session started; a refusal
- * (a HELLO status, or HOST_REFUSED_RECORD); a reload's result; a
- * terminal's announced head; `n` new entries stored up to `last`; an ACK
- * sent. */
+/* Hooks: stream links open; an authenticated session of `t` started,
+ * the terminal announcing `announced`, the store's head `head`; a refusal
+ * (a HELLO status, or HOST_REFUSED_RECORD); a reload's result; a seq the
+ * terminal showed it holds; an ACK sent. */
 #define HOST_REFUSED_RECORD 7
 void host_metrics_links(size_t n);
-void host_metrics_session(void);
+void host_metrics_session(host_terminal *t, uint64_t announced, uint64_t head);
 void host_metrics_refusal(unsigned reason);
 void host_metrics_reload(int ok);
 void host_metrics_announced(host_terminal *t, uint64_t last_seq);
-void host_metrics_stored(host_terminal *t, size_t n, uint64_t last);
 void host_metrics_acked(host_terminal *t);
 /* The store's put, timed for the commit latency and counted for store
  * errors: every put of the sessions goes through it. */

@@ -145,9 +145,24 @@ void host_metrics_links(size_t n)
     g_m.links = n;
 }
 
-void host_metrics_session(void)
+/* The store's head of `t` is `head`: entries beyond the head seen before
+ * are new (counted only once a session has shown where it stood). */
+static void store_head(host_terminal *t, uint64_t head, int count)
+{
+    if (head <= t->m.stored)
+        return;
+    if (count && t->m.seen)
+        g_m.entries += head - t->m.stored;
+    t->m.stored = head;
+    host_metrics_announced(t, head);
+}
+
+void host_metrics_session(host_terminal *t, uint64_t announced, uint64_t head)
 {
     g_m.sessions++;
+    store_head(t, head, 0);
+    t->m.seen = 1;
+    host_metrics_announced(t, announced);
 }
 
 void host_metrics_refusal(unsigned reason)
@@ -170,14 +185,6 @@ void host_metrics_announced(host_terminal *t, uint64_t last_seq)
         t->m.announced = last_seq;
 }
 
-void host_metrics_stored(host_terminal *t, size_t n, uint64_t last)
-{
-    g_m.entries += n;
-    if (last > t->m.stored)
-        t->m.stored = last;
-    host_metrics_announced(t, last);
-}
-
 void host_metrics_acked(host_terminal *t)
 {
     t->m.ack_ms = wall_ms();
@@ -198,11 +205,15 @@ void host_store_put(host_store *st, host_put *items, size_t n)
     g_m.buckets[k]++;
     g_m.commits++;
     g_m.commit_sum += s;
-    /* A refusal of a record is the terminal's; anything else means the
-     * store could not do its part. */
+    /* New entries are what the head grew by (a batch the store could not
+     * commit whole may report records it did not keep). A refusal of a
+     * record is the terminal's; anything else means the store could not
+     * do its part. */
     for (i = 0; i < n; i++) {
         int rc = items[i].rc;
 
+        if (rc != SFJ_ELINK && rc != SFJ_ECLOSED)
+            store_head(items[i].t, items[i].last, 1);
         if (rc != SFJ_OK && rc != SFJ_EPROTO && rc != SFJ_ESTATE &&
             rc != SFJ_EAUTH && rc != SFJ_ECORRUPT && rc != SFJ_ECLOSED)
             g_m.store_errors++;

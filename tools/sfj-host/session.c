@@ -276,7 +276,6 @@ static int batch_done(host_session *s, const host_put *p)
     s->nrec = 0;
     s->batch_used = 0;
     s->next = p->first + p->stored;
-    host_metrics_stored(p->t, p->stored, p->last);
     if ((p->stored > 0 || s->need_ack) && p->rc != SFJ_ELINK &&
         p->rc != SFJ_ECLOSED)
         send_ack(s, p->last, p->chain);
@@ -535,8 +534,7 @@ static void on_hello_v1(host_session *s, const sfj__frame *fr)
     s->term = t;
     s->next = last + 1;
     s->state = SESS_ONLINE;
-    host_metrics_session();
-    host_metrics_announced(t, h.last_seq);
+    host_metrics_session(t, h.last_seq, last);
     s->gap_naked = 0;
     s->bad_streak = 0;
     if (s->cfg->verbose)
@@ -702,8 +700,6 @@ static int promote(host_session *s)
     sfj__lsess_move(&s->live, &s->pend);
     s->pend_term = NULL;
     s->v1 = 0;
-    host_metrics_session();
-    host_metrics_announced(t, s->pend_last);
     t->owner = s;
     s->term = t;
     s->nrec = 0;
@@ -713,6 +709,8 @@ static int promote(host_session *s)
     if (src == SFJ_OK)
         src = st->ops->head(st, t, &last, NULL, NULL);
     s->next = last + 1;
+    if (src == SFJ_OK)
+        host_metrics_session(t, s->pend_last, last);
     if (src != SFJ_OK)
         return rc != 0 ? rc : store_failed(s, src);
     s->gap_naked = 0;
