@@ -767,48 +767,52 @@ static void test_refs(void **state)
 static void test_progress(void **state)
 {
     fixture *f = *state;
-    char buf[4096], *slave;
-    size_t got = 0;
-    ssize_t n;
-    pid_t pid;
-    int master, status = 0;
+    const char *argv[] = {"sfj-dump", f->path, "-o", "csv", NULL};
+    char buf[4096];
 
     build_fixed(f);
     setenv("SFJ_PROGRESS_MS", "0", 1); /* draw at every entry */
     assert_int_equal(run(f, f->path, "-o", "csv", NULL), 0);
     expect_seqs(f, "1,2,3,4,5,6");
     expect_out_err_empty(f);
-    master = posix_openpt(O_RDWR | O_NOCTTY);
-    assert_true(master >= 0);
-    assert_int_equal(grantpt(master), 0);
-    assert_int_equal(unlockpt(master), 0);
-    slave = ptsname(master);
-    assert_non_null(slave);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(slave, O_RDWR | O_NOCTTY);
-
-        if (fd < 0 || dup2(fd, 2) < 0 || freopen(f->out, "w", stdout) == NULL)
-            _exit(127);
-        alarm(30);
-        execl(sfj_test_tool("sfj-dump"), "sfj-dump", f->path, "-o", "csv",
-              (char *)NULL);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    fcntl(master, F_SETFL, O_NONBLOCK);
-    while (got < sizeof buf - 1 &&
-           (n = read(master, buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)n;
-    buf[got] = '\0';
-    close(master);
+    assert_int_equal(sfj_test_run_tty(NULL, f->out, buf, sizeof buf, 30,
+                                      sfj_test_tool("sfj-dump"), argv),
+                     0);
     unsetenv("SFJ_PROGRESS_MS");
     if (strstr(buf, "\rsfj-dump: listing ") == NULL ||
         strstr(buf, "/6 entries, ") == NULL || strstr(buf, "\r\033[K") == NULL)
         fail_msg("no progress on the TTY: %s", buf);
     expect_seqs(f, "1,2,3,4,5,6");
+}
+
+/* --verify shows its progress on a TTY, with and without decryption;
+ * nothing when stderr is a file. */
+static void test_verify_progress(void **state)
+{
+    fixture *f = *state;
+    const char *plain[] = {"sfj-dump", f->path, "--verify", NULL};
+    const char *keyed[] = {"sfj-dump", f->path,    "--verify",
+                           "-k",       f->keyfile, NULL};
+    char buf[4096];
+
+    build_fixed(f);
+    setenv("SFJ_PROGRESS_MS", "0", 1);
+    assert_int_equal(run(f, f->path, "--verify", "-k", f->keyfile, NULL), 0);
+    expect_out_err_empty(f);
+    assert_int_equal(sfj_test_run_tty(NULL, f->out, buf, sizeof buf, 30,
+                                      sfj_test_tool("sfj-dump"), plain),
+                     0);
+    if (strstr(buf, "\rsfj-dump: verifying 100% 6/6 entries, ") == NULL ||
+        strstr(buf, "\r\033[K") == NULL)
+        fail_msg("no verify progress on the TTY: %s", buf);
+    assert_int_equal(sfj_test_run_tty(NULL, f->out, buf, sizeof buf, 30,
+                                      sfj_test_tool("sfj-dump"), keyed),
+                     0);
+    unsetenv("SFJ_PROGRESS_MS");
+    if (strstr(buf, "\rsfj-dump: verifying (decrypting) 100% 6/6 entries") ==
+        NULL)
+        fail_msg("no decrypting verify progress on the TTY: %s", buf);
+    expect_contains(f->out, "OK");
 }
 
 /* Wait (10 s at most) until the CSV being written lists `want`. */
@@ -1091,6 +1095,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_progress, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_progress, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_follow, sfj_test_setup,
                                         sfj_test_teardown),

@@ -523,26 +523,7 @@ static void child_terminal(fx *f, int port)
  * the host has not created it yet). */
 static uint64_t mirror_head(fx *f)
 {
-    sfj_journal_opts mo = SFJ_JOURNAL_OPTS_INIT;
-    sfj_journal *m = NULL;
-    uint8_t jid[16];
-    char hj[33], *path;
-    uint64_t head = 0;
-    int i, rc;
-
-    assert_int_equal(sfj_journal_id(f->j, jid), 0);
-    for (i = 0; i < 16; i++)
-        sprintf(hj + 2 * i, "%02x", jid[i]);
-    path = sfj_test_path(f->host.dir, hj);
-    mo.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
-    rc = sfj_journal_open(path, NULL, &mo, &m);
-    free(path);
-    if (rc == SFJ_ENOTFOUND)
-        return 0;
-    assert_int_equal(rc, 0);
-    assert_int_equal(sfj__journal_head(m, &head, NULL), 0);
-    assert_int_equal(sfj_journal_close(m), 0);
-    return head;
+    return sfj_test_mirror_head(f->host.dir, f->j);
 }
 
 /* A mirror capped at 1 MiB fills up: the host's commits fail with

@@ -70,6 +70,11 @@ static void test_listen_port_out_of_range(void **state)
                                   "--listen", bad[i], NULL),
                          64);
         assert_one_line_error(f, "--listen");
+        assert_int_equal(run_host(f, "--dir", dir, "--provision", prov,
+                                  "--listen", "127.0.0.1:0", "--metrics",
+                                  bad[i], NULL),
+                         64);
+        assert_one_line_error(f, "--metrics");
     }
     free(prov);
     free(dir);

@@ -242,6 +242,30 @@ static void test_ingest_and_export(void **state)
             run_tool(f, "sfj-dump", to, "--verify", "--pubkey", hp, NULL), 0);
         free(to);
     }
+    /* On a TTY the export shows its progress (stderr), in a file not:
+     * the run above wrote nothing there. */
+    {
+        char *to = sfj_test_path(f->dir, "export-tty");
+        char *out = sfj_test_path(f->dir, "tool.out");
+        char *terr = sfj_test_path(f->dir, "tool.err");
+        const char *argv[] = {"sfj-host", "export",    "--store",
+                              g_pg.url,   "--journal", hj,
+                              "--to",     to,          NULL};
+        char buf[4096];
+
+        assert_false(sfj_test_file_contains(terr, "exporting"));
+        setenv("SFJ_PROGRESS_MS", "0", 1);
+        assert_int_equal(sfj_test_run_tty(NULL, out, buf, sizeof buf, 60,
+                                          sfj_test_tool("sfj-host"), argv),
+                         0);
+        unsetenv("SFJ_PROGRESS_MS");
+        if (strstr(buf, "\rsfj-host: exporting 100% ") == NULL ||
+            strstr(buf, "\r\033[K") == NULL)
+            fail_msg("no export progress on the TTY: %s", buf);
+        free(to);
+        free(out);
+        free(terr);
+    }
     /* An unknown journal is a clear refusal with its own exit code. */
     assert_int_equal(run_tool(f, "sfj-host", "export", "--store", g_pg.url,
                               "--journal", "00000000000000000000000000000000",
@@ -438,6 +462,30 @@ static void test_provision_table(void **state)
     }
     assert_true(table_equal(f->j[0]) >= 40);
     assert_true(table_equal(f->j[1]) >= 40);
+
+    /* A row deleted: the gateway serves what it looked up until SIGHUP,
+     * then looks the terminal up again at its next HELLO and refuses it;
+     * the other terminal is served on. */
+    sfj_test_pg_exec(c, "DELETE FROM sfj_terminal WHERE terminal_id = "
+                        "'T-PG-PROV1'");
+    fw = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 3);
+    assert_int_equal(sfj_forwarder_flush(fw, 30000), 0);
+    sfj_forwarder_free(fw);
+    kill(f->host.pid, SIGHUP);
+    for (i = 0;
+         i < 100 && !sfj_test_file_contains(f->host.log, "looked up again");
+         i++)
+        usleep(50000);
+    assert_true(sfj_test_file_contains(f->host.log, "looked up again"));
+    sfj_test_append(f->j[0], 2);
+    fw = start_fwd(f, f->j[0], f->host.port);
+    assert_int_not_equal(sfj_forwarder_flush(fw, 1500), 0);
+    sfj_forwarder_free(fw);
+    fw = start_fwd(f, f->j[1], f->host.port);
+    sfj_test_append(f->j[1], 2);
+    assert_int_equal(sfj_forwarder_flush(fw, 30000), 0);
+    sfj_forwarder_free(fw);
 
     /* A malformed row: refused as not provisioned, with a clear line in
      * the gateway's log; the gateway keeps serving. */

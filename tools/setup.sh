@@ -37,20 +37,56 @@ sfj_install_packages() {
     apt-get install -y -qq --no-install-recommends $missing </dev/null
 }
 
+# Copy the build's output (stdin) into the log file $1; on a terminal,
+# show its progress on stderr as the tools do (docs/CLI.md, "Progress"):
+# one line rewritten with carriage returns, with cmake's percentage and
+# the time left, cleared at the end. Nothing else is shown.
+sfj_progress_filter() {
+    local log=$1 line pct el left=""
+    : >"$log"
+    if [ ! -t 2 ]; then
+        cat >>"$log"
+        return 0
+    fi
+    local start=$SECONDS
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >>"$log"
+        [[ $line =~ ^\[\ *([0-9]+)%\] ]] || continue
+        pct=${BASH_REMATCH[1]}
+        el=$((SECONDS - start))
+        left=""
+        if [ "$pct" -gt 0 ] && [ "$pct" -lt 100 ] && [ "$el" -gt 0 ]; then
+            left=", $((el * (100 - pct) / pct)) s left"
+        fi
+        printf '\rsfj: building %3d%%, %d s%s  ' "$pct" "$el" "$left" >&2
+    done
+    printf '\r\033[K' >&2
+}
+
 sfj_build() {
     # shellcheck disable=SC2086
     local log
     mkdir -p "$SFJ_BUILD"
     log="$SFJ_BUILD/build.log"
     echo "sfj: building in $SFJ_BUILD (log: $log)"
+    # The status of the build, not of the filter, decides.
     # shellcheck disable=SC2086
-    if ! { cmake -S "$SFJ_ROOT" -B "$SFJ_BUILD" \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo ${SFJ_CMAKE_ARGS:-} &&
-        cmake --build "$SFJ_BUILD" -j"$(nproc)"; } >"$log" 2>&1; then
+    {
+        if cmake -S "$SFJ_ROOT" -B "$SFJ_BUILD" \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo ${SFJ_CMAKE_ARGS:-} &&
+            cmake --build "$SFJ_BUILD" -j"$(nproc)"; then
+            echo 0 >"$log.rc"
+        else
+            echo 1 >"$log.rc"
+        fi
+    } 2>&1 | sfj_progress_filter "$log"
+    if [ "$(cat "$log.rc" 2>/dev/null)" != 0 ]; then
+        rm -f "$log.rc"
         tail -n 60 "$log" >&2
         echo "sfj: build failed; full log in $log" >&2
         return 1
     fi
+    rm -f "$log.rc"
 }
 
 sfj_setup() {

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_progress.h"
 #include "sim.h"
 
 /* Journal an event the recovery steps need; a SIM_* code. */
@@ -120,33 +121,35 @@ static int settle(sim *s)
     return rc;
 }
 
-/* Let the forwarder drain the backlog, showing progress. */
+/* Let the forwarder drain the backlog: its progress on a TTY (stderr),
+ * the size of the backlog once in the story. */
 static int drain(sim *s)
 {
-    int tty = isatty(STDOUT_FILENO), tick = 0, rc;
     sfj_stats st = SFJ_STATS_INIT;
+    sfj__progress pr;
+    uint64_t total;
+    int tick = 0, rc;
 
-    for (;;) {
-        if ((rc = sfj_stats_get(s->j, &st)) != SFJ_OK)
-            return sim_fail(s, "stats", rc);
-        if (tty)
-            printf("\r  forwarding backlog: %6llu entries left ",
-                   (unsigned long long)st.unacked);
-        else if (tick % 10 == 0 || st.unacked == 0)
-            printf("  forwarding backlog: %llu entries left\n",
-                   (unsigned long long)st.unacked);
-        fflush(stdout);
-        if (st.unacked == 0)
-            break;
+    if ((rc = sfj_stats_get(s->j, &st)) != SFJ_OK)
+        return sim_fail(s, "stats", rc);
+    total = st.unacked;
+    printf("  forwarding backlog: %llu entries\n", (unsigned long long)total);
+    fflush(stdout);
+    sfj__progress_start(&pr, "pos-sim", "forwarding backlog", "entries", total);
+    while (st.unacked > 0) {
         if (++tick > 600) {
-            printf("\n");
+            sfj__progress_end(&pr);
             fprintf(stderr, "pos-sim: backlog not drained after 60 s\n");
             return SIM_FAILED;
         }
         usleep(100 * 1000);
+        if ((rc = sfj_stats_get(s->j, &st)) != SFJ_OK) {
+            sfj__progress_end(&pr);
+            return sim_fail(s, "stats", rc);
+        }
+        sfj__progress_step(&pr, total > st.unacked ? total - st.unacked : 0);
     }
-    if (tty)
-        printf("\n");
+    sfj__progress_end(&pr);
     /* A signed checkpoint goes last, so the host holds the final head. */
     if ((rc = sfj_forwarder_flush(s->fwd, 10000)) != SFJ_OK)
         return sim_fail(s, "flush", rc);

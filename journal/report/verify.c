@@ -276,8 +276,18 @@ static int check_tail(sfj_journal *j, sfj__verify_result *out)
     return SFJ_OK;
 }
 
+/* Records between two progress calls: rare enough to cost nothing. */
+#define PROGRESS_EVERY 4096
+
 int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
                 int decrypt, sfj__verify_result *out)
+{
+    return sfj__verify_watch(j, from, pubkey, decrypt, NULL, NULL, out);
+}
+
+int sfj__verify_watch(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
+                      int decrypt, sfj__verify_progress_cb progress,
+                      void *payload, sfj__verify_result *out)
 {
     sfj_query q = SFJ_QUERY_INIT;
     sfj_iter *it = NULL;
@@ -334,6 +344,8 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
         expect = seq + 1;
         out->last_seq = seq;
         out->entries++;
+        if (progress != NULL && out->entries % PROGRESS_EVERY == 0)
+            progress(out->entries, payload);
         rc = sfj__rec_hdr_decode(rec, len, &h);
         if (rc != SFJ_OK || h.seq != seq) {
             sfj__verify_result before = *out;
@@ -385,6 +397,8 @@ int sfj__verify(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
     }
     batch_free(&b);
     sfj_iter_free(it);
+    if (progress != NULL)
+        progress(out->entries, payload);
     if (rc == SFJ_OK && out->bad_seq == 0)
         rc = check_tail(j, out);
     return rc;

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Install sfj into a temporary prefix, then build the quickstart example out
 # of tree against it twice, with pkg-config and with find_package(sfj), and
-# run both builds.
+# run both builds. With tools on the shared library ($3 = 1, the default
+# SFJ_TOOLS_SHARED), each installed tool must load the installed
+# libsfj.so.1 (ldd) and run from there.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
+shared=${3:-0}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sfj-install.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
@@ -34,6 +37,27 @@ for tool in "$prefix"/bin/sfj-*; do
 done
 [ "$tools" -ge 5 ] || { echo "install test: only $tools tools installed" >&2; exit 1; }
 
+# The installed tools on the installed shared library: their RUNPATH
+# ($ORIGIN/../lib) finds it, never the build tree's copy.
+if [ "$shared" = 1 ]; then
+    for tool in "$prefix"/bin/sfj-*; do
+        [ -x "$tool" ] || continue
+        lib=$(env -u LD_LIBRARY_PATH ldd "$tool" | awk '$1 == "libsfj.so.1" {print $3}')
+        [ -n "$lib" ] && [ "$(realpath "$lib")" = "$(realpath "$libdir/libsfj.so.1")" ] || {
+            echo "install test: $(basename "$tool") loads libsfj.so.1 from '${lib:-nowhere}'," \
+                "not from $libdir" >&2
+            exit 1
+        }
+        env -u LD_LIBRARY_PATH "$tool" --version >/dev/null || {
+            echo "install test: $(basename "$tool") --version failed" >&2
+            exit 1
+        }
+    done
+    # A tool that uses the internal surface (SFJ_PRIVATE) works end to end.
+    env -u LD_LIBRARY_PATH "$prefix/bin/sfj-keygen" new "$work/key0" >/dev/null
+    env -u LD_LIBRARY_PATH "$prefix/bin/sfj-keygen" show "$work/key0" | grep -q "public key"
+fi
+
 # pkg-config
 cc -o "$work/qs-pc" "$src/examples/quickstart.c" \
     $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs sfj) \
@@ -47,4 +71,5 @@ cmake -S "$src/tests/install/consumer" -B "$work/consumer" \
     -DCMAKE_BUILD_RPATH="$libdir" >/dev/null
 cmake --build "$work/consumer" >/dev/null
 "$work/consumer/consumer" "$work/key2" "$work/j2" | grep -q "appended seq 7"
-echo "install test: pkg-config and find_package builds both ran"
+echo "install test: pkg-config and find_package builds both ran" \
+    "$([ "$shared" = 1 ] && echo "; tools on the installed libsfj.so.1")"

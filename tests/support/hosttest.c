@@ -112,6 +112,13 @@ void sfj_test_host_start(sfj_test_host *h)
         assert_true(strncmp(line, "listening ", 10) == 0);
         h->port = atoi(strrchr(line, ':') + 1);
         assert_true(h->port > 0);
+        /* The metrics address is printed after the listen addresses. */
+        if (strstr(h->extra, "--metrics") != NULL) {
+            assert_non_null(fgets(line, sizeof line, out));
+            assert_true(strncmp(line, "metrics ", 8) == 0);
+            h->metrics_port = atoi(strrchr(line, ':') + 1);
+            assert_true(h->metrics_port > 0);
+        }
     } else {
         usleep(200000); /* serial only: give it time to open the line */
         if (waitpid(pid, NULL, WNOHANG) == pid) {
@@ -122,6 +129,23 @@ void sfj_test_host_start(sfj_test_host *h)
         }
     }
     fclose(out);
+}
+
+void sfj_test_host_init(sfj_test_host *h, const char *dir)
+{
+    memset(h, 0, sizeof *h);
+    h->dir = sfj_test_path(dir, "mirrors");
+    h->prov = sfj_test_path(dir, "terminals.conf");
+    h->log = sfj_test_path(dir, "host.log");
+}
+
+void sfj_test_host_done(sfj_test_host *h)
+{
+    sfj_test_host_stop(h, SIGKILL);
+    free(h->dir);
+    free(h->prov);
+    free(h->log);
+    h->dir = h->prov = h->log = NULL;
 }
 
 void sfj_test_host_stop(sfj_test_host *h, int sig)
@@ -188,6 +212,29 @@ void sfj_test_append(sfj_journal *j, int n)
     }
     for (i = 0; i < 8; i++)
         pthread_join(th[i], NULL);
+}
+
+uint64_t sfj_test_mirror_head(const char *host_dir, sfj_journal *term)
+{
+    sfj_journal_opts mo = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *m = NULL;
+    uint8_t jid[16];
+    char hj[33], *path;
+    uint64_t head = 0;
+    int rc;
+
+    assert_int_equal(sfj_journal_id(term, jid), 0);
+    hex(jid, 16, hj);
+    path = sfj_test_path(host_dir, hj);
+    mo.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
+    rc = sfj_journal_open(path, NULL, &mo, &m);
+    free(path);
+    if (rc == SFJ_ENOTFOUND)
+        return 0;
+    assert_int_equal(rc, 0);
+    assert_int_equal(sfj__journal_head(m, &head, NULL), 0);
+    assert_int_equal(sfj_journal_close(m), 0);
+    return head;
 }
 
 uint64_t sfj_test_mirror_equal(const char *host_dir, sfj_journal *term,

@@ -15,10 +15,11 @@
 typedef struct sfj_test_host {
     pid_t pid;
     int port;
-    char *dir;       /* mirrors (NULL: a --store given in extra) */
-    char *prov;      /* provisioning file (NULL: none given) */
-    char *log;       /* stderr of the host */
-    char extra[256]; /* e.g. "--serial /dev/pts/3" (space separated) */
+    char *dir;        /* mirrors (NULL: a --store given in extra) */
+    char *prov;       /* provisioning file (NULL: none given) */
+    char *log;        /* stderr of the host */
+    char extra[256];  /* e.g. "--serial /dev/pts/3" (space separated) */
+    int metrics_port; /* bound port of "--metrics 127.0.0.1:0" in extra */
 } sfj_test_host;
 
 /* Append the provisioning line of journal `j` (key set `keys`, terminal
@@ -31,11 +32,21 @@ void sfj_test_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
  * back) unless h->port < 0 (serial only). Aborts the test on failure. */
 void sfj_test_host_start(sfj_test_host *h);
 
+/* The usual files of a host under `dir`: mirrors/, terminals.conf,
+ * host.log (malloc'd; sfj_test_host_done stops the host and frees
+ * them). */
+void sfj_test_host_init(sfj_test_host *h, const char *dir);
+void sfj_test_host_done(sfj_test_host *h);
+
 /* Stop with `sig`; for SIGTERM the exit status must be 0. */
 void sfj_test_host_stop(sfj_test_host *h, int sig);
 
 /* Append `n` NOTE entries (from 8 threads when n >= 1000). */
 void sfj_test_append(sfj_journal *j, int n);
+
+/* The newest seq of `term`'s mirror under `host_dir` (0: no mirror yet),
+ * read-only. */
+uint64_t sfj_test_mirror_head(const char *host_dir, sfj_journal *term);
 
 /* Open the mirror of `term` under `host_dir` and check it holds every
  * seq 1..terminal head exactly once, byte for byte. Returns the number of

@@ -2,8 +2,10 @@
 #define _GNU_SOURCE
 #include "support/testutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,4 +287,60 @@ const char *sfj_test_status_str(int status, char *buf, size_t cap)
     else
         snprintf(buf, cap, "status 0x%x", (unsigned)status);
     return buf;
+}
+
+int sfj_test_run_tty(const char *in, const char *out, char *tty, size_t cap,
+                     unsigned timeout_s, const char *path,
+                     const char *const *argv)
+{
+    struct pollfd pf;
+    size_t got = 0;
+    char drop[512];
+    ssize_t n;
+    pid_t pid;
+    int master, status = 0, done = 0;
+    char *slave;
+
+    master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 ||
+        (slave = ptsname(master)) == NULL)
+        abort();
+    pid = fork();
+    if (pid < 0)
+        abort();
+    if (pid == 0) {
+        int fd = open(slave, O_RDWR | O_NOCTTY);
+
+        if (fd < 0 || dup2(fd, 2) < 0 ||
+            freopen(in != NULL ? in : "/dev/null", "r", stdin) == NULL ||
+            freopen(out, "w", stdout) == NULL)
+            _exit(127);
+        close(master);
+        alarm(timeout_s);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    /* Read while it runs: a full terminal would block its writes. */
+    pf.fd = master;
+    pf.events = POLLIN;
+    for (;;) {
+        if (!done && waitpid(pid, &status, WNOHANG) == pid)
+            done = 1;
+        if (poll(&pf, 1, done ? 0 : 50) <= 0) {
+            if (done)
+                break;
+            continue;
+        }
+        n = got + 1 < cap ? read(master, tty + got, cap - 1 - got)
+                          : read(master, drop, sizeof drop);
+        if (n <= 0 && (n == 0 || errno != EINTR))
+            break; /* EIO: every slave descriptor is closed */
+        if (n > 0 && got + 1 < cap)
+            got += (size_t)n;
+    }
+    if (!done && waitpid(pid, &status, 0) != pid)
+        abort();
+    tty[got] = '\0';
+    close(master);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -64,6 +64,15 @@ int sfj_test_run_toolv(const char *name, const char *out, const char *err,
 int sfj_test_run_argv(const char *out, const char *err, unsigned timeout_s,
                       const char *const *argv);
 
+/* Run the program at `path` with the NULL-terminated `argv`, stdin from
+ * the file `in` (NULL: /dev/null), stdout into the file `out`, and
+ * stderr on a pseudo-terminal: what the terminal showed is copied into
+ * `tty` (NUL-terminated, at most cap - 1 bytes). Ended by SIGALRM after
+ * `timeout_s` seconds. Its exit code, or 128 + signal. */
+int sfj_test_run_tty(const char *in, const char *out, char *tty, size_t cap,
+                     unsigned timeout_s, const char *path,
+                     const char *const *argv);
+
 /* sfj_test_run_toolv with the fixture's out and err files and the
  * NULL-terminated arguments after `name`. */
 int sfj_test_run_tool(const sfj_test_fixture *f, const char *name, ...);

@@ -10,6 +10,7 @@
 #include "cli_time.h"
 #include "dump.h"
 #include "sfj/sys/internal.h"
+#include "cli_progress.h"
 #include "sfj/sys/verify.h"
 
 typedef struct report {
@@ -119,8 +120,14 @@ static void print_json(const report *p)
            p->ok ? "true" : "false");
 }
 
+static void on_progress(uint64_t entries, void *payload)
+{
+    sfj__progress_step(payload, entries);
+}
+
 int dump_verify(const dump_opts *o)
 {
+    sfj__progress prog;
     uint8_t jid[SFJ_JOURNAL_ID_BYTES], pk[32];
     sfj_journal *j = NULL;
     sfj_keys *keys = NULL;
@@ -136,8 +143,15 @@ int dump_verify(const dump_opts *o)
     /* Stats first: whatever checkpoint the meta names now must be among
      * the entries the walk will see (the journal only grows). */
     rc = sfj_stats_get(j, &st);
-    if (rc == SFJ_OK)
-        rc = sfj__verify(j, 0, o->pinned ? o->pin : NULL, keys != NULL, &p.r);
+    if (rc == SFJ_OK) {
+        sfj__progress_start(&prog, "sfj-dump",
+                            keys != NULL ? "verifying (decrypting)"
+                                         : "verifying",
+                            "entries", st.entries);
+        rc = sfj__verify_watch(j, 0, o->pinned ? o->pin : NULL, keys != NULL,
+                               on_progress, &prog, &p.r);
+        sfj__progress_end(&prog);
+    }
     if (rc == SFJ_ECORRUPT || rc == SFJ_EAUTH) {
         /* LMDB itself met a damaged page the walk cannot step past. */
         dump_err("%s: DAMAGED: the journal cannot be read past the damage: "

@@ -39,6 +39,14 @@
 #define HOST_EXIT_SHARDMAP                                                     \
     SFJ__EX_SHARDMAP /* --shards: unreadable, malformed, holes, overlaps */
 
+/* What the metrics endpoint shows of one terminal (metrics.c). */
+typedef struct host_term_stats {
+    uint64_t announced; /* newest seq the terminal said (or showed) it holds */
+    uint64_t stored;    /* the store's head as this gateway last saw it */
+    int seen;           /* `stored` is known (a session started) */
+    long long ack_ms;   /* wall clock of the last ACK sent; 0: none yet */
+} host_term_stats;
+
 typedef struct host_terminal {
     uint8_t journal_id[SFJ_JOURNAL_ID_BYTES];
     char terminal_id[SFJ_TERMINAL_ID_MAX + 1];
@@ -46,7 +54,12 @@ typedef struct host_terminal {
     uint8_t pubkey[32];
     sfj_journal *mirror;
     struct host_session *owner;
-    struct host_terminal *next; /* terminals loaded from the database */
+    struct host_terminal *next; /* terminals loaded from the database, or
+                                   added by a reload */
+    int from_file;              /* in cfg->dyn: added by a reload of the file */
+    int retired; /* removed or changed by a reload: never found again */
+    int stale;   /* from the table, before a reload: look it up again */
+    host_term_stats m;
 } host_terminal;
 
 typedef struct host_store host_store;
@@ -98,7 +111,8 @@ typedef struct host_session {
     sfj__lsess live; /* version 2: the authenticated session */
     sfj__lsess pend; /* version 2: message 2 sent, not yet confirmed */
     host_terminal *pend_term;
-    uint8_t *plain; /* an opened sealed frame */
+    uint64_t pend_last; /* the pending HELLO's last_seq (for the metrics) */
+    uint8_t *plain;     /* an opened sealed frame */
     long long opened_ms;
     char peer[96];
     host_terminal *term;
@@ -218,6 +232,44 @@ int host_store_shards_open(host_config *cfg, host_store **out);
 /* sfj-host export: a journal's copy from the database written as a
  * standard mirror directory. Returns an exit code. */
 int host_export(const char *url, const char *journal_hex, const char *to);
+
+/* Provisioning reload (SIGHUP; provision.c): read `path` again; on
+ * success terminals added can connect, removed or changed ones lose
+ * their session and are refused at their next HELLO, unchanged ones keep
+ * theirs; on failure one log line says why and nothing changes. With a
+ * provisioning table, the terminals taken from it are looked up again at
+ * their next HELLO. Returns 0 or -1. */
+int host_provision_reload(host_config *cfg, const char *path);
+
+/* Do two terminals have the same provisioning (terminal id, keys)? */
+int host_terminal_same(const host_terminal *a, const host_terminal *b);
+/* Serve `t` no more: its session ends (`why` logged), its mirror is
+ * closed and its link key wiped; pending handshakes for it are refused
+ * when they complete. It stays allocated (sessions may point at it). */
+void host_terminal_retire(host_terminal *t, const char *why);
+
+/* ---- Metrics endpoint (metrics.c) ----
+ * Served from the epoll loop `ep` on the listening socket `lfd`. */
+void host_metrics_start(host_config *cfg, int lfd, int ep);
+void host_metrics_stop(void);
+/* An epoll event whose data.ptr is `tag`: 1 when it was the endpoint's. */
+int host_metrics_event(void *tag, uint32_t events);
+/* Timeouts of scrapes. */
+void host_metrics_tick(long long now);
+/* Hooks: stream links open; an authenticated session of `t` started,
+ * the terminal announcing `announced`, the store's head `head`; a refusal
+ * (a HELLO status, or HOST_REFUSED_RECORD); a reload's result; a seq the
+ * terminal showed it holds; an ACK sent. */
+#define HOST_REFUSED_RECORD 7
+void host_metrics_links(size_t n);
+void host_metrics_session(host_terminal *t, uint64_t announced, uint64_t head);
+void host_metrics_refusal(unsigned reason);
+void host_metrics_reload(int ok);
+void host_metrics_announced(host_terminal *t, uint64_t last_seq);
+void host_metrics_acked(host_terminal *t);
+/* The store's put, timed for the commit latency and counted for store
+ * errors: every put of the sessions goes through it. */
+void host_store_put(host_store *st, host_put *items, size_t n);
 
 /* Sessions (session.c). */
 /* Commit what every session in `sess` received since its last commit, in

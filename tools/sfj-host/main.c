@@ -30,12 +30,14 @@
 #define MAX_SESSIONS 200000 /* links held at once (and RLIMIT_NOFILE) */
 #define EVENTS_MAX   256
 
-static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_stop, g_reload;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    g_stop = 1;
+    if (sig == SIGHUP)
+        g_reload = 1;
+    else
+        g_stop = 1;
 }
 
 static void usage(FILE *out)
@@ -51,11 +53,14 @@ static void usage(FILE *out)
         "                 [--flow none|rtscts|dtrdsr]]\n"
         "                [--window N] [--max-bytes N] [--allow-v1] "
         "[--verbose]\n"
+        "                [--metrics HOST:PORT]\n"
         "\n"
         "The reference upstream for sfj forwarders: keeps one mirror journal\n"
         "per provisioned terminal under DIR and acknowledges entries once\n"
         "they are durable. Port 0 picks a free port; the bound address is\n"
-        "printed as \"listening HOST:PORT\" on stdout. SIGTERM stops it.\n"
+        "printed as \"listening HOST:PORT\" on stdout. SIGTERM stops it;\n"
+        "SIGHUP reloads the provisioning file (a bad one is reported and\n"
+        "the terminals loaded before are kept).\n"
         "\n"
         "  --dir DIR          mirror journals, one subdirectory per terminal\n"
         "                     (the lmdb store, the default)\n"
@@ -74,6 +79,9 @@ static void usage(FILE *out)
         "                     <link_key> <pubkey>\" per line (mode 0600)\n"
         "  --listen HOST:PORT TCP address to listen on (repeatable)\n"
         "  --serial PATH      also serve one terminal on a serial line\n"
+        "  --metrics HOST:PORT  serve Prometheus metrics over HTTP there\n"
+        "                     (GET /metrics; printed as \"metrics "
+        "HOST:PORT\")\n"
         "  --window N         ENTRY frames a terminal may send unacked "
         "(256)\n"
         "  --max-bytes N      size cap of each mirror (default 1 GiB)\n"
@@ -121,7 +129,7 @@ static int valid_port(const char *p)
     return v <= 65535;
 }
 
-static int listen_on(const char *addr, int *fd_out)
+static int listen_on(const char *addr, const char *what, int *fd_out)
 {
     struct addrinfo hints, *res = NULL;
     struct sockaddr_storage ss;
@@ -167,8 +175,7 @@ static int listen_on(const char *addr, int *fd_out)
         host_log("cannot name the bound address: %s", strerror(errno));
         goto done;
     }
-    printf(strchr(hbuf, ':') ? "listening [%s]:%s\n" : "listening %s:%s\n",
-           hbuf, pbuf);
+    printf(strchr(hbuf, ':') ? "%s [%s]:%s\n" : "%s %s:%s\n", what, hbuf, pbuf);
     fflush(stdout);
     *fd_out = fd;
     fd = -1;
@@ -188,6 +195,7 @@ typedef struct opts {
     const char *listen[MAX_LISTEN];
     int nlisten;
     const char *serial;
+    const char *metrics;
     int serial_lsp;
     sfj_serial_opts sopts;
 } opts;
@@ -211,6 +219,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"max-bytes", required_argument, NULL, 'm'},
         {"verbose", no_argument, NULL, 'v'},
         {"allow-v1", no_argument, NULL, '1'},
+        {"metrics", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -307,6 +316,17 @@ static int parse_args(int argc, char **argv, opts *o)
             break;
         case 'v':
             o->cfg.verbose = 1;
+            break;
+        case 'T':
+            /* Checked before anything listens or prints. */
+            if (strrchr(optarg, ':') == NULL ||
+                !valid_port(strrchr(optarg, ':') + 1)) {
+                host_log("--metrics wants HOST:PORT with a port 0..65535, "
+                         "got %s",
+                         optarg);
+                return HOST_EXIT_USAGE;
+            }
+            o->metrics = optarg;
             break;
         case '1':
             o->cfg.allow_v1 = 1;
@@ -449,7 +469,7 @@ static int accept_one(opts *o, int ep, int lfd, session_set *set)
  * addresses. */
 static int g_tag_listen[MAX_LISTEN], g_tag_serial;
 
-static int serve(opts *o, int *lfds, host_session *serial)
+static int serve(opts *o, int *lfds, int mfd, host_session *serial)
 {
     struct epoll_event ev, evs[EVENTS_MAX];
     host_session *ready[EVENTS_MAX + 1], *s;
@@ -475,7 +495,14 @@ static int serve(opts *o, int *lfds, host_session *serial)
         if (epoll_ctl(ep, EPOLL_CTL_ADD, sfj_transport_fd(serial->t), &ev) != 0)
             rc = HOST_EXIT_UNAVAIL;
     }
+    if (mfd >= 0)
+        host_metrics_start(&o->cfg, mfd, ep);
     while (!g_stop && rc == HOST_EXIT_OK) {
+        if (g_reload) {
+            /* Between turns: no batch is waiting for a commit. */
+            g_reload = 0;
+            host_provision_reload(&o->cfg, o->provision);
+        }
         n = epoll_wait(ep, evs, EVENTS_MAX, 200);
         if (n < 0) {
             if (errno == EINTR)
@@ -501,7 +528,7 @@ static int serve(opts *o, int *lfds, host_session *serial)
                 for (k = 0; k < EVENTS_MAX && accept_one(o, ep, lfd, &set) == 0;
                      k++)
                     ;
-            } else {
+            } else if (!host_metrics_event(evs[i].data.ptr, evs[i].events)) {
                 s = evs[i].data.ptr;
                 rc = host_session_input(s);
                 ready[nready++] = s;
@@ -526,8 +553,11 @@ static int serve(opts *o, int *lfds, host_session *serial)
                 else
                     k++;
             }
+            host_metrics_tick(last_sweep);
         }
+        host_metrics_links(set.n);
     }
+    host_metrics_stop();
     while (set.n > 0)
         set_remove(&set, set.v[set.n - 1]);
     free(set.v);
@@ -671,7 +701,7 @@ int main(int argc, char **argv)
     struct stat st;
     host_session *serial = NULL;
     opts o;
-    int lfds[MAX_LISTEN], i, nl = 0, rc;
+    int lfds[MAX_LISTEN], i, nl = 0, mfd = -1, rc;
 
     if (argc > 1 && strcmp(argv[1], "export") == 0)
         return export_main(argc - 1, argv + 1);
@@ -692,6 +722,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
     if (o.cfg.dir != NULL && mkdir(o.cfg.dir, 0700) != 0 && errno != EEXIST) {
@@ -712,18 +743,20 @@ int main(int argc, char **argv)
     if (rc != HOST_EXIT_OK)
         goto done;
     for (i = 0; i < o.nlisten && rc == HOST_EXIT_OK; i++) {
-        rc = listen_on(o.listen[i], &lfds[i]);
+        rc = listen_on(o.listen[i], "listening", &lfds[i]);
         if (rc == HOST_EXIT_OK)
             nl++;
         else if (rc == HOST_EXIT_USAGE)
             host_log("--listen wants HOST:PORT with a port 0..65535, got %s",
                      o.listen[i]);
     }
+    if (rc == HOST_EXIT_OK && o.metrics != NULL)
+        rc = listen_on(o.metrics, "metrics", &mfd);
     if (rc == HOST_EXIT_OK && o.serial != NULL)
         rc = open_serial(&o, &serial);
     if (rc == HOST_EXIT_OK) {
         host_log_serving();
-        rc = serve(&o, lfds, serial);
+        rc = serve(&o, lfds, mfd, serial);
         if (rc == HOST_EXIT_OK && o.cfg.verbose)
             host_log("stopped");
     }
@@ -731,6 +764,8 @@ done:
     host_session_free(serial);
     for (i = 0; i < nl; i++)
         close(lfds[i]);
+    if (mfd >= 0)
+        close(mfd);
     host_provision_free(&o.cfg);
     if (o.cfg.store != NULL)
         o.cfg.store->ops->free(o.cfg.store);

@@ -51,7 +51,10 @@ done:
     return rc;
 }
 
-int host_provision_load(host_config *cfg, const char *path)
+/* Read the provisioning file `path` into cfg->terms. Returns an exit
+ * code; on failure `why` says what is wrong in one line. */
+static int provision_parse(host_config *cfg, const char *path, char *why,
+                           size_t cap)
 {
     FILE *fp = NULL;
     struct stat st;
@@ -62,17 +65,19 @@ int host_provision_load(host_config *cfg, const char *path)
 
     fp = fopen(path, "r");
     if (fp == NULL) {
-        host_log("cannot read provisioning file %s: %s", path, strerror(errno));
+        snprintf(why, cap, "cannot read provisioning file %s: %s", path,
+                 strerror(errno));
         rc = HOST_EXIT_NOINPUT;
         goto done;
     }
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        host_log("provisioning file %s is not a regular file", path);
+        snprintf(why, cap, "provisioning file %s is not a regular file", path);
         rc = HOST_EXIT_NOINPUT;
         goto done;
     }
     if ((st.st_mode & 077) != 0) {
-        host_log("provisioning file %s holds link keys but is accessible "
+        snprintf(why, cap,
+                 "provisioning file %s holds link keys but is accessible "
                  "by group or others (chmod 600 it)",
                  path);
         rc = HOST_EXIT_NOPERM;
@@ -85,13 +90,15 @@ int host_provision_load(host_config *cfg, const char *path)
             continue;
         grown = realloc(cfg->terms, (cfg->nterms + 1) * sizeof *grown);
         if (grown == NULL) {
+            snprintf(why, cap, "out of memory");
             rc = HOST_EXIT_NOINPUT;
             goto done;
         }
         cfg->terms = grown;
         memset(&cfg->terms[cfg->nterms], 0, sizeof *grown);
         if (parse_line(line, &cfg->terms[cfg->nterms]) != 0) {
-            host_log("%s:%zu: not a valid \"" LINE_TAG
+            snprintf(why, cap,
+                     "%s:%zu: not a valid \"" LINE_TAG
                      " <journal_id> <terminal_id> <link_key> <pubkey>\" line",
                      path, lineno);
             rc = HOST_EXIT_NOINPUT;
@@ -101,7 +108,8 @@ int host_provision_load(host_config *cfg, const char *path)
             if (memcmp(cfg->terms[i].journal_id,
                        cfg->terms[cfg->nterms].journal_id,
                        SFJ_JOURNAL_ID_BYTES) == 0) {
-                host_log("%s:%zu: journal_id listed twice", path, lineno);
+                snprintf(why, cap, "%s:%zu: journal_id listed twice", path,
+                         lineno);
                 cfg->nterms++;
                 rc = HOST_EXIT_NOINPUT;
                 goto done;
@@ -110,13 +118,136 @@ int host_provision_load(host_config *cfg, const char *path)
         cfg->nterms++;
     }
     if (cfg->nterms == 0) {
-        host_log("provisioning file %s names no terminal", path);
+        snprintf(why, cap, "provisioning file %s names no terminal", path);
         rc = HOST_EXIT_NOINPUT;
     }
 done:
     sodium_memzero(line, sizeof line);
     if (fp != NULL)
         fclose(fp);
+    return rc;
+}
+
+int host_provision_load(host_config *cfg, const char *path)
+{
+    char why[600];
+    int rc = provision_parse(cfg, path, why, sizeof why);
+
+    if (rc != HOST_EXIT_OK)
+        host_log("%s", why);
+    return rc;
+}
+
+/* Call `fn` on every terminal that came from the provisioning file and
+ * is still served. */
+static void each_file_term(host_config *cfg,
+                           void (*fn)(host_terminal *t, void *arg), void *arg)
+{
+    host_terminal *t;
+    size_t i;
+
+    for (i = 0; i < cfg->nterms; i++) {
+        if (!cfg->terms[i].retired)
+            fn(&cfg->terms[i], arg);
+    }
+    for (t = cfg->dyn; t != NULL; t = t->next) {
+        if (t->from_file && !t->retired)
+            fn(t, arg);
+    }
+}
+
+typedef struct reload_pass {
+    host_config *fresh;
+    unsigned char *used; /* per terminal of `fresh`: kept as it was */
+    size_t kept, removed, changed;
+} reload_pass;
+
+/* An old terminal against the file read again: kept when its line is the
+ * same, else retired (its session ends; a changed line comes back as a
+ * new terminal). */
+static void reload_one(host_terminal *t, void *arg)
+{
+    reload_pass *r = arg;
+    size_t i;
+
+    for (i = 0; i < r->fresh->nterms; i++) {
+        if (memcmp(r->fresh->terms[i].journal_id, t->journal_id,
+                   SFJ_JOURNAL_ID_BYTES) == 0)
+            break;
+    }
+    if (i < r->fresh->nterms && host_terminal_same(t, &r->fresh->terms[i])) {
+        r->used[i] = 1;
+        r->kept++;
+        return;
+    }
+    if (i < r->fresh->nterms)
+        r->changed++;
+    else
+        r->removed++;
+    host_terminal_retire(t, i < r->fresh->nterms
+                                ? "provisioning changed (SIGHUP)"
+                                : "no longer provisioned (SIGHUP)");
+}
+
+int host_provision_reload(host_config *cfg, const char *path)
+{
+    host_config fresh;
+    reload_pass r;
+    host_terminal *t;
+    char why[600];
+    size_t i, added = 0;
+    int rc = -1;
+
+    memset(&fresh, 0, sizeof fresh);
+    memset(&r, 0, sizeof r);
+    /* Terminals taken from the provisioning table are looked up again at
+     * their next HELLO: a row deleted since is refused then. */
+    for (t = cfg->dyn; t != NULL; t = t->next) {
+        if (!t->from_file)
+            t->stale = 1;
+    }
+    if (path == NULL) {
+        host_log("SIGHUP: terminals of the provisioning table are looked up "
+                 "again at their next HELLO");
+        host_metrics_reload(1);
+        return 0;
+    }
+    if (provision_parse(&fresh, path, why, sizeof why) != HOST_EXIT_OK) {
+        host_log("SIGHUP: provisioning not reloaded, the terminals loaded "
+                 "before are kept: %s",
+                 why);
+        host_metrics_reload(0);
+        goto done;
+    }
+    r.fresh = &fresh;
+    r.used = calloc(fresh.nterms, 1);
+    if (r.used == NULL) {
+        host_log("SIGHUP: provisioning not reloaded, the terminals loaded "
+                 "before are kept: out of memory");
+        host_metrics_reload(0);
+        goto done;
+    }
+    each_file_term(cfg, reload_one, &r);
+    /* New lines, and changed ones, become terminals of their own: the
+     * array's entries stay where sessions point at them. */
+    for (i = 0; i < fresh.nterms; i++) {
+        if (r.used[i] || (t = calloc(1, sizeof *t)) == NULL)
+            continue;
+        *t = fresh.terms[i];
+        fresh.terms[i].link_key = NULL; /* moved */
+        t->from_file = 1;
+        t->next = cfg->dyn;
+        cfg->dyn = t;
+        added++;
+    }
+    host_log("SIGHUP: provisioning file %s reloaded: %zu added, %zu changed, "
+             "%zu removed, %zu unchanged",
+             path, added - r.changed, r.changed, r.removed, r.kept);
+    host_metrics_reload(1);
+    rc = 0;
+done:
+    free(r.used);
+    host_provision_free(&fresh);
     return rc;
 }
 

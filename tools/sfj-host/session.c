@@ -148,6 +148,8 @@ static void send_nak(host_session *s, uint64_t seq, uint8_t reason,
 {
     sfj__nak n;
 
+    if (reason == SFJ_NAK_REFUSED)
+        host_metrics_refusal(HOST_REFUSED_RECORD);
     memset(&n, 0, sizeof n);
     n.seq = seq;
     n.reason = reason;
@@ -171,6 +173,7 @@ static void send_hello_ack(host_session *s, uint8_t status, uint64_t next,
 {
     sfj__hello_ack ha;
 
+    host_metrics_refusal(status);
     memset(&ha, 0, sizeof ha);
     ha.version = SFJ_PROTO_VERSION;
     ha.status = status;
@@ -197,6 +200,8 @@ static void send_ack(host_session *s, uint64_t last, const uint8_t *chain)
     s->need_ack = 0;
     if (last == 0)
         return;
+    if (s->term != NULL)
+        host_metrics_acked(s->term);
     a.seq = last;
     memcpy(a.chain, chain, SFJ_HASH_BYTES);
     if (!s->v1) {
@@ -288,7 +293,7 @@ static int commit_batch(host_session *s)
 
     if (!batch_prepare(s, &p))
         return 0;
-    st->ops->put(st, &p, 1);
+    host_store_put(st, &p, 1);
     return batch_done(s, &p);
 }
 
@@ -314,7 +319,7 @@ int host_sessions_commit(host_config *cfg, host_session **sess, size_t n)
     }
     if (k == 0)
         goto done;
-    cfg->store->ops->put(cfg->store, items, k);
+    host_store_put(cfg->store, items, k);
     for (i = 0; i < k; i++) {
         r = batch_done(who != NULL ? who[i] : sess[0], &items[i]);
         if (rc == 0)
@@ -333,30 +338,56 @@ static host_neg *neg_slot(host_config *cfg, const uint8_t *jid)
     return &cfg->neg[((size_t)jid[0] << 8 | jid[1]) % HOST_NEG_SLOTS];
 }
 
+int host_terminal_same(const host_terminal *a, const host_terminal *b)
+{
+    return a->link_key != NULL && b->link_key != NULL &&
+           strcmp(a->terminal_id, b->terminal_id) == 0 &&
+           sodium_memcmp(a->link_key, b->link_key, SFJ_KEY_BYTES) == 0 &&
+           memcmp(a->pubkey, b->pubkey, sizeof a->pubkey) == 0;
+}
+
+void host_terminal_retire(host_terminal *t, const char *why)
+{
+    t->retired = 1;
+    if (t->owner != NULL)
+        host_session_close(t->owner, why);
+    t->owner = NULL;
+    sfj_journal_close(t->mirror);
+    t->mirror = NULL;
+    if (t->link_key != NULL)
+        sodium_free(t->link_key);
+    t->link_key = NULL;
+}
+
 /* The provisioned terminal `jid`: from the file, or from the store's
- * provisioning table, looked up when first named, so that a gateway
- * serves terminals added after it started. */
+ * provisioning table, looked up when first named (and again after a
+ * reload), so that a gateway serves terminals added after it started and
+ * refuses rows deleted since. */
 static host_terminal *find_term(host_config *cfg, const uint8_t *jid)
 {
     host_store *st = cfg->store;
     host_neg *neg = neg_slot(cfg, jid);
+    host_terminal *t, *old;
     long long now;
-    host_terminal *t;
     size_t i;
     int rc;
 
     for (i = 0; i < cfg->nterms; i++) {
-        if (memcmp(cfg->terms[i].journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
+        if (!cfg->terms[i].retired &&
+            memcmp(cfg->terms[i].journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
             return &cfg->terms[i];
     }
-    for (t = cfg->dyn; t != NULL; t = t->next) {
-        if (memcmp(t->journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
-            return t;
+    for (old = cfg->dyn; old != NULL; old = old->next) {
+        if (!old->retired &&
+            memcmp(old->journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
+            break;
     }
+    if (old != NULL && !old->stale)
+        return old;
     if (st->ops->lookup == NULL || cfg->host_key == NULL)
         return NULL;
     now = mono_ms();
-    if (neg->until > now &&
+    if (old == NULL && neg->until > now &&
         memcmp(neg->journal_id, jid, SFJ_JOURNAL_ID_BYTES) == 0)
         return NULL;
     rc = st->ops->lookup(st, jid, &t);
@@ -364,9 +395,20 @@ static host_terminal *find_term(host_config *cfg, const uint8_t *jid)
         /* Not while the database is away: that is no answer. */
         memcpy(neg->journal_id, jid, SFJ_JOURNAL_ID_BYTES);
         neg->until = now + HOST_NEG_TTL_MS;
+        if (old != NULL) /* its row is gone since a reload */
+            host_terminal_retire(old, NULL);
+        return NULL;
     }
     if (rc != SFJ_OK)
-        return NULL;
+        return old; /* a database that cannot answer: a known one stays */
+    if (old != NULL && host_terminal_same(old, t)) {
+        old->stale = 0;
+        sodium_free(t->link_key);
+        free(t);
+        return old;
+    }
+    if (old != NULL)
+        host_terminal_retire(old, NULL);
     t->next = cfg->dyn;
     cfg->dyn = t;
     return t;
@@ -492,6 +534,7 @@ static void on_hello_v1(host_session *s, const sfj__frame *fr)
     s->term = t;
     s->next = last + 1;
     s->state = SESS_ONLINE;
+    host_metrics_session(t, h.last_seq, last);
     s->gap_naked = 0;
     s->bad_streak = 0;
     if (s->cfg->verbose)
@@ -508,6 +551,7 @@ static void refuse_clear(host_session *s, uint8_t status, const char *text)
     size_t n =
         sfj__hello_ack2_clear_encode(status, text, sfj__wire_body(&s->w));
 
+    host_metrics_refusal(status);
     sfj__lsess_end(&s->pend);
     s->pend_term = NULL;
     if (send_plain(s, SFJ_MSG_HELLO_ACK, n) == SFJ_OK && !s->serial)
@@ -524,6 +568,7 @@ static void answer_v2(host_session *s, uint8_t status, uint64_t next,
     size_t pn, n = 0;
     int rc;
 
+    host_metrics_refusal(status);
     memset(&ha, 0, sizeof ha);
     ha.status = status;
     ha.window = (uint16_t)s->cfg->window;
@@ -603,6 +648,7 @@ static void on_hello_v2(host_session *s, const sfj__frame *fr)
         answer_v2(s, st, 0, NULL, resume_refusal(st));
     else
         answer_v2(s, SFJ_HELLO_OK, last + 1, chain, "welcome");
+    s->pend_last = h.last_seq;
 done:
     sodium_memzero(pl, sizeof pl);
     sodium_memzero(&h, sizeof h);
@@ -645,6 +691,12 @@ static int promote(host_session *s)
         release_term(s);
     if (t->owner != NULL && t->owner != s)
         host_session_close(t->owner, "replaced by a new authenticated link");
+    if (t->retired) {
+        /* Removed by a provisioning reload after its HELLO. */
+        host_metrics_refusal(SFJ_HELLO_UNKNOWN_TERMINAL);
+        host_session_close(s, "terminal no longer provisioned");
+        return rc;
+    }
     sfj__lsess_move(&s->live, &s->pend);
     s->pend_term = NULL;
     s->v1 = 0;
@@ -657,6 +709,8 @@ static int promote(host_session *s)
     if (src == SFJ_OK)
         src = st->ops->head(st, t, &last, NULL, NULL);
     s->next = last + 1;
+    if (src == SFJ_OK)
+        host_metrics_session(t, s->pend_last, last);
     if (src != SFJ_OK)
         return rc != 0 ? rc : store_failed(s, src);
     s->gap_naked = 0;
@@ -755,6 +809,7 @@ static int on_entry(host_session *s, const sfj__frame *fr)
         s->lens[s->nrec++] = len;
         s->batch_used += len;
         s->next++;
+        host_metrics_announced(s->term, seq);
         s->gap_naked = 0;
         return 0;
     }
@@ -775,7 +830,7 @@ static int on_entry(host_session *s, const sfj__frame *fr)
             p.recs = &rec;
             p.lens = &len;
             p.n = 1;
-            st->ops->put(st, &p, 1);
+            host_store_put(st, &p, 1);
             rc = p.rc;
         }
         if (rc == SFJ_OK) {

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_progress.h"
 #include "cli_text.h"
 #include "host.h"
 #include "sfj/errors.h"
@@ -624,7 +625,7 @@ done:
 
 /* Copy the entries after `from` in pages into mirror `m`. */
 static int export_entries(pg_store *p, const uint8_t *jid, sfj_journal *m,
-                          uint64_t *count)
+                          sfj__progress *pr, uint64_t *count)
 {
     const uint8_t *recs[256];
     size_t lens[256], stored = 0;
@@ -654,6 +655,7 @@ static int export_entries(pg_store *p, const uint8_t *jid, sfj_journal *m,
             from = get_u64(r, n - 1, 0);
         PQclear(r);
         *count += stored;
+        sfj__progress_step(pr, *count);
         if (rc != SFJ_OK || n < 256)
             return rc;
     }
@@ -670,6 +672,7 @@ int host_export(const char *url, const char *journal_hex, const char *to)
     sfj_journal *m = NULL;
     uint64_t count = 0;
     PGresult *r = NULL;
+    sfj__progress pr;
     pg_store *p;
 
     if (sfj__cli_unhex(journal_hex, jid, sizeof jid) != 0) {
@@ -683,7 +686,9 @@ int host_export(const char *url, const char *journal_hex, const char *to)
         return rc;
     p = (pg_store *)st;
     rc = HOST_EXIT_DBDOWN;
-    r = run(p, "SELECT terminal_id, pubkey FROM sfj_head WHERE journal_id = $1",
+    r = run(p,
+            "SELECT terminal_id, pubkey, seq FROM sfj_head WHERE "
+            "journal_id = $1",
             1, v, l, PGRES_TUPLES_OK);
     if (r == NULL) {
         host_log("cannot read journal %s: %s", journal_hex, p->err);
@@ -705,7 +710,11 @@ int host_export(const char *url, const char *journal_hex, const char *to)
         rc = HOST_EXIT_CANTCREAT;
         goto done;
     }
-    src = export_entries(p, jid, m, &count);
+    /* The head's seq: the entries held, unless pruned before export. */
+    sfj__progress_start(&pr, "sfj-host", "exporting", "entries",
+                        PQgetlength(r, 0, 2) == 8 ? get_u64(r, 0, 2) : 0);
+    src = export_entries(p, jid, m, &pr, &count);
+    sfj__progress_end(&pr);
     if (src == SFJ_ELINK) {
         host_log("database unavailable during export: %s", p->err);
         goto done;

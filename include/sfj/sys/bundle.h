@@ -26,6 +26,10 @@
 
 #include "../journal.h"
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 #define SFJ_BUNDLE_MAGIC       "SFJBUNDL"
 #define SFJ_BUNDLE_MAGIC_BYTES 8
 #define SFJ_BUNDLE_VERSION     1
@@ -77,5 +81,7 @@ void sfj__bundle_clear(sfj__bundle *b);
  * gets a one-line explanation on failure. */
 int sfj__bundle_build(sfj_journal *j, const char *txn_id, uint8_t **out,
                       size_t *len, char *reason, size_t cap);
+
+#pragma GCC visibility pop
 
 #endif

@@ -15,10 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 #define SFJ_HASH_BYTES 32
 
 void sfj__chain_genesis(const uint8_t *journal_id, uint8_t *out);
 void sfj__chain_leaf(const uint8_t *record, size_t len, uint8_t *out);
 void sfj__chain_next(const uint8_t *prev, const uint8_t *leaf, uint8_t *out);
+
+#pragma GCC visibility pop
 
 #endif

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 /* Largest encoding of `n` bytes (without delimiters). */
 #define SFJ_COBS_MAX(n) ((n) + (n) / 254 + 1)
 
@@ -50,5 +54,7 @@ void sfj__cobs_dec_init(sfj__cobs_dec *d, uint8_t *buf, size_t cap);
  * Empty packets (two delimiters in a row) are skipped. */
 int sfj__cobs_dec_feed(sfj__cobs_dec *d, const uint8_t *in, size_t len,
                        size_t *used, const uint8_t **pkt, size_t *pkt_len);
+
+#pragma GCC visibility pop
 
 #endif

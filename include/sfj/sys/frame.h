@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 #define SFJ_FRAME_HDR_BYTES 6
 #define SFJ_FRAME_CRC_BYTES 4
 #define SFJ_FRAME_OVERHEAD  (SFJ_FRAME_HDR_BYTES + SFJ_FRAME_CRC_BYTES)
@@ -77,5 +81,7 @@ void sfj__frame_dec_reset(sfj__frame_dec *d);
  * the decoder stays failed). */
 int sfj__frame_dec_feed(sfj__frame_dec *d, const uint8_t *in, size_t len,
                         size_t *used, sfj__frame *out);
+
+#pragma GCC visibility pop
 
 #endif

@@ -12,6 +12,10 @@
 
 #include "../journal.h"
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 /* Copy of the sealed record at `seq` (malloc'd, caller frees). */
 int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,
                              size_t *len);
@@ -144,5 +148,7 @@ SFJ_WARN_UNUSED int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
                                           const uint8_t *const *recs,
                                           const size_t *lens, size_t n,
                                           size_t *stored);
+
+#pragma GCC visibility pop
 
 #endif

@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 #define SFJ_MAC_BYTES 32
 
 void sfj__ack_mac(const uint8_t *link_key, const uint8_t *journal_id,
@@ -26,5 +30,7 @@ int sfj__ack_mac_verify(const uint8_t *link_key, const uint8_t *journal_id,
  * in place; verify returns 0 or SFJ_EAUTH (constant time). */
 void sfj__hello_sign(const uint8_t *link_key, uint8_t *body, size_t n);
 int sfj__hello_verify(const uint8_t *link_key, const uint8_t *body, size_t n);
+
+#pragma GCC visibility pop
 
 #endif

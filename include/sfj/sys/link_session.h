@@ -17,6 +17,10 @@
 
 #include "noise.h"
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 #define SFJ_LINK_VERSION 2
 /* Prologue: "sfj-link-v2" (crypto/tags.h), u16be version 2, then the
  * 16-byte journal id. */
@@ -51,5 +55,7 @@ sfj__cipher *sfj__lsess_rx(sfj__lsess *s);
 void sfj__lsess_move(sfj__lsess *dst, sfj__lsess *src);
 /* Wipe and free; the session is EMPTY afterwards. */
 void sfj__lsess_end(sfj__lsess *s);
+
+#pragma GCC visibility pop
 
 #endif

@@ -25,6 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 #define SFJ_NOISE_HASHLEN 64
 #define SFJ_NOISE_KEYLEN  32
 #define SFJ_NOISE_DHLEN   32
@@ -97,5 +101,7 @@ int sfj__cipher_seal(sfj__cipher *c, const uint8_t *ad, size_t ad_len,
  * only on success. 0 or SFJ_EAUTH (pt is zeroed). */
 int sfj__cipher_open(sfj__cipher *c, const uint8_t *ad, size_t ad_len,
                      const uint8_t *ct, size_t len, uint8_t *pt);
+
+#pragma GCC visibility pop
 
 #endif

@@ -14,6 +14,10 @@
 #include "frame.h"
 #include "link_mac.h"
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 #define SFJ_PROTO_VERSION    1
 #define SFJ_HELLO_NONCE      16
 #define SFJ_PROTO_TEXT_MAX   255
@@ -94,5 +98,7 @@ int sfj__hello_decode(const uint8_t *b, size_t n, sfj__hello *m);
 int sfj__hello_ack_decode(const uint8_t *b, size_t n, sfj__hello_ack *m);
 int sfj__ack_decode(const uint8_t *b, size_t n, sfj__ack *m);
 int sfj__nak_decode(const uint8_t *b, size_t n, sfj__nak *m);
+
+#pragma GCC visibility pop
 
 #endif

@@ -14,6 +14,10 @@
 #include "proto.h"
 #include "wire.h"
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 #define SFJ_PROTO_V2 2
 
 /* Every message after the handshake travels in a SEALED frame. */
@@ -90,5 +94,7 @@ int sfj__wire_open_sealed(sfj__cipher *c, const sfj__frame *fr, uint8_t *out,
  * on version 1; nothing a peer sends can select it. Call before
  * sfj_forwarder_start. */
 void sfj__forwarder_use_v1(sfj_forwarder *f);
+
+#pragma GCC visibility pop
 
 #endif

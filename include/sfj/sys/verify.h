@@ -10,6 +10,10 @@
 
 #include "../journal.h"
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 typedef struct sfj__verify_result {
     uint64_t first_seq;   /* first seq examined */
     uint64_t last_seq;    /* last seq examined */
@@ -43,5 +47,17 @@ typedef struct sfj__verify_result {
 SFJ_WARN_UNUSED int sfj__verify(sfj_journal *j, uint64_t from,
                                 const uint8_t *pubkey, int decrypt,
                                 sfj__verify_result *out);
+
+/* Told the number of records examined so far, every few thousand records
+ * and once at the end of the walk (for a tool's progress line). */
+typedef void (*sfj__verify_progress_cb)(uint64_t entries, void *payload);
+
+/* sfj__verify, calling `progress` (may be NULL) as the walk goes. */
+SFJ_WARN_UNUSED int sfj__verify_watch(sfj_journal *j, uint64_t from,
+                                      const uint8_t *pubkey, int decrypt,
+                                      sfj__verify_progress_cb progress,
+                                      void *payload, sfj__verify_result *out);
+
+#pragma GCC visibility pop
 
 #endif

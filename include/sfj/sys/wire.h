@@ -18,6 +18,10 @@
 #include "frame.h"
 #include "transport.h"
 
+/* Exported from libsfj.so under the version node SFJ_PRIVATE, for the
+ * tools of this tree only (docs/HACKING.md, "The internal surface"). */
+#pragma GCC visibility push(default)
+
 #define SFJ_WIRE_IN_BYTES 16384
 
 typedef struct sfj__wire {
@@ -58,5 +62,7 @@ int sfj__wire_fill(sfj__wire *w, sfj_transport *t, int timeout_ms);
  * frame that was dropped (CRC, malformed, oversize COBS packet), or
  * SFJ_EPROTO when the stream cannot be resynchronised (close the link). */
 int sfj__wire_next(sfj__wire *w, sfj__frame *out);
+
+#pragma GCC visibility pop
 
 #endif
