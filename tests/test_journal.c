@@ -496,6 +496,57 @@ static void test_reopen_while_reader_pins_pages(void **state)
     close(done[1]);
 }
 
+/* A mirror batch that cannot be committed (the mirror is at its cap)
+ * stores nothing, and says so: the count of records stored must match the
+ * mirror's head, or the host would expect seqs it does not hold. */
+static void test_mirror_batch_full_counts_true(void **state)
+{
+    fixture *f = *state;
+    enum { N = 1500, BATCH = 64 };
+    uint8_t payload[1000], jid[SFJ_JOURNAL_ID_BYTES], pk[SFJ_PUBKEY_BYTES];
+    uint8_t *recs[N];
+    size_t lens[N], stored, first, n;
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj_journal *m = NULL;
+    uint64_t seq, head = 0;
+    char *mdir = sfj_test_path(f->dir, "mirror");
+    int rc = SFJ_OK, i;
+
+    randombytes_buf(payload, sizeof payload);
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = payload;
+    ev.payload_len = sizeof payload;
+    f->j = open_j(f, NULL);
+    for (i = 0; i < N; i++) {
+        payload[0] = (uint8_t)i;
+        assert_int_equal(sfj_append(f->j, &ev, &seq), SFJ_OK);
+    }
+    for (i = 0; i < N; i++)
+        assert_int_equal(
+            sfj__journal_read_sealed(f->j, (uint64_t)i + 1, &recs[i], &lens[i]),
+            SFJ_OK);
+    assert_int_equal(sfj_journal_id(f->j, jid), SFJ_OK);
+    assert_int_equal(sfj_keys_public_key(f->keys, pk), SFJ_OK);
+    assert_int_equal(sfj__mirror_open(&m, mdir, jid, "t", pk, 1u << 20),
+                     SFJ_OK);
+    for (first = 1; first <= N && rc == SFJ_OK; first += n) {
+        n = N - first + 1 < BATCH ? N - first + 1 : BATCH;
+        rc = sfj__mirror_put_batch(m, first,
+                                   (const uint8_t *const *)&recs[first - 1],
+                                   &lens[first - 1], n, &stored);
+        assert_int_equal(sfj__journal_head(m, &head, NULL), SFJ_OK);
+        if (head + 1 < first + stored || (rc == SFJ_OK && stored != n))
+            fail_msg("batch at %zu: %zu of %zu reported stored (rc %d), "
+                     "mirror head %llu",
+                     first, stored, n, rc, (unsigned long long)head);
+    }
+    assert_int_equal(rc, SFJ_EFULL); /* the cap was reached mid-run */
+    sfj_journal_close(m);
+    for (i = 0; i < N; i++)
+        free(recs[i]);
+    free(mdir);
+}
+
 static void test_key_file_permissions(void **state)
 {
     fixture *f = *state;
@@ -800,6 +851,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_map_growth_then_full,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_while_reader_pins_pages,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_mirror_batch_full_counts_true,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_key_file_permissions,
                                         sfj_test_setup, sfj_test_teardown),

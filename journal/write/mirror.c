@@ -107,8 +107,18 @@ int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
         (n > 0 && (recs == NULL || lens == NULL)))
         return SFJ_EINVAL;
     rc = sfj__commit(j, apply_put, &a);
-    if (stored != NULL)
-        *stored = rc == SFJ_OK || a.stored < n ? a.stored : 0;
+    if (stored != NULL && rc == SFJ_OK)
+        *stored = a.stored;
+    else if (stored != NULL) {
+        /* What the mirror holds now, not how far the apply got: a commit
+         * that failed (the cap, I/O) kept none of what it walked. */
+        uint64_t head = 0;
+
+        if (sfj__journal_head(j, &head, NULL) == SFJ_OK && head >= first_seq)
+            *stored = head - first_seq + 1 < a.stored
+                          ? (size_t)(head - first_seq + 1)
+                          : a.stored;
+    }
     return rc;
 }
 

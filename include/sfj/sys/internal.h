@@ -143,7 +143,9 @@ SFJ_WARN_UNUSED int sfj__mirror_put(sfj_journal *j, uint64_t seq,
                                     const uint8_t *rec, size_t len);
 
 /* Store a batch of consecutive records in one durable commit; `*stored`
- * tells how many were stored before the first failure. */
+ * tells how many of them the mirror holds on return: those before the
+ * first refused record, or none when the commit itself failed (the cap,
+ * I/O). */
 SFJ_WARN_UNUSED int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
                                           const uint8_t *const *recs,
                                           const size_t *lens, size_t n,
