@@ -133,6 +133,46 @@ int sfj__prune_verify(const uint8_t *journal_id, uint64_t seq,
                                                              : SFJ_EAUTH;
 }
 
+#define ROTATE_MSG_MAX                                                         \
+    (sizeof SFJ__TAG_ROTATE - 1 + SFJ_JOURNAL_ID_BYTES + SFJ__SEAL_HDR_MAX +   \
+     SFJ__ROTATE_BODY_BYTES)
+
+static size_t rotate_message(const uint8_t *journal_id, const uint8_t *hdr,
+                             size_t hdr_len, const uint8_t *body, uint8_t *msg)
+{
+    size_t off = sizeof SFJ__TAG_ROTATE - 1;
+
+    assert(hdr_len <= SFJ__SEAL_HDR_MAX);
+    memcpy(msg, SFJ__TAG_ROTATE, off);
+    memcpy(msg + off, journal_id, SFJ_JOURNAL_ID_BYTES);
+    off += SFJ_JOURNAL_ID_BYTES;
+    memcpy(msg + off, hdr, hdr_len);
+    off += hdr_len;
+    memcpy(msg + off, body, SFJ__ROTATE_BODY_BYTES);
+    return off + SFJ__ROTATE_BODY_BYTES;
+}
+
+void sfj__rotate_sign(const uint8_t *journal_id, const uint8_t *hdr,
+                      size_t hdr_len, const uint8_t *body,
+                      const uint8_t *sign_sk, uint8_t *sig)
+{
+    uint8_t msg[ROTATE_MSG_MAX];
+    size_t n = rotate_message(journal_id, hdr, hdr_len, body, msg);
+
+    crypto_sign_detached(sig, NULL, msg, n, sign_sk);
+}
+
+int sfj__rotate_verify(const uint8_t *journal_id, const uint8_t *hdr,
+                       size_t hdr_len, const uint8_t *body, const uint8_t *sig,
+                       const uint8_t *pk)
+{
+    uint8_t msg[ROTATE_MSG_MAX];
+    size_t n = rotate_message(journal_id, hdr, hdr_len, body, msg);
+
+    return crypto_sign_verify_detached(sig, msg, n, pk) == 0 ? SFJ_OK
+                                                             : SFJ_EAUTH;
+}
+
 void sfj__amount_seal(const sfj_keys *keys, const uint8_t *ad, size_t ad_len,
                       const uint8_t *pt, size_t pt_len, uint8_t *box)
 {

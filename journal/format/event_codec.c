@@ -176,7 +176,7 @@ int sfj__event_validate(const sfj_event *ev)
         return SFJ_EINVAL;
     if ((unsigned)ev->kind > UINT16_MAX ||
         !sfj__rec_kind_valid((uint16_t)ev->kind) ||
-        ev->kind == SFJ_EV_CHECKPOINT)
+        sfj__rec_is_clear((uint16_t)ev->kind))
         return SFJ_EINVAL;
     if (ev->txn_id != NULL) {
         if (printable_len(ev->txn_id, SFJ_TXN_ID_MAX, &n) != SFJ_OK || n == 0)
