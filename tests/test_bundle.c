@@ -318,9 +318,8 @@ static void expect_class(fixture *f, uint8_t *buf, size_t len, size_t at,
     assert_non_null(fp);
     assert_int_equal(fwrite(buf, 1, len, fp), len);
     fclose(fp);
-    assert_int_equal(sfj_test_run_tool(f, "sfj-dump", "--check-bundle", file,
-                                       NULL),
-                     65);
+    assert_int_equal(
+        sfj_test_run_tool(f, "sfj-dump", "--check-bundle", file, NULL), 65);
     assert_true(sfj_test_file_contains(f->err, "bundle REJECTED"));
     assert_true(sfj_test_file_contains(f->err, want_reason));
     buf[at] ^= delta;
@@ -361,8 +360,8 @@ static void test_bad_record_classes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_bad_record_classes,
-                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_record_classes, sfj_test_setup,
+                                        sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_every_byte_change_rejected,
