@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/secmem.h"
 #include "crypto/keys.h"
 #include "crypto/seal.h"
 #include "journal/format/event_codec.h"
@@ -40,8 +41,8 @@ int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
         rc = SFJ_ECORRUPT;
         goto done;
     }
-    e = calloc(1, sizeof *e);
-    pt = malloc(len - SFJ_REC_HDR_BYTES);
+    e = sfj__secmem_alloc(sizeof *e);
+    pt = sfj__secmem_alloc(len - SFJ_REC_HDR_BYTES);
     if (e == NULL || pt == NULL) {
         rc = SFJ_ENOMEM;
         goto done;
@@ -56,10 +57,7 @@ int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
     if (rc == SFJ_OK)
         rc = sfj__entry_validate(e);
 done:
-    if (pt != NULL) {
-        sodium_memzero(pt, len - SFJ_REC_HDR_BYTES);
-        free(pt);
-    }
+    sfj__secmem_free(pt); /* wipes */
     if (rc != SFJ_OK) {
         sfj_entry_free(e);
         e = NULL;
@@ -139,10 +137,7 @@ void sfj_entry_free(sfj_entry *e)
 {
     if (e == NULL)
         return;
-    if (e->payload != NULL) {
-        sodium_memzero(e->payload, e->payload_len);
-        free(e->payload);
-    }
-    sodium_memzero(e, sizeof *e);
-    free(e);
+    /* Both live in dump-excluded memory and are wiped on free. */
+    sfj__secmem_free(e->payload);
+    sfj__secmem_free(e);
 }

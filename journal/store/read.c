@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/secmem.h"
 #include "crypto/keys.h"
 #include "crypto/seal.h"
 #include "journal/format/entry.h"
@@ -92,7 +93,7 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
     if (sfj__rec_is_clear(h.kind)) {
         uint8_t pk[32];
 
-        e = calloc(1, sizeof *e);
+        e = sfj__secmem_alloc(sizeof *e);
         if (e == NULL)
             return SFJ_ENOMEM;
         rc = sfj__record_peek(rec, len, e);
