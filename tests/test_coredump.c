@@ -135,12 +135,31 @@ static void wait_pipe(int fd, int want)
     fail_msg("the child never filled the pipe (%d bytes)", n);
 }
 
+/* 600 notes whose payload is the canary: a listing far larger than a pipe
+ * holds. */
+static void canary_journal(fixture *f)
+{
+    int i;
+
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
+    for (i = 0; i < 600; i++) {
+        sfj_event ev = SFJ_EVENT_INIT;
+
+        ev.kind = SFJ_EV_NOTE;
+        ev.payload = canary;
+        ev.payload_len = strlen(canary);
+        assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_OK);
+    }
+    sfj_journal_close(f->j);
+    f->j = NULL;
+}
+
 static void test_no_plaintext_in_core(void **state)
 {
     fixture *f = *state;
     const char *why = cores_unusable();
     char *cwd;
-    int p[2], st, cores = 0, i;
+    int p[2], st, cores = 0;
     pid_t pid;
 
     if (why != NULL) {
@@ -172,18 +191,7 @@ static void test_no_plaintext_in_core(void **state)
         skip();
     }
 
-    /* A journal whose listing is far larger than a pipe holds. */
-    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
-    for (i = 0; i < 600; i++) {
-        sfj_event ev = SFJ_EVENT_INIT;
-
-        ev.kind = SFJ_EV_NOTE;
-        ev.payload = canary;
-        ev.payload_len = strlen(canary);
-        assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_OK);
-    }
-    sfj_journal_close(f->j);
-    f->j = NULL;
+    canary_journal(f);
 
     assert_int_equal(pipe(p), 0);
     pid = fork();
@@ -259,7 +267,7 @@ static void test_entries_not_in_app_core(void **state)
     const char *why = cores_unusable();
     uint8_t h[32];
     char hex[65], *cwd;
-    int st, cores = 0, i;
+    int st, cores = 0;
     pid_t pid;
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -272,17 +280,7 @@ static void test_entries_not_in_app_core(void **state)
     make_canary();
     cwd = sfj_test_path(f->dir, "cwd");
     assert_int_equal(mkdir(cwd, 0700), 0);
-    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
-    for (i = 0; i < 600; i++) {
-        sfj_event ev = SFJ_EVENT_INIT;
-
-        ev.kind = SFJ_EV_NOTE;
-        ev.payload = canary;
-        ev.payload_len = strlen(canary);
-        assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_OK);
-    }
-    sfj_journal_close(f->j);
-    f->j = NULL;
+    canary_journal(f);
     crypto_generichash(h, sizeof h, (const uint8_t *)canary, strlen(canary),
                        NULL, 0);
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);

@@ -146,6 +146,12 @@ uint64_t sfj__reserve_bytes(const sfj_journal *j);
  * transaction of this handle may be open. */
 int sfj__grow_map(sfj_journal *j, int adopt);
 
+/* The clear header of the next entry of a write context, for a record
+ * sfj writes itself: the epoch in force, the next seq, the time now and
+ * the chain head. */
+struct sfj__rec_hdr;
+void sfj__wctx_next_hdr(const sfj__wctx *w, struct sfj__rec_hdr *h);
+
 /* Append a signed checkpoint inside a write context. */
 int sfj__wctx_checkpoint(sfj__wctx *w);
 

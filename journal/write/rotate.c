@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "common/check.h"
-#include "common/clock.h"
 #include "crypto/keys.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
@@ -64,11 +63,7 @@ static int apply_rotate(sfj__wctx *w, void *varg)
         rc = sfj__wctx_checkpoint(w);
     if (rc != SFJ_OK)
         return rc;
-    memset(&h, 0, sizeof h);
-    h.epoch = a->old_epoch;
-    h.seq = w->last_seq + 1;
-    h.wall_ms = sfj__now_ms();
-    memcpy(h.prev_chain, w->head, sizeof h.prev_chain);
+    sfj__wctx_next_hdr(w, &h); /* epoch: the old one, still in force */
     sfj__rec_rotation(j->journal_id, j->keys->sign_sk, &h, a->new_ring->sign_pk,
                       rec);
     rc = sfj__wctx_put_entry(w, rec, sizeof rec);
