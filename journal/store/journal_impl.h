@@ -199,10 +199,6 @@ int sfj__keyhist_put(sfj_journal *j, MDB_txn *txn, const uint8_t *base,
                      size_t base_n, uint32_t epoch, const uint8_t *pk,
                      uint8_t **hist, size_t *n);
 
-/* Read meta `epoch`, `pubkey` and `keys` again into the handle (a mirror,
- * after a batch that stored a rotation record). */
-int sfj__keyhist_reload(sfj_journal *j);
-
 /* After the commit: make `hist` (from sfj__keyhist_put) the handle's
  * history, epoch and public key. */
 void sfj__keyhist_commit(sfj_journal *j, uint8_t *hist, size_t n);

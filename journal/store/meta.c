@@ -226,29 +226,3 @@ int sfj__journal_pubkey_of(sfj_journal *j, uint32_t epoch, uint8_t *out)
     pthread_mutex_unlock(&j->lock);
     return rc;
 }
-
-int sfj__keyhist_reload(sfj_journal *j)
-{
-    MDB_val k = name_key(SFJ__META_PUBKEY), v;
-    MDB_txn *txn;
-    uint64_t epoch = 0;
-    int rc, mrc;
-
-    rc = sfj__read_begin(j, &txn);
-    if (rc != SFJ_OK)
-        return rc;
-    rc = sfj__meta_get_u64(j, txn, SFJ__META_EPOCH, &epoch);
-    mrc = mdb_get(txn, j->db_meta, &k, &v);
-    if (rc == SFJ_OK && (mrc != MDB_SUCCESS || v.mv_size != 32 || epoch == 0 ||
-                         epoch > UINT32_MAX))
-        rc = SFJ_ECORRUPT;
-    if (rc == SFJ_OK) {
-        pthread_mutex_lock(&j->lock);
-        j->epoch = (uint32_t)epoch;
-        memcpy(j->pubkey, v.mv_data, sizeof j->pubkey);
-        rc = sfj__keyhist_load(j, txn);
-        pthread_mutex_unlock(&j->lock);
-    }
-    sfj__read_end(j, txn);
-    return rc;
-}

@@ -4,6 +4,7 @@
  * Invariant: a mirror's entries are always a prefix of the terminal's
  * journal: seq dense from the first stored, each header's prev_chain equal
  * to the chain head before it, every checkpoint signed by the terminal. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,34 @@ static int apply_put(sfj__wctx *w, void *varg)
     return rc;
 }
 
+/* Read meta `epoch`, `pubkey` and `keys` again into the handle, after a
+ * batch that stored a rotation record. */
+static int keyhist_reload(sfj_journal *j)
+{
+    MDB_val k = {strlen(SFJ__META_PUBKEY), (void *)SFJ__META_PUBKEY}, v;
+    MDB_txn *txn;
+    uint64_t epoch = 0;
+    int rc, mrc;
+
+    rc = sfj__read_begin(j, &txn);
+    if (rc != SFJ_OK)
+        return rc;
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_EPOCH, &epoch);
+    mrc = mdb_get(txn, j->db_meta, &k, &v);
+    if (rc == SFJ_OK && (mrc != MDB_SUCCESS || v.mv_size != 32 || epoch == 0 ||
+                         epoch > UINT32_MAX))
+        rc = SFJ_ECORRUPT;
+    if (rc == SFJ_OK) {
+        pthread_mutex_lock(&j->lock);
+        j->epoch = (uint32_t)epoch;
+        memcpy(j->pubkey, v.mv_data, sizeof j->pubkey);
+        rc = sfj__keyhist_load(j, txn);
+        pthread_mutex_unlock(&j->lock);
+    }
+    sfj__read_end(j, txn);
+    return rc;
+}
+
 int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
                           const uint8_t *const *recs, const size_t *lens,
                           size_t n, size_t *stored)
@@ -168,7 +197,7 @@ int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
      * commit failed, meta holds the truth about the key in force. */
     if (a.hist != NULL) {
         free(a.hist);
-        if (sfj__keyhist_reload(j) != SFJ_OK && rc == SFJ_OK)
+        if (keyhist_reload(j) != SFJ_OK && rc == SFJ_OK)
             rc = SFJ_EIO;
     }
     if (stored != NULL && rc == SFJ_OK)
