@@ -25,6 +25,9 @@
 #include "sfj/sys/internal.h"
 #include "sfj/sys/verify.h"
 #include "support/hosttest.h"
+#ifdef SFJ_HAVE_LIBPQ
+#include "support/pgtest.h"
+#endif
 #include "support/testutil.h"
 
 typedef struct fx {
@@ -529,23 +532,27 @@ static void test_keygen_rotate(void **state)
 
 /* ---- sfj-host follows a rotation over a live forwarder ---- */
 
-static void test_host_follows(void **state)
+/* 50 entries forwarded under A, the journal rotated to B while the
+ * forwarder runs, 5 more and a checkpoint under B: the host takes them
+ * all (it checks B's checkpoint under the key the rotation named).
+ * `store` is NULL for the LMDB mirrors, or a PostgreSQL URL; `*pk_out`
+ * gets the key the store holds in force afterwards. */
+static void host_follows(fx *f, const char *store, uint8_t *pk_out)
 {
-    fx *f = *state;
     sfj_test_host host;
     sfj_test_status st;
     sfj_forwarder_opts o;
     sfj_forwarder *fw = NULL;
-    sfj_journal *m = NULL;
-    char addr[64], *mpath, hj[33];
-    uint8_t jid[16], pa[32], pb[32], pk[32];
+    char addr[64];
     uint64_t last = 0, wm = 0;
     int i;
 
     memset(&host, 0, sizeof host);
-    host.dir = sfj_test_path(f->dir, "mirrors");
+    host.dir = store == NULL ? sfj_test_path(f->dir, "mirrors") : NULL;
     host.prov = sfj_test_path(f->dir, "terminals.conf");
     host.log = sfj_test_path(f->dir, "host.log");
+    if (store != NULL)
+        snprintf(host.extra, sizeof host.extra, "--store %s", store);
     sfj_test_status_init(&st);
     assert_int_equal(open_with(f, f->a, 0), SFJ_OK);
     sfj_test_provision(host.prov, f->j, f->a, "T-ROT");
@@ -566,26 +573,85 @@ static void test_host_follows(void **state)
     assert_int_equal(wm, last);
     assert_int_equal(sfj_test_counted(&st, &st.auth_errors), 0);
     sfj_test_host_stop(&host, SIGTERM);
-    /* The mirror holds every record, now under B, and verifies across. */
-    sfj_journal_id(f->j, jid);
-    sfj_keys_public_key(f->a, pa);
-    sfj_keys_public_key(f->b, pb);
-    for (i = 0; i < 16; i++)
-        snprintf(hj + 2 * i, 3, "%02x", jid[i]);
-    mpath = sfj_test_path(host.dir, hj);
-    assert_int_equal(sfj__mirror_open(&m, mpath, jid, NULL, pa, 0), 0);
-    assert_int_equal(sfj__journal_head(m, &wm, NULL), 0);
-    assert_int_equal(wm, last);
-    assert_int_equal(sfj__journal_pubkey(m, pk), 0);
-    assert_memory_equal(pk, pb, 32);
-    verify_ok(m, NULL, 0, 1);
-    verify_ok(m, pa, 0, 1);
-    sfj_journal_close(m);
-    free(mpath);
+    if (store == NULL) {
+        /* The mirror holds every record, the key B in force, and
+         * verifies across the rotation from A. */
+        uint8_t jid[16], pa[32];
+        char hj[33], *mpath;
+        sfj_journal *m = NULL;
+
+        sfj_journal_id(f->j, jid);
+        sfj_keys_public_key(f->a, pa);
+        for (i = 0; i < 16; i++)
+            snprintf(hj + 2 * i, 3, "%02x", jid[i]);
+        mpath = sfj_test_path(host.dir, hj);
+        assert_int_equal(sfj__mirror_open(&m, mpath, jid, NULL, pa, 0), 0);
+        assert_int_equal(sfj__journal_head(m, &wm, NULL), 0);
+        assert_int_equal(wm, last);
+        assert_int_equal(sfj__journal_pubkey(m, pk_out), 0);
+        verify_ok(m, NULL, 0, 1);
+        verify_ok(m, pa, 0, 1);
+        sfj_journal_close(m);
+        free(mpath);
+    }
+#ifdef SFJ_HAVE_LIBPQ
+    if (store != NULL) {
+        PGconn *c = PQconnectdb(store);
+        PGresult *r;
+
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        r = PQexecParams(c, "SELECT pubkey, seq FROM sfj_head", 0, NULL, NULL,
+                         NULL, NULL, 1);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_int_equal(PQntuples(r), 1);
+        assert_int_equal(PQgetlength(r, 0, 0), 32);
+        memcpy(pk_out, PQgetvalue(r, 0, 0), 32);
+        assert_int_equal(sfj__get_u64((const uint8_t *)PQgetvalue(r, 0, 1)),
+                         last);
+        PQclear(r);
+        PQfinish(c);
+    }
+#endif
     free(host.dir);
     free(host.prov);
     free(host.log);
     sfj_test_status_destroy(&st);
+}
+
+static void test_host_follows(void **state)
+{
+    fx *f = *state;
+    uint8_t pb[32], pk[32];
+
+    host_follows(f, NULL, pk);
+    sfj_keys_public_key(f->b, pb);
+    assert_memory_equal(pk, pb, 32);
+}
+
+/* The PostgreSQL store: its head row takes the new key in the commit that
+ * stores the rotation record. */
+static void test_host_pg_follows(void **state)
+{
+#ifdef SFJ_HAVE_LIBPQ
+    fx *f = *state;
+    sfj_test_pg pg;
+    uint8_t pb[32], pk[32];
+
+    if (!sfj_test_pg_available()) {
+        print_message("SKIPPED: no PostgreSQL server binaries\n");
+        skip();
+    }
+    memset(&pg, 0, sizeof pg);
+    sfj_test_pg_init(&pg);
+    host_follows(f, pg.url, pk);
+    sfj_test_pg_cleanup(&pg);
+    sfj_keys_public_key(f->b, pb);
+    assert_memory_equal(pk, pb, 32);
+#else
+    (void)state;
+    print_message("SKIPPED: built without libpq\n");
+    skip();
+#endif
 }
 
 int main(void)
@@ -605,6 +671,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bundle_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keygen_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_follows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_pg_follows, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
