@@ -54,6 +54,8 @@ const char *sfj_strerror(int err)
         return "acquirer report cannot be read";
     case SFJ_EBUSY:
         return "journal is open for writing elsewhere";
+    case SFJ_ENOKEY:
+        return "no key for the epoch this record is sealed under";
     default:
         return "unknown error";
     }

@@ -79,6 +79,8 @@ int sfj_keys_from_bytes(const uint8_t *master, size_t len, sfj_keys **out)
     if (k == NULL)
         return SFJ_ENOMEM;
     memcpy(k->master, master, SFJ_KEY_BYTES);
+    k->epoch = 0;
+    k->next = NULL;
     crypto_kdf_derive_from_key(k->txnidx, SFJ_KEY_BYTES, 1, SFJ__CTX_TXNIDX,
                                k->master);
     crypto_kdf_derive_from_key(k->link, SFJ_KEY_BYTES, 1, SFJ__CTX_LINK,
@@ -95,9 +97,96 @@ int sfj_keys_from_bytes(const uint8_t *master, size_t len, sfj_keys **out)
 
 void sfj_keys_free(sfj_keys *keys)
 {
-    /* sodium_free wipes the region before releasing it. */
-    if (keys != NULL)
+    sfj_keys *next;
+
+    /* sodium_free wipes each region before releasing it. */
+    while (keys != NULL) {
+        next = keys->next;
         sodium_free(keys);
+        keys = next;
+    }
+}
+
+void sfj__keys_seal(sfj_keys *ring)
+{
+    for (; ring != NULL; ring = ring->next)
+        sodium_mprotect_readonly(ring);
+}
+
+void sfj__keys_unseal(sfj_keys *ring)
+{
+    for (; ring != NULL; ring = ring->next)
+        sodium_mprotect_readwrite(ring);
+}
+
+int sfj__keys_copy(const sfj_keys *src, int head_only, sfj_keys **out)
+{
+    sfj_keys *head = NULL, **tail = &head, *k;
+    int rc = SFJ_OK;
+
+    *out = NULL;
+    for (; src != NULL; src = head_only ? NULL : src->next) {
+        k = sodium_malloc(sizeof *k);
+        if (k == NULL) {
+            rc = SFJ_ENOMEM;
+            break;
+        }
+        memcpy(k, src, sizeof *k);
+        k->next = NULL;
+        *tail = k;
+        tail = &k->next;
+    }
+    if (rc != SFJ_OK) {
+        sfj_keys_free(head);
+        return rc;
+    }
+    *out = head;
+    return SFJ_OK;
+}
+
+static int ring_holds(const sfj_keys *ring, const sfj_keys *k)
+{
+    for (; ring != NULL; ring = ring->next)
+        if (sodium_memcmp(ring->sign_pk, k->sign_pk, sizeof k->sign_pk) == 0)
+            return 1;
+    return 0;
+}
+
+int sfj_keys_add(sfj_keys *ring, const sfj_keys *more)
+{
+    sfj_keys *copy = NULL, *last, *k;
+    const sfj_keys *m;
+    size_t n = 0;
+    int rc;
+
+    if (ring == NULL || more == NULL)
+        return SFJ_EINVAL;
+    for (last = ring; last->next != NULL; last = last->next)
+        n++;
+    for (m = more; m != NULL; m = m->next)
+        n += !ring_holds(ring, m);
+    if (n + 1 > SFJ_KEYRING_MAX)
+        return SFJ_EINVAL;
+    rc = sfj__keys_copy(more, 0, &copy);
+    if (rc != SFJ_OK)
+        return rc;
+    sodium_mprotect_readwrite(last);
+    while (copy != NULL) {
+        k = copy;
+        copy = copy->next;
+        sodium_mprotect_readwrite(k);
+        k->next = NULL;
+        if (ring_holds(ring, k)) {
+            sodium_free(k);
+            continue;
+        }
+        k->epoch = 0;
+        last->next = k;
+        sodium_mprotect_readonly(last);
+        last = k;
+    }
+    sodium_mprotect_readonly(last);
+    return SFJ_OK;
 }
 
 int sfj_keys_public_key(const sfj_keys *keys, uint8_t out[SFJ_PUBKEY_BYTES])
@@ -110,9 +199,16 @@ int sfj_keys_public_key(const sfj_keys *keys, uint8_t out[SFJ_PUBKEY_BYTES])
 
 int sfj_keys_link_key(const sfj_keys *keys, uint8_t out[SFJ_KEY_BYTES])
 {
+    const sfj_keys *k, *first;
+
     if (keys == NULL || out == NULL)
         return SFJ_EINVAL;
-    memcpy(out, keys->link, SFJ_KEY_BYTES);
+    /* A rotation does not change the link an upstream was provisioned
+     * with: a ring bound to a journal links with its oldest epoch's key. */
+    for (first = keys, k = keys->next; k != NULL; k = k->next)
+        if (k->epoch != 0 && (first->epoch == 0 || k->epoch < first->epoch))
+            first = k;
+    memcpy(out, first->link, SFJ_KEY_BYTES);
     return SFJ_OK;
 }
 

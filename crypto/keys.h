@@ -14,6 +14,11 @@
 #include "crypto/tags.h"
 #include "sfj/keys.h"
 
+/* A key set is a ring: the head is the key new records are sealed and
+ * signed under, `next` the keys of other epochs (each its own
+ * sodium_malloc region), kept for reading what they sealed. `epoch` is 0
+ * until a journal binds the key to the epoch whose public key it has
+ * (open.c); an unbound key is tried on records of any epoch. */
 struct sfj_keys {
     uint8_t master[SFJ_KEY_BYTES];
     uint8_t txnidx[SFJ_KEY_BYTES];
@@ -21,7 +26,21 @@ struct sfj_keys {
     uint8_t check[SFJ_KEY_BYTES];
     uint8_t sign_pk[crypto_sign_PUBLICKEYBYTES];
     uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
+    uint32_t epoch;
+    struct sfj_keys *next;
 };
+
+/* A deep copy of the ring `src` (every key, its epoch binding included),
+ * writable until the caller seals it with sfj__keys_seal. With `head_only`
+ * only the head is copied. */
+int sfj__keys_copy(const sfj_keys *src, int head_only, sfj_keys **out);
+
+/* Make every key of the ring read-only again after sfj__keys_copy or a
+ * change of its bindings. */
+void sfj__keys_seal(sfj_keys *ring);
+
+/* Make every key of the ring writable (to bind epochs or relink). */
+void sfj__keys_unseal(sfj_keys *ring);
 
 /* Derive the key for one epoch into `out` (SFJ_KEY_BYTES). */
 void sfj__epoch_key(const sfj_keys *keys, uint32_t epoch, uint8_t *out);

@@ -55,45 +55,84 @@ int sfj__aead_record_open(const uint8_t *journal_id, const uint8_t *record_key,
     return SFJ_OK;
 }
 
-/* Signed message (plain Ed25519, detached):
- *   "sfj-ckpt-v1" || journal_id || clear header || u32be boot.
+/* Signed messages of the clear kinds (plain Ed25519, detached):
+ *   checkpoint  "sfj-ckpt-v1" || journal_id || clear header || u32be boot
+ *   rotation    "sfj-rotate-v1" || journal_id || clear header ||
+ *               u32be new epoch || new public key
  * The header carries seq, wall time, epoch and the chain head h(seq-1). */
-#define CKPT_MSG_MAX                                                           \
-    (sizeof SFJ__TAG_CKPT - 1 + SFJ_JOURNAL_ID_BYTES + SFJ__SEAL_HDR_MAX + 4)
+#define HDR_MSG_MAX                                                            \
+    (sizeof SFJ__TAG_ROTATE - 1 + SFJ_JOURNAL_ID_BYTES + SFJ__SEAL_HDR_MAX +   \
+     SFJ__ROTATE_BODY_BYTES)
 
-static size_t ckpt_message(const uint8_t *journal_id, const uint8_t *hdr,
-                           size_t hdr_len, const uint8_t *boot_be, uint8_t *msg)
+/* The message a record of a clear kind is signed over:
+ *   tag || journal_id || clear header || tail
+ * (tail: the checkpoint's u32be boot, or the rotation's u32be new epoch
+ * and new public key). Returns its length. */
+static size_t hdr_message(const char *tag, const uint8_t *journal_id,
+                          const uint8_t *hdr, size_t hdr_len,
+                          const uint8_t *tail, size_t tail_len, uint8_t *msg)
 {
-    size_t off = sizeof SFJ__TAG_CKPT - 1;
+    size_t off = strlen(tag);
 
-    assert(hdr_len <= SFJ__SEAL_HDR_MAX);
-    memcpy(msg, SFJ__TAG_CKPT, off);
+    assert(hdr_len <= SFJ__SEAL_HDR_MAX && tail_len <= SFJ__ROTATE_BODY_BYTES);
+    memcpy(msg, tag, off);
     memcpy(msg + off, journal_id, SFJ_JOURNAL_ID_BYTES);
     off += SFJ_JOURNAL_ID_BYTES;
     memcpy(msg + off, hdr, hdr_len);
-    memcpy(msg + off + hdr_len, boot_be, 4);
-    return off + hdr_len + 4;
+    memcpy(msg + off + hdr_len, tail, tail_len);
+    return off + hdr_len + tail_len;
+}
+
+static void hdr_sign(const char *tag, const uint8_t *journal_id,
+                     const uint8_t *hdr, size_t hdr_len, const uint8_t *tail,
+                     size_t tail_len, const uint8_t *sign_sk, uint8_t *sig)
+{
+    uint8_t msg[HDR_MSG_MAX];
+    size_t n = hdr_message(tag, journal_id, hdr, hdr_len, tail, tail_len, msg);
+
+    crypto_sign_detached(sig, NULL, msg, n, sign_sk);
+}
+
+static int hdr_verify(const char *tag, const uint8_t *journal_id,
+                      const uint8_t *hdr, size_t hdr_len, const uint8_t *tail,
+                      size_t tail_len, const uint8_t *sig, const uint8_t *pk)
+{
+    uint8_t msg[HDR_MSG_MAX];
+    size_t n = hdr_message(tag, journal_id, hdr, hdr_len, tail, tail_len, msg);
+
+    return crypto_sign_verify_detached(sig, msg, n, pk) == 0 ? SFJ_OK
+                                                             : SFJ_EAUTH;
 }
 
 void sfj__ckpt_sign(const uint8_t *journal_id, const uint8_t *hdr,
                     size_t hdr_len, const uint8_t *boot_be,
                     const uint8_t *sign_sk, uint8_t *sig)
 {
-    uint8_t msg[CKPT_MSG_MAX];
-    size_t n = ckpt_message(journal_id, hdr, hdr_len, boot_be, msg);
-
-    crypto_sign_detached(sig, NULL, msg, n, sign_sk);
+    hdr_sign(SFJ__TAG_CKPT, journal_id, hdr, hdr_len, boot_be, 4, sign_sk, sig);
 }
 
 int sfj__ckpt_verify(const uint8_t *journal_id, const uint8_t *hdr,
                      size_t hdr_len, const uint8_t *boot_be, const uint8_t *sig,
                      const uint8_t *pk)
 {
-    uint8_t msg[CKPT_MSG_MAX];
-    size_t n = ckpt_message(journal_id, hdr, hdr_len, boot_be, msg);
+    return hdr_verify(SFJ__TAG_CKPT, journal_id, hdr, hdr_len, boot_be, 4, sig,
+                      pk);
+}
 
-    return crypto_sign_verify_detached(sig, msg, n, pk) == 0 ? SFJ_OK
-                                                             : SFJ_EAUTH;
+void sfj__rotate_sign(const uint8_t *journal_id, const uint8_t *hdr,
+                      size_t hdr_len, const uint8_t *body,
+                      const uint8_t *sign_sk, uint8_t *sig)
+{
+    hdr_sign(SFJ__TAG_ROTATE, journal_id, hdr, hdr_len, body,
+             SFJ__ROTATE_BODY_BYTES, sign_sk, sig);
+}
+
+int sfj__rotate_verify(const uint8_t *journal_id, const uint8_t *hdr,
+                       size_t hdr_len, const uint8_t *body, const uint8_t *sig,
+                       const uint8_t *pk)
+{
+    return hdr_verify(SFJ__TAG_ROTATE, journal_id, hdr, hdr_len, body,
+                      SFJ__ROTATE_BODY_BYTES, sig, pk);
 }
 
 static size_t prune_message(const uint8_t *journal_id, uint64_t seq,

@@ -61,6 +61,18 @@ int sfj__prune_verify(const uint8_t *journal_id, uint64_t seq,
                       const uint8_t *hash, const uint8_t *sig,
                       const uint8_t *pk);
 
+/* Sign / verify a key rotation record with the signing key of the epoch
+ * it closes. Message: SFJ__TAG_ROTATE | journal_id | clear header |
+ * body (u32be new epoch | new public key), `body` being
+ * SFJ__ROTATE_BODY_BYTES. verify returns 0 or SFJ_EAUTH. */
+#define SFJ__ROTATE_BODY_BYTES (4 + 32)
+void sfj__rotate_sign(const uint8_t *journal_id, const uint8_t *hdr,
+                      size_t hdr_len, const uint8_t *body,
+                      const uint8_t *sign_sk, uint8_t *sig);
+int sfj__rotate_verify(const uint8_t *journal_id, const uint8_t *hdr,
+                       size_t hdr_len, const uint8_t *body, const uint8_t *sig,
+                       const uint8_t *pk);
+
 /* Seal `pt` into `box` (SFJ__AMOUNT_BOX_BYTES(pt_len) bytes), bound to
  * `ad`. */
 void sfj__amount_seal(const sfj_keys *keys, const uint8_t *ad, size_t ad_len,

@@ -17,11 +17,12 @@
 #define SFJ__CTX_AMOUNT "sfjtxamt" /* amount box key = KDF(txnidx, 1) */
 
 /* Prefixes of hashed, MACed or signed messages. */
-#define SFJ__TAG_CHAIN "sfj-chain-v1" /* genesis of the hash chain */
-#define SFJ__TAG_CKPT  "sfj-ckpt-v1"  /* checkpoint signature */
-#define SFJ__TAG_ACK   "sfj-ack-v1"   /* ACK / HELLO_ACK MAC */
-#define SFJ__TAG_HELLO "sfj-hello-v1" /* HELLO MAC */
-#define SFJ__TAG_PRUNE "sfj-prune-v1" /* prune anchor signature */
+#define SFJ__TAG_CHAIN  "sfj-chain-v1"  /* genesis of the hash chain */
+#define SFJ__TAG_CKPT   "sfj-ckpt-v1"   /* checkpoint signature */
+#define SFJ__TAG_ACK    "sfj-ack-v1"    /* ACK / HELLO_ACK MAC */
+#define SFJ__TAG_HELLO  "sfj-hello-v1"  /* HELLO MAC */
+#define SFJ__TAG_PRUNE  "sfj-prune-v1"  /* prune anchor signature */
+#define SFJ__TAG_ROTATE "sfj-rotate-v1" /* key rotation record signature */
 
 /* Wire protocol version 2 (docs/PROTOCOL.md section 4). */
 #define SFJ__NOISE_NAME "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2b"

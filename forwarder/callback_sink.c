@@ -54,7 +54,7 @@ static int offer(sfj_forwarder *f, uint64_t seq)
     }
     if (rc != SFJ_OK)
         return rc;
-    if (e->kind == SFJ_EV_CHECKPOINT &&
+    if ((e->kind == SFJ_EV_CHECKPOINT || e->kind == SFJ_EV_KEY_ROTATION) &&
         (f->o.flags & SFJ_FWD_F_DELIVER_CHECKPOINTS) == 0)
         answer = SFJ_DELIVER_ACK;
     else {

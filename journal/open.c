@@ -217,7 +217,6 @@ static int meta_create(sfj_journal *j, MDB_txn *txn)
  * expects (mirror or not, this journal id), and that the key is right. */
 static int meta_load(sfj_journal *j, MDB_txn *txn)
 {
-    uint8_t check[32];
     uint64_t format = 0, epoch = 0, mirror = 0;
     MDB_val v;
     int rc;
@@ -276,15 +275,62 @@ static int meta_load(sfj_journal *j, MDB_txn *txn)
     }
     if (mirror)
         j->mirror = 1;
+    return SFJ_OK;
+}
+
+/* Bind the handle's keys to this journal's epochs: the key its
+ * `keycheck` names seals and signs (it becomes the head of the ring),
+ * each other key reads the epoch whose public key it has; a key of no
+ * epoch stays unbound (and opens nothing of this journal). */
+static int bind_keys(sfj_journal *j, MDB_txn *txn)
+{
+    uint8_t check[32];
+    sfj_keys *k, *cur = NULL, **pp;
+    MDB_val v;
+    size_t i;
+    int rc, old = 0;
+
     if (j->keys == NULL || j->mirror)
         return SFJ_OK;
     rc = meta_get(j, txn, SFJ__META_KEYCHECK, &v);
     if (rc != SFJ_OK)
         return rc;
-    sfj__key_check(j->keys, j->journal_id, check);
-    if (v.mv_size != sizeof check ||
-        sodium_memcmp(check, v.mv_data, sizeof check) != 0) {
-        sfj__set_err(j, "the key does not belong to this journal");
+    sfj__keys_unseal(j->keys);
+    for (k = j->keys; k != NULL; k = k->next) {
+        k->epoch = 0;
+        sfj__key_check(k, j->journal_id, check);
+        if (cur == NULL && v.mv_size == sizeof check &&
+            sodium_memcmp(check, v.mv_data, sizeof check) == 0) {
+            cur = k;
+            k->epoch = j->epoch;
+            continue;
+        }
+        for (i = 0; i + 1 < j->keyhist_n; i++) {
+            if (memcmp(j->keyhist + i * SFJ__KEYHIST_ENTRY + 4, k->sign_pk,
+                       32) == 0) {
+                k->epoch = sfj__get_u32(j->keyhist + i * SFJ__KEYHIST_ENTRY);
+                old = 1;
+            }
+        }
+    }
+    if (cur != NULL && cur != j->keys) {
+        for (pp = &j->keys; *pp != cur; pp = &(*pp)->next)
+            ;
+        *pp = cur->next;
+        cur->next = j->keys;
+        j->keys = cur;
+    }
+    sfj__keys_seal(j->keys);
+    sodium_memzero(check, sizeof check);
+    if (cur == NULL) {
+        if (old)
+            sfj__set_err(j,
+                         "the key is of an earlier key epoch: since a key "
+                         "rotation this journal needs its newest key (epoch "
+                         "%u) as well",
+                         (unsigned)j->epoch);
+        else
+            sfj__set_err(j, "the key does not belong to this journal");
         return SFJ_EAUTH;
     }
     return SFJ_OK;
@@ -405,6 +451,10 @@ static int init_state(sfj_journal *j, int created)
         rc = meta_create(j, txn);
     else
         rc = meta_load(j, txn);
+    if (rc == SFJ_OK)
+        rc = sfj__keyhist_load(j, txn);
+    if (rc == SFJ_OK)
+        rc = bind_keys(j, txn);
     if (rc != SFJ_OK)
         goto done;
     rc = sfj__meta_get_u64(j, txn, SFJ__META_BOOT, &boot);
@@ -522,7 +572,7 @@ static sfj_journal *alloc_handle(const char *dir, const sfj_journal_opts *o)
 
 static int copy_keys(sfj_journal *j, const sfj_keys *keys)
 {
-    int rc = sfj_keys_from_bytes(keys->master, SFJ_KEY_BYTES, &j->keys);
+    int rc = sfj__keys_copy(keys, 0, &j->keys);
 
     if (rc != SFJ_OK)
         return rc;
@@ -656,6 +706,7 @@ int sfj_journal_close(sfj_journal *j)
         close(j->lock_fd);
     sfj__txi_detach(j);
     sfj_keys_free(j->keys);
+    free(j->keyhist);
     if (j->epoch_key != NULL)
         sodium_free(j->epoch_key);
     pthread_rwlock_destroy(&j->maplock);

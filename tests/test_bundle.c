@@ -17,6 +17,8 @@
 #include "journal/format/record.h"
 #include "sfj/sys/bundle.h"
 #include "sfj/sys/internal.h"
+#include "sfj/sys/chain.h"
+#include "support/hosttest.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
@@ -292,9 +294,74 @@ static void test_garbage_survived(void **state)
     free(buf);
 }
 
+/* One record damaged per field class, each refused with the error and
+ * reason docs/FORMAT.md ("Checking") gives, at the byte that is wrong,
+ * and by sfj-dump --check-bundle with exit 65. T-A's bundle: seq 2
+ * disclosed, seqs 3 and 4 hidden, seq 5 disclosed, ... */
+static void expect_class(fixture *f, uint8_t *buf, size_t len, size_t at,
+                         uint8_t delta, int want_rc, const char *want_reason,
+                         size_t want_offset)
+{
+    char *file = sfj_test_path(f->dir, "bad.bundle");
+    sfj__bundle b;
+    FILE *fp;
+    int rc;
+
+    buf[at] ^= delta;
+    rc = sfj__bundle_check(buf, len, f->pubkey, &b);
+    assert_int_equal(rc, want_rc);
+    if (strstr(b.reason, want_reason) == NULL)
+        fail_msg("reason \"%s\" lacks \"%s\"", b.reason, want_reason);
+    assert_int_equal(b.bad_offset, want_offset);
+    assert_int_equal(b.n_events, 0);
+    fp = fopen(file, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(buf, 1, len, fp), len);
+    fclose(fp);
+    assert_int_equal(
+        sfj_test_run_tool(f, "sfj-dump", "--check-bundle", file, NULL), 65);
+    assert_true(sfj_test_file_contains(f->err, "bundle REJECTED"));
+    assert_true(sfj_test_file_contains(f->err, want_reason));
+    buf[at] ^= delta;
+    assert_int_equal(sfj__bundle_check(buf, len, f->pubkey, &b), SFJ_OK);
+    sfj__bundle_clear(&b);
+    free(file);
+}
+
+static void test_bad_record_classes(void **state)
+{
+    fixture *f = *state;
+    uint8_t *buf;
+    size_t len, item, rec, rlen, leaf;
+
+    build_journal(f);
+    build(f, "T-A", &buf, &len);
+    /* The header, "T-A", then the first item: disclosed seq 2. */
+    item = 77 + 3;
+    assert_int_equal(buf[item], SFJ_BUNDLE_ITEM_RECORD);
+    rec = item + 1 + SFJ_KEY_BYTES + 4;
+    rlen = sfj__get_u32(buf + item + 1 + SFJ_KEY_BYTES);
+    leaf = rec + rlen; /* the hidden item of seq 3 */
+    assert_int_equal(buf[leaf], SFJ_BUNDLE_ITEM_LEAF);
+    /* Damaged header: an unknown flag bit. */
+    expect_class(f, buf, len, rec + SFJ_REC_OFF_FLAGS, 0x80, SFJ_ECORRUPT,
+                 "damaged record header at seq 2", rec);
+    /* Bad AEAD: one bit of the tag. */
+    expect_class(f, buf, len, rec + rlen - 1, 0x01, SFJ_EAUTH,
+                 "record 2 fails authentication", rec);
+    /* Wrong chain leaf: seq 5's prev_chain no longer follows. */
+    expect_class(f, buf, len, leaf + 1 + 7, 0x04, SFJ_EAUTH,
+                 "hash chain broken before seq 5",
+                 leaf + 2 * (1 + SFJ_HASH_BYTES) + 1 + SFJ_KEY_BYTES + 4 +
+                     SFJ_REC_OFF_PREV);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bad_record_classes, sfj_test_setup,
+                                        sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_every_byte_change_rejected,

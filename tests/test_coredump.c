@@ -4,7 +4,14 @@
  * canary payload. A control child that holds the canary itself shows that
  * this machine writes core files where the test can read them; where it
  * does not (core_pattern a pipe or an absolute path, hard limit 0), the
- * test is skipped with the reason printed. */
+ * test is skipped with the reason printed.
+ *
+ * A library user that does not turn dumps off (an app) is aborted while
+ * it holds hundreds of entries read with sfj_iter_next: its core must not
+ * hold their payloads either, as the entries live in memory excluded from
+ * core dumps (common/secmem.c). That child is this binary run afresh
+ * (--entry-child), so that no copy of the canary from the parent's
+ * appends is in its memory; it checks the payloads against a hash. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,7 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "support/testutil.h"
+
+static const char *self_path;
 
 typedef sfj_test_fixture fixture;
 
@@ -124,12 +135,31 @@ static void wait_pipe(int fd, int want)
     fail_msg("the child never filled the pipe (%d bytes)", n);
 }
 
+/* 600 notes whose payload is the canary: a listing far larger than a pipe
+ * holds. */
+static void canary_journal(fixture *f)
+{
+    int i;
+
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
+    for (i = 0; i < 600; i++) {
+        sfj_event ev = SFJ_EVENT_INIT;
+
+        ev.kind = SFJ_EV_NOTE;
+        ev.payload = canary;
+        ev.payload_len = strlen(canary);
+        assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_OK);
+    }
+    sfj_journal_close(f->j);
+    f->j = NULL;
+}
+
 static void test_no_plaintext_in_core(void **state)
 {
     fixture *f = *state;
     const char *why = cores_unusable();
     char *cwd;
-    int p[2], st, cores = 0, i;
+    int p[2], st, cores = 0;
     pid_t pid;
 
     if (why != NULL) {
@@ -161,18 +191,7 @@ static void test_no_plaintext_in_core(void **state)
         skip();
     }
 
-    /* A journal whose listing is far larger than a pipe holds. */
-    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
-    for (i = 0; i < 600; i++) {
-        sfj_event ev = SFJ_EVENT_INIT;
-
-        ev.kind = SFJ_EV_NOTE;
-        ev.payload = canary;
-        ev.payload_len = strlen(canary);
-        assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_OK);
-    }
-    sfj_journal_close(f->j);
-    f->j = NULL;
+    canary_journal(f);
 
     assert_int_equal(pipe(p), 0);
     pid = fork();
@@ -204,12 +223,109 @@ static void test_no_plaintext_in_core(void **state)
     free(cwd);
 }
 
-int main(void)
+/* The app: read every entry and keep them, check their payloads by hash,
+ * then abort with core dumps allowed. Exit codes name what went wrong. */
+static int entry_child(const char *dir, const char *keyfile, const char *hex)
+{
+    uint8_t want[32], got[32];
+    sfj_entry *held[1000];
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *j = NULL;
+    sfj_keys *keys = NULL;
+    sfj_iter *it = NULL;
+    size_t n = 0, bin = 0;
+
+    if (sodium_hex2bin(want, sizeof want, hex, strlen(hex), NULL, &bin, NULL) !=
+            0 ||
+        bin != sizeof want)
+        return 40;
+    o.flags = SFJ_OPEN_RDONLY;
+    if (sfj_keys_load_file(keyfile, &keys) != SFJ_OK ||
+        sfj_journal_open(dir, keys, &o, &j) != SFJ_OK ||
+        sfj_iter_open(j, NULL, &it) != SFJ_OK)
+        return 41;
+    while (n < 1000 && sfj_iter_next(it, &held[n]) == SFJ_OK) {
+        if (held[n]->kind != SFJ_EV_NOTE) {
+            sfj_entry_free(held[n]);
+            continue;
+        }
+        crypto_generichash(got, sizeof got, held[n]->payload,
+                           held[n]->payload_len, NULL, 0);
+        if (memcmp(got, want, sizeof got) != 0)
+            return 42;
+        n++;
+    }
+    if (n < 500)
+        return 43;
+    allow_cores();
+    abort();
+}
+
+static void test_entries_not_in_app_core(void **state)
+{
+    fixture *f = *state;
+    const char *why = cores_unusable();
+    uint8_t h[32];
+    char hex[65], *cwd;
+    int st, cores = 0;
+    pid_t pid;
+
+#if defined(__SANITIZE_ADDRESS__)
+    why = "AddressSanitizer build: entries come from malloc there";
+#endif
+    if (why != NULL) {
+        printf("SKIPPED: %s\n", why);
+        skip();
+    }
+    make_canary();
+    cwd = sfj_test_path(f->dir, "cwd");
+    assert_int_equal(mkdir(cwd, 0700), 0);
+    canary_journal(f);
+    crypto_generichash(h, sizeof h, (const uint8_t *)canary, strlen(canary),
+                       NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (chdir(cwd) != 0)
+            _exit(3);
+        execl(self_path, self_path, "--entry-child", f->path, f->keyfile, hex,
+              (char *)NULL);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFSIGNALED(st))
+        fail_msg("the app child exited with %d", WEXITSTATUS(st));
+    if (!WCOREDUMP(st)) {
+        printf("SKIPPED: the app child left no core file\n");
+        free(cwd);
+        skip();
+    }
+    /* It dumped core, and its entries were not in it. */
+    assert_int_equal(dir_has_canary(cwd, &cores), 0);
+    assert_true(cores >= 1);
+    rmdir(cwd);
+    free(cwd);
+}
+
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_no_plaintext_in_core,
                                         sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_entries_not_in_app_core,
+                                        sfj_test_setup, sfj_test_teardown),
     };
+
+    if (argc == 5 && strcmp(argv[1], "--entry-child") == 0)
+        return entry_child(argv[2], argv[3], argv[4]);
+    {
+        static char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+        exe[n > 0 ? n : 0] = '\0';
+        self_path = exe;
+    }
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

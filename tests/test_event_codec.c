@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "common/bytes.h"
+#include "common/secmem.h"
 #include "journal/format/compress.h"
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
@@ -62,7 +63,7 @@ static uint8_t roundtrip(const sfj_event *ev, uint32_t boot)
         assert_memory_equal(e.payload, ev->payload, ev->payload_len);
     else
         assert_null(e.payload);
-    free(e.payload);
+    sfj__secmem_free(e.payload);
     sodium_memzero(pt, len);
     free(pt);
     return flags;
@@ -216,7 +217,7 @@ static int unpack(const uint8_t *pt, size_t len, uint8_t flags)
 
     memset(&e, 0, sizeof e);
     rc = sfj__event_unpack(pt, len, flags, &e);
-    free(e.payload);
+    sfj__secmem_free(e.payload);
     return rc;
 }
 
@@ -246,7 +247,7 @@ static void test_malformed_refused(void **state)
         assert_int_equal(e.copy, ev.copy);
         assert_int_equal(e.payload_len, 3);
         assert_memory_equal(e.payload, "abc", 3);
-        free(e.payload);
+        sfj__secmem_free(e.payload);
     }
     /* Every truncation, and one trailing byte. */
     for (n = 0; n < len; n++)
@@ -324,7 +325,7 @@ static void test_v1_records_read(void **state)
     assert_int_equal(e.amount, 1250);
     assert_int_equal(e.payload_len, sizeof payload - 1);
     assert_memory_equal(e.payload, payload, sizeof payload - 1);
-    free(e.payload);
+    sfj__secmem_free(e.payload);
     sodium_memzero(raw, raw_len);
     free(raw);
     free(v1);

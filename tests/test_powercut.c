@@ -14,7 +14,10 @@
  * before, during and after its persists) and refuses a second sale under
  * its id.
  * One state is then carried into the next round, so crashes during the
- * recovery of an earlier crash are cut too.
+ * recovery of an earlier crash are cut too. Some operations are key
+ * rotations (to the next of KEY_EPOCHS fixed keys): a cut anywhere in one
+ * must leave the journal wholly before it or wholly after it, opening and
+ * verifying with the key ring, and opening with the key in force alone.
  *
  * SFJ_POWERCUT_ROUNDS sets the number of rounds (default 160; SFJ_SOAK=1
  * gives 2000). */
@@ -45,7 +48,45 @@
 #define ROUNDS_PER_JOURNAL 20
 
 /* What the child reports once a call returned success. */
-enum { REP_APPEND = 1, REP_ACK = 2 };
+enum { REP_APPEND = 1, REP_ACK = 2, REP_ROTATE = 3, REP_ROTATE_BEGIN = 4 };
+
+/* The key of epoch e is sfj_test_keys(KEY_SEED + e - 1); every process
+ * opens with the ring of them all (keys of epochs a journal never had are
+ * bound to nothing and ignored). */
+#define KEY_SEED   5
+#define KEY_EPOCHS 12
+
+static sfj_keys *key_ring(void)
+{
+    sfj_keys *ring = sfj_test_keys(KEY_SEED), *k;
+    int e;
+
+    for (e = 2; e <= KEY_EPOCHS; e++) {
+        k = sfj_test_keys((uint8_t)(KEY_SEED + e - 1));
+        if (sfj_keys_add(ring, k) != SFJ_OK)
+            abort();
+        sfj_keys_free(k);
+    }
+    return ring;
+}
+
+/* The epoch whose fixed key `j` seals under now (0: none of them). */
+static int epoch_in_force(sfj_journal *j)
+{
+    uint8_t cur[32], pk[32];
+    sfj_keys *k;
+    int e, found = 0;
+
+    sfj__journal_pubkey(j, cur);
+    for (e = 1; e <= KEY_EPOCHS && !found; e++) {
+        k = sfj_test_keys((uint8_t)(KEY_SEED + e - 1));
+        sfj_keys_public_key(k, pk);
+        sfj_keys_free(k);
+        if (memcmp(pk, cur, 32) == 0)
+            found = e;
+    }
+    return found;
+}
 
 typedef struct report {
     uint32_t type;
@@ -63,13 +104,16 @@ typedef struct expect {
     uint64_t cap;
     uint64_t max_seq;
     uint64_t acked;
-    uint64_t reported; /* appends reported in total */
+    uint64_t reported;   /* appends reported in total */
+    uint64_t rotations;  /* rotations reported in total */
+    int cut_in_rotation; /* the last round's cut came inside a rotation */
 } expect;
 
 typedef struct counts {
     unsigned long rounds, cut, completed, states, refused, pending_ops;
     unsigned long per_mode[SFJ_CS_MODES];
     unsigned long entries_checked;
+    unsigned long cut_in_rotation, rotations;
 } counts;
 
 static uint64_t rng_state;
@@ -127,7 +171,7 @@ static int child_main(int argc, char **argv)
         return 20;
     rng_state = strtoull(argv[4], NULL, 10);
     n = atoi(argv[5]);
-    keys = sfj_test_keys(5);
+    keys = key_ring();
     journal_opts(&o);
     fd = open(argv[3], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -187,6 +231,28 @@ static int child_main(int argc, char **argv)
         } else if (what < 94) {
             if (sfj__journal_checkpoint(j, NULL) != SFJ_OK)
                 return 26;
+        } else if (what < 97) {
+            int e = epoch_in_force(j);
+            sfj_keys *next;
+
+            if (e == 0)
+                return 30;
+            if (e == KEY_EPOCHS)
+                continue;
+            r.type = REP_ROTATE_BEGIN;
+            put_report(fd, &r);
+            next = sfj_test_keys((uint8_t)(KEY_SEED + e));
+            rc = sfj_journal_rotate_keys(j, next, &seq);
+            sfj_keys_free(next);
+            if (rc != SFJ_OK) {
+                fprintf(stderr, "child: rotate: %s (%s)\n", sfj_strerror(rc),
+                        sfj_journal_errmsg(j));
+                return 31;
+            }
+            r.type = REP_ROTATE;
+            r.seq = last = seq;
+            r.pseed = (uint32_t)(e + 1);
+            put_report(fd, &r);
         } else {
             if (sfj_journal_close(j) != SFJ_OK)
                 return 27;
@@ -283,16 +349,22 @@ static void read_reports(const char *path, expect *ex)
     uint8_t *buf = sfj_test_read_file(path, &len);
     report r;
 
+    ex->cut_in_rotation = 0;
     if (buf == NULL)
         return; /* cut before the first report */
     for (i = 0; i + sizeof r <= len; i += sizeof r) {
         memcpy(&r, buf + i, sizeof r);
+        /* A begun rotation not reported done was cut. */
+        ex->cut_in_rotation = r.type == REP_ROTATE_BEGIN;
+        if (r.type == REP_ROTATE_BEGIN)
+            continue;
+        ex->rotations += r.type == REP_ROTATE;
         if (r.type == REP_ACK) {
             if (r.seq > ex->acked)
                 ex->acked = r.seq;
             continue;
         }
-        assert_int_equal(r.type, REP_APPEND);
+        assert_true(r.type == REP_APPEND || r.type == REP_ROTATE);
         if (r.seq >= ex->cap) {
             uint64_t cap = r.seq * 2 + 64;
 
@@ -305,7 +377,7 @@ static void read_reports(const char *path, expect *ex)
         ex->by_seq[r.seq] = r;
         if (r.seq > ex->max_seq)
             ex->max_seq = r.seq;
-        ex->reported++;
+        ex->reported += r.type == REP_APPEND;
     }
     /* A torn report (cut mid-write) cannot happen: reports are written
      * in one call to a file the shim does not track. */
@@ -323,7 +395,7 @@ static void check_fail(const char *what, uint64_t seq, int rc)
  * 10: refused with SFJ_ECORRUPT; anything else: a failure. */
 static int check_state(const char *dir, const expect *ex)
 {
-    sfj_keys *keys = sfj_test_keys(5);
+    sfj_keys *keys = key_ring(), *alone;
     sfj_journal *j = NULL;
     sfj_journal_opts o;
     sfj__verify_result vr;
@@ -332,7 +404,7 @@ static int check_state(const char *dir, const expect *ex)
     sfj_event ev = SFJ_EVENT_INIT;
     uint8_t *payload = malloc(12000);
     uint64_t seq, wm = 0;
-    int rc;
+    int rc, e_now;
 
     journal_opts(&o);
     rc = sfj_journal_open(dir, keys, &o, &j);
@@ -357,6 +429,18 @@ static int check_state(const char *dir, const expect *ex)
     for (seq = 1; seq <= ex->max_seq; seq++) {
         const report *r = &ex->by_seq[seq];
 
+        if (r->type == REP_ROTATE) {
+            /* Reported done: the record is there, closing the epoch
+             * before the one it names. */
+            rc = sfj_read(j, seq, &e);
+            if (rc != SFJ_OK || e->kind != SFJ_EV_KEY_ROTATION ||
+                e->epoch + 1 != r->pseed) {
+                check_fail("rotation reported but not held", seq, rc);
+                return 11;
+            }
+            sfj_entry_free(e);
+            continue;
+        }
         if (r->type != REP_APPEND)
             continue;
         rc = sfj_read(j, seq, &e);
@@ -388,6 +472,14 @@ static int check_state(const char *dir, const expect *ex)
                 rc, (unsigned long long)vr.bad_seq, vr.reason,
                 (unsigned long long)vr.verified_to);
         return 6;
+    }
+    /* Wholly before or wholly after a rotation: meta names a key of the
+     * walk's (checked against the rotation records), which then opens the
+     * journal alone. */
+    e_now = epoch_in_force(j);
+    if (e_now == 0) {
+        check_fail("the key in force is none of the fixed keys", 0, 0);
+        return 12;
     }
     /* The journal goes on taking entries after the crash. */
     ev.kind = SFJ_EV_NOTE;
@@ -428,6 +520,16 @@ static int check_state(const char *dir, const expect *ex)
     if (rc != SFJ_OK) {
         check_fail("close", 0, rc);
         return 8;
+    }
+    alone = sfj_test_keys((uint8_t)(KEY_SEED + e_now - 1));
+    j = NULL;
+    rc = sfj_journal_open(dir, alone, &o, &j);
+    if (rc == SFJ_OK)
+        rc = sfj_journal_close(j);
+    sfj_keys_free(alone);
+    if (rc != SFJ_OK) {
+        check_fail("open with the key in force alone", 0, rc);
+        return 13;
     }
     sfj_keys_free(keys);
     free(payload);
@@ -508,7 +610,7 @@ static void test_power_cuts_lose_nothing(void **state)
     expect ex;
     counts c;
     int r, n = rounds(), mode, status, rc, ok_modes[SFJ_CS_MODES * 2];
-    uint64_t seeds[SFJ_CS_MODES * 2], seed0;
+    uint64_t seeds[SFJ_CS_MODES * 2], seed0, rot_before;
     const char *env_seed = getenv("SFJ_POWERCUT_SEED");
 
     (void)state;
@@ -551,7 +653,10 @@ static void test_power_cuts_lose_nothing(void **state)
                          WEXITSTATUS(status));
             c.completed++;
         }
+        rot_before = ex.rotations;
         read_reports(rep, &ex);
+        c.rotations += (unsigned long)(ex.rotations - rot_before);
+        c.cut_in_rotation += ex.cut_in_rotation && WIFSIGNALED(status);
         assert_int_equal(sfj_cs_load(&cs, log, init), 0);
         assert_int_equal(sfj_cs_unmodelled(cs), 0);
         assert_int_equal(sfj_cs_was_cut(cs), WIFSIGNALED(status));
@@ -600,6 +705,9 @@ static void test_power_cuts_lose_nothing(void **state)
                   c.per_mode[SFJ_CS_SUBSET], c.per_mode[SFJ_CS_TORN],
                   c.per_mode[SFJ_CS_SECTORS], c.pending_ops, c.refused,
                   c.entries_checked);
+    print_message("%lu key rotations reported, %lu rounds cut inside one "
+                  "(each state wholly before or after it)\n",
+                  c.rotations, c.cut_in_rotation);
     print_message("test_powercut: %lu rounds run\n", c.rounds); /* test.sh */
     assert_true(c.cut > 0);
     assert_true(c.entries_checked > 0);

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "common/bytes.h"
+#include "common/secmem.h"
 #include "journal/format/event_codec.h"
 #include "sfj/sys/internal.h"
 #include "support/settletest.h"
@@ -199,7 +200,7 @@ static void test_codec_versions(void **state)
     memset(e.rrn, 'x', sizeof e.rrn - 1);
     assert_int_equal(sfj__event_unpack(pt, len, flags, &e), SFJ_OK);
     assert_string_equal(e.rrn, "");
-    free(e.payload);
+    sfj__secmem_free(e.payload);
     free(pt);
     ev.rrn = "RRN1";
     assert_int_equal(sfj__event_pack(&ev, 3, &pt, &len, &flags), SFJ_OK);
@@ -207,7 +208,7 @@ static void test_codec_versions(void **state)
     memset(&e, 0, sizeof e);
     assert_int_equal(sfj__event_unpack(pt, len, flags, &e), SFJ_OK);
     assert_string_equal(e.rrn, "RRN1");
-    free(e.payload);
+    sfj__secmem_free(e.payload);
     e.payload = NULL;
     /* A version-2 plaintext relabelled version 1: damaged. */
     pt[0] = SFJ__EVENT_CODEC_V1;

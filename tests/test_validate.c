@@ -47,7 +47,8 @@ static const bad_case cases[] = {
     {"auth code with a space", SFJ_EV_NOTE, 1, 0, NULL, {0}, "A 1", 0},
     {"txn kind without txn id", SFJ_EV_TXN_INTENT, 1, 0, NULL, {0}, NULL, 0},
     {"kind 0", 0, 1, 0, NULL, {0}, NULL, 1},
-    {"kind 9", 9, 1, 0, NULL, {0}, NULL, 1},
+    {"kind 9 (key rotation) sealed", 9, 1, 0, NULL, {0}, NULL, 1},
+    {"kind 10", 10, 1, 0, NULL, {0}, NULL, 1},
     {"kind 0x0fff", 0x0fff, 1, 0, NULL, {0}, NULL, 1},
     {"epoch 0", SFJ_EV_NOTE, 0, 0, NULL, {0}, NULL, 1},
     {"unknown flag", SFJ_EV_NOTE, 1, 0x80, NULL, {0}, NULL, 1},
@@ -238,6 +239,8 @@ static void test_writer_refuses(void **state)
     ev.kind = 0;
     assert_int_equal(sfj__event_validate(&ev), SFJ_EINVAL);
     ev.kind = (sfj_kind)9;
+    assert_int_equal(sfj__event_validate(&ev), SFJ_EINVAL);
+    ev.kind = (sfj_kind)10;
     assert_int_equal(sfj__event_validate(&ev), SFJ_EINVAL);
     ev.kind = (sfj_kind)0x0fff;
     assert_int_equal(sfj__event_validate(&ev), SFJ_EINVAL);

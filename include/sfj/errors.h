@@ -44,8 +44,11 @@ typedef enum sfj_error {
     SFJ_EREPORT = -22,   /**< an acquirer report cannot be read (malformed
                               line, missing column, empty, another
                               terminal's) */
-    SFJ_EBUSY = -23      /**< another handle holds the journal for writing
+    SFJ_EBUSY = -23,     /**< another handle holds the journal for writing
                               (sfj_journal_errmsg names its pid) */
+    SFJ_ENOKEY = -24     /**< no key of the key set opens this record: it is
+                              sealed under a key epoch whose key file was not
+                              given (see sfj_keys_add) */
 } sfj_error;
 
 /** Fixed English text for an error code; never NULL, never freed.

@@ -46,15 +46,17 @@ extern "C" {
 
 /** Event kinds. Values are stored on disk and never change. */
 typedef enum sfj_kind {
-    SFJ_EV_TXN_INTENT = 1,  /**< before an online request leaves */
-    SFJ_EV_TXN_OUTCOME = 2, /**< the host answered */
-    SFJ_EV_TXN_OFFLINE = 3, /**< approved offline, forward later */
-    SFJ_EV_REVERSAL = 4,    /**< a reversal was decided, sent or answered */
-    SFJ_EV_RECEIPT = 5,     /**< printed / print failed / reprinted */
-    SFJ_EV_SETTLEMENT = 6,  /**< batch closed, with local totals */
-    SFJ_EV_CHECKPOINT = 7,  /**< written by sfj only: signed chain head */
-    SFJ_EV_NOTE = 8,        /**< operator note */
-    SFJ_EV_APP = 0x1000     /**< first app-defined kind (up to 0xffff) */
+    SFJ_EV_TXN_INTENT = 1,   /**< before an online request leaves */
+    SFJ_EV_TXN_OUTCOME = 2,  /**< the host answered */
+    SFJ_EV_TXN_OFFLINE = 3,  /**< approved offline, forward later */
+    SFJ_EV_REVERSAL = 4,     /**< a reversal was decided, sent or answered */
+    SFJ_EV_RECEIPT = 5,      /**< printed / print failed / reprinted */
+    SFJ_EV_SETTLEMENT = 6,   /**< batch closed, with local totals */
+    SFJ_EV_CHECKPOINT = 7,   /**< written by sfj only: signed chain head */
+    SFJ_EV_NOTE = 8,         /**< operator note */
+    SFJ_EV_KEY_ROTATION = 9, /**< written by sfj only: the old signing key
+                                  names the next epoch's public key */
+    SFJ_EV_APP = 0x1000      /**< first app-defined kind (up to 0xffff) */
 } sfj_kind;
 
 /** Event status. Which values make sense depends on the kind. */
@@ -296,6 +298,29 @@ SFJ_EXTERN SFJ_WARN_UNUSED int sfj_append(sfj_journal *j, const sfj_event *ev,
  *  with sfj_entry_free. */
 SFJ_EXTERN SFJ_WARN_UNUSED int sfj_read(sfj_journal *j, uint64_t seq,
                                         sfj_entry **out);
+
+/** Move the journal to a new master key: the keys `new_keys` was made
+ *  with (its first key) seal every record and sign every checkpoint from
+ *  now on, under the next key epoch. One durable commit writes, together:
+ *  a checkpoint over the entries not yet signed (under the old key), a
+ *  KEY_ROTATION record signed by the old signing key that names the new
+ *  public key and epoch (docs/FORMAT.md, "Key rotation"), the new epoch,
+ *  public key and key check in meta, and the txn index rebuilt under the
+ *  new key; a crash leaves the journal wholly before or wholly after.
+ *  Write the new key file durably before calling (sfj_keys_generate_file
+ *  does) and keep the old one: records sealed before stay readable only
+ *  with it, so open with both afterwards (sfj_keys_add); the newest key
+ *  alone opens the journal and appends, and reading an older record then
+ *  fails with SFJ_ENOKEY. The link key is not changed (an upstream keeps
+ *  it); an upstream learns the new public key from the record itself.
+ *  `*seq_out` (may be NULL) gets the rotation record's seq.
+ *  SFJ_ESTATE on a read-only, acks-only or mirror handle; SFJ_EINVAL for a
+ *  key this journal used before. Not thread-safe: make no other call on
+ *  this handle until it returns (a link forwarder running on it only
+ *  reads sealed records and may keep running). */
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_journal_rotate_keys(sfj_journal *j,
+                                                       const sfj_keys *new_keys,
+                                                       uint64_t *seq_out);
 
 /** Wipe and free an entry. Accepts NULL. */
 SFJ_EXTERN void sfj_entry_free(sfj_entry *e);

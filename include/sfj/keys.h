@@ -41,7 +41,21 @@ SFJ_EXTERN SFJ_WARN_UNUSED int sfj_keys_load_file(const char *path,
 SFJ_EXTERN SFJ_WARN_UNUSED int sfj_keys_from_bytes(const uint8_t *master,
                                                    size_t len, sfj_keys **out);
 
-/** Wipe and free a key set. Accepts NULL. */
+/** Add every key of `more` to the key set `ring` (copied: the caller
+ *  still frees `more`), so that one set can read a journal across key
+ *  rotations (sfj_journal_rotate_keys). The key `ring` was made with stays
+ *  its first; order does not matter to a journal, which uses the key its
+ *  meta `keycheck` names for new records and each other key for the epoch
+ *  whose public key it has. At most SFJ_KEYRING_MAX keys (SFJ_EINVAL);
+ *  a key already held is skipped. Not thread-safe against other use of
+ *  `ring`. */
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_keys_add(sfj_keys *ring,
+                                            const sfj_keys *more);
+
+/** Most keys one key set holds. */
+#define SFJ_KEYRING_MAX 64
+
+/** Wipe and free a key set (every key it holds). Accepts NULL. */
 SFJ_EXTERN void sfj_keys_free(sfj_keys *keys);
 
 /** Copy the checkpoint-signing public key (SFJ_PUBKEY_BYTES) into `out`. */
@@ -50,7 +64,9 @@ SFJ_EXTERN int sfj_keys_public_key(const sfj_keys *keys,
 
 /** Copy the link authentication key (SFJ_KEY_BYTES) into `out`: the secret
  *  an sfj-host is provisioned with to authenticate acks for this terminal.
- *  The caller must wipe `out` after use. */
+ *  For a key set a journal holds (after sfj_keys_add and a key rotation)
+ *  it is the link key of the oldest key epoch the set holds: a rotation
+ *  leaves the link alone. The caller must wipe `out` after use. */
 SFJ_EXTERN int sfj_keys_link_key(const sfj_keys *keys,
                                  uint8_t out[SFJ_KEY_BYTES]);
 

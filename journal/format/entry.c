@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/secmem.h"
+#include "crypto/keys.h"
 #include "crypto/seal.h"
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
@@ -35,12 +37,12 @@ int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
     rc = sfj__rec_hdr_decode(rec, len, &h);
     if (rc != SFJ_OK)
         goto done;
-    if (h.kind == SFJ_EV_CHECKPOINT) {
+    if (sfj__rec_is_clear(h.kind)) {
         rc = SFJ_ECORRUPT;
         goto done;
     }
-    e = calloc(1, sizeof *e);
-    pt = malloc(len - SFJ_REC_HDR_BYTES);
+    e = sfj__secmem_alloc(sizeof *e);
+    pt = sfj__secmem_alloc(len - SFJ_REC_HDR_BYTES);
     if (e == NULL || pt == NULL) {
         rc = SFJ_ENOMEM;
         goto done;
@@ -55,10 +57,7 @@ int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
     if (rc == SFJ_OK)
         rc = sfj__entry_validate(e);
 done:
-    if (pt != NULL) {
-        sodium_memzero(pt, len - SFJ_REC_HDR_BYTES);
-        free(pt);
-    }
+    sfj__secmem_free(pt); /* wipes */
     if (rc != SFJ_OK) {
         sfj_entry_free(e);
         e = NULL;
@@ -67,17 +66,55 @@ done:
     return rc;
 }
 
-int sfj__record_open_keys(const sfj_keys *keys, const uint8_t *journal_id,
-                          const uint8_t *rec, size_t len, sfj_entry **out)
+/* Try the keys of `ring` bound to `epoch` (pass 0) or unbound (pass 1) on
+ * a record. Returns SFJ_ENOKEY when the ring has no such key. */
+static int open_pass(const sfj_keys *ring, int pass, uint32_t epoch,
+                     const uint8_t *journal_id, const uint8_t *rec, size_t len,
+                     sfj_entry **out, uint8_t *rkey)
 {
-    uint8_t rkey[SFJ_KEY_BYTES];
+    uint8_t ekey[SFJ_KEY_BYTES];
+    int rc = SFJ_ENOKEY;
+
+    for (; ring != NULL; ring = ring->next) {
+        if (ring->epoch != (pass == 0 ? epoch : 0))
+            continue;
+        sfj__epoch_key(ring, epoch, ekey);
+        sfj__rec_key(ekey, rec, rkey);
+        rc = sfj__rec_open(journal_id, rkey, rec, len, out);
+        if (rc != SFJ_EAUTH)
+            break;
+    }
+    sodium_memzero(ekey, sizeof ekey);
+    return rc;
+}
+
+int sfj__record_open_ring(const sfj_keys *keys, const uint8_t *journal_id,
+                          const uint8_t *rec, size_t len, sfj_entry **out,
+                          uint8_t *rkey)
+{
+    uint32_t epoch;
     int rc;
 
     *out = NULL;
     if (len < SFJ_REC_HDR_BYTES)
         return SFJ_ECORRUPT;
-    sfj__rec_key_of(keys, rec, rkey);
-    rc = sfj__rec_open(journal_id, rkey, rec, len, out);
+    /* A key bound to the record's epoch is the only one that may open
+     * it; with none, each key not bound to any epoch is tried. */
+    epoch = sfj__get_u32(rec + SFJ_REC_OFF_EPOCH);
+    rc = open_pass(keys, 0, epoch, journal_id, rec, len, out, rkey);
+    if (rc == SFJ_ENOKEY)
+        rc = open_pass(keys, 1, epoch, journal_id, rec, len, out, rkey);
+    if (rc != SFJ_OK)
+        sodium_memzero(rkey, SFJ_KEY_BYTES);
+    return rc;
+}
+
+int sfj__record_open_keys(const sfj_keys *keys, const uint8_t *journal_id,
+                          const uint8_t *rec, size_t len, sfj_entry **out)
+{
+    uint8_t rkey[SFJ_KEY_BYTES];
+    int rc = sfj__record_open_ring(keys, journal_id, rec, len, out, rkey);
+
     sodium_memzero(rkey, sizeof rkey);
     return rc;
 }
@@ -100,10 +137,7 @@ void sfj_entry_free(sfj_entry *e)
 {
     if (e == NULL)
         return;
-    if (e->payload != NULL) {
-        sodium_memzero(e->payload, e->payload_len);
-        free(e->payload);
-    }
-    sodium_memzero(e, sizeof *e);
-    free(e);
+    /* Both live in dump-excluded memory and are wiped on free. */
+    sfj__secmem_free(e->payload);
+    sfj__secmem_free(e);
 }

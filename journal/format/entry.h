@@ -17,4 +17,12 @@
 int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
                   const uint8_t *rec, size_t len, sfj_entry **out);
 
+/* Open a record with a key ring: the key bound to the record's epoch, or,
+ * with none bound to it, each unbound key in turn (sfj_keys_add). `rkey`
+ * (SFJ_KEY_BYTES) receives the record key that opened it; the caller
+ * wipes it. SFJ_ENOKEY when no key of the ring may open that epoch. */
+int sfj__record_open_ring(const sfj_keys *keys, const uint8_t *journal_id,
+                          const uint8_t *rec, size_t len, sfj_entry **out,
+                          uint8_t *rkey);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/secmem.h"
 #include "journal/format/compress.h"
 #include "journal/format/record.h"
 #include "sfj/errors.h"
@@ -176,7 +177,7 @@ int sfj__event_validate(const sfj_event *ev)
         return SFJ_EINVAL;
     if ((unsigned)ev->kind > UINT16_MAX ||
         !sfj__rec_kind_valid((uint16_t)ev->kind) ||
-        ev->kind == SFJ_EV_CHECKPOINT)
+        sfj__rec_is_clear((uint16_t)ev->kind))
         return SFJ_EINVAL;
     if (ev->txn_id != NULL) {
         if (printable_len(ev->txn_id, SFJ_TXN_ID_MAX, &n) != SFJ_OK || n == 0)
@@ -439,7 +440,7 @@ static int unpack_raw(const uint8_t *pt, size_t len, sfj_entry *e)
         return SFJ_ECORRUPT;
     e->payload_len = payload_len;
     if (payload_len > 0) {
-        e->payload = malloc(payload_len);
+        e->payload = sfj__secmem_alloc(payload_len);
         if (e->payload == NULL)
             return SFJ_ENOMEM;
         memcpy(e->payload, p, payload_len);
@@ -484,14 +485,15 @@ int sfj__event_unpack(const uint8_t *pt, size_t len, uint8_t flags,
     rc = sfj__inflate_len(pt, len, SFJ__EVENT_MAX_BYTES, &raw_len);
     if (rc != SFJ_OK)
         return rc;
-    raw = malloc(raw_len);
+    if (raw_len == 0)
+        return SFJ_ECORRUPT;
+    raw = sfj__secmem_alloc(raw_len);
     if (raw == NULL)
         return SFJ_ENOMEM;
     rc = sfj__inflate((flags & SFJ_REC_F_DICT2) ? SFJ__DICT_V2 : SFJ__DICT_V1,
                       pt, len, raw, raw_len);
     if (rc == SFJ_OK)
         rc = unpack_raw(raw, raw_len, e);
-    sodium_memzero(raw, raw_len);
-    free(raw);
+    sfj__secmem_free(raw); /* wipes */
     return rc;
 }

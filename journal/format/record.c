@@ -34,7 +34,7 @@ void sfj__rec_hdr_encode(const sfj__rec_hdr *h, uint8_t *out)
 
 int sfj__rec_kind_valid(uint16_t kind)
 {
-    return (kind >= SFJ_EV_TXN_INTENT && kind <= SFJ_EV_NOTE) ||
+    return (kind >= SFJ_EV_TXN_INTENT && kind <= SFJ_EV_KEY_ROTATION) ||
            kind >= SFJ_EV_APP;
 }
 
@@ -61,12 +61,15 @@ int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h)
     if ((h->flags & SFJ_REC_F_DICT2) != 0 &&
         (h->flags & SFJ_REC_F_DEFLATE) == 0)
         return SFJ_ECORRUPT;
-    /* Only checkpoints are clear, and they are never compressed. */
+    /* Only the kinds sfj signs are clear, and they are never compressed;
+     * each has one fixed size. */
     if ((h->flags & SFJ_REC_F_CLEAR) != 0) {
-        if (h->kind != SFJ_EV_CHECKPOINT || (h->flags & SFJ_REC_F_DEFLATE) ||
-            len != SFJ_REC_HDR_BYTES + SFJ_REC_CKPT_BODY_BYTES)
+        if (!sfj__rec_is_clear(h->kind) || (h->flags & SFJ_REC_F_DEFLATE) ||
+            len != SFJ_REC_HDR_BYTES + (h->kind == SFJ_EV_CHECKPOINT
+                                            ? SFJ_REC_CKPT_BODY_BYTES
+                                            : SFJ_REC_ROT_BODY_BYTES))
             return SFJ_ECORRUPT;
-    } else if (h->kind == SFJ_EV_CHECKPOINT ||
+    } else if (sfj__rec_is_clear(h->kind) ||
                len < SFJ_REC_HDR_BYTES + SFJ_REC_TAG_BYTES ||
                len > SFJ_REC_MAX_BYTES) {
         return SFJ_ECORRUPT;
@@ -74,18 +77,14 @@ int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h)
     return SFJ_OK;
 }
 
+int sfj__rec_is_clear(uint16_t kind)
+{
+    return kind == SFJ_EV_CHECKPOINT || kind == SFJ_EV_KEY_ROTATION;
+}
+
 void sfj__rec_key(const uint8_t *epoch_key, const uint8_t *rec, uint8_t *out)
 {
     sfj__record_key(epoch_key, sfj__get_u64(rec + SFJ_REC_OFF_SEQ), out);
-}
-
-void sfj__rec_key_of(const sfj_keys *keys, const uint8_t *rec, uint8_t *out)
-{
-    uint8_t ekey[SFJ_KEY_BYTES];
-
-    sfj__epoch_key(keys, sfj__get_u32(rec + SFJ_REC_OFF_EPOCH), ekey);
-    sfj__rec_key(ekey, rec, out);
-    sodium_memzero(ekey, sizeof ekey);
 }
 
 void sfj__rec_seal(const uint8_t *journal_id, const uint8_t *epoch_key,
@@ -128,6 +127,45 @@ void sfj__rec_checkpoint(const uint8_t *journal_id, const uint8_t *sign_sk,
                    sign_sk, out + SFJ_REC_OFF_SIG);
 }
 
+void sfj__rec_rotation(const uint8_t *journal_id, const uint8_t *sign_sk,
+                       sfj__rec_hdr *h, const uint8_t *new_pk, uint8_t *out)
+{
+    h->format = SFJ_REC_FORMAT;
+    h->flags = SFJ_REC_F_CLEAR;
+    h->kind = SFJ_EV_KEY_ROTATION;
+    memset(h->nonce, 0, sizeof h->nonce);
+    sfj__rec_hdr_encode(h, out);
+    sfj__put_u32(out + SFJ_REC_OFF_ROT_EPOCH, h->epoch + 1);
+    memcpy(out + SFJ_REC_OFF_ROT_PK, new_pk, 32);
+    sfj__rotate_sign(journal_id, out, SFJ_REC_HDR_BYTES,
+                     out + SFJ_REC_OFF_ROT_EPOCH, sign_sk,
+                     out + SFJ_REC_OFF_ROT_SIG);
+}
+
+int sfj__rec_rotation_verify(const uint8_t *journal_id, const uint8_t *pk,
+                             const uint8_t *rec, size_t len,
+                             uint32_t *new_epoch, uint8_t *new_pk)
+{
+    sfj__rec_hdr h;
+    int rc = sfj__rec_hdr_decode(rec, len, &h);
+
+    if (rc != SFJ_OK)
+        return rc;
+    if (h.kind != SFJ_EV_KEY_ROTATION || h.epoch == UINT32_MAX ||
+        sfj__get_u32(rec + SFJ_REC_OFF_ROT_EPOCH) != h.epoch + 1)
+        return SFJ_ECORRUPT;
+    rc = sfj__rotate_verify(journal_id, rec, SFJ_REC_HDR_BYTES,
+                            rec + SFJ_REC_OFF_ROT_EPOCH,
+                            rec + SFJ_REC_OFF_ROT_SIG, pk);
+    if (rc != SFJ_OK)
+        return rc;
+    if (new_epoch != NULL)
+        *new_epoch = h.epoch + 1;
+    if (new_pk != NULL)
+        memcpy(new_pk, rec + SFJ_REC_OFF_ROT_PK, 32);
+    return SFJ_OK;
+}
+
 int sfj__rec_checkpoint_verify(const uint8_t *journal_id, const uint8_t *pk,
                                const uint8_t *rec, size_t len,
                                uint32_t *boot_out)
@@ -150,7 +188,8 @@ int sfj__rec_checkpoint_verify(const uint8_t *journal_id, const uint8_t *pk,
 
 int sfj__record_extends(const uint8_t *journal_id, const uint8_t *pubkey,
                         const uint8_t *head, uint64_t seq, const uint8_t *rec,
-                        size_t len, uint8_t *new_head, int *is_ckpt)
+                        size_t len, uint8_t *new_head, int *is_ckpt,
+                        uint8_t *rot_pubkey)
 {
     uint8_t leaf[SFJ_HASH_BYTES];
     sfj__rec_hdr h;
@@ -168,6 +207,15 @@ int sfj__record_extends(const uint8_t *journal_id, const uint8_t *pubkey,
             return SFJ_EAUTH;
         if (is_ckpt != NULL)
             *is_ckpt = 1;
+    } else if (h.kind == SFJ_EV_KEY_ROTATION) {
+        /* Only the key in force may name its successor; a store that
+         * cannot follow (no rot_pubkey) must not take the record. */
+        if (rot_pubkey == NULL ||
+            sfj__rec_rotation_verify(journal_id, pubkey, rec, len, NULL,
+                                     rot_pubkey) != SFJ_OK)
+            return SFJ_EAUTH;
+        if (is_ckpt != NULL)
+            *is_ckpt = 2;
     }
     if (new_head != NULL) {
         sfj__chain_leaf(rec, len, leaf);

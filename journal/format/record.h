@@ -36,6 +36,12 @@
 #define SFJ_REC_OFF_NONCE  56
 #define SFJ_REC_OFF_BOOT   SFJ_REC_HDR_BYTES
 #define SFJ_REC_OFF_SIG    (SFJ_REC_HDR_BYTES + 4)
+/* A key rotation record's clear body: u32 new epoch, the new public key,
+ * then the old key's signature. */
+#define SFJ_REC_ROT_BODY_BYTES (4 + 32 + 64)
+#define SFJ_REC_OFF_ROT_EPOCH  SFJ_REC_HDR_BYTES
+#define SFJ_REC_OFF_ROT_PK     (SFJ_REC_HDR_BYTES + 4)
+#define SFJ_REC_OFF_ROT_SIG    (SFJ_REC_HDR_BYTES + 4 + 32)
 
 #define SFJ_REC_F_DEFLATE 0x01 /* plaintext raw-deflated, dictionary v1 */
 #define SFJ_REC_F_CLEAR   0x02 /* body is clear (checkpoints only) */
@@ -71,10 +77,6 @@ void sfj__rec_seal(const uint8_t *journal_id, const uint8_t *epoch_key,
  * SFJ_KEY_BYTES; the caller wipes it. */
 void sfj__rec_key(const uint8_t *epoch_key, const uint8_t *rec, uint8_t *out);
 
-/* Record key of a stored record from the key set, through the key of the
- * epoch its header names. */
-void sfj__rec_key_of(const sfj_keys *keys, const uint8_t *rec, uint8_t *out);
-
 /* The chain hash h(seq) of a stored record: one chain step from its
  * header's prev_chain over its leaf. SFJ_ECORRUPT or SFJ_EVERSION for a
  * header that does not decode. */
@@ -84,6 +86,26 @@ int sfj__rec_chain(const uint8_t *rec, size_t len, uint8_t *out);
  * sfj__event_validate) and by every reader (sfj__rec_hdr_decode): 1..8 or
  * at least SFJ_EV_APP. Kind 0 is invalid and 9..0x0fff are reserved. */
 int sfj__rec_kind_valid(uint16_t kind);
+
+/* Is `kind` one of the clear kinds sfj writes itself (checkpoint, key
+ * rotation), whose body is signed rather than sealed? */
+int sfj__rec_is_clear(uint16_t kind);
+
+/* Build a key rotation record for header `h` (seq, wall_ms, prev_chain
+ * and the epoch it closes set by the caller) into `out`
+ * (SFJ_REC_HDR_BYTES + SFJ_REC_ROT_BODY_BYTES), naming `new_pk` as the
+ * public key of epoch h->epoch + 1, signed with the closing epoch's
+ * `sign_sk`. */
+void sfj__rec_rotation(const uint8_t *journal_id, const uint8_t *sign_sk,
+                       sfj__rec_hdr *h, const uint8_t *new_pk, uint8_t *out);
+
+/* Verify a key rotation record with the public key `pk` of the epoch it
+ * closes: 0, SFJ_EAUTH (bad signature) or SFJ_ECORRUPT (not a rotation
+ * record, or a new epoch other than the header's plus one). `new_epoch`
+ * and `new_pk` (32 bytes) may be NULL. */
+int sfj__rec_rotation_verify(const uint8_t *journal_id, const uint8_t *pk,
+                             const uint8_t *rec, size_t len,
+                             uint32_t *new_epoch, uint8_t *new_pk);
 
 /* Build a signed checkpoint record for header `h` (kind, seq, wall_ms,
  * prev_chain, epoch set by the caller) into `out`

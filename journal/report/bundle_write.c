@@ -100,7 +100,7 @@ static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
         goto done;
     while ((rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
         if (len >= SFJ_REC_HDR_BYTES &&
-            sfj__get_u16(rec + SFJ_REC_OFF_KIND) == SFJ_EV_CHECKPOINT)
+            sfj__rec_is_clear(sfj__get_u16(rec + SFJ_REC_OFF_KIND)))
             continue;
         if (len < SFJ_REC_HDR_BYTES) {
             rc = SFJ_ECORRUPT;
@@ -139,8 +139,10 @@ done:
     return rc;
 }
 
-/* Pass 2: the first checkpoint after `last`. */
-static int find_checkpoint(sfj_journal *j, uint64_t last, uint64_t *ckpt)
+/* Pass 2: the first checkpoint after `last`, and the public key of the
+ * epoch it was signed in. */
+static int find_checkpoint(sfj_journal *j, uint64_t last, uint64_t *ckpt,
+                           uint8_t *pk)
 {
     sfj_query q = SFJ_QUERY_INIT;
     sfj_iter *it = NULL;
@@ -153,6 +155,12 @@ static int find_checkpoint(sfj_journal *j, uint64_t last, uint64_t *ckpt)
     rc = sfj_iter_open(j, &q, &it);
     if (rc == SFJ_OK)
         rc = sfj__iter_next_sealed(it, ckpt, &rec, &len);
+    if (rc == SFJ_OK)
+        rc = len < SFJ_REC_HDR_BYTES ? SFJ_ECORRUPT
+             : sfj__journal_pubkey_of(j, sfj__get_u32(rec + SFJ_REC_OFF_EPOCH),
+                                      pk) == SFJ_OK
+                 ? SFJ_OK
+                 : SFJ_ECORRUPT;
     sfj_iter_free(it);
     return rc;
 }
@@ -163,6 +171,8 @@ static int emit_span(sfj_journal *j, const uint64_t *seqs, size_t n,
 {
     const sfj_keys *keys = sfj__journal_keys(j);
     uint8_t rkey[SFJ_KEY_BYTES], leaf[SFJ_HASH_BYTES], tag;
+    uint8_t jid[SFJ_JOURNAL_ID_BYTES];
+    sfj_entry *e = NULL;
     sfj_query q = SFJ_QUERY_INIT;
     sfj_iter *it = NULL;
     const uint8_t *rec;
@@ -170,6 +180,7 @@ static int emit_span(sfj_journal *j, const uint64_t *seqs, size_t n,
     size_t len, next = 0;
     int rc;
 
+    sfj_journal_id(j, jid);
     q.from_seq = seqs[0];
     q.to_seq = ckpt;
     rc = sfj_iter_open(j, &q, &it);
@@ -188,7 +199,14 @@ static int emit_span(sfj_journal *j, const uint64_t *seqs, size_t n,
         } else if (next < n && seqs[next] == seq) {
             next++;
             tag = SFJ_BUNDLE_ITEM_RECORD;
-            sfj__rec_key_of(keys, rec, rkey);
+            rc = sfj__record_open_ring(keys, jid, rec, len, &e, rkey);
+            sfj_entry_free(e);
+            e = NULL;
+            if (rc != SFJ_OK) {
+                snprintf(reason, cap, "journal damaged at seq %llu (%s)",
+                         (unsigned long long)seq, sfj_strerror(rc));
+                goto done;
+            }
             put(o, &tag, 1);
             put(o, rkey, sizeof rkey);
             put_u32(o, (uint32_t)len);
@@ -238,11 +256,10 @@ int sfj__bundle_build(sfj_journal *j, const char *txn_id, uint8_t **out,
     if (seqs == NULL)
         return SFJ_ENOMEM;
     sfj_journal_id(j, jid);
-    sfj__journal_pubkey(j, pk);
     rc = find_txn(j, jid, txn_id, seqs, &n, reason, cap);
     if (rc != SFJ_OK)
         goto done;
-    rc = find_checkpoint(j, seqs[n - 1], &ckpt);
+    rc = find_checkpoint(j, seqs[n - 1], &ckpt, pk);
     if (rc == SFJ_ENOTFOUND) {
         rc = SFJ_ESTATE;
         snprintf(reason, cap,

@@ -84,7 +84,7 @@ static void describe(sfj_journal *j, MDB_txn *txn, uint64_t seq,
     it->wall_ms = h.wall_ms;
     if (it->kind == 0)
         it->kind = h.kind;
-    if (h.kind == SFJ_EV_CHECKPOINT || j->keys == NULL ||
+    if (sfj__rec_is_clear(h.kind) || j->keys == NULL ||
         sfj__entry_from_record(j, seq, v.mv_data, v.mv_size, &e) != SFJ_OK)
         return;
     memcpy(it->txn_id, e->txn_id, sizeof it->txn_id);

@@ -205,8 +205,9 @@ static int settle(batch *b, sfj__verify_result *out)
  * SFJ_EAUTH for a forged anchor; `*anchor` gets the anchor's state. */
 static int start_hash(sfj_journal *j, uint64_t first, uint64_t from,
                       const uint8_t *rec, size_t len, const uint8_t *pk,
-                      uint8_t *head, int *anchor)
+                      const uint8_t *pinned, uint8_t *head, int *anchor)
 {
+    uint8_t epk[32];
     uint64_t prune_seq = 0;
     MDB_txn *txn;
     sfj__rec_hdr h;
@@ -234,12 +235,47 @@ static int start_hash(sfj_journal *j, uint64_t first, uint64_t from,
     if (from == 0)
         return SFJ_ESTATE;
     /* Asked to start mid-journal: only a checkpoint's signature vouches
-     * for the chain before it. */
+     * for the chain before it, under the key of its epoch. */
     if (sfj__rec_hdr_decode(rec, len, &h) != SFJ_OK ||
         h.kind != SFJ_EV_CHECKPOINT ||
-        sfj__rec_checkpoint_verify(j->journal_id, pk, rec, len, NULL) != SFJ_OK)
+        (pinned == NULL && sfj__journal_pubkey_of(j, h.epoch, epk) != SFJ_OK) ||
+        sfj__rec_checkpoint_verify(j->journal_id, pinned ? pinned : epk, rec,
+                                   len, NULL) != SFJ_OK)
         return SFJ_ESTATE;
     memcpy(head, h.prev_chain, 32);
+    return SFJ_OK;
+}
+
+/* The key the walk starts with: the pinned one, or the key history's for
+ * the first record's epoch. 1 when there is one. */
+static int walk_key(sfj_journal *j, const uint8_t *pinned, uint32_t epoch,
+                    uint8_t *out)
+{
+    if (pinned != NULL) {
+        memcpy(out, pinned, 32);
+        return 1;
+    }
+    return sfj__journal_pubkey_of(j, epoch, out) == SFJ_OK;
+}
+
+/* A rotation record: signed by the key in force (`*epoch`, `pk`), naming
+ * the next epoch's key, which the key history must name too. On success
+ * the walk continues under the new epoch and key. SFJ_EAUTH or
+ * SFJ_ECORRUPT. */
+static int follow_rotation(sfj_journal *j, const uint8_t *rec, size_t len,
+                           uint32_t *epoch, uint8_t *pk)
+{
+    uint8_t npk[32], hpk[32];
+    uint32_t ne = 0;
+    int rc = sfj__rec_rotation_verify(j->journal_id, pk, rec, len, &ne, npk);
+
+    if (rc != SFJ_OK)
+        return rc == SFJ_EAUTH ? SFJ_EAUTH : SFJ_ECORRUPT;
+    if (sfj__journal_pubkey_of(j, ne, hpk) != SFJ_OK ||
+        memcmp(hpk, npk, sizeof npk) != 0)
+        return SFJ_ECORRUPT;
+    *epoch = ne;
+    memcpy(pk, npk, sizeof npk);
     return SFJ_OK;
 }
 
@@ -291,7 +327,8 @@ int sfj__verify_watch(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
 {
     sfj_query q = SFJ_QUERY_INIT;
     sfj_iter *it = NULL;
-    const uint8_t *pk = pubkey ? pubkey : j->pubkey;
+    uint8_t cur_pk[32], pk[32], wpk[32];
+    uint32_t wepoch = 0;
     const uint8_t *rec;
     uint8_t head[32], leaf[32];
     uint64_t seq, expect = 0;
@@ -305,6 +342,8 @@ int sfj__verify_watch(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
     b.j = j;
     if (decrypt && j->keys == NULL)
         return SFJ_ESTATE;
+    sfj__journal_pubkey(j, cur_pk);
+    memcpy(pk, pubkey ? pubkey : cur_pk, sizeof pk);
     q.from_seq = from;
     rc = sfj_iter_open(j, &q, &it);
     if (rc != SFJ_OK)
@@ -312,7 +351,7 @@ int sfj__verify_watch(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
     while ((rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
         if (expect == 0) {
             out->first_seq = seq;
-            rc = start_hash(j, seq, from, rec, len, pk, head, &anchor);
+            rc = start_hash(j, seq, from, rec, len, pk, pubkey, head, &anchor);
             if (rc == SFJ_ESTATE && from != 0) {
                 rc = SFJ_EINVAL; /* asked to start off a checkpoint */
                 break;
@@ -358,6 +397,21 @@ int sfj__verify_watch(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
             rc = SFJ_OK;
             break;
         }
+        if (out->entries == 1 && !walk_key(j, pubkey, h.epoch, wpk)) {
+            fail(out, seq, SFJ_ECORRUPT,
+                 "the record's key epoch is not in the journal's key history");
+            break;
+        }
+        if (out->entries == 1)
+            wepoch = h.epoch;
+        /* Every record is sealed or signed under the epoch in force; only
+         * a rotation record moves it on. */
+        if (h.epoch != wepoch) {
+            if (!settle(&b, out))
+                fail(out, seq, SFJ_ECORRUPT,
+                     "record of another key epoch than the one in force");
+            break;
+        }
         if (out->entries == 1)
             out->first_wall_ms = h.wall_ms;
         out->last_wall_ms = h.wall_ms;
@@ -368,9 +422,23 @@ int sfj__verify_watch(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
                      "before");
             break;
         }
-        if (h.kind == SFJ_EV_CHECKPOINT) {
-            if (sfj__rec_checkpoint_verify(j->journal_id, pk, rec, len, NULL) !=
-                SFJ_OK) {
+        if (h.kind == SFJ_EV_KEY_ROTATION) {
+            rc = follow_rotation(j, rec, len, &wepoch, wpk);
+            if (rc != SFJ_OK) {
+                if (!settle(&b, out))
+                    fail(out, seq, rc,
+                         rc == SFJ_EAUTH
+                             ? "key rotation record not signed by the key in "
+                               "force"
+                             : "key rotation record differs from the "
+                               "journal's key history");
+                rc = SFJ_OK;
+                break;
+            }
+            out->rotations++;
+        } else if (h.kind == SFJ_EV_CHECKPOINT) {
+            if (sfj__rec_checkpoint_verify(j->journal_id, wpk, rec, len,
+                                           NULL) != SFJ_OK) {
                 if (!settle(&b, out))
                     fail(out, seq, SFJ_EAUTH, "checkpoint signature invalid");
                 break;
@@ -399,6 +467,12 @@ int sfj__verify_watch(sfj_journal *j, uint64_t from, const uint8_t *pubkey,
     sfj_iter_free(it);
     if (progress != NULL)
         progress(out->entries, payload);
+    /* The rotations walked must lead to the key in force. */
+    if (rc == SFJ_OK && out->bad_seq == 0 && wepoch != 0 &&
+        (wepoch != j->epoch || memcmp(wpk, cur_pk, sizeof wpk) != 0))
+        fail(out, out->last_seq + 1, SFJ_ECORRUPT,
+             "the journal's public key is not the one its key rotation "
+             "records lead to");
     if (rc == SFJ_OK && out->bad_seq == 0)
         rc = check_tail(j, out);
     return rc;

@@ -184,7 +184,7 @@ int sfj_iter_next(sfj_iter *it, sfj_entry **out)
         if (rc != SFJ_OK)
             return rc;
         if (it->q.txn_id != NULL && len >= SFJ_REC_HDR_BYTES &&
-            sfj__get_u16(rec + SFJ_REC_OFF_KIND) == SFJ_EV_CHECKPOINT)
+            sfj__rec_is_clear(sfj__get_u16(rec + SFJ_REC_OFF_KIND)))
             continue;
         rc = sfj__entry_from_record(it->j, seq, rec, len, out);
         if (rc != SFJ_OK)

@@ -23,6 +23,12 @@
 #define SFJ__META_PRUNE_HASH  "prune_hash"
 #define SFJ__META_PRUNE_SIG   "prune_sig"   /* Ed25519 over the anchor */
 #define SFJ__META_NO_RECEIPTS "no_receipts" /* u64 1: receipts not tracked */
+#define SFJ__META_KEYS        "keys" /* key history: (u32 epoch, pubkey)* */
+
+/* One entry of the key history: u32be epoch || 32-byte public key. */
+#define SFJ__KEYHIST_ENTRY 36
+/* Most epochs one journal goes through (key rotations plus one). */
+#define SFJ__KEYHIST_MAX 1024
 
 #define SFJ__FORMAT_VERSION 1
 
@@ -49,6 +55,12 @@ struct sfj_journal {
     char terminal_id[SFJ_TERMINAL_ID_MAX + 1];
     uint32_t boot;
     uint32_t epoch;
+    /* Key history (meta `keys`, or the one epoch of meta `epoch` and
+     * `pubkey` when the journal never rotated): epochs in order, each
+     * with its public key. Changed only by a committed rotation, under
+     * `lock`. */
+    uint8_t *keyhist;
+    size_t keyhist_n;
 
     /* Written only by the commit leader, read under `lock`. */
     uint64_t last_seq;
@@ -134,6 +146,12 @@ uint64_t sfj__reserve_bytes(const sfj_journal *j);
  * transaction of this handle may be open. */
 int sfj__grow_map(sfj_journal *j, int adopt);
 
+/* The clear header of the next entry of a write context, for a record
+ * sfj writes itself: the epoch in force, the next seq, the time now and
+ * the chain head. */
+struct sfj__rec_hdr;
+void sfj__wctx_next_hdr(const sfj__wctx *w, struct sfj__rec_hdr *h);
+
 /* Append a signed checkpoint inside a write context. */
 int sfj__wctx_checkpoint(sfj__wctx *w);
 
@@ -167,6 +185,23 @@ int sfj__meta_put(sfj_journal *j, MDB_txn *txn, const char *name,
 enum { SFJ__ANCHOR_SIGNED, SFJ__ANCHOR_UNSIGNED, SFJ__ANCHOR_FORGED };
 int sfj__prune_anchor(sfj_journal *j, MDB_txn *txn, const uint8_t *pk,
                       uint64_t *seq, uint8_t *hash, int *sig);
+
+/* Load the key history of meta `keys` into the handle, or make the
+ * one-epoch history of j->epoch and j->pubkey when there is none. */
+int sfj__keyhist_load(sfj_journal *j, MDB_txn *txn);
+
+/* Add `epoch` with public key `pk` to the history `base` (`base_n`
+ * entries) and write the result to meta `keys`, with meta `epoch` and
+ * `pubkey`, inside the write transaction `txn`; `*hist` (malloc'd) gets
+ * the result. The handle's copy changes only through
+ * sfj__keyhist_commit. */
+int sfj__keyhist_put(sfj_journal *j, MDB_txn *txn, const uint8_t *base,
+                     size_t base_n, uint32_t epoch, const uint8_t *pk,
+                     uint8_t **hist, size_t *n);
+
+/* After the commit: make `hist` (from sfj__keyhist_put) the handle's
+ * history, epoch and public key. */
+void sfj__keyhist_commit(sfj_journal *j, uint8_t *hist, size_t n);
 
 /* Read the chain head and last seq from the entries (open, and when
  * another process may have written). */

@@ -1,10 +1,13 @@
 /* The `meta` database: short names to small values, and the chain head. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/bytes.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
 #include "sfj/errors.h"
+#include "sfj/sys/internal.h"
 #include "sfj/sys/chain.h"
 
 static MDB_val name_key(const char *name)
@@ -115,5 +118,111 @@ int sfj__load_head(sfj_journal *j, MDB_txn *txn, uint64_t *last_seq,
     rc = sfj__rec_chain(v.mv_data, v.mv_size, head);
 done:
     mdb_cursor_close(cur);
+    return rc;
+}
+
+int sfj__keyhist_load(sfj_journal *j, MDB_txn *txn)
+{
+    MDB_val k = name_key(SFJ__META_KEYS), v;
+    uint8_t *hist;
+    size_t n, i;
+    int mrc = mdb_get(txn, j->db_meta, &k, &v);
+
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        return sfj__mdb_rc(j, mrc, SFJ__META_KEYS);
+    n = mrc == MDB_NOTFOUND ? 1 : v.mv_size / SFJ__KEYHIST_ENTRY;
+    if (mrc == MDB_SUCCESS && (v.mv_size % SFJ__KEYHIST_ENTRY != 0 || n < 2 ||
+                               n > SFJ__KEYHIST_MAX)) {
+        sfj__set_err(j, "meta %s has a bad size", SFJ__META_KEYS);
+        return SFJ_ECORRUPT;
+    }
+    hist = malloc(n * SFJ__KEYHIST_ENTRY);
+    if (hist == NULL)
+        return SFJ_ENOMEM;
+    if (mrc == MDB_NOTFOUND) {
+        sfj__put_u32(hist, j->epoch);
+        memcpy(hist + 4, j->pubkey, 32);
+    } else {
+        memcpy(hist, v.mv_data, v.mv_size);
+    }
+    /* Epochs only grow, by one per rotation, and the newest is the one in
+     * force with the stored public key. */
+    for (i = 1; i < n; i++)
+        if (sfj__get_u32(hist + i * SFJ__KEYHIST_ENTRY) !=
+            sfj__get_u32(hist + (i - 1) * SFJ__KEYHIST_ENTRY) + 1)
+            break;
+    if (i < n ||
+        sfj__get_u32(hist + (n - 1) * SFJ__KEYHIST_ENTRY) != j->epoch ||
+        memcmp(hist + (n - 1) * SFJ__KEYHIST_ENTRY + 4, j->pubkey, 32) != 0) {
+        free(hist);
+        sfj__set_err(j, "meta %s does not end at the current epoch and key",
+                     SFJ__META_KEYS);
+        return SFJ_ECORRUPT;
+    }
+    free(j->keyhist);
+    j->keyhist = hist;
+    j->keyhist_n = n;
+    return SFJ_OK;
+}
+
+int sfj__keyhist_put(sfj_journal *j, MDB_txn *txn, const uint8_t *base,
+                     size_t base_n, uint32_t epoch, const uint8_t *pk,
+                     uint8_t **hist, size_t *n)
+{
+    uint8_t *h;
+    int rc;
+
+    *hist = NULL;
+    *n = 0;
+    if (base_n >= SFJ__KEYHIST_MAX)
+        return SFJ_ELIMIT;
+    h = malloc((base_n + 1) * SFJ__KEYHIST_ENTRY);
+    if (h == NULL)
+        return SFJ_ENOMEM;
+    memcpy(h, base, base_n * SFJ__KEYHIST_ENTRY);
+    sfj__put_u32(h + base_n * SFJ__KEYHIST_ENTRY, epoch);
+    memcpy(h + base_n * SFJ__KEYHIST_ENTRY + 4, pk, 32);
+    rc = sfj__meta_put(j, txn, SFJ__META_KEYS, h,
+                       (base_n + 1) * SFJ__KEYHIST_ENTRY);
+    if (rc == SFJ_OK)
+        rc = sfj__meta_put_u64(j, txn, SFJ__META_EPOCH, epoch);
+    if (rc == SFJ_OK)
+        rc = sfj__meta_put(j, txn, SFJ__META_PUBKEY, pk, 32);
+    if (rc != SFJ_OK) {
+        free(h);
+        return rc;
+    }
+    *hist = h;
+    *n = base_n + 1;
+    return SFJ_OK;
+}
+
+void sfj__keyhist_commit(sfj_journal *j, uint8_t *hist, size_t n)
+{
+    const uint8_t *last = hist + (n - 1) * SFJ__KEYHIST_ENTRY;
+
+    pthread_mutex_lock(&j->lock);
+    free(j->keyhist);
+    j->keyhist = hist;
+    j->keyhist_n = n;
+    j->epoch = sfj__get_u32(last);
+    memcpy(j->pubkey, last + 4, sizeof j->pubkey);
+    pthread_mutex_unlock(&j->lock);
+}
+
+int sfj__journal_pubkey_of(sfj_journal *j, uint32_t epoch, uint8_t *out)
+{
+    int rc = SFJ_ENOTFOUND;
+    size_t i;
+
+    pthread_mutex_lock(&j->lock);
+    for (i = 0; i < j->keyhist_n; i++) {
+        if (sfj__get_u32(j->keyhist + i * SFJ__KEYHIST_ENTRY) == epoch) {
+            memcpy(out, j->keyhist + i * SFJ__KEYHIST_ENTRY + 4, 32);
+            rc = SFJ_OK;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&j->lock);
     return rc;
 }

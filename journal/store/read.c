@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/secmem.h"
 #include "crypto/keys.h"
 #include "crypto/seal.h"
 #include "journal/format/entry.h"
@@ -89,14 +90,22 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
         sfj__set_err(j, "entry %llu: damaged header", (unsigned long long)seq);
         return rc;
     }
-    if (h.kind == SFJ_EV_CHECKPOINT) {
-        e = calloc(1, sizeof *e);
+    if (sfj__rec_is_clear(h.kind)) {
+        uint8_t pk[32];
+
+        e = sfj__secmem_alloc(sizeof *e);
         if (e == NULL)
             return SFJ_ENOMEM;
         rc = sfj__record_peek(rec, len, e);
+        /* Signed by the key of the epoch it was written in. */
+        if (rc == SFJ_OK && sfj__journal_pubkey_of(j, h.epoch, pk) != SFJ_OK)
+            rc = SFJ_ECORRUPT;
         if (rc == SFJ_OK)
-            rc = sfj__rec_checkpoint_verify(j->journal_id, j->pubkey, rec, len,
-                                            NULL);
+            rc = h.kind == SFJ_EV_CHECKPOINT
+                     ? sfj__rec_checkpoint_verify(j->journal_id, pk, rec, len,
+                                                  NULL)
+                     : sfj__rec_rotation_verify(j->journal_id, pk, rec, len,
+                                                NULL, NULL);
         goto done;
     }
     if (j->keys == NULL) {
@@ -105,12 +114,23 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
         goto done;
     }
     /* The current epoch's key is kept on the handle; older epochs are
-     * derived for the one record. */
-    if (h.epoch == j->epoch)
+     * opened with the key of their epoch in the ring. */
+    if (h.epoch == j->epoch) {
         sfj__rec_key(j->epoch_key, rec, rkey);
-    else
-        sfj__rec_key_of(j->keys, rec, rkey);
-    rc = sfj__rec_open(j->journal_id, rkey, rec, len, &e);
+        rc = sfj__rec_open(j->journal_id, rkey, rec, len, &e);
+    } else if (sfj__journal_pubkey_of(j, h.epoch, rkey) != SFJ_OK) {
+        /* No writer sealed under an epoch this journal never had. */
+        rc = SFJ_ECORRUPT;
+    } else {
+        rc = sfj__record_open_ring(j->keys, j->journal_id, rec, len, &e, rkey);
+        if (rc == SFJ_ENOKEY) {
+            sfj__set_err(j,
+                         "entry %llu is sealed under key epoch %u: give that "
+                         "epoch's key file too",
+                         (unsigned long long)seq, (unsigned)h.epoch);
+            return rc;
+        }
+    }
     sodium_memzero(rkey, sizeof rkey);
 done:
     if (rc != SFJ_OK) {
@@ -276,7 +296,9 @@ int sfj__journal_is_mirror(sfj_journal *j)
 
 int sfj__journal_pubkey(sfj_journal *j, uint8_t *out)
 {
+    pthread_mutex_lock(&j->lock);
     memcpy(out, j->pubkey, sizeof j->pubkey);
+    pthread_mutex_unlock(&j->lock);
     return SFJ_OK;
 }
 

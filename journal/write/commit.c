@@ -88,6 +88,15 @@ int sfj__wctx_put_entry(sfj__wctx *w, const uint8_t *rec, size_t len)
     return SFJ_OK;
 }
 
+void sfj__wctx_next_hdr(const sfj__wctx *w, sfj__rec_hdr *h)
+{
+    memset(h, 0, sizeof *h);
+    h->epoch = w->j->epoch;
+    h->seq = w->last_seq + 1;
+    h->wall_ms = sfj__now_ms();
+    memcpy(h->prev_chain, w->head, sizeof h->prev_chain);
+}
+
 int sfj__wctx_checkpoint(sfj__wctx *w)
 {
     sfj_journal *j = w->j;
@@ -95,11 +104,7 @@ int sfj__wctx_checkpoint(sfj__wctx *w)
     sfj__rec_hdr h;
     int rc;
 
-    memset(&h, 0, sizeof h);
-    h.epoch = j->epoch;
-    h.seq = w->last_seq + 1;
-    h.wall_ms = sfj__now_ms();
-    memcpy(h.prev_chain, w->head, sizeof h.prev_chain);
+    sfj__wctx_next_hdr(w, &h);
     sfj__rec_checkpoint(j->journal_id, j->keys->sign_sk, &h, j->boot, rec);
     rc = sfj__wctx_put_entry(w, rec, sizeof rec);
     if (rc == SFJ_OK)

@@ -4,6 +4,8 @@
  * Invariant: a mirror's entries are always a prefix of the terminal's
  * journal: seq dense from the first stored, each header's prev_chain equal
  * to the chain head before it, every checkpoint signed by the terminal. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/bytes.h"
@@ -19,6 +21,12 @@ typedef struct put_arg {
     const size_t *lens;
     size_t n;
     size_t stored;
+    /* The key in force as the batch goes, and the key history after the
+     * rotations it stored (NULL: none). */
+    uint32_t epoch;
+    uint8_t pk[32];
+    uint8_t *hist;
+    size_t hist_n;
 } put_arg;
 
 /* A record at or below the head: accept an identical resend, refuse a
@@ -42,9 +50,41 @@ static int check_duplicate(sfj__wctx *w, uint64_t seq, const uint8_t *rec,
     return SFJ_OK;
 }
 
-static int put_one(sfj__wctx *w, uint64_t seq, const uint8_t *rec, size_t len)
+/* A key rotation record was stored: the key history, epoch and public key
+ * change in the same commit, and the records after it in the batch are
+ * checked under the new key. */
+static int follow_rotation(sfj__wctx *w, put_arg *a, const uint8_t *rec,
+                           const uint8_t *pk)
 {
     sfj_journal *j = w->j;
+    uint32_t epoch = sfj__get_u32(rec + SFJ_REC_OFF_EPOCH) + 1;
+    uint8_t *hist = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (epoch != a->epoch + 1) {
+        sfj__set_err(j, "key rotation to epoch %u, but epoch %u is in force",
+                     (unsigned)epoch, (unsigned)a->epoch);
+        return SFJ_EPROTO;
+    }
+    rc = sfj__keyhist_put(j, w->txn, a->hist ? a->hist : j->keyhist,
+                          a->hist ? a->hist_n : j->keyhist_n, epoch, pk, &hist,
+                          &n);
+    if (rc != SFJ_OK)
+        return rc;
+    free(a->hist);
+    a->hist = hist;
+    a->hist_n = n;
+    a->epoch = epoch;
+    memcpy(a->pk, pk, sizeof a->pk);
+    return SFJ_OK;
+}
+
+static int put_one(sfj__wctx *w, put_arg *a, uint64_t seq, const uint8_t *rec,
+                   size_t len)
+{
+    sfj_journal *j = w->j;
+    uint8_t rot_pk[32];
     int rc, ckpt = 0;
 
     if (seq <= w->last_seq)
@@ -54,16 +94,20 @@ static int put_one(sfj__wctx *w, uint64_t seq, const uint8_t *rec, size_t len)
                      (unsigned long long)seq, (unsigned long long)w->last_seq);
         return SFJ_ESTATE;
     }
-    rc = sfj__record_extends(j->journal_id, j->pubkey, w->head, seq, rec, len,
-                             NULL, &ckpt);
+    rc = sfj__record_extends(j->journal_id, a->pk, w->head, seq, rec, len, NULL,
+                             &ckpt, rot_pk);
     if (rc == SFJ_ESTATE) {
         sfj__set_err(j, "seq %llu does not extend the chain",
                      (unsigned long long)seq);
         return SFJ_EPROTO;
     }
     if (rc == SFJ_EAUTH) {
-        sfj__set_err(j, "seq %llu: checkpoint signature is invalid",
-                     (unsigned long long)seq);
+        sfj__set_err(
+            j, "seq %llu: %s signature is invalid", (unsigned long long)seq,
+            sfj__rec_is_clear(sfj__get_u16(rec + SFJ_REC_OFF_KIND)) &&
+                    sfj__get_u16(rec + SFJ_REC_OFF_KIND) == SFJ_EV_KEY_ROTATION
+                ? "key rotation"
+                : "checkpoint");
         return SFJ_EAUTH;
     }
     if (rc != SFJ_OK) {
@@ -71,10 +115,14 @@ static int put_one(sfj__wctx *w, uint64_t seq, const uint8_t *rec, size_t len)
         return rc;
     }
     rc = sfj__wctx_put_entry(w, rec, len);
-    if (rc == SFJ_OK && ckpt) {
+    if (rc == SFJ_OK && ckpt == 1) {
         rc = sfj__meta_put_u64(j, w->txn, SFJ__META_CKPT, seq);
         w->last_ckpt = seq;
     }
+    /* The terminal moved to a new key, vouched for by the key in force:
+     * the mirror holds the new one from this record on. */
+    if (rc == SFJ_OK && ckpt == 2)
+        rc = follow_rotation(w, a, rec, rot_pk);
     return rc;
 }
 
@@ -85,8 +133,13 @@ static int apply_put(sfj__wctx *w, void *varg)
     put_arg *a = varg;
     int rc = SFJ_OK;
 
+    /* A retried batch starts again from the key in force. */
+    free(a->hist);
+    a->hist = NULL;
+    a->epoch = w->j->epoch;
+    sfj__journal_pubkey(w->j, a->pk);
     for (a->stored = 0; a->stored < a->n; a->stored++) {
-        rc = put_one(w, a->first_seq + a->stored, a->recs[a->stored],
+        rc = put_one(w, a, a->first_seq + a->stored, a->recs[a->stored],
                      a->lens[a->stored]);
         if (rc != SFJ_OK)
             break;
@@ -94,11 +147,39 @@ static int apply_put(sfj__wctx *w, void *varg)
     return rc;
 }
 
+/* Read meta `epoch`, `pubkey` and `keys` again into the handle, after a
+ * batch that stored a rotation record. */
+static int keyhist_reload(sfj_journal *j)
+{
+    MDB_val k = {strlen(SFJ__META_PUBKEY), (void *)SFJ__META_PUBKEY}, v;
+    MDB_txn *txn;
+    uint64_t epoch = 0;
+    int rc, mrc;
+
+    rc = sfj__read_begin(j, &txn);
+    if (rc != SFJ_OK)
+        return rc;
+    rc = sfj__meta_get_u64(j, txn, SFJ__META_EPOCH, &epoch);
+    mrc = mdb_get(txn, j->db_meta, &k, &v);
+    if (rc == SFJ_OK && (mrc != MDB_SUCCESS || v.mv_size != 32 || epoch == 0 ||
+                         epoch > UINT32_MAX))
+        rc = SFJ_ECORRUPT;
+    if (rc == SFJ_OK) {
+        pthread_mutex_lock(&j->lock);
+        j->epoch = (uint32_t)epoch;
+        memcpy(j->pubkey, v.mv_data, sizeof j->pubkey);
+        rc = sfj__keyhist_load(j, txn);
+        pthread_mutex_unlock(&j->lock);
+    }
+    sfj__read_end(j, txn);
+    return rc;
+}
+
 int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
                           const uint8_t *const *recs, const size_t *lens,
                           size_t n, size_t *stored)
 {
-    put_arg a = {first_seq, recs, lens, n, 0};
+    put_arg a;
     int rc;
 
     if (stored != NULL)
@@ -106,7 +187,19 @@ int sfj__mirror_put_batch(sfj_journal *j, uint64_t first_seq,
     if (j == NULL || !j->mirror || j->rdonly || first_seq == 0 ||
         (n > 0 && (recs == NULL || lens == NULL)))
         return SFJ_EINVAL;
+    memset(&a, 0, sizeof a);
+    a.first_seq = first_seq;
+    a.recs = recs;
+    a.lens = lens;
+    a.n = n;
     rc = sfj__commit(j, apply_put, &a);
+    /* Whether the refused tail left the stored head committed or the
+     * commit failed, meta holds the truth about the key in force. */
+    if (a.hist != NULL) {
+        free(a.hist);
+        if (keyhist_reload(j) != SFJ_OK && rc == SFJ_OK)
+            rc = SFJ_EIO;
+    }
     if (stored != NULL && rc == SFJ_OK)
         *stored = a.stored;
     else if (stored != NULL) {

@@ -122,6 +122,25 @@ static int save_anchor(sfj_journal *j, MDB_txn *txn, uint64_t seq,
     return rc;
 }
 
+int sfj__retention_resign_anchor(sfj_journal *j, MDB_txn *txn,
+                                 const uint8_t *old_pk)
+{
+    uint8_t hash[SFJ_HASH_BYTES];
+    uint64_t seq = 0;
+    int rc, sig = SFJ__ANCHOR_SIGNED;
+
+    rc = sfj__prune_anchor(j, txn, old_pk, &seq, hash, &sig);
+    if (rc != SFJ_OK || seq == 0 || sig == SFJ__ANCHOR_UNSIGNED)
+        return rc;
+    /* Never lend the new key's signature to an anchor the old key did
+     * not sign. */
+    if (sig == SFJ__ANCHOR_FORGED) {
+        sfj__set_err(j, "the prune anchor's signature is invalid");
+        return SFJ_ECORRUPT;
+    }
+    return save_anchor(j, txn, seq, hash);
+}
+
 /* Prune up to `max` entries from the front; `*n` gets how many went. */
 static int prune(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
                  int64_t now_ms, int mode, size_t max, size_t *n)

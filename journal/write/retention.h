@@ -20,4 +20,12 @@ int sfj__retention_make_room(sfj_journal *j);
 int sfj__retention_prune_in(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
                             int64_t now_ms);
 
+/* Key rotation, inside its write transaction and after the handle's
+ * signing key changed: sign the prune anchor again with the new key when
+ * it verifies under `old_pk` (the key it was signed with). An unsigned
+ * anchor (an older library's) is left as it is; one whose signature does
+ * not verify is SFJ_ECORRUPT. */
+int sfj__retention_resign_anchor(sfj_journal *j, MDB_txn *txn,
+                                 const uint8_t *old_pk);
+
 #endif

@@ -121,7 +121,7 @@ static int apply_replay(sfj__wctx *w, void *varg)
             a->bad_rc = SFJ_ECORRUPT;
             break;
         }
-        if (h.kind != SFJ_EV_CHECKPOINT)
+        if (!sfj__rec_is_clear(h.kind))
             rc = replay_one(j, w->txn, seq, &v, a);
         if (rc != SFJ_OK)
             break;
@@ -135,6 +135,23 @@ static int apply_replay(sfj__wctx *w, void *varg)
         rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, to);
     if (rc == SFJ_OK && to == 0 && a->missing && a->bad_seq == 0)
         rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, 0);
+    return rc;
+}
+
+int sfj__txn_rebuild_in(sfj__wctx *w)
+{
+    replay_arg a;
+    int rc;
+
+    memset(&a, 0, sizeof a);
+    a.from = 1;
+    a.missing = 1;
+    rc = apply_replay(w, &a);
+    if (rc == SFJ_OK && a.bad_seq != 0) {
+        sfj__set_err(w->j, "entry %llu cannot be indexed: %s",
+                     (unsigned long long)a.bad_seq, sfj_strerror(a.bad_rc));
+        rc = a.bad_rc;
+    }
     return rc;
 }
 

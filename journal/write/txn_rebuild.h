@@ -17,6 +17,12 @@ int sfj__txn_index_state(sfj_journal *j, MDB_txn *txn, int *behind,
 int sfj__txn_catch_up(sfj_journal *j, int *rebuilt, uint64_t *replayed,
                       uint64_t *bad_seq, int *bad_rc);
 
+/* Inside a write context: empty the index and index every entry held
+ * again, with the handle's keys as they now are (a key rotation changes
+ * the txn-index key). A record that does not open fails it with its
+ * error. */
+int sfj__txn_rebuild_in(sfj__wctx *w);
+
 /* Called by sfj_journal_open on a writable keyed journal: catch the index
  * up. Damage marks the index (j->txn_index_bad) but does not fail the
  * open. */

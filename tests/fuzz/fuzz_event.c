@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/secmem.h"
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
 #include "sfj/errors.h"
@@ -23,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     flags = (uint8_t)(((data[0] & 1) ? SFJ_REC_F_DEFLATE : 0) |
                       ((data[0] & 2) ? SFJ_REC_F_DICT2 : 0));
-    e = calloc(1, sizeof *e);
+    e = sfj__secmem_alloc(sizeof *e);
     if (e == NULL)
         return 0;
     rc = sfj__event_unpack(data + 1, size - 1, flags, e);

@@ -33,6 +33,7 @@ int sfj__cli_exit_for(int rc)
     case SFJ_EAUTH:
         return SFJ__EX_WRONGKEY;
     case SFJ_EPERM:
+    case SFJ_ENOKEY:
         return SFJ__EX_WRONGKEY;
     case SFJ_EIO:
     case SFJ_EDEAD:
@@ -84,7 +85,25 @@ int sfj__cli_bad_option(const char *prog, int c, int optopt_c, const char *arg)
     return SFJ__EX_USAGE;
 }
 
-int sfj__cli_load_key(const char *prog, const char *path, sfj_keys **out)
+/* The -k/--key files given after the first (sfj__cli_key_opt). */
+static const char *more_keys[SFJ__CLI_KEYS_MAX];
+static size_t n_more_keys;
+
+int sfj__cli_key_opt(const char *prog, const char *arg, const char **first)
+{
+    if (*first == NULL) {
+        *first = arg;
+        return SFJ__EX_OK;
+    }
+    if (n_more_keys + 1 >= SFJ__CLI_KEYS_MAX) {
+        say(prog, "-k/--key: at most %d key files", SFJ__CLI_KEYS_MAX);
+        return SFJ__EX_USAGE;
+    }
+    more_keys[n_more_keys++] = arg;
+    return SFJ__EX_OK;
+}
+
+static int load_one(const char *prog, const char *path, sfj_keys **out)
 {
     int rc = sfj_keys_load_file(path, out);
 
@@ -109,6 +128,31 @@ int sfj__cli_load_key(const char *prog, const char *path, sfj_keys **out)
     }
 }
 
+int sfj__cli_load_key(const char *prog, const char *path, sfj_keys **out)
+{
+    sfj_keys *more = NULL;
+    size_t i;
+    int ex = load_one(prog, path, out), rc;
+
+    for (i = 0; ex == SFJ__EX_OK && i < n_more_keys; i++) {
+        ex = load_one(prog, more_keys[i], &more);
+        if (ex != SFJ__EX_OK)
+            break;
+        rc = sfj_keys_add(*out, more);
+        sfj_keys_free(more);
+        more = NULL;
+        if (rc != SFJ_OK) {
+            say(prog, "key file %s: %s", more_keys[i], sfj_strerror(rc));
+            ex = sfj__cli_exit_for(rc);
+        }
+    }
+    if (ex != SFJ__EX_OK) {
+        sfj_keys_free(*out);
+        *out = NULL;
+    }
+    return ex;
+}
+
 int sfj__cli_open_journal(const char *prog, const char *dir,
                           const sfj_keys *keys, unsigned flags,
                           sfj_journal **out)
@@ -126,7 +170,11 @@ int sfj__cli_open_journal(const char *prog, const char *dir,
     opts.flags = flags | SFJ_OPEN_NOCREATE | SFJ_OPEN_CHECK;
     rc = sfj_journal_open(dir, keys, &opts, out);
     if (rc == SFJ_EAUTH) {
-        say(prog, "%s: the key does not belong to this journal", dir);
+        /* The library tells a key of an earlier epoch from a stranger. */
+        say(prog, "%s: %s", dir,
+            strstr(sfj_journal_errmsg(NULL), "epoch") != NULL
+                ? sfj_journal_errmsg(NULL)
+                : "the key does not belong to this journal");
         return SFJ__EX_WRONGKEY;
     }
     if (rc == SFJ_ENOTFOUND) {
@@ -138,11 +186,15 @@ int sfj__cli_open_journal(const char *prog, const char *dir,
             sfj_journal_errmsg(NULL));
         return sfj__cli_exit_for(rc);
     }
-    /* A mirror holds no key check value; its stored public key tells
-     * whether the key is the terminal's. */
-    if (keys != NULL) {
-        sfj__journal_pubkey(*out, stored);
+    /* A mirror holds no key check value; the public keys of its epochs
+     * tell whether the key is the terminal's. */
+    if (keys != NULL && sfj__journal_is_mirror(*out)) {
+        uint32_t e;
+
         sfj_keys_public_key(keys, mine);
+        for (e = 1; sfj__journal_pubkey_of(*out, e, stored) == SFJ_OK; e++)
+            if (memcmp(stored, mine, sizeof mine) == 0)
+                break;
         if (memcmp(stored, mine, sizeof mine) != 0) {
             say(prog, "%s: the key does not belong to this journal", dir);
             sfj_journal_close(*out);

@@ -41,8 +41,19 @@ int sfj__cli_output_arg(const char *prog, const char *arg, unsigned allowed,
  * One line naming the option, and SFJ__EX_USAGE. */
 int sfj__cli_bad_option(const char *prog, int c, int optopt_c, const char *arg);
 
-/* Load the master key file; on failure one line "<prog>: key file PATH:
- * ..." and the exit code (66, 78, or that of sfj__cli_exit_for). */
+/* Most -k/--key options one command takes. */
+#define SFJ__CLI_KEYS_MAX 16
+
+/* A -k/--key option: the first goes to `*first`, each later one is kept
+ * for sfj__cli_load_key, which adds it to the key set (the keys of
+ * earlier epochs after a key rotation). SFJ__EX_USAGE past
+ * SFJ__CLI_KEYS_MAX. */
+int sfj__cli_key_opt(const char *prog, const char *arg, const char **first);
+
+/* Load the master key file, and every further -k/--key file given to
+ * sfj__cli_key_opt into the same key set; on failure one line
+ * "<prog>: key file PATH: ..." and the exit code (66, 78, or that of
+ * sfj__cli_exit_for). */
 int sfj__cli_load_key(const char *prog, const char *path, sfj_keys **out);
 
 /* Open the journal at `dir` (never created) with `flags` | NOCREATE |

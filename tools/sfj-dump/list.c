@@ -34,7 +34,8 @@ int dump_open(const dump_opts *o, sfj_journal **j, sfj_keys **keys)
 
 /* Print one record (when `print`; else only look, and say nothing of
  * damage) if it passes the filters; returns 2 when it matches, 1 when it
- * was damaged, 0 when filtered out, -1 when out of memory. */
+ * was damaged, 3 when no key given opens its epoch, 0 when filtered out,
+ * -1 when out of memory. */
 static int list_one(const dump_opts *o, const sfj_keys *keys,
                     const uint8_t *jid, uint64_t seq, const uint8_t *rec,
                     size_t len, int print)
@@ -60,15 +61,17 @@ static int list_one(const dump_opts *o, const sfj_keys *keys,
     r.epoch = h.epoch;
     r.wall_ms = h.wall_ms;
     r.size = len;
-    if (h.kind == SFJ_EV_CHECKPOINT) {
+    if (h.kind == SFJ_EV_CHECKPOINT || h.kind == SFJ_EV_KEY_ROTATION) {
         if (o->txn_id != NULL || o->status >= 0)
             return 0;
-        r.has_boot = 1;
+        r.has_boot = h.kind == SFJ_EV_CHECKPOINT;
         r.boot = h.boot;
     } else if (keys != NULL) {
         rc = sfj__record_open_keys(keys, jid, rec, len, &e);
         if (rc == SFJ_ENOMEM)
             return -1;
+        if (rc == SFJ_ENOKEY)
+            return 3; /* not damage: a key file not given */
         if (rc != SFJ_OK) {
             if (print)
                 dump_err("seq %llu: %s", (unsigned long long)seq,
@@ -92,8 +95,10 @@ typedef struct list_ctx {
     const dump_opts *o;
     sfj_journal *j;
     sfj_keys *keys;
+    const sfj_keys *bound; /* the journal's copy, bound to its epochs */
     uint8_t jid[SFJ_JOURNAL_ID_BYTES];
     uint64_t damaged, shown;
+    uint64_t nokey;         /* records of key epochs whose key was not given */
     uint64_t next;          /* the first seq not yet examined */
     sfj__progress progress; /* of the first pass, on a TTY */
 } list_ctx;
@@ -115,6 +120,7 @@ static int tally(list_ctx *c, int rc)
     }
     c->damaged += rc == 1;
     c->shown += rc == 2;
+    c->nokey += rc == 3;
     return SFJ__EX_OK;
 }
 
@@ -142,7 +148,7 @@ static int forward(list_ctx *c, uint64_t from)
     }
     while (ex == SFJ__EX_OK &&
            (rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
-        ex = tally(c, list_one(c->o, c->keys, c->jid, seq, rec, len, 1));
+        ex = tally(c, list_one(c->o, c->bound, c->jid, seq, rec, len, 1));
         c->next = seq + 1;
         if (seq >= q.from_seq && q.from_seq > 0)
             sfj__progress_step(&c->progress, seq - q.from_seq + 1);
@@ -188,7 +194,7 @@ static int backward(list_ctx *c, uint64_t *start)
                      sfj_strerror(rc));
             return sfj__cli_exit_for(rc);
         }
-        rc = list_one(c->o, c->keys, c->jid, seq, rec, len, c->o->reverse);
+        rc = list_one(c->o, c->bound, c->jid, seq, rec, len, c->o->reverse);
         free(rec);
         rec = NULL;
         if (!c->o->reverse) {
@@ -240,6 +246,7 @@ int dump_list(const dump_opts *o)
     if (ex != SFJ__EX_OK)
         goto done;
     sfj_journal_id(c.j, c.jid);
+    c.bound = c.keys != NULL ? sfj__journal_keys(c.j) : NULL;
     {
         uint64_t base = o->from_seq > 0 ? o->from_seq : 1;
         sfj_stats st = SFJ_STATS_INIT;
@@ -266,6 +273,11 @@ int dump_list(const dump_opts *o)
         dump_err("%llu damaged record(s); run sfj-dump --verify",
                  (unsigned long long)c.damaged);
         ex = SFJ__EX_DAMAGED;
+    } else if (c.nokey > 0) {
+        dump_err("%llu record(s) sealed under an earlier key epoch: give that "
+                 "epoch's key file with another -k",
+                 (unsigned long long)c.nokey);
+        ex = SFJ__EX_WRONGKEY;
     } else if (c.shown == 0 && !o->follow) {
         dump_err("no entries match");
         ex = SFJ__EX_NOMATCH;

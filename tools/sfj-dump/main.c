@@ -111,8 +111,7 @@ static int take_option(int c, const char *arg, dump_opts *o)
 {
     switch (c) {
     case 'k':
-        o->key_file = arg;
-        return SFJ__EX_OK;
+        return sfj__cli_key_opt("sfj-dump", arg, &o->key_file);
     case 't':
         if (arg[0] == '\0' || strlen(arg) > SFJ_TXN_ID_MAX) {
             dump_err("--txn: 1 to %d characters expected", SFJ_TXN_ID_MAX);

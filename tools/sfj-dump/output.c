@@ -154,6 +154,8 @@ static void print_table(const dump_row *r, const char *time, const char *pl,
 
     if (r->has_boot)
         snprintf(what, sizeof what, "boot %" PRIu32, r->boot);
+    else if (r->kind == SFJ_EV_KEY_ROTATION)
+        snprintf(what, sizeof what, "to key epoch %" PRIu32, r->epoch + 1);
     else
         snprintf(what, sizeof what, "(sealed, %zu bytes)", r->size);
     if (e != NULL && (e->amount != 0 || e->currency[0] != '\0'))

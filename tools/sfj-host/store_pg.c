@@ -336,17 +336,54 @@ static int set_head(pg_store *p, host_terminal *t, uint64_t last,
     return r != NULL ? SFJ_OK : SFJ_ELINK;
 }
 
+/* The public key in force for a terminal: the head row's, which follows
+ * the terminal's signed key rotations (provisioning gives the first). */
+static int head_pubkey(pg_store *p, host_terminal *t, uint8_t *pk)
+{
+    const char *v[1] = {(const char *)t->journal_id};
+    int l[1] = {SFJ_JOURNAL_ID_BYTES};
+    PGresult *r = run(p, "SELECT pubkey FROM sfj_head WHERE journal_id = $1", 1,
+                      v, l, PGRES_TUPLES_OK);
+
+    if (r == NULL)
+        return SFJ_ELINK;
+    if (PQntuples(r) != 1 || PQgetlength(r, 0, 0) != 32) {
+        snprintf(p->err, sizeof p->err, "head row of %s is damaged",
+                 t->terminal_id);
+        PQclear(r);
+        return SFJ_EIO;
+    }
+    memcpy(pk, PQgetvalue(r, 0, 0), 32);
+    PQclear(r);
+    return SFJ_OK;
+}
+
+static int set_pubkey(pg_store *p, host_terminal *t, const uint8_t *pk)
+{
+    const char *v[2] = {(const char *)t->journal_id, (const char *)pk};
+    int l[2] = {SFJ_JOURNAL_ID_BYTES, 32};
+    PGresult *r =
+        run(p, "UPDATE sfj_head SET pubkey = $2 WHERE journal_id = $1", 2, v, l,
+            PGRES_COMMAND_OK);
+
+    PQclear(r);
+    return r != NULL ? SFJ_OK : SFJ_ELINK;
+}
+
 /* One batch inside the group's transaction. A refusal writes nothing
  * and stays this batch's; a database error fails the transaction. */
 static int put_one(pg_store *p, host_put *it)
 {
     host_terminal *t = it->t;
     uint64_t head = 0, ckpt = 0, held = 0, seq;
+    uint8_t pk[32], rot_pk[32];
     size_t i, added = 0;
-    int rc, is_ckpt;
+    int rc, is_ckpt, rotated = 0;
 
     it->rc = SFJ_OK;
     rc = read_head(p, t, 1, &head, it->chain, &ckpt, &held);
+    if (rc == SFJ_OK)
+        rc = head_pubkey(p, t, pk);
     if (rc == SFJ_OK && held != it->claim && it->n > 0) {
         snprintf(p->err, sizeof p->err,
                  "a newer session of this terminal holds the journal");
@@ -364,14 +401,20 @@ static int put_one(pg_store *p, host_put *it)
                      (unsigned long long)seq, (unsigned long long)head);
             it->rc = SFJ_ESTATE;
         } else {
-            it->rc = sfj__record_extends(t->journal_id, t->pubkey, it->chain,
-                                         seq, it->recs[i], it->lens[i],
-                                         it->chain, &is_ckpt);
+            it->rc = sfj__record_extends(t->journal_id, pk, it->chain, seq,
+                                         it->recs[i], it->lens[i], it->chain,
+                                         &is_ckpt, rot_pk);
             if (it->rc == SFJ_OK)
                 rc = insert(p, t, seq, it->recs[i], it->lens[i]);
             if (it->rc == SFJ_OK && rc == SFJ_OK) {
                 head = seq;
-                ckpt = is_ckpt ? seq : ckpt;
+                ckpt = is_ckpt == 1 ? seq : ckpt;
+                /* Signed by the key in force: the next one takes over,
+                 * committed with the record. */
+                if (is_ckpt == 2) {
+                    memcpy(pk, rot_pk, sizeof pk);
+                    rotated = 1;
+                }
                 added++;
             } else if (it->rc != SFJ_OK) {
                 snprintf(p->err, sizeof p->err, "seq %llu: %s",
@@ -389,6 +432,8 @@ static int put_one(pg_store *p, host_put *it)
     }
     if (rc == SFJ_OK && added > 0)
         rc = set_head(p, t, head, it->chain, ckpt);
+    if (rc == SFJ_OK && rotated)
+        rc = set_pubkey(p, t, pk);
     it->last = head;
     return rc;
 }

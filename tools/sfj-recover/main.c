@@ -225,7 +225,8 @@ int main(int argc, char **argv)
             printf("sfj-recover %s\n", sfj_version());
             return SFJ__EX_OK;
         case 'k':
-            key = optarg;
+            if (sfj__cli_key_opt("sfj-recover", optarg, &key) != SFJ__EX_OK)
+                return SFJ__EX_USAGE;
             break;
         case 'o':
             if (sfj__cli_output_arg("sfj-recover", optarg, OUTPUTS, &json))

@@ -70,8 +70,15 @@ const char *sfj__journal_terminal_id(sfj_journal *j);
 /* 1 for a host's mirror (meta `mirror`), 0 for a terminal journal. */
 int sfj__journal_is_mirror(sfj_journal *j);
 
-/* Stored checkpoint public key (32 bytes). */
+/* Stored checkpoint public key (32 bytes): the key of the epoch in
+ * force. */
 int sfj__journal_pubkey(sfj_journal *j, uint8_t *out);
+
+/* The public key of key epoch `epoch` as the journal's key history (meta
+ * `keys`) names it (32 bytes into `out`): SFJ_ENOTFOUND when it names
+ * none. Verification checks the history against the signed rotation
+ * records. */
+int sfj__journal_pubkey_of(sfj_journal *j, uint32_t epoch, uint8_t *out);
 
 /* Next record of an iterator without decrypting it: `*rec` is borrowed
  * and valid until the next call on `it`. Header filters of the query
@@ -93,9 +100,11 @@ SFJ_WARN_UNUSED int sfj__journal_append_batch(sfj_journal *j,
 /* ---- Sealed records for the tools (journal/format/entry.c). ---- */
 
 /* Open a sealed record with a key set: the record key is derived from
- * the header's epoch and seq, then the record is opened as reads and
- * evidence bundles open it. The caller frees `*out` with sfj_entry_free.
- * SFJ_ECORRUPT, SFJ_EVERSION or SFJ_EAUTH as for a read. */
+ * the header's epoch and seq under the key of that epoch (or, for a key
+ * set not bound to a journal, each key in turn), then the record is
+ * opened as reads and evidence bundles open it. The caller frees `*out`
+ * with sfj_entry_free. SFJ_ECORRUPT, SFJ_EVERSION or SFJ_EAUTH as for a
+ * read; SFJ_ENOKEY when the set holds no key for the record's epoch. */
 int sfj__record_open_keys(const sfj_keys *keys, const uint8_t *journal_id,
                           const uint8_t *rec, size_t len, sfj_entry **out);
 
@@ -109,15 +118,20 @@ int sfj__record_peek(const uint8_t *rec, size_t len, sfj_entry *out);
  * `journal_id`? The one check of every store of terminal records (the
  * LMDB mirror, sfj-host's PostgreSQL store): its header must decode and
  * carry `seq` (else SFJ_EPROTO or SFJ_EVERSION), its prev_chain must equal
- * `head` (SFJ_ESTATE) and a checkpoint's signature must verify under
- * `pubkey` (SFJ_EAUTH). On success `new_head` (may be NULL) receives
- * h(seq) and `is_ckpt` (may be NULL) whether the record is a checkpoint.
+ * `head` (SFJ_ESTATE) and a checkpoint's or key rotation record's
+ * signature must verify under `pubkey` (SFJ_EAUTH). On success `new_head`
+ * (may be NULL) receives h(seq) and `is_ckpt` (may be NULL) 1 for a
+ * checkpoint, 2 for a key rotation record, else 0; for a rotation
+ * `rot_pubkey` (32 bytes) receives the public key it names, which the
+ * store must hold from then on in place of `pubkey`, in the same commit
+ * (with `rot_pubkey` NULL a rotation record is refused, SFJ_EAUTH).
  * Reads no journal; thread-safe. */
 SFJ_WARN_UNUSED int sfj__record_extends(const uint8_t *journal_id,
                                         const uint8_t *pubkey,
                                         const uint8_t *head, uint64_t seq,
                                         const uint8_t *rec, size_t len,
-                                        uint8_t *new_head, int *is_ckpt);
+                                        uint8_t *new_head, int *is_ckpt,
+                                        uint8_t *rot_pubkey);
 
 /* ---- Key set (crypto/keys.c). ---- */
 

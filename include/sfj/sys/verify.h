@@ -27,6 +27,7 @@ typedef struct sfj__verify_result {
     uint64_t bad_seq;           /* first damaged seq (0: none) */
     int bad_rc;                 /* SFJ_ECORRUPT, SFJ_EAUTH, ... for bad_seq */
     char reason[160];           /* what was wrong at bad_seq */
+    uint64_t rotations;         /* key rotation records followed */
     int unsigned_anchor;        /* the walk started at a prune anchor written
                                    before anchors were signed: nothing vouches
                                    that the entries before it went on purpose */
