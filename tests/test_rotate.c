@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -523,6 +524,30 @@ static void test_keygen_rotate(void **state)
     free(text);
     /* The old key alone is no longer this journal's key. */
     assert_int_equal(tool(out, err, "sfj-dump", f->path, "-k", ka, NULL), 77);
+    /* Reconciliation takes the keyring the same way: K1, sold under the
+     * first key, is found in doubt and approved at the acquirer (exit 1,
+     * action needed) only with both keys. */
+    {
+        char *report = sfj_test_path(f->dir, "report.csv");
+        FILE *fp = fopen(report, "w");
+
+        assert_non_null(fp);
+        fprintf(fp,
+                "reference,amount,currency,time,status,auth_code,card,"
+                "terminal_id\nK1,15.00,EUR,%lld,approved,A1B2C3,,\n",
+                (long long)time(NULL));
+        fclose(fp);
+        assert_int_equal(tool(out, err, "sfj-reconcile", f->path, "-k", kb,
+                              "-k", ka, report, NULL),
+                         1);
+        text = sfj_test_slurp(out);
+        assert_non_null(strstr(text, "K1"));
+        free(text);
+        assert_int_equal(
+            tool(out, err, "sfj-reconcile", f->path, "-k", kb, report, NULL),
+            77);
+        free(report);
+    }
     sfj_keys_free(a);
     free(ka);
     free(kb);

@@ -46,7 +46,8 @@ static const char help[] =
     "Match the journal's sales with the acquirer's reports, sale by sale.\n"
     "\n"
     "  DIR                 the journal directory\n"
-    "  -k, --key FILE      the terminal's master key file (mode 0600)\n"
+    "  -k, --key FILE      the terminal's master key file (mode 0600); again\n"
+    "                      for the keys of earlier epochs after a rotation\n"
     "  -m, --mapping NAME  the report's columns: generic (default) or\n"
     "                      iso8583\n"
     "  --jsonl             reports are JSON Lines (default CSV)\n"
@@ -660,8 +661,11 @@ int main(int argc, char **argv)
     opterr = 0; /* one line, no usage: docs/CLI.md */
     while ((c = getopt_long(argc, argv, ":k:m:o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'k':
-            key = optarg;
+        case 'k': /* again for the keys of earlier epochs */
+            if (sfj__cli_key_opt("sfj-reconcile", optarg, &key) != SFJ__EX_OK) {
+                free(cols);
+                return EXIT_USAGE;
+            }
             break;
         case 'm':
             mapping = optarg;
@@ -789,13 +793,9 @@ int main(int argc, char **argv)
     }
     if (sfj_init() != SFJ_OK)
         goto done;
-    rc = sfj_keys_load_file(key, &keys);
-    if (rc != SFJ_OK) {
-        say("key file %s: %s", key, sfj_strerror(rc));
-        code =
-            rc == SFJ_ECORRUPT || rc == SFJ_EPERM ? EXIT_KEYFILE : exit_for(rc);
+    code = sfj__cli_load_key("sfj-reconcile", key, &keys);
+    if (code != SFJ__EX_OK)
         goto done;
-    }
     jo.flags = SFJ_OPEN_NOCREATE |
                (apply || is_manual ? 0 : (unsigned)SFJ_OPEN_RDONLY);
     rc = sfj_journal_open(argv[optind], keys, &jo, &j);
