@@ -100,8 +100,8 @@ int bench_host_start(bench_host *h, const char *serial, int allow_v1)
     if (bench_tool_path("sfj-host", host, sizeof host) != 0)
         return -1;
     argv[argc++] = host;
-    argv[argc++] = "--dir";
-    argv[argc++] = h->dir;
+    argv[argc++] = h->store != NULL ? "--store" : "--dir";
+    argv[argc++] = h->store != NULL ? (char *)h->store : h->dir;
     argv[argc++] = "--provision";
     argv[argc++] = h->prov;
     argv[argc++] = "--max-bytes";

@@ -9,9 +9,10 @@
 #include "sfj/sfj.h"
 
 typedef struct bench_host {
-    char *dir;  /* mirror directory */
-    char *prov; /* provisioning file */
-    char *log;  /* its stderr */
+    char *dir;         /* mirror directory */
+    const char *store; /* or a PostgreSQL connection string */
+    char *prov;        /* provisioning file */
+    char *log;         /* its stderr */
     pid_t pid;
     int port;
 } bench_host;
