@@ -69,7 +69,19 @@ typedef struct fleet {
     size_t mean_rec; /* mean sealed record size */
     double *lat;
     size_t nlat, caplat;
+    unsigned noted; /* failures printed */
 } fleet;
+
+static fleet *g_fleet;
+
+/* A terminal failed: say why, for the first few. */
+static void term_fail(const char *tid, const char *why, const char *detail)
+{
+    if (g_fleet != NULL && g_fleet->noted++ >= 5)
+        return;
+    fprintf(stderr, "sfj-bench: terminal %s: %s%s%s\n", tid, why,
+            detail ? ": " : "", detail ? detail : "");
+}
 
 static void fleet_usage(FILE *f)
 {
@@ -314,12 +326,18 @@ static int term_connect(fterm *ft, int port, uint64_t last)
         ft->acked = ha.next_seq - 1;
         ft->next = ha.next_seq;
     }
+    /* The first sealed frame confirms the session (the gateway closes a
+     * handshake left unconfirmed): a PING, whose PONG is read later. */
+    if (rc == SFJ_OK) {
+        memset(sfj__wire_body(&ft->w), 0, SFJ_PING_BODY);
+        rc = sfj__wire_send_sealed(&ft->w, ft->t, sfj__lsess_tx(&ft->ls),
+                                   SFJ_MSG_PING, SFJ_PING_BODY, 5000);
+    }
 done:
     sodium_memzero(link, sizeof link);
     sodium_memzero(pl, sizeof pl);
     if (rc != SFJ_OK) {
-        fprintf(stderr, "sfj-bench: terminal %s: handshake: %s\n", ft->tid,
-                sfj_strerror(rc));
+        term_fail(ft->tid, "handshake", sfj_strerror(rc));
         term_drop(ft);
         return -1;
     }
@@ -346,8 +364,7 @@ static int term_send(fleet *fl, fterm *ft, int sending)
                                    SFJ_MSG_ENTRY, SFJ_ENTRY_HEAD_BYTES + len,
                                    5000);
         if (rc != SFJ_OK) {
-            fprintf(stderr, "sfj-bench: terminal %s: send: %s\n", ft->tid,
-                    sfj_strerror(rc));
+            term_fail(ft->tid, "send", sfj_strerror(rc));
             ft->failed = 1;
             term_drop(ft);
             return -1;
@@ -391,9 +408,10 @@ static int term_input(fleet *fl, fterm *ft, double deadline, uint64_t *in_time)
     if (got == 0)
         return 0;
 failed:
-    fprintf(stderr, "sfj-bench: terminal %s: %s\n", ft->tid,
-            got < 0 ? "link closed by the gateway"
-                    : "unexpected frame (NAK, or not authentic)");
+    term_fail(ft->tid,
+              got < 0 ? "link closed by the gateway"
+                      : "unexpected frame (NAK, or not authentic)",
+              NULL);
     ft->failed = 1;
     term_drop(ft);
     return -1;
@@ -629,12 +647,11 @@ static void vm_of(pid_t pid, long *rss, long *hwm)
     fclose(f);
 }
 
-/* N terminals complete the handshake and one sealed PING (so the
- * gateway authenticates them and they own their journals), then keep
- * only their socket. */
+/* N terminals complete the handshake and its confirming PING (so the
+ * gateway authenticates them and they own their journals), read the
+ * PONG, then keep only their socket. */
 static int run_idle(fleet *fl, const char *store, const char *url)
 {
-    uint8_t *body;
     bench_host h[1];
     sfj__frame fr;
     char *mdir = bench_path(fl->dir, "mirrors-idle");
@@ -653,13 +670,8 @@ static int run_idle(fleet *fl, const char *store, const char *url)
         ft->next = 1;
         if (term_connect(ft, h[0].port, 0) != 0)
             continue;
-        body = sfj__wire_body(&ft->w);
-        memset(body, 0, SFJ_PING_BODY);
-        if (sfj__wire_send_sealed(&ft->w, ft->t, sfj__lsess_tx(&ft->ls),
-                                  SFJ_MSG_PING, SFJ_PING_BODY,
-                                  5000) != SFJ_OK ||
-            next_frame(ft, 10000, &fr) != 1) {
-            fprintf(stderr, "sfj-bench: terminal %s: no PONG\n", ft->tid);
+        if (next_frame(ft, 10000, &fr) != 1) {
+            term_fail(ft->tid, "no PONG", NULL);
             term_drop(ft);
             continue;
         }
@@ -782,6 +794,7 @@ int bench_fleet_main(int argc, char **argv, const char *parent, int keep)
     unsigned k;
 
     memset(&fl, 0, sizeof fl);
+    g_fleet = &fl;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
@@ -931,5 +944,8 @@ done:
     else
         fprintf(stderr, "sfj-bench: files kept in %s\n", dir);
     free(dir);
+    if (fl.noted > 5)
+        fprintf(stderr, "sfj-bench: %u terminal failures in all\n", fl.noted);
+    g_fleet = NULL;
     return rc == 0 ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
 }
