@@ -156,6 +156,18 @@ static void test_quick_json(void **state)
     free(dir);
 }
 
+/* sfj-bench with `args` (stderr dropped) exits with `want`. */
+static void expect_exit(const char *args, int want)
+{
+    char cmd[4096];
+    int status;
+
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", sfj_test_tool("sfj-bench"),
+             args);
+    free(run(cmd, &status));
+    assert_int_equal(status, want);
+}
+
 static void test_usage(void **state)
 {
     char cmd[4096], *out;
@@ -167,22 +179,10 @@ static void test_usage(void **state)
     assert_int_equal(status, 0);
     assert_non_null(strstr(out, "usage: sfj-bench"));
     free(out);
-    snprintf(cmd, sizeof cmd, "'%s' --bogus 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 64);
-    snprintf(cmd, sizeof cmd, "'%s' --seconds -1 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 64);
-    snprintf(cmd, sizeof cmd, "'%s' --only append,nothing 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 64);
-    snprintf(cmd, sizeof cmd, "'%s' --quick --dir /nonexistent/sfj 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 73); /* docs/CLI.md: cannot write */
+    expect_exit("--bogus", 64);
+    expect_exit("--seconds -1", 64);
+    expect_exit("--only append,nothing", 64);
+    expect_exit("--quick --dir /nonexistent/sfj", 73); /* cannot write */
 }
 
 /* The value of `key=` in the row line starting with `row` (and holding
@@ -311,23 +311,10 @@ static void test_fleet_usage(void **state)
     assert_int_equal(status, 0);
     assert_non_null(strstr(out, "usage: sfj-bench fleet"));
     free(out);
-    snprintf(cmd, sizeof cmd, "'%s' fleet --terminals 0 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 64);
-    snprintf(cmd, sizeof cmd, "'%s' fleet --window 0 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 64);
-    snprintf(cmd, sizeof cmd, "'%s' fleet --bogus 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 64);
-    snprintf(cmd, sizeof cmd,
-             "'%s' fleet --terminals 2 --dir /nonexistent/sfj 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 73);
+    expect_exit("fleet --terminals 0", 64);
+    expect_exit("fleet --window 0", 64);
+    expect_exit("fleet --bogus", 64);
+    expect_exit("fleet --terminals 2 --dir /nonexistent/sfj", 73);
 }
 
 int main(void)

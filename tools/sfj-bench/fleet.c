@@ -209,36 +209,19 @@ static int build_term(fleet *fl, unsigned k, fterm *ft)
 
 /* A provisioning line per terminal; idle terminals get random journal
  * ids (they never send an entry). */
+static void fleet_term_fn(void *ctx, size_t i, const uint8_t **jid,
+                          const char **tid)
+{
+    fleet *fl = ctx;
+
+    *jid = fl->term[i].jid;
+    *tid = fl->term[i].tid;
+}
+
 static int write_provision(fleet *fl)
 {
-    uint8_t link[SFJ_KEY_BYTES], pub[SFJ_PUBKEY_BYTES];
-    char hj[2 * SFJ_JOURNAL_ID_BYTES + 1], hl[2 * SFJ_KEY_BYTES + 1],
-        hp[2 * SFJ_PUBKEY_BYTES + 1];
-    FILE *f;
-    unsigned k;
-    int fd, rc = -1;
-
-    if (sfj_keys_link_key(bench_keys(), link) != SFJ_OK ||
-        sfj_keys_public_key(bench_keys(), pub) != SFJ_OK)
-        return -1;
-    sodium_bin2hex(hl, sizeof hl, link, sizeof link);
-    sodium_bin2hex(hp, sizeof hp, pub, sizeof pub);
-    fd = open(fl->prov, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f != NULL) {
-        for (k = 0; k < fl->nterm; k++) {
-            sodium_bin2hex(hj, sizeof hj, fl->term[k].jid,
-                           SFJ_JOURNAL_ID_BYTES);
-            fprintf(f, "sfj-terminal-v1 %s %s %s %s\n", hj, fl->term[k].tid, hl,
-                    hp);
-        }
-        rc = fclose(f) == 0 ? 0 : -1;
-    } else if (fd >= 0) {
-        close(fd);
-    }
-    sodium_memzero(link, sizeof link);
-    sodium_memzero(hl, sizeof hl);
-    return rc;
+    return bench_provision_n(fl->prov, bench_keys(), fl->nterm, fleet_term_fn,
+                             fl);
 }
 
 /* ---- one terminal's link ---- */
@@ -627,6 +610,24 @@ static int row_ok(const fleet_row *r)
 
 /* ---- idle connections ---- */
 
+/* Memory mappings of `pid` (vm.max_map_count bounds them). */
+static long maps_of(pid_t pid)
+{
+    char path[64];
+    long n = 0;
+    FILE *f;
+    int c;
+
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while ((c = getc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
 /* VmRSS and VmHWM of `pid` in KiB. */
 static void vm_of(pid_t pid, long *rss, long *hwm)
 {
@@ -695,9 +696,9 @@ static int run_idle(fleet *fl, const char *store, const char *url)
             held--;
     }
     printf("idle store=%s connections=%u held=%u rss_kib=%ld hwm_kib=%ld "
-           "rss_before_kib=%ld per_link_kib=%.1f\n",
+           "rss_before_kib=%ld per_link_kib=%.1f maps=%ld\n",
            store, fl->nterm, held, rss, hwm, rss0,
-           held > 0 ? (double)(rss - rss0) / held : -1.0);
+           held > 0 ? (double)(rss - rss0) / held : -1.0, maps_of(h[0].pid));
     fflush(stdout);
     rc = held == fl->nterm ? 0 : -1;
     for (k = 0; k < fl->nterm; k++)
