@@ -168,17 +168,23 @@ static void expect_exit(const char *args, int want)
     assert_int_equal(status, want);
 }
 
-static void test_usage(void **state)
+/* sfj-bench with `args` exits 0 and prints `text`. */
+static void expect_text(const char *args, const char *text)
 {
     char cmd[4096], *out;
     int status;
 
-    (void)state;
-    snprintf(cmd, sizeof cmd, "'%s' --help", sfj_test_tool("sfj-bench"));
+    snprintf(cmd, sizeof cmd, "'%s' %s", sfj_test_tool("sfj-bench"), args);
     out = run(cmd, &status);
     assert_int_equal(status, 0);
-    assert_non_null(strstr(out, "usage: sfj-bench"));
+    assert_non_null(strstr(out, text));
     free(out);
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    expect_text("--help", "usage: sfj-bench");
     expect_exit("--bogus", 64);
     expect_exit("--seconds -1", 64);
     expect_exit("--only append,nothing", 64);
@@ -302,15 +308,8 @@ static void test_fleet_postgresql(void **state)
 
 static void test_fleet_usage(void **state)
 {
-    char cmd[4096], *out;
-    int status;
-
     (void)state;
-    snprintf(cmd, sizeof cmd, "'%s' fleet --help", sfj_test_tool("sfj-bench"));
-    out = run(cmd, &status);
-    assert_int_equal(status, 0);
-    assert_non_null(strstr(out, "usage: sfj-bench fleet"));
-    free(out);
+    expect_text("fleet --help", "usage: sfj-bench fleet");
     expect_exit("fleet --terminals 0", 64);
     expect_exit("fleet --window 0", 64);
     expect_exit("fleet --bogus", 64);
