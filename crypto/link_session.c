@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "crypto/cipher_slab.h"
 #include "crypto/tags.h"
 #include "sfj/errors.h"
 
@@ -18,8 +19,7 @@ static int assert_lsess_state(const sfj__lsess *s)
 void sfj__lsess_end(sfj__lsess *s)
 {
     sfj__noise_free(s->hs);
-    if (s->cs != NULL)
-        sodium_free(s->cs);
+    sfj__cipher_pair_give(s->cs);
     s->hs = NULL;
     s->cs = NULL;
     sodium_memzero(s->hash, sizeof s->hash);
@@ -46,7 +46,7 @@ static int finish(sfj__lsess *s)
 
     if (s->hs->step != SFJ_NOISE_DONE)
         return SFJ_OK;
-    s->cs = sodium_malloc(2 * sizeof *s->cs);
+    s->cs = sfj__cipher_pair_take();
     if (s->cs == NULL)
         goto done;
     rc = sfj__noise_split(s->hs, &s->cs[0], &s->cs[1], s->hash);

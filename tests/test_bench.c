@@ -1,7 +1,9 @@
 /* sfj-bench smoke test: `--quick --json` runs every benchmark family and
  * prints every required field with a positive, finite value. No timing is
  * asserted: rates depend on the machine. Also the command-line contract:
- * --help, a bad option, an unusable --dir. */
+ * --help, a bad option, an unusable --dir. The fleet mode runs tiny (20
+ * terminals, 2 s) against each store: its rows have their shape, and
+ * every entry sent was acknowledged and is in the store. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,9 @@
 #include <cmocka.h>
 
 #include "support/testutil.h"
+#ifdef SFJ_HAVE_LIBPQ
+#include "support/pgtest.h"
+#endif
 
 /* Run a shell command; its stdout into a malloc'd string, exit status
  * into *status. */
@@ -151,39 +156,173 @@ static void test_quick_json(void **state)
     free(dir);
 }
 
-static void test_usage(void **state)
+/* sfj-bench with `args` (stderr dropped) exits with `want`. */
+static void expect_exit(const char *args, int want)
+{
+    char cmd[4096];
+    int status;
+
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", sfj_test_tool("sfj-bench"),
+             args);
+    free(run(cmd, &status));
+    assert_int_equal(status, want);
+}
+
+/* sfj-bench with `args` exits 0 and prints `text`. */
+static void expect_text(const char *args, const char *text)
 {
     char cmd[4096], *out;
     int status;
 
-    (void)state;
-    snprintf(cmd, sizeof cmd, "'%s' --help", sfj_test_tool("sfj-bench"));
+    snprintf(cmd, sizeof cmd, "'%s' %s", sfj_test_tool("sfj-bench"), args);
     out = run(cmd, &status);
     assert_int_equal(status, 0);
-    assert_non_null(strstr(out, "usage: sfj-bench"));
+    assert_non_null(strstr(out, text));
     free(out);
-    snprintf(cmd, sizeof cmd, "'%s' --bogus 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 64);
-    snprintf(cmd, sizeof cmd, "'%s' --seconds -1 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 64);
-    snprintf(cmd, sizeof cmd, "'%s' --only append,nothing 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 64);
-    snprintf(cmd, sizeof cmd, "'%s' --quick --dir /nonexistent/sfj 2>/dev/null",
-             sfj_test_tool("sfj-bench"));
-    free(run(cmd, &status));
-    assert_int_equal(status, 73); /* docs/CLI.md: cannot write */
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    expect_text("--help", "usage: sfj-bench");
+    expect_exit("--bogus", 64);
+    expect_exit("--seconds -1", 64);
+    expect_exit("--only append,nothing", 64);
+    expect_exit("--quick --dir /nonexistent/sfj", 73); /* cannot write */
+}
+
+/* The value of `key=` in the row line starting with `row` (and holding
+ * `with`, when given); fails when absent. */
+static double field(const char *out, const char *row, const char *with,
+                    const char *key)
+{
+    char pat[64];
+    const char *line = out, *end, *p;
+
+    for (;;) {
+        line = strstr(line, row);
+        if (line == NULL)
+            fail_msg("no row %s%s%s in:\n%s", row, with ? " with " : "",
+                     with ? with : "", out);
+        end = strchr(line, '\n');
+        if (end == NULL)
+            end = line + strlen(line);
+        if ((line == out || line[-1] == '\n') &&
+            (with == NULL || ((p = strstr(line, with)) != NULL && p < end)))
+            break;
+        line = end;
+    }
+    snprintf(pat, sizeof pat, " %s=", key);
+    p = strstr(line, pat);
+    if (p == NULL || p > end)
+        fail_msg("row %s: no %s", row, key);
+    return strtod(p + strlen(pat), NULL);
+}
+
+/* A fleet row: all 20 terminals held, none failed, entries sent and
+ * every one acknowledged and stored; rate and latencies measured. */
+static void check_fleet_row(const char *out, const char *with)
+{
+    double sent = field(out, "fleet ", with, "sent");
+
+    assert_true(field(out, "fleet ", with, "terminals") == 20);
+    assert_true(field(out, "fleet ", with, "held") == 20);
+    assert_true(field(out, "fleet ", with, "failed") == 0);
+    assert_true(sent >= 20);
+    assert_true(field(out, "fleet ", with, "acked") == sent);
+    assert_true(field(out, "fleet ", with, "stored") == sent);
+    assert_true(field(out, "fleet ", with, "eps") > 0);
+    assert_true(field(out, "fleet ", with, "p50_ms") > 0);
+    assert_true(field(out, "fleet ", with, "p99_ms") >=
+                field(out, "fleet ", with, "p50_ms"));
+    assert_true(field(out, "fleet ", with, "gw_cpu_us") > 0);
+}
+
+static void test_fleet_lmdb(void **state)
+{
+    char *dir = sfj_test_tmpdir(), cmd[4096], *out;
+    int status;
+
+    (void)state;
+    snprintf(cmd, sizeof cmd,
+             "'%s' fleet --terminals 20 --seconds 2 --entries 400 --dir '%s'",
+             sfj_test_tool("sfj-bench"), dir);
+    out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    check_fleet_row(out, "store=lmdb");
+    free(out);
+    /* Idle links: every one held, the gateway's memory read. */
+    snprintf(cmd, sizeof cmd, "'%s' fleet --idle 30 --dir '%s'",
+             sfj_test_tool("sfj-bench"), dir);
+    out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    assert_true(field(out, "idle ", NULL, "connections") == 30);
+    assert_true(field(out, "idle ", NULL, "held") == 30);
+    assert_true(field(out, "idle ", NULL, "rss_kib") > 0);
+    assert_true(field(out, "idle ", NULL, "hwm_kib") >=
+                field(out, "idle ", NULL, "rss_kib"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "ls -A '%s'", dir);
+    out = run(cmd, &status);
+    assert_string_equal(out, "");
+    free(out);
+    sfj_test_rmrf(dir);
+    free(dir);
+}
+
+static void test_fleet_postgresql(void **state)
+{
+#ifdef SFJ_HAVE_LIBPQ
+    char *dir = sfj_test_tmpdir(), cmd[4096], *out;
+    sfj_test_pg pg;
+    int status;
+
+    (void)state;
+    if (!sfj_test_pg_available())
+        skip();
+    memset(&pg, 0, sizeof pg);
+    sfj_test_pg_init(&pg);
+    snprintf(cmd, sizeof cmd,
+             "'%s' fleet --terminals 20 --seconds 2 --entries 400 "
+             "--store '%s' --dir '%s'",
+             sfj_test_tool("sfj-bench"), pg.url, dir);
+    out = run(cmd, &status);
+    sfj_test_pg_cleanup(&pg);
+    assert_int_equal(status, 0);
+    /* One gateway, then two on one database: nothing lost either way. */
+    check_fleet_row(out, "gateways=1");
+    check_fleet_row(out, "gateways=2");
+    assert_true(field(out, "fleet ", "gateways=1", "db_cpu_us") > 0);
+    assert_true(field(out, "dblimit ", NULL, "eps") > 0);
+    assert_true(field(out, "dblimit ", NULL, "batch") == 256);
+    /* Rows as large as the records sent (a sealed 256-byte payload). */
+    assert_true(field(out, "dblimit ", NULL, "row_bytes") > 256);
+    free(out);
+    sfj_test_rmrf(dir);
+    free(dir);
+#else
+    (void)state;
+    skip();
+#endif
+}
+
+static void test_fleet_usage(void **state)
+{
+    (void)state;
+    expect_text("fleet --help", "usage: sfj-bench fleet");
+    expect_exit("fleet --terminals 0", 64);
+    expect_exit("fleet --window 0", 64);
+    expect_exit("fleet --bogus", 64);
+    expect_exit("fleet --terminals 2 --dir /nonexistent/sfj", 73);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_fleet_usage),
+        cmocka_unit_test(test_fleet_lmdb),
+        cmocka_unit_test(test_fleet_postgresql),
         cmocka_unit_test(test_quick_json),
     };
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "crypto/cipher_slab.h"
 #include "sfj/sys/noise.h"
 #include "sfj/errors.h"
 #include "sfj/sfj.h"
@@ -217,10 +218,55 @@ static void test_transport_faults(void **state)
     assert_int_equal(sfj__cipher_seal(&a, NULL, 0, pt, 1, ct1), SFJ_ELIMIT);
 }
 
+/* Cipher pairs of many sessions share slabs: each pair taken is zeroed,
+ * apart from every other live pair, and wiped when given back; a slab
+ * whose pairs all came back is freed, and pairs keep coming after it. */
+static void test_cipher_slab(void **state)
+{
+    enum { N = 450 }; /* more than two slabs */
+    static sfj__cipher *p[N];
+    static const uint8_t zero[2 * sizeof(sfj__cipher)];
+    size_t i, j;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        p[i] = sfj__cipher_pair_take();
+        assert_non_null(p[i]);
+        assert_memory_equal(p[i], zero, sizeof zero);
+        memset(p[i], (int)(i % 251) + 1, sizeof zero);
+    }
+    /* No pair overlaps another: each still holds its own bytes. */
+    for (i = 0; i < N; i++) {
+        for (j = 0; j < sizeof zero; j++)
+            assert_int_equal(((uint8_t *)p[i])[j], (uint8_t)(i % 251 + 1));
+    }
+    /* Give back every other one: they are wiped in place (their slab
+     * lives on for the neighbours), and taken again zeroed. */
+    for (i = 0; i < N; i += 2) {
+        sfj__cipher *q = p[i];
+
+        sfj__cipher_pair_give(q);
+        assert_memory_equal(q, zero, sizeof zero);
+    }
+    for (i = 0; i < N; i += 2) {
+        p[i] = sfj__cipher_pair_take();
+        assert_non_null(p[i]);
+        assert_memory_equal(p[i], zero, sizeof zero);
+    }
+    for (i = 0; i < N; i++)
+        sfj__cipher_pair_give(p[i]);
+    sfj__cipher_pair_give(NULL);
+    p[0] = sfj__cipher_pair_take();
+    assert_non_null(p[0]);
+    assert_memory_equal(p[0], zero, sizeof zero);
+    sfj__cipher_pair_give(p[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vector),
+        cmocka_unit_test(test_cipher_slab),
         cmocka_unit_test(test_wrong_psk),
         cmocka_unit_test(test_replay_reflect),
         cmocka_unit_test(test_transport_faults),

@@ -12,10 +12,19 @@ int sfj__wire_init(sfj__wire *w, int framing)
 {
     memset(w, 0, sizeof *w);
     w->cobs = framing == SFJ_FRAMING_COBS;
+    return sfj__wire_grow(w);
+}
+
+int sfj__wire_grow(sfj__wire *w)
+{
+    if (w->tx != NULL)
+        return SFJ_OK;
     w->tx = malloc(SFJ_FRAME_MAX_BYTES);
     w->rx = malloc(SFJ_FRAME_MAX_BYTES);
+    w->in = malloc(SFJ_WIRE_IN_BYTES);
     w->txc = w->cobs ? malloc(TXC_BYTES) : NULL;
-    if (w->tx == NULL || w->rx == NULL || (w->cobs && w->txc == NULL)) {
+    if (w->tx == NULL || w->rx == NULL || w->in == NULL ||
+        (w->cobs && w->txc == NULL)) {
         sfj__wire_free(w);
         return SFJ_ENOMEM;
     }
@@ -23,12 +32,35 @@ int sfj__wire_init(sfj__wire *w, int framing)
     return SFJ_OK;
 }
 
+/* Between frames: nothing buffered, and neither decoder inside a frame
+ * (nor refusing the stream). */
+static int idle(const sfj__wire *w)
+{
+    if (w->in_pos < w->in_len)
+        return 0;
+    if (w->cobs)
+        return w->cdec.len == 0 && w->cdec.raw == 0 && w->cdec.discard == 0;
+    return w->fdec.have == 0 && !w->fdec.failed;
+}
+
+int sfj__wire_release(sfj__wire *w)
+{
+    if (w->tx == NULL)
+        return 1;
+    if (!idle(w))
+        return 0;
+    sfj__wire_free(w);
+    return 1;
+}
+
 void sfj__wire_free(sfj__wire *w)
 {
     free(w->tx);
     free(w->txc);
     free(w->rx);
-    w->tx = w->txc = w->rx = NULL;
+    free(w->in);
+    w->tx = w->txc = w->rx = w->in = NULL;
+    w->in_pos = w->in_len = 0;
 }
 
 void sfj__wire_reset(sfj__wire *w)
@@ -74,7 +106,7 @@ int sfj__wire_fill(sfj__wire *w, sfj_transport *t, int timeout_ms)
     if (w->in_pos < w->in_len)
         return SFJ_OK;
     w->in_pos = w->in_len = 0;
-    rc = t->ops->recv(t, w->in, sizeof w->in, timeout_ms, &got);
+    rc = t->ops->recv(t, w->in, SFJ_WIRE_IN_BYTES, timeout_ms, &got);
     if (rc == SFJ_OK)
         w->in_len = got;
     w->bytes_in += got;

@@ -202,6 +202,10 @@ int bench_recover(const bench_opts *o, const char *small, const char *big,
 /* Replay over TCP, then wire bytes over TCP and over a serial line. */
 int bench_replay(const bench_opts *o, bench_results *r);
 
+/* sfj-bench fleet (fleet.c): argv from the word "fleet" on; `parent`
+ * is where the run's directory goes. Returns the exit status. */
+int bench_fleet_main(int argc, char **argv, const char *parent, int keep);
+
 /* ---- output (report.c) ---- */
 void bench_print_table(const bench_opts *o, const bench_results *r);
 void bench_print_json(const bench_opts *o, const bench_results *r);

@@ -31,27 +31,31 @@ int bench_tool_path(const char *name, char *out, size_t cap)
     return access(out, X_OK);
 }
 
-int bench_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
-                    const char *tid)
+int bench_provision_n(const char *path, const sfj_keys *keys, size_t n,
+                      bench_term_fn term, void *ctx)
 {
-    uint8_t jid[SFJ_JOURNAL_ID_BYTES], link[SFJ_KEY_BYTES],
-        pub[SFJ_PUBKEY_BYTES];
-    char hj[2 * sizeof jid + 1], hl[2 * sizeof link + 1],
+    uint8_t link[SFJ_KEY_BYTES], pub[SFJ_PUBKEY_BYTES];
+    char hj[2 * SFJ_JOURNAL_ID_BYTES + 1], hl[2 * sizeof link + 1],
         hp[2 * sizeof pub + 1];
+    const uint8_t *jid;
+    const char *tid;
     FILE *f;
+    size_t i;
     int fd, rc = -1;
 
-    if (sfj_journal_id(j, jid) != SFJ_OK ||
-        sfj_keys_link_key(keys, link) != SFJ_OK ||
+    if (sfj_keys_link_key(keys, link) != SFJ_OK ||
         sfj_keys_public_key(keys, pub) != SFJ_OK)
         return -1;
-    sodium_bin2hex(hj, sizeof hj, jid, sizeof jid);
     sodium_bin2hex(hl, sizeof hl, link, sizeof link);
     sodium_bin2hex(hp, sizeof hp, pub, sizeof pub);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (f != NULL) {
-        fprintf(f, "sfj-terminal-v1 %s %s %s %s\n", hj, tid, hl, hp);
+        for (i = 0; i < n; i++) {
+            term(ctx, i, &jid, &tid);
+            sodium_bin2hex(hj, sizeof hj, jid, SFJ_JOURNAL_ID_BYTES);
+            fprintf(f, "sfj-terminal-v1 %s %s %s %s\n", hj, tid, hl, hp);
+        }
         rc = fclose(f) == 0 ? 0 : -1;
     } else if (fd >= 0) {
         close(fd);
@@ -59,6 +63,32 @@ int bench_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
     sodium_memzero(link, sizeof link);
     sodium_memzero(hl, sizeof hl);
     return rc;
+}
+
+typedef struct one_term {
+    uint8_t jid[SFJ_JOURNAL_ID_BYTES];
+    const char *tid;
+} one_term;
+
+static void one_term_fn(void *ctx, size_t i, const uint8_t **jid,
+                        const char **tid)
+{
+    one_term *o = ctx;
+
+    (void)i;
+    *jid = o->jid;
+    *tid = o->tid;
+}
+
+int bench_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
+                    const char *tid)
+{
+    one_term o;
+
+    o.tid = tid;
+    if (sfj_journal_id(j, o.jid) != SFJ_OK)
+        return -1;
+    return bench_provision_n(path, keys, 1, one_term_fn, &o);
 }
 
 /* Run argv with stdout to a pipe (returned in *out_fd, or closed) and
@@ -100,8 +130,8 @@ int bench_host_start(bench_host *h, const char *serial, int allow_v1)
     if (bench_tool_path("sfj-host", host, sizeof host) != 0)
         return -1;
     argv[argc++] = host;
-    argv[argc++] = "--dir";
-    argv[argc++] = h->dir;
+    argv[argc++] = h->store != NULL ? "--store" : "--dir";
+    argv[argc++] = h->store != NULL ? (char *)h->store : h->dir;
     argv[argc++] = "--provision";
     argv[argc++] = h->prov;
     argv[argc++] = "--max-bytes";

@@ -2,6 +2,7 @@
 #ifndef SFJ_BENCH_LINK_H
 #define SFJ_BENCH_LINK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -9,9 +10,10 @@
 #include "sfj/sfj.h"
 
 typedef struct bench_host {
-    char *dir;  /* mirror directory */
-    char *prov; /* provisioning file */
-    char *log;  /* its stderr */
+    char *dir;         /* mirror directory */
+    const char *store; /* or a PostgreSQL connection string */
+    char *prov;        /* provisioning file */
+    char *log;         /* its stderr */
     pid_t pid;
     int port;
 } bench_host;
@@ -46,6 +48,13 @@ typedef struct bench_link {
 int bench_tool_path(const char *name, char *out, size_t cap);
 int bench_provision(const char *path, sfj_journal *j, const sfj_keys *keys,
                     const char *tid);
+/* Terminal i's journal id and terminal id, for bench_provision_n. */
+typedef void (*bench_term_fn)(void *ctx, size_t i, const uint8_t **jid,
+                              const char **tid);
+/* A provisioning file (mode 0600) of `n` terminals that share the link
+ * key and public key of `keys`. 0 or -1. */
+int bench_provision_n(const char *path, const sfj_keys *keys, size_t n,
+                      bench_term_fn term, void *ctx);
 /* Start sfj-host on TCP (serial == NULL, port picked by the host) or on
  * the serial line `serial`. */
 int bench_host_start(bench_host *h, const char *serial, int allow_v1);

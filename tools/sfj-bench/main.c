@@ -18,6 +18,10 @@ static void usage(FILE *f)
             "usage: sfj-bench [--quick] [-o text|json] [--dir DIR] [--seconds "
             "S]\n"
             "                 [--entries N] [--only LIST] [--keep]\n"
+            "       sfj-bench fleet [--terminals N] [--store lmdb|URL]... "
+            "[--idle N] ...\n"
+            "                 (the upstream at fleet scale: sfj-bench fleet "
+            "--help)\n"
             "\n"
             "Measure durable appends (1, 2, 8, 32 threads) against raw LMDB,\n"
             "SQLite WAL synchronous=FULL and write+fdatasync, then recovery,\n"
@@ -214,6 +218,12 @@ int main(int argc, char **argv)
     uint64_t entries = 0;
     int c, rc;
 
+    if (argc > 1 && strcmp(argv[1], "fleet") == 0) {
+        tmp = getenv("TMPDIR");
+        return bench_fleet_main(argc - 1, argv + 1,
+                                tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp",
+                                0);
+    }
     memset(&o, 0, sizeof o);
     o.self = argv[0];
     o.only = BENCH_F_ALL;

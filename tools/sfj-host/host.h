@@ -50,15 +50,16 @@ typedef struct host_term_stats {
 typedef struct host_terminal {
     uint8_t journal_id[SFJ_JOURNAL_ID_BYTES];
     char terminal_id[SFJ_TERMINAL_ID_MAX + 1];
-    uint8_t *link_key; /* sodium_malloc'd, read-only */
+    uint8_t *link_key; /* in sodium_malloc'd memory, read-only */
     uint8_t pubkey[32];
     sfj_journal *mirror;
     struct host_session *owner;
     struct host_terminal *next; /* terminals loaded from the database, or
                                    added by a reload */
     int from_file;              /* in cfg->dyn: added by a reload of the file */
-    int retired; /* removed or changed by a reload: never found again */
-    int stale;   /* from the table, before a reload: look it up again */
+    int retired;  /* removed or changed by a reload: never found again */
+    int stale;    /* from the table, before a reload: look it up again */
+    int in_block; /* link_key lies in cfg->key_block (not its own) */
     host_term_stats m;
 } host_terminal;
 
@@ -89,6 +90,7 @@ typedef struct host_config {
     uint8_t *host_key; /* --host-key: sodium_malloc'd, or NULL */
     host_terminal *terms;
     size_t nterms;
+    uint8_t *key_block; /* the link keys of terms[] (sodium_malloc'd) */
     host_terminal *dyn; /* found in the provisioning table since start */
     host_neg neg[HOST_NEG_SLOTS]; /* recent misses of the table */
 } host_config;
@@ -112,8 +114,11 @@ typedef struct host_session {
     sfj__lsess pend; /* version 2: message 2 sent, not yet confirmed */
     host_terminal *pend_term;
     uint64_t pend_last; /* the pending HELLO's last_seq (for the metrics) */
-    uint8_t *plain;     /* an opened sealed frame */
+    uint8_t *plain;     /* an opened sealed frame (while HELD, see below) */
+    size_t plain_hi;    /* bytes of plain ever written, wiped on release */
     long long opened_ms;
+    long long input_ms; /* last input */
+    int lean;           /* buffers released: an idle link */
     char peer[96];
     host_terminal *term;
     uint64_t next;  /* store head + 1 */
@@ -121,13 +126,16 @@ typedef struct host_session {
     int gap_naked;  /* an OUT_OF_ORDER NAK went out for this gap */
     int bad_streak;
     int need_ack;
-    /* Entries received in order, waiting for one durable commit. */
+    /* Entries received in order, waiting for one durable commit; one
+     * allocation (batch_mem) made with the first entry and released
+     * with the other buffers when the link is idle. */
+    void *batch_mem;
     uint8_t *batch;
     size_t batch_used;
     size_t nrec;
-    size_t offs[SESS_BATCH_MAX];
-    const uint8_t *recp[SESS_BATCH_MAX];
-    size_t lens[SESS_BATCH_MAX];
+    size_t *offs;         /* [SESS_BATCH_MAX] */
+    const uint8_t **recp; /* [SESS_BATCH_MAX] */
+    size_t *lens;         /* [SESS_BATCH_MAX] */
 } host_session;
 
 /* Log one line to stderr: "sfj-host: <text>". Never keys or plaintext. */
@@ -282,7 +290,9 @@ int host_session_new(host_session **out, host_config *cfg, sfj_transport *t,
  * host_sessions_commit. Returns 0, or HOST_EXIT_IOERR when a mirror
  * died. */
 int host_session_input(host_session *s);
-/* Timers: HELLO timeout. */
+/* Timers: HELLO timeout; a link idle for a second gives back its
+ * buffers (frame, receive and batch buffers), taken again with its
+ * next input, so that an idle link costs little. */
 void host_session_tick(host_session *s, long long now);
 void host_session_close(host_session *s, const char *why);
 void host_session_free(host_session *s);

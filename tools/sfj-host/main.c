@@ -28,7 +28,7 @@
 
 #define MAX_LISTEN   8
 #define MAX_SESSIONS 200000 /* links held at once (and RLIMIT_NOFILE) */
-#define EVENTS_MAX   256
+#define EVENTS_MAX   1024
 
 static volatile sig_atomic_t g_stop, g_reload;
 

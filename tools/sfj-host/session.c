@@ -39,6 +39,7 @@
 
 #define BATCH_BYTES      (4u << 20)
 #define HELLO_TIMEOUT_MS 10000
+#define IDLE_RELEASE_MS  1000
 #define BAD_STREAK_MAX   8
 
 static long long mono_ms(void)
@@ -57,11 +58,9 @@ int host_session_new(host_session **out, host_config *cfg, sfj_transport *t,
 
     if (s == NULL)
         goto done;
-    /* The batch buffer comes with the first entry: an idle link costs
-     * little, so that one gateway holds tens of thousands. */
-    s->plain = malloc(SFJ_FRAME_MAX_BODY);
-    if (s->plain == NULL)
-        goto done;
+    /* The buffers come with the first input and the batch with the first
+     * entry, and go again when the link is idle (release_idle): an idle
+     * link costs little, so that one gateway holds tens of thousands. */
     rc = sfj__wire_init(&s->w, t->framing);
     if (rc != SFJ_OK)
         goto done;
@@ -69,18 +68,68 @@ int host_session_new(host_session **out, host_config *cfg, sfj_transport *t,
     s->t = t;
     s->serial = serial;
     s->state = SESS_AWAIT_HELLO;
-    s->opened_ms = mono_ms();
+    s->opened_ms = s->input_ms = mono_ms();
+    if (!serial) {
+        (void)sfj__wire_release(&s->w); /* nothing has arrived yet */
+        s->lean = 1;
+    }
     snprintf(s->peer, sizeof s->peer, "%s", peer);
     *out = s;
     s = NULL;
 done:
     if (s != NULL) {
-        free(s->batch);
-        free(s->plain);
         free(s);
         sfj_transport_close(t);
     }
     return rc;
+}
+
+/* The buffers an input needs: the channel's, the opened-frame buffer. */
+static int take_buffers(host_session *s)
+{
+    if (sfj__wire_grow(&s->w) != SFJ_OK)
+        return SFJ_ENOMEM;
+    if (s->plain == NULL && (s->plain = malloc(SFJ_FRAME_MAX_BODY)) == NULL)
+        return SFJ_ENOMEM;
+    s->lean = 0;
+    return SFJ_OK;
+}
+
+/* Give the buffers back; the batch only when it holds nothing. */
+static void drop_buffers(host_session *s)
+{
+    if (s->plain != NULL)
+        sodium_memzero(s->plain, s->plain_hi);
+    free(s->plain);
+    s->plain = NULL;
+    s->plain_hi = 0;
+    if (s->nrec == 0) {
+        free(s->batch_mem);
+        s->batch_mem = NULL;
+        s->batch = NULL;
+        s->offs = s->lens = NULL;
+        s->recp = NULL;
+        s->batch_used = 0;
+    }
+}
+
+/* The batch buffer and its index, with the first entry. */
+static int take_batch(host_session *s)
+{
+    size_t idx = SESS_BATCH_MAX * (2 * sizeof(size_t) + sizeof(uint8_t *));
+    uint8_t *m;
+
+    if (s->batch_mem != NULL)
+        return SFJ_OK;
+    m = malloc(idx + BATCH_BYTES);
+    if (m == NULL)
+        return SFJ_ENOMEM;
+    s->batch_mem = m;
+    s->offs = (size_t *)(void *)m;
+    s->lens = s->offs + SESS_BATCH_MAX;
+    s->recp = (const uint8_t **)(void *)(s->lens + SESS_BATCH_MAX);
+    s->batch = m + idx;
+    return SFJ_OK;
 }
 
 static void release_term(host_session *s)
@@ -117,10 +166,8 @@ void host_session_free(host_session *s)
     sfj__lsess_end(&s->pend);
     sfj_transport_close(s->t);
     sfj__wire_free(&s->w);
-    if (s->plain != NULL)
-        sodium_memzero(s->plain, SFJ_FRAME_MAX_BODY);
-    free(s->plain);
-    free(s->batch);
+    s->nrec = 0;
+    drop_buffers(s);
     free(s);
 }
 
@@ -354,7 +401,8 @@ void host_terminal_retire(host_terminal *t, const char *why)
     t->owner = NULL;
     sfj_journal_close(t->mirror);
     t->mirror = NULL;
-    if (t->link_key != NULL)
+    /* A key of the file's block goes (wiped) with the block at exit. */
+    if (t->link_key != NULL && !t->in_block)
         sodium_free(t->link_key);
     t->link_key = NULL;
 }
@@ -733,6 +781,10 @@ static int on_sealed(host_session *s, const sfj__frame *fr)
     size_t n = 0;
     uint8_t type = 0;
 
+    /* Whatever opens (or is zeroed by a failed open) is wiped on
+     * release. */
+    if (fr->len > s->plain_hi)
+        s->plain_hi = fr->len;
     if (sfj__lsess_ready(&s->pend) &&
         sfj__wire_open_sealed(sfj__lsess_rx(&s->pend), fr, s->plain, &type,
                               &n) == SFJ_OK) {
@@ -795,7 +847,7 @@ static int on_entry(host_session *s, const sfj__frame *fr)
         return rc;
     }
     if (seq == s->next) {
-        if (s->batch == NULL && (s->batch = malloc(BATCH_BYTES)) == NULL) {
+        if (take_batch(s) != SFJ_OK) {
             send_nak(s, seq, SFJ_NAK_BUSY, "upstream out of memory");
             return 0;
         }
@@ -949,6 +1001,12 @@ int host_session_input(host_session *s)
     sfj__frame fr;
     int rc, res = 0;
 
+    s->input_ms = mono_ms();
+    if (take_buffers(s) != SFJ_OK) {
+        /* Nothing was read: the terminal resends after it reconnects. */
+        host_session_close(s, "out of memory");
+        return 0;
+    }
     for (;;) {
         rc = sfj__wire_fill(&s->w, s->t, 0);
         if (rc == SFJ_ETIMEDOUT)
@@ -990,6 +1048,17 @@ int host_session_input(host_session *s)
 void host_session_tick(host_session *s, long long now)
 {
     if (!s->serial && s->state == SESS_AWAIT_HELLO &&
-        now - s->opened_ms > HELLO_TIMEOUT_MS)
+        now - s->opened_ms > HELLO_TIMEOUT_MS) {
         host_session_close(s, "no HELLO within 10 s");
+        return;
+    }
+    /* Idle: nothing half-read, nothing waiting for a commit or an ACK
+     * (every send answers an input of the same turn, so nothing is sent
+     * before the next input takes the buffers again). */
+    if (!s->serial && !s->lean && s->state != SESS_CLOSED && s->nrec == 0 &&
+        !s->need_ack && now - s->input_ms >= IDLE_RELEASE_MS &&
+        sfj__wire_release(&s->w)) {
+        drop_buffers(s);
+        s->lean = 1;
+    }
 }

@@ -10,11 +10,12 @@
  *     ad = LINK_KEY_AD || journal_id): never in clear, and a row's key
  *     does not open under another journal's id
  *
- * One put is one transaction: lock the journal's head row (SELECT ...
- * FOR UPDATE: two sessions of one terminal on two gateways wait for each
- * other, so the copy never forks), check each record against the head
- * with sfj__record_extends, INSERT (the primary key keeps (journal, seq)
- * once even against a bug in the check), move the head, COMMIT. The
+ * One put is one transaction for the whole group: lock the journals'
+ * head rows (SELECT ... FOR UPDATE: two sessions of one terminal on two
+ * gateways wait for each other, so the copy never forks), check each
+ * record against its head with sfj__record_extends, INSERT (the primary
+ * key keeps (journal, seq) once even against a bug in the check), move
+ * the heads, COMMIT: five statements however many terminals. The
  * session acknowledges only after COMMIT returned success; any error, a
  * lost connection, or a COMMIT whose wait for synchronous replication was
  * cancelled, is SFJ_ELINK and nothing is acknowledged: the terminal
@@ -301,39 +302,50 @@ static int same_as_held(pg_store *p, host_terminal *t, uint64_t seq,
     return rc;
 }
 
-static int insert(pg_store *p, host_terminal *t, uint64_t seq,
-                  const uint8_t *rec, size_t len)
-{
-    char s8[8];
-    const char *v[3] = {(const char *)t->journal_id, s8, (const char *)rec};
-    int l[3] = {SFJ_JOURNAL_ID_BYTES, 8, (int)len};
-    PGresult *r;
+/* ---- the group put: five round trips, however many terminals ----
+ *
+ * BEGIN; one SELECT ... ORDER BY journal_id FOR UPDATE locks every head
+ * row of the group in one order (two gateways committing the same
+ * terminals never deadlock); the records are checked against those heads
+ * here; one multi-row INSERT of every record that extends its chain; one
+ * UPDATE of every head that moved; COMMIT. A statement per record and
+ * per head was a round trip each: on a loaded machine the gateway and
+ * its backend spent their time waiting for each other, not working
+ * (docs/FLEET.md, "Sizing"). */
 
-    put_u64(seq, s8);
-    r = run(p,
-            "INSERT INTO sfj_entry (journal_id, seq, rec) VALUES ($1, $2, $3)",
-            3, v, l, PGRES_COMMAND_OK);
-    PQclear(r);
-    return r != NULL ? SFJ_OK : SFJ_ELINK;
+#define ROWS_PER_STMT 1000 /* 3 or 4 parameters a row, under libpq's 65535 */
+
+/* Parameters of one multi-row statement being built: `width` per row. */
+typedef struct rows {
+    const char **v;
+    int *l, *fmt;
+    char (*num)[8]; /* two 8-byte numbers per row */
+    size_t n, cap, width;
+    char *sql;
+} rows;
+
+static int rows_init(rows *q, size_t cap, size_t width)
+{
+    memset(q, 0, sizeof *q);
+    q->cap = cap;
+    q->width = width;
+    q->v = calloc(cap * width + 1, sizeof *q->v);
+    q->l = calloc(cap * width + 1, sizeof *q->l);
+    q->fmt = calloc(cap * width + 1, sizeof *q->fmt);
+    q->num = calloc(2 * cap + 1, sizeof *q->num);
+    /* Per row "($NNNNN::bigint," and so on: 20 bytes a parameter. */
+    q->sql = malloc(512 + (width * 20 + 4) *
+                              (cap < ROWS_PER_STMT ? cap : ROWS_PER_STMT));
+    return q->v && q->l && q->fmt && q->num && q->sql ? SFJ_OK : SFJ_ENOMEM;
 }
 
-static int set_head(pg_store *p, host_terminal *t, uint64_t last,
-                    const uint8_t *chain, uint64_t ckpt)
+static void rows_free(rows *q)
 {
-    char s8[8], c8[8];
-    const char *v[4] = {(const char *)t->journal_id, s8, (const char *)chain,
-                        c8};
-    int l[4] = {SFJ_JOURNAL_ID_BYTES, 8, SFJ_HASH_BYTES, 8};
-    PGresult *r;
-
-    put_u64(last, s8);
-    put_u64(ckpt, c8);
-    r = run(p,
-            "UPDATE sfj_head SET seq = $2, chain = $3, ckpt = $4 "
-            "WHERE journal_id = $1",
-            4, v, l, PGRES_COMMAND_OK);
-    PQclear(r);
-    return r != NULL ? SFJ_OK : SFJ_ELINK;
+    free(q->v);
+    free(q->l);
+    free(q->fmt);
+    free(q->num);
+    free(q->sql);
 }
 
 /* The public key in force for a terminal: the head row's, which follows
@@ -358,65 +370,205 @@ static int head_pubkey(pg_store *p, host_terminal *t, uint8_t *pk)
     return SFJ_OK;
 }
 
-static int set_pubkey(pg_store *p, host_terminal *t, const uint8_t *pk)
+/* Parameter `col` of the row being added. */
+static void rows_set(rows *q, size_t col, const void *v, size_t len)
 {
-    const char *v[2] = {(const char *)t->journal_id, (const char *)pk};
-    int l[2] = {SFJ_JOURNAL_ID_BYTES, 32};
-    PGresult *r =
-        run(p, "UPDATE sfj_head SET pubkey = $2 WHERE journal_id = $1", 2, v, l,
-            PGRES_COMMAND_OK);
-
-    PQclear(r);
-    return r != NULL ? SFJ_OK : SFJ_ELINK;
+    q->v[q->n * q->width + col] = v;
+    q->l[q->n * q->width + col] = (int)len;
+    q->fmt[q->n * q->width + col] = 1;
 }
 
-/* One batch inside the group's transaction. A refusal writes nothing
- * and stays this batch's; a database error fails the transaction. */
-static int put_one(pg_store *p, host_put *it)
+static char *rows_u64(rows *q, int k, uint64_t x)
+{
+    put_u64(x, q->num[2 * q->n + (size_t)k]);
+    return q->num[2 * q->n + (size_t)k];
+}
+
+/* Run `head` VALUES (...),(...) `tail` over rows [from, from + k). */
+static int rows_exec(pg_store *p, rows *q, size_t from, size_t k,
+                     const char *head, const char *const *cast,
+                     const char *tail)
+{
+    size_t i, c, len;
+    PGresult *r;
+
+    len = (size_t)sprintf(q->sql, "%s", head);
+    for (i = 0; i < k; i++) {
+        len += (size_t)sprintf(q->sql + len, "%s(", i ? "," : "");
+        for (c = 0; c < q->width; c++)
+            len += (size_t)sprintf(q->sql + len, "%s$%zu%s", c ? "," : "",
+                                   i * q->width + c + 1, cast[c]);
+        q->sql[len++] = ')';
+    }
+    sprintf(q->sql + len, "%s", tail);
+    r = PQexecParams(p->conn, q->sql, (int)(k * q->width), NULL,
+                     q->v + from * q->width, q->l + from * q->width,
+                     q->fmt + from * q->width, 1);
+    if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        return SFJ_OK;
+    }
+    snprintf(p->err, sizeof p->err, "%s",
+             r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+    p->err[strcspn(p->err, "\n")] = '\0';
+    PQclear(r);
+    return SFJ_ELINK;
+}
+
+static int rows_flush(pg_store *p, rows *q, const char *head,
+                      const char *const *cast, const char *tail)
+{
+    size_t from, k;
+    int rc = SFJ_OK;
+
+    for (from = 0; from < q->n && rc == SFJ_OK; from += k) {
+        k = q->n - from < ROWS_PER_STMT ? q->n - from : ROWS_PER_STMT;
+        rc = rows_exec(p, q, from, k, head, cast, tail);
+    }
+    return rc;
+}
+
+/* The locked head of one terminal of the group. */
+typedef struct head {
+    uint64_t seq, ckpt, claim;
+    uint8_t chain[SFJ_HASH_BYTES];
+    uint8_t pk[32]; /* the public key in force (follows rotations) */
+    int found;
+} head;
+
+static int by_journal(const void *a, const void *b)
+{
+    const host_put *x = *(host_put *const *)a, *y = *(host_put *const *)b;
+
+    return memcmp(x->t->journal_id, y->t->journal_id, SFJ_JOURNAL_ID_BYTES);
+}
+
+/* Lock and read the head rows of `ord` (sorted, distinct journals) in
+ * one statement; a terminal without a row gets it created and locked on
+ * its own (read_head). */
+static int lock_heads(pg_store *p, host_put **ord, size_t n, head *h)
+{
+    size_t i, j, len = 0, cap = 16 + n * (2 * SFJ_JOURNAL_ID_BYTES + 6);
+    char *arr = malloc(cap);
+    const char *v[1];
+    PGresult *r = NULL;
+    int rc = SFJ_OK, rows_n;
+
+    if (arr == NULL)
+        return SFJ_ENOMEM;
+    /* A bytea[] in text form: {"\\x0011...",...}. */
+    arr[len++] = '{';
+    for (i = 0; i < n; i++) {
+        len += (size_t)sprintf(arr + len, "%s\"\\\\x", i ? "," : "");
+        sfj__cli_hex(ord[i]->t->journal_id, SFJ_JOURNAL_ID_BYTES, arr + len);
+        len += 2 * SFJ_JOURNAL_ID_BYTES;
+        arr[len++] = '"';
+    }
+    arr[len++] = '}';
+    arr[len] = '\0';
+    v[0] = arr;
+    r = PQexecParams(p->conn,
+                     "SELECT journal_id, seq, chain, ckpt, claim, pubkey FROM "
+                     "sfj_head "
+                     "WHERE journal_id = ANY($1::bytea[]) ORDER BY journal_id "
+                     "FOR UPDATE",
+                     1, NULL, v, NULL, NULL, 1);
+    if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(p->err, sizeof p->err, "%s",
+                 r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+        p->err[strcspn(p->err, "\n")] = '\0';
+        rc = SFJ_ELINK;
+        goto done;
+    }
+    rows_n = PQntuples(r);
+    /* Both lists are in journal id order: walk them together. */
+    for (i = 0, j = 0; i < (size_t)rows_n && rc == SFJ_OK; i++) {
+        if (PQgetlength(r, (int)i, 0) != SFJ_JOURNAL_ID_BYTES ||
+            PQgetlength(r, (int)i, 2) != SFJ_HASH_BYTES ||
+            PQgetlength(r, (int)i, 5) != 32) {
+            snprintf(p->err, sizeof p->err, "a head row is damaged");
+            rc = SFJ_EIO;
+            break;
+        }
+        while (j < n && memcmp(ord[j]->t->journal_id, PQgetvalue(r, (int)i, 0),
+                               SFJ_JOURNAL_ID_BYTES) < 0)
+            j++;
+        if (j == n)
+            break;
+        if (memcmp(ord[j]->t->journal_id, PQgetvalue(r, (int)i, 0),
+                   SFJ_JOURNAL_ID_BYTES) != 0)
+            continue;
+        h[j].seq = get_u64(r, (int)i, 1);
+        memcpy(h[j].chain, PQgetvalue(r, (int)i, 2), SFJ_HASH_BYTES);
+        h[j].ckpt = get_u64(r, (int)i, 3);
+        h[j].claim = get_u64(r, (int)i, 4);
+        memcpy(h[j].pk, PQgetvalue(r, (int)i, 5), 32);
+        h[j].found = 1;
+    }
+    for (j = 0; j < n && rc == SFJ_OK; j++) {
+        if (!h[j].found)
+            rc = read_head(p, ord[j]->t, 1, &h[j].seq, h[j].chain, &h[j].ckpt,
+                           &h[j].claim);
+        if (!h[j].found && rc == SFJ_OK)
+            rc = head_pubkey(p, ord[j]->t, h[j].pk);
+    }
+done:
+    PQclear(r);
+    free(arr);
+    return rc;
+}
+
+/* One terminal's batch against its locked head: the records that extend
+ * the chain are queued in `ins`, the head that moves in `upd`. A
+ * refusal writes nothing more and stays this batch's; a database error
+ * (looking up a duplicate) fails the group. */
+static int check_one(pg_store *p, host_put *it, head *h, rows *ins, rows *upd)
 {
     host_terminal *t = it->t;
-    uint64_t head = 0, ckpt = 0, held = 0, seq;
+    uint64_t seq, ckpt = h->ckpt, last = h->seq;
     uint8_t pk[32], rot_pk[32];
     size_t i, added = 0;
-    int rc, is_ckpt, rotated = 0;
+    int rc = SFJ_OK, is_ckpt;
 
     it->rc = SFJ_OK;
-    rc = read_head(p, t, 1, &head, it->chain, &ckpt, &held);
-    if (rc == SFJ_OK)
-        rc = head_pubkey(p, t, pk);
-    if (rc == SFJ_OK && held != it->claim && it->n > 0) {
+    memcpy(it->chain, h->chain, SFJ_HASH_BYTES);
+    memcpy(pk, h->pk, sizeof pk);
+    if (h->claim != it->claim && it->n > 0) {
         snprintf(p->err, sizeof p->err,
                  "a newer session of this terminal holds the journal");
         it->rc = SFJ_ECLOSED;
+        it->last = last;
         return SFJ_OK;
     }
     for (i = 0; rc == SFJ_OK && it->rc == SFJ_OK && i < it->n; i++) {
         seq = it->first + i;
-        if (seq <= head) {
-            it->rc = same_as_held(p, t, seq, it->recs[i], it->lens[i]);
+        if (seq <= last) {
+            it->rc = seq <= h->seq
+                         ? same_as_held(p, t, seq, it->recs[i], it->lens[i])
+                         : SFJ_ESTATE; /* a resend of one queued here */
             if (it->rc == SFJ_ELINK)
                 rc = it->rc;
-        } else if (seq != head + 1) {
+        } else if (seq != last + 1) {
             snprintf(p->err, sizeof p->err, "seq %llu leaves a gap after %llu",
-                     (unsigned long long)seq, (unsigned long long)head);
+                     (unsigned long long)seq, (unsigned long long)last);
             it->rc = SFJ_ESTATE;
         } else {
             it->rc = sfj__record_extends(t->journal_id, pk, it->chain, seq,
                                          it->recs[i], it->lens[i], it->chain,
                                          &is_ckpt, rot_pk);
-            if (it->rc == SFJ_OK)
-                rc = insert(p, t, seq, it->recs[i], it->lens[i]);
-            if (it->rc == SFJ_OK && rc == SFJ_OK) {
-                head = seq;
+            if (it->rc == SFJ_OK) {
+                rows_set(ins, 0, t->journal_id, SFJ_JOURNAL_ID_BYTES);
+                rows_set(ins, 1, rows_u64(ins, 0, seq), 8);
+                rows_set(ins, 2, it->recs[i], it->lens[i]);
+                ins->n++;
+                last = seq;
                 ckpt = is_ckpt == 1 ? seq : ckpt;
                 /* Signed by the key in force: the next one takes over,
-                 * committed with the record. */
-                if (is_ckpt == 2) {
+                 * committed with the record (in the head's UPDATE). */
+                if (is_ckpt == 2)
                     memcpy(pk, rot_pk, sizeof pk);
-                    rotated = 1;
-                }
                 added++;
-            } else if (it->rc != SFJ_OK) {
+            } else {
                 snprintf(p->err, sizeof p->err, "seq %llu: %s",
                          (unsigned long long)seq,
                          it->rc == SFJ_ESTATE  ? "does not extend the chain"
@@ -430,44 +582,66 @@ static int put_one(pg_store *p, host_put *it)
         if (rc == SFJ_OK && it->rc == SFJ_OK)
             it->stored++;
     }
-    if (rc == SFJ_OK && added > 0)
-        rc = set_head(p, t, head, it->chain, ckpt);
-    if (rc == SFJ_OK && rotated)
-        rc = set_pubkey(p, t, pk);
-    it->last = head;
+    if (added > 0) {
+        memcpy(h->pk, pk, sizeof pk); /* lives until the UPDATE is sent */
+        rows_set(upd, 0, t->journal_id, SFJ_JOURNAL_ID_BYTES);
+        rows_set(upd, 1, rows_u64(upd, 0, last), 8);
+        rows_set(upd, 2, it->chain, SFJ_HASH_BYTES);
+        rows_set(upd, 3, rows_u64(upd, 1, ckpt), 8);
+        rows_set(upd, 4, h->pk, sizeof h->pk);
+        upd->n++;
+    }
+    it->last = last;
     return rc;
-}
-
-static int by_journal(const void *a, const void *b)
-{
-    const host_put *x = *(host_put *const *)a, *y = *(host_put *const *)b;
-
-    return memcmp(x->t->journal_id, y->t->journal_id, SFJ_JOURNAL_ID_BYTES);
 }
 
 static void pg_put(host_store *st, host_put *items, size_t n)
 {
+    static const char *const ins_cast[3] = {"::bytea", "::bigint", "::bytea"};
+    static const char *const upd_cast[5] = {"::bytea", "::bigint", "::bytea",
+                                            "::bigint", "::bytea"};
     pg_store *p = (pg_store *)st;
-    host_put *order[256], **ord = n <= 256 ? order : malloc(n * sizeof *ord);
-    size_t i;
+    host_put **ord = malloc((n + 1) * sizeof *ord);
+    head *h = calloc(n + 1, sizeof *h);
+    rows ins, upd;
+    size_t i, total = 0;
     int rc;
 
+    memset(&ins, 0, sizeof ins);
+    memset(&upd, 0, sizeof upd);
     for (i = 0; i < n; i++) {
         items[i].stored = 0;
         items[i].last = 0;
+        total += items[i].n;
     }
-    rc = ord != NULL ? ensure_conn(p) : SFJ_ENOMEM;
+    rc = ord != NULL && h != NULL && rows_init(&ins, total, 3) == SFJ_OK &&
+                 rows_init(&upd, n, 5) == SFJ_OK
+             ? ensure_conn(p)
+             : SFJ_ENOMEM;
     if (rc == SFJ_OK)
         rc = exec_ok(p, "BEGIN");
     if (rc == SFJ_OK) {
-        /* Head rows locked in one order: two gateways committing the same
-         * terminals never deadlock. */
         for (i = 0; i < n; i++)
             ord[i] = &items[i];
         qsort(ord, n, sizeof *ord, by_journal);
-        for (i = 0; i < n && rc == SFJ_OK; i++)
-            rc = put_one(p, ord[i]);
+        rc = lock_heads(p, ord, n, h);
     }
+    for (i = 0; i < n && rc == SFJ_OK; i++)
+        rc = check_one(p, ord[i], &h[i], &ins, &upd);
+    /* The primary key keeps (journal, seq) once even against a bug in
+     * the checks above. */
+    if (rc == SFJ_OK)
+        rc = rows_flush(p, &ins,
+                        "INSERT INTO sfj_entry (journal_id, seq, rec) VALUES ",
+                        ins_cast, "");
+    if (rc == SFJ_OK)
+        rc = rows_flush(p, &upd,
+                        "UPDATE sfj_head AS h SET seq = v.seq, chain = "
+                        "v.chain, ckpt = v.ckpt, pubkey = v.pubkey FROM "
+                        "(VALUES ",
+                        upd_cast,
+                        ") AS v(journal_id, seq, chain, ckpt, pubkey) WHERE "
+                        "h.journal_id = v.journal_id");
     if (rc == SFJ_OK)
         rc = commit(p);
     if (rc != SFJ_OK) {
@@ -478,8 +652,10 @@ static void pg_put(host_store *st, host_put *items, size_t n)
             items[i].rc = rc;
         }
     }
-    if (ord != order)
-        free(ord);
+    rows_free(&ins);
+    rows_free(&upd);
+    free(h);
+    free(ord);
 }
 
 static void link_key_ad(const uint8_t *jid, uint8_t *ad)

@@ -6,7 +6,8 @@
  * HANDSHAKE (`hs` set) -> the second handshake message written (responder)
  * or read (initiator) -> READY (`cs` set, `hs` freed). A failed handshake
  * message ends the session (EMPTY). Invariant: at most one of `hs` and
- * `cs` is set; both live in sodium_malloc'd memory, wiped when freed. */
+ * `cs` is set; both live in sodium_malloc'd memory, wiped when freed
+ * (`cs` in a block shared with other sessions' pairs). */
 /* Internal surface for the tools (docs/HACKING.md, "Layers"): not
  * installed, and not exported from libsfj.so. */
 #ifndef SFJ_SYS_LINK_SESSION_H

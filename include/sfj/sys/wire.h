@@ -1,11 +1,15 @@
 /* A framed channel over a transport: frame + (for serial) COBS on the way
  * out, incremental decoding on the way in (docs/PROTOCOL.md section 2).
  *
- * States: buffers allocated by init until free; `in` holds bytes read
- * from the transport and not yet decoded (in_pos <= in_len). reset drops
- * partial input and decoder state (new connection). A stream whose length
- * field was oversize cannot be resynchronised: next reports SFJ_EPROTO
- * until reset. Used by one thread at a time. */
+ * States: HELD (buffers allocated by init or grow) and, for a channel
+ * that sfj__wire_release found idle (no byte buffered, no frame partly
+ * decoded), RELEASED (no buffers, until sfj__wire_grow); free ends both.
+ * `in` holds bytes read from the transport and not yet decoded (in_pos
+ * <= in_len). reset drops partial input and decoder state (new
+ * connection). A stream whose length field was oversize cannot be
+ * resynchronised: next reports SFJ_EPROTO until reset. Only a HELD
+ * channel may be filled, decoded or sent on. Used by one thread at a
+ * time. */
 /* Internal surface for the tools (docs/HACKING.md, "Layers"): not
  * installed, and not exported from libsfj.so. */
 #ifndef SFJ_SYS_WIRE_H
@@ -31,7 +35,7 @@ typedef struct sfj__wire {
     uint8_t *rx;  /* decoder buffer */
     sfj__frame_dec fdec;
     sfj__cobs_dec cdec;
-    uint8_t in[SFJ_WIRE_IN_BYTES];
+    uint8_t *in; /* SFJ_WIRE_IN_BYTES */
     size_t in_pos;
     size_t in_len;
     uint64_t bytes_out; /* bytes the transport took, since init */
@@ -43,6 +47,13 @@ int sfj__wire_init(sfj__wire *w, int framing);
 void sfj__wire_free(sfj__wire *w);
 void sfj__wire_reset(sfj__wire *w);
 
+/* An idle link holds no buffers: a gateway with tens of thousands of
+ * links keeps only those that are busy. release frees the buffers when
+ * nothing is buffered or partly decoded (returns 1) and leaves the
+ * channel as it is otherwise (0); grow allocates them again (a no-op
+ * when held): 0 or SFJ_ENOMEM. */
+int sfj__wire_release(sfj__wire *w);
+int sfj__wire_grow(sfj__wire *w);
 /* Where the caller writes the body of the next frame to send
  * (SFJ_FRAME_MAX_BODY bytes). */
 uint8_t *sfj__wire_body(sfj__wire *w);
