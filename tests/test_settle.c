@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "common/bytes.h"
+#include "common/secmem.h"
 #include "journal/format/compress.h"
 #include "journal/format/event_codec.h"
 #include "sfj/sys/internal.h"
@@ -194,7 +195,7 @@ static void test_codec_v3(void **state)
     assert_int_equal(e.n_totals, 2);
     assert_string_equal(e.note, "batch 7");
     assert_int_equal(e.totals[1].count, 2);
-    free(e.payload);
+    sfj__secmem_free(e.payload);
     /* The list sits right before copy and payload_len: the second line's
      * currency is 8 + 512 + 15 bytes from the end. */
     off = len - 8 - sizeof noise - SFJ__SETTLE_LINE_BYTES;
@@ -204,18 +205,18 @@ static void test_codec_v3(void **state)
     e.kind = SFJ_EV_SETTLEMENT;
     assert_int_equal(sfj__event_unpack(pt, len, flags, &e), SFJ_OK);
     assert_int_equal(sfj__entry_validate(&e), SFJ_ECORRUPT);
-    free(e.payload);
+    sfj__secmem_free(e.payload);
     memcpy(pt + off, "US1", 3); /* not A-Z */
     memset(&e, 0, sizeof e);
     e.kind = SFJ_EV_SETTLEMENT;
     assert_int_equal(sfj__event_unpack(pt, len, flags, &e), SFJ_OK);
     assert_int_equal(sfj__entry_validate(&e), SFJ_ECORRUPT);
-    free(e.payload);
+    sfj__secmem_free(e.payload);
     memcpy(pt + off, "USD", 3);
     e.kind = SFJ_EV_NOTE; /* a list on another kind */
     assert_int_equal(sfj__event_unpack(pt, len, flags, &e), SFJ_OK);
     assert_int_equal(sfj__entry_validate(&e), SFJ_ECORRUPT);
-    free(e.payload);
+    sfj__secmem_free(e.payload);
     /* A list of 0 lines, or one that runs past the end: damaged. */
     pt[off - 1 - SFJ__SETTLE_LINE_BYTES] = 0;
     memset(&e, 0, sizeof e);
