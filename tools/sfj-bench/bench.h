@@ -193,10 +193,12 @@ int bench_append_fdatasync(const bench_opts *o, bench_rate *out);
 int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
                         uint64_t unacked, uint64_t in_doubt);
 int bench_journal_opts(sfj_journal_opts *opts); /* what every bench uses */
+/* A helper program or module `name` beside this program (build tree),
+ * else where it is installed; 0 when found. */
+int bench_helper_path(const char *name, char *out, size_t cap);
 
 int bench_verify(const bench_opts *o, const char *dir, bench_results *r);
 int bench_footprint(const bench_opts *o, const char *dir, bench_results *r);
-int bench_rss_probe(const char *dir); /* the child side (--rss-probe) */
 int bench_recover(const bench_opts *o, const char *small, const char *big,
                   bench_results *r);
 /* Replay over TCP, then wire bytes over TCP and over a serial line. */

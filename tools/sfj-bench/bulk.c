@@ -97,17 +97,6 @@ done:
     return NULL;
 }
 
-int bench_journal_opts(sfj_journal_opts *opts)
-{
-    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
-
-    o.terminal_id = "TID00042";
-    /* Room for a million entries and their index. */
-    o.max_bytes = (uint64_t)2 << 30;
-    *opts = o;
-    return SFJ_OK;
-}
-
 int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
                         uint64_t unacked, uint64_t in_doubt)
 {

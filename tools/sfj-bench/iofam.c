@@ -59,28 +59,6 @@ int bench_io_probe(const char *dir, uint64_t n)
     return rc == 0 ? 0 : BENCH_EXIT_FAIL;
 }
 
-/* The write counter: beside this program (build tree), else where it is
- * installed. */
-static int counter_path(char *out, size_t cap)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    char *slash;
-
-    if (n > 0) {
-        self[n] = '\0';
-        slash = strrchr(self, '/');
-        if (slash != NULL) {
-            *slash = '\0';
-            if (snprintf(out, cap, "%s/sfj-bench-pages.so", self) < (int)cap &&
-                access(out, R_OK) == 0)
-                return 0;
-        }
-    }
-    snprintf(out, cap, "%s/sfj-bench-pages.so", SFJ_BENCH_LIBDIR);
-    return access(out, R_OK) == 0 ? 0 : -1;
-}
-
 int bench_io_run(const bench_opts *o, bench_results *r)
 {
     char lib[PATH_MAX], cmd[3 * PATH_MAX], line[256], name[32];
@@ -89,7 +67,7 @@ int bench_io_run(const bench_opts *o, bench_results *r)
     FILE *f;
     int i, got = 0, st, have_lib;
 
-    have_lib = counter_path(lib, sizeof lib) == 0;
+    have_lib = bench_helper_path("sfj-bench-pages.so", lib, sizeof lib) == 0;
     /* Under AddressSanitizer a preloaded library must not come first. */
     snprintf(cmd, sizeof cmd,
              "%s%s%s ASAN_OPTIONS='%s%sverify_asan_link_order=0' '%s' "

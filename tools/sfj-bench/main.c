@@ -204,7 +204,6 @@ int main(int argc, char **argv)
         {"only", required_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
-        {"rss-probe", required_argument, NULL, 'R'},
         {"io-probe", required_argument, NULL, 'I'},
         {"io-ops", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0}};
@@ -280,8 +279,6 @@ int main(int argc, char **argv)
         case 'V':
             printf("sfj-bench %s\n", sfj_version());
             return BENCH_EXIT_OK;
-        case 'R':
-            return bench_rss_probe(optarg);
         case 'I':
             io_probe = optarg;
             break;

@@ -148,3 +148,14 @@ void bench_event(sfj_event *ev, uint16_t kind, uint64_t stream, uint64_t i,
     e.payload_len = BENCH_PAYLOAD_BYTES;
     *ev = e;
 }
+
+int bench_journal_opts(sfj_journal_opts *opts)
+{
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+
+    o.terminal_id = "TID00042";
+    /* Room for a million entries and their index. */
+    o.max_bytes = (uint64_t)2 << 30;
+    *opts = o;
+    return SFJ_OK;
+}

@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,4 +120,24 @@ sfj_keys *bench_keys(void)
 const char *bench_keyfile(void)
 {
     return run_keyfile;
+}
+
+int bench_helper_path(const char *name, char *out, size_t cap)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *slash;
+
+    if (n > 0) {
+        self[n] = '\0';
+        slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            if (snprintf(out, cap, "%s/%s", self, name) < (int)cap &&
+                access(out, R_OK) == 0)
+                return 0;
+        }
+    }
+    snprintf(out, cap, "%s/%s", SFJ_BENCH_LIBDIR, name);
+    return access(out, R_OK) == 0 ? 0 : -1;
 }
