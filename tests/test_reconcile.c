@@ -265,6 +265,25 @@ static void check_planted(const sfj_recon_result *res)
     assert_int_equal(res->pans_masked, 1);
 }
 
+/* One ISO 4217 table for the library's amount parser and the tools'
+ * display: a report amount in CLF or UYI parses to the minor units the
+ * tools then print. */
+static void test_currency_exponents(void **state)
+{
+    int64_t v = 0;
+
+    (void)state;
+    assert_int_equal(sfj_currency_exponent("EUR"), 2);
+    assert_int_equal(sfj_currency_exponent("JPY"), 0);
+    assert_int_equal(sfj_currency_exponent("UYI"), 0);
+    assert_int_equal(sfj_currency_exponent("KWD"), 3);
+    assert_int_equal(sfj_currency_exponent("CLF"), 4);
+    assert_int_equal(sfj_currency_exponent("UYW"), 4);
+    assert_int_equal(sfj_amount_parse("1.2345", "CLF", &v), SFJ_OK);
+    assert_int_equal(v, 12345);
+    assert_int_equal(sfj_amount_parse("1.5", "UYI", &v), SFJ_EINVAL);
+}
+
 static void test_planted_differences(void **state)
 {
     fixture *f = *state;
@@ -679,6 +698,7 @@ static void test_jsonl_and_iso8583(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_currency_exponents),
         cmocka_unit_test_setup_teardown(test_planted_differences,
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_settlement_explained,

@@ -186,8 +186,9 @@ SFJ_EXTERN const char *sfj_recon_rule_name(unsigned rule);
 /** Free. Accepts NULL. */
 SFJ_EXTERN void sfj_recon_free(sfj_recon *r);
 
-/** Digits after the decimal point of an ISO 4217 currency: 0 (JPY, KRW,
- *  ...), 3 (BHD, KWD, ...), 2 otherwise (and for NULL). */
+/** Digits after the decimal point of an ISO 4217 currency (the list of
+ *  2024): 0 (JPY, KRW, ...), 3 (BHD, KWD, ...), 4 (CLF, UYW), 2 otherwise
+ *  (and for NULL). */
 SFJ_EXTERN int sfj_currency_exponent(const char *currency);
 
 /** An amount in major units of `currency` ("12.50", "1200" JPY, "1.250"

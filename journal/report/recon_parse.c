@@ -230,25 +230,36 @@ static int json_split(const char *s, size_t n, fields *f)
     }
 }
 
-int sfj_currency_exponent(const char *cy)
+/* ISO 4217 exponents (the list of 2024): every code not named here has
+ * 2. The one table: the tools' major-unit display reads it too. */
+static const char *const exp0[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
+                                   "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
+                                   "VND", "VUV", "XAF", "XOF", "XPF"};
+static const char *const exp3[] = {"BHD", "IQD", "JOD", "KWD",
+                                   "LYD", "OMR", "TND"};
+static const char *const exp4[] = {"CLF", "UYW"};
+
+static int listed(const char *cy, const char *const *list, size_t n)
 {
-    static const char *const zero[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
-                                       "KMF", "KRW", "PYG", "RWF", "UGX", "VND",
-                                       "VUV", "XAF", "XOF", "XPF"};
-    static const char *const three[] = {"BHD", "IQD", "JOD", "KWD",
-                                        "LYD", "OMR", "TND"};
     size_t i;
 
+    for (i = 0; i < n; i++) {
+        if (strcmp(cy, list[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int sfj_currency_exponent(const char *cy)
+{
     if (cy == NULL)
         return 2;
-    for (i = 0; i < sizeof zero / sizeof zero[0]; i++) {
-        if (strcmp(cy, zero[i]) == 0)
-            return 0;
-    }
-    for (i = 0; i < sizeof three / sizeof three[0]; i++) {
-        if (strcmp(cy, three[i]) == 0)
-            return 3;
-    }
+    if (listed(cy, exp0, sizeof exp0 / sizeof exp0[0]))
+        return 0;
+    if (listed(cy, exp3, sizeof exp3 / sizeof exp3[0]))
+        return 3;
+    if (listed(cy, exp4, sizeof exp4 / sizeof exp4[0]))
+        return 4;
     return 2;
 }
 

@@ -1,26 +1,11 @@
-/* ISO 4217 exponents (the list of 2024; every code not named here has 2)
- * and amounts in major units, exact: integer arithmetic only. */
+/* Amounts in major units, exact: integer arithmetic only, with the
+ * library's ISO 4217 exponents (sfj_currency_exponent). */
 #include "cli_money.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *const exp0[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
-                                   "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-                                   "VND", "VUV", "XAF", "XOF", "XPF"};
-static const char *const exp3[] = {"BHD", "IQD", "JOD", "KWD",
-                                   "LYD", "OMR", "TND"};
-static const char *const exp4[] = {"CLF", "UYW"};
-
-static int listed(const char *cur, const char *const *list, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (strcmp(cur, list[i]) == 0)
-            return 1;
-    return 0;
-}
+#include "sfj/sfj.h"
 
 int sfj__cli_currency_exponent(const char *cur)
 {
@@ -31,13 +16,7 @@ int sfj__cli_currency_exponent(const char *cur)
     for (i = 0; i < 3; i++)
         if (cur[i] < 'A' || cur[i] > 'Z')
             return -1;
-    if (listed(cur, exp0, sizeof exp0 / sizeof exp0[0]))
-        return 0;
-    if (listed(cur, exp3, sizeof exp3 / sizeof exp3[0]))
-        return 3;
-    if (listed(cur, exp4, sizeof exp4 / sizeof exp4[0]))
-        return 4;
-    return 2;
+    return sfj_currency_exponent(cur); /* the library's one table */
 }
 
 void sfj__cli_format_amount(int64_t minor, const char *cur, char *out,
