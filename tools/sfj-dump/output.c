@@ -212,6 +212,30 @@ static void print_exponent(const char *cur)
         printf("null");
 }
 
+/* The acquirer's references, in the order of both machine formats'
+ * columns: each as `,"name":"value"` in JSON, `,value` in CSV. */
+static void print_references(const sfj_entry *e, int json)
+{
+    const struct {
+        const char *name, *value;
+    } refs[] = {{"rrn", e->rrn},
+                {"stan", e->stan},
+                {"response_code", e->response_code},
+                {"merchant_ref", e->merchant_ref},
+                {"card", e->card}};
+    size_t i;
+
+    for (i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+        if (json) {
+            printf(",\"%s\":", refs[i].name);
+            sfj__cli_json_str(stdout, refs[i].value);
+        } else {
+            printf(",");
+            sfj__cli_csv_str(stdout, refs[i].value);
+        }
+    }
+}
+
 static void print_json(const dump_row *r, const char *time, const char *pl)
 {
     const sfj_entry *e = r->e;
@@ -250,16 +274,7 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
     printf(",\"exponent\":");
     print_exponent(e->currency);
     flag_names(e->flags, flags, sizeof flags);
-    printf(",\"rrn\":");
-    sfj__cli_json_str(stdout, e->rrn);
-    printf(",\"stan\":");
-    sfj__cli_json_str(stdout, e->stan);
-    printf(",\"response_code\":");
-    sfj__cli_json_str(stdout, e->response_code);
-    printf(",\"merchant_ref\":");
-    sfj__cli_json_str(stdout, e->merchant_ref);
-    printf(",\"card\":");
-    sfj__cli_json_str(stdout, e->card);
+    print_references(e, 1);
     printf(",\"tip\":%" PRId64 ",\"flags\":\"%s\",\"flags_code\":%u,"
            "\"note\":",
            e->tip, flags, e->flags);
@@ -295,16 +310,7 @@ static void print_csv(const dump_row *r, const char *time, const char *pl)
     if (sfj__cli_currency_exponent(e->currency) >= 0)
         print_exponent(e->currency);
     flag_names(e->flags, flags, sizeof flags);
-    printf(",");
-    sfj__cli_csv_str(stdout, e->rrn);
-    printf(",");
-    sfj__cli_csv_str(stdout, e->stan);
-    printf(",");
-    sfj__cli_csv_str(stdout, e->response_code);
-    printf(",");
-    sfj__cli_csv_str(stdout, e->merchant_ref);
-    printf(",");
-    sfj__cli_csv_str(stdout, e->card);
+    print_references(e, 0);
     printf(",%" PRId64 ",%s,%u,", e->tip, flags, e->flags);
     sfj__cli_csv_str(stdout, e->note);
     printf(",");
