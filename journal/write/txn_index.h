@@ -60,6 +60,16 @@ typedef struct sfj__txnrec {
     int64_t first_wall_ms;
 } sfj__txnrec;
 
+/* The txn record's value, in the layout versions of txn_rec.c: version 2
+ * is written (4 to SFJ__TXNREC_MAX_BYTES bytes), versions 1 and 2 are
+ * read. Returns the length written. */
+#define SFJ__TXNREC_V1_BYTES  116
+#define SFJ__TXNREC_MAX_BYTES 149
+size_t sfj__txnrec_encode(const sfj__txnrec *r,
+                          uint8_t out[SFJ__TXNREC_MAX_BYTES]);
+/* SFJ_ECORRUPT for a record that is not exactly one valid encoding. */
+int sfj__txnrec_decode(const uint8_t *p, size_t len, sfj__txnrec *out);
+
 /* An event as the index sees it (from sfj_event or a decrypted entry). */
 typedef struct sfj__txn_ev {
     uint16_t kind;
