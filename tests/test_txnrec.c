@@ -321,15 +321,38 @@ static size_t stored(fixture *f, const char *txn, uint8_t *val)
     return n;
 }
 
-/* Rewrite every txn record of the stored index in version 1, as a
- * library before version 2 left it; the number rewritten. */
+/* Meta `name` of the stored index: 1 and its value in `*v`, or 0. */
+static int stored_meta(fixture *f, const char *name, uint64_t *v)
+{
+    uint8_t key[16];
+    MDB_txn *t;
+    MDB_val k, val;
+    int found;
+
+    key[0] = SFJ__TXK_META;
+    memcpy(key + 1, name, strlen(name));
+    k.mv_data = key;
+    k.mv_size = 1 + strlen(name);
+    assert_int_equal(mdb_txn_begin(f->j->env, NULL, MDB_RDONLY, &t), 0);
+    found = mdb_get(t, f->j->db_txns, &k, &val) == 0;
+    if (found) {
+        assert_int_equal(val.mv_size, 8);
+        *v = sfj__get_u64(val.mv_data);
+    }
+    mdb_txn_abort(t);
+    return found;
+}
+
+/* Rewrite the stored index as a library before version 2 left it: every
+ * txn record in version 1, the position under meta "to". The number of
+ * records rewritten. */
 static int index_to_v1(fixture *f)
 {
     MDB_txn *t;
     MDB_cursor *c;
     MDB_val k, v, nv;
     sfj__txnrec r;
-    uint8_t v1[SFJ__TXNREC_V1_BYTES], key[64];
+    uint8_t v1[SFJ__TXNREC_V1_BYTES], key[64], pos[8];
     int n = 0, mrc;
 
     assert_int_equal(mdb_txn_begin(f->j->env, NULL, 0, &t), 0);
@@ -352,6 +375,16 @@ static int index_to_v1(fixture *f)
     }
     assert_int_equal(mrc, MDB_NOTFOUND);
     mdb_cursor_close(c);
+    memcpy(key, "Mto2", 4);
+    k.mv_data = key;
+    k.mv_size = 4;
+    assert_int_equal(mdb_get(t, f->j->db_txns, &k, &v), 0);
+    memcpy(pos, v.mv_data, sizeof pos);
+    assert_int_equal(mdb_del(t, f->j->db_txns, &k, NULL), 0);
+    k.mv_size = 3;
+    nv.mv_data = pos;
+    nv.mv_size = sizeof pos;
+    assert_int_equal(mdb_put(t, f->j->db_txns, &k, &nv, 0), 0);
     assert_int_equal(mdb_txn_commit(t), 0);
     return n;
 }
@@ -373,6 +406,7 @@ static void test_v1_journal(void **state)
     sfj_txn before[5], after;
     sfj_report *rep = NULL;
     uint8_t val[256];
+    uint64_t pos = 0, pos1 = 0;
     size_t i;
 
     assert_int_equal(append(f->j, SFJ_EV_TXN_INTENT, 0, "CLOSED", 0), 0);
@@ -398,7 +432,14 @@ static void test_v1_journal(void **state)
         before[i] = get(f->j, ids[i]);
     /* Seqs and boot of one byte: 20 bytes. */
     assert_int_equal(stored(f, "CLOSED", val), 20);
+    /* The position is "to2": a library before version 2 finds no "to",
+     * takes the index for missing and rebuilds it in version 1. */
+    assert_true(stored_meta(f, "to2", &pos));
+    assert_true(pos > 0);
+    assert_false(stored_meta(f, "to", &pos1));
     assert_int_equal(index_to_v1(f), 5);
+    assert_true(stored_meta(f, "to", &pos1));
+    assert_int_equal(pos1, pos);
     for (i = 0; i < 5; i++) {
         assert_int_equal(stored(f, ids[i], val), SFJ__TXNREC_V1_BYTES);
         assert_int_equal(val[0], 1);
@@ -439,6 +480,11 @@ static void test_v1_journal(void **state)
     assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
     f->j = NULL;
     assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
+    /* The persist moved the position to "to2" in the commit that wrote
+     * the first version 2 record. */
+    assert_true(stored_meta(f, "to2", &pos));
+    assert_true(pos > pos1);
+    assert_false(stored_meta(f, "to", &pos1));
     /* DONE changed: version 2 now; the others untouched in version 1. */
     assert_int_equal(stored(f, "DONE", val), 20);
     assert_int_equal(val[0], 2);

@@ -293,6 +293,29 @@ int sfj__txm_get_stored(sfj_journal *j, MDB_txn *txn, const char *name,
     return txm_value(j, mdb_get(txn, j->db_txns, &k, &v), &v, out, found);
 }
 
+int sfj__txn_pos_get(sfj_journal *j, MDB_txn *txn, int stored, uint64_t *out,
+                     int *found)
+{
+    static const char *const names[2] = {SFJ__TXM_TO, SFJ__TXM_TO_V1};
+    int rc = SFJ_OK, f = 0, i;
+
+    for (i = 0; i < 2 && rc == SFJ_OK && !f; i++)
+        rc = stored ? sfj__txm_get_stored(j, txn, names[i], out, &f)
+                    : sfj__txm_get(j, txn, names[i], out, &f);
+    if (found != NULL)
+        *found = f;
+    return rc;
+}
+
+int sfj__txn_pos_put(sfj_journal *j, MDB_txn *txn, uint64_t v)
+{
+    uint8_t kbuf[32];
+    MDB_val k = meta_key(kbuf, SFJ__TXM_TO_V1);
+    int rc = sfj__txm_put(j, txn, SFJ__TXM_TO, v);
+
+    return rc == SFJ_OK ? row_del(j, txn, &k, "mdb_del(txns meta)") : rc;
+}
+
 int sfj__txm_decode(const uint8_t *key, size_t klen, const char *name,
                     const uint8_t *val, size_t vlen, uint64_t *out)
 {

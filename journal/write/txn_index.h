@@ -33,7 +33,12 @@
 #define SFJ__TXN_HASH_BYTES 16
 
 /* Index meta names. */
-#define SFJ__TXM_TO         "to"        /* last seq applied to the index */
+/* The position: the last seq applied to the index. "to2" in an index whose
+ * txn records may be of version 2 (txn_rec.c); "to" in one written before
+ * version 2 (version 1 records only). Read and written through
+ * sfj__txn_pos_get / sfj__txn_pos_put. */
+#define SFJ__TXM_TO         "to2"
+#define SFJ__TXM_TO_V1      "to"
 #define SFJ__TXM_SETTLE     "settle"    /* newest batch-closing settlement */
 #define SFJ__TXM_SETTLE_ANS "settleans" /* its answer (0: none yet) */
 #define SFJ__TXM_WALL_HI    "wallhi"    /* newest wall time recorded */
@@ -122,6 +127,17 @@ int sfj__txm_put(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t v);
 /* Meta `name` as the database holds it, not through the overlay. */
 int sfj__txm_get_stored(sfj_journal *j, MDB_txn *txn, const char *name,
                         uint64_t *out, int *found);
+/* The index position: meta "to2", else (an index written before txn
+ * record version 2) "to"; `stored`: as the database holds it, not through
+ * the overlay. */
+int sfj__txn_pos_get(sfj_journal *j, MDB_txn *txn, int stored, uint64_t *out,
+                     int *found);
+/* Write the position as "to2" and drop "to", in the commit that writes
+ * the records it covers. A library older than txn record version 2 then
+ * finds no position it knows, takes the index for missing and rebuilds it
+ * from the entries in its own layout at its next writable open, instead
+ * of meeting records it cannot read. */
+int sfj__txn_pos_put(sfj_journal *j, MDB_txn *txn, uint64_t v);
 /* Is row `key` meta `name`? Then `*out` is its value (1), else 0. */
 int sfj__txm_decode(const uint8_t *key, size_t klen, const char *name,
                     const uint8_t *val, size_t vlen, uint64_t *out);

@@ -123,7 +123,7 @@ int sfj__txi_sync(sfj_journal *j, MDB_txn *txn)
 
     if (t == NULL)
         return SFJ_OK;
-    rc = sfj__txm_get_stored(j, txn, SFJ__TXM_TO, &to, &found);
+    rc = sfj__txn_pos_get(j, txn, 1, &to, &found);
     if (rc != SFJ_OK)
         return rc;
     t->replayed = 0;
