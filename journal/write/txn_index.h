@@ -1,7 +1,8 @@
 /* The `txns` index: layout and access.
  *
  * Keys carry a one-byte tag:
- *   'T' || BLAKE2b-128(txn_id, key = txnidx)  -> txn record (state, seqs)
+ *   'T' || BLAKE2b-128(txn_id, key = txnidx)  -> txn record (state, seqs;
+ *                                               layouts in txn_rec.c)
  *   'O' || u64be first seq of an open txn     -> open record
  *   'M' || name                               -> u64be index meta
  * The open set holds every txn that may still need something: an answer
