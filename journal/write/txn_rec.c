@@ -33,6 +33,7 @@
  * txn state has exactly one encoding. */
 #include "journal/write/txn_index.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "common/bytes.h"
@@ -69,17 +70,32 @@ enum {
      (1u << F_FAIL) | (1u << F_REPRINT) | (1u << F_REVERSAL) |                 \
      (1u << F_REV_LAST))
 
-/* The widest value each field's member holds. */
-static const uint64_t field_max[F_COUNT] = {
-    [F_OUTCOME] = UINT16_MAX,     [F_FLAGS] = UINT16_MAX,
-    [F_BOOT] = UINT32_MAX,        [F_COPIES] = UINT32_MAX,
-    [F_LAST] = UINT64_MAX,        [F_INTENT] = UINT64_MAX,
-    [F_LAST_INTENT] = UINT64_MAX, [F_OUTCOME_SEQ] = UINT64_MAX,
-    [F_RECEIPT] = UINT64_MAX,     [F_WALL] = UINT64_MAX,
-    [F_OFFLINE] = UINT64_MAX,     [F_REPEATS] = UINT32_MAX,
-    [F_REV_STATUS] = UINT16_MAX,  [F_FAIL] = UINT64_MAX,
-    [F_REPRINT] = UINT64_MAX,     [F_REVERSAL] = UINT64_MAX,
-    [F_REV_LAST] = UINT64_MAX};
+/* Where each field lives in sfj__txnrec, and its width (which bounds the
+ * values a decoder accepts). */
+#define FIELD(m)                                                               \
+    {                                                                          \
+        offsetof(sfj__txnrec, m), sizeof(((sfj__txnrec *)0)->m)                \
+    }
+static const struct {
+    size_t off;
+    size_t size;
+} fields[F_COUNT] = {[F_OUTCOME] = FIELD(outcome),
+                     [F_FLAGS] = FIELD(flags),
+                     [F_BOOT] = FIELD(boot),
+                     [F_COPIES] = FIELD(copies),
+                     [F_LAST] = FIELD(last_seq),
+                     [F_INTENT] = FIELD(intent_seq),
+                     [F_LAST_INTENT] = FIELD(last_intent_seq),
+                     [F_OUTCOME_SEQ] = FIELD(outcome_seq),
+                     [F_RECEIPT] = FIELD(receipt_seq),
+                     [F_WALL] = FIELD(first_wall_ms),
+                     [F_OFFLINE] = FIELD(offline_seq),
+                     [F_REPEATS] = FIELD(repeats),
+                     [F_REV_STATUS] = FIELD(rev_status),
+                     [F_FAIL] = FIELD(fail_seq),
+                     [F_REPRINT] = FIELD(reprint_seq),
+                     [F_REVERSAL] = FIELD(reversal_seq),
+                     [F_REV_LAST] = FIELD(rev_last_seq)};
 
 static size_t put_varint(uint8_t *p, uint64_t v)
 {
@@ -118,46 +134,44 @@ static int get_varint(const uint8_t *p, size_t len, size_t *at, uint64_t *out)
     return 1;
 }
 
-static void fields_of(const sfj__txnrec *r, uint64_t *f)
+static uint64_t field_get(const sfj__txnrec *r, int i)
 {
-    f[F_OUTCOME] = r->outcome;
-    f[F_FLAGS] = r->flags;
-    f[F_BOOT] = r->boot;
-    f[F_COPIES] = r->copies;
-    f[F_LAST] = r->last_seq;
-    f[F_INTENT] = r->intent_seq;
-    f[F_LAST_INTENT] = r->last_intent_seq;
-    f[F_OUTCOME_SEQ] = r->outcome_seq;
-    f[F_RECEIPT] = r->receipt_seq;
-    f[F_WALL] = (uint64_t)r->first_wall_ms;
-    f[F_OFFLINE] = r->offline_seq;
-    f[F_REPEATS] = r->repeats;
-    f[F_REV_STATUS] = r->rev_status;
-    f[F_FAIL] = r->fail_seq;
-    f[F_REPRINT] = r->reprint_seq;
-    f[F_REVERSAL] = r->reversal_seq;
-    f[F_REV_LAST] = r->rev_last_seq;
+    const unsigned char *p = (const unsigned char *)r + fields[i].off;
+    uint16_t v16;
+    uint32_t v32;
+    uint64_t v64;
+
+    switch (fields[i].size) {
+    case 2:
+        memcpy(&v16, p, 2);
+        return v16;
+    case 4:
+        memcpy(&v32, p, 4);
+        return v32;
+    default:
+        memcpy(&v64, p, 8);
+        return v64;
+    }
 }
 
-static void fields_to(const uint64_t *f, sfj__txnrec *r)
+/* Set field i; 0 when `v` does not fit it. */
+static int field_set(sfj__txnrec *r, int i, uint64_t v)
 {
-    r->outcome = (uint16_t)f[F_OUTCOME];
-    r->flags = (uint16_t)f[F_FLAGS];
-    r->boot = (uint32_t)f[F_BOOT];
-    r->copies = (uint32_t)f[F_COPIES];
-    r->last_seq = f[F_LAST];
-    r->intent_seq = f[F_INTENT];
-    r->last_intent_seq = f[F_LAST_INTENT];
-    r->outcome_seq = f[F_OUTCOME_SEQ];
-    r->receipt_seq = f[F_RECEIPT];
-    r->first_wall_ms = (int64_t)f[F_WALL];
-    r->offline_seq = f[F_OFFLINE];
-    r->repeats = (uint32_t)f[F_REPEATS];
-    r->rev_status = (uint16_t)f[F_REV_STATUS];
-    r->fail_seq = f[F_FAIL];
-    r->reprint_seq = f[F_REPRINT];
-    r->reversal_seq = f[F_REVERSAL];
-    r->rev_last_seq = f[F_REV_LAST];
+    unsigned char *p = (unsigned char *)r + fields[i].off;
+    uint16_t v16 = (uint16_t)v;
+    uint32_t v32 = (uint32_t)v;
+
+    switch (fields[i].size) {
+    case 2:
+        memcpy(p, &v16, 2);
+        return v16 == v;
+    case 4:
+        memcpy(p, &v32, 4);
+        return v32 == v;
+    default:
+        memcpy(p, &v, 8);
+        return 1;
+    }
 }
 
 /* A field's value as stored, and back (seqs relative, wall time zigzag). */
@@ -186,10 +200,11 @@ size_t sfj__txnrec_encode(const sfj__txnrec *r,
     size_t n = 0;
     int i;
 
-    fields_of(r, f);
-    for (i = 0; i < F_COUNT; i++)
+    for (i = 0; i < F_COUNT; i++) {
+        f[i] = field_get(r, i);
         if (f[i] != 0)
             mask |= (uint64_t)1 << i;
+    }
     out[n++] = V2;
     out[n++] = r->state;
     n += put_varint(out + n, mask);
@@ -224,11 +239,10 @@ static int decode_v1(const uint8_t *p, size_t len, sfj__txnrec *r)
 
 static int decode_v2(const uint8_t *p, size_t len, sfj__txnrec *r)
 {
-    uint64_t f[F_COUNT], mask, s;
+    uint64_t mask, s, v;
     size_t at = 2;
     int i;
 
-    memset(f, 0, sizeof f);
     if (!get_varint(p, len, &at, &mask) || mask >> F_COUNT != 0 ||
         !get_varint(p, len, &at, &r->first_seq))
         return SFJ_ECORRUPT;
@@ -237,14 +251,11 @@ static int decode_v2(const uint8_t *p, size_t len, sfj__txnrec *r)
             continue;
         if (!get_varint(p, len, &at, &s))
             return SFJ_ECORRUPT;
-        f[i] = from_stored(i, s, r->first_seq);
-        if (f[i] == 0 || f[i] > field_max[i])
+        v = from_stored(i, s, r->first_seq);
+        if (v == 0 || !field_set(r, i, v))
             return SFJ_ECORRUPT;
     }
-    if (at != len)
-        return SFJ_ECORRUPT;
-    fields_to(f, r);
-    return SFJ_OK;
+    return at == len ? SFJ_OK : SFJ_ECORRUPT;
 }
 
 int sfj__txnrec_decode(const uint8_t *p, size_t len, sfj__txnrec *out)
