@@ -426,10 +426,11 @@ static void test_limit_age_and_clock_back(void **state)
     offline_at(f, "G3", 1, "EUR", T0 - 3600000, SFJ_OK);
 }
 
-/* The index's own position, meta "to", as stored. */
+/* The index's own position, meta "to2" ("to" before txn record version
+ * 2), as stored. */
 static uint64_t index_to(fixture *f)
 {
-    uint8_t kb[3] = {'M', 't', 'o'};
+    uint8_t kb[4] = {'M', 't', 'o', '2'};
     MDB_val k = {sizeof kb, kb}, v;
     MDB_txn *txn;
     uint64_t to = 0;
@@ -452,7 +453,7 @@ static uint64_t view_to(fixture *f)
     int found = 0;
 
     assert_int_equal(sfj__txi_read_begin(f->j, &txn), SFJ_OK);
-    assert_int_equal(sfj__txm_get(f->j, txn, "to", &to, &found), SFJ_OK);
+    assert_int_equal(sfj__txm_get(f->j, txn, SFJ__TXM_TO, &to, &found), SFJ_OK);
     sfj__txi_read_end(f->j, txn);
     assert_true(found);
     return to;

@@ -9,11 +9,13 @@
 #include "crypto/seal.h"
 #include "sfj/errors.h"
 
-#define TXNREC_VERSION 1
-#define TXNREC_BYTES   (20 + 11 * 8 + 8)
-#define AMOUNT_PT      11 /* i64 amount | currency[3] */
-#define AMOUNT_BOX     SFJ__AMOUNT_BOX_BYTES(AMOUNT_PT)
-#define OPEN_BYTES     (SFJ__TXN_HASH_BYTES + 8)
+#define AMOUNT_PT  11 /* i64 amount | currency[3] */
+#define AMOUNT_BOX SFJ__AMOUNT_BOX_BYTES(AMOUNT_PT)
+#define OPEN_BYTES (SFJ__TXN_HASH_BYTES + 8)
+
+_Static_assert(SFJ__TXNREC_MAX_BYTES <= SFJ__TXI_VAL_MAX &&
+                   OPEN_BYTES + AMOUNT_BOX <= SFJ__TXI_VAL_MAX,
+               "an index value fits an overlay row");
 
 /* The overlay that index rows go through (txn_ovmap.h), or NULL: none on
  * this handle, or a full rebuild writing straight to LMDB. */
@@ -109,52 +111,6 @@ MDB_val sfj__open_first_key(uint8_t *buf)
     return open_key(buf, 0);
 }
 
-static void encode_rec(const sfj__txnrec *r, uint8_t *p)
-{
-    const uint64_t seqs[11] = {
-        r->first_seq,   r->last_seq,     r->intent_seq,  r->last_intent_seq,
-        r->outcome_seq, r->offline_seq,  r->receipt_seq, r->fail_seq,
-        r->reprint_seq, r->reversal_seq, r->rev_last_seq};
-    size_t i;
-
-    p[0] = TXNREC_VERSION;
-    p[1] = r->state;
-    sfj__put_u16(p + 2, r->outcome);
-    sfj__put_u16(p + 4, r->rev_status);
-    sfj__put_u16(p + 6, r->flags);
-    sfj__put_u32(p + 8, r->boot);
-    sfj__put_u32(p + 12, r->repeats);
-    sfj__put_u32(p + 16, r->copies);
-    for (i = 0; i < 11; i++)
-        sfj__put_u64(p + 20 + 8 * i, seqs[i]);
-    sfj__put_u64(p + 20 + 88, (uint64_t)r->first_wall_ms);
-}
-
-static int decode_rec(const uint8_t *p, size_t len, sfj__txnrec *r)
-{
-    uint64_t *seqs[11] = {&r->first_seq,       &r->last_seq,    &r->intent_seq,
-                          &r->last_intent_seq, &r->outcome_seq, &r->offline_seq,
-                          &r->receipt_seq,     &r->fail_seq,    &r->reprint_seq,
-                          &r->reversal_seq,    &r->rev_last_seq};
-    size_t i;
-
-    if (len != TXNREC_BYTES || p[0] != TXNREC_VERSION || p[1] == 0 ||
-        p[1] > SFJ__TS_REVERSED)
-        return SFJ_ECORRUPT;
-    memset(r, 0, sizeof *r);
-    r->state = p[1];
-    r->outcome = sfj__get_u16(p + 2);
-    r->rev_status = sfj__get_u16(p + 4);
-    r->flags = sfj__get_u16(p + 6);
-    r->boot = sfj__get_u32(p + 8);
-    r->repeats = sfj__get_u32(p + 12);
-    r->copies = sfj__get_u32(p + 16);
-    for (i = 0; i < 11; i++)
-        *seqs[i] = sfj__get_u64(p + 20 + 8 * i);
-    r->first_wall_ms = (int64_t)sfj__get_u64(p + 20 + 88);
-    return SFJ_OK;
-}
-
 int sfj__txnrec_get(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
                     sfj__txnrec *out)
 {
@@ -166,7 +122,7 @@ int sfj__txnrec_get(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
         return SFJ_ENOTFOUND;
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_get(txns)");
-    if (decode_rec(v.mv_data, v.mv_size, out) != SFJ_OK) {
+    if (sfj__txnrec_decode(v.mv_data, v.mv_size, out) != SFJ_OK) {
         sfj__set_err(j, "txn index record is damaged");
         return SFJ_ECORRUPT;
     }
@@ -176,12 +132,11 @@ int sfj__txnrec_get(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
 int sfj__txnrec_put(sfj_journal *j, MDB_txn *txn, const uint8_t *hash,
                     const sfj__txnrec *r)
 {
-    uint8_t kbuf[1 + SFJ__TXN_HASH_BYTES], val[TXNREC_BYTES];
+    uint8_t kbuf[1 + SFJ__TXN_HASH_BYTES], val[SFJ__TXNREC_MAX_BYTES];
     MDB_val k = txn_key(kbuf, hash), v;
 
-    encode_rec(r, val);
     v.mv_data = val;
-    v.mv_size = sizeof val;
+    v.mv_size = sfj__txnrec_encode(r, val);
     return row_put(j, txn, &k, &v, "mdb_put(txns)");
 }
 
@@ -336,6 +291,29 @@ int sfj__txm_get_stored(sfj_journal *j, MDB_txn *txn, const char *name,
     MDB_val k = meta_key(kbuf, name), v;
 
     return txm_value(j, mdb_get(txn, j->db_txns, &k, &v), &v, out, found);
+}
+
+int sfj__txn_pos_get(sfj_journal *j, MDB_txn *txn, int stored, uint64_t *out,
+                     int *found)
+{
+    static const char *const names[2] = {SFJ__TXM_TO, SFJ__TXM_TO_V1};
+    int rc = SFJ_OK, f = 0, i;
+
+    for (i = 0; i < 2 && rc == SFJ_OK && !f; i++)
+        rc = stored ? sfj__txm_get_stored(j, txn, names[i], out, &f)
+                    : sfj__txm_get(j, txn, names[i], out, &f);
+    if (found != NULL)
+        *found = f;
+    return rc;
+}
+
+int sfj__txn_pos_put(sfj_journal *j, MDB_txn *txn, uint64_t v)
+{
+    uint8_t kbuf[32];
+    MDB_val k = meta_key(kbuf, SFJ__TXM_TO_V1);
+    int rc = sfj__txm_put(j, txn, SFJ__TXM_TO, v);
+
+    return rc == SFJ_OK ? row_del(j, txn, &k, "mdb_del(txns meta)") : rc;
 }
 
 int sfj__txm_decode(const uint8_t *key, size_t klen, const char *name,

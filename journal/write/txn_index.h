@@ -1,7 +1,8 @@
 /* The `txns` index: layout and access.
  *
  * Keys carry a one-byte tag:
- *   'T' || BLAKE2b-128(txn_id, key = txnidx)  -> txn record (state, seqs)
+ *   'T' || BLAKE2b-128(txn_id, key = txnidx)  -> txn record (state, seqs;
+ *                                               layouts in txn_rec.c)
  *   'O' || u64be first seq of an open txn     -> open record
  *   'M' || name                               -> u64be index meta
  * The open set holds every txn that may still need something: an answer
@@ -33,7 +34,12 @@
 #define SFJ__TXN_HASH_BYTES 16
 
 /* Index meta names. */
-#define SFJ__TXM_TO         "to"        /* last seq applied to the index */
+/* The position: the last seq applied to the index. "to2" in an index whose
+ * txn records may be of version 2 (txn_rec.c); "to" in one written before
+ * version 2 (version 1 records only). Read and written through
+ * sfj__txn_pos_get / sfj__txn_pos_put. */
+#define SFJ__TXM_TO         "to2"
+#define SFJ__TXM_TO_V1      "to"
 #define SFJ__TXM_SETTLE     "settle"    /* newest batch-closing settlement */
 #define SFJ__TXM_SETTLE_ANS "settleans" /* its answer (0: none yet) */
 #define SFJ__TXM_WALL_HI    "wallhi"    /* newest wall time recorded */
@@ -59,6 +65,16 @@ typedef struct sfj__txnrec {
         rev_last_seq;
     int64_t first_wall_ms;
 } sfj__txnrec;
+
+/* The txn record's value, in the layout versions of txn_rec.c: version 2
+ * is written (4 to SFJ__TXNREC_MAX_BYTES bytes), versions 1 and 2 are
+ * read. Returns the length written. */
+#define SFJ__TXNREC_V1_BYTES  116
+#define SFJ__TXNREC_MAX_BYTES 149
+size_t sfj__txnrec_encode(const sfj__txnrec *r,
+                          uint8_t out[SFJ__TXNREC_MAX_BYTES]);
+/* SFJ_ECORRUPT for a record that is not exactly one valid encoding. */
+int sfj__txnrec_decode(const uint8_t *p, size_t len, sfj__txnrec *out);
 
 /* An event as the index sees it (from sfj_event or a decrypted entry). */
 typedef struct sfj__txn_ev {
@@ -112,6 +128,17 @@ int sfj__txm_put(sfj_journal *j, MDB_txn *txn, const char *name, uint64_t v);
 /* Meta `name` as the database holds it, not through the overlay. */
 int sfj__txm_get_stored(sfj_journal *j, MDB_txn *txn, const char *name,
                         uint64_t *out, int *found);
+/* The index position: meta "to2", else (an index written before txn
+ * record version 2) "to"; `stored`: as the database holds it, not through
+ * the overlay. */
+int sfj__txn_pos_get(sfj_journal *j, MDB_txn *txn, int stored, uint64_t *out,
+                     int *found);
+/* Write the position as "to2" and drop "to", in the commit that writes
+ * the records it covers. A library older than txn record version 2 then
+ * finds no position it knows, takes the index for missing and rebuilds it
+ * from the entries in its own layout at its next writable open, instead
+ * of meeting records it cannot read. */
+int sfj__txn_pos_put(sfj_journal *j, MDB_txn *txn, uint64_t v);
 /* Is row `key` meta `name`? Then `*out` is its value (1), else 0. */
 int sfj__txm_decode(const uint8_t *key, size_t klen, const char *name,
                     const uint8_t *val, size_t vlen, uint64_t *out);

@@ -16,7 +16,8 @@
  * journal, and the bounds above already cap what a crash leaves to
  * replay (at most a checkpoint interval of entries, or the rows bound).
  *
- * After a crash the persisted index's position (meta "to") is behind the
+ * After a crash the persisted index's position (meta "to2", or "to" in
+ * an index written before txn record version 2) is behind the
  * entries; sfj__txi_sync replays the entries after it into the overlay,
  * through the same update an append makes (sfj__txn_index_step). Every
  * handle does this for itself: a read-only handle or another process
@@ -123,7 +124,7 @@ int sfj__txi_sync(sfj_journal *j, MDB_txn *txn)
 
     if (t == NULL)
         return SFJ_OK;
-    rc = sfj__txm_get_stored(j, txn, SFJ__TXM_TO, &to, &found);
+    rc = sfj__txn_pos_get(j, txn, 1, &to, &found);
     if (rc != SFJ_OK)
         return rc;
     t->replayed = 0;

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define SFJ__TXI_KEY_MAX 24
-#define SFJ__TXI_VAL_MAX 128
+#define SFJ__TXI_VAL_MAX 152
 
 typedef struct sfj__txi_row {
     uint8_t klen;

@@ -132,9 +132,9 @@ static int apply_replay(sfj__wctx *w, void *varg)
     if (rc == SFJ_OK && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         rc = sfj__mdb_rc(j, mrc, "mdb_cursor_get(entries)");
     if (rc == SFJ_OK && to != 0)
-        rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, to);
+        rc = sfj__txn_pos_put(j, w->txn, to);
     if (rc == SFJ_OK && to == 0 && a->missing && a->bad_seq == 0)
-        rc = sfj__txm_put(j, w->txn, SFJ__TXM_TO, 0);
+        rc = sfj__txn_pos_put(j, w->txn, 0);
     return rc;
 }
 

@@ -20,7 +20,7 @@ int sfj__txn_tail(sfj_journal *j, MDB_txn *txn, int *state, uint64_t *to,
     *to = 0;
     *wall_hi = 0;
     *state = SFJ__TAIL_MISSING;
-    rc = sfj__txm_get(j, txn, SFJ__TXM_TO, to, &found);
+    rc = sfj__txn_pos_get(j, txn, 0, to, &found);
     if (rc == SFJ_OK)
         rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
     if (rc != SFJ_OK)
@@ -71,14 +71,14 @@ int sfj__txn_settle_to(sfj_journal *j, MDB_txn *txn)
 
     if (j->mirror || j->keys == NULL)
         return SFJ_OK;
-    rc = sfj__txm_get(j, txn, SFJ__TXM_TO, &old, &found);
+    rc = sfj__txn_pos_get(j, txn, 0, &old, &found);
     if (rc == SFJ_OK && found)
         rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
     if (rc == SFJ_OK && found)
         rc = sfj__txn_tail(j, txn, &state, &to, &wall_hi);
     if (rc != SFJ_OK || !found || state != SFJ__TAIL_LEVEL || to <= old)
         return rc;
-    rc = sfj__txm_put(j, txn, SFJ__TXM_TO, to);
+    rc = sfj__txn_pos_put(j, txn, to);
     if (rc == SFJ_OK && wall_hi > (int64_t)hi)
         rc = sfj__txm_put(j, txn, SFJ__TXM_WALL_HI, (uint64_t)wall_hi);
     return rc;
@@ -99,7 +99,7 @@ int sfj__txn_index_step(sfj_journal *j, MDB_txn *txn, const sfj__txn_ev *ev,
     if (tail_hi < ev->wall_ms)
         tail_hi = ev->wall_ms;
     if (rc == SFJ_OK)
-        rc = sfj__txm_put(j, txn, SFJ__TXM_TO, seq);
+        rc = sfj__txn_pos_put(j, txn, seq);
     if (rc == SFJ_OK && tail_hi > (int64_t)hi)
         rc = sfj__txm_put(j, txn, SFJ__TXM_WALL_HI, (uint64_t)tail_hi);
     return rc;

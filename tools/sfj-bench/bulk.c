@@ -19,9 +19,16 @@
 #include "cli_progress.h"
 #include "sfj/sys/internal.h"
 
-/* Events per commit: a multiple of 3, so that a txn's intent, outcome and
- * receipt always travel together. */
-#define CHUNK 3000
+/* Events per chunk: a multiple of 3, so that a txn's intent, outcome and
+ * receipt always travel together. Two chunks (one per thread) may share a
+ * commit, and a commit persists the txn index's rows of all its entries
+ * at once; 300 keeps that within one checkpoint interval (1,000 entries),
+ * the most a terminal appending one entry at a time persists in a commit.
+ * Bigger commits copy more index pages at once, and the last ones' copies
+ * stay in the file as free pages: with 3,000 a 100,000-entry journal took
+ * 25 bytes per entry more than one written by sfj_append
+ * (docs/PERFORMANCE.md, "Bytes on disk"). */
+#define CHUNK 300
 
 typedef struct item {
     char txn[32];
