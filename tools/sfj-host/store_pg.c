@@ -1,9 +1,11 @@
 /* The fleet store: terminal records in PostgreSQL through libpq.
  *
- * Schema (version 1, created on first use under an advisory lock so that
- * gateways starting together do not race; a newer version is refused):
+ * Schema (version 2, created on first use under an advisory lock so that
+ * gateways starting together do not race; version 1 is migrated under
+ * the same lock, a newer version is refused):
  *   sfj_schema(version)                         one row
  *   sfj_head(journal_id PK, terminal_id, pubkey, seq, chain, ckpt, claim)
+ *     fillfactor 50 (version 2): the head updates stay HOT
  *   sfj_entry(journal_id, seq, rec, PRIMARY KEY (journal_id, seq))
  *   sfj_terminal(journal_id PK, terminal_id, link_key, pubkey)
  *     link_key = nonce (24) || XChaCha20-Poly1305(host key, link key,
@@ -15,7 +17,8 @@
  * gateways wait for each other, so the copy never forks), check each
  * record against its head with sfj__record_extends, INSERT (the primary
  * key keeps (journal, seq) once even against a bug in the check), move
- * the heads, COMMIT: five statements however many terminals. The
+ * the heads, COMMIT: five statements however many terminals, prepared
+ * once per connection and sent in two pipelines (two round trips). The
  * session acknowledges only after COMMIT returned success; any error, a
  * lost connection, or a COMMIT whose wait for synchronous replication was
  * cancelled, is SFJ_ELINK and nothing is acknowledged: the terminal
