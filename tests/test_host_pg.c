@@ -339,6 +339,7 @@ static void test_newer_schema(void **state)
  * held is served on, and ingest goes on. */
 static void test_schema_v1_migrated(void **state)
 {
+    /* Version 1's statements as they were released: frozen here. */
     static const char *v1_sql =
         "CREATE TABLE IF NOT EXISTS sfj_head ("
         " journal_id bytea PRIMARY KEY, terminal_id text NOT NULL,"
@@ -1043,9 +1044,9 @@ static uint8_t v1_hello(fx *f, int i, const char *tid, int port, v1cli *c,
     return ha.status;
 }
 
-/* ENTRY `seq` carrying the terminal's record `rec_seq`; the answer. */
-static uint8_t v1_entry(v1cli *c, sfj_journal *j, uint64_t seq,
-                        uint64_t rec_seq, sfj__frame *fr)
+/* ENTRY `seq` carrying record `rec_seq` of `j`, sent without waiting. */
+static void v1_send_entry(v1cli *c, sfj_journal *j, uint64_t seq,
+                          uint64_t rec_seq)
 {
     uint8_t *rec = NULL, *b = sfj__wire_body(&c->w);
     size_t len;
@@ -1057,6 +1058,13 @@ static uint8_t v1_entry(v1cli *c, sfj_journal *j, uint64_t seq,
     assert_int_equal(sfj__wire_send(&c->w, c->t, SFJ_MSG_ENTRY,
                                     SFJ_ENTRY_HEAD_BYTES + len, 2000),
                      0);
+}
+
+/* ENTRY `seq` carrying the terminal's record `rec_seq`; the answer. */
+static uint8_t v1_entry(v1cli *c, sfj_journal *j, uint64_t seq,
+                        uint64_t rec_seq, sfj__frame *fr)
+{
+    v1_send_entry(c, j, seq, rec_seq);
     return v1_recv(c, fr, 5000);
 }
 
@@ -1130,22 +1138,6 @@ static void test_v1_session(void **state)
     sfj_test_host_stop(&f->host, SIGTERM);
     assert_int_equal(table_equal(f->j[0]), head);
     assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);
-}
-
-/* ENTRY `seq` carrying record `rec_seq` of `j`, sent without waiting. */
-static void v1_send_entry(v1cli *c, sfj_journal *j, uint64_t seq,
-                          uint64_t rec_seq)
-{
-    uint8_t *rec = NULL, *b = sfj__wire_body(&c->w);
-    size_t len;
-
-    assert_int_equal(sfj__journal_read_sealed(j, rec_seq, &rec, &len), 0);
-    sfj__entry_head_encode(seq, b);
-    memcpy(b + SFJ_ENTRY_HEAD_BYTES, rec, len);
-    free(rec);
-    assert_int_equal(sfj__wire_send(&c->w, c->t, SFJ_MSG_ENTRY,
-                                    SFJ_ENTRY_HEAD_BYTES + len, 2000),
-                     0);
 }
 
 /* One group put with a record that does not extend its chain beside
