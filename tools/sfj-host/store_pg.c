@@ -397,9 +397,16 @@ static int same_as_held(pg_store *p, host_terminal *t, uint64_t seq,
 #define OID_BYTEA       17
 #define OID_INT8        20
 
+/* The heads are joined with the array, not filtered by journal_id =
+ * ANY($1): a generic plan that scans the table with ANY compares each row
+ * with every element of a parameter array (no hashed lookup for a
+ * parameter), which took 40% of the database's CPU once the table had
+ * grown. LockRows sits above the Sort: rows are locked in journal_id
+ * order whatever the join. */
 static const char *const lock_sql =
-    "SELECT journal_id, seq, chain, ckpt, claim, pubkey FROM sfj_head "
-    "WHERE journal_id = ANY($1::bytea[]) ORDER BY journal_id FOR UPDATE";
+    "SELECT h.journal_id, h.seq, h.chain, h.ckpt, h.claim, h.pubkey FROM "
+    "sfj_head AS h JOIN unnest($1::bytea[]) AS k(journal_id) ON "
+    "h.journal_id = k.journal_id ORDER BY h.journal_id FOR UPDATE OF h";
 static const char *const ins_sql =
     "INSERT INTO sfj_entry (journal_id, seq, rec) SELECT * FROM "
     "unnest($1::bytea[], $2::bigint[], $3::bytea[])";
