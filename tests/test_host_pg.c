@@ -439,6 +439,52 @@ static void test_db_down_mid_run(void **state)
     assert_true(table_equal(f->j[0]) >= 100);
 }
 
+/* A statement of the pipelined group commit fails (here the INSERT, on a
+ * constraint the test adds): the server skips the COMMIT behind it,
+ * nothing is acknowledged, the terminal sees an outage (not a refusal),
+ * and the gateway's connection is usable again for the next group (its
+ * failed transaction rolled back). */
+static void test_pipeline_error(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    PGconn *c;
+    uint64_t wm = 0;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-PIPE", 77);
+    sfj_test_host_start(&f->host);
+    fw = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 20);
+    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+    assert_int_equal(sfj__journal_watermark(f->j[0], &wm), 0);
+    c = sfj_test_pg_connect(&g_pg, NULL);
+    {
+        char sql[160];
+
+        snprintf(sql, sizeof sql,
+                 "ALTER TABLE sfj_entry ADD CONSTRAINT sfj_test_block CHECK "
+                 "(seq <= %llu) NOT VALID",
+                 (unsigned long long)wm);
+        sfj_test_pg_exec(c, sql);
+    }
+    sfj_test_append(f->j[0], 20);
+    assert_int_not_equal(sfj_forwarder_flush(fw, 1500), 0);
+    {
+        uint64_t now = 0;
+
+        assert_int_equal(sfj__journal_watermark(f->j[0], &now), 0);
+        assert_int_equal(now, wm);
+    }
+    assert_true(sfj_test_file_contains(f->host.log, "sfj_test_block"));
+    sfj_test_pg_exec(c, "ALTER TABLE sfj_entry DROP CONSTRAINT sfj_test_block");
+    PQfinish(c);
+    finish(f, fw, 0);
+    assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal(f->j[0]) >= 40);
+}
+
 /* ---- two gateways, one database ---- */
 
 static void test_two_gateways(void **state)
@@ -1259,6 +1305,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_v1_migrated, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_db_down_mid_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipeline_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_gateways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provision_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_links, setup, teardown),
