@@ -315,7 +315,7 @@ static void test_newer_schema(void **state)
     PQfinish(c);
     c = sfj_test_pg_connect(&g_pg, "newer");
     sfj_test_pg_exec(c, "CREATE TABLE sfj_schema (version integer NOT NULL)");
-    sfj_test_pg_exec(c, "INSERT INTO sfj_schema VALUES (2)");
+    sfj_test_pg_exec(c, "INSERT INTO sfj_schema VALUES (3)");
     PQfinish(c);
     snprintf(url, sizeof url,
              "postgresql://sfj@127.0.0.1:%d/newer?connect_timeout=5",
@@ -331,6 +331,82 @@ static void test_newer_schema(void **state)
                               "--provision", f->host.prov, "--listen",
                               "127.0.0.1:0", NULL),
                      64);
+}
+
+/* A version 1 schema, made by version 1's own statements (with a head
+ * and entries already in it), is migrated to version 2 by the first
+ * gateway of this version: the head rows' fillfactor, once; the copy it
+ * held is served on, and ingest goes on. */
+static void test_schema_v1_migrated(void **state)
+{
+    /* Version 1's statements as they were released: frozen here. */
+    static const char *v1_sql =
+        "CREATE TABLE IF NOT EXISTS sfj_head ("
+        " journal_id bytea PRIMARY KEY, terminal_id text NOT NULL,"
+        " pubkey bytea NOT NULL, seq bigint NOT NULL, chain bytea NOT NULL,"
+        " ckpt bigint NOT NULL, claim bigint NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS sfj_entry ("
+        " journal_id bytea NOT NULL, seq bigint NOT NULL, rec bytea NOT NULL,"
+        " PRIMARY KEY (journal_id, seq));"
+        "CREATE TABLE IF NOT EXISTS sfj_terminal ("
+        " journal_id bytea PRIMARY KEY, terminal_id text NOT NULL,"
+        " link_key bytea NOT NULL, pubkey bytea NOT NULL);"
+        "INSERT INTO sfj_schema (version) VALUES (1);";
+    fx *f = *state;
+    sfj_forwarder *fw;
+    PGconn *c;
+    PGresult *r;
+    char sql[512];
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-MIG", 74);
+    /* Version 2's tables hold the copy of 40 entries; the test then
+     * rebuilds them as version 1 made them and puts the rows back. */
+    sfj_test_host_start(&f->host);
+    fw = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 40);
+    finish(f, fw, 0);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    c = sfj_test_pg_connect(&g_pg, NULL);
+    sfj_test_pg_exec(c, "CREATE TEMP TABLE h AS SELECT * FROM sfj_head");
+    sfj_test_pg_exec(c, "CREATE TEMP TABLE e AS SELECT * FROM sfj_entry");
+    sfj_test_pg_exec(c, "DROP TABLE sfj_head, sfj_entry, sfj_terminal, "
+                        "sfj_schema");
+    sfj_test_pg_exec(c, "CREATE TABLE sfj_schema (version integer NOT NULL)");
+    sfj_test_pg_exec(c, v1_sql);
+    sfj_test_pg_exec(c, "INSERT INTO sfj_head SELECT * FROM h");
+    sfj_test_pg_exec(c, "INSERT INTO sfj_entry SELECT * FROM e");
+    r = PQexec(c, "SELECT reloptions IS NULL FROM pg_class WHERE relname = "
+                  "'sfj_head'");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    PQfinish(c);
+
+    sfj_test_host_start(&f->host);
+    assert_true(sfj_test_file_contains(
+        f->host.log, "database schema migrated from version 1 to 2"));
+    fw = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 40);
+    finish(f, fw, 0);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal(f->j[0]) >= 80);
+    c = sfj_test_pg_connect(&g_pg, NULL);
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT string_agg(version::text, ',') FROM sfj_schema), "
+             "(SELECT array_to_string(reloptions, ',') FROM pg_class WHERE "
+             "relname = 'sfj_head')");
+    r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "2");
+    assert_string_equal(PQgetvalue(r, 0, 1), "fillfactor=50");
+    PQclear(r);
+    PQfinish(c);
+    /* Once: a gateway started on version 2 migrates nothing. */
+    unlink(f->host.log);
+    sfj_test_host_start(&f->host);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_false(sfj_test_file_contains(f->host.log, "migrated"));
 }
 
 /* ---- the database gone mid-run ---- */
@@ -361,6 +437,52 @@ static void test_db_down_mid_run(void **state)
     assert_int_equal(sfj_test_counted(&f->st, &f->st.auth_errors), 0);
     sfj_test_host_stop(&f->host, SIGTERM);
     assert_true(table_equal(f->j[0]) >= 100);
+}
+
+/* A statement of the pipelined group commit fails (here the INSERT, on a
+ * constraint the test adds): the server skips the COMMIT behind it,
+ * nothing is acknowledged, the terminal sees an outage (not a refusal),
+ * and the gateway's connection is usable again for the next group (its
+ * failed transaction rolled back). */
+static void test_pipeline_error(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    PGconn *c;
+    uint64_t wm = 0;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-PIPE", 77);
+    sfj_test_host_start(&f->host);
+    fw = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 20);
+    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+    assert_int_equal(sfj__journal_watermark(f->j[0], &wm), 0);
+    c = sfj_test_pg_connect(&g_pg, NULL);
+    {
+        char sql[160];
+
+        snprintf(sql, sizeof sql,
+                 "ALTER TABLE sfj_entry ADD CONSTRAINT sfj_test_block CHECK "
+                 "(seq <= %llu) NOT VALID",
+                 (unsigned long long)wm);
+        sfj_test_pg_exec(c, sql);
+    }
+    sfj_test_append(f->j[0], 20);
+    assert_int_not_equal(sfj_forwarder_flush(fw, 1500), 0);
+    {
+        uint64_t now = 0;
+
+        assert_int_equal(sfj__journal_watermark(f->j[0], &now), 0);
+        assert_int_equal(now, wm);
+    }
+    assert_true(sfj_test_file_contains(f->host.log, "sfj_test_block"));
+    sfj_test_pg_exec(c, "ALTER TABLE sfj_entry DROP CONSTRAINT sfj_test_block");
+    PQfinish(c);
+    finish(f, fw, 0);
+    assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(table_equal(f->j[0]) >= 40);
 }
 
 /* ---- two gateways, one database ---- */
@@ -968,9 +1090,9 @@ static uint8_t v1_hello(fx *f, int i, const char *tid, int port, v1cli *c,
     return ha.status;
 }
 
-/* ENTRY `seq` carrying the terminal's record `rec_seq`; the answer. */
-static uint8_t v1_entry(v1cli *c, sfj_journal *j, uint64_t seq,
-                        uint64_t rec_seq, sfj__frame *fr)
+/* ENTRY `seq` carrying record `rec_seq` of `j`, sent without waiting. */
+static void v1_send_entry(v1cli *c, sfj_journal *j, uint64_t seq,
+                          uint64_t rec_seq)
 {
     uint8_t *rec = NULL, *b = sfj__wire_body(&c->w);
     size_t len;
@@ -982,6 +1104,13 @@ static uint8_t v1_entry(v1cli *c, sfj_journal *j, uint64_t seq,
     assert_int_equal(sfj__wire_send(&c->w, c->t, SFJ_MSG_ENTRY,
                                     SFJ_ENTRY_HEAD_BYTES + len, 2000),
                      0);
+}
+
+/* ENTRY `seq` carrying the terminal's record `rec_seq`; the answer. */
+static uint8_t v1_entry(v1cli *c, sfj_journal *j, uint64_t seq,
+                        uint64_t rec_seq, sfj__frame *fr)
+{
+    v1_send_entry(c, j, seq, rec_seq);
     return v1_recv(c, fr, 5000);
 }
 
@@ -1057,6 +1186,57 @@ static void test_v1_session(void **state)
     assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);
 }
 
+/* One group put with a record that does not extend its chain beside
+ * records that do: the refusal is that terminal's alone (NAK, nothing of
+ * it stored), the others are stored and acknowledged in the same
+ * transaction. Both entries are on the wire before either is answered,
+ * so that the gateway's turn takes them together. */
+static void test_group_with_refusal(void **state)
+{
+    fx *f = *state;
+    sfj__frame fr;
+    sfj__ack ack;
+    sfj__nak nak;
+    uint64_t next = 0, rows = 0, first = 0, last = 0, round;
+    v1cli good, bad;
+
+    need_pg();
+    open_terminal(f, 0, "T-PG-GOOD", 75);
+    open_terminal(f, 1, "T-PG-BAD", 76);
+    sfj_test_append(f->j[0], 10);
+    sfj_test_append(f->j[1], 10);
+    snprintf(f->host.extra, sizeof f->host.extra, "--store %s --allow-v1",
+             g_pg.url);
+    sfj_test_host_start(&f->host);
+    assert_int_equal(v1_hello(f, 0, "T-PG-GOOD", f->host.port, &good, &next),
+                     SFJ_HELLO_OK);
+    assert_int_equal(next, 1);
+    for (round = 1; round <= 5; round++) {
+        /* The bad terminal's seq 1 carries its record 2: it does not
+         * extend the (empty) chain. */
+        assert_int_equal(v1_hello(f, 1, "T-PG-BAD", f->host.port, &bad, &next),
+                         SFJ_HELLO_OK);
+        assert_int_equal(next, 1);
+        v1_send_entry(&bad, f->j[1], 1, 2);
+        v1_send_entry(&good, f->j[0], round, round);
+        assert_int_equal(v1_recv(&good, &fr, 5000), SFJ_MSG_ACK);
+        assert_int_equal(sfj__ack_decode(fr.body, fr.len, &ack), 0);
+        assert_int_equal(ack.seq, round);
+        assert_int_equal(v1_recv(&bad, &fr, 5000), SFJ_MSG_NAK);
+        assert_int_equal(sfj__nak_decode(fr.body, fr.len, &nak), 0);
+        assert_int_equal(nak.seq, 1);
+        assert_int_equal(nak.reason, SFJ_NAK_REFUSED);
+        v1_close(&bad);
+    }
+    v1_close(&good);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    sfj_test_pg_copy_head(&g_pg, f->j[1], &rows, &first, &last);
+    assert_int_equal(rows, 0);
+    sfj_test_pg_copy_head(&g_pg, f->j[0], &rows, &first, &last);
+    assert_int_equal(rows, 5);
+    assert_int_equal(sfj_test_pg_copy_equal(&g_pg, f->j[0], 1, 5), 5);
+}
+
 /* ---- HELLOs of a journal the provisioning table lacks ---- */
 
 /* One version 1 HELLO of terminal i; the HELLO_ACK's status. */
@@ -1122,7 +1302,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_db_unreachable_at_start, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_v1_migrated, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_db_down_mid_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipeline_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_gateways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provision_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_links, setup, teardown),
@@ -1130,6 +1313,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_with_refusal, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unknown_cached, setup, teardown),
     };
 

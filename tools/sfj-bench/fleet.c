@@ -372,7 +372,16 @@ static int term_input(fleet *fl, fterm *ft, double deadline, uint64_t *in_time)
     double now;
     int got;
 
-    while ((got = next_frame(ft, 0, &fr)) == 1) {
+    /* One read per readiness: the epoll loop is level-triggered, so
+     * reading on until EAGAIN (next_frame) would only add a read and a
+     * poll per ACK, system calls a terminal on its own device does not
+     * make on the gateway's machine. */
+    got = sfj__wire_fill(&ft->w, ft->t, 0);
+    if (got != SFJ_OK && got != SFJ_ETIMEDOUT) {
+        got = -1;
+        goto failed;
+    }
+    while ((got = sfj__wire_next(&ft->w, &fr)) == 1) {
         if (fr.type != SFJ_MSG_SEALED ||
             sfj__wire_open_sealed(sfj__lsess_rx(&ft->ls), &fr, plain, &type,
                                   &n) != SFJ_OK)

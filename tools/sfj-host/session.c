@@ -1039,6 +1039,12 @@ int host_session_input(host_session *s)
         }
         if (s->state == SESS_CLOSED)
             return 0;
+        /* A read that did not fill the buffer took what the socket held:
+         * reading on until EAGAIN would cost two more system calls per
+         * entry (the read and the poll of sfj__fd_recv), and the loop's
+         * epoll (level-triggered) reports whatever arrives later. */
+        if (s->w.in_len < SFJ_WIRE_IN_BYTES)
+            break;
     }
     /* What arrived is committed by host_sessions_commit, together with
      * what other sessions received in this turn of the loop. */

@@ -1,9 +1,11 @@
 /* The fleet store: terminal records in PostgreSQL through libpq.
  *
- * Schema (version 1, created on first use under an advisory lock so that
- * gateways starting together do not race; a newer version is refused):
+ * Schema (version 2, created on first use under an advisory lock so that
+ * gateways starting together do not race; version 1 is migrated under
+ * the same lock, a newer version is refused):
  *   sfj_schema(version)                         one row
  *   sfj_head(journal_id PK, terminal_id, pubkey, seq, chain, ckpt, claim)
+ *     fillfactor 50 (version 2): the head updates stay HOT
  *   sfj_entry(journal_id, seq, rec, PRIMARY KEY (journal_id, seq))
  *   sfj_terminal(journal_id PK, terminal_id, link_key, pubkey)
  *     link_key = nonce (24) || XChaCha20-Poly1305(host key, link key,
@@ -15,7 +17,8 @@
  * gateways wait for each other, so the copy never forks), check each
  * record against its head with sfj__record_extends, INSERT (the primary
  * key keeps (journal, seq) once even against a bug in the check), move
- * the heads, COMMIT: five statements however many terminals. The
+ * the heads, COMMIT: five statements however many terminals, prepared
+ * once per connection and sent in two pipelines (two round trips). The
  * session acknowledges only after COMMIT returned success; any error, a
  * lost connection, or a COMMIT whose wait for synchronous replication was
  * cancelled, is SFJ_ELINK and nothing is acknowledged: the terminal
@@ -44,32 +47,74 @@
 #include "sfj/sys/chain.h"
 #include "sfj/sys/internal.h"
 
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 #define PG_LOCK_KEY       "7378066912" /* advisory lock for schema changes */
 #define LINK_KEY_AD       "sfj-host link key v1"
 #define SEALED_KEY_BYTES                                                       \
     (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + SFJ_KEY_BYTES +            \
      crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
+/* A one-dimensional array parameter in PostgreSQL's binary form
+ * (array_recv): number of dimensions 1, no NULLs, the element type, the
+ * length and lower bound 1, then each element as a 4-byte length and
+ * its bytes; all numbers big-endian. */
+typedef struct pgarr {
+    uint8_t *b;
+    size_t len, cap;
+    uint32_t count;
+} pgarr;
+
+/* The arrays of one group put (pg_store.arr). */
+enum {
+    A_LOCK,    /* sfj_lock: the journals */
+    A_INS_JID, /* sfj_ins: journal, seq, record */
+    A_INS_SEQ,
+    A_INS_REC,
+    A_UPD_JID, /* sfj_upd: journal, seq, chain, checkpoint, key */
+    A_UPD_SEQ,
+    A_UPD_CHAIN,
+    A_UPD_CKPT,
+    A_UPD_PK,
+    A_COUNT
+};
+
 typedef struct pg_store {
     host_store base;
     PGconn *conn;
     int sync_cancelled; /* a notice said the sync-rep wait was cancelled */
+    int reset;          /* a pipeline was left unread: reconnect first */
+    pgarr arr[A_COUNT]; /* the group put's parameters, reused */
     char err[256];
 } pg_store;
+
+static int prepare_stmts(pg_store *p);
+
+/* The head rows are updated by every group put: with room left on their
+ * pages (fillfactor) the new row version goes to the same page and the
+ * update is HOT (the updated columns are not indexed), so the primary
+ * key gets no new entry and the pages do not bloat between vacuums. */
+#define HEAD_FILLFACTOR "50"
 
 static const char *schema_sql =
     "CREATE TABLE IF NOT EXISTS sfj_head ("
     " journal_id bytea PRIMARY KEY, terminal_id text NOT NULL,"
     " pubkey bytea NOT NULL, seq bigint NOT NULL, chain bytea NOT NULL,"
-    " ckpt bigint NOT NULL, claim bigint NOT NULL);"
+    " ckpt bigint NOT NULL, claim bigint NOT NULL)"
+    " WITH (fillfactor = " HEAD_FILLFACTOR ");"
     "CREATE TABLE IF NOT EXISTS sfj_entry ("
     " journal_id bytea NOT NULL, seq bigint NOT NULL, rec bytea NOT NULL,"
     " PRIMARY KEY (journal_id, seq));"
     "CREATE TABLE IF NOT EXISTS sfj_terminal ("
     " journal_id bytea PRIMARY KEY, terminal_id text NOT NULL,"
     " link_key bytea NOT NULL, pubkey bytea NOT NULL);"
-    "INSERT INTO sfj_schema (version) VALUES (1);";
+    "INSERT INTO sfj_schema (version) VALUES (2);";
+
+/* Version 1 to 2: the head rows' fillfactor. Only the storage parameter
+ * changes (a SHARE UPDATE EXCLUSIVE lock: gateways already running go
+ * on); pages written from now on keep the room. */
+static const char *migrate_v2_sql =
+    "ALTER TABLE sfj_head SET (fillfactor = " HEAD_FILLFACTOR ");"
+    "UPDATE sfj_schema SET version = 2;";
 
 static void on_notice(void *arg, const PGresult *res)
 {
@@ -143,16 +188,22 @@ static void check_sync_commit(pg_store *p)
 }
 
 /* A broken connection is re-established before the next use; a session
- * that met the failure has already been told nothing is acknowledged. */
+ * that met the failure has already been told nothing is acknowledged.
+ * A new connection gets the group put's statements prepared again. */
 static int ensure_conn(pg_store *p)
 {
-    if (PQstatus(p->conn) == CONNECTION_OK)
+    if (PQstatus(p->conn) == CONNECTION_OK && !p->reset)
         return SFJ_OK;
-    PQreset(p->conn);
+    PQreset(p->conn); /* also ends a pipeline left unread */
     if (PQstatus(p->conn) == CONNECTION_OK) {
         host_log("database connection re-established");
         check_sync_commit(p);
-        return SFJ_OK;
+        if (prepare_stmts(p) == SFJ_OK) {
+            p->reset = 0;
+            return SFJ_OK;
+        }
+        p->reset = 1;
+        return SFJ_ELINK;
     }
     snprintf(p->err, sizeof p->err, "database unavailable: %s",
              PQerrorMessage(p->conn));
@@ -164,26 +215,44 @@ static void rollback(pg_store *p)
 {
     PGresult *r;
 
-    if (PQstatus(p->conn) != CONNECTION_OK ||
+    /* A connection to be reset ends its transaction by closing. */
+    if (PQstatus(p->conn) != CONNECTION_OK || p->reset ||
         PQtransactionStatus(p->conn) == PQTRANS_IDLE)
         return;
     r = PQexec(p->conn, "ROLLBACK");
     PQclear(r);
 }
 
-/* COMMIT and say whether it surely holds: a commit whose wait for the
- * synchronous standby was cancelled is on the primary only. */
+/* Does the result of a COMMIT say it surely holds? Only a COMMIT that
+ * committed: a COMMIT of a failed transaction answers ROLLBACK, and one
+ * whose wait for the synchronous standby was cancelled is on the
+ * primary only (a WARNING, caught by on_notice). */
+static int commit_held(pg_store *p, const PGresult *r)
+{
+    if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK ||
+        strcmp(PQcmdStatus((PGresult *)r), "COMMIT") != 0) {
+        snprintf(p->err, sizeof p->err, "COMMIT did not commit: %s",
+                 r != NULL ? PQcmdStatus((PGresult *)r) : "no result");
+        return SFJ_ELINK;
+    }
+    if (p->sync_cancelled) {
+        snprintf(p->err, sizeof p->err,
+                 "COMMIT returned without the synchronous standby");
+        return SFJ_ELINK;
+    }
+    return SFJ_OK;
+}
+
+/* COMMIT and say whether it surely holds (commit_held). */
 static int commit(pg_store *p)
 {
+    PGresult *r;
     int rc;
 
     p->sync_cancelled = 0;
-    rc = exec_ok(p, "COMMIT");
-    if (rc == SFJ_OK && p->sync_cancelled) {
-        snprintf(p->err, sizeof p->err,
-                 "COMMIT returned without the synchronous standby");
-        rc = SFJ_ELINK;
-    }
+    r = run(p, "COMMIT", 0, NULL, NULL, PGRES_COMMAND_OK);
+    rc = r != NULL ? commit_held(p, r) : SFJ_ELINK;
+    PQclear(r);
     return rc;
 }
 
@@ -302,50 +371,251 @@ static int same_as_held(pg_store *p, host_terminal *t, uint64_t seq,
     return rc;
 }
 
-/* ---- the group put: five round trips, however many terminals ----
+/* ---- the group put: two round trips, however many terminals ----
  *
- * BEGIN; one SELECT ... ORDER BY journal_id FOR UPDATE locks every head
- * row of the group in one order (two gateways committing the same
- * terminals never deadlock); the records are checked against those heads
- * here; one multi-row INSERT of every record that extends its chain; one
- * UPDATE of every head that moved; COMMIT. A statement per record and
- * per head was a round trip each: on a loaded machine the gateway and
- * its backend spent their time waiting for each other, not working
- * (docs/FLEET.md, "Sizing"). */
+ * Round one: BEGIN and one SELECT ... ORDER BY journal_id FOR UPDATE
+ * that locks every head row of the group in one order (two gateways
+ * committing the same terminals never deadlock), sent together in
+ * libpq's pipeline mode. The records are checked against those heads
+ * here. Round two: one INSERT of every record that extends its chain,
+ * one UPDATE of every head that moved, and COMMIT, again in one
+ * pipeline: the server runs them in order and, after an error, skips the
+ * rest up to the pipeline's end, so a COMMIT behind a failed statement
+ * is never executed. The session acknowledges only after the COMMIT's
+ * own result said COMMIT.
+ *
+ * The SELECT, INSERT and UPDATE are prepared once per connection, with
+ * the group's values as binary arrays (journal_id = ANY($1), unnest of
+ * $1..$5): the database parses and plans them once, not once per group
+ * with thousands of parameters, and reads the records as bytes, not hex.
+ * A statement per record and per head was a round trip each: on a
+ * loaded machine the gateway and its backend spent their time waiting
+ * for each other (docs/PERFORMANCE.md, "The upstream at fleet scale"). */
 
-#define ROWS_PER_STMT 1000 /* 3 or 4 parameters a row, under libpq's 65535 */
+#define OID_BYTEA_ARRAY 1001
+#define OID_INT8_ARRAY  1016
+#define OID_BYTEA       17
+#define OID_INT8        20
 
-/* Parameters of one multi-row statement being built: `width` per row. */
-typedef struct rows {
-    const char **v;
-    int *l, *fmt;
-    char (*num)[8]; /* two 8-byte numbers per row */
-    size_t n, cap, width;
-    char *sql;
-} rows;
+/* The heads are joined with the array, not filtered by journal_id =
+ * ANY($1): a generic plan that scans the table with ANY compares each row
+ * with every element of a parameter array (no hashed lookup for a
+ * parameter), which took 40% of the database's CPU once the table had
+ * grown. LockRows sits above the Sort: rows are locked in journal_id
+ * order whatever the join. */
+static const char *const lock_sql =
+    "SELECT h.journal_id, h.seq, h.chain, h.ckpt, h.claim, h.pubkey FROM "
+    "sfj_head AS h JOIN unnest($1::bytea[]) AS k(journal_id) ON "
+    "h.journal_id = k.journal_id ORDER BY h.journal_id FOR UPDATE OF h";
+static const char *const ins_sql =
+    "INSERT INTO sfj_entry (journal_id, seq, rec) SELECT * FROM "
+    "unnest($1::bytea[], $2::bigint[], $3::bytea[])";
+static const char *const upd_sql =
+    "UPDATE sfj_head AS h SET seq = v.seq, chain = v.chain, ckpt = v.ckpt, "
+    "pubkey = v.pubkey FROM unnest($1::bytea[], $2::bigint[], $3::bytea[], "
+    "$4::bigint[], $5::bytea[]) AS v(journal_id, seq, chain, ckpt, pubkey) "
+    "WHERE h.journal_id = v.journal_id";
 
-static int rows_init(rows *q, size_t cap, size_t width)
+/* The statements of a group put, prepared on every new connection. The
+ * generic plan is forced: the arrays' lengths change with every group,
+ * and a custom plan per group would be planning again what the prepared
+ * statement saves. */
+static int prepare_stmts(pg_store *p)
 {
-    memset(q, 0, sizeof *q);
-    q->cap = cap;
-    q->width = width;
-    q->v = calloc(cap * width + 1, sizeof *q->v);
-    q->l = calloc(cap * width + 1, sizeof *q->l);
-    q->fmt = calloc(cap * width + 1, sizeof *q->fmt);
-    q->num = calloc(2 * cap + 1, sizeof *q->num);
-    /* Per row "($NNNNN::bigint," and so on: 20 bytes a parameter. */
-    q->sql = malloc(512 + (width * 20 + 4) *
-                              (cap < ROWS_PER_STMT ? cap : ROWS_PER_STMT));
-    return q->v && q->l && q->fmt && q->num && q->sql ? SFJ_OK : SFJ_ENOMEM;
+    static const Oid lock_t[1] = {OID_BYTEA_ARRAY};
+    static const Oid ins_t[3] = {OID_BYTEA_ARRAY, OID_INT8_ARRAY,
+                                 OID_BYTEA_ARRAY};
+    static const Oid upd_t[5] = {OID_BYTEA_ARRAY, OID_INT8_ARRAY,
+                                 OID_BYTEA_ARRAY, OID_INT8_ARRAY,
+                                 OID_BYTEA_ARRAY};
+    const struct {
+        const char *name, *sql;
+        int n;
+        const Oid *types;
+    } s[3] = {{"sfj_lock", lock_sql, 1, lock_t},
+              {"sfj_ins", ins_sql, 3, ins_t},
+              {"sfj_upd", upd_sql, 5, upd_t}};
+    PGresult *r;
+    int i;
+
+    if (exec_ok(p, "SET plan_cache_mode = force_generic_plan") != SFJ_OK)
+        return SFJ_ELINK;
+    for (i = 0; i < 3; i++) {
+        r = PQprepare(p->conn, s[i].name, s[i].sql, s[i].n, s[i].types);
+        if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            snprintf(p->err, sizeof p->err, "%s",
+                     r != NULL ? PQresultErrorMessage(r)
+                               : PQerrorMessage(p->conn));
+            p->err[strcspn(p->err, "\n")] = '\0';
+            PQclear(r);
+            return SFJ_ELINK;
+        }
+        PQclear(r);
+    }
+    return SFJ_OK;
 }
 
-static void rows_free(rows *q)
+static void be32(uint32_t x, uint8_t *out)
 {
-    free(q->v);
-    free(q->l);
-    free(q->fmt);
-    free(q->num);
-    free(q->sql);
+    out[0] = (uint8_t)(x >> 24);
+    out[1] = (uint8_t)(x >> 16);
+    out[2] = (uint8_t)(x >> 8);
+    out[3] = (uint8_t)x;
+}
+
+static int arr_room(pgarr *a, size_t more)
+{
+    size_t cap = a->cap ? a->cap : 4096;
+    uint8_t *b;
+
+    if (a->len + more <= a->cap)
+        return SFJ_OK;
+    while (cap < a->len + more)
+        cap *= 2;
+    b = realloc(a->b, cap);
+    if (b == NULL)
+        return SFJ_ENOMEM;
+    a->b = b;
+    a->cap = cap;
+    return SFJ_OK;
+}
+
+static int arr_start(pgarr *a, uint32_t elem_oid)
+{
+    a->len = 0;
+    a->count = 0;
+    if (arr_room(a, 20) != SFJ_OK)
+        return SFJ_ENOMEM;
+    be32(1, a->b);
+    be32(0, a->b + 4);
+    be32(elem_oid, a->b + 8);
+    be32(0, a->b + 12); /* the length, set by arr_add */
+    be32(1, a->b + 16);
+    a->len = 20;
+    return SFJ_OK;
+}
+
+static int arr_add(pgarr *a, const void *v, size_t len)
+{
+    if (len > 0x7fffffff || arr_room(a, 4 + len) != SFJ_OK)
+        return SFJ_ENOMEM;
+    be32((uint32_t)len, a->b + a->len);
+    memcpy(a->b + a->len + 4, v, len);
+    a->len += 4 + len;
+    be32(++a->count, a->b + 12);
+    return SFJ_OK;
+}
+
+static int arr_u64(pgarr *a, uint64_t x)
+{
+    char b[8];
+
+    put_u64(x, b);
+    return arr_add(a, b, sizeof b);
+}
+
+/* One statement of a pipeline: prepared `name` with the `n` arrays from
+ * `arg` as its binary parameters, or `sql` without parameters. */
+typedef struct pstmt {
+    const char *name, *sql;
+    int arg, n;
+    ExecStatusType expect;
+    PGresult *res; /* its result, when `keep` */
+    int keep;
+} pstmt;
+
+static void pipe_err(pg_store *p, const PGresult *r)
+{
+    snprintf(p->err, sizeof p->err, "%s",
+             r != NULL && PQresultErrorMessage(r)[0] != '\0'
+                 ? PQresultErrorMessage(r)
+             : PQerrorMessage(p->conn)[0] != '\0'
+                 ? PQerrorMessage(p->conn)
+                 : "the database ended a statement without a result");
+    p->err[strcspn(p->err, "\n")] = '\0';
+}
+
+/* Send the `k` statements in one pipeline and one sync, then read every
+ * result in order. SFJ_OK only when each had its expected status; a
+ * statement the server skipped after an earlier error
+ * (PGRES_PIPELINE_ABORTED) counts as failed. The pipeline is read to its
+ * end; when it cannot be (a broken connection), the connection is reset
+ * before its next use. */
+static int pipeline(pg_store *p, pstmt *s, int k)
+{
+    static const int fmt[5] = {1, 1, 1, 1, 1};
+    const char *v[5];
+    int l[5], i, j, sent = 0, rc = SFJ_OK;
+    PGresult *r;
+
+    for (i = 0; i < k; i++)
+        s[i].res = NULL;
+    if (PQenterPipelineMode(p->conn) != 1) {
+        pipe_err(p, NULL);
+        p->reset = 1;
+        return SFJ_ELINK;
+    }
+    for (i = 0; i < k; i++) {
+        int ok;
+
+        for (j = 0; j < s[i].n; j++) {
+            v[j] = (const char *)p->arr[s[i].arg + j].b;
+            l[j] = (int)p->arr[s[i].arg + j].len;
+        }
+        ok = s[i].name != NULL
+                 ? PQsendQueryPrepared(p->conn, s[i].name, s[i].n, v, l, fmt, 1)
+                 : PQsendQueryParams(p->conn, s[i].sql, 0, NULL, NULL, NULL,
+                                     NULL, 1);
+        if (!ok)
+            break;
+        sent++;
+    }
+    if (sent < k)
+        rc = SFJ_ELINK;
+    if (PQpipelineSync(p->conn) != 1)
+        goto broken;
+    if (rc != SFJ_OK)
+        pipe_err(p, NULL);
+    for (i = 0; i < sent; i++) {
+        r = PQgetResult(p->conn);
+        if (r == NULL) { /* no result at all: only a broken connection */
+            if (PQstatus(p->conn) != CONNECTION_OK)
+                goto broken;
+            if (rc == SFJ_OK)
+                pipe_err(p, NULL);
+            rc = SFJ_ELINK;
+            continue;
+        }
+        if (PQresultStatus(r) != s[i].expect) {
+            if (rc == SFJ_OK)
+                pipe_err(p, r);
+            rc = SFJ_ELINK;
+        } else if (s[i].keep) {
+            s[i].res = r;
+            r = NULL;
+        }
+        PQclear(r);
+        while ((r = PQgetResult(p->conn)) != NULL)
+            PQclear(r);
+    }
+    r = PQgetResult(p->conn);
+    if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        goto broken;
+    }
+    PQclear(r);
+    if (PQexitPipelineMode(p->conn) != 1)
+        goto broken;
+    return rc;
+broken:
+    if (rc == SFJ_OK)
+        pipe_err(p, NULL);
+    for (i = 0; i < k; i++) {
+        PQclear(s[i].res);
+        s[i].res = NULL;
+    }
+    p->reset = 1;
+    return SFJ_ELINK;
 }
 
 /* The public key in force for a terminal: the head row's, which follows
@@ -370,64 +640,6 @@ static int head_pubkey(pg_store *p, host_terminal *t, uint8_t *pk)
     return SFJ_OK;
 }
 
-/* Parameter `col` of the row being added. */
-static void rows_set(rows *q, size_t col, const void *v, size_t len)
-{
-    q->v[q->n * q->width + col] = v;
-    q->l[q->n * q->width + col] = (int)len;
-    q->fmt[q->n * q->width + col] = 1;
-}
-
-static char *rows_u64(rows *q, int k, uint64_t x)
-{
-    put_u64(x, q->num[2 * q->n + (size_t)k]);
-    return q->num[2 * q->n + (size_t)k];
-}
-
-/* Run `head` VALUES (...),(...) `tail` over rows [from, from + k). */
-static int rows_exec(pg_store *p, rows *q, size_t from, size_t k,
-                     const char *head, const char *const *cast,
-                     const char *tail)
-{
-    size_t i, c, len;
-    PGresult *r;
-
-    len = (size_t)sprintf(q->sql, "%s", head);
-    for (i = 0; i < k; i++) {
-        len += (size_t)sprintf(q->sql + len, "%s(", i ? "," : "");
-        for (c = 0; c < q->width; c++)
-            len += (size_t)sprintf(q->sql + len, "%s$%zu%s", c ? "," : "",
-                                   i * q->width + c + 1, cast[c]);
-        q->sql[len++] = ')';
-    }
-    sprintf(q->sql + len, "%s", tail);
-    r = PQexecParams(p->conn, q->sql, (int)(k * q->width), NULL,
-                     q->v + from * q->width, q->l + from * q->width,
-                     q->fmt + from * q->width, 1);
-    if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
-        PQclear(r);
-        return SFJ_OK;
-    }
-    snprintf(p->err, sizeof p->err, "%s",
-             r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
-    p->err[strcspn(p->err, "\n")] = '\0';
-    PQclear(r);
-    return SFJ_ELINK;
-}
-
-static int rows_flush(pg_store *p, rows *q, const char *head,
-                      const char *const *cast, const char *tail)
-{
-    size_t from, k;
-    int rc = SFJ_OK;
-
-    for (from = 0; from < q->n && rc == SFJ_OK; from += k) {
-        k = q->n - from < ROWS_PER_STMT ? q->n - from : ROWS_PER_STMT;
-        rc = rows_exec(p, q, from, k, head, cast, tail);
-    }
-    return rc;
-}
-
 /* The locked head of one terminal of the group. */
 typedef struct head {
     uint64_t seq, ckpt, claim;
@@ -443,43 +655,26 @@ static int by_journal(const void *a, const void *b)
     return memcmp(x->t->journal_id, y->t->journal_id, SFJ_JOURNAL_ID_BYTES);
 }
 
-/* Lock and read the head rows of `ord` (sorted, distinct journals) in
- * one statement; a terminal without a row gets it created and locked on
- * its own (read_head). */
+/* BEGIN, then lock and read the head rows of `ord` (sorted, distinct
+ * journals) in one statement: one round trip. A terminal without a row
+ * gets it created and locked on its own (read_head). */
 static int lock_heads(pg_store *p, host_put **ord, size_t n, head *h)
 {
-    size_t i, j, len = 0, cap = 16 + n * (2 * SFJ_JOURNAL_ID_BYTES + 6);
-    char *arr = malloc(cap);
-    const char *v[1];
-    PGresult *r = NULL;
-    int rc = SFJ_OK, rows_n;
+    pstmt s[2] = {{NULL, "BEGIN", 0, 0, PGRES_COMMAND_OK, NULL, 0},
+                  {"sfj_lock", NULL, A_LOCK, 1, PGRES_TUPLES_OK, NULL, 1}};
+    PGresult *r;
+    size_t i, j;
+    int rc = arr_start(&p->arr[A_LOCK], OID_BYTEA), rows_n;
 
-    if (arr == NULL)
-        return SFJ_ENOMEM;
-    /* A bytea[] in text form: {"\\x0011...",...}. */
-    arr[len++] = '{';
-    for (i = 0; i < n; i++) {
-        len += (size_t)sprintf(arr + len, "%s\"\\\\x", i ? "," : "");
-        sfj__cli_hex(ord[i]->t->journal_id, SFJ_JOURNAL_ID_BYTES, arr + len);
-        len += 2 * SFJ_JOURNAL_ID_BYTES;
-        arr[len++] = '"';
-    }
-    arr[len++] = '}';
-    arr[len] = '\0';
-    v[0] = arr;
-    r = PQexecParams(p->conn,
-                     "SELECT journal_id, seq, chain, ckpt, claim, pubkey FROM "
-                     "sfj_head "
-                     "WHERE journal_id = ANY($1::bytea[]) ORDER BY journal_id "
-                     "FOR UPDATE",
-                     1, NULL, v, NULL, NULL, 1);
-    if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(p->err, sizeof p->err, "%s",
-                 r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
-        p->err[strcspn(p->err, "\n")] = '\0';
-        rc = SFJ_ELINK;
+    for (i = 0; i < n && rc == SFJ_OK; i++)
+        rc = arr_add(&p->arr[A_LOCK], ord[i]->t->journal_id,
+                     SFJ_JOURNAL_ID_BYTES);
+    if (rc != SFJ_OK)
+        return rc;
+    rc = pipeline(p, s, 2);
+    r = s[1].res;
+    if (rc != SFJ_OK)
         goto done;
-    }
     rows_n = PQntuples(r);
     /* Both lists are in journal id order: walk them together. */
     for (i = 0, j = 0; i < (size_t)rows_n && rc == SFJ_OK; i++) {
@@ -514,15 +709,14 @@ static int lock_heads(pg_store *p, host_put **ord, size_t n, head *h)
     }
 done:
     PQclear(r);
-    free(arr);
     return rc;
 }
 
 /* One terminal's batch against its locked head: the records that extend
- * the chain are queued in `ins`, the head that moves in `upd`. A
- * refusal writes nothing more and stays this batch's; a database error
- * (looking up a duplicate) fails the group. */
-static int check_one(pg_store *p, host_put *it, head *h, rows *ins, rows *upd)
+ * the chain are queued in the INSERT's arrays, the head that moves in
+ * the UPDATE's. A refusal writes nothing more and stays this batch's; a
+ * database error (looking up a duplicate) fails the group. */
+static int check_one(pg_store *p, host_put *it, head *h)
 {
     host_terminal *t = it->t;
     uint64_t seq, ckpt = h->ckpt, last = h->seq;
@@ -557,10 +751,12 @@ static int check_one(pg_store *p, host_put *it, head *h, rows *ins, rows *upd)
                                          it->recs[i], it->lens[i], it->chain,
                                          &is_ckpt, rot_pk);
             if (it->rc == SFJ_OK) {
-                rows_set(ins, 0, t->journal_id, SFJ_JOURNAL_ID_BYTES);
-                rows_set(ins, 1, rows_u64(ins, 0, seq), 8);
-                rows_set(ins, 2, it->recs[i], it->lens[i]);
-                ins->n++;
+                if (arr_add(&p->arr[A_INS_JID], t->journal_id,
+                            SFJ_JOURNAL_ID_BYTES) != SFJ_OK ||
+                    arr_u64(&p->arr[A_INS_SEQ], seq) != SFJ_OK ||
+                    arr_add(&p->arr[A_INS_REC], it->recs[i], it->lens[i]) !=
+                        SFJ_OK)
+                    rc = SFJ_ENOMEM;
                 last = seq;
                 ckpt = is_ckpt == 1 ? seq : ckpt;
                 /* Signed by the key in force: the next one takes over,
@@ -582,44 +778,68 @@ static int check_one(pg_store *p, host_put *it, head *h, rows *ins, rows *upd)
         if (rc == SFJ_OK && it->rc == SFJ_OK)
             it->stored++;
     }
-    if (added > 0) {
-        memcpy(h->pk, pk, sizeof pk); /* lives until the UPDATE is sent */
-        rows_set(upd, 0, t->journal_id, SFJ_JOURNAL_ID_BYTES);
-        rows_set(upd, 1, rows_u64(upd, 0, last), 8);
-        rows_set(upd, 2, it->chain, SFJ_HASH_BYTES);
-        rows_set(upd, 3, rows_u64(upd, 1, ckpt), 8);
-        rows_set(upd, 4, h->pk, sizeof h->pk);
-        upd->n++;
-    }
+    if (added > 0 && rc == SFJ_OK &&
+        (arr_add(&p->arr[A_UPD_JID], t->journal_id, SFJ_JOURNAL_ID_BYTES) !=
+             SFJ_OK ||
+         arr_u64(&p->arr[A_UPD_SEQ], last) != SFJ_OK ||
+         arr_add(&p->arr[A_UPD_CHAIN], it->chain, SFJ_HASH_BYTES) != SFJ_OK ||
+         arr_u64(&p->arr[A_UPD_CKPT], ckpt) != SFJ_OK ||
+         arr_add(&p->arr[A_UPD_PK], pk, sizeof pk) != SFJ_OK))
+        rc = SFJ_ENOMEM;
     it->last = last;
+    return rc;
+}
+
+/* INSERT the queued records, UPDATE the heads that moved, COMMIT: one
+ * round trip. SFJ_OK only when COMMIT itself succeeded (commit_held). */
+static int write_group(pg_store *p)
+{
+    pstmt s[3];
+    int k = 0, rc;
+
+    memset(s, 0, sizeof s);
+    if (p->arr[A_INS_JID].count > 0) {
+        s[k].name = "sfj_ins";
+        s[k].arg = A_INS_JID;
+        s[k].n = 3;
+        s[k++].expect = PGRES_COMMAND_OK;
+    }
+    if (p->arr[A_UPD_JID].count > 0) {
+        s[k].name = "sfj_upd";
+        s[k].arg = A_UPD_JID;
+        s[k].n = 5;
+        s[k++].expect = PGRES_COMMAND_OK;
+    }
+    s[k].sql = "COMMIT";
+    s[k].expect = PGRES_COMMAND_OK;
+    s[k++].keep = 1;
+    p->sync_cancelled = 0;
+    rc = pipeline(p, s, k);
+    if (rc == SFJ_OK)
+        rc = commit_held(p, s[k - 1].res);
+    PQclear(s[k - 1].res);
     return rc;
 }
 
 static void pg_put(host_store *st, host_put *items, size_t n)
 {
-    static const char *const ins_cast[3] = {"::bytea", "::bigint", "::bytea"};
-    static const char *const upd_cast[5] = {"::bytea", "::bigint", "::bytea",
-                                            "::bigint", "::bytea"};
+    static const uint32_t elem[A_COUNT] = {OID_BYTEA, OID_BYTEA, OID_INT8,
+                                           OID_BYTEA, OID_BYTEA, OID_INT8,
+                                           OID_BYTEA, OID_INT8,  OID_BYTEA};
     pg_store *p = (pg_store *)st;
     host_put **ord = malloc((n + 1) * sizeof *ord);
     head *h = calloc(n + 1, sizeof *h);
-    rows ins, upd;
-    size_t i, total = 0;
-    int rc;
+    size_t i;
+    int rc = ord != NULL && h != NULL ? SFJ_OK : SFJ_ENOMEM;
 
-    memset(&ins, 0, sizeof ins);
-    memset(&upd, 0, sizeof upd);
     for (i = 0; i < n; i++) {
         items[i].stored = 0;
         items[i].last = 0;
-        total += items[i].n;
     }
-    rc = ord != NULL && h != NULL && rows_init(&ins, total, 3) == SFJ_OK &&
-                 rows_init(&upd, n, 5) == SFJ_OK
-             ? ensure_conn(p)
-             : SFJ_ENOMEM;
+    for (i = A_INS_JID; i < A_COUNT && rc == SFJ_OK; i++)
+        rc = arr_start(&p->arr[i], elem[i]);
     if (rc == SFJ_OK)
-        rc = exec_ok(p, "BEGIN");
+        rc = ensure_conn(p);
     if (rc == SFJ_OK) {
         for (i = 0; i < n; i++)
             ord[i] = &items[i];
@@ -627,23 +847,11 @@ static void pg_put(host_store *st, host_put *items, size_t n)
         rc = lock_heads(p, ord, n, h);
     }
     for (i = 0; i < n && rc == SFJ_OK; i++)
-        rc = check_one(p, ord[i], &h[i], &ins, &upd);
+        rc = check_one(p, ord[i], &h[i]);
     /* The primary key keeps (journal, seq) once even against a bug in
      * the checks above. */
     if (rc == SFJ_OK)
-        rc = rows_flush(p, &ins,
-                        "INSERT INTO sfj_entry (journal_id, seq, rec) VALUES ",
-                        ins_cast, "");
-    if (rc == SFJ_OK)
-        rc = rows_flush(p, &upd,
-                        "UPDATE sfj_head AS h SET seq = v.seq, chain = "
-                        "v.chain, ckpt = v.ckpt, pubkey = v.pubkey FROM "
-                        "(VALUES ",
-                        upd_cast,
-                        ") AS v(journal_id, seq, chain, ckpt, pubkey) WHERE "
-                        "h.journal_id = v.journal_id");
-    if (rc == SFJ_OK)
-        rc = commit(p);
+        rc = write_group(p);
     if (rc != SFJ_OK) {
         rollback(p);
         for (i = 0; i < n; i++) {
@@ -652,8 +860,6 @@ static void pg_put(host_store *st, host_put *items, size_t n)
             items[i].rc = rc;
         }
     }
-    rows_free(&ins);
-    rows_free(&upd);
     free(h);
     free(ord);
 }
@@ -744,10 +950,13 @@ static const char *pg_errmsg(host_store *st, host_terminal *t)
 static void pg_free(host_store *st)
 {
     pg_store *p = (pg_store *)st;
+    int i;
 
     if (p == NULL)
         return;
     PQfinish(p->conn);
+    for (i = 0; i < A_COUNT; i++)
+        free(p->arr[i].b);
     free(p);
 }
 
@@ -787,8 +996,9 @@ static int prepare_schema(pg_store *p)
         rc = HOST_EXIT_SCHEMA;
         goto done;
     }
-    if (ver == 0) {
-        r = PQexec(p->conn, schema_sql);
+    if (ver < PG_SCHEMA_VERSION) {
+        /* None yet: create it. Version 1 (the same tables): migrate. */
+        r = PQexec(p->conn, ver == 0 ? schema_sql : migrate_v2_sql);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             snprintf(p->err, sizeof p->err, "%s", PQerrorMessage(p->conn));
             PQclear(r);
@@ -797,6 +1007,12 @@ static int prepare_schema(pg_store *p)
         PQclear(r);
     }
     if (commit(p) != SFJ_OK)
+        goto done;
+    if (ver > 0 && ver < PG_SCHEMA_VERSION)
+        host_log("database schema migrated from version %d to %d (the head "
+                 "rows' fillfactor " HEAD_FILLFACTOR ")",
+                 ver, PG_SCHEMA_VERSION);
+    if (prepare_stmts(p) != SFJ_OK)
         goto done;
     rc = HOST_EXIT_OK;
 done:
