@@ -34,10 +34,12 @@ pid_t fleet_pg_postmaster(const char *url);
 int64_t fleet_pg_count(const char *url);
 /* The database's own limit: batches of `batch` rows of `row_bytes`
  * shaped like sfj_entry, one transaction each with
- * synchronous_commit=on, from one connection, for `secs`. Rows per
+ * synchronous_commit=on, from one connection, for `secs`; as one
+ * multi-row VALUES statement, or when `prepared` as sfj-host sends
+ * them (a prepared statement with binary array parameters). Rows per
  * second into *eps; 0 or -1. */
-int fleet_pg_limit(const char *url, size_t row_bytes, size_t batch, double secs,
-                   double *eps);
+int fleet_pg_limit(const char *url, int prepared, size_t row_bytes,
+                   size_t batch, double secs, double *eps);
 
 /* CPU seconds (user + system) of process `pid` and, when `children`,
  * every process whose parent it is; -1 when unreadable. */

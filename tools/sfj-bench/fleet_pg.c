@@ -58,6 +58,8 @@ double fleet_cpu_secs(pid_t pid, int children)
 #ifdef SFJ_HAVE_LIBPQ
 #include <libpq-fe.h>
 
+#include "pg_array.h"
+
 /* `url` with its database replaced by `db` (NULL: unchanged), as a
  * key=value connection string (malloc'd). */
 static char *with_db(const char *url, const char *db)
@@ -197,9 +199,55 @@ int64_t fleet_pg_count(const char *url)
     return n;
 }
 
-int fleet_pg_limit(const char *url, size_t row_bytes, size_t batch, double secs,
-                   double *eps)
+/* One batch of the limit's rows in the VALUES form: a statement of
+ * 3 x batch parameters, parsed and planned by the server each time. */
+static int limit_values(PGconn *c, const char *sql, size_t batch,
+                        const char **vals, const int *lens, const int *fmts)
 {
+    PGresult *r =
+        PQexecParams(c, sql, (int)(3 * batch), NULL, vals, lens, fmts, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+    if (!ok)
+        bench_fail("batched INSERT", PQerrorMessage(c));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* The same batch in the form sfj-host sends (store_pg.c): a statement
+ * prepared once, its three columns as binary array parameters. */
+static int limit_prepared(PGconn *c, size_t batch, const char **vals,
+                          const int *lens, sfj__pg_array arr[3])
+{
+    const char *pv[3];
+    int pl[3], pf[3] = {1, 1, 1}, i, ok;
+    size_t k;
+    PGresult *r;
+
+    sfj__pg_array_start(&arr[0], SFJ__PG_OID_BYTEA);
+    sfj__pg_array_start(&arr[1], SFJ__PG_OID_INT8);
+    sfj__pg_array_start(&arr[2], SFJ__PG_OID_BYTEA);
+    for (k = 0; k < 3 * batch; k++)
+        if (sfj__pg_array_add(&arr[k % 3], vals[k], (size_t)lens[k]) != 0)
+            return -1;
+    for (i = 0; i < 3; i++) {
+        pv[i] = (const char *)arr[i].b;
+        pl[i] = (int)arr[i].len;
+    }
+    r = PQexecPrepared(c, "bench_ins", 3, pv, pl, pf, 0);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        bench_fail("prepared INSERT", PQerrorMessage(c));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int fleet_pg_limit(const char *url, int prepared, size_t row_bytes,
+                   size_t batch, double secs, double *eps)
+{
+    static const Oid types[3] = {SFJ__PG_OID_BYTEA_ARRAY,
+                                 SFJ__PG_OID_INT8_ARRAY,
+                                 SFJ__PG_OID_BYTEA_ARRAY};
     PGconn *c = connect_to(url);
     const char **vals = NULL;
     int *lens = NULL, *fmts = NULL, rc = -1;
@@ -207,6 +255,7 @@ int fleet_pg_limit(const char *url, size_t row_bytes, size_t batch, double secs,
     char *sql = NULL, (*seqs)[8] = NULL;
     size_t i, len, cap = 128 + batch * 24;
     uint64_t done = 0, seq = 1;
+    sfj__pg_array arr[3] = {{0}};
     PGresult *r;
     double t0;
 
@@ -224,12 +273,35 @@ int fleet_pg_limit(const char *url, size_t row_bytes, size_t batch, double secs,
         seqs == NULL || jids == NULL || sql == NULL)
         goto done;
     /* Durability as sfj-host's own commits: synchronous_commit on (and
-     * the server's fsync, which is what it is). */
+     * the server's fsync, which is what it is). Each form has a table of
+     * its own, so that neither inserts into the other's grown index. */
     if (exec_ok(c, "SET synchronous_commit = on") != 0 ||
-        exec_ok(c, "CREATE TABLE IF NOT EXISTS bench_entry ("
-                   " journal_id bytea NOT NULL, seq bigint NOT NULL,"
-                   " rec bytea NOT NULL, PRIMARY KEY (journal_id, seq))") != 0)
+        exec_ok(c,
+                prepared
+                    ? "CREATE TABLE IF NOT EXISTS bench_entry_prepared ("
+                      " journal_id bytea NOT NULL, seq bigint NOT NULL,"
+                      " rec bytea NOT NULL, PRIMARY KEY (journal_id, seq))"
+                    : "CREATE TABLE IF NOT EXISTS bench_entry ("
+                      " journal_id bytea NOT NULL, seq bigint NOT NULL,"
+                      " rec bytea NOT NULL, PRIMARY KEY (journal_id, seq))") !=
+            0)
         goto done;
+    if (prepared) {
+        /* As sfj-host's store: planned once, generic plan. */
+        if (exec_ok(c, "SET plan_cache_mode = force_generic_plan") != 0)
+            goto done;
+        r = PQprepare(c, "bench_ins",
+                      "INSERT INTO bench_entry_prepared (journal_id, seq, rec) "
+                      "SELECT * FROM unnest($1::bytea[], $2::bigint[], "
+                      "$3::bytea[])",
+                      3, types);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            bench_fail("PREPARE", PQerrorMessage(c));
+            PQclear(r);
+            goto done;
+        }
+        PQclear(r);
+    }
     len = (size_t)snprintf(sql, cap,
                            "INSERT INTO bench_entry (journal_id, seq, rec) "
                            "VALUES ");
@@ -258,22 +330,18 @@ int fleet_pg_limit(const char *url, size_t row_bytes, size_t batch, double secs,
             lens[3 * i + 2] = (int)row_bytes;
             fmts[3 * i] = fmts[3 * i + 1] = fmts[3 * i + 2] = 1;
         }
-        if (exec_ok(c, "BEGIN") != 0)
-            goto done;
-        r = PQexecParams(c, sql, (int)(3 * batch), NULL, vals, lens, fmts, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            bench_fail("batched INSERT", PQerrorMessage(c));
-            PQclear(r);
-            goto done;
-        }
-        PQclear(r);
-        if (exec_ok(c, "COMMIT") != 0)
+        if (exec_ok(c, "BEGIN") != 0 ||
+            (prepared ? limit_prepared(c, batch, vals, lens, arr)
+                      : limit_values(c, sql, batch, vals, lens, fmts)) != 0 ||
+            exec_ok(c, "COMMIT") != 0)
             goto done;
         done += batch;
     }
     *eps = (double)done / (bench_now() - t0);
     rc = 0;
 done:
+    for (i = 0; i < 3; i++)
+        sfj__pg_array_free(&arr[i]);
     free(vals);
     free(lens);
     free(fmts);
@@ -314,10 +382,11 @@ int64_t fleet_pg_count(const char *url)
     return -1;
 }
 
-int fleet_pg_limit(const char *url, size_t row_bytes, size_t batch, double secs,
-                   double *eps)
+int fleet_pg_limit(const char *url, int prepared, size_t row_bytes,
+                   size_t batch, double secs, double *eps)
 {
     (void)url;
+    (void)prepared;
     (void)row_bytes;
     (void)batch;
     (void)secs;

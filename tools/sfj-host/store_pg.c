@@ -43,6 +43,7 @@
 #include "cli_progress.h"
 #include "cli_text.h"
 #include "host.h"
+#include "pg_array.h"
 #include "sfj/errors.h"
 #include "sfj/sys/chain.h"
 #include "sfj/sys/internal.h"
@@ -53,16 +54,6 @@
 #define SEALED_KEY_BYTES                                                       \
     (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + SFJ_KEY_BYTES +            \
      crypto_aead_xchacha20poly1305_ietf_ABYTES)
-
-/* A one-dimensional array parameter in PostgreSQL's binary form
- * (array_recv): number of dimensions 1, no NULLs, the element type, the
- * length and lower bound 1, then each element as a 4-byte length and
- * its bytes; all numbers big-endian. */
-typedef struct pgarr {
-    uint8_t *b;
-    size_t len, cap;
-    uint32_t count;
-} pgarr;
 
 /* The arrays of one group put (pg_store.arr). */
 enum {
@@ -83,7 +74,7 @@ typedef struct pg_store {
     PGconn *conn;
     int sync_cancelled; /* a notice said the sync-rep wait was cancelled */
     int reset;          /* a pipeline was left unread: reconnect first */
-    pgarr arr[A_COUNT]; /* the group put's parameters, reused */
+    sfj__pg_array arr[A_COUNT]; /* the group put's parameters, reused */
     char err[256];
 } pg_store;
 
@@ -392,11 +383,6 @@ static int same_as_held(pg_store *p, host_terminal *t, uint64_t seq,
  * loaded machine the gateway and its backend spent their time waiting
  * for each other (docs/PERFORMANCE.md, "The upstream at fleet scale"). */
 
-#define OID_BYTEA_ARRAY 1001
-#define OID_INT8_ARRAY  1016
-#define OID_BYTEA       17
-#define OID_INT8        20
-
 /* The heads are joined with the array, not filtered by journal_id =
  * ANY($1): a generic plan that scans the table with ANY compares each row
  * with every element of a parameter array (no hashed lookup for a
@@ -422,12 +408,14 @@ static const char *const upd_sql =
  * statement saves. */
 static int prepare_stmts(pg_store *p)
 {
-    static const Oid lock_t[1] = {OID_BYTEA_ARRAY};
-    static const Oid ins_t[3] = {OID_BYTEA_ARRAY, OID_INT8_ARRAY,
-                                 OID_BYTEA_ARRAY};
-    static const Oid upd_t[5] = {OID_BYTEA_ARRAY, OID_INT8_ARRAY,
-                                 OID_BYTEA_ARRAY, OID_INT8_ARRAY,
-                                 OID_BYTEA_ARRAY};
+    static const Oid lock_t[1] = {SFJ__PG_OID_BYTEA_ARRAY};
+    static const Oid ins_t[3] = {SFJ__PG_OID_BYTEA_ARRAY,
+                                 SFJ__PG_OID_INT8_ARRAY,
+                                 SFJ__PG_OID_BYTEA_ARRAY};
+    static const Oid upd_t[5] = {
+        SFJ__PG_OID_BYTEA_ARRAY, SFJ__PG_OID_INT8_ARRAY,
+        SFJ__PG_OID_BYTEA_ARRAY, SFJ__PG_OID_INT8_ARRAY,
+        SFJ__PG_OID_BYTEA_ARRAY};
     const struct {
         const char *name, *sql;
         int n;
@@ -453,65 +441,6 @@ static int prepare_stmts(pg_store *p)
         PQclear(r);
     }
     return SFJ_OK;
-}
-
-static void be32(uint32_t x, uint8_t *out)
-{
-    out[0] = (uint8_t)(x >> 24);
-    out[1] = (uint8_t)(x >> 16);
-    out[2] = (uint8_t)(x >> 8);
-    out[3] = (uint8_t)x;
-}
-
-static int arr_room(pgarr *a, size_t more)
-{
-    size_t cap = a->cap ? a->cap : 4096;
-    uint8_t *b;
-
-    if (a->len + more <= a->cap)
-        return SFJ_OK;
-    while (cap < a->len + more)
-        cap *= 2;
-    b = realloc(a->b, cap);
-    if (b == NULL)
-        return SFJ_ENOMEM;
-    a->b = b;
-    a->cap = cap;
-    return SFJ_OK;
-}
-
-static int arr_start(pgarr *a, uint32_t elem_oid)
-{
-    a->len = 0;
-    a->count = 0;
-    if (arr_room(a, 20) != SFJ_OK)
-        return SFJ_ENOMEM;
-    be32(1, a->b);
-    be32(0, a->b + 4);
-    be32(elem_oid, a->b + 8);
-    be32(0, a->b + 12); /* the length, set by arr_add */
-    be32(1, a->b + 16);
-    a->len = 20;
-    return SFJ_OK;
-}
-
-static int arr_add(pgarr *a, const void *v, size_t len)
-{
-    if (len > 0x7fffffff || arr_room(a, 4 + len) != SFJ_OK)
-        return SFJ_ENOMEM;
-    be32((uint32_t)len, a->b + a->len);
-    memcpy(a->b + a->len + 4, v, len);
-    a->len += 4 + len;
-    be32(++a->count, a->b + 12);
-    return SFJ_OK;
-}
-
-static int arr_u64(pgarr *a, uint64_t x)
-{
-    char b[8];
-
-    put_u64(x, b);
-    return arr_add(a, b, sizeof b);
 }
 
 /* One statement of a pipeline: prepared `name` with the `n` arrays from
@@ -664,11 +593,11 @@ static int lock_heads(pg_store *p, host_put **ord, size_t n, head *h)
                   {"sfj_lock", NULL, A_LOCK, 1, PGRES_TUPLES_OK, NULL, 1}};
     PGresult *r;
     size_t i, j;
-    int rc = arr_start(&p->arr[A_LOCK], OID_BYTEA), rows_n;
+    int rc = sfj__pg_array_start(&p->arr[A_LOCK], SFJ__PG_OID_BYTEA), rows_n;
 
     for (i = 0; i < n && rc == SFJ_OK; i++)
-        rc = arr_add(&p->arr[A_LOCK], ord[i]->t->journal_id,
-                     SFJ_JOURNAL_ID_BYTES);
+        rc = sfj__pg_array_add(&p->arr[A_LOCK], ord[i]->t->journal_id,
+                               SFJ_JOURNAL_ID_BYTES);
     if (rc != SFJ_OK)
         return rc;
     rc = pipeline(p, s, 2);
@@ -751,11 +680,11 @@ static int check_one(pg_store *p, host_put *it, head *h)
                                          it->recs[i], it->lens[i], it->chain,
                                          &is_ckpt, rot_pk);
             if (it->rc == SFJ_OK) {
-                if (arr_add(&p->arr[A_INS_JID], t->journal_id,
-                            SFJ_JOURNAL_ID_BYTES) != SFJ_OK ||
-                    arr_u64(&p->arr[A_INS_SEQ], seq) != SFJ_OK ||
-                    arr_add(&p->arr[A_INS_REC], it->recs[i], it->lens[i]) !=
-                        SFJ_OK)
+                if (sfj__pg_array_add(&p->arr[A_INS_JID], t->journal_id,
+                                      SFJ_JOURNAL_ID_BYTES) != SFJ_OK ||
+                    sfj__pg_array_add_u64(&p->arr[A_INS_SEQ], seq) != SFJ_OK ||
+                    sfj__pg_array_add(&p->arr[A_INS_REC], it->recs[i],
+                                      it->lens[i]) != SFJ_OK)
                     rc = SFJ_ENOMEM;
                 last = seq;
                 ckpt = is_ckpt == 1 ? seq : ckpt;
@@ -779,12 +708,13 @@ static int check_one(pg_store *p, host_put *it, head *h)
             it->stored++;
     }
     if (added > 0 && rc == SFJ_OK &&
-        (arr_add(&p->arr[A_UPD_JID], t->journal_id, SFJ_JOURNAL_ID_BYTES) !=
+        (sfj__pg_array_add(&p->arr[A_UPD_JID], t->journal_id,
+                           SFJ_JOURNAL_ID_BYTES) != SFJ_OK ||
+         sfj__pg_array_add_u64(&p->arr[A_UPD_SEQ], last) != SFJ_OK ||
+         sfj__pg_array_add(&p->arr[A_UPD_CHAIN], it->chain, SFJ_HASH_BYTES) !=
              SFJ_OK ||
-         arr_u64(&p->arr[A_UPD_SEQ], last) != SFJ_OK ||
-         arr_add(&p->arr[A_UPD_CHAIN], it->chain, SFJ_HASH_BYTES) != SFJ_OK ||
-         arr_u64(&p->arr[A_UPD_CKPT], ckpt) != SFJ_OK ||
-         arr_add(&p->arr[A_UPD_PK], pk, sizeof pk) != SFJ_OK))
+         sfj__pg_array_add_u64(&p->arr[A_UPD_CKPT], ckpt) != SFJ_OK ||
+         sfj__pg_array_add(&p->arr[A_UPD_PK], pk, sizeof pk) != SFJ_OK))
         rc = SFJ_ENOMEM;
     it->last = last;
     return rc;
@@ -823,9 +753,10 @@ static int write_group(pg_store *p)
 
 static void pg_put(host_store *st, host_put *items, size_t n)
 {
-    static const uint32_t elem[A_COUNT] = {OID_BYTEA, OID_BYTEA, OID_INT8,
-                                           OID_BYTEA, OID_BYTEA, OID_INT8,
-                                           OID_BYTEA, OID_INT8,  OID_BYTEA};
+    static const uint32_t elem[A_COUNT] = {
+        SFJ__PG_OID_BYTEA, SFJ__PG_OID_BYTEA, SFJ__PG_OID_INT8,
+        SFJ__PG_OID_BYTEA, SFJ__PG_OID_BYTEA, SFJ__PG_OID_INT8,
+        SFJ__PG_OID_BYTEA, SFJ__PG_OID_INT8,  SFJ__PG_OID_BYTEA};
     pg_store *p = (pg_store *)st;
     host_put **ord = malloc((n + 1) * sizeof *ord);
     head *h = calloc(n + 1, sizeof *h);
@@ -837,7 +768,7 @@ static void pg_put(host_store *st, host_put *items, size_t n)
         items[i].last = 0;
     }
     for (i = A_INS_JID; i < A_COUNT && rc == SFJ_OK; i++)
-        rc = arr_start(&p->arr[i], elem[i]);
+        rc = sfj__pg_array_start(&p->arr[i], elem[i]);
     if (rc == SFJ_OK)
         rc = ensure_conn(p);
     if (rc == SFJ_OK) {
@@ -956,7 +887,7 @@ static void pg_free(host_store *st)
         return;
     PQfinish(p->conn);
     for (i = 0; i < A_COUNT; i++)
-        free(p->arr[i].b);
+        sfj__pg_array_free(&p->arr[i]);
     free(p);
 }
 
