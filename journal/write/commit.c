@@ -18,6 +18,7 @@
 #include "common/check.h"
 
 #include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -324,11 +325,34 @@ static void set_all(sfj__op *ops, int rc)
  * MDB_MAP_FULL. At the cap, ops run one per transaction so that an ack (or
  * anything that fits) still succeeds while the appends that cannot fit get
  * SFJ_EFULL. */
+/* Grow the map before a batch once the pages in use pass three quarters
+ * of it, rather than after a commit failed on MDB_MAP_FULL: a failed
+ * attempt wastes the batch's work, and drops the txn index overlay, which
+ * the retry then replays from the entries (up to a checkpoint interval of
+ * them). The map is address space only (no MDB_WRITEMAP): growing it
+ * early writes nothing to the file. */
+static void grow_ahead(sfj_journal *j)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    uint64_t used, map;
+
+    pthread_rwlock_rdlock(&j->maplock);
+    mdb_env_info(j->env, &info);
+    mdb_env_stat(j->env, &st);
+    map = j->map_size;
+    pthread_rwlock_unlock(&j->maplock);
+    used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    if (map < j->opts.max_bytes && used > map - map / 4)
+        (void)sfj__grow_map(j, 0);
+}
+
 static void run_batch(sfj_journal *j, sfj__op *ops)
 {
     sfj__op *op, *next;
     int rc, commit_failed;
 
+    grow_ahead(j);
     for (;;) {
         rc = try_batch(j, ops, &commit_failed);
         if (rc != SFJ_EFULL || commit_failed)
@@ -434,16 +458,48 @@ static void gather(sfj_journal *j)
     j->gathering = 0;
 }
 
+/* Sleep until the leader posts `op` (its batch committed, or the lead
+ * handed to it). */
+static void wait_posted(sfj__op *op)
+{
+    while (sem_wait(&op->wake) != 0 && errno == EINTR)
+        ;
+}
+
+/* Lead one batch: everything queued, the leader's own op among it. Called
+ * and returns with `lock` held and `committing` set; returns the batch,
+ * each op's rc set. */
+static sfj__op *lead(sfj_journal *j)
+{
+    sfj__op *batch;
+
+    gather(j);
+    batch = j->queue_head;
+    j->last_batch = queue_len(j);
+    j->queue_head = j->queue_tail = NULL;
+    assert(assert_commit_state(j));
+    if (j->dead) {
+        set_all(batch, SFJ_EDEAD);
+    } else {
+        pthread_mutex_unlock(&j->lock);
+        run_batch(j, batch);
+        pthread_mutex_lock(&j->lock);
+    }
+    return batch;
+}
+
 int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
 {
-    sfj__op op, *batch, *it;
+    sfj__op op, *batch, *it, *next, *heir = NULL;
 
     memset(&op, 0, sizeof op);
     op.apply = fn;
     op.arg = arg;
+    sem_init(&op.wake, 0, 0);
     pthread_mutex_lock(&j->lock);
     if (j->dead) {
         pthread_mutex_unlock(&j->lock);
+        sem_destroy(&op.wake);
         return SFJ_EDEAD;
     }
     if (j->queue_tail != NULL)
@@ -454,32 +510,46 @@ int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
     assert(assert_commit_state(j));
     if (j->gathering)
         pthread_cond_signal(&j->gather_cond);
-    while (!op.done) {
-        if (j->committing) {
-            pthread_cond_wait(&j->cond, &j->lock);
-            continue;
-        }
-        /* Lead: take everything queued so far into one transaction. */
-        j->committing = 1;
-        gather(j);
-        batch = j->queue_head;
-        j->last_batch = queue_len(j);
-        j->queue_head = j->queue_tail = NULL;
-        assert(assert_commit_state(j));
-        if (j->dead) {
-            set_all(batch, SFJ_EDEAD);
-        } else {
-            pthread_mutex_unlock(&j->lock);
-            run_batch(j, batch);
-            pthread_mutex_lock(&j->lock);
-        }
-        for (it = batch; it != NULL; it = it->next)
-            it->done = 1;
-        j->committing = 0;
-        assert(assert_commit_state(j));
-        pthread_cond_broadcast(&j->cond);
+    if (j->committing) {
+        /* Another thread leads: it posts this op when the batch holding
+         * it committed, or hands this thread the lead (op.lead) when the
+         * op heads the queue after its batch. Waiting on the op's own
+         * semaphore, not on `lock`, lets the callers of a batch return
+         * at once, in parallel, instead of taking `lock` one after the
+         * other. */
+        pthread_mutex_unlock(&j->lock);
+        wait_posted(&op);
+        if (op.done)
+            goto out;
+        pthread_mutex_lock(&j->lock);
+        assert(op.lead && j->committing);
     }
+    j->committing = 1;
+    batch = lead(j);
+    for (it = batch; it != NULL; it = it->next)
+        it->done = 1;
+    /* Ops queued during the commit: the first one's thread leads them
+     * (`committing` stays set, so that nobody else does). */
+    heir = j->queue_head;
+    if (heir != NULL)
+        heir->lead = 1;
+    else
+        j->committing = 0;
     assert(assert_commit_state(j));
+    /* sfj__journal_wait's waiters (new entries). */
+    pthread_cond_broadcast(&j->cond);
     pthread_mutex_unlock(&j->lock);
+    /* Posting is the leader's last touch of an op: its thread may return
+     * (and its stack go) as soon as it is posted, so `next` is read first.
+     * The heir first: it has a batch to lead. */
+    if (heir != NULL)
+        sem_post(&heir->wake);
+    for (it = batch; it != NULL; it = next) {
+        next = it->next;
+        if (it != &op)
+            sem_post(&it->wake);
+    }
+out:
+    sem_destroy(&op.wake);
     return op.rc;
 }
