@@ -508,7 +508,10 @@ int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
         j->queue_head = &op;
     j->queue_tail = &op;
     assert(assert_commit_state(j));
-    if (j->gathering)
+    /* A gathering leader waits for the queue to reach the size of the
+     * last batch: waking it for each arrival before that would only cost
+     * a context switch each, on the CPUs the arriving callers pack on. */
+    if (j->gathering && queue_len(j) >= j->last_batch)
         pthread_cond_signal(&j->gather_cond);
     if (j->committing) {
         /* Another thread leads: it posts this op when the batch holding
