@@ -321,21 +321,24 @@ static void set_all(sfj__op *ops, int rc)
         ops->rc = rc;
 }
 
-/* Commit a batch, growing the map or pruning acked entries on
- * MDB_MAP_FULL. At the cap, ops run one per transaction so that an ack (or
- * anything that fits) still succeeds while the appends that cannot fit get
- * SFJ_EFULL. */
-/* Grow the map before a batch once the pages in use pass three quarters
- * of it, rather than after a commit failed on MDB_MAP_FULL: a failed
- * attempt wastes the batch's work, and drops the txn index overlay, which
- * the retry then replays from the entries (up to a checkpoint interval of
- * them). The map is address space only (no MDB_WRITEMAP): growing it
- * early writes nothing to the file. */
+/* Headroom the map keeps above the pages in use before a batch: a
+ * quarter of it, and at least what a persist of the txn overlay's rows
+ * (SFJ__TXI_ROWS_MAX, about 150 KiB, into leaves of a young index) with a
+ * batch of entries can take. */
+#define GROW_AHEAD_MIN (1u << 20)
+
+/* Grow the map before a batch once the headroom above is gone, rather
+ * than after a commit failed on MDB_MAP_FULL: a failed attempt wastes the
+ * batch's work, and drops the txn index overlay, which the retry then
+ * replays from the entries (up to a checkpoint interval of them). The map
+ * is address space only (no MDB_WRITEMAP): growing it early writes
+ * nothing to the file. A batch that still does not fit takes the retry
+ * below. */
 static void grow_ahead(sfj_journal *j)
 {
     MDB_envinfo info;
     MDB_stat st;
-    uint64_t used, map;
+    uint64_t used, map, room;
 
     pthread_rwlock_rdlock(&j->maplock);
     mdb_env_info(j->env, &info);
@@ -343,9 +346,15 @@ static void grow_ahead(sfj_journal *j)
     map = j->map_size;
     pthread_rwlock_unlock(&j->maplock);
     used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
-    if (map < j->opts.max_bytes && used > map - map / 4)
+    room = map / 4 > GROW_AHEAD_MIN ? map / 4 : GROW_AHEAD_MIN;
+    if (map < j->opts.max_bytes && used + room > map)
         (void)sfj__grow_map(j, 0);
 }
+
+/* Commit a batch, growing the map or pruning acked entries on
+ * MDB_MAP_FULL. At the cap, ops run one per transaction so that an ack (or
+ * anything that fits) still succeeds while the appends that cannot fit get
+ * SFJ_EFULL. */
 
 static void run_batch(sfj_journal *j, sfj__op *ops)
 {
