@@ -2,17 +2,20 @@
  *
  * States of a handle: idle (committing == 0, queue may hold ops), leading
  * (one thread took the queue and is running its LMDB write transaction
- * with `lock` released), dead (a commit failed after LMDB may have written:
- * every later write fails with SFJ_EDEAD until the journal is reopened;
- * a commit that failed for lack of space before LMDB wrote its meta page
- * does not kill the handle).
+ * with `lock` released; or handing the lead on: committing stays 1 while
+ * the thread of the first op queued meanwhile is woken to lead), dead (a commit
+ * failed after LMDB may have written: every later write fails with SFJ_EDEAD
+ * until the journal is reopened; a commit that failed for lack of space before
+ * LMDB wrote its meta page does not kill the handle).
  *
  * Invariants: at most one leader per handle; an op is marked done only
  * after the transaction holding it committed (durable, default LMDB sync)
  * or failed; j->last_seq / j->head change only on a successful commit.
- * Transitions: sfj__commit enqueues and elects the leader; gather lets
- * a new leader wait briefly for the callers of the previous batch;
- * run_batch fills, grows the map on MDB_MAP_FULL and commits; mark_dead
+ * Transitions: sfj__commit enqueues and elects the leader (a caller that
+ * finds no leader leads; the others sleep on their op's semaphore until
+ * the leader posts it, done or handed the lead); gather lets a new leader
+ * wait briefly for the callers of the previous batch; run_batch grows the
+ * map ahead, fills, grows the map on MDB_MAP_FULL and commits; mark_dead
  * on a failed commit. assert_commit_state checks the queue's part of this
  * with `lock` held. */
 #include "common/check.h"
