@@ -1026,7 +1026,6 @@ static void test_map_grows_ahead(void **state)
     static uint8_t payload[PER][PAYLOAD];
     sfj_event evs[PER];
     uint64_t replayed = 0, bad_seq = 0;
-    size_t map0 = f->j->map_size;
     int b, i, bad_rc = 0;
 
     for (b = 0; b < BATCHES; b++) {
@@ -1047,8 +1046,9 @@ static void test_map_grows_ahead(void **state)
         sfj__txi_replay_info(f->j, &replayed, &bad_seq, &bad_rc);
         assert_int_equal(replayed, 0);
     }
-    /* The map did grow (more than once) under these batches. */
-    assert_true(f->j->map_size >= 4 * map0);
+    /* The map did grow, more than once, from the 1 MiB a new journal's
+     * map starts with. */
+    assert_true(f->j->map_size >= (4u << 20));
     assert_int_equal(state_of(f->j, "GROW-79-49"), SFJ_TXN_INTENT);
 }
 

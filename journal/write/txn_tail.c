@@ -94,7 +94,7 @@ int sfj__txn_index_step(sfj_journal *j, MDB_txn *txn, const sfj__txn_ev *ev,
     if (rc == SFJ_OK)
         rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
     if (rc == SFJ_OK)
-        rc = sfj__txm_get(j, txn, SFJ__TXM_TO, &to, &found);
+        rc = sfj__txn_pos_get(j, txn, 0, &to, &found);
     /* The notes since "to" count in (the scan stops at this entry). When
      * this entry directly follows "to" (indexed appends back to back)
      * there are none, and the scan would read this entry's header only:
