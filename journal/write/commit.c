@@ -358,7 +358,6 @@ static void grow_ahead(sfj_journal *j)
  * MDB_MAP_FULL. At the cap, ops run one per transaction so that an ack (or
  * anything that fits) still succeeds while the appends that cannot fit get
  * SFJ_EFULL. */
-
 static void run_batch(sfj_journal *j, sfj__op *ops)
 {
     sfj__op *op, *next;
