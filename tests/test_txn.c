@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 #include <lmdb.h>
 
 #include "journal/store/journal_impl.h"
@@ -1012,6 +1013,45 @@ static void test_index_rebuild_and_secrecy(void **state)
     assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
 }
 
+/* A journal growing its map never has a batch fail on MDB_MAP_FULL and
+ * replay the txn overlay from the entries: the map grows before a batch
+ * (commit.c, grow_ahead). Before, the batch that met the full map failed,
+ * dropped the overlay, and its retry replayed every entry since the last
+ * persist. */
+static void test_map_grows_ahead(void **state)
+{
+    fixture *f = *state;
+    enum { BATCHES = 80, PER = 50, PAYLOAD = 300 };
+    static char ids[PER][32];
+    static uint8_t payload[PER][PAYLOAD];
+    sfj_event evs[PER];
+    uint64_t replayed = 0, bad_seq = 0;
+    int b, i, bad_rc = 0;
+
+    for (b = 0; b < BATCHES; b++) {
+        for (i = 0; i < PER; i++) {
+            evs[i] = (sfj_event)SFJ_EVENT_INIT;
+            snprintf(ids[i], sizeof ids[i], "GROW-%d-%d", b, i);
+            /* Incompressible, so that the entries fill the map. */
+            randombytes_buf(payload[i], sizeof payload[i]);
+            evs[i].kind = SFJ_EV_TXN_INTENT;
+            evs[i].txn_id = ids[i];
+            evs[i].amount = 100 + i;
+            evs[i].currency = "EUR";
+            evs[i].wall_ms = T0 + b;
+            evs[i].payload = payload[i];
+            evs[i].payload_len = sizeof payload[i];
+        }
+        assert_int_equal(sfj__journal_append_batch(f->j, evs, PER), SFJ_OK);
+        sfj__txi_replay_info(f->j, &replayed, &bad_seq, &bad_rc);
+        assert_int_equal(replayed, 0);
+    }
+    /* The map did grow, more than once, from the 1 MiB a new journal's
+     * map starts with. */
+    assert_true(f->j->map_size >= (4u << 20));
+    assert_int_equal(state_of(f->j, "GROW-79-49"), SFJ_TXN_INTENT);
+}
+
 static void test_txn_id_new(void **state)
 {
     char a[SFJ_TXN_ID_NEW_LEN + 1], b[SFJ_TXN_ID_NEW_LEN + 1], small[8];
@@ -1066,6 +1106,8 @@ int main(void)
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_txn_id_new, sfj_test_setup_open,
                                         sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_map_grows_ahead,
+                                        sfj_test_setup_open, sfj_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

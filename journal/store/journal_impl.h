@@ -4,6 +4,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 
 #include "sfj/journal.h"
@@ -122,7 +123,9 @@ typedef struct sfj__op {
     void *arg;
     int rc;
     int done;
+    int lead;       /* handed the lead by the previous leader */
     int mdb_failed; /* set by apply through sfj__wctx_fail */
+    sem_t wake;     /* posted when done, or when handed the lead */
     struct sfj__op *next;
 } sfj__op;
 

@@ -2,22 +2,26 @@
  *
  * States of a handle: idle (committing == 0, queue may hold ops), leading
  * (one thread took the queue and is running its LMDB write transaction
- * with `lock` released), dead (a commit failed after LMDB may have written:
- * every later write fails with SFJ_EDEAD until the journal is reopened;
- * a commit that failed for lack of space before LMDB wrote its meta page
- * does not kill the handle).
+ * with `lock` released; or handing the lead on: committing stays 1 while
+ * the thread of the first op queued meanwhile is woken to lead), dead (a commit
+ * failed after LMDB may have written: every later write fails with SFJ_EDEAD
+ * until the journal is reopened; a commit that failed for lack of space before
+ * LMDB wrote its meta page does not kill the handle).
  *
  * Invariants: at most one leader per handle; an op is marked done only
  * after the transaction holding it committed (durable, default LMDB sync)
  * or failed; j->last_seq / j->head change only on a successful commit.
- * Transitions: sfj__commit enqueues and elects the leader; gather lets
- * a new leader wait briefly for the callers of the previous batch;
- * run_batch fills, grows the map on MDB_MAP_FULL and commits; mark_dead
+ * Transitions: sfj__commit enqueues and elects the leader (a caller that
+ * finds no leader leads; the others sleep on their op's semaphore until
+ * the leader posts it, done or handed the lead); gather lets a new leader
+ * wait briefly for the callers of the previous batch; run_batch grows the
+ * map ahead, fills, grows the map on MDB_MAP_FULL and commits; mark_dead
  * on a failed commit. assert_commit_state checks the queue's part of this
  * with `lock` held. */
 #include "common/check.h"
 
 #include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -320,6 +324,36 @@ static void set_all(sfj__op *ops, int rc)
         ops->rc = rc;
 }
 
+/* Headroom the map keeps above the pages in use before a batch: a
+ * quarter of it, and at least what a persist of the txn overlay's rows
+ * (SFJ__TXI_ROWS_MAX, about 150 KiB, into leaves of a young index) with a
+ * batch of entries can take. */
+#define GROW_AHEAD_MIN (1u << 20)
+
+/* Grow the map before a batch once the headroom above is gone, rather
+ * than after a commit failed on MDB_MAP_FULL: a failed attempt wastes the
+ * batch's work, and drops the txn index overlay, which the retry then
+ * replays from the entries (up to a checkpoint interval of them). The map
+ * is address space only (no MDB_WRITEMAP): growing it early writes
+ * nothing to the file. A batch that still does not fit takes the retry
+ * below. */
+static void grow_ahead(sfj_journal *j)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    uint64_t used, map, room;
+
+    pthread_rwlock_rdlock(&j->maplock);
+    mdb_env_info(j->env, &info);
+    mdb_env_stat(j->env, &st);
+    map = j->map_size;
+    pthread_rwlock_unlock(&j->maplock);
+    used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    room = map / 4 > GROW_AHEAD_MIN ? map / 4 : GROW_AHEAD_MIN;
+    if (map < j->opts.max_bytes && used + room > map)
+        (void)sfj__grow_map(j, 0);
+}
+
 /* Commit a batch, growing the map or pruning acked entries on
  * MDB_MAP_FULL. At the cap, ops run one per transaction so that an ack (or
  * anything that fits) still succeeds while the appends that cannot fit get
@@ -329,6 +363,7 @@ static void run_batch(sfj_journal *j, sfj__op *ops)
     sfj__op *op, *next;
     int rc, commit_failed;
 
+    grow_ahead(j);
     for (;;) {
         rc = try_batch(j, ops, &commit_failed);
         if (rc != SFJ_EFULL || commit_failed)
@@ -434,16 +469,48 @@ static void gather(sfj_journal *j)
     j->gathering = 0;
 }
 
+/* Sleep until the leader posts `op` (its batch committed, or the lead
+ * handed to it). */
+static void wait_posted(sfj__op *op)
+{
+    while (sem_wait(&op->wake) != 0 && errno == EINTR)
+        ;
+}
+
+/* Lead one batch: everything queued, the leader's own op among it. Called
+ * and returns with `lock` held and `committing` set; returns the batch,
+ * each op's rc set. */
+static sfj__op *lead(sfj_journal *j)
+{
+    sfj__op *batch;
+
+    gather(j);
+    batch = j->queue_head;
+    j->last_batch = queue_len(j);
+    j->queue_head = j->queue_tail = NULL;
+    assert(assert_commit_state(j));
+    if (j->dead) {
+        set_all(batch, SFJ_EDEAD);
+    } else {
+        pthread_mutex_unlock(&j->lock);
+        run_batch(j, batch);
+        pthread_mutex_lock(&j->lock);
+    }
+    return batch;
+}
+
 int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
 {
-    sfj__op op, *batch, *it;
+    sfj__op op, *batch, *it, *next, *heir = NULL;
 
     memset(&op, 0, sizeof op);
     op.apply = fn;
     op.arg = arg;
+    sem_init(&op.wake, 0, 0);
     pthread_mutex_lock(&j->lock);
     if (j->dead) {
         pthread_mutex_unlock(&j->lock);
+        sem_destroy(&op.wake);
         return SFJ_EDEAD;
     }
     if (j->queue_tail != NULL)
@@ -452,34 +519,51 @@ int sfj__commit(sfj_journal *j, sfj__apply_fn fn, void *arg)
         j->queue_head = &op;
     j->queue_tail = &op;
     assert(assert_commit_state(j));
-    if (j->gathering)
+    /* A gathering leader waits for the queue to reach the size of the
+     * last batch: waking it for each arrival before that would only cost
+     * a context switch each, on the CPUs the arriving callers pack on. */
+    if (j->gathering && queue_len(j) >= j->last_batch)
         pthread_cond_signal(&j->gather_cond);
-    while (!op.done) {
-        if (j->committing) {
-            pthread_cond_wait(&j->cond, &j->lock);
-            continue;
-        }
-        /* Lead: take everything queued so far into one transaction. */
-        j->committing = 1;
-        gather(j);
-        batch = j->queue_head;
-        j->last_batch = queue_len(j);
-        j->queue_head = j->queue_tail = NULL;
-        assert(assert_commit_state(j));
-        if (j->dead) {
-            set_all(batch, SFJ_EDEAD);
-        } else {
-            pthread_mutex_unlock(&j->lock);
-            run_batch(j, batch);
-            pthread_mutex_lock(&j->lock);
-        }
-        for (it = batch; it != NULL; it = it->next)
-            it->done = 1;
-        j->committing = 0;
-        assert(assert_commit_state(j));
-        pthread_cond_broadcast(&j->cond);
+    if (j->committing) {
+        /* Another thread leads: it posts this op when the batch holding
+         * it committed, or hands this thread the lead (op.lead) when the
+         * op heads the queue after its batch. Waiting on the op's own
+         * semaphore, not on `lock`, lets the callers of a batch return
+         * at once, in parallel, instead of taking `lock` one after the
+         * other. */
+        pthread_mutex_unlock(&j->lock);
+        wait_posted(&op);
+        if (op.done)
+            goto out;
+        pthread_mutex_lock(&j->lock);
+        assert(op.lead && j->committing);
     }
+    j->committing = 1;
+    batch = lead(j);
+    for (it = batch; it != NULL; it = it->next)
+        it->done = 1;
+    /* Ops queued during the commit: the first one's thread leads them
+     * (`committing` stays set, so that nobody else does). */
+    heir = j->queue_head;
+    if (heir != NULL)
+        heir->lead = 1;
+    else
+        j->committing = 0;
     assert(assert_commit_state(j));
+    /* sfj__journal_wait's waiters (new entries). */
+    pthread_cond_broadcast(&j->cond);
     pthread_mutex_unlock(&j->lock);
+    /* Posting is the leader's last touch of an op: its thread may return
+     * (and its stack go) as soon as it is posted, so `next` is read first.
+     * The heir first: it has a batch to lead. */
+    if (heir != NULL)
+        sem_post(&heir->wake);
+    for (it = batch; it != NULL; it = next) {
+        next = it->next;
+        if (it != &op)
+            sem_post(&it->wake);
+    }
+out:
+    sem_destroy(&op.wake);
     return op.rc;
 }

@@ -87,14 +87,21 @@ int sfj__txn_settle_to(sfj_journal *j, MDB_txn *txn)
 int sfj__txn_index_step(sfj_journal *j, MDB_txn *txn, const sfj__txn_ev *ev,
                         uint64_t seq)
 {
-    uint64_t hi = 0;
+    uint64_t hi = 0, to = 0;
     int64_t tail_hi = 0;
-    int rc = sfj__txn_index_event(j, txn, ev, seq);
+    int found = 0, rc = sfj__txn_index_event(j, txn, ev, seq);
 
     if (rc == SFJ_OK)
         rc = sfj__txm_get(j, txn, SFJ__TXM_WALL_HI, &hi, NULL);
-    /* The notes since "to" count in (the scan stops at this entry). */
     if (rc == SFJ_OK)
+        rc = sfj__txn_pos_get(j, txn, 0, &to, &found);
+    /* The notes since "to" count in (the scan stops at this entry). When
+     * this entry directly follows "to" (indexed appends back to back)
+     * there are none, and the scan would read this entry's header only:
+     * wallhi as stored. */
+    if (rc == SFJ_OK && found && to + 1 == seq)
+        tail_hi = (int64_t)hi;
+    else if (rc == SFJ_OK)
         rc = sfj__txn_wall_hi(j, txn, &tail_hi);
     if (tail_hi < ev->wall_ms)
         tail_hi = ev->wall_ms;
