@@ -42,7 +42,9 @@ int fleet_pg_limit(const char *url, int prepared, size_t row_bytes,
                    size_t batch, double secs, double *eps);
 
 /* CPU seconds (user + system) of process `pid` and, when `children`,
- * every process whose parent it is; -1 when unreadable. */
+ * of every process whose parent it is, the running ones and those that
+ * ended and were waited for (so that a database backend that exits
+ * between two readings keeps its CPU in the sum); -1 when unreadable. */
 double fleet_cpu_secs(pid_t pid, int children);
 
 #endif

@@ -11,11 +11,13 @@
 #include "bench.h"
 #include "fleet.h"
 
-/* utime + stime of `who` in seconds, and its parent; -1 when gone. */
-static double stat_secs(pid_t who, int *ppid)
+/* utime + stime of `who` in seconds, and its parent; with `reaped` also
+ * the CPU of its children that ended and were waited for (cutime +
+ * cstime); -1 when gone. */
+static double stat_secs(pid_t who, int *ppid, int reaped)
 {
     char path[64], buf[1024], *p;
-    unsigned long long ut, st;
+    unsigned long long ut, st, cut, cst;
     FILE *f;
 
     snprintf(path, sizeof path, "/proc/%d/stat", (int)who);
@@ -24,13 +26,17 @@ static double stat_secs(pid_t who, int *ppid)
         return -1;
     p = fgets(buf, sizeof buf, f);
     fclose(f);
-    /* After the command name in parentheses: state, ppid, ..., utime and
-     * stime (fields 14 and 15). */
+    /* After the command name in parentheses: state, ppid, ..., utime,
+     * stime, cutime and cstime (fields 14 to 17). */
     if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
-        sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-               ppid, &ut, &st) != 3)
+        sscanf(p + 2,
+               "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu "
+               "%llu",
+               ppid, &ut, &st, &cut, &cst) != 5)
         return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    if (!reaped)
+        cut = cst = 0;
+    return (double)(ut + st + cut + cst) / (double)sysconf(_SC_CLK_TCK);
 }
 
 double fleet_cpu_secs(pid_t pid, int children)
@@ -41,13 +47,13 @@ double fleet_cpu_secs(pid_t pid, int children)
     int ppid;
     pid_t who;
 
-    if (pid <= 0 || (total = stat_secs(pid, &ppid)) < 0)
+    if (pid <= 0 || (total = stat_secs(pid, &ppid, children)) < 0)
         return -1;
     if (!children || (dir = opendir("/proc")) == NULL)
         return total;
     while ((d = readdir(dir)) != NULL) {
         who = (pid_t)atoi(d->d_name);
-        if (who > 0 && who != pid && (s = stat_secs(who, &ppid)) >= 0 &&
+        if (who > 0 && who != pid && (s = stat_secs(who, &ppid, 1)) >= 0 &&
             ppid == pid)
             total += s;
     }
