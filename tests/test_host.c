@@ -213,16 +213,19 @@ static void test_host_down_at_start(void **state)
     finish(f, fw, 300);
 }
 
+/* Appends on a thread of their own: its result is asserted on the test's
+ * thread after the join (see sfj_test_append_rc). */
 typedef struct appender {
     sfj_journal *j;
     int n;
+    int rc;
 } appender;
 
 static void *append_thread(void *arg)
 {
     appender *a = arg;
 
-    sfj_test_append(a->j, a->n);
+    a->rc = sfj_test_append_rc(a->j, a->n);
     return NULL;
 }
 
@@ -242,7 +245,7 @@ static void test_host_killed_restarted(void **state)
     fw = start_fwd(f, &o);
     a.j = f->j;
     a.n = 3000;
-    pthread_create(&th, NULL, append_thread, &a);
+    assert_int_equal(pthread_create(&th, NULL, append_thread, &a), 0);
     for (i = 0; i < 3; i++) {
         /* Wait for some progress, then kill the host mid-stream. */
         uint64_t wm0 = watermark(f->j);
@@ -254,6 +257,7 @@ static void test_host_killed_restarted(void **state)
         sfj_test_host_start(&f->host);
     }
     pthread_join(th, NULL);
+    assert_int_equal(a.rc, 0);
     check_counters(fw, 3000);
     finish(f, fw, 3000);
     assert_true(counted(f, &f->st.offline) >= 3);
@@ -280,6 +284,8 @@ static int is_ack_frame(const sfj__frame *fr)
 #define FAULT_CORRUPT 2 /* flip one bit in an ENTRY frame */
 #define FAULT_ACKS    3 /* duplicate and reorder ACK frames */
 
+/* Written by the forwarder's thread; `fired` and `acks_in` are also read
+ * by the test's thread while the forwarder runs (atomically). */
 typedef struct fault_cfg {
     int mode;
     const char *addr;
@@ -289,6 +295,16 @@ typedef struct fault_cfg {
     int connects;
     int acks_in, acks_out;
 } fault_cfg;
+
+static int load_int(const int *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void store_int(int *p, int v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
 
 typedef struct fault_tp {
     sfj_transport base;
@@ -347,6 +363,11 @@ static void release_held(fault_tp *ft)
     }
 }
 
+/* FAULT_ACKS, once per run: the first ACK of a link is held back until
+ * the next one comes, then the newer goes up twice and the older after it.
+ * A held ACK waits for that next ACK however quiet the link is (the test
+ * makes sure one comes); only a frame of another type, which must keep
+ * its place, lets it go first. */
 static int ft_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
                    size_t *got)
 {
@@ -361,9 +382,7 @@ static int ft_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
     if (ft->out_pos == ft->out_len) {
         ft->out_pos = ft->out_len = 0;
         rc = sfj_transport_recv(ft->inner, in, sizeof in, timeout_ms, &n);
-        if (rc == SFJ_ETIMEDOUT)
-            release_held(ft); /* a quiet link gets its last ack */
-        else if (rc != 0)
+        if (rc != 0)
             return rc;
         while (pos < n) {
             rc = sfj__frame_dec_feed(&ft->dec, in + pos, n - pos, &used, &fr);
@@ -372,12 +391,16 @@ static int ft_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
                 continue;
             fl = sfj__frame_encode(frame, sizeof frame, fr.type, fr.flags,
                                    fr.body, fr.len);
-            if (!is_ack_frame(&fr)) {
+            if (!is_ack_frame(&fr) || ft->cfg->fired) {
                 release_held(ft);
                 emit(ft, frame, fl);
+                if (is_ack_frame(&fr)) {
+                    store_int(&ft->cfg->acks_in, ft->cfg->acks_in + 1);
+                    ft->cfg->acks_out++;
+                }
                 continue;
             }
-            ft->cfg->acks_in++;
+            store_int(&ft->cfg->acks_in, ft->cfg->acks_in + 1);
             if (ft->held_len == 0) {
                 memcpy(ft->held, frame, fl); /* hold it back ... */
                 ft->held_len = fl;
@@ -387,6 +410,7 @@ static int ft_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
             emit(ft, frame, fl); /* twice, */
             ft->cfg->acks_out += 2;
             release_held(ft); /* then the older one, now stale */
+            store_int(&ft->cfg->fired, 1);
         }
         if (ft->out_len == 0)
             return SFJ_ETIMEDOUT;
@@ -437,11 +461,32 @@ static int fault_connect(sfj_transport **out, void *payload)
     return 0;
 }
 
+/* FAULT_ACKS needs two ACKs on one link while the first is held: small
+ * batches, each appended once the one before it was acknowledged, until
+ * the fault fired (bounded), then the rest. The window holds all 1,000
+ * entries, so held ACKs never stop the sending. */
+static int append_until_fired(fx *f, fault_cfg *c, int total)
+{
+    int n = 0, acks;
+    int64_t until = sfj__mono_ms() + 30000;
+
+    while (!load_int(&c->fired) && n + 10 <= total && sfj__mono_ms() < until) {
+        acks = load_int(&c->acks_in);
+        sfj_test_append(f->j, 10);
+        n += 10;
+        while (load_int(&c->acks_in) == acks && !load_int(&c->fired) &&
+               sfj__mono_ms() < until)
+            usleep(1000);
+    }
+    return n;
+}
+
 static void run_fault(fx *f, fault_cfg *c, const char *tid)
 {
     sfj_forwarder_opts o;
     sfj_forwarder *fw;
     char addr[64];
+    int n = 0;
 
     open_terminal(f, tid);
     sfj_test_host_start(&f->host);
@@ -449,9 +494,15 @@ static void run_fault(fx *f, fault_cfg *c, const char *tid)
     o.sink = SFJ_SINK_TRANSPORT;
     o.connect = fault_connect;
     o.connect_payload = c;
+    if (c->mode == FAULT_ACKS) {
+        o.window = 1024;
+        o.ack_timeout_ms = 30000; /* a held ACK is not a silent upstream */
+    }
     c->addr = addr;
     fw = start_fwd(f, &o);
-    sfj_test_append(f->j, 1000);
+    if (c->mode == FAULT_ACKS)
+        n = append_until_fired(f, c, 1000);
+    sfj_test_append(f->j, 1000 - n);
     finish(f, fw, 1000);
 }
 
@@ -485,6 +536,7 @@ static void test_dup_reordered_acks(void **state)
     fault_cfg c = {FAULT_ACKS, NULL, 0, 0, 0, 0, 0, 0};
 
     run_fault(f, &c, "T-ACKS");
+    assert_int_equal(c.fired, 1);
     assert_true(c.acks_in >= 2);
     assert_true(c.acks_out > c.acks_in); /* duplicates went through */
     /* Version 2: a duplicated or reordered sealed ACK reuses a counter.
@@ -513,8 +565,11 @@ static void child_terminal(fx *f, int port)
     o.backoff_max_ms = 200;
     if (sfj_forwarder_new(j, &o, &fw) != 0 || sfj_forwarder_start(fw) != 0)
         _exit(3);
+    /* A forked copy of the test: a cmocka assertion here would jump back
+     * into the copied test runner, so failures leave by _exit. */
     for (;;) /* until killed */
-        sfj_test_append(j, 100);
+        if (sfj_test_append_rc(j, 100) != 0)
+            _exit(4);
 }
 
 /* ---- the host's own commit fails ---- */
@@ -657,10 +712,11 @@ static void test_many_terminals(void **state)
         assert_int_equal(sfj_forwarder_start(fw[i]), 0);
         a[i].j = j[i];
         a[i].n = 500;
-        pthread_create(&th[i], NULL, append_thread, &a[i]);
+        assert_int_equal(pthread_create(&th[i], NULL, append_thread, &a[i]), 0);
     }
     for (i = 0; i < NTERM; i++) {
         pthread_join(th[i], NULL);
+        assert_int_equal(a[i].rc, 0);
         assert_int_equal(sfj_forwarder_flush(fw[i], 60000), 0);
         sfj_forwarder_free(fw[i]);
     }

@@ -713,14 +713,15 @@ static void test_many_links(void **state)
 typedef struct feeder {
     sfj_journal *j;
     volatile int stop;
+    int rc; /* asserted after the join: see sfj_test_append_rc */
 } feeder;
 
 static void *feed_main(void *arg)
 {
     feeder *fd = arg;
 
-    while (!fd->stop)
-        sfj_test_append(fd->j, 20);
+    while (!fd->stop && fd->rc == 0)
+        fd->rc = sfj_test_append_rc(fd->j, 20);
     return NULL;
 }
 
@@ -753,7 +754,8 @@ static void test_kill9_loops(void **state)
     fw = start_fwd(f, f->j[0], f->host.port);
     fd.j = f->j[0];
     fd.stop = 0;
-    pthread_create(&th, NULL, feed_main, &fd);
+    fd.rc = 0;
+    assert_int_equal(pthread_create(&th, NULL, feed_main, &fd), 0);
     for (round = 0; round < 2 * rounds; round++) {
         usleep(150000 + (useconds_t)randombytes_uniform(250000));
         /* Every entry the terminal holds as acknowledged must be in the
@@ -770,6 +772,7 @@ static void test_kill9_loops(void **state)
     }
     fd.stop = 1;
     pthread_join(th, NULL);
+    assert_int_equal(fd.rc, 0);
     finish(f, fw, 0);
     sfj_test_host_stop(&f->host, SIGTERM);
     assert_true(table_equal(f->j[0]) > 0);
@@ -800,7 +803,8 @@ static void test_failover(void **state)
     fw = start_fwd(f, f->j[0], f->host.port);
     fd.j = f->j[0];
     fd.stop = 0;
-    pthread_create(&th, NULL, feed_main, &fd);
+    fd.rc = 0;
+    assert_int_equal(pthread_create(&th, NULL, feed_main, &fd), 0);
     for (round = 0; round < rounds; round++) {
         prim = &pg[round % 2];
         sb = &pg[(round + 1) % 2];
@@ -823,6 +827,7 @@ static void test_failover(void **state)
     }
     fd.stop = 1;
     pthread_join(th, NULL);
+    assert_int_equal(fd.rc, 0);
     finish(f, fw, 0);
     sfj_test_host_stop(&f->host, SIGTERM);
     /* 0 lost, 0 duplicated on the last promoted server. */

@@ -563,13 +563,14 @@ static int teardown(void **state)
 typedef struct appender {
     sfj_journal *j;
     int n;
+    int rc; /* asserted after the join: see sfj_test_append_rc */
 } appender;
 
 static void *append_main(void *arg)
 {
     appender *a = arg;
 
-    sfj_test_append(a->j, a->n);
+    a->rc = sfj_test_append_rc(a->j, a->n);
     return NULL;
 }
 
@@ -607,6 +608,7 @@ static void run_mode(fx *f, relay *r, int mode, const char *name)
     a.n = total - total / 2;
     assert_int_equal(pthread_create(&th, NULL, append_main, &a), 0);
     pthread_join(th, NULL);
+    assert_int_equal(a.rc, 0);
     assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
     sfj_forwarder_free(fw);
     relay_stop(r);

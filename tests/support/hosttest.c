@@ -163,55 +163,75 @@ void sfj_test_host_stop(sfj_test_host *h, int sig)
     h->pid = 0;
 }
 
-static void append_serial(sfj_journal *j, int n)
+/* No cmocka calls below: these run on appender threads too. */
+static int append_serial(sfj_journal *j, int n)
 {
     sfj_event ev = SFJ_EVENT_INIT;
     char payload[96];
     uint64_t seq;
-    int i;
+    int i, rc;
 
     ev.kind = SFJ_EV_NOTE;
     for (i = 0; i < n; i++) {
         snprintf(payload, sizeof payload, "note %d: settlement reminder", i);
         ev.payload = payload;
         ev.payload_len = strlen(payload);
-        assert_int_equal(sfj_append(j, &ev, &seq), 0);
+        rc = sfj_append(j, &ev, &seq);
+        if (rc != SFJ_OK) {
+            fprintf(stderr, "sfj_append %d of %d: %s (%d): %s\n", i + 1, n,
+                    sfj_strerror(rc), rc, sfj_journal_errmsg(j));
+            return rc;
+        }
     }
+    return SFJ_OK;
 }
 
 typedef struct append_job {
     sfj_journal *j;
     int n;
+    int rc;
 } append_job;
 
 static void *append_main(void *arg)
 {
     append_job *a = arg;
 
-    append_serial(a->j, a->n);
+    a->rc = append_serial(a->j, a->n);
     return NULL;
 }
 
 /* Large counts go through 8 threads: group commit makes them much
  * cheaper than one fsync pair per entry. */
-void sfj_test_append(sfj_journal *j, int n)
+int sfj_test_append_rc(sfj_journal *j, int n)
 {
     pthread_t th[8];
     append_job jobs[8];
-    int i;
+    int i, started = 0, rc = SFJ_OK;
 
-    if (n < 1000) {
-        append_serial(j, n);
-        return;
-    }
+    if (n < 1000)
+        return append_serial(j, n);
     for (i = 0; i < 8; i++) {
         jobs[i].j = j;
         jobs[i].n = n / 8 + (i < n % 8);
-        assert_int_equal(pthread_create(&th[i], NULL, append_main, &jobs[i]),
-                         0);
+        jobs[i].rc = SFJ_OK;
+        if (pthread_create(&th[i], NULL, append_main, &jobs[i]) != 0) {
+            fprintf(stderr, "sfj_test_append: pthread_create failed\n");
+            rc = SFJ_ENOMEM;
+            break;
+        }
+        started++;
     }
-    for (i = 0; i < 8; i++)
+    for (i = 0; i < started; i++) {
         pthread_join(th[i], NULL);
+        if (rc == SFJ_OK)
+            rc = jobs[i].rc;
+    }
+    return rc;
+}
+
+void sfj_test_append(sfj_journal *j, int n)
+{
+    assert_int_equal(sfj_test_append_rc(j, n), 0);
 }
 
 uint64_t sfj_test_mirror_head(const char *host_dir, sfj_journal *term)

@@ -41,8 +41,17 @@ void sfj_test_host_done(sfj_test_host *h);
 /* Stop with `sig`; for SIGTERM the exit status must be 0. */
 void sfj_test_host_stop(sfj_test_host *h, int sig);
 
-/* Append `n` NOTE entries (from 8 threads when n >= 1000). */
+/* Append `n` NOTE entries (from 8 threads when n >= 1000); the first
+ * error fails the test. Call it from the test's own thread only: cmocka
+ * keeps its failure state per thread, so an assertion that fails on any
+ * other thread ends the whole binary with exit status 255 and its message
+ * unprinted. */
 void sfj_test_append(sfj_journal *j, int n);
+
+/* The same without any cmocka call, for appender threads and forked
+ * children: 0, or the first error (told on stderr), which the test's own
+ * thread then asserts on. */
+int sfj_test_append_rc(sfj_journal *j, int n);
 
 /* The newest seq of `term`'s mirror under `host_dir` (0: no mirror yet),
  * read-only. */
