@@ -230,12 +230,13 @@ static int limit_prepared(PGconn *c, size_t batch, const char **vals,
     size_t k;
     PGresult *r;
 
-    sfj__pg_array_start(&arr[0], SFJ__PG_OID_BYTEA);
-    sfj__pg_array_start(&arr[1], SFJ__PG_OID_INT8);
-    sfj__pg_array_start(&arr[2], SFJ__PG_OID_BYTEA);
+    if (sfj__pg_array_start(&arr[0], SFJ__PG_OID_BYTEA) != 0 ||
+        sfj__pg_array_start(&arr[1], SFJ__PG_OID_INT8) != 0 ||
+        sfj__pg_array_start(&arr[2], SFJ__PG_OID_BYTEA) != 0)
+        goto nomem;
     for (k = 0; k < 3 * batch; k++)
         if (sfj__pg_array_add(&arr[k % 3], vals[k], (size_t)lens[k]) != 0)
-            return -1;
+            goto nomem;
     for (i = 0; i < 3; i++) {
         pv[i] = (const char *)arr[i].b;
         pl[i] = (int)arr[i].len;
@@ -246,6 +247,9 @@ static int limit_prepared(PGconn *c, size_t batch, const char **vals,
         bench_fail("prepared INSERT", PQerrorMessage(c));
     PQclear(r);
     return ok ? 0 : -1;
+nomem:
+    bench_fail("prepared INSERT", "out of memory for its array parameters");
+    return -1;
 }
 
 int fleet_pg_limit(const char *url, int prepared, size_t row_bytes,
