@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 
 #include "common/bytes.h"
 #include "crypto/keys.h"
+#include "journal/format/compress.h"
+#include "journal/format/event_codec.h"
 #include "journal/store/journal_impl.h"
 #include "journal/store/lmdb_check.h"
 #include "journal/store/lmdb_walk.h"
@@ -455,6 +458,8 @@ static int init_state(sfj_journal *j, int created)
         rc = sfj__keyhist_load(j, txn);
     if (rc == SFJ_OK)
         rc = bind_keys(j, txn);
+    if (rc == SFJ_OK)
+        rc = sfj__dict_load(j, txn);
     if (rc != SFJ_OK)
         goto done;
     rc = sfj__meta_get_u64(j, txn, SFJ__META_BOOT, &boot);
@@ -509,6 +514,8 @@ done:
 
 static int check_opts(const sfj_journal_opts *opts)
 {
+    sfj_event note = SFJ_EVENT_INIT;
+
     if (opts == NULL)
         return SFJ_OK;
     if (!SFJ__VERSION_OK(opts->version, SFJ_JOURNAL_OPTS_VERSION))
@@ -526,6 +533,18 @@ static int check_opts(const sfj_journal_opts *opts)
         return SFJ_EINVAL;
     if (opts->high_water_pct > 100)
         return SFJ_EINVAL;
+    if (opts->version >= 2 &&
+        ((opts->dictionary == NULL) != (opts->dictionary_len == 0) ||
+         opts->dictionary_len > SFJ_DICTIONARY_MAX))
+        return SFJ_EINVAL;
+    /* Before anything is created: a dictionary must pass what a note's
+     * payload would (SFJ_EPAN for a card number in clear). */
+    if (opts->version >= 2 && opts->dictionary != NULL) {
+        note.kind = SFJ_EV_NOTE;
+        note.payload = opts->dictionary;
+        note.payload_len = opts->dictionary_len;
+        return sfj__event_validate(&note);
+    }
     return SFJ_OK;
 }
 
@@ -535,8 +554,11 @@ static sfj_journal *alloc_handle(const char *dir, const sfj_journal_opts *o)
 
     if (j == NULL)
         return NULL;
+    /* A caller of an older version has a shorter struct. */
     if (o != NULL)
-        j->opts = *o;
+        memcpy(&j->opts, o,
+               o->version == 1 ? offsetof(sfj_journal_opts, dictionary)
+                               : sizeof j->opts);
     j->opts.version = SFJ_JOURNAL_OPTS_VERSION;
     if (j->opts.max_bytes == 0)
         j->opts.max_bytes = DEFAULT_MAX_BYTES;
@@ -653,6 +675,13 @@ static int open_common(sfj_journal **out, const char *dir, const sfj_keys *keys,
     rc = sfj__txn_open(j);
     if (rc == SFJ_OK)
         rc = sfj__pending_open(j);
+    /* A journal's dictionary is its first entry, or it has none. */
+    if (rc == SFJ_OK && j->opts.dictionary != NULL && !j->rdonly &&
+        !j->mirror && !j->acks_only && j->last_seq == 0 && j->dict == NULL)
+        rc = sfj__dict_create(j, j->opts.dictionary, j->opts.dictionary_len);
+    /* The caller's bytes need not outlive the call. */
+    j->opts.dictionary = NULL;
+    j->opts.dictionary_len = 0;
 done:
     if (rc != SFJ_OK) {
         /* Keep the detail for the caller's log, then release. */
@@ -707,6 +736,7 @@ int sfj_journal_close(sfj_journal *j)
     sfj__txi_detach(j);
     sfj_keys_free(j->keys);
     free(j->keyhist);
+    sfj__dict_free(j->dict);
     if (j->epoch_key != NULL)
         sodium_free(j->epoch_key);
     pthread_rwlock_destroy(&j->maplock);

@@ -48,7 +48,8 @@ static const bad_case cases[] = {
     {"txn kind without txn id", SFJ_EV_TXN_INTENT, 1, 0, NULL, {0}, NULL, 0},
     {"kind 0", 0, 1, 0, NULL, {0}, NULL, 1},
     {"kind 9 (key rotation) sealed", 9, 1, 0, NULL, {0}, NULL, 1},
-    {"kind 10", 10, 1, 0, NULL, {0}, NULL, 1},
+    {"kind 10 (dictionary) with a txn id", 10, 1, 0, "T1", {0}, NULL, 0},
+    {"kind 11", 11, 1, 0, NULL, {0}, NULL, 1},
     {"kind 0x0fff", 0x0fff, 1, 0, NULL, {0}, NULL, 1},
     {"epoch 0", SFJ_EV_NOTE, 0, 0, NULL, {0}, NULL, 1},
     {"unknown flag", SFJ_EV_NOTE, 1, 0x80, NULL, {0}, NULL, 1},
@@ -161,7 +162,7 @@ static void feed(fixture *f, const bad_case *c)
     h.wall_ms = 1700000000000ll;
     pt_len = plaintext(c, pt);
     sfj__epoch_key(f->keys, c->epoch, ekey);
-    sfj__rec_seal(jid, ekey, &h, pt, pt_len, rec);
+    sfj__rec_seal(jid, ekey, &h, NULL, pt, pt_len, rec);
     len = SFJ_REC_HDR_BYTES + pt_len + SFJ_REC_TAG_BYTES;
     raw_put_entry(f, last + 1, rec, len);
 

@@ -56,6 +56,10 @@ typedef enum sfj_kind {
     SFJ_EV_NOTE = 8,         /**< operator note */
     SFJ_EV_KEY_ROTATION = 9, /**< written by sfj only: the old signing key
                                   names the next epoch's public key */
+    SFJ_EV_DICTIONARY = 10,  /**< written by sfj only, as seq 1 of a journal
+                                  created with a dictionary
+                                  (sfj_journal_opts.dictionary); its payload
+                                  is that dictionary */
     SFJ_EV_APP = 0x1000      /**< first app-defined kind (up to 0xffff) */
 } sfj_kind;
 
@@ -241,12 +245,28 @@ typedef struct sfj_journal_opts {
     uint32_t retention_days; /**< default 400 */
     uint32_t high_water_pct; /**< prune acked entries above this map
                                   fill (default 80) */
+    /* Version 2. */
+    /** Compression dictionary of a new journal (NULL: none): bytes that
+     *  recur in this terminal's payloads, such as a message template built
+     *  from its configuration (field layout, merchant and terminal ids) or
+     *  a few of its own messages, 1 to SFJ_DICTIONARY_MAX bytes, no card
+     *  number in clear (SFJ_EPAN). A writable open of a journal that holds
+     *  no entry yet stores it, sealed, as the DICTIONARY record at seq 1,
+     *  and every later record is compressed against it; it never changes
+     *  after that, and a journal that already holds entries ignores it.
+     *  Readers need nothing: the journal carries it (docs/FORMAT.md,
+     *  "Journal dictionary"). The bytes are copied during the call. */
+    const void *dictionary;
+    size_t dictionary_len;
 } sfj_journal_opts;
 
-#define SFJ_JOURNAL_OPTS_VERSION 1
+/** Longest journal dictionary (sfj_journal_opts.dictionary_len). */
+#define SFJ_DICTIONARY_MAX 8192
+
+#define SFJ_JOURNAL_OPTS_VERSION 2
 #define SFJ_JOURNAL_OPTS_INIT                                                  \
     {                                                                          \
-        SFJ_JOURNAL_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, 0, 0, 0                 \
+        SFJ_JOURNAL_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL, 0        \
     }
 
 /** Opaque journal handle. */

@@ -1,5 +1,5 @@
-/* Raw deflate with a preset dictionary (v1 or v2), over a small pool of
- * streams.
+/* Raw deflate with a preset dictionary (v1, v2 or a journal's own), over
+ * a small pool of streams.
  *
  * deflateInit2 allocates a few hundred KiB, far more than compressing one
  * record costs, so streams are kept in a pool and reset between uses. The
@@ -377,11 +377,20 @@ int sfj__dict_bytes(int dict, const uint8_t **bytes, size_t *len)
 int sfj__deflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
                  size_t cap, size_t *out_len)
 {
+    if (dict != SFJ__DICT_V1 && dict != SFJ__DICT_V2)
+        return SFJ_EINVAL;
+    return sfj__deflate_with(dicts[dict].bytes, dicts[dict].len, in, in_len,
+                             out, cap, out_len);
+}
+
+int sfj__deflate_with(const uint8_t *dict, size_t dict_len, const uint8_t *in,
+                      size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
+{
     z_stream *zs;
     size_t limit;
     int zrc, rc = 0;
 
-    if (dict != SFJ__DICT_V1 && dict != SFJ__DICT_V2)
+    if (dict == NULL || dict_len == 0 || dict_len > SFJ__DICT_MAX_BYTES)
         return SFJ_EINVAL;
     if (in_len < 16 || cap <= 4)
         return 0; /* too small to win */
@@ -389,7 +398,7 @@ int sfj__deflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
     if (zs == NULL)
         return SFJ_ENOMEM;
     if (deflateReset(zs) != Z_OK ||
-        deflateSetDictionary(zs, dicts[dict].bytes, dicts[dict].len) != Z_OK) {
+        deflateSetDictionary(zs, dict, (uInt)dict_len) != Z_OK) {
         rc = SFJ_ENOMEM;
         goto done;
     }
@@ -407,7 +416,7 @@ int sfj__deflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
     }
 done:
     /* All of the input may have reached the window. */
-    ((pooled *)zs)->seen = dicts[dict].len + in_len;
+    ((pooled *)zs)->seen = dict_len + in_len;
     give_back(deflate_pool, &deflate_count, zs);
     return rc;
 }
@@ -433,11 +442,20 @@ int sfj__inflate_len(const uint8_t *in, size_t in_len, size_t max,
 int sfj__inflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
                  size_t raw_len)
 {
+    if (dict != SFJ__DICT_V1 && dict != SFJ__DICT_V2)
+        return SFJ_EINVAL;
+    return sfj__inflate_with(dicts[dict].bytes, dicts[dict].len, in, in_len,
+                             out, raw_len);
+}
+
+int sfj__inflate_with(const uint8_t *dict, size_t dict_len, const uint8_t *in,
+                      size_t in_len, uint8_t *out, size_t raw_len)
+{
     z_stream *zs;
     uint8_t tmp[INFLATE_STACK_MAX + INFLATE_SLACK];
     int zrc, rc = SFJ_ECORRUPT, use_tmp = raw_len <= INFLATE_STACK_MAX;
 
-    if (dict != SFJ__DICT_V1 && dict != SFJ__DICT_V2)
+    if (dict == NULL || dict_len == 0 || dict_len > SFJ__DICT_MAX_BYTES)
         return SFJ_EINVAL;
     zs = take(inflate_pool, &inflate_count, 0);
     if (zs == NULL)
@@ -445,7 +463,7 @@ int sfj__inflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
     if (inflateReset(zs) != Z_OK)
         goto done;
     /* Raw inflate takes the dictionary before the first call. */
-    if (inflateSetDictionary(zs, dicts[dict].bytes, dicts[dict].len) != Z_OK)
+    if (inflateSetDictionary(zs, dict, (uInt)dict_len) != Z_OK)
         goto done;
     zs->next_in = (Bytef *)in + 4;
     zs->avail_in = (uInt)(in_len - 4);
@@ -455,7 +473,7 @@ int sfj__inflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
     /* The slack lets a stream run past raw_len: total_out catches it. */
     if (zrc == Z_STREAM_END && zs->total_out == raw_len && zs->avail_in == 0)
         rc = SFJ_OK;
-    ((pooled *)zs)->seen = dicts[dict].len + zs->total_out;
+    ((pooled *)zs)->seen = dict_len + zs->total_out;
     if (use_tmp) {
         if (rc == SFJ_OK)
             memcpy(out, tmp, raw_len);
@@ -465,4 +483,28 @@ int sfj__inflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
 done:
     give_back(inflate_pool, &inflate_count, zs);
     return rc;
+}
+
+int sfj__dict_make(const uint8_t *payload, size_t len, sfj__dict **out)
+{
+    sfj__dict *d;
+
+    *out = NULL;
+    if (payload == NULL || len == 0 || len > SFJ_DICTIONARY_MAX)
+        return SFJ_EINVAL;
+    d = sodium_malloc(sizeof *d + sizeof DICT_V2 + len);
+    if (d == NULL)
+        return SFJ_ENOMEM;
+    d->bytes = (uint8_t *)(d + 1);
+    d->len = sizeof DICT_V2 + len;
+    memcpy(d->bytes, DICT_V2, sizeof DICT_V2);
+    memcpy(d->bytes + sizeof DICT_V2, payload, len);
+    crypto_generichash(d->id, sizeof d->id, payload, len, NULL, 0);
+    *out = d;
+    return SFJ_OK;
+}
+
+void sfj__dict_free(sfj__dict *d)
+{
+    sodium_free(d); /* wipes */
 }

@@ -9,8 +9,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sfj/journal.h"
+
 #define SFJ__DICT_V1 1 /* SFJ_REC_F_DEFLATE alone */
 #define SFJ__DICT_V2 2 /* SFJ_REC_F_DEFLATE | SFJ_REC_F_DICT2 */
+
+/* Longest preset dictionary: dictionary v2 and the longest journal
+ * dictionary, well inside deflate's 32 KiB window. */
+#define SFJ__DICT_MAX_BYTES (1024 + SFJ_DICTIONARY_MAX)
+#define SFJ__DICT_ID_BYTES  16
+
+/* A journal's own dictionary (SFJ_REC_F_DEFLATE | SFJ_REC_F_DICTJ): the
+ * preset bytes are dictionary v2 followed by the payload of the journal's
+ * DICTIONARY record; `id` is BLAKE2b-128 of that payload, bound into the
+ * associated data of every record made with it (docs/FORMAT.md, "Journal
+ * dictionary"). Lives in guarded memory, wiped on free. */
+typedef struct sfj__dict {
+    uint8_t *bytes;
+    size_t len;
+    uint8_t id[SFJ__DICT_ID_BYTES];
+} sfj__dict;
+
+/* Build the dictionary of a DICTIONARY record's payload (1 to
+ * SFJ_DICTIONARY_MAX bytes): SFJ_EINVAL, SFJ_ENOMEM. */
+int sfj__dict_make(const uint8_t *payload, size_t len, sfj__dict **out);
+void sfj__dict_free(sfj__dict *d);
 
 /* The bytes of dictionary `dict`; SFJ_EINVAL for an unknown one. */
 int sfj__dict_bytes(int dict, const uint8_t **bytes, size_t *len);
@@ -22,6 +45,11 @@ int sfj__dict_bytes(int dict, const uint8_t **bytes, size_t *len);
 int sfj__deflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
                  size_t cap, size_t *out_len);
 
+/* The same with preset dictionary bytes of the caller's (1 to
+ * SFJ__DICT_MAX_BYTES). */
+int sfj__deflate_with(const uint8_t *dict, size_t dict_len, const uint8_t *in,
+                      size_t in_len, uint8_t *out, size_t cap, size_t *out_len);
+
 /* Length an sfj__deflate output will expand to; SFJ_ECORRUPT if absurd. */
 int sfj__inflate_len(const uint8_t *in, size_t in_len, size_t max,
                      size_t *raw_len);
@@ -31,6 +59,9 @@ int sfj__inflate_len(const uint8_t *in, size_t in_len, size_t max,
  * dictionary), SFJ_EINVAL for an unknown dictionary. */
 int sfj__inflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
                  size_t raw_len);
+
+int sfj__inflate_with(const uint8_t *dict, size_t dict_len, const uint8_t *in,
+                      size_t in_len, uint8_t *out, size_t raw_len);
 
 /* Free every pooled stream, wiping all its memory (sfj_shutdown). Streams
  * in use by other threads are not touched and return to an empty pool. */

@@ -25,9 +25,11 @@ static void take_clear(sfj_entry *e, const sfj__rec_hdr *h)
 }
 
 int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
-                  const uint8_t *rec, size_t len, sfj_entry **out)
+                  const sfj__dict *dict, const uint8_t *rec, size_t len,
+                  sfj_entry **out)
 {
-    size_t pt_len = 0;
+    uint8_t ad[SFJ_REC_AD_HDR_MAX];
+    size_t ad_len, pt_len = 0;
     uint8_t *pt = NULL;
     sfj__rec_hdr h;
     sfj_entry *e = NULL;
@@ -41,19 +43,26 @@ int sfj__rec_open(const uint8_t *journal_id, const uint8_t *record_key,
         rc = SFJ_ECORRUPT;
         goto done;
     }
+    /* Made with the journal's dictionary: without it, nothing to check
+     * the tag against. */
+    if ((h.flags & SFJ_REC_F_DICTJ) && dict == NULL) {
+        rc = SFJ_ECORRUPT;
+        goto done;
+    }
     e = sfj__secmem_alloc(sizeof *e);
     pt = sfj__secmem_alloc(len - SFJ_REC_HDR_BYTES);
     if (e == NULL || pt == NULL) {
         rc = SFJ_ENOMEM;
         goto done;
     }
-    rc = sfj__aead_record_open(journal_id, record_key, rec, SFJ_REC_HDR_BYTES,
-                               h.nonce, rec + SFJ_REC_HDR_BYTES,
-                               len - SFJ_REC_HDR_BYTES, pt, &pt_len);
+    ad_len = sfj__rec_ad_header(rec, dict != NULL ? dict->id : NULL, ad);
+    rc = sfj__aead_record_open(journal_id, record_key, ad, ad_len, h.nonce,
+                               rec + SFJ_REC_HDR_BYTES, len - SFJ_REC_HDR_BYTES,
+                               pt, &pt_len);
     if (rc != SFJ_OK)
         goto done;
     take_clear(e, &h);
-    rc = sfj__event_unpack(pt, pt_len, h.flags, e);
+    rc = sfj__event_unpack_dict(pt, pt_len, h.flags, dict, e);
     if (rc == SFJ_OK)
         rc = sfj__entry_validate(e);
 done:
@@ -69,8 +78,9 @@ done:
 /* Try the keys of `ring` bound to `epoch` (pass 0) or unbound (pass 1) on
  * a record. Returns SFJ_ENOKEY when the ring has no such key. */
 static int open_pass(const sfj_keys *ring, int pass, uint32_t epoch,
-                     const uint8_t *journal_id, const uint8_t *rec, size_t len,
-                     sfj_entry **out, uint8_t *rkey)
+                     const uint8_t *journal_id, const sfj__dict *dict,
+                     const uint8_t *rec, size_t len, sfj_entry **out,
+                     uint8_t *rkey)
 {
     uint8_t ekey[SFJ_KEY_BYTES];
     int rc = SFJ_ENOKEY;
@@ -80,7 +90,7 @@ static int open_pass(const sfj_keys *ring, int pass, uint32_t epoch,
             continue;
         sfj__epoch_key(ring, epoch, ekey);
         sfj__rec_key(ekey, rec, rkey);
-        rc = sfj__rec_open(journal_id, rkey, rec, len, out);
+        rc = sfj__rec_open(journal_id, rkey, dict, rec, len, out);
         if (rc != SFJ_EAUTH)
             break;
     }
@@ -89,8 +99,8 @@ static int open_pass(const sfj_keys *ring, int pass, uint32_t epoch,
 }
 
 int sfj__record_open_ring(const sfj_keys *keys, const uint8_t *journal_id,
-                          const uint8_t *rec, size_t len, sfj_entry **out,
-                          uint8_t *rkey)
+                          const sfj__dict *dict, const uint8_t *rec, size_t len,
+                          sfj_entry **out, uint8_t *rkey)
 {
     uint32_t epoch;
     int rc;
@@ -101,19 +111,20 @@ int sfj__record_open_ring(const sfj_keys *keys, const uint8_t *journal_id,
     /* A key bound to the record's epoch is the only one that may open
      * it; with none, each key not bound to any epoch is tried. */
     epoch = sfj__get_u32(rec + SFJ_REC_OFF_EPOCH);
-    rc = open_pass(keys, 0, epoch, journal_id, rec, len, out, rkey);
+    rc = open_pass(keys, 0, epoch, journal_id, dict, rec, len, out, rkey);
     if (rc == SFJ_ENOKEY)
-        rc = open_pass(keys, 1, epoch, journal_id, rec, len, out, rkey);
+        rc = open_pass(keys, 1, epoch, journal_id, dict, rec, len, out, rkey);
     if (rc != SFJ_OK)
         sodium_memzero(rkey, SFJ_KEY_BYTES);
     return rc;
 }
 
 int sfj__record_open_keys(const sfj_keys *keys, const uint8_t *journal_id,
-                          const uint8_t *rec, size_t len, sfj_entry **out)
+                          const struct sfj__dict *dict, const uint8_t *rec,
+                          size_t len, sfj_entry **out)
 {
     uint8_t rkey[SFJ_KEY_BYTES];
-    int rc = sfj__record_open_ring(keys, journal_id, rec, len, out, rkey);
+    int rc = sfj__record_open_ring(keys, journal_id, dict, rec, len, out, rkey);
 
     sodium_memzero(rkey, sizeof rkey);
     return rc;

@@ -177,7 +177,7 @@ int sfj__event_validate(const sfj_event *ev)
         return SFJ_EINVAL;
     if ((unsigned)ev->kind > UINT16_MAX ||
         !sfj__rec_kind_valid((uint16_t)ev->kind) ||
-        sfj__rec_is_clear((uint16_t)ev->kind))
+        sfj__rec_is_clear((uint16_t)ev->kind) || ev->kind == SFJ_EV_DICTIONARY)
         return SFJ_EINVAL;
     if (ev->txn_id != NULL) {
         if (printable_len(ev->txn_id, SFJ_TXN_ID_MAX, &n) != SFJ_OK || n == 0)
@@ -254,6 +254,13 @@ static uint8_t *put_totals(uint8_t *p, const sfj_event *ev)
 int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
                     size_t *len, uint8_t *flags)
 {
+    return sfj__event_pack_dict(ev, boot, NULL, out, len, flags);
+}
+
+int sfj__event_pack_dict(const sfj_event *ev, uint32_t boot,
+                         const sfj__dict *dict, uint8_t **out, size_t *len,
+                         uint8_t *flags)
+{
     size_t txn_len = ev->txn_id ? strlen(ev->txn_id) : 0;
     size_t auth_len = ev->auth_code ? strlen(ev->auth_code) : 0;
     int v3 = ev->n_totals > 0, v2 = v3 || has_refs(ev);
@@ -300,14 +307,19 @@ int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
         rc = SFJ_ENOMEM;
         goto done;
     }
-    /* Dictionary v2: it fits payment payloads (ISO 8583 in ASCII or
-     * binary, EMV data, JSON) better than v1 and costs the same on short
-     * notes (docs/PERFORMANCE.md). */
-    rc = sfj__deflate(SFJ__DICT_V2, raw, raw_len, packed, raw_len, &packed_len);
+    /* The journal's own dictionary when it has one; else dictionary v2: it
+     * fits payment payloads (ISO 8583 in ASCII or binary, EMV data, JSON)
+     * better than v1 and costs the same on short notes
+     * (docs/PERFORMANCE.md). */
+    rc = dict != NULL ? sfj__deflate_with(dict->bytes, dict->len, raw, raw_len,
+                                          packed, raw_len, &packed_len)
+                      : sfj__deflate(SFJ__DICT_V2, raw, raw_len, packed,
+                                     raw_len, &packed_len);
     if (rc < 0)
         goto done;
     if (rc == 1) {
-        *flags = SFJ_REC_F_DEFLATE | SFJ_REC_F_DICT2;
+        *flags = SFJ_REC_F_DEFLATE |
+                 (dict != NULL ? SFJ_REC_F_DICTJ : SFJ_REC_F_DICT2);
         *out = packed;
         *len = packed_len;
         packed = NULL;
@@ -455,6 +467,19 @@ int sfj__entry_validate(const sfj_entry *e)
     static const char none[3] = {0, 0, 0};
 
     ev.kind = (sfj_kind)e->kind;
+    if (e->kind == SFJ_EV_DICTIONARY) {
+        /* sfj's own: a dictionary as its payload and nothing else; its
+         * bytes pass what a note's would. */
+        if (e->txn_id[0] != '\0' || e->status != 0 || e->amount != 0 ||
+            e->currency[0] != '\0' || e->auth_code[0] != '\0' || e->copy != 0 ||
+            e->n_totals != 0 || e->payload_len == 0 ||
+            e->payload_len > SFJ_DICTIONARY_MAX || e->rrn[0] != '\0' ||
+            e->stan[0] != '\0' || e->response_code[0] != '\0' ||
+            e->merchant_ref[0] != '\0' || e->card[0] != '\0' || e->flags != 0 ||
+            e->note[0] != '\0')
+            return SFJ_ECORRUPT;
+        ev.kind = SFJ_EV_NOTE;
+    }
     ev.status = (sfj_status)e->status;
     ev.txn_id = e->txn_id[0] != '\0' ? e->txn_id : NULL;
     ev.amount = e->amount;
@@ -476,6 +501,12 @@ int sfj__entry_validate(const sfj_entry *e)
 int sfj__event_unpack(const uint8_t *pt, size_t len, uint8_t flags,
                       sfj_entry *e)
 {
+    return sfj__event_unpack_dict(pt, len, flags, NULL, e);
+}
+
+int sfj__event_unpack_dict(const uint8_t *pt, size_t len, uint8_t flags,
+                           const sfj__dict *dict, sfj_entry *e)
+{
     uint8_t *raw;
     size_t raw_len;
     int rc;
@@ -490,8 +521,14 @@ int sfj__event_unpack(const uint8_t *pt, size_t len, uint8_t flags,
     raw = sfj__secmem_alloc(raw_len);
     if (raw == NULL)
         return SFJ_ENOMEM;
-    rc = sfj__inflate((flags & SFJ_REC_F_DICT2) ? SFJ__DICT_V2 : SFJ__DICT_V1,
-                      pt, len, raw, raw_len);
+    if (flags & SFJ_REC_F_DICTJ)
+        rc = dict != NULL ? sfj__inflate_with(dict->bytes, dict->len, pt, len,
+                                              raw, raw_len)
+                          : SFJ_ECORRUPT; /* the journal's is missing */
+    else
+        rc = sfj__inflate((flags & SFJ_REC_F_DICT2) ? SFJ__DICT_V2
+                                                    : SFJ__DICT_V1,
+                          pt, len, raw, raw_len);
     if (rc == SFJ_OK)
         rc = unpack_raw(raw, raw_len, e);
     sfj__secmem_free(raw); /* wipes */

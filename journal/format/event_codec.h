@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "sfj/journal.h"
+#include "journal/format/compress.h"
 
 #define SFJ__EVENT_CODEC_V1        1
 #define SFJ__EVENT_CODEC_V2        2
@@ -59,9 +60,21 @@ int sfj__entry_validate(const sfj_entry *e);
 int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
                     size_t *len, uint8_t *flags);
 
+/* The same, compressed against the journal's dictionary `dict` when it is
+ * not NULL (`*flags` then SFJ_REC_F_DEFLATE | SFJ_REC_F_DICTJ). */
+int sfj__event_pack_dict(const sfj_event *ev, uint32_t boot,
+                         const sfj__dict *dict, uint8_t **out, size_t *len,
+                         uint8_t *flags);
+
 /* Decode a decrypted plaintext (record flags `flags`) into `e`, allocating
  * e->payload. SFJ_ECORRUPT on any malformed field. */
 int sfj__event_unpack(const uint8_t *pt, size_t len, uint8_t flags,
                       sfj_entry *e);
+
+/* The same for a record that may have been compressed against the
+ * journal's dictionary `dict` (NULL when the reader has none: such a
+ * record is then SFJ_ECORRUPT). */
+int sfj__event_unpack_dict(const uint8_t *pt, size_t len, uint8_t flags,
+                           const sfj__dict *dict, sfj_entry *e);
 
 #endif

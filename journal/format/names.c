@@ -11,11 +11,11 @@ typedef struct name_entry {
 } name_entry;
 
 static const name_entry kinds[] = {
-    {SFJ_EV_TXN_INTENT, "intent"},        {SFJ_EV_TXN_OUTCOME, "outcome"},
-    {SFJ_EV_TXN_OFFLINE, "offline"},      {SFJ_EV_REVERSAL, "reversal"},
-    {SFJ_EV_RECEIPT, "receipt"},          {SFJ_EV_SETTLEMENT, "settlement"},
-    {SFJ_EV_CHECKPOINT, "checkpoint"},    {SFJ_EV_NOTE, "note"},
-    {SFJ_EV_KEY_ROTATION, "key_rotation"}};
+    {SFJ_EV_TXN_INTENT, "intent"},         {SFJ_EV_TXN_OUTCOME, "outcome"},
+    {SFJ_EV_TXN_OFFLINE, "offline"},       {SFJ_EV_REVERSAL, "reversal"},
+    {SFJ_EV_RECEIPT, "receipt"},           {SFJ_EV_SETTLEMENT, "settlement"},
+    {SFJ_EV_CHECKPOINT, "checkpoint"},     {SFJ_EV_NOTE, "note"},
+    {SFJ_EV_KEY_ROTATION, "key_rotation"}, {SFJ_EV_DICTIONARY, "dictionary"}};
 
 static const name_entry statuses[] = {
     {SFJ_ST_NONE, "none"},           {SFJ_ST_APPROVED, "approved"},

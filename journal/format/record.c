@@ -34,7 +34,7 @@ void sfj__rec_hdr_encode(const sfj__rec_hdr *h, uint8_t *out)
 
 int sfj__rec_kind_valid(uint16_t kind)
 {
-    return (kind >= SFJ_EV_TXN_INTENT && kind <= SFJ_EV_KEY_ROTATION) ||
+    return (kind >= SFJ_EV_TXN_INTENT && kind <= SFJ_EV_DICTIONARY) ||
            kind >= SFJ_EV_APP;
 }
 
@@ -57,9 +57,15 @@ int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h)
     if ((h->flags & ~SFJ_REC_F_KNOWN) != 0 || !sfj__rec_kind_valid(h->kind) ||
         h->epoch == 0 || h->seq == 0)
         return SFJ_ECORRUPT;
-    /* Dictionary v2 names the dictionary of a compressed body only. */
-    if ((h->flags & SFJ_REC_F_DICT2) != 0 &&
+    /* Dictionary v2 and the journal's name the dictionary of a compressed
+     * body only, and only one of them. */
+    if ((h->flags & (SFJ_REC_F_DICT2 | SFJ_REC_F_DICTJ)) != 0 &&
         (h->flags & SFJ_REC_F_DEFLATE) == 0)
+        return SFJ_ECORRUPT;
+    if ((h->flags & SFJ_REC_F_DICT2) && (h->flags & SFJ_REC_F_DICTJ))
+        return SFJ_ECORRUPT;
+    /* The journal's dictionary is not compressed against itself. */
+    if (h->kind == SFJ_EV_DICTIONARY && (h->flags & SFJ_REC_F_DICTJ))
         return SFJ_ECORRUPT;
     /* Only the kinds sfj signs are clear, and they are never compressed;
      * each has one fixed size. */
@@ -87,17 +93,30 @@ void sfj__rec_key(const uint8_t *epoch_key, const uint8_t *rec, uint8_t *out)
     sfj__record_key(epoch_key, sfj__get_u64(rec + SFJ_REC_OFF_SEQ), out);
 }
 
-void sfj__rec_seal(const uint8_t *journal_id, const uint8_t *epoch_key,
-                   sfj__rec_hdr *h, const uint8_t *pt, size_t pt_len,
-                   uint8_t *out)
+size_t sfj__rec_ad_header(const uint8_t *rec, const uint8_t *dict_id,
+                          uint8_t *out)
 {
-    uint8_t key[SFJ_KEY_BYTES];
+    memcpy(out, rec, SFJ_REC_HDR_BYTES);
+    if ((rec[SFJ_REC_OFF_FLAGS] & SFJ_REC_F_DICTJ) == 0)
+        return SFJ_REC_HDR_BYTES;
+    memcpy(out + SFJ_REC_HDR_BYTES, dict_id,
+           SFJ_REC_AD_HDR_MAX - SFJ_REC_HDR_BYTES);
+    return SFJ_REC_AD_HDR_MAX;
+}
+
+void sfj__rec_seal(const uint8_t *journal_id, const uint8_t *epoch_key,
+                   sfj__rec_hdr *h, const uint8_t *dict_id, const uint8_t *pt,
+                   size_t pt_len, uint8_t *out)
+{
+    uint8_t key[SFJ_KEY_BYTES], ad[SFJ_REC_AD_HDR_MAX];
+    size_t ad_len;
 
     randombytes_buf(h->nonce, sizeof h->nonce);
     sfj__rec_hdr_encode(h, out);
     sfj__rec_key(epoch_key, out, key);
-    sfj__aead_record_seal(journal_id, key, out, SFJ_REC_HDR_BYTES, h->nonce, pt,
-                          pt_len, out + SFJ_REC_HDR_BYTES);
+    ad_len = sfj__rec_ad_header(out, dict_id, ad);
+    sfj__aead_record_seal(journal_id, key, ad, ad_len, h->nonce, pt, pt_len,
+                          out + SFJ_REC_HDR_BYTES);
     sodium_memzero(key, sizeof key);
 }
 

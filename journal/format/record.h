@@ -46,7 +46,13 @@
 #define SFJ_REC_F_DEFLATE 0x01 /* plaintext raw-deflated, dictionary v1 */
 #define SFJ_REC_F_CLEAR   0x02 /* body is clear (checkpoints only) */
 #define SFJ_REC_F_DICT2   0x04 /* with DEFLATE: dictionary v2, not v1 */
-#define SFJ_REC_F_KNOWN   (SFJ_REC_F_DEFLATE | SFJ_REC_F_CLEAR | SFJ_REC_F_DICT2)
+#define SFJ_REC_F_DICTJ   0x08 /* with DEFLATE: the journal's dictionary */
+#define SFJ_REC_F_KNOWN                                                        \
+    (SFJ_REC_F_DEFLATE | SFJ_REC_F_CLEAR | SFJ_REC_F_DICT2 | SFJ_REC_F_DICTJ)
+
+/* Associated data of a record made with the journal's dictionary: the
+ * clear header, then the dictionary's id. */
+#define SFJ_REC_AD_HDR_MAX (SFJ_REC_HDR_BYTES + 16)
 
 typedef struct sfj__rec_hdr {
     uint8_t format;
@@ -67,10 +73,18 @@ void sfj__rec_hdr_encode(const sfj__rec_hdr *h, uint8_t *out);
 int sfj__rec_hdr_decode(const uint8_t *rec, size_t len, sfj__rec_hdr *h);
 
 /* Seal `pt` into `out` (SFJ_REC_HDR_BYTES + pt_len + SFJ_REC_TAG_BYTES
- * bytes). Fills h->nonce with fresh random bytes. */
+ * bytes). Fills h->nonce with fresh random bytes. With SFJ_REC_F_DICTJ
+ * in h->flags, `dict_id` (16 bytes) is the id of the journal dictionary
+ * the plaintext was deflated with; otherwise it is not used (NULL). */
 void sfj__rec_seal(const uint8_t *journal_id, const uint8_t *epoch_key,
-                   sfj__rec_hdr *h, const uint8_t *pt, size_t pt_len,
-                   uint8_t *out);
+                   sfj__rec_hdr *h, const uint8_t *dict_id, const uint8_t *pt,
+                   size_t pt_len, uint8_t *out);
+
+/* The header part of a stored record's associated data into `out`
+ * (SFJ_REC_AD_HDR_MAX bytes): its clear header, followed, when its flags
+ * carry SFJ_REC_F_DICTJ, by `dict_id`. Returns the length. */
+size_t sfj__rec_ad_header(const uint8_t *rec, const uint8_t *dict_id,
+                          uint8_t *out);
 
 /* Record key of a stored record (at least a header long) from the key of
  * its epoch: the one place a record key is derived. `out` receives
@@ -83,8 +97,8 @@ void sfj__rec_key(const uint8_t *epoch_key, const uint8_t *rec, uint8_t *out);
 int sfj__rec_chain(const uint8_t *rec, size_t len, uint8_t *out);
 
 /* The one rule for a record's kind, applied by the writer (through
- * sfj__event_validate) and by every reader (sfj__rec_hdr_decode): 1..8 or
- * at least SFJ_EV_APP. Kind 0 is invalid and 9..0x0fff are reserved. */
+ * sfj__event_validate) and by every reader (sfj__rec_hdr_decode): 1..10 or
+ * at least SFJ_EV_APP. Kind 0 is invalid and 11..0x0fff are reserved. */
 int sfj__rec_kind_valid(uint16_t kind);
 
 /* Is `kind` one of the clear kinds sfj writes itself (checkpoint, key

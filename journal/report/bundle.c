@@ -155,7 +155,7 @@ static int check_record(cursor *c, uint64_t seq, uint8_t *head, int first,
     else if (memcmp(h.prev_chain, head, SFJ_HASH_BYTES) != 0)
         return fail(b, at + SFJ_REC_OFF_PREV, SFJ_EAUTH,
                     "hash chain broken before seq %llu", seq);
-    rc = sfj__rec_open(b->journal_id, key, rec, len, &e);
+    rc = sfj__rec_open(b->journal_id, key, NULL, rec, len, &e);
     if (rc == SFJ_ENOMEM)
         return fail(b, at, rc, "out of memory at seq %llu", seq);
     if (rc != SFJ_OK)

@@ -105,7 +105,8 @@ static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
         if (len < SFJ_REC_HDR_BYTES) {
             rc = SFJ_ECORRUPT;
         } else {
-            rc = sfj__record_open_keys(keys, jid, rec, len, &e);
+            rc = sfj__record_open_keys(keys, jid, sfj__journal_dict(j), rec,
+                                       len, &e);
         }
         if (rc != SFJ_OK) {
             snprintf(reason, cap,
@@ -199,7 +200,8 @@ static int emit_span(sfj_journal *j, const uint64_t *seqs, size_t n,
         } else if (next < n && seqs[next] == seq) {
             next++;
             tag = SFJ_BUNDLE_ITEM_RECORD;
-            rc = sfj__record_open_ring(keys, jid, rec, len, &e, rkey);
+            rc = sfj__record_open_ring(keys, jid, sfj__journal_dict(j), rec,
+                                       len, &e, rkey);
             sfj_entry_free(e);
             e = NULL;
             if (rc != SFJ_OK) {

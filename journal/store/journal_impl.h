@@ -25,6 +25,7 @@
 #define SFJ__META_PRUNE_SIG   "prune_sig"   /* Ed25519 over the anchor */
 #define SFJ__META_NO_RECEIPTS "no_receipts" /* u64 1: receipts not tracked */
 #define SFJ__META_KEYS        "keys" /* key history: (u32 epoch, pubkey)* */
+#define SFJ__META_DICT        "dict" /* the DICTIONARY record, as sealed */
 
 /* One entry of the key history: u32be epoch || 32-byte public key. */
 #define SFJ__KEYHIST_ENTRY 36
@@ -62,6 +63,9 @@ struct sfj_journal {
      * `lock`. */
     uint8_t *keyhist;
     size_t keyhist_n;
+    /* The journal's own compression dictionary (meta `dict`), opened at
+     * open; NULL when it has none, or the handle no key to open it. */
+    struct sfj__dict *dict;
 
     /* Written only by the commit leader, read under `lock`. */
     uint64_t last_seq;
@@ -192,6 +196,21 @@ int sfj__prune_anchor(sfj_journal *j, MDB_txn *txn, const uint8_t *pk,
 /* Load the key history of meta `keys` into the handle, or make the
  * one-epoch history of j->epoch and j->pubkey when there is none. */
 int sfj__keyhist_load(sfj_journal *j, MDB_txn *txn);
+
+/* Open the journal's dictionary from meta `dict` into j->dict (store/
+ * dict.c): nothing when there is none or the handle has no key;
+ * SFJ_ECORRUPT when it does not open as seq 1's DICTIONARY record. */
+int sfj__dict_load(sfj_journal *j, MDB_txn *txn);
+
+/* The dictionary a sealed DICTIONARY record (seq 1) carries, opened with
+ * `keys`: for journals and evidence bundles alike. */
+int sfj__dict_from_record(const sfj_keys *keys, const uint8_t *journal_id,
+                          const uint8_t *rec, size_t len,
+                          struct sfj__dict **out);
+
+/* Write the journal's dictionary as the DICTIONARY record at seq 1 and
+ * meta `dict` (write/append.c); the journal must hold no entry. */
+int sfj__dict_create(sfj_journal *j, const void *bytes, size_t len);
 
 /* Add `epoch` with public key `pk` to the history `base` (`base_n`
  * entries) and write the result to meta `keys`, with meta `epoch` and

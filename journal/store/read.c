@@ -117,12 +117,13 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
      * opened with the key of their epoch in the ring. */
     if (h.epoch == j->epoch) {
         sfj__rec_key(j->epoch_key, rec, rkey);
-        rc = sfj__rec_open(j->journal_id, rkey, rec, len, &e);
+        rc = sfj__rec_open(j->journal_id, rkey, j->dict, rec, len, &e);
     } else if (sfj__journal_pubkey_of(j, h.epoch, rkey) != SFJ_OK) {
         /* No writer sealed under an epoch this journal never had. */
         rc = SFJ_ECORRUPT;
     } else {
-        rc = sfj__record_open_ring(j->keys, j->journal_id, rec, len, &e, rkey);
+        rc = sfj__record_open_ring(j->keys, j->journal_id, j->dict, rec, len,
+                                   &e, rkey);
         if (rc == SFJ_ENOKEY) {
             sfj__set_err(j,
                          "entry %llu is sealed under key epoch %u: give that "

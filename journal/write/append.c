@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "journal/format/compress.h"
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
 #include "journal/store/journal_impl.h"
@@ -57,7 +58,8 @@ static int put_event(sfj__wctx *w, const packed *p, uint8_t *rec)
     h.seq = w->last_seq + 1;
     h.wall_ms = p->wall_ms;
     memcpy(h.prev_chain, w->head, sizeof h.prev_chain);
-    sfj__rec_seal(j->journal_id, j->epoch_key, &h, p->pt, p->pt_len, rec);
+    sfj__rec_seal(j->journal_id, j->epoch_key, &h,
+                  j->dict != NULL ? j->dict->id : NULL, p->pt, p->pt_len, rec);
     rc = sfj__wctx_put_entry(w, rec, len);
     if (rc != SFJ_OK)
         return rc;
@@ -105,7 +107,9 @@ static int pack(sfj_journal *j, const sfj_event *ev, packed *p)
     }
     p->ev = ev;
     p->wall_ms = ev->wall_ms != 0 ? ev->wall_ms : sfj__now_ms();
-    return sfj__event_pack(ev, j->boot, &p->pt, &p->pt_len, &p->flags);
+    /* j->dict is set before the handle is returned and never changes. */
+    return sfj__event_pack_dict(ev, j->boot, j->dict, &p->pt, &p->pt_len,
+                                &p->flags);
 }
 
 static void unpack(packed *p)
@@ -209,5 +213,55 @@ done:
         free(b.p);
     }
     free(b.rec);
+    return rc;
+}
+
+typedef struct dict_arg {
+    packed p;
+    uint8_t *rec;
+} dict_arg;
+
+static int apply_dictionary(sfj__wctx *w, void *varg)
+{
+    dict_arg *a = varg;
+    size_t len = SFJ_REC_HDR_BYTES + a->p.pt_len + SFJ_REC_TAG_BYTES;
+    int rc;
+
+    /* Only the first entry: a journal's dictionary never changes. */
+    if (w->last_seq != 0)
+        return SFJ_ESTATE;
+    rc = put_event(w, &a->p, a->rec);
+    if (rc == SFJ_OK)
+        rc = sfj__meta_put(w->j, w->txn, SFJ__META_DICT, a->rec, len);
+    return rc;
+}
+
+int sfj__dict_create(sfj_journal *j, const void *bytes, size_t len)
+{
+    sfj_event ev = SFJ_EVENT_INIT;
+    dict_arg a;
+    int rc;
+
+    memset(&a, 0, sizeof a);
+    /* Validated as a note would be (no card number in clear), stored
+     * under its own kind; compressed with dictionary v2 at most. */
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = bytes;
+    ev.payload_len = len;
+    rc = pack(j, &ev, &a.p);
+    if (rc != SFJ_OK)
+        goto done;
+    a.p.copy.kind = SFJ_EV_DICTIONARY;
+    a.rec = malloc(SFJ_REC_HDR_BYTES + a.p.pt_len + SFJ_REC_TAG_BYTES);
+    if (a.rec == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    rc = sfj__commit(j, apply_dictionary, &a);
+    if (rc == SFJ_OK)
+        rc = sfj__dict_make(bytes, len, &j->dict);
+done:
+    unpack(&a.p);
+    free(a.rec);
     return rc;
 }

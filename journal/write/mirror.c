@@ -115,6 +115,11 @@ static int put_one(sfj__wctx *w, put_arg *a, uint64_t seq, const uint8_t *rec,
         return rc;
     }
     rc = sfj__wctx_put_entry(w, rec, len);
+    /* The terminal journal's dictionary: kept where a reader with the key
+     * looks for it, as in the terminal's own journal. */
+    if (rc == SFJ_OK && seq == 1 &&
+        sfj__get_u16(rec + SFJ_REC_OFF_KIND) == SFJ_EV_DICTIONARY)
+        rc = sfj__meta_put(j, w->txn, SFJ__META_DICT, rec, len);
     if (rc == SFJ_OK && ckpt == 1) {
         rc = sfj__meta_put_u64(j, w->txn, SFJ__META_CKPT, seq);
         w->last_ckpt = seq;

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < SFJ_REC_HDR_BYTES + SFJ_REC_TAG_BYTES)
         abort();
     sfj__rec_key(k.epoch_key, data, rkey);
-    rc = sfj__rec_open(k.journal_id, rkey, data, size, &e);
+    rc = sfj__rec_open(k.journal_id, rkey, NULL, data, size, &e);
     if ((rc == SFJ_OK) != (e != NULL))
         abort();
     sfj_entry_free(e);

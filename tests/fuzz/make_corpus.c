@@ -178,7 +178,7 @@ static void records_events_frames(const sfj_fuzz_keys *k)
         h.seq = i + 1;
         h.wall_ms = ev.wall_ms;
         memcpy(h.prev_chain, chain, sizeof chain);
-        sfj__rec_seal(k->journal_id, k->epoch_key, &h, pt, pt_len, rec);
+        sfj__rec_seal(k->journal_id, k->epoch_key, &h, NULL, pt, pt_len, rec);
         rec_len = SFJ_REC_HDR_BYTES + pt_len + SFJ_REC_TAG_BYTES;
         snprintf(name, sizeof name, "record-%zu", i);
         put("record", name, rec, rec_len, NULL, 0);

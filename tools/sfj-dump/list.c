@@ -37,8 +37,8 @@ int dump_open(const dump_opts *o, sfj_journal **j, sfj_keys **keys)
  * was damaged, 3 when no key given opens its epoch, 0 when filtered out,
  * -1 when out of memory. */
 static int list_one(const dump_opts *o, const sfj_keys *keys,
-                    const uint8_t *jid, uint64_t seq, const uint8_t *rec,
-                    size_t len, int print)
+                    const struct sfj__dict *dict, const uint8_t *jid,
+                    uint64_t seq, const uint8_t *rec, size_t len, int print)
 {
     sfj_entry *e = NULL, h;
     dump_row r;
@@ -67,7 +67,7 @@ static int list_one(const dump_opts *o, const sfj_keys *keys,
         r.has_boot = h.kind == SFJ_EV_CHECKPOINT;
         r.boot = h.boot;
     } else if (keys != NULL) {
-        rc = sfj__record_open_keys(keys, jid, rec, len, &e);
+        rc = sfj__record_open_keys(keys, jid, dict, rec, len, &e);
         if (rc == SFJ_ENOMEM)
             return -1;
         if (rc == SFJ_ENOKEY)
@@ -148,7 +148,8 @@ static int forward(list_ctx *c, uint64_t from)
     }
     while (ex == SFJ__EX_OK &&
            (rc = sfj__iter_next_sealed(it, &seq, &rec, &len)) == SFJ_OK) {
-        ex = tally(c, list_one(c->o, c->bound, c->jid, seq, rec, len, 1));
+        ex = tally(c, list_one(c->o, c->bound, sfj__journal_dict(c->j), c->jid,
+                               seq, rec, len, 1));
         c->next = seq + 1;
         if (seq >= q.from_seq && q.from_seq > 0)
             sfj__progress_step(&c->progress, seq - q.from_seq + 1);
@@ -194,7 +195,8 @@ static int backward(list_ctx *c, uint64_t *start)
                      sfj_strerror(rc));
             return sfj__cli_exit_for(rc);
         }
-        rc = list_one(c->o, c->bound, c->jid, seq, rec, len, c->o->reverse);
+        rc = list_one(c->o, c->bound, sfj__journal_dict(c->j), c->jid, seq, rec,
+                      len, c->o->reverse);
         free(rec);
         rec = NULL;
         if (!c->o->reverse) {

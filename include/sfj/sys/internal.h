@@ -105,8 +105,15 @@ SFJ_WARN_UNUSED int sfj__journal_append_batch(sfj_journal *j,
  * opened as reads and evidence bundles open it. The caller frees `*out`
  * with sfj_entry_free. SFJ_ECORRUPT, SFJ_EVERSION or SFJ_EAUTH as for a
  * read; SFJ_ENOKEY when the set holds no key for the record's epoch. */
+struct sfj__dict;
 int sfj__record_open_keys(const sfj_keys *keys, const uint8_t *journal_id,
-                          const uint8_t *rec, size_t len, sfj_entry **out);
+                          const struct sfj__dict *dict, const uint8_t *rec,
+                          size_t len, sfj_entry **out);
+
+/* The journal's own compression dictionary (docs/FORMAT.md, "Journal
+ * dictionary"), for sfj__record_open_keys; NULL when the journal has none
+ * or the handle has no key to open it with. Owned by the handle. */
+const struct sfj__dict *sfj__journal_dict(const sfj_journal *j);
 
 /* The clear part of a sealed record, without any key: seq, kind, epoch,
  * wall_ms and, for a checkpoint, its boot counter; the rest zero.
