@@ -538,7 +538,7 @@ static int check_opts(const sfj_journal_opts *opts)
          opts->dictionary_len > SFJ_DICTIONARY_MAX))
         return SFJ_EINVAL;
     /* Before anything is created: a dictionary must pass what a note's
-     * payload would (SFJ_EPAN for a card number in clear). */
+     * payload would. */
     if (opts->version >= 2 && opts->dictionary != NULL) {
         note.kind = SFJ_EV_NOTE;
         note.payload = opts->dictionary;

@@ -249,8 +249,10 @@ typedef struct sfj_journal_opts {
     /** Compression dictionary of a new journal (NULL: none): bytes that
      *  recur in this terminal's payloads, such as a message template built
      *  from its configuration (field layout, merchant and terminal ids) or
-     *  a few of its own messages, 1 to SFJ_DICTIONARY_MAX bytes, no card
-     *  number in clear (SFJ_EPAN). A writable open of a journal that holds
+     *  a few of its own messages, 1 to SFJ_DICTIONARY_MAX bytes. It is
+     *  sealed like a payload, and an evidence bundle of a txn discloses it
+     *  with the txn's records: put no card data in it. A writable open of
+     *  a journal that holds
      *  no entry yet stores it, sealed, as the DICTIONARY record at seq 1,
      *  and every later record is compressed against it; it never changes
      *  after that, and a journal that already holds entries ignores it.

@@ -499,6 +499,8 @@ int sfj__dict_make(const uint8_t *payload, size_t len, sfj__dict **out)
     d->len = sizeof DICT_V2 + len;
     memcpy(d->bytes, DICT_V2, sizeof DICT_V2);
     memcpy(d->bytes + sizeof DICT_V2, payload, len);
+    d->payload = d->bytes + sizeof DICT_V2;
+    d->payload_len = len;
     crypto_generichash(d->id, sizeof d->id, payload, len, NULL, 0);
     *out = d;
     return SFJ_OK;

@@ -27,6 +27,8 @@
 typedef struct sfj__dict {
     uint8_t *bytes;
     size_t len;
+    const uint8_t *payload; /* the record's payload: the tail of `bytes` */
+    size_t payload_len;
     uint8_t id[SFJ__DICT_ID_BYTES];
 } sfj__dict;
 

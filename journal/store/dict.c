@@ -53,10 +53,13 @@ int sfj__dict_load(sfj_journal *j, MDB_txn *txn)
         return SFJ_OK;
     rc = sfj__dict_from_record(j->keys, j->journal_id, v.mv_data, v.mv_size,
                                &j->dict);
-    if (rc == SFJ_ENOKEY) {
-        sfj__set_err(j, "the journal's dictionary is sealed under key epoch "
-                        "1: give that epoch's key file too");
-    } else if (rc == SFJ_EAUTH || rc == SFJ_ECORRUPT) {
+    /* Sealed under the newest epoch (a rotation seals it again): a reader
+     * holding only older keys reads what they open, and its reads of
+     * records made with the dictionary say what is missing (read.c). A
+     * writer always holds the newest key. */
+    if (rc == SFJ_ENOKEY)
+        return SFJ_OK;
+    if (rc == SFJ_EAUTH || rc == SFJ_ECORRUPT) {
         sfj__set_err(j, "the journal's dictionary (meta dict) is damaged");
         rc = SFJ_ECORRUPT;
     }

@@ -212,6 +212,11 @@ int sfj__dict_from_record(const sfj_keys *keys, const uint8_t *journal_id,
  * meta `dict` (write/append.c); the journal must hold no entry. */
 int sfj__dict_create(sfj_journal *j, const void *bytes, size_t len);
 
+/* Seal meta `dict` again under the epoch now in force (a key rotation's
+ * commit), so that the newest key alone opens the journal's dictionary.
+ * Nothing when the journal has none. */
+int sfj__dict_reseal(sfj__wctx *w);
+
 /* Add `epoch` with public key `pk` to the history `base` (`base_n`
  * entries) and write the result to meta `keys`, with meta `epoch` and
  * `pubkey`, inside the write transaction `txn`; `*hist` (malloc'd) gets

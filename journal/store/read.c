@@ -134,6 +134,14 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
     }
     sodium_memzero(rkey, sizeof rkey);
 done:
+    if (rc != SFJ_OK && (h.flags & SFJ_REC_F_DICTJ) && j->dict == NULL) {
+        sfj__set_err(j,
+                     "entry %llu is compressed with the journal's dictionary, "
+                     "which no key given opens: give the newest key file too",
+                     (unsigned long long)seq);
+        sfj_entry_free(e);
+        return rc;
+    }
     if (rc != SFJ_OK) {
         sfj__set_err(j, "entry %llu: %s", (unsigned long long)seq,
                      sfj_strerror(rc));

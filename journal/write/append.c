@@ -15,6 +15,7 @@
 #include "journal/write/txn_hooks.h"
 #include "common/abi.h"
 #include "sfj/errors.h"
+#include "sfj/sys/chain.h"
 #include "sfj/sys/internal.h"
 
 /* One event, packed outside the commit. */
@@ -79,8 +80,10 @@ static int apply_append(sfj__wctx *w, void *varg)
     return rc;
 }
 
-/* Validate and pack `ev` (outside any lock). */
-static int pack(sfj_journal *j, const sfj_event *ev, packed *p)
+/* Validate and pack `ev` (outside any lock), compressed against `dict`
+ * (the journal's, or NULL for dictionary v2). */
+static int pack(sfj_journal *j, const sfj_event *ev, const sfj__dict *dict,
+                packed *p)
 {
     int rc;
 
@@ -107,8 +110,7 @@ static int pack(sfj_journal *j, const sfj_event *ev, packed *p)
     }
     p->ev = ev;
     p->wall_ms = ev->wall_ms != 0 ? ev->wall_ms : sfj__now_ms();
-    /* j->dict is set before the handle is returned and never changes. */
-    return sfj__event_pack_dict(ev, j->boot, j->dict, &p->pt, &p->pt_len,
+    return sfj__event_pack_dict(ev, j->boot, dict, &p->pt, &p->pt_len,
                                 &p->flags);
 }
 
@@ -143,7 +145,8 @@ int sfj_append(sfj_journal *j, const sfj_event *ev, uint64_t *seq_out)
     rc = check_appendable(j);
     if (rc != SFJ_OK)
         return rc;
-    rc = pack(j, ev, &a.p);
+    /* j->dict is set before the handle is returned and never changes. */
+    rc = pack(j, ev, j->dict, &a.p);
     if (rc != SFJ_OK)
         goto done;
     a.rec = malloc(SFJ_REC_HDR_BYTES + a.p.pt_len + SFJ_REC_TAG_BYTES);
@@ -201,7 +204,7 @@ int sfj__journal_append_batch(sfj_journal *j, const sfj_event *evs, size_t n)
         goto done;
     }
     for (b.n = 0; b.n < n; b.n++) {
-        rc = pack(j, &evs[b.n], &b.p[b.n]);
+        rc = pack(j, &evs[b.n], j->dict, &b.p[b.n]);
         if (rc != SFJ_OK)
             goto done;
     }
@@ -236,22 +239,67 @@ static int apply_dictionary(sfj__wctx *w, void *varg)
     return rc;
 }
 
-int sfj__dict_create(sfj_journal *j, const void *bytes, size_t len)
+/* The DICTIONARY event of `bytes`, packed: validated as a note would be
+ * (no card number in clear), stored under its own kind, compressed with
+ * dictionary v2 at most. */
+static int pack_dictionary(sfj_journal *j, const void *bytes, size_t len,
+                           packed *p)
 {
     sfj_event ev = SFJ_EVENT_INIT;
+    int rc;
+
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = bytes;
+    ev.payload_len = len;
+    rc = pack(j, &ev, NULL, p);
+    p->copy.kind = SFJ_EV_DICTIONARY;
+    return rc;
+}
+
+int sfj__dict_reseal(sfj__wctx *w)
+{
+    sfj_journal *j = w->j;
+    uint8_t *rec = NULL;
+    sfj__rec_hdr h;
+    packed p;
+    int rc;
+
+    if (j->dict == NULL)
+        return SFJ_OK;
+    rc = pack_dictionary(j, j->dict->payload, j->dict->payload_len, &p);
+    if (rc == SFJ_OK) {
+        rec = malloc(SFJ_REC_HDR_BYTES + p.pt_len + SFJ_REC_TAG_BYTES);
+        if (rec == NULL)
+            rc = SFJ_ENOMEM;
+    }
+    if (rc == SFJ_OK) {
+        memset(&h, 0, sizeof h);
+        h.format = SFJ_REC_FORMAT;
+        h.flags = p.flags;
+        h.kind = SFJ_EV_DICTIONARY;
+        h.epoch = j->epoch;
+        h.seq = 1;
+        h.wall_ms = p.wall_ms;
+        sfj__chain_genesis(j->journal_id, h.prev_chain);
+        sfj__rec_seal(j->journal_id, j->epoch_key, &h, NULL, p.pt, p.pt_len,
+                      rec);
+        rc = sfj__meta_put(j, w->txn, SFJ__META_DICT, rec,
+                           SFJ_REC_HDR_BYTES + p.pt_len + SFJ_REC_TAG_BYTES);
+    }
+    unpack(&p);
+    free(rec);
+    return rc;
+}
+
+int sfj__dict_create(sfj_journal *j, const void *bytes, size_t len)
+{
     dict_arg a;
     int rc;
 
     memset(&a, 0, sizeof a);
-    /* Validated as a note would be (no card number in clear), stored
-     * under its own kind; compressed with dictionary v2 at most. */
-    ev.kind = SFJ_EV_NOTE;
-    ev.payload = bytes;
-    ev.payload_len = len;
-    rc = pack(j, &ev, &a.p);
+    rc = pack_dictionary(j, bytes, len, &a.p);
     if (rc != SFJ_OK)
         goto done;
-    a.p.copy.kind = SFJ_EV_DICTIONARY;
     a.rec = malloc(SFJ_REC_HDR_BYTES + a.p.pt_len + SFJ_REC_TAG_BYTES);
     if (a.rec == NULL) {
         rc = SFJ_ENOMEM;

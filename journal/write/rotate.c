@@ -84,6 +84,8 @@ static int apply_rotate(sfj__wctx *w, void *varg)
     j->epoch = a->old_epoch + 1;
     rc = sfj__retention_resign_anchor(j, w->txn, a->old_pk);
     if (rc == SFJ_OK)
+        rc = sfj__dict_reseal(w);
+    if (rc == SFJ_OK)
         rc = sfj__txn_rebuild_in(w);
     return rc;
 }
