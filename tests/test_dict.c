@@ -126,26 +126,36 @@ static void verify_ok(fixture *f)
                  vr.reason);
 }
 
-/* Seq 1 is the DICTIONARY record with the dictionary as payload; every
- * message after it carries flag bit 3, reads back exactly, and is smaller
- * than the same message in a journal without a dictionary; a reopen
- * without the option keeps the journal's dictionary. */
+/* Seq 1 is the DICTIONARY record with the dictionary as payload (built
+ * from a sample intent carrying the template); every message after it
+ * carries flag bit 3, reads back exactly, and is smaller than the same
+ * message in a journal without a dictionary; a reopen without the option
+ * keeps the journal's dictionary. */
 static void test_create_read_reopen(void **state)
 {
     fixture *f = *state;
-    size_t len, with = 0, without = 0;
+    sfj_event sample = SFJ_EVENT_INIT;
+    uint8_t dict[SFJ_DICTIONARY_MAX];
+    size_t len, dict_len, with = 0, without = 0;
     sfj_entry *e = NULL;
     uint64_t seq;
     char *other;
     int i;
 
-    assert_int_equal(open_with(f, f->keys, TEMPLATE, sizeof TEMPLATE - 1),
-                     SFJ_OK);
+    sample.kind = SFJ_EV_TXN_INTENT;
+    sample.txn_id = "T-000000";
+    sample.currency = "EUR";
+    sample.payload = TEMPLATE;
+    sample.payload_len = sizeof TEMPLATE - 1;
+    assert_int_equal(
+        sfj_dictionary_build(&sample, 1, dict, sizeof dict, &dict_len), SFJ_OK);
+    assert_true(dict_len > sizeof TEMPLATE - 1);
+    assert_int_equal(open_with(f, f->keys, dict, dict_len), SFJ_OK);
     assert_non_null(sfj__journal_dict(f->j));
     assert_int_equal(sfj_read(f->j, 1, &e), SFJ_OK);
     assert_int_equal(e->kind, SFJ_EV_DICTIONARY);
-    assert_int_equal(e->payload_len, sizeof TEMPLATE - 1);
-    assert_memory_equal(e->payload, TEMPLATE, sizeof TEMPLATE - 1);
+    assert_int_equal(e->payload_len, dict_len);
+    assert_memory_equal(e->payload, dict, dict_len);
     assert_string_equal(e->txn_id, "");
     sfj_entry_free(e);
     assert_int_equal(flags_of(f, 1, &len) & SFJ_REC_F_DICTJ, 0);
@@ -259,6 +269,58 @@ static void test_bad_dictionaries_refused(void **state)
     ev.payload = TEMPLATE;
     ev.payload_len = sizeof TEMPLATE - 1;
     assert_int_equal(sfj_append(f->j, &ev, NULL), SFJ_EINVAL);
+}
+
+/* The builder takes what sfj_append takes, and nothing more than fits. */
+static void test_build_from_samples(void **state)
+{
+    sfj_event s[2] = {SFJ_EVENT_INIT, SFJ_EVENT_INIT};
+    uint8_t out[SFJ_DICTIONARY_MAX + 64], *big;
+    size_t len = 99, one;
+
+    (void)state;
+    s[0].kind = SFJ_EV_NOTE;
+    s[0].payload = TEMPLATE;
+    s[0].payload_len = sizeof TEMPLATE - 1;
+    s[1] = s[0];
+    assert_int_equal(sfj_dictionary_build(s, 1, out, sizeof out, &one), SFJ_OK);
+    /* The note's encoding: the fixed fields, then the payload. */
+    assert_int_equal(one, 28 + sizeof TEMPLATE - 1);
+    assert_memory_equal(out + 28, TEMPLATE, sizeof TEMPLATE - 1);
+    assert_int_equal(sfj_dictionary_build(s, 2, out, sizeof out, &len), SFJ_OK);
+    assert_int_equal(len, 2 * one);
+    assert_memory_equal(out, out + one, one);
+    assert_int_equal(sfj_dictionary_build(s, 2, out, one, &len), SFJ_EINVAL);
+    assert_int_equal(len, 0);
+    assert_int_equal(sfj_dictionary_build(s, 0, out, sizeof out, &len),
+                     SFJ_EINVAL);
+    assert_int_equal(sfj_dictionary_build(s, SFJ_DICTIONARY_SAMPLES_MAX + 1,
+                                          out, sizeof out, &len),
+                     SFJ_EINVAL);
+    /* Invalid as an append: a txn kind without a txn id; a card number in
+     * clear. */
+    s[1].kind = SFJ_EV_TXN_INTENT;
+    assert_int_equal(sfj_dictionary_build(s, 2, out, sizeof out, &len),
+                     SFJ_EINVAL);
+    s[1].kind = SFJ_EV_NOTE;
+    s[1].card = "4111111111111111";
+    assert_int_equal(sfj_dictionary_build(s, 2, out, sizeof out, &len),
+                     SFJ_EPAN);
+    s[1].card = NULL;
+    s[1].version = 99;
+    assert_int_equal(sfj_dictionary_build(s, 2, out, sizeof out, &len),
+                     SFJ_EVERSION);
+    /* Longer than a journal takes. */
+    big = calloc(1, SFJ_DICTIONARY_MAX);
+    assert_non_null(big);
+    s[0].payload = big;
+    s[0].payload_len = SFJ_DICTIONARY_MAX - 27;
+    assert_int_equal(sfj_dictionary_build(s, 1, out, sizeof out, &len),
+                     SFJ_EINVAL);
+    s[0].payload_len = SFJ_DICTIONARY_MAX - 28;
+    assert_int_equal(sfj_dictionary_build(s, 1, out, sizeof out, &len), SFJ_OK);
+    assert_int_equal(len, SFJ_DICTIONARY_MAX);
+    free(big);
 }
 
 /* A caller built against version 1 of the options passes a shorter
@@ -449,6 +511,7 @@ int main(void)
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_opts_version_1, sfj_test_setup,
                                         sfj_test_teardown),
+        cmocka_unit_test(test_build_from_samples),
         cmocka_unit_test_setup_teardown(test_other_dictionary_fails,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_meta_dict_damaged_or_gone,

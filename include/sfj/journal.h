@@ -246,30 +246,44 @@ typedef struct sfj_journal_opts {
     uint32_t high_water_pct; /**< prune acked entries above this map
                                   fill (default 80) */
     /* Version 2. */
-    /** Compression dictionary of a new journal (NULL: none): bytes that
-     *  recur in this terminal's payloads, such as a message template built
-     *  from its configuration (field layout, merchant and terminal ids) or
-     *  a few of its own messages, 1 to SFJ_DICTIONARY_MAX bytes. It is
-     *  sealed like a payload, and an evidence bundle of a txn discloses it
-     *  with the txn's records: put no card data in it. A writable open of
-     *  a journal that holds
-     *  no entry yet stores it, sealed, as the DICTIONARY record at seq 1,
-     *  and every later record is compressed against it; it never changes
-     *  after that, and a journal that already holds entries ignores it.
-     *  Readers need nothing: the journal carries it (docs/FORMAT.md,
-     *  "Journal dictionary"). The bytes are copied during the call. */
+    /** Compression dictionary of a new journal (NULL: none), 1 to
+     *  SFJ_DICTIONARY_MAX bytes: what this terminal's records repeat. Build
+     *  it with sfj_dictionary_build from a few sample events of the kind
+     *  the app will append (e.g. the intent, outcome and receipt of a test
+     *  sale, their payloads made by the app's own message builder: field
+     *  layout, merchant and terminal ids, txn id format). A writable open
+     *  of a journal that holds no entry yet stores it, sealed like a
+     *  payload, as the DICTIONARY record at seq 1, and every later record
+     *  is compressed against it; it never changes after that, and a
+     *  journal that already holds entries ignores it. Readers need
+     *  nothing: the journal carries it (docs/FORMAT.md, "Journal
+     *  dictionary"). An evidence bundle discloses it with the txn's
+     *  records: put no card data in it. Copied during the call. */
     const void *dictionary;
     size_t dictionary_len;
 } sfj_journal_opts;
 
 /** Longest journal dictionary (sfj_journal_opts.dictionary_len). */
 #define SFJ_DICTIONARY_MAX 8192
+/** Most sample events sfj_dictionary_build takes. */
+#define SFJ_DICTIONARY_SAMPLES_MAX 16
 
 #define SFJ_JOURNAL_OPTS_VERSION 2
 #define SFJ_JOURNAL_OPTS_INIT                                                  \
     {                                                                          \
         SFJ_JOURNAL_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL, 0        \
     }
+
+/** Build a journal dictionary (sfj_journal_opts.dictionary) from `n`
+ *  sample events (1 to SFJ_DICTIONARY_SAMPLES_MAX), each valid as
+ *  sfj_append would take it: their encodings, as the journal's records
+ *  hold them, one after the other, into `out` (`cap` bytes); `*len` gets
+ *  the length. SFJ_EINVAL for an invalid sample or when the whole passes
+ *  `cap` or SFJ_DICTIONARY_MAX, SFJ_EPAN for a card number in clear,
+ *  SFJ_EVERSION for an unknown event version. */
+SFJ_EXTERN SFJ_WARN_UNUSED int sfj_dictionary_build(const sfj_event *samples,
+                                                    size_t n, void *out,
+                                                    size_t cap, size_t *len);
 
 /** Opaque journal handle. */
 typedef struct sfj_journal sfj_journal;

@@ -2,9 +2,11 @@
 #include "journal/format/event_codec.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/abi.h"
 #include "common/bytes.h"
 #include "common/secmem.h"
 #include "journal/format/compress.h"
@@ -257,9 +259,10 @@ int sfj__event_pack(const sfj_event *ev, uint32_t boot, uint8_t **out,
     return sfj__event_pack_dict(ev, boot, NULL, out, len, flags);
 }
 
-int sfj__event_pack_dict(const sfj_event *ev, uint32_t boot,
-                         const sfj__dict *dict, uint8_t **out, size_t *len,
-                         uint8_t *flags)
+/* The event encoding of a validated event, uncompressed, into a malloc'd
+ * buffer. */
+static int encode_raw(const sfj_event *ev, uint32_t boot, uint8_t **out,
+                      size_t *len)
 {
     size_t txn_len = ev->txn_id ? strlen(ev->txn_id) : 0;
     size_t auth_len = ev->auth_code ? strlen(ev->auth_code) : 0;
@@ -267,9 +270,7 @@ int sfj__event_pack_dict(const sfj_event *ev, uint32_t boot,
     size_t raw_len = SFJ_EVENT_FIXED_BYTES + txn_len + auth_len +
                      ev->payload_len + (v2 ? refs_len(ev) : 0) +
                      (v3 ? SFJ__SETTLE_LIST_BYTES(ev->n_totals) : 0);
-    uint8_t *raw = malloc(raw_len), *packed = NULL, *p = raw;
-    size_t packed_len = 0;
-    int rc;
+    uint8_t *raw = malloc(raw_len), *p = raw;
 
     *out = NULL;
     if (raw == NULL)
@@ -301,7 +302,23 @@ int sfj__event_pack_dict(const sfj_event *ev, uint32_t boot,
     sfj__put_u32(p + 4, (uint32_t)ev->payload_len);
     if (ev->payload_len > 0)
         memcpy(p + 8, ev->payload, ev->payload_len);
+    *out = raw;
+    *len = raw_len;
+    return SFJ_OK;
+}
 
+int sfj__event_pack_dict(const sfj_event *ev, uint32_t boot,
+                         const sfj__dict *dict, uint8_t **out, size_t *len,
+                         uint8_t *flags)
+{
+    uint8_t *raw = NULL, *packed = NULL;
+    size_t raw_len = 0, packed_len = 0;
+    int rc;
+
+    *out = NULL;
+    rc = encode_raw(ev, boot, &raw, &raw_len);
+    if (rc != SFJ_OK)
+        return rc;
     packed = malloc(raw_len);
     if (packed == NULL) {
         rc = SFJ_ENOMEM;
@@ -533,4 +550,60 @@ int sfj__event_unpack_dict(const uint8_t *pt, size_t len, uint8_t flags,
         rc = unpack_raw(raw, raw_len, e);
     sfj__secmem_free(raw); /* wipes */
     return rc;
+}
+
+int sfj__event_widen(const sfj_event *ev, sfj_event *copy)
+{
+    if (ev == NULL)
+        return SFJ_EINVAL;
+    if (!SFJ__VERSION_OK(ev->version, SFJ_EVENT_VERSION))
+        return SFJ_EVERSION;
+    /* A version-1 caller's struct ends at payload_len, a version-2's at
+     * note. */
+    memset(copy, 0, sizeof *copy);
+    memcpy(copy, ev,
+           ev->version == 1   ? offsetof(sfj_event, rrn)
+           : ev->version == 2 ? offsetof(sfj_event, totals)
+                              : sizeof *copy);
+    copy->version = SFJ_EVENT_VERSION;
+    return SFJ_OK;
+}
+
+int sfj_dictionary_build(const sfj_event *samples, size_t n, void *out,
+                         size_t cap, size_t *len)
+{
+    sfj_event ev;
+    uint8_t *raw = NULL;
+    size_t i, raw_len = 0, total = 0;
+    int rc = SFJ_OK;
+
+    if (len != NULL)
+        *len = 0;
+    if (samples == NULL || n == 0 || n > SFJ_DICTIONARY_SAMPLES_MAX ||
+        out == NULL || len == NULL)
+        return SFJ_EINVAL;
+    for (i = 0; i < n && rc == SFJ_OK; i++) {
+        rc = sfj__event_widen(&samples[i], &ev);
+        if (rc == SFJ_OK)
+            rc = sfj__event_validate(&ev);
+        /* Boot 0: the field of a sample has no process behind it. */
+        if (rc == SFJ_OK)
+            rc = encode_raw(&ev, 0, &raw, &raw_len);
+        if (rc != SFJ_OK)
+            break;
+        if (raw_len > cap - total || raw_len > SFJ_DICTIONARY_MAX - total)
+            rc = SFJ_EINVAL;
+        else
+            memcpy((uint8_t *)out + total, raw, raw_len);
+        total += raw_len;
+        sodium_memzero(raw, raw_len);
+        free(raw);
+        raw = NULL;
+    }
+    if (rc != SFJ_OK) {
+        sodium_memzero(out, total < cap ? total : cap);
+        return rc;
+    }
+    *len = total;
+    return SFJ_OK;
 }

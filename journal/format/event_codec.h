@@ -43,6 +43,11 @@
     (SFJ_EVENT_FIXED_BYTES + SFJ__EVENT_EXT_FIXED_BYTES + 8 * 255 +            \
      SFJ_PAYLOAD_MAX)
 
+/* Copy an app's event of any supported version into `copy`, widened to
+ * the current version (later fields zero): SFJ_EINVAL for NULL,
+ * SFJ_EVERSION for an unknown version. */
+int sfj__event_widen(const sfj_event *ev, sfj_event *copy);
+
 /* SFJ_EINVAL unless `ev` (of the current version) is a valid event for
  * sfj_append; SFJ_EPAN for a card number in clear. */
 int sfj__event_validate(const sfj_event *ev);

@@ -88,19 +88,11 @@ static int pack(sfj_journal *j, const sfj_event *ev, const sfj__dict *dict,
     int rc;
 
     memset(p, 0, sizeof *p);
-    if (ev != NULL && !SFJ__VERSION_OK(ev->version, SFJ_EVENT_VERSION)) {
+    rc = sfj__event_widen(ev, &p->copy);
+    if (rc == SFJ_EVERSION)
         sfj__set_err(j, "event version %u not supported", ev->version);
-        return SFJ_EVERSION;
-    }
-    if (ev == NULL)
-        return SFJ_EINVAL;
-    /* A version-1 caller's struct ends at payload_len, a version-2's at
-     * note. */
-    memcpy(&p->copy, ev,
-           ev->version == 1   ? offsetof(sfj_event, rrn)
-           : ev->version == 2 ? offsetof(sfj_event, totals)
-                              : sizeof p->copy);
-    p->copy.version = SFJ_EVENT_VERSION;
+    if (rc != SFJ_OK)
+        return rc;
     ev = &p->copy;
     rc = sfj__event_validate(ev);
     if (rc != SFJ_OK) {

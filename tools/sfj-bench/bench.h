@@ -193,6 +193,14 @@ int bench_append_fdatasync(const bench_opts *o, bench_rate *out);
 int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
                         uint64_t unacked, uint64_t in_doubt);
 int bench_journal_opts(sfj_journal_opts *opts); /* what every bench uses */
+
+/* The journal dictionary bench_journal_opts gives (--dictionary): none,
+ * a test sale's events with the terminal's message template, or the
+ * events of its test sale at installation (default). */
+enum { BENCH_DICT_NONE, BENCH_DICT_TEMPLATE, BENCH_DICT_SALE };
+extern int bench_dictionary;
+const char *bench_dictionary_name(void);
+int bench_dictionary_parse(const char *s); /* -1: unknown name */
 /* A helper program or module `name` beside this program (build tree),
  * else where it is installed; 0 when found. */
 int bench_helper_path(const char *name, char *out, size_t cap);

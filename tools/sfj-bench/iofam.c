@@ -71,11 +71,11 @@ int bench_io_run(const bench_opts *o, bench_results *r)
     /* Under AddressSanitizer a preloaded library must not come first. */
     snprintf(cmd, sizeof cmd,
              "%s%s%s ASAN_OPTIONS='%s%sverify_asan_link_order=0' '%s' "
-             "--io-probe '%s' --io-ops %llu",
+             "--io-probe '%s' --io-ops %llu --dictionary %s",
              have_lib ? "LD_PRELOAD='" : "", have_lib ? lib : "",
              have_lib ? "'" : "", asan != NULL ? asan : "",
              asan != NULL && asan[0] != '\0' ? ":" : "", o->self, o->dir,
-             (unsigned long long)o->io_ops);
+             (unsigned long long)o->io_ops, bench_dictionary_name());
     f = popen(cmd, "r");
     if (f == NULL)
         return -1;

@@ -17,7 +17,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: sfj-bench [--quick] [-o text|json] [--dir DIR] [--seconds "
             "S]\n"
-            "                 [--entries N] [--only LIST] [--keep]\n"
+            "                 [--entries N] [--only LIST] [--dictionary D] "
+            "[--keep]\n"
             "       sfj-bench fleet [--terminals N] [--store lmdb|URL]... "
             "[--idle N] ...\n"
             "                 (the upstream at fleet scale: sfj-bench fleet "
@@ -36,6 +37,11 @@ static void usage(FILE *f)
             "  --entries N    size of the large journal (default 1000000)\n"
             "  --only LIST    run only these families, comma-separated:\n"
             "                 append, io, recover, verify, footprint, replay\n"
+            "  --dictionary D the journal dictionary the bench's terminal\n"
+            "                 gives at creation: test-sale (the events of\n"
+            "                 its test sale at installation, default),\n"
+            "                 template (the same with its message template\n"
+            "                 as payload) or none\n"
             "  --keep         keep the benchmark files\n"
             "  -h, --help     this text\n"
             "  --version      print the version\n"
@@ -206,6 +212,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {"io-probe", required_argument, NULL, 'I'},
         {"io-ops", required_argument, NULL, 'N'},
+        {"dictionary", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
     bench_opts o;
     bench_results *r;
@@ -269,6 +276,15 @@ int main(int argc, char **argv)
         case 'O':
             if (parse_only(optarg, &o.only) != 0) {
                 fprintf(stderr, "sfj-bench: --only: unknown family in: %s\n",
+                        optarg);
+                return BENCH_EXIT_USAGE;
+            }
+            break;
+        case 'D':
+            if (bench_dictionary_parse(optarg) != 0) {
+                fprintf(stderr,
+                        "sfj-bench: --dictionary: none, template or "
+                        "test-sale, not: %s\n",
                         optarg);
                 return BENCH_EXIT_USAGE;
             }

@@ -55,18 +55,25 @@ static void hex(char *out, const uint8_t *b, size_t n)
     out[2 * n] = '\0';
 }
 
-void bench_payload(uint8_t *out, uint64_t i)
+/* Message i, or (template) the terminal's template: the same layout and
+ * the terminal's own fixed fields (acquirer, MCC, entry mode, terminal
+ * and merchant ids, name and location, currency), every value that
+ * changes from message to message zero, no card data. */
+static void compose(uint8_t *out, uint64_t i, int template)
 {
     static const char *const last4[] = {"0119", "4242", "7781", "3096",
                                         "5527", "0010", "8843", "2265"};
-    uint64_t r = mix(i), r2 = mix(i ^ 0x5bd1e995u);
+    uint64_t r = template ? 0 : mix(i),
+             r2 = template ? 0 : mix(i ^ 0x5bd1e995u);
     /* A till in the morning rush: one message every few seconds. */
-    uint64_t t = 8 * 3600 + (i * 7) % (10 * 3600);
+    uint64_t t = template ? 0 : 8 * 3600 + (i * 7) % (10 * 3600);
     unsigned hh = (unsigned)(t / 3600), mi = (unsigned)(t / 60 % 60),
              ss = (unsigned)(t % 60);
-    unsigned mon = 3, day = 14 + (unsigned)(i / 5000 % 14);
-    unsigned long long amount = 100 + r % 25000; /* 1.00 .. 250.99 */
-    unsigned stan = (unsigned)(i % 999999) + 1;
+    unsigned mon = template ? 0 : 3,
+             day = template ? 0 : 14 + (unsigned)(i / 5000 % 14);
+    unsigned long long amount =
+        template ? 0 : 100 + r % 25000; /* 1.00 .. 250.99 */
+    unsigned stan = template ? 0 : (unsigned)(i % 999999) + 1;
     uint8_t icc[35], *p = icc;
     char icc_hex[2 * sizeof icc + 1], bm[17];
     msg m;
@@ -79,17 +86,20 @@ void bench_payload(uint8_t *out, uint64_t i)
         *p++ = (uint8_t)(r2 >> (8 * k));
     *p++ = 0x9f, *p++ = 0x27, *p++ = 1, *p++ = 0x80;
     *p++ = 0x9f, *p++ = 0x36, *p++ = 2;
-    *p++ = (uint8_t)(i >> 8), *p++ = (uint8_t)i;
+    *p++ = template ? 0 : (uint8_t)(i >> 8), *p++ = template ? 0 : (uint8_t)i;
     *p++ = 0x9f, *p++ = 0x37, *p++ = 4;
     for (int k = 0; k < 4; k++)
         *p++ = (uint8_t)(r >> (32 + 8 * k));
-    *p++ = 0x9a, *p++ = 3, *p++ = 0x25, *p++ = (uint8_t)mon;
+    *p++ = 0x9a, *p++ = 3, *p++ = template ? 0 : 0x25, *p++ = (uint8_t)mon;
     *p++ = (uint8_t)(((day / 10) << 4) | (day % 10));
     *p++ = 0x9c, *p++ = 1, *p++ = 0x00;
     hex(icc_hex, icc, (size_t)(p - icc));
 
     m.len = 4 + 16; /* MTI and bitmap, filled in last */
-    field(&m, 2, "16476173******%s", last4[r % 8]);
+    if (template)
+        field(&m, 2, "160000000000000000");
+    else
+        field(&m, 2, "16476173******%s", last4[r % 8]);
     field(&m, 3, "000000");
     field(&m, 4, "%012llu", amount);
     field(&m, 7, "%02u%02u%02u%02u%02u", mon, day, hh, mi, ss);
@@ -118,6 +128,73 @@ void bench_payload(uint8_t *out, uint64_t i)
         abort();
     }
     memcpy(out, m.buf, BENCH_PAYLOAD_BYTES);
+}
+
+void bench_payload(uint8_t *out, uint64_t i)
+{
+    compose(out, i, 0);
+}
+
+int bench_dictionary = BENCH_DICT_SALE;
+
+static const char *const dict_names[] = {"none", "template", "test-sale"};
+
+const char *bench_dictionary_name(void)
+{
+    return dict_names[bench_dictionary];
+}
+
+int bench_dictionary_parse(const char *s)
+{
+    int k;
+
+    for (k = 0; k < 3; k++) {
+        if (strcmp(s, dict_names[k]) == 0) {
+            bench_dictionary = k;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The dictionary the bench's terminal gives its journals at creation
+ * (--dictionary), built as an app would build it (sfj_dictionary_build)
+ * from the three events of a sale (intent, approved outcome, printed
+ * receipt): "test-sale" is the test sale a terminal makes at
+ * installation, of message numbers no run reaches; "template" the same
+ * events with the terminal's template as payload, every value that
+ * changes from sale to sale zero. */
+static uint8_t dict_bytes[SFJ_DICTIONARY_MAX];
+
+static size_t bench_dict(void)
+{
+    static const uint16_t kinds[3] = {SFJ_EV_TXN_INTENT, SFJ_EV_TXN_OUTCOME,
+                                      SFJ_EV_RECEIPT};
+    uint8_t payloads[3][BENCH_PAYLOAD_BYTES];
+    char txns[3][32];
+    sfj_event ev[3];
+    size_t len = 0;
+    int k;
+
+    if (bench_dictionary == BENCH_DICT_NONE)
+        return 0;
+    for (k = 0; k < 3; k++) {
+        bench_event(&ev[k], kinds[k], 0, (uint64_t)1 << 40, txns[k],
+                    payloads[k]);
+        if (bench_dictionary == BENCH_DICT_TEMPLATE) {
+            snprintf(txns[k], sizeof txns[k], "T00-0000000000");
+            ev[k].amount = 0;
+            if (ev[k].auth_code != NULL)
+                ev[k].auth_code = "000000";
+            compose(payloads[k], 0, 1);
+        }
+    }
+    if (sfj_dictionary_build(ev, 3, dict_bytes, sizeof dict_bytes, &len) !=
+        SFJ_OK) {
+        fprintf(stderr, "sfj-bench: cannot build the journal dictionary\n");
+        abort();
+    }
+    return len;
 }
 
 void bench_event(sfj_event *ev, uint16_t kind, uint64_t stream, uint64_t i,
@@ -154,6 +231,8 @@ int bench_journal_opts(sfj_journal_opts *opts)
     sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
 
     o.terminal_id = "TID00042";
+    o.dictionary_len = bench_dict();
+    o.dictionary = o.dictionary_len > 0 ? dict_bytes : NULL;
     /* Room for a million entries and their index. */
     o.max_bytes = (uint64_t)2 << 30;
     *opts = o;

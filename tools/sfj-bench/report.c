@@ -156,8 +156,9 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
     printf("sfj-bench %s (%s): %s\n", sfj_version(),
            o->quick ? "quick" : "default", o->dir);
     printf("payload: %d-byte ISO 8583 0200 (ASCII, masked PAN, EMV data); "
-           "%.2f s per append run\n\n",
+           "%.2f s per append run\n",
            BENCH_PAYLOAD_BYTES, o->seconds);
+    printf("journal dictionary: %s\n\n", bench_dictionary_name());
     printf("  %-34s %10s %9s %9s %9s\n", "durable append", "per s", "p50 ms",
            "p99 ms", "p99.9 ms");
     for (i = 0; i < BENCH_NTHREADS; i++) {
@@ -322,6 +323,7 @@ void bench_print_json(const bench_opts *o, const bench_results *r)
     jnum("bytes_per_entry", r->bytes_per_entry, 0);
     jnum("record_bytes", r->record_bytes, 0);
     printf("\"payload_bytes\": %d,\n  ", BENCH_PAYLOAD_BYTES);
+    printf("\"dictionary\": \"%s\",\n  ", bench_dictionary_name());
     jnum("anon_rss_bytes", r->anon_rss_bytes, 0);
     printf("\"rss_with_forwarder\": %s,\n",
            r->rss_with_forwarder ? "true" : "false");
