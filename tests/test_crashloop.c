@@ -438,7 +438,29 @@ static void test_crashloop(void **state)
     l.host.prov = sfj_test_path(l.dir, "terminals.conf");
     l.host.log = sfj_test_path(l.dir, "host.log");
     jo.terminal_id = TID;
+    /* A journal with its own dictionary: the DICTIONARY record at seq 1
+     * and every compressed record after it (flag bit 3) go through the
+     * kills, the host and its restarts like any other. */
+    {
+        sfj_event sample = SFJ_EVENT_INIT;
+        static uint8_t pl[200], dict[SFJ_DICTIONARY_MAX];
+        size_t dict_len = 0;
+
+        memset(pl, 'q', sizeof pl);
+        sample.kind = SFJ_EV_TXN_OFFLINE;
+        sample.status = SFJ_ST_APPROVED;
+        sample.currency = "EUR";
+        sample.txn_id = "CL0-0";
+        sample.payload = pl;
+        sample.payload_len = sizeof pl;
+        assert_int_equal(
+            sfj_dictionary_build(&sample, 1, dict, sizeof dict, &dict_len),
+            SFJ_OK);
+        jo.dictionary = dict;
+        jo.dictionary_len = dict_len;
+    }
     assert_int_equal(sfj_journal_open(l.path, l.keys, &jo, &j), SFJ_OK);
+    assert_non_null(sfj__journal_dict(j));
     sfj_test_provision(l.host.prov, j, l.keys, TID);
     assert_int_equal(sfj_journal_close(j), SFJ_OK);
     cur_dir = l.dir;

@@ -159,13 +159,17 @@ static void test_create_read_reopen(void **state)
     assert_string_equal(e->txn_id, "");
     sfj_entry_free(e);
     assert_int_equal(flags_of(f, 1, &len) & SFJ_REC_F_DICTJ, 0);
+    /* The open that wrote it left nothing unsigned. */
+    assert_int_equal(sfj_read(f->j, 2, &e), SFJ_OK);
+    assert_int_equal(e->kind, SFJ_EV_CHECKPOINT);
+    sfj_entry_free(e);
     for (i = 0; i < 40; i++)
-        assert_int_equal(put_msg(f, i, 0), (uint64_t)i + 2);
+        assert_int_equal(put_msg(f, i, 0), (uint64_t)i + 3);
     for (i = 0; i < 40; i++) {
-        assert_int_equal(flags_of(f, (uint64_t)i + 2, &len),
+        assert_int_equal(flags_of(f, (uint64_t)i + 3, &len),
                          SFJ_REC_F_DEFLATE | SFJ_REC_F_DICTJ);
         with += len;
-        check_msg(f, (uint64_t)i + 2, i);
+        check_msg(f, (uint64_t)i + 3, i);
     }
     verify_ok(f);
 
@@ -174,7 +178,7 @@ static void test_create_read_reopen(void **state)
     seq = put_msg(f, 40, 0);
     assert_int_equal(flags_of(f, seq, &len),
                      SFJ_REC_F_DEFLATE | SFJ_REC_F_DICTJ);
-    check_msg(f, 2, 0);
+    check_msg(f, 3, 0);
     check_msg(f, seq, 40);
 
     /* The same messages in a journal without one. */
@@ -238,8 +242,8 @@ static void test_written_while_empty(void **state)
     assert_int_equal(open_with(f, f->keys, TEMPLATE, sizeof TEMPLATE - 1),
                      SFJ_OK);
     assert_non_null(sfj__journal_dict(f->j));
-    assert_int_equal(put_msg(f, 0, 0), 2);
-    assert_int_equal(flags_of(f, 2, &len), SFJ_REC_F_DEFLATE | SFJ_REC_F_DICTJ);
+    assert_int_equal(put_msg(f, 0, 0), 3);
+    assert_int_equal(flags_of(f, 3, &len), SFJ_REC_F_DEFLATE | SFJ_REC_F_DICTJ);
 }
 
 /* Bad options are refused before anything is created; the kind is sfj's
@@ -262,7 +266,7 @@ static void test_bad_dictionaries_refused(void **state)
     /* The longest one is taken. */
     assert_int_equal(open_with(f, f->keys, big, SFJ_DICTIONARY_MAX), SFJ_OK);
     put_msg(f, 0, 0);
-    check_msg(f, 2, 0);
+    check_msg(f, 3, 0);
     free(big);
 
     ev.kind = SFJ_EV_DICTIONARY;
@@ -365,7 +369,7 @@ static void test_other_dictionary_fails(void **state)
                      SFJ_OK);
     put_msg(f, 7, 0);
     assert_int_equal(sfj_journal_id(f->j, jid), SFJ_OK);
-    assert_int_equal(sfj__journal_read_sealed(f->j, 2, &rec, &len), SFJ_OK);
+    assert_int_equal(sfj__journal_read_sealed(f->j, 3, &rec, &len), SFJ_OK);
     assert_int_equal(sfj__record_open_keys(f->keys, jid, same, rec, len, &e),
                      SFJ_OK);
     sfj_entry_free(e);
@@ -431,7 +435,7 @@ static void test_meta_dict_damaged_or_gone(void **state)
     meta_edit(f, 1);
     assert_int_equal(open_with(f, f->keys, NULL, 0), SFJ_OK);
     assert_null(sfj__journal_dict(f->j));
-    assert_int_equal(sfj_read(f->j, 2, &e), SFJ_ECORRUPT);
+    assert_int_equal(sfj_read(f->j, 3, &e), SFJ_ECORRUPT);
     assert_non_null(strstr(sfj_journal_errmsg(f->j), "dictionary"));
 }
 
@@ -461,10 +465,10 @@ static void test_key_rotation(void **state)
         check_msg(f, seq, 2);
         check_msg(f, before, 1);
     }
-    assert_int_equal(sfj_read(f->j, 2, &e), SFJ_ENOKEY);
+    assert_int_equal(sfj_read(f->j, 3, &e), SFJ_ENOKEY);
     assert_int_equal(sfj_keys_add(both, f->keys), SFJ_OK);
     assert_int_equal(open_with(f, both, NULL, 0), SFJ_OK);
-    check_msg(f, 2, 0);
+    check_msg(f, 3, 0);
     verify_ok(f);
     sfj_keys_free(both);
     sfj_keys_free(k2);

@@ -228,6 +228,9 @@ static int apply_dictionary(sfj__wctx *w, void *varg)
     rc = put_event(w, &a->p, a->rec);
     if (rc == SFJ_OK)
         rc = sfj__meta_put(w->j, w->txn, SFJ__META_DICT, a->rec, len);
+    /* An open leaves nothing unsigned: the checkpoint follows at seq 2. */
+    if (rc == SFJ_OK)
+        rc = sfj__wctx_checkpoint(w);
     return rc;
 }
 
