@@ -443,6 +443,7 @@ static void test_crashloop(void **state)
      * kills, the host and its restarts like any other. */
     {
         sfj_event sample = SFJ_EVENT_INIT;
+        const sfj_event *samples[1] = {&sample};
         static uint8_t pl[200], dict[SFJ_DICTIONARY_MAX];
         size_t dict_len = 0;
 
@@ -454,7 +455,7 @@ static void test_crashloop(void **state)
         sample.payload = pl;
         sample.payload_len = sizeof pl;
         assert_int_equal(
-            sfj_dictionary_build(&sample, 1, dict, sizeof dict, &dict_len),
+            sfj_dictionary_build(samples, 1, dict, sizeof dict, &dict_len),
             SFJ_OK);
         jo.dictionary = dict;
         jo.dictionary_len = dict_len;

@@ -153,13 +153,14 @@ static void journal_opts(sfj_journal_opts *o)
 
     if (dict_len == 0) {
         sfj_event sample = SFJ_EVENT_INIT;
+        const sfj_event *samples[1] = {&sample};
         uint8_t pl[96];
 
         fill_payload(pl, sizeof pl, 2);
         sample.kind = SFJ_EV_NOTE;
         sample.payload = pl;
         sample.payload_len = sizeof pl;
-        if (sfj_dictionary_build(&sample, 1, dict, sizeof dict, &dict_len) !=
+        if (sfj_dictionary_build(samples, 1, dict, sizeof dict, &dict_len) !=
             SFJ_OK)
             abort();
     }

@@ -275,15 +275,16 @@ typedef struct sfj_journal_opts {
     }
 
 /** Build a journal dictionary (sfj_journal_opts.dictionary) from `n`
- *  sample events (1 to SFJ_DICTIONARY_SAMPLES_MAX), each valid as
- *  sfj_append would take it: their encodings, as the journal's records
- *  hold them, one after the other, into `out` (`cap` bytes); `*len` gets
- *  the length. SFJ_EINVAL for an invalid sample or when the whole passes
- *  `cap` or SFJ_DICTIONARY_MAX, SFJ_EPAN for a card number in clear,
- *  SFJ_EVERSION for an unknown event version. */
-SFJ_EXTERN SFJ_WARN_UNUSED int sfj_dictionary_build(const sfj_event *samples,
-                                                    size_t n, void *out,
-                                                    size_t cap, size_t *len);
+ *  sample events (1 to SFJ_DICTIONARY_SAMPLES_MAX; pointers, so that each
+ *  event's own `version` says its size), each valid as sfj_append would
+ *  take it: their encodings, as the journal's records hold them, one
+ *  after the other, into `out` (`cap` bytes); `*len` gets the length.
+ *  SFJ_EINVAL for an invalid sample or when the whole passes `cap` or
+ *  SFJ_DICTIONARY_MAX, SFJ_EPAN for a card number in clear, SFJ_EVERSION
+ *  for an unknown event version. */
+SFJ_EXTERN SFJ_WARN_UNUSED int
+sfj_dictionary_build(const sfj_event *const *samples, size_t n, void *out,
+                     size_t cap, size_t *len);
 
 /** Opaque journal handle. */
 typedef struct sfj_journal sfj_journal;

@@ -569,7 +569,7 @@ int sfj__event_widen(const sfj_event *ev, sfj_event *copy)
     return SFJ_OK;
 }
 
-int sfj_dictionary_build(const sfj_event *samples, size_t n, void *out,
+int sfj_dictionary_build(const sfj_event *const *samples, size_t n, void *out,
                          size_t cap, size_t *len)
 {
     sfj_event ev;
@@ -583,7 +583,7 @@ int sfj_dictionary_build(const sfj_event *samples, size_t n, void *out,
         out == NULL || len == NULL)
         return SFJ_EINVAL;
     for (i = 0; i < n && rc == SFJ_OK; i++) {
-        rc = sfj__event_widen(&samples[i], &ev);
+        rc = sfj__event_widen(samples[i], &ev);
         if (rc == SFJ_OK)
             rc = sfj__event_validate(&ev);
         /* Boot 0: the field of a sample has no process behind it. */

@@ -173,6 +173,7 @@ static size_t bench_dict(void)
     uint8_t payloads[3][BENCH_PAYLOAD_BYTES];
     char txns[3][32];
     sfj_event ev[3];
+    const sfj_event *evp[3] = {&ev[0], &ev[1], &ev[2]};
     size_t len = 0;
     int k;
 
@@ -189,7 +190,7 @@ static size_t bench_dict(void)
             compose(payloads[k], 0, 1);
         }
     }
-    if (sfj_dictionary_build(ev, 3, dict_bytes, sizeof dict_bytes, &len) !=
+    if (sfj_dictionary_build(evp, 3, dict_bytes, sizeof dict_bytes, &len) !=
         SFJ_OK) {
         fprintf(stderr, "sfj-bench: cannot build the journal dictionary\n");
         abort();
