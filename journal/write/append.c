@@ -126,6 +126,15 @@ static int check_appendable(sfj_journal *j)
     return SFJ_OK;
 }
 
+/* Commit one packed event with `fn`, a record's room allocated. */
+static int commit_one(sfj_journal *j, sfj__apply_fn fn, append_arg *a)
+{
+    a->rec = malloc(SFJ_REC_HDR_BYTES + a->p.pt_len + SFJ_REC_TAG_BYTES);
+    if (a->rec == NULL)
+        return SFJ_ENOMEM;
+    return sfj__commit(j, fn, a);
+}
+
 int sfj_append(sfj_journal *j, const sfj_event *ev, uint64_t *seq_out)
 {
     append_arg a;
@@ -139,17 +148,10 @@ int sfj_append(sfj_journal *j, const sfj_event *ev, uint64_t *seq_out)
         return rc;
     /* j->dict is set before the handle is returned and never changes. */
     rc = pack(j, ev, j->dict, &a.p);
-    if (rc != SFJ_OK)
-        goto done;
-    a.rec = malloc(SFJ_REC_HDR_BYTES + a.p.pt_len + SFJ_REC_TAG_BYTES);
-    if (a.rec == NULL) {
-        rc = SFJ_ENOMEM;
-        goto done;
-    }
-    rc = sfj__commit(j, apply_append, &a);
+    if (rc == SFJ_OK)
+        rc = commit_one(j, apply_append, &a);
     if (rc == SFJ_OK && seq_out != NULL)
         *seq_out = a.seq;
-done:
     unpack(&a.p);
     free(a.rec);
     return rc;
@@ -211,14 +213,9 @@ done:
     return rc;
 }
 
-typedef struct dict_arg {
-    packed p;
-    uint8_t *rec;
-} dict_arg;
-
 static int apply_dictionary(sfj__wctx *w, void *varg)
 {
-    dict_arg *a = varg;
+    append_arg *a = varg;
     size_t len = SFJ_REC_HDR_BYTES + a->p.pt_len + SFJ_REC_TAG_BYTES;
     int rc;
 
@@ -288,22 +285,15 @@ int sfj__dict_reseal(sfj__wctx *w)
 
 int sfj__dict_create(sfj_journal *j, const void *bytes, size_t len)
 {
-    dict_arg a;
+    append_arg a;
     int rc;
 
     memset(&a, 0, sizeof a);
     rc = pack_dictionary(j, bytes, len, &a.p);
-    if (rc != SFJ_OK)
-        goto done;
-    a.rec = malloc(SFJ_REC_HDR_BYTES + a.p.pt_len + SFJ_REC_TAG_BYTES);
-    if (a.rec == NULL) {
-        rc = SFJ_ENOMEM;
-        goto done;
-    }
-    rc = sfj__commit(j, apply_dictionary, &a);
+    if (rc == SFJ_OK)
+        rc = commit_one(j, apply_dictionary, &a);
     if (rc == SFJ_OK)
         rc = sfj__dict_make(bytes, len, &j->dict);
-done:
     unpack(&a.p);
     free(a.rec);
     return rc;
