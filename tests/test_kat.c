@@ -20,6 +20,7 @@
 #include "crypto/keys.h"
 #include "crypto/seal.h"
 #include "journal/format/compress.h"
+#include "journal/format/entry.h"
 #include "journal/format/event_codec.h"
 #include "journal/format/record.h"
 #include "sfj/sys/chain.h"
@@ -216,6 +217,64 @@ static void test_vectors(void **state)
     /* Prune anchor after seq 1. */
     sfj__prune_sign(jid, 1, h1, keys->sign_sk, sig);
     check("prune_sig_1", sig, sizeof sig);
+
+    /* A journal dictionary whose payload is event_1, and record seq 3
+     * holding event_1 again, deflated against it (flags 0x09), nonce 24 x
+     * 0x03, prev_chain h(2). The body is the appendix's: deflate's output
+     * may differ between zlib versions, inflating it may not. */
+    {
+        uint8_t rec3[SFJ_REC_HDR_BYTES + 512 + SFJ_REC_TAG_BYTES];
+        uint8_t ad[SFJ_REC_AD_HDR_MAX], rkey3[SFJ_KEY_BYTES], *body, *raw;
+        size_t body_len, ad_len;
+        sfj_entry *e = NULL;
+        sfj__dict *d = NULL;
+
+        assert_int_equal(sfj__dict_make(pt, pt_len, &d), 0);
+        check("dict_id", d->id, sizeof d->id);
+        body = malloc(pt_len);
+        raw = malloc(pt_len);
+        assert_true(body != NULL && raw != NULL);
+        if (printing) {
+            assert_int_equal(sfj__deflate_with(d->bytes, d->len, pt, pt_len,
+                                               body, pt_len, &body_len),
+                             1);
+            check("body_dictj_3", body, body_len);
+        } else {
+            free(body);
+            body = spec_value("body_dictj_3", &body_len);
+        }
+        assert_true(body_len < pt_len);
+        assert_int_equal(sfj__get_u32(body), pt_len);
+        assert_int_equal(
+            sfj__inflate_with(d->bytes, d->len, body, body_len, raw, pt_len),
+            0);
+        assert_memory_equal(raw, pt, pt_len);
+        memset(&h, 0, sizeof h);
+        h.format = SFJ_REC_FORMAT;
+        h.flags = SFJ_REC_F_DEFLATE | SFJ_REC_F_DICTJ;
+        h.kind = SFJ_EV_TXN_OUTCOME;
+        h.epoch = 1;
+        h.seq = 3;
+        h.wall_ms = 1700000000000ll;
+        memcpy(h.prev_chain, h2, 32);
+        memset(h.nonce, 0x03, sizeof h.nonce);
+        sfj__rec_hdr_encode(&h, rec3);
+        sfj__record_key(ekey, 3, rkey3);
+        ad_len = sfj__rec_ad_header(rec3, d->id, ad);
+        assert_int_equal(ad_len, SFJ_REC_HDR_BYTES + 16);
+        sfj__aead_record_seal(jid, rkey3, ad, ad_len, h.nonce, body, body_len,
+                              rec3 + SFJ_REC_HDR_BYTES);
+        len = SFJ_REC_HDR_BYTES + body_len + SFJ_REC_TAG_BYTES;
+        check("record_dictj_3", rec3, len);
+        assert_int_equal(sfj__rec_open(jid, rkey3, d, rec3, len, &e), 0);
+        assert_string_equal(e->txn_id, "T-0001");
+        sfj_entry_free(e);
+        sodium_memzero(rkey3, sizeof rkey3);
+        sodium_memzero(raw, pt_len);
+        free(raw);
+        free(body);
+        sfj__dict_free(d);
+    }
 
     sodium_memzero(pt, pt_len);
     free(pt);
