@@ -54,7 +54,8 @@ static int offer(sfj_forwarder *f, uint64_t seq)
     }
     if (rc != SFJ_OK)
         return rc;
-    if ((e->kind == SFJ_EV_CHECKPOINT || e->kind == SFJ_EV_KEY_ROTATION) &&
+    if ((e->kind == SFJ_EV_CHECKPOINT || e->kind == SFJ_EV_KEY_ROTATION ||
+         e->kind == SFJ_EV_DICTIONARY) &&
         (f->o.flags & SFJ_FWD_F_DELIVER_CHECKPOINTS) == 0)
         answer = SFJ_DELIVER_ACK;
     else {

@@ -507,6 +507,57 @@ static void test_pruned_past_seq_1(void **state)
     verify_ok(f);
 }
 
+static int delivered_kinds[16], delivered_other;
+
+static int deliver(const sfj_entry *e, void *payload)
+{
+    (void)payload;
+    if (e->kind < 16)
+        delivered_kinds[e->kind]++;
+    else
+        delivered_other++;
+    return SFJ_DELIVER_ACK;
+}
+
+/* The callback sink hands the app its own events only: the DICTIONARY
+ * record is acknowledged unseen, as checkpoints are; with
+ * SFJ_FWD_F_DELIVER_CHECKPOINTS it is handed over too. */
+static void test_callback_sink_skips_it(void **state)
+{
+    fixture *f = *state;
+    sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
+    sfj_forwarder *fw = NULL;
+    int i, pass;
+
+    assert_int_equal(open_with(f, f->keys, TEMPLATE, sizeof TEMPLATE - 1),
+                     SFJ_OK);
+    for (i = 0; i < 5; i++)
+        put_msg(f, i, 0);
+    for (pass = 0; pass < 2; pass++) {
+        memset(delivered_kinds, 0, sizeof delivered_kinds);
+        delivered_other = 0;
+        if (pass == 1) {
+            /* Everything again, sfj's own entries included. */
+            sfj_journal_close(f->j);
+            f->j = NULL;
+            sfj_test_rmrf(f->path);
+            assert_int_equal(
+                open_with(f, f->keys, TEMPLATE, sizeof TEMPLATE - 1), SFJ_OK);
+            for (i = 0; i < 5; i++)
+                put_msg(f, i, 0);
+            o.flags = SFJ_FWD_F_DELIVER_CHECKPOINTS;
+        }
+        o.sink = SFJ_SINK_CALLBACK;
+        o.deliver = deliver;
+        assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), SFJ_OK);
+        assert_int_equal(sfj_forwarder_flush(fw, 10000), SFJ_OK);
+        sfj_forwarder_free(fw);
+        assert_int_equal(delivered_kinds[SFJ_EV_TXN_INTENT], 5);
+        assert_int_equal(delivered_kinds[SFJ_EV_DICTIONARY], pass);
+        assert_int_equal(delivered_other, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +580,8 @@ int main(void)
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_pruned_past_seq_1, sfj_test_setup,
                                         sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_callback_sink_skips_it,
+                                        sfj_test_setup, sfj_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,9 +56,11 @@ typedef enum sfj_deliver_answer {
 
 /** Flags (sfj_forwarder_opts.flags), or-ed together. */
 typedef enum sfj_forwarder_flags {
-    SFJ_FWD_F_DELIVER_CHECKPOINTS = 0x1 /**< also hand CHECKPOINT entries to
-                                             the callback (by default they
-                                             are acked unseen) */
+    SFJ_FWD_F_DELIVER_CHECKPOINTS = 0x1 /**< also hand sfj's own entries
+                                             (CHECKPOINT, KEY_ROTATION,
+                                             DICTIONARY) to the callback (by
+                                             default they are acked
+                                             unseen) */
 } sfj_forwarder_flags;
 
 /** Deliver one decrypted entry (callback sink). `entry` is borrowed for the

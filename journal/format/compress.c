@@ -488,11 +488,16 @@ done:
 int sfj__dict_make(const uint8_t *payload, size_t len, sfj__dict **out)
 {
     sfj__dict *d;
+    size_t size = sizeof *d + sizeof DICT_V2 + len;
 
     *out = NULL;
     if (payload == NULL || len == 0 || len > SFJ_DICTIONARY_MAX)
         return SFJ_EINVAL;
-    d = sodium_malloc(sizeof *d + sizeof DICT_V2 + len);
+    /* sodium_malloc ends the block at a guard page: a size of whole
+     * alignment units keeps its start aligned for the struct. */
+    size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
+           sizeof(max_align_t);
+    d = sodium_malloc(size);
     if (d == NULL)
         return SFJ_ENOMEM;
     d->bytes = (uint8_t *)(d + 1);

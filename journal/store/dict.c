@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "journal/format/compress.h"
 #include "journal/format/entry.h"
 #include "journal/format/record.h"
@@ -41,6 +42,7 @@ int sfj__dict_load(sfj_journal *j, MDB_txn *txn)
 
     sfj__dict_free(j->dict);
     j->dict = NULL;
+    j->dict_epoch = 0;
     k.mv_data = (void *)SFJ__META_DICT;
     k.mv_size = strlen(SFJ__META_DICT);
     mrc = mdb_get(txn, j->db_meta, &k, &v);
@@ -53,12 +55,19 @@ int sfj__dict_load(sfj_journal *j, MDB_txn *txn)
         return SFJ_OK;
     rc = sfj__dict_from_record(j->keys, j->journal_id, v.mv_data, v.mv_size,
                                &j->dict);
-    /* Sealed under the newest epoch (a rotation seals it again): a reader
-     * holding only older keys reads what they open, and its reads of
-     * records made with the dictionary say what is missing (read.c). A
-     * writer always holds the newest key. */
-    if (rc == SFJ_ENOKEY)
+    /* Sealed under the newest epoch in a terminal's journal (a rotation
+     * seals it again), under epoch 1 in a mirror: a reader without that
+     * epoch's key reads what its keys open, and its reads of records made
+     * with the dictionary say which key is missing (read.c). A mirror's
+     * keys are not bound to epochs, so another epoch's key fails the tag
+     * there instead. A writer always holds the newest key. */
+    if (rc == SFJ_ENOKEY || (rc == SFJ_EAUTH && j->mirror)) {
+        j->dict_epoch =
+            v.mv_size >= SFJ_REC_HDR_BYTES
+                ? sfj__get_u32((const uint8_t *)v.mv_data + SFJ_REC_OFF_EPOCH)
+                : 0;
         return SFJ_OK;
+    }
     if (rc == SFJ_EAUTH || rc == SFJ_ECORRUPT) {
         sfj__set_err(j, "the journal's dictionary (meta dict) is damaged");
         rc = SFJ_ECORRUPT;

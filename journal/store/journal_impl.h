@@ -66,6 +66,8 @@ struct sfj_journal {
     /* The journal's own compression dictionary (meta `dict`), opened at
      * open; NULL when it has none, or the handle no key to open it. */
     struct sfj__dict *dict;
+    uint32_t dict_epoch; /* with dict NULL: the epoch meta `dict` is sealed
+                            under, which no key given opens (0: none) */
 
     /* Written only by the commit leader, read under `lock`. */
     uint64_t last_seq;

@@ -135,10 +135,20 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
     sodium_memzero(rkey, sizeof rkey);
 done:
     if (rc != SFJ_OK && (h.flags & SFJ_REC_F_DICTJ) && j->dict == NULL) {
-        sfj__set_err(j,
-                     "entry %llu is compressed with the journal's dictionary, "
-                     "which no key given opens: give the newest key file too",
-                     (unsigned long long)seq);
+        if (j->dict_epoch != 0) {
+            /* Not damage: a key is missing. */
+            sfj__set_err(j,
+                         "entry %llu is compressed with the journal's "
+                         "dictionary, sealed under key epoch %u: give that "
+                         "epoch's key file too",
+                         (unsigned long long)seq, (unsigned)j->dict_epoch);
+            rc = SFJ_ENOKEY;
+        } else {
+            sfj__set_err(j,
+                         "entry %llu is compressed with a journal dictionary "
+                         "this journal does not hold (meta dict)",
+                         (unsigned long long)seq);
+        }
         sfj_entry_free(e);
         return rc;
     }
