@@ -32,6 +32,7 @@
 #include "sfj/sys/frame.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/proto_v2.h"
+#include "support/dictcopy.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
 
@@ -190,6 +191,39 @@ static void test_tcp_10k(void **state)
     assert_int_equal(counted(f, &f->st.auth_errors), 0);
     print_message("10,000 entries appended and forwarded in %lld ms\n",
                   (long long)(sfj__mono_ms() - t0));
+}
+
+/* A journal created with a compression dictionary: its DICTIONARY
+ * record (seq 1) is forwarded like any entry, the mirror keeps a copy in
+ * meta `dict` as the terminal's journal does, and sfj-dump reads every
+ * record of the mirror, compressed against it, with the key alone. */
+static void test_dictionary_journal(void **state)
+{
+    fx *f = *state;
+    char *keyfile = sfj_test_path(f->dir, "master.key"), *mirror, hj[33];
+    uint8_t jid[16];
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+    int i;
+
+    sfj_keys_free(f->keys);
+    f->keys = NULL;
+    f->j = sfj_test_dict_journal(f->jdir, "T-DICT", keyfile, &f->keys);
+    sfj_test_provision(f->host.prov, f->j, f->keys, "T-DICT");
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    sfj_test_append_sales(f->j, 40);
+    finish(f, fw, 81);
+    assert_int_equal(counted(f, &f->st.rejected), 0);
+    assert_int_equal(sfj_journal_id(f->j, jid), 0);
+    for (i = 0; i < 16; i++)
+        sprintf(hj + 2 * i, "%02x", jid[i]);
+    mirror = sfj_test_path(f->host.dir, hj);
+    sfj_test_dict_copy_check(mirror, f->jdir, keyfile, 40, f->dir);
+    free(mirror);
+    free(keyfile);
 }
 
 static void test_host_down_at_start(void **state)
@@ -995,6 +1029,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tcp_10k, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dictionary_journal, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_serial_pty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_down_at_start, setup,
                                         teardown),
