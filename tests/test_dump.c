@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1015,10 +1016,37 @@ static void same_items(const sfj_report *d, const sfj_report *p)
     }
 }
 
+/* Reconcile `j` against an acquirer's report of two of the sales of
+ * test_dictionary_entry: the counts of each class. */
+static void reconcile_counts(sfj_journal *j, size_t *count)
+{
+    sfj_recon_opts o = SFJ_RECON_OPTS_INIT;
+    sfj_recon *r = NULL;
+    const sfj_recon_result *res;
+    char report[256];
+    long long now = (long long)time(NULL) * 1000;
+
+    snprintf(report, sizeof report,
+             "reference,amount,currency,time,status\n"
+             "DS-00001,10.01,EUR,%lld,approved\n"
+             "DS-DOUBT,7.77,EUR,%lld,approved\n",
+             now, now);
+    assert_int_equal(sfj_recon_preset("generic", &o), SFJ_OK);
+    assert_int_equal(sfj_recon_new(&o, &r), SFJ_OK);
+    assert_int_equal(sfj_recon_add_report(r, "day.csv", report, strlen(report)),
+                     SFJ_OK);
+    assert_int_equal(sfj_recon_run(r, j), SFJ_OK);
+    res = sfj_recon_result_get(r);
+    assert_int_equal(res->lines, 2);
+    memcpy(count, res->count, sizeof res->count);
+    sfj_recon_free(r);
+}
+
 /* A journal created with a compression dictionary: its DICTIONARY entry
  * (seq 1) is listed as what it is in every format, without its bytes,
- * and found by --kind dictionary; recovery, batch totals and the txn
- * index rebuild see the same sales as in a journal without one. */
+ * and found by --kind dictionary; recovery, reconciliation, batch totals
+ * and the txn index rebuild see the same sales as in a journal without
+ * one. */
 static void test_dictionary_entry(void **state)
 {
     fixture *f = *state;
@@ -1026,6 +1054,7 @@ static void test_dictionary_entry(void **state)
     char *plain = sfj_test_path(f->dir, "plain"), *out;
     sfj_stats sd = SFJ_STATS_INIT, sp = SFJ_STATS_INIT;
     sfj_batch *bd = NULL, *bp = NULL;
+    size_t cd[SFJ_RECON_CLASSES], cp[SFJ_RECON_CLASSES];
     sfj_report *rd, *rp;
     sfj_keys *dk = NULL;
     sfj_journal *d, *p;
@@ -1048,6 +1077,12 @@ static void test_dictionary_entry(void **state)
     assert_int_equal(rp->n_no_receipt, 3);
     same_items(rd, rp);
     sfj_report_free(rd);
+    reconcile_counts(d, cd);
+    reconcile_counts(p, cp);
+    assert_int_equal(cp[SFJ_RECON_MATCHED], 1);
+    assert_int_equal(cp[SFJ_RECON_DOUBT_APPROVED], 1);
+    assert_int_equal(cp[SFJ_RECON_NOT_RECEIVED], 2);
+    assert_memory_equal(cd, cp, sizeof cd);
     assert_int_equal(sfj_batch_totals(d, &bd), SFJ_OK);
     assert_int_equal(sfj_batch_totals(p, &bp), SFJ_OK);
     assert_int_equal(bp->n, 1);
