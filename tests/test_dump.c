@@ -1062,8 +1062,8 @@ static void test_dictionary_entry(void **state)
 
     d = sfj_test_dict_journal(f->path, "POS-D", dkey, &dk);
     p = reopen(plain, f->keys, "POS-P");
-    sfj_test_append_sales(d, 3);
-    sfj_test_append_sales(p, 3);
+    sfj_test_append_sales(d, 1, 3);
+    sfj_test_append_sales(p, 1, 3);
     /* A sale left in doubt by the writer's end. */
     add(d, SFJ_EV_TXN_INTENT, 0, "DS-DOUBT", 777, "EUR", NULL, 0, 0, NULL, 0);
     add(p, SFJ_EV_TXN_INTENT, 0, "DS-DOUBT", 777, "EUR", NULL, 0, 0, NULL, 0);

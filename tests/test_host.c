@@ -214,7 +214,7 @@ static void test_dictionary_journal(void **state)
     sfj_test_host_start(&f->host);
     o = tcp_opts(f, addr, sizeof addr);
     fw = start_fwd(f, &o);
-    sfj_test_append_sales(f->j, 40);
+    sfj_test_append_sales(f->j, 1, 40);
     finish(f, fw, 81);
     assert_int_equal(counted(f, &f->st.rejected), 0);
     assert_int_equal(sfj_journal_id(f->j, jid), 0);
@@ -224,6 +224,77 @@ static void test_dictionary_journal(void **state)
     sfj_test_dict_copy_check(mirror, f->jdir, keyfile, 40, f->dir);
     free(mirror);
     free(keyfile);
+}
+
+/* Run sfj-dump with the NULL-terminated arguments, its output into
+ * f->dir/dump.out and dump.err; its exit code. */
+static int dump(fx *f, ...)
+{
+    char *out = sfj_test_path(f->dir, "dump.out");
+    char *err = sfj_test_path(f->dir, "dump.err");
+    va_list ap;
+    int rc;
+
+    va_start(ap, f);
+    rc = sfj_test_run_toolv("sfj-dump", out, err, ap);
+    va_end(ap);
+    free(out);
+    free(err);
+    return rc;
+}
+
+/* The same after a key rotation: the mirror's dictionary is seq 1 as
+ * sealed under the first key (the terminal's own journal seals it again
+ * under the new one, the mirror cannot), so with both key files sfj-dump
+ * reads every record of the mirror, those made with the dictionary
+ * under the new key included, and verifies it. */
+static void test_dictionary_rotated(void **state)
+{
+    fx *f = *state;
+    char *ka = sfj_test_path(f->dir, "a.key"),
+         *kb = sfj_test_path(f->dir, "b.key");
+    char *mirror, *out, hj[33];
+    sfj_keys *b = NULL;
+    uint8_t jid[16];
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+    int i;
+
+    sfj_keys_free(f->keys);
+    f->keys = NULL;
+    f->j = sfj_test_dict_journal(f->jdir, "T-DICT-ROT", ka, &f->keys);
+    sfj_test_provision(f->host.prov, f->j, f->keys, "T-DICT-ROT");
+    sfj_test_append_sales(f->j, 1, 3);
+    assert_int_equal(sfj_keys_generate_file(kb), SFJ_OK);
+    assert_int_equal(sfj_keys_load_file(kb, &b), SFJ_OK);
+    assert_int_equal(sfj_journal_rotate_keys(f->j, b, NULL), SFJ_OK);
+    sfj_keys_free(b);
+    sfj_test_append_sales(f->j, 4, 3);
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    finish(f, fw, 13);
+    assert_int_equal(sfj_journal_id(f->j, jid), 0);
+    for (i = 0; i < 16; i++)
+        sprintf(hj + 2 * i, "%02x", jid[i]);
+    mirror = sfj_test_path(f->host.dir, hj);
+    assert_int_equal(dump(f, mirror, "-k", kb, "-k", ka, "-o", "csv", NULL), 0);
+    out = sfj_test_path(f->dir, "dump.out");
+    for (i = 1; i <= 6; i++) {
+        char want[32];
+
+        snprintf(want, sizeof want, ",DS-%05d,%d,EUR,", i, 1000 + i);
+        if (!sfj_test_file_contains(out, want))
+            fail_msg("%s lacks %s", out, want);
+    }
+    assert_true(sfj_test_file_contains(out, ",key_rotation,9,1,"));
+    assert_true(sfj_test_file_contains(out, ",intent,1,2,true,"));
+    assert_int_equal(dump(f, mirror, "-k", kb, "-k", ka, "--verify", NULL), 0);
+    free(out);
+    free(mirror);
+    free(ka);
+    free(kb);
 }
 
 static void test_host_down_at_start(void **state)
@@ -1030,6 +1101,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tcp_10k, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dictionary_journal, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dictionary_rotated, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_serial_pty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_down_at_start, setup,

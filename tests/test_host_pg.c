@@ -298,7 +298,7 @@ static void test_dictionary_export(void **state)
     sfj_test_provision(f->host.prov, f->j[0], f->k[0], "T-PG-DICT");
     sfj_test_host_start(&f->host);
     fw = start_fwd(f, f->j[0], f->host.port);
-    sfj_test_append_sales(f->j[0], 40);
+    sfj_test_append_sales(f->j[0], 1, 40);
     finish(f, fw, 0);
     sfj_test_host_stop(&f->host, SIGTERM);
     assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);

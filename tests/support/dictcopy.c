@@ -37,13 +37,13 @@ sfj_journal *sfj_test_dict_journal(const char *path, const char *tid,
     return j;
 }
 
-void sfj_test_append_sales(sfj_journal *j, int n)
+void sfj_test_append_sales(sfj_journal *j, int first, int n)
 {
     sfj_event ev = SFJ_EVENT_INIT;
     char txn[16], pl[256];
     int i, k;
 
-    for (i = 1; i <= n; i++) {
+    for (i = first; i < first + n; i++) {
         snprintf(txn, sizeof txn, "DS-%05d", i);
         for (k = 0; k < 2; k++) {
             snprintf(

@@ -19,13 +19,14 @@ extern const char sfj_test_sales_dict[];
 sfj_journal *sfj_test_dict_journal(const char *path, const char *tid,
                                    const char *keyfile, sfj_keys **keys);
 
-/* Append `n` sales: for i = 1..n an INTENT and an approved OUTCOME of txn
+/* Append `n` sales: for i = first..first + n - 1 an INTENT and an
+ * approved OUTCOME of txn
  * "DS-<i, 5 digits>", 1000 + i EUR cents, with a message payload like
  * the dictionary's. Fails the test on any error. */
-void sfj_test_append_sales(sfj_journal *j, int n);
+void sfj_test_append_sales(sfj_journal *j, int first, int n);
 
 /* The copy at `copy` of a terminal journal (at `term_dir`,
- * master key in `keyfile`, `n` sales of sfj_test_append_sales): seq 1 is
+ * master key in `keyfile`, sales 1..n of sfj_test_append_sales): seq 1 is
  * the DICTIONARY record, and meta `dict` opens with the key to
  * sfj_test_sales_dict; seq 2 is compressed against it (flag bit 3);
  * `sfj-dump --key` lists every sale's two entries with txn id and
