@@ -193,6 +193,29 @@ static void test_tcp_10k(void **state)
                   (long long)(sfj__mono_ms() - t0));
 }
 
+/* The terminal journal of a test, created with the sales' dictionary
+ * under a key generated into `keyfile`, and provisioned. */
+static void open_dict_terminal(fx *f, const char *tid, const char *keyfile)
+{
+    sfj_keys_free(f->keys);
+    f->keys = NULL;
+    f->j = sfj_test_dict_journal(f->jdir, tid, keyfile, &f->keys);
+    sfj_test_provision(f->host.prov, f->j, f->keys, tid);
+}
+
+/* The directory of the terminal's mirror (malloc'd). */
+static char *mirror_dir(fx *f)
+{
+    uint8_t jid[16];
+    char hj[33];
+    int i;
+
+    assert_int_equal(sfj_journal_id(f->j, jid), 0);
+    for (i = 0; i < 16; i++)
+        sprintf(hj + 2 * i, "%02x", jid[i]);
+    return sfj_test_path(f->host.dir, hj);
+}
+
 /* A journal created with a compression dictionary: its DICTIONARY
  * record (seq 1) is forwarded like any entry, the mirror keeps a copy in
  * meta `dict` as the terminal's journal does, and sfj-dump reads every
@@ -200,47 +223,22 @@ static void test_tcp_10k(void **state)
 static void test_dictionary_journal(void **state)
 {
     fx *f = *state;
-    char *keyfile = sfj_test_path(f->dir, "master.key"), *mirror, hj[33];
-    uint8_t jid[16];
+    char *keyfile = sfj_test_path(f->dir, "master.key"), *mirror;
     sfj_forwarder_opts o;
     sfj_forwarder *fw;
     char addr[64];
-    int i;
 
-    sfj_keys_free(f->keys);
-    f->keys = NULL;
-    f->j = sfj_test_dict_journal(f->jdir, "T-DICT", keyfile, &f->keys);
-    sfj_test_provision(f->host.prov, f->j, f->keys, "T-DICT");
+    open_dict_terminal(f, "T-DICT", keyfile);
     sfj_test_host_start(&f->host);
     o = tcp_opts(f, addr, sizeof addr);
     fw = start_fwd(f, &o);
     sfj_test_append_sales(f->j, 1, 40);
     finish(f, fw, 81);
     assert_int_equal(counted(f, &f->st.rejected), 0);
-    assert_int_equal(sfj_journal_id(f->j, jid), 0);
-    for (i = 0; i < 16; i++)
-        sprintf(hj + 2 * i, "%02x", jid[i]);
-    mirror = sfj_test_path(f->host.dir, hj);
+    mirror = mirror_dir(f);
     sfj_test_dict_copy_check(mirror, f->jdir, keyfile, 40, f->dir);
     free(mirror);
     free(keyfile);
-}
-
-/* Run sfj-dump with the NULL-terminated arguments, its output into
- * f->dir/dump.out and dump.err; its exit code. */
-static int dump(fx *f, ...)
-{
-    char *out = sfj_test_path(f->dir, "dump.out");
-    char *err = sfj_test_path(f->dir, "dump.err");
-    va_list ap;
-    int rc;
-
-    va_start(ap, f);
-    rc = sfj_test_run_toolv("sfj-dump", out, err, ap);
-    va_end(ap);
-    free(out);
-    free(err);
-    return rc;
 }
 
 /* The same after a key rotation: the mirror's dictionary is seq 1 as
@@ -253,18 +251,14 @@ static void test_dictionary_rotated(void **state)
     fx *f = *state;
     char *ka = sfj_test_path(f->dir, "a.key"),
          *kb = sfj_test_path(f->dir, "b.key");
-    char *mirror, *out, hj[33];
+    char *mirror, *out;
     sfj_keys *b = NULL;
-    uint8_t jid[16];
     sfj_forwarder_opts o;
     sfj_forwarder *fw;
     char addr[64];
     int i;
 
-    sfj_keys_free(f->keys);
-    f->keys = NULL;
-    f->j = sfj_test_dict_journal(f->jdir, "T-DICT-ROT", ka, &f->keys);
-    sfj_test_provision(f->host.prov, f->j, f->keys, "T-DICT-ROT");
+    open_dict_terminal(f, "T-DICT-ROT", ka);
     sfj_test_append_sales(f->j, 1, 3);
     assert_int_equal(sfj_keys_generate_file(kb), SFJ_OK);
     assert_int_equal(sfj_keys_load_file(kb, &b), SFJ_OK);
@@ -275,11 +269,10 @@ static void test_dictionary_rotated(void **state)
     o = tcp_opts(f, addr, sizeof addr);
     fw = start_fwd(f, &o);
     finish(f, fw, 13);
-    assert_int_equal(sfj_journal_id(f->j, jid), 0);
-    for (i = 0; i < 16; i++)
-        sprintf(hj + 2 * i, "%02x", jid[i]);
-    mirror = sfj_test_path(f->host.dir, hj);
-    assert_int_equal(dump(f, mirror, "-k", kb, "-k", ka, "-o", "csv", NULL), 0);
+    mirror = mirror_dir(f);
+    assert_int_equal(sfj_test_dump(f->dir, "dump.out", mirror, "-k", kb, "-k",
+                                   ka, "-o", "csv", NULL),
+                     0);
     out = sfj_test_path(f->dir, "dump.out");
     for (i = 1; i <= 6; i++) {
         char want[32];
@@ -290,7 +283,9 @@ static void test_dictionary_rotated(void **state)
     }
     assert_true(sfj_test_file_contains(out, ",key_rotation,9,1,"));
     assert_true(sfj_test_file_contains(out, ",intent,1,2,true,"));
-    assert_int_equal(dump(f, mirror, "-k", kb, "-k", ka, "--verify", NULL), 0);
+    assert_int_equal(sfj_test_dump(f->dir, "dump.out", mirror, "-k", kb, "-k",
+                                   ka, "--verify", NULL),
+                     0);
     free(out);
     free(mirror);
     free(ka);

@@ -65,7 +65,7 @@ void sfj_test_append_sales(sfj_journal *j, int first, int n)
     }
 }
 
-static int dump(const char *scratch, const char *out, ...)
+int sfj_test_dump(const char *scratch, const char *out, ...)
 {
     char *o = sfj_test_path(scratch, out);
     char *e = sfj_test_path(scratch, "dump.err");
@@ -75,8 +75,12 @@ static int dump(const char *scratch, const char *out, ...)
     va_start(ap, out);
     rc = sfj_test_run_toolv("sfj-dump", o, e, ap);
     va_end(ap);
-    if (rc != 0)
-        print_message("sfj-dump exit %d: %s", rc, sfj_test_slurp(e));
+    if (rc != 0) {
+        char *text = sfj_test_slurp(e);
+
+        print_message("sfj-dump exit %d: %s", rc, text);
+        free(text);
+    }
     free(o);
     free(e);
     return rc;
@@ -137,9 +141,9 @@ void sfj_test_dict_copy_check(const char *copy, const char *term_dir,
     check_records(copy, keyfile);
     /* Every sale, decrypted from records that only open with the
      * dictionary the copy carries. */
-    assert_int_equal(
-        dump(scratch, "dump.csv", copy, "--key", keyfile, "-o", "csv", NULL),
-        0);
+    assert_int_equal(sfj_test_dump(scratch, "dump.csv", copy, "--key", keyfile,
+                                   "-o", "csv", NULL),
+                     0);
     path = sfj_test_path(scratch, "dump.csv");
     out = sfj_test_slurp(path);
     for (i = 1; i <= n; i++) {
@@ -156,9 +160,9 @@ void sfj_test_dict_copy_check(const char *copy, const char *term_dir,
     assert_int_equal(count(out, want), 1);
     free(out);
     free(path);
-    assert_int_equal(
-        dump(scratch, "verify.out", copy, "--verify", "--key", keyfile, NULL),
-        0);
+    assert_int_equal(sfj_test_dump(scratch, "verify.out", copy, "--verify",
+                                   "--key", keyfile, NULL),
+                     0);
     path = sfj_test_path(scratch, "verify.out");
     out = sfj_test_slurp(path);
     if (strstr(out, "every record decrypted and authenticated") == NULL ||
@@ -166,7 +170,7 @@ void sfj_test_dict_copy_check(const char *copy, const char *term_dir,
         fail_msg("%s: --verify --key says:\n%s", copy, out);
     free(out);
     free(path);
-    assert_int_equal(dump(scratch, "verify.out", term_dir, "--verify", "--key",
-                          keyfile, NULL),
+    assert_int_equal(sfj_test_dump(scratch, "verify.out", term_dir, "--verify",
+                                   "--key", keyfile, NULL),
                      0);
 }

@@ -25,6 +25,11 @@ sfj_journal *sfj_test_dict_journal(const char *path, const char *tid,
  * the dictionary's. Fails the test on any error. */
 void sfj_test_append_sales(sfj_journal *j, int first, int n);
 
+/* Run sfj-dump with the NULL-terminated arguments after `out`, its
+ * stdout into `scratch`/`out` and its stderr into `scratch`/dump.err
+ * (printed when it fails); its exit code. */
+int sfj_test_dump(const char *scratch, const char *out, ...);
+
 /* The copy at `copy` of a terminal journal (at `term_dir`,
  * master key in `keyfile`, sales 1..n of sfj_test_append_sales): seq 1 is
  * the DICTIONARY record, and meta `dict` opens with the key to
