@@ -33,7 +33,8 @@ int sfj_test_dump(const char *scratch, const char *out, ...);
 /* The copy at `copy` of a terminal journal (at `term_dir`,
  * master key in `keyfile`, sales 1..n of sfj_test_append_sales): seq 1 is
  * the DICTIONARY record, and meta `dict` opens with the key to
- * sfj_test_sales_dict; seq 2 is compressed against it (flag bit 3);
+ * sfj_test_sales_dict; the first sale is compressed against it (flag
+ * bit 3);
  * `sfj-dump --key` lists every sale's two entries with txn id and
  * amount, and the dictionary as kind "dictionary" without its bytes;
  * `sfj-dump --verify --key` passes on the copy and on the terminal's
