@@ -14,13 +14,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
 
 #include "common/bytes.h"
+#include "journal/store/journal_impl.h"
 #include "sfj/sys/internal.h"
+#include "support/dictcopy.h"
 #include "support/settletest.h"
 #include "support/testutil.h"
 
@@ -975,6 +978,178 @@ static void test_bundle_cli(void **state)
     free(b);
 }
 
+static sfj_journal *reopen(const char *path, const sfj_keys *keys,
+                           const char *tid)
+{
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *j = NULL;
+
+    o.terminal_id = tid;
+    assert_int_equal(sfj_journal_open(path, keys, &o, &j), SFJ_OK);
+    return j;
+}
+
+static sfj_report *recover(sfj_journal *j)
+{
+    sfj_report *r = NULL;
+
+    assert_int_equal(sfj_recover(j, &r), SFJ_OK);
+    assert_int_equal(r->bad_seq, 0);
+    return r;
+}
+
+/* Two reports list the same items (txn, seq shifted by `shift`, amount). */
+static void same_items(const sfj_report *d, const sfj_report *p, uint64_t shift)
+{
+    size_t i;
+
+    assert_int_equal(d->n_items, p->n_items);
+    assert_int_equal(d->n_in_doubt, p->n_in_doubt);
+    assert_int_equal(d->n_no_receipt, p->n_no_receipt);
+    for (i = 0; i < d->n_items; i++) {
+        assert_int_equal(d->items[i].type, p->items[i].type);
+        assert_int_equal(d->items[i].kind, p->items[i].kind);
+        assert_int_equal(d->items[i].seq, p->items[i].seq + shift);
+        assert_string_equal(d->items[i].txn_id, p->items[i].txn_id);
+        assert_int_equal(d->items[i].amount, p->items[i].amount);
+    }
+}
+
+/* Reconcile `j` against an acquirer's report of two of the sales of
+ * test_dictionary_entry: the counts of each class. */
+static void reconcile_counts(sfj_journal *j, size_t *count)
+{
+    sfj_recon_opts o = SFJ_RECON_OPTS_INIT;
+    sfj_recon *r = NULL;
+    const sfj_recon_result *res;
+    char report[256];
+    long long now = (long long)time(NULL) * 1000;
+
+    snprintf(report, sizeof report,
+             "reference,amount,currency,time,status\n"
+             "DS-00001,10.01,EUR,%lld,approved\n"
+             "DS-DOUBT,7.77,EUR,%lld,approved\n",
+             now, now);
+    assert_int_equal(sfj_recon_preset("generic", &o), SFJ_OK);
+    assert_int_equal(sfj_recon_new(&o, &r), SFJ_OK);
+    assert_int_equal(sfj_recon_add_report(r, "day.csv", report, strlen(report)),
+                     SFJ_OK);
+    assert_int_equal(sfj_recon_run(r, j), SFJ_OK);
+    res = sfj_recon_result_get(r);
+    assert_int_equal(res->lines, 2);
+    memcpy(count, res->count, sizeof res->count);
+    sfj_recon_free(r);
+}
+
+/* A journal created with a compression dictionary: its DICTIONARY entry
+ * (seq 1) is listed as what it is in every format, without its bytes,
+ * and found by --kind dictionary; recovery, reconciliation, batch totals
+ * and the txn index rebuild see the same sales as in a journal without
+ * one. */
+static void test_dictionary_entry(void **state)
+{
+    fixture *f = *state;
+    char *dkey = sfj_test_path(f->dir, "dict.key");
+    char *plain = sfj_test_path(f->dir, "plain"), *out;
+    sfj_stats sd = SFJ_STATS_INIT, sp = SFJ_STATS_INIT;
+    sfj_batch *bd = NULL, *bp = NULL;
+    size_t cd[SFJ_RECON_CLASSES], cp[SFJ_RECON_CLASSES];
+    sfj_report *rd, *rp;
+    sfj_keys *dk = NULL;
+    sfj_journal *d, *p;
+    MDB_txn *txn;
+
+    d = sfj_test_dict_journal(f->path, "POS-D", dkey, &dk);
+    p = reopen(plain, f->keys, "POS-P");
+    sfj_test_append_sales(d, 1, 3);
+    sfj_test_append_sales(p, 1, 3);
+    /* A sale left in doubt by the writer's end. */
+    add(d, SFJ_EV_TXN_INTENT, 0, "DS-DOUBT", 777, "EUR", NULL, 0, 0, NULL, 0);
+    add(p, SFJ_EV_TXN_INTENT, 0, "DS-DOUBT", 777, "EUR", NULL, 0, 0, NULL, 0);
+    sfj_journal_close(d);
+    sfj_journal_close(p);
+    d = reopen(f->path, dk, "POS-D");
+    p = reopen(plain, f->keys, "POS-P");
+    /* The dictionary journal holds more than the sales: its DICTIONARY
+     * record and the checkpoint that signs it. */
+    assert_int_equal(sfj_stats_get(d, &sd), SFJ_OK);
+    assert_int_equal(sfj_stats_get(p, &sp), SFJ_OK);
+    assert_true(sd.entries > sp.entries);
+    rd = recover(d);
+    rp = recover(p);
+    assert_int_equal(rp->n_in_doubt, 1);
+    assert_int_equal(rp->n_no_receipt, 3);
+    same_items(rd, rp, sd.entries - sp.entries);
+    sfj_report_free(rd);
+    reconcile_counts(d, cd);
+    reconcile_counts(p, cp);
+    assert_int_equal(cp[SFJ_RECON_MATCHED], 1);
+    assert_int_equal(cp[SFJ_RECON_DOUBT_APPROVED], 1);
+    assert_int_equal(cp[SFJ_RECON_NOT_RECEIVED], 2);
+    assert_memory_equal(cd, cp, sizeof cd);
+    assert_int_equal(sfj_batch_totals(d, &bd), SFJ_OK);
+    assert_int_equal(sfj_batch_totals(p, &bp), SFJ_OK);
+    assert_int_equal(bp->n, 1);
+    assert_int_equal(bd->n, bp->n);
+    assert_memory_equal(bd->totals, bp->totals, bp->n * sizeof bp->totals[0]);
+    sfj_batch_free(bd);
+    sfj_batch_free(bp);
+    /* The index rebuilt from every entry, the dictionary's among them. */
+    assert_int_equal(sfj__read_begin(d, &txn), SFJ_OK);
+    sfj__read_end(d, txn);
+    assert_int_equal(mdb_txn_begin(d->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_drop(txn, d->db_txns, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    rd = recover(d);
+    assert_int_equal(rd->index_rebuilt, 1);
+    /* Every entry but the checkpoints: the DICTIONARY record, three
+     * sales' INTENT and OUTCOME, the INTENT in doubt. */
+    assert_int_equal(rd->index_replayed, 1 + 2 * 3 + 1);
+    same_items(rd, rp, sd.entries - sp.entries);
+    sfj_report_free(rd);
+    sfj_report_free(rp);
+    sfj_journal_close(d);
+    sfj_journal_close(p);
+    sfj_keys_free(dk);
+
+    /* The tables say what it is, the machine formats leave its bytes
+     * out even when a text payload is asked for. */
+    assert_int_equal(run(f, f->path, "--key", dkey, "--to", "1", NULL), 0);
+    expect_contains(f->out, " dictionary ");
+    expect_contains(f->out, " (124 bytes)\n");
+    assert_int_equal(
+        run(f, f->path, "--key", dkey, "--to", "1", "-o", "wide", NULL), 0);
+    expect_contains(f->out, "  (journal dictionary, 124 bytes)\n");
+    assert_int_equal(run(f, f->path, "--key", dkey, "--to", "1", "-o", "json",
+                         "--payload", "text", NULL),
+                     0);
+    expect_contains(f->out, "{\"seq\":1,");
+    expect_contains(f->out, ",\"kind\":\"dictionary\",\"kind_code\":10,"
+                            "\"epoch\":1,\"decrypted\":true,");
+    expect_contains(f->out, ",\"txn_id\":\"\",\"amount\":0,"
+                            "\"currency\":\"\",\"auth_code\":\"\",\"copy\":0,"
+                            "\"payload_len\":124,\"payload\":null,");
+    expect_lacks(f->out, "MTI=0210");
+    /* --kind dictionary: that one entry, with or without the key. */
+    assert_int_equal(run(f, f->path, "--key", dkey, "--kind", "dictionary",
+                         "-o", "csv", NULL),
+                     0);
+    out = sfj_test_slurp(f->out);
+    assert_int_equal(count_lines(out), 2);
+    assert_non_null(strstr(out, "\n1,"));
+    assert_non_null(strstr(out, ",dictionary,10,1,true,none,0,"));
+    assert_non_null(strstr(out, ",0,124,,"));
+    free(out);
+    assert_int_equal(run(f, f->path, "--kind", "10", "-o", "json", NULL), 0);
+    out = sfj_test_slurp(f->out);
+    assert_int_equal(count_lines(out), 1);
+    assert_non_null(strstr(out, "\"kind\":\"dictionary\",\"kind_code\":10,"
+                                "\"epoch\":1,\"decrypted\":false,"));
+    free(out);
+    free(dkey);
+    free(plain);
+}
+
 static void test_argument_errors(void **state)
 {
     fixture *f = *state;
@@ -1103,6 +1278,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dump_while_appending,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_bundle_cli, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dictionary_entry, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_argument_errors, sfj_test_setup,
                                         sfj_test_teardown),

@@ -32,6 +32,7 @@
 #include "sfj/sys/frame.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/proto_v2.h"
+#include "support/dictcopy.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
 
@@ -190,6 +191,105 @@ static void test_tcp_10k(void **state)
     assert_int_equal(counted(f, &f->st.auth_errors), 0);
     print_message("10,000 entries appended and forwarded in %lld ms\n",
                   (long long)(sfj__mono_ms() - t0));
+}
+
+/* The terminal journal of a test, created with the sales' dictionary
+ * under a key generated into `keyfile`, and provisioned. */
+static void open_dict_terminal(fx *f, const char *tid, const char *keyfile)
+{
+    sfj_keys_free(f->keys);
+    f->keys = NULL;
+    f->j = sfj_test_dict_journal(f->jdir, tid, keyfile, &f->keys);
+    sfj_test_provision(f->host.prov, f->j, f->keys, tid);
+}
+
+/* The directory of the terminal's mirror (malloc'd). */
+static char *mirror_dir(fx *f)
+{
+    uint8_t jid[16];
+    char hj[33];
+    int i;
+
+    assert_int_equal(sfj_journal_id(f->j, jid), 0);
+    for (i = 0; i < 16; i++)
+        sprintf(hj + 2 * i, "%02x", jid[i]);
+    return sfj_test_path(f->host.dir, hj);
+}
+
+/* A journal created with a compression dictionary: its DICTIONARY
+ * record (seq 1) is forwarded like any entry, the mirror keeps a copy in
+ * meta `dict` as the terminal's journal does, and sfj-dump reads every
+ * record of the mirror, compressed against it, with the key alone. */
+static void test_dictionary_journal(void **state)
+{
+    fx *f = *state;
+    char *keyfile = sfj_test_path(f->dir, "master.key"), *mirror;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+
+    open_dict_terminal(f, "T-DICT", keyfile);
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    sfj_test_append_sales(f->j, 1, 40);
+    finish(f, fw, 81);
+    assert_int_equal(counted(f, &f->st.rejected), 0);
+    mirror = mirror_dir(f);
+    sfj_test_dict_copy_check(mirror, f->jdir, keyfile, 40, f->dir);
+    free(mirror);
+    free(keyfile);
+}
+
+/* The same after a key rotation: the mirror's dictionary is seq 1 as
+ * sealed under the first key (the terminal's own journal seals it again
+ * under the new one, the mirror cannot), so with both key files sfj-dump
+ * reads every record of the mirror, those made with the dictionary
+ * under the new key included, and verifies it. */
+static void test_dictionary_rotated(void **state)
+{
+    fx *f = *state;
+    char *ka = sfj_test_path(f->dir, "a.key"),
+         *kb = sfj_test_path(f->dir, "b.key");
+    char *mirror, *out;
+    sfj_keys *b = NULL;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+    int i;
+
+    open_dict_terminal(f, "T-DICT-ROT", ka);
+    sfj_test_append_sales(f->j, 1, 3);
+    assert_int_equal(sfj_keys_generate_file(kb), SFJ_OK);
+    assert_int_equal(sfj_keys_load_file(kb, &b), SFJ_OK);
+    assert_int_equal(sfj_journal_rotate_keys(f->j, b, NULL), SFJ_OK);
+    sfj_keys_free(b);
+    sfj_test_append_sales(f->j, 4, 3);
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    finish(f, fw, 13);
+    mirror = mirror_dir(f);
+    assert_int_equal(sfj_test_dump(f->dir, "dump.out", mirror, "-k", kb, "-k",
+                                   ka, "-o", "csv", NULL),
+                     0);
+    out = sfj_test_path(f->dir, "dump.out");
+    for (i = 1; i <= 6; i++) {
+        char want[32];
+
+        snprintf(want, sizeof want, ",DS-%05d,%d,EUR,", i, 1000 + i);
+        if (!sfj_test_file_contains(out, want))
+            fail_msg("%s lacks %s", out, want);
+    }
+    assert_true(sfj_test_file_contains(out, ",key_rotation,9,1,"));
+    assert_true(sfj_test_file_contains(out, ",intent,1,2,true,"));
+    assert_int_equal(sfj_test_dump(f->dir, "dump.out", mirror, "-k", kb, "-k",
+                                   ka, "--verify", NULL),
+                     0);
+    free(out);
+    free(mirror);
+    free(ka);
+    free(kb);
 }
 
 static void test_host_down_at_start(void **state)
@@ -995,6 +1095,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tcp_10k, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dictionary_journal, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dictionary_rotated, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_serial_pty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_down_at_start, setup,
                                         teardown),

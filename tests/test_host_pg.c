@@ -34,6 +34,7 @@
 #include "sfj/sys/proto.h"
 #include "sfj/sys/proto_v2.h"
 #include "sfj/sys/wire.h"
+#include "support/dictcopy.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
 
@@ -276,6 +277,42 @@ static void test_ingest_and_export(void **state)
     free(err);
     f->host.dir = NULL;
     free(mdir);
+}
+
+/* A journal created with a compression dictionary: the gateway stores
+ * and acknowledges its DICTIONARY record (kind 10) and the records
+ * compressed against it (flag bit 3) like any other, and the export,
+ * written through the mirror's put, carries the dictionary in meta
+ * `dict` so that sfj-dump reads every record of it with the key. */
+static void test_dictionary_export(void **state)
+{
+    fx *f = *state;
+    char *keyfile, *path, *to, hj[33];
+    sfj_forwarder *fw;
+    uint8_t jid[16];
+
+    need_pg();
+    keyfile = sfj_test_path(f->dir, "master.key");
+    path = sfj_test_path(f->dir, "T-PG-DICT");
+    f->j[0] = sfj_test_dict_journal(path, "T-PG-DICT", keyfile, &f->k[0]);
+    sfj_test_provision(f->host.prov, f->j[0], f->k[0], "T-PG-DICT");
+    sfj_test_host_start(&f->host);
+    fw = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append_sales(f->j[0], 1, 40);
+    finish(f, fw, 0);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_int_equal(sfj_test_counted(&f->st, &f->st.rejected), 0);
+    assert_true(table_equal(f->j[0]) >= 81);
+    assert_int_equal(sfj_journal_id(f->j[0], jid), 0);
+    hexs(jid, 16, hj);
+    to = sfj_test_path(f->dir, "export");
+    assert_int_equal(run_tool(f, "sfj-host", "export", "--store", g_pg.url,
+                              "--journal", hj, "--to", to, NULL),
+                     0);
+    sfj_test_dict_copy_check(to, path, keyfile, 40, f->dir);
+    free(to);
+    free(path);
+    free(keyfile);
 }
 
 /* ---- bad input ---- */
@@ -1303,6 +1340,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ingest_and_export, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dictionary_export, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_db_unreachable_at_start, setup,
                                         teardown),

@@ -270,7 +270,10 @@ static void print_json(const dump_row *r, const char *time, const char *pl)
     sfj__cli_json_str(stdout, e->auth_code);
     printf(",\"copy\":%" PRIu32 ",\"payload_len\":%zu,\"payload\":", e->copy,
            e->payload_len);
-    sfj__cli_json_str(stdout, pl);
+    if (r->kind == SFJ_EV_DICTIONARY)
+        printf("null");
+    else
+        sfj__cli_json_str(stdout, pl);
     printf(",\"exponent\":");
     print_exponent(e->currency);
     flag_names(e->flags, flags, sizeof flags);
@@ -305,7 +308,8 @@ static void print_csv(const dump_row *r, const char *time, const char *pl)
     printf(",%" PRId64 ",%s,", e->amount, e->currency);
     sfj__cli_csv_str(stdout, e->auth_code);
     printf(",%" PRIu32 ",%zu,", e->copy, e->payload_len);
-    sfj__cli_csv_str(stdout, pl);
+    if (r->kind != SFJ_EV_DICTIONARY)
+        sfj__cli_csv_str(stdout, pl);
     printf(",");
     if (sfj__cli_currency_exponent(e->currency) >= 0)
         print_exponent(e->currency);
@@ -340,7 +344,20 @@ int dump_print_row(const dump_opts *o, const dump_row *r)
     char *pl = NULL;
 
     sfj__cli_format_time(r->wall_ms, time, sizeof time);
-    if (r->e != NULL) {
+    if (r->e != NULL && r->kind == SFJ_EV_DICTIONARY) {
+        /* The journal's compression dictionary (docs/FORMAT.md, "Journal
+         * dictionary"): not secret, but no transaction's data either, so
+         * the tables say what it is (the default one in the room its
+         * payload column has) and the machine formats leave the payload
+         * out (payload_len keeps its size). */
+        pl = malloc(64);
+        if (pl == NULL)
+            return -1;
+        snprintf(pl, 64,
+                 o->format == SFJ__OUT_TEXT ? "(%zu bytes)"
+                                            : "(journal dictionary, %zu bytes)",
+                 r->e->payload_len);
+    } else if (r->e != NULL) {
         pl = sfj__cli_payload(r->e->payload, r->e->payload_len,
                               payload_mode(o, r->e));
         if (pl == NULL)
