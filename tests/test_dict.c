@@ -471,6 +471,41 @@ static void test_key_rotation(void **state)
         check_msg(f, before, 1);
     }
     assert_int_equal(sfj_read(f->j, 3, &e), SFJ_ENOKEY);
+    /* A host's mirror of it keeps the dictionary as received, under epoch
+     * 1: read with the new key alone it opens, and a record made with the
+     * dictionary needs the old key, which is a key not given, not
+     * damage. */
+    {
+        sfj_journal_opts ro = SFJ_JOURNAL_OPTS_INIT;
+        char *mdir = sfj_test_path(f->dir, "mirror");
+        uint8_t jid[SFJ_JOURNAL_ID_BYTES], pk[SFJ_PUBKEY_BYTES], *rec;
+        sfj_journal *m = NULL;
+        sfj_stats st = SFJ_STATS_INIT;
+        uint64_t s;
+        size_t n;
+
+        assert_int_equal(sfj_journal_id(f->j, jid), SFJ_OK);
+        assert_int_equal(sfj_keys_public_key(f->keys, pk), SFJ_OK);
+        assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+        assert_int_equal(sfj__mirror_open(&m, mdir, jid, "terminal", pk, 0),
+                         SFJ_OK);
+        for (s = 1; s <= st.last_seq; s++) {
+            assert_int_equal(sfj__journal_read_sealed(f->j, s, &rec, &n),
+                             SFJ_OK);
+            assert_int_equal(sfj__mirror_put(m, s, rec, n), SFJ_OK);
+            free(rec);
+        }
+        assert_int_equal(sfj_journal_close(m), SFJ_OK);
+        m = NULL;
+        ro.flags = SFJ_OPEN_RDONLY;
+        assert_int_equal(sfj_journal_open(mdir, k2, &ro, &m), SFJ_OK);
+        assert_null(sfj__journal_dict(m));
+        assert_int_equal(sfj_read(m, before, &e), SFJ_ENOKEY);
+        assert_non_null(strstr(sfj_journal_errmsg(m),
+                               "dictionary, sealed under key epoch 1"));
+        sfj_journal_close(m);
+        free(mdir);
+    }
     assert_int_equal(sfj_keys_add(both, f->keys), SFJ_OK);
     assert_int_equal(open_with(f, both, NULL, 0), SFJ_OK);
     check_msg(f, 3, 0);
