@@ -1,7 +1,9 @@
 /* The journal's own compression dictionary: opened from meta `dict` (a
  * copy of the sealed DICTIONARY record at seq 1) when a handle with a key
- * opens the journal. docs/FORMAT.md, "Journal dictionary". */
+ * opens the journal, and read from there for evidence bundles.
+ * docs/FORMAT.md, "Journal dictionary". */
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/bytes.h"
@@ -72,5 +74,35 @@ int sfj__dict_load(sfj_journal *j, MDB_txn *txn)
         sfj__set_err(j, "the journal's dictionary (meta dict) is damaged");
         rc = SFJ_ECORRUPT;
     }
+    return rc;
+}
+
+int sfj__dict_record(sfj_journal *j, uint8_t **out, size_t *len)
+{
+    MDB_val k, v;
+    MDB_txn *txn;
+    int mrc, rc;
+
+    *out = NULL;
+    *len = 0;
+    rc = sfj__read_begin(j, &txn);
+    if (rc != SFJ_OK)
+        return rc;
+    k.mv_data = (void *)SFJ__META_DICT;
+    k.mv_size = strlen(SFJ__META_DICT);
+    mrc = mdb_get(txn, j->db_meta, &k, &v);
+    if (mrc != MDB_SUCCESS) {
+        rc = sfj__mdb_rc(j, mrc, "meta dict");
+        goto done;
+    }
+    *out = malloc(v.mv_size ? v.mv_size : 1);
+    if (*out == NULL) {
+        rc = SFJ_ENOMEM;
+        goto done;
+    }
+    memcpy(*out, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+done:
+    sfj__read_end(j, txn);
     return rc;
 }

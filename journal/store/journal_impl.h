@@ -210,6 +210,11 @@ int sfj__dict_from_record(const sfj_keys *keys, const uint8_t *journal_id,
                           const uint8_t *rec, size_t len,
                           struct sfj__dict **out);
 
+/* A copy (malloc'd) of the DICTIONARY record as sealed in meta `dict`,
+ * which outlives any prune of seq 1: what an evidence bundle carries.
+ * SFJ_ENOTFOUND when the journal has no dictionary. */
+int sfj__dict_record(sfj_journal *j, uint8_t **out, size_t *len);
+
 /* Write the journal's dictionary as the DICTIONARY record at seq 1 and
  * meta `dict` (write/append.c); the journal must hold no entry. */
 int sfj__dict_create(sfj_journal *j, const void *bytes, size_t len);
