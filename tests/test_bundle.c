@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 #include <sodium.h>
 
 #include "common/bytes.h"
@@ -825,6 +826,101 @@ static void test_dict_unused_refused(void **state)
     free(buf);
 }
 
+static void reopen(fixture *f, const sfj_keys *keys)
+{
+    char *path = sfj_test_path(f->dir, "j");
+
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = NULL;
+    assert_int_equal(sfj_journal_open(path, keys, NULL, &f->j), SFJ_OK);
+    free(path);
+}
+
+/* After a key rotation meta dict holds the DICTIONARY record sealed again
+ * under the new epoch: that is the item bundles carry, for the txns of
+ * either epoch, and both check. With the new key alone the records of the
+ * old epoch cannot be bundled, and the reason says which key is missing. */
+static void test_dict_after_rotation(void **state)
+{
+    fixture *f = *state;
+    static const char msg[] = "MARKER-N merchant=ACME STORE 0001;"
+                              "terminal=T-0042;acquirer=BANK OF EXAMPLE;";
+    sfj_keys *k2 = sfj_test_keys(0x62), *both = sfj_test_keys(0x62);
+    uint8_t *buf, *seq1, k2pk[32];
+    size_t len, len1;
+    char reason[256];
+    sfj__bundle b;
+
+    build_dict_journal(f);
+    assert_int_equal(sfj_journal_rotate_keys(f->j, k2, NULL), SFJ_OK);
+    add_raw(f->j, SFJ_EV_TXN_INTENT, "T-N", 5, msg, strlen(msg));
+    /* Reopening writes the checkpoint that seals T-N. */
+    assert_int_equal(sfj_keys_add(both, f->keys), SFJ_OK);
+    reopen(f, both);
+    sfj_keys_public_key(k2, k2pk);
+    build(f, "T-A", &buf, &len);
+    assert_int_equal(sfj__get_u16(buf + 10), SFJ_BUNDLE_F_DICT);
+    assert_int_equal(sfj__get_u32(buf + DICT_REC + SFJ_REC_OFF_EPOCH), 2);
+    assert_int_equal(sfj__journal_read_sealed(f->j, 1, &seq1, &len1), SFJ_OK);
+    assert_int_equal(sfj__get_u32(seq1 + SFJ_REC_OFF_EPOCH), 1);
+    free(seq1);
+    assert_int_equal(sfj__bundle_check(buf, len, NULL, &b), SFJ_OK);
+    assert_int_equal(b.n_events, 3);
+    assert_int_equal(b.dict_len, strlen(DICT_REAL));
+    sfj__bundle_clear(&b);
+    free(buf);
+    build(f, "T-N", &buf, &len);
+    assert_int_equal(sfj__bundle_check(buf, len, k2pk, &b), SFJ_OK);
+    assert_int_equal(b.n_events, 1);
+    assert_int_equal(b.events[0]->payload_len, strlen(msg));
+    assert_memory_equal(b.events[0]->payload, msg, strlen(msg));
+    sfj__bundle_clear(&b);
+    free(buf);
+    reopen(f, k2);
+    buf = NULL;
+    assert_int_equal(
+        sfj__bundle_build(f->j, "T-A", &buf, &len, reason, sizeof reason),
+        SFJ_ENOKEY);
+    assert_null(buf);
+    assert_non_null(strstr(reason, "seq 1: no key for the epoch"));
+    sfj_keys_free(both);
+    sfj_keys_free(k2);
+}
+
+/* A journal whose meta dict is gone (damage): its records made with the
+ * dictionary cannot be bundled, and the reason says why. */
+static void test_dict_gone_no_bundle(void **state)
+{
+    fixture *f = *state;
+    MDB_val k = {4, (void *)"dict"};
+    char reason[256];
+    uint8_t *buf = NULL;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    size_t len;
+
+    build_dict_journal(f);
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = NULL;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_open(env, f->path, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
+    assert_int_equal(
+        sfj__bundle_build(f->j, "T-A", &buf, &len, reason, sizeof reason),
+        SFJ_ECORRUPT);
+    assert_null(buf);
+    assert_non_null(strstr(reason, "seq 3 is compressed with the journal's "
+                                   "dictionary, which the journal does not "
+                                   "hold"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -855,6 +951,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dict_swapped_or_forged_refused,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_unused_refused,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_after_rotation,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_gone_no_bundle,
                                         sfj_test_setup, sfj_test_teardown),
     };
 

@@ -114,6 +114,23 @@ static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
             rc = sfj__record_open_keys(keys, jid, sfj__journal_dict(j), rec,
                                        len, &e);
         }
+        if (rc != SFJ_OK && len >= SFJ_REC_HDR_BYTES &&
+            (rec[SFJ_REC_OFF_FLAGS] & SFJ_REC_F_DICTJ) &&
+            sfj__journal_dict(j) == NULL) {
+            rc = SFJ_ECORRUPT;
+            snprintf(reason, cap,
+                     "seq %llu is compressed with the journal's dictionary, "
+                     "which the journal does not hold (meta dict); run "
+                     "sfj-dump --verify",
+                     (unsigned long long)seq);
+            goto done;
+        }
+        if (rc == SFJ_ENOKEY) {
+            snprintf(reason, cap,
+                     "seq %llu: %s: give that epoch's key file too",
+                     (unsigned long long)seq, sfj_strerror(rc));
+            goto done;
+        }
         if (rc != SFJ_OK) {
             snprintf(reason, cap,
                      "journal damaged at seq %llu (%s); run sfj-dump --verify",
