@@ -3,7 +3,6 @@
  * opens the journal, and read from there for evidence bundles.
  * docs/FORMAT.md, "Journal dictionary". */
 #include <sodium.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/bytes.h"
@@ -79,30 +78,9 @@ int sfj__dict_load(sfj_journal *j, MDB_txn *txn)
 
 int sfj__dict_record(sfj_journal *j, uint8_t **out, size_t *len)
 {
-    MDB_val k, v;
-    MDB_txn *txn;
-    int mrc, rc;
+    MDB_val k;
 
-    *out = NULL;
-    *len = 0;
-    rc = sfj__read_begin(j, &txn);
-    if (rc != SFJ_OK)
-        return rc;
     k.mv_data = (void *)SFJ__META_DICT;
     k.mv_size = strlen(SFJ__META_DICT);
-    mrc = mdb_get(txn, j->db_meta, &k, &v);
-    if (mrc != MDB_SUCCESS) {
-        rc = sfj__mdb_rc(j, mrc, "meta dict");
-        goto done;
-    }
-    *out = malloc(v.mv_size ? v.mv_size : 1);
-    if (*out == NULL) {
-        rc = SFJ_ENOMEM;
-        goto done;
-    }
-    memcpy(*out, v.mv_data, v.mv_size);
-    *len = v.mv_size;
-done:
-    sfj__read_end(j, txn);
-    return rc;
+    return sfj__read_copy(j, j->db_meta, &k, "meta dict", out, len);
 }

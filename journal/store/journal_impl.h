@@ -178,6 +178,11 @@ void sfj__keep_open_err(sfj_journal *j);
 int sfj__read_begin(sfj_journal *j, MDB_txn **txn);
 void sfj__read_end(sfj_journal *j, MDB_txn *txn);
 
+/* A malloc'd copy of the value of `k` in `dbi`, read in a transaction of
+ * its own; SFJ_ENOTFOUND when there is none (sfj__mdb_rc names `what`). */
+int sfj__read_copy(sfj_journal *j, MDB_dbi dbi, MDB_val *k, const char *what,
+                   uint8_t **out, size_t *len);
+
 /* Meta helpers inside any transaction. */
 int sfj__meta_get_u64(sfj_journal *j, MDB_txn *txn, const char *name,
                       uint64_t *out);
