@@ -292,6 +292,9 @@ static void test_garbage_survived(void **state)
         randombytes_buf(noise, sizeof noise);
         if (i % 2)
             memcpy(noise, "SFJBUNDL\0\1\0\0", 12);
+        /* And with a dictionary item to parse. */
+        if (i % 4 == 3)
+            noise[11] = SFJ_BUNDLE_F_DICT;
         assert_int_not_equal(
             sfj__bundle_check(noise, 1 + i % sizeof noise, NULL, &b), SFJ_OK);
         memcpy(copy, buf, len);
