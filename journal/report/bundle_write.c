@@ -117,18 +117,29 @@ static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
         if (rc != SFJ_OK && len >= SFJ_REC_HDR_BYTES &&
             (rec[SFJ_REC_OFF_FLAGS] & SFJ_REC_F_DICTJ) &&
             sfj__journal_dict(j) == NULL) {
-            rc = SFJ_ECORRUPT;
-            snprintf(reason, cap,
-                     "seq %llu is compressed with the journal's dictionary, "
-                     "which the journal does not hold (meta dict); run "
-                     "sfj-dump --verify",
-                     (unsigned long long)seq);
+            /* A key missing (the journal holds the dictionary, sealed
+             * under an epoch no key given opens), or damage. */
+            rc = j->dict_epoch != 0 ? SFJ_ENOKEY : SFJ_ECORRUPT;
+            if (rc == SFJ_ENOKEY)
+                snprintf(reason, cap,
+                         "seq %llu is compressed with the journal's "
+                         "dictionary, sealed under key epoch %u: give that "
+                         "epoch's key file too",
+                         (unsigned long long)seq, (unsigned)j->dict_epoch);
+            else
+                snprintf(reason, cap,
+                         "seq %llu is compressed with the journal's "
+                         "dictionary, which the journal does not hold (meta "
+                         "dict); run sfj-dump --verify",
+                         (unsigned long long)seq);
             goto done;
         }
         if (rc == SFJ_ENOKEY) {
             snprintf(reason, cap,
-                     "seq %llu: %s: give that epoch's key file too",
-                     (unsigned long long)seq, sfj_strerror(rc));
+                     "seq %llu is sealed under key epoch %u: give that "
+                     "epoch's key file too",
+                     (unsigned long long)seq,
+                     (unsigned)sfj__get_u32(rec + SFJ_REC_OFF_EPOCH));
             goto done;
         }
         if (rc != SFJ_OK) {

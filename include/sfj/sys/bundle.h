@@ -92,8 +92,9 @@ void sfj__bundle_clear(sfj__bundle *b);
  * is checked with sfj__bundle_check before it is returned. `*out` is
  * malloc'd (the caller wipes and frees it). SFJ_ESTATE: no key, or the
  * txn's last record is not yet sealed by a checkpoint; SFJ_ENOTFOUND: no
- * record of that txn; SFJ_ENOKEY: a record is sealed under an epoch
- * whose key was not given; SFJ_ELIMIT: too many records; SFJ_ECORRUPT /
+ * record of that txn; SFJ_ENOKEY: a record, or the journal's dictionary
+ * one was made with, is sealed under an epoch whose key was not given;
+ * SFJ_ELIMIT: too many records; SFJ_ECORRUPT /
  * SFJ_EAUTH: the journal is damaged in the span. `reason` (cap bytes)
  * gets a one-line explanation on failure. */
 int sfj__bundle_build(sfj_journal *j, const char *txn_id, uint8_t **out,
