@@ -8,8 +8,11 @@
  * header's prev_chain), sit at its position's seq, open under its record
  * key and belong to the bundle's txn, and then extends it by its own
  * leaf; the closing checkpoint must carry the final head and a valid
- * signature. Nothing is reported as disclosed unless the whole check
- * passes. */
+ * signature. A bundle of records made with the journal's dictionary
+ * carries that dictionary's sealed record after the txn id: it is opened
+ * with its record key and not chained, as every record made with it binds
+ * the dictionary's id in its tag. Nothing is reported as disclosed unless
+ * the whole check passes. */
 #include "sfj/sys/bundle.h"
 
 #include <sodium.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "journal/format/compress.h"
 #include "journal/format/entry.h"
 #include "journal/format/record.h"
 #include "sfj/errors.h"
@@ -40,6 +44,21 @@ static int take(cursor *c, size_t n, const uint8_t **p)
         return 0;
     *p = c->buf + c->off;
     c->off += n;
+    return 1;
+}
+
+/* A record_key, a u32 length and a sealed record of that length: 1, or 0
+ * when the buffer ends inside the key or length, -1 for a length no sealed
+ * record has or the buffer cannot hold. */
+static int take_sealed(cursor *c, const uint8_t **key, const uint8_t **rec,
+                       size_t *len)
+{
+    if (!take(c, SFJ_KEY_BYTES + 4, key))
+        return 0;
+    *len = sfj__get_u32(*key + SFJ_KEY_BYTES);
+    if (*len < SFJ_REC_HDR_BYTES + SFJ_REC_TAG_BYTES ||
+        *len > SFJ_REC_MAX_BYTES || !take(c, *len, rec))
+        return -1;
     return 1;
 }
 
@@ -75,9 +94,9 @@ static int check_header(cursor *c, const uint8_t *pin, sfj__bundle *b)
     if (b->version != SFJ_BUNDLE_VERSION)
         return fail(b, 8, SFJ_EVERSION, "unsupported bundle version %llu",
                     b->version);
-    if (sfj__get_u16(p + 10) != 0)
-        return fail(b, 10, SFJ_ECORRUPT, "unknown bundle flags %llu",
-                    sfj__get_u16(p + 10));
+    b->flags = sfj__get_u16(p + 10);
+    if ((b->flags & ~SFJ_BUNDLE_F_KNOWN) != 0)
+        return fail(b, 10, SFJ_ECORRUPT, "unknown bundle flags %llu", b->flags);
     memcpy(b->journal_id, p + 12, SFJ_JOURNAL_ID_BYTES);
     memcpy(b->pubkey, p + 28, 32);
     b->first_seq = sfj__get_u64(p + 60);
@@ -99,10 +118,6 @@ static int check_header(cursor *c, const uint8_t *pin, sfj__bundle *b)
     }
     memcpy(b->txn_id, p, n);
     b->txn_id[n] = '\0';
-    /* Bound the walk by what the buffer can hold before looping. */
-    if ((b->ckpt_seq - b->first_seq) > (c->len - c->off) / MIN_ITEM_BYTES)
-        return fail(b, 68, SFJ_ECORRUPT,
-                    "bundle too short for its seq span%.0llu", 0);
     return SFJ_OK;
 }
 
@@ -120,24 +135,75 @@ static int add_event(sfj__bundle *b, sfj_entry *e)
     return SFJ_OK;
 }
 
-/* One disclosed record at `seq`; `head` is the chain before it (NULL for
- * the first, whose prev_chain starts the chain). */
-static int check_record(cursor *c, uint64_t seq, uint8_t *head, int first,
-                        sfj__bundle *b)
+/* The dictionary item (flag 1): the journal's DICTIONARY record, seq 1,
+ * kind 10, opened with its record key under this bundle's journal id.
+ * Its bytes are not in the chain: what binds them is its own tag, and the
+ * dictionary's id in the tag of every record made with it, so another
+ * dictionary makes those records fail. */
+static int check_dictionary(cursor *c, sfj__bundle *b, sfj__dict **dict)
 {
-    const uint8_t *key, *lenp, *rec;
+    const uint8_t *key, *rec;
     size_t at = c->off, len;
-    uint8_t leaf[SFJ_HASH_BYTES];
     sfj__rec_hdr h;
     sfj_entry *e = NULL;
     int rc;
 
-    if (!take(c, SFJ_KEY_BYTES + 4, &key))
+    rc = take_sealed(c, &key, &rec, &len);
+    if (rc == 0)
+        return fail(b, at, SFJ_ECORRUPT,
+                    "bundle flags say a dictionary follows, but the bundle "
+                    "ends inside it%.0llu",
+                    0);
+    if (rc < 0)
+        return fail(b, at + SFJ_KEY_BYTES, SFJ_ECORRUPT,
+                    "bad dictionary item length (missing or cut "
+                    "short)%.0llu",
+                    0);
+    at = c->off - len;
+    if (sfj__rec_hdr_decode(rec, len, &h) != SFJ_OK)
+        return fail(b, at, SFJ_ECORRUPT, "damaged dictionary item header%.0llu",
+                    0);
+    if (h.kind != SFJ_EV_DICTIONARY || h.seq != 1)
+        return fail(b, at, SFJ_ECORRUPT,
+                    "the dictionary item is not a DICTIONARY record at seq "
+                    "1%.0llu",
+                    0);
+    rc = sfj__rec_open(b->journal_id, key, NULL, rec, len, &e);
+    if (rc == SFJ_OK) {
+        rc = sfj__dict_make(e->payload, e->payload_len, dict);
+        b->dict_len = e->payload_len;
+        sfj_entry_free(e);
+    }
+    if (rc == SFJ_ENOMEM)
+        return fail(b, at, rc, "out of memory%.0llu", 0);
+    if (rc != SFJ_OK)
+        return fail(b, at, rc == SFJ_EAUTH ? SFJ_EAUTH : SFJ_ECORRUPT,
+                    rc == SFJ_EAUTH
+                        ? "the dictionary item fails authentication (record, "
+                          "record key or journal id altered)%.0llu"
+                        : "the dictionary item cannot be decoded%.0llu",
+                    0);
+    return SFJ_OK;
+}
+
+/* One disclosed record at `seq`; `head` is the chain before it (NULL for
+ * the first, whose prev_chain starts the chain); `dict` the carried
+ * dictionary or NULL, `*dict_used` counts the records made with it. */
+static int check_record(cursor *c, uint64_t seq, uint8_t *head, int first,
+                        const sfj__dict *dict, size_t *dict_used,
+                        sfj__bundle *b)
+{
+    const uint8_t *key, *rec;
+    size_t at = c->off, len;
+    uint8_t leaf[SFJ_HASH_BYTES];
+    sfj__rec_hdr h;
+    sfj_entry *e = NULL;
+    int rc, dictj;
+
+    rc = take_sealed(c, &key, &rec, &len);
+    if (rc == 0)
         return fail(b, at, SFJ_ECORRUPT, "bundle cut short at seq %llu", seq);
-    lenp = key + SFJ_KEY_BYTES;
-    len = sfj__get_u32(lenp);
-    if (len < SFJ_REC_HDR_BYTES + SFJ_REC_TAG_BYTES ||
-        len > SFJ_REC_MAX_BYTES || !take(c, len, &rec))
+    if (rc < 0)
         return fail(b, at + 1 + SFJ_KEY_BYTES, SFJ_ECORRUPT,
                     "bad record length at seq %llu", seq);
     at = c->off - len;
@@ -155,16 +221,28 @@ static int check_record(cursor *c, uint64_t seq, uint8_t *head, int first,
     else if (memcmp(h.prev_chain, head, SFJ_HASH_BYTES) != 0)
         return fail(b, at + SFJ_REC_OFF_PREV, SFJ_EAUTH,
                     "hash chain broken before seq %llu", seq);
-    rc = sfj__rec_open(b->journal_id, key, NULL, rec, len, &e);
+    dictj = (h.flags & SFJ_REC_F_DICTJ) != 0;
+    if (dictj && dict == NULL)
+        return fail(b, at, SFJ_ECORRUPT,
+                    "record %llu was compressed with the journal's "
+                    "dictionary: the bundle does not carry the journal's "
+                    "dictionary",
+                    seq);
+    rc = sfj__rec_open(b->journal_id, key, dict, rec, len, &e);
     if (rc == SFJ_ENOMEM)
         return fail(b, at, rc, "out of memory at seq %llu", seq);
     if (rc != SFJ_OK)
         return fail(b, at, rc == SFJ_EAUTH ? SFJ_EAUTH : SFJ_ECORRUPT,
-                    rc == SFJ_EAUTH
-                        ? "record %llu fails authentication (record, record "
-                          "key or journal id altered)"
-                        : "record %llu cannot be decoded",
+                    rc != SFJ_EAUTH ? "record %llu cannot be decoded"
+                    : dictj
+                        ? "record %llu fails authentication with the "
+                          "bundle's dictionary (not the one it was made "
+                          "with, or record, record key or journal id "
+                          "altered)"
+                        : "record %llu fails authentication (record, record "
+                          "key or journal id altered)",
                     seq);
+    *dict_used += (size_t)dictj;
     if (strcmp(e->txn_id, b->txn_id) != 0) {
         sfj_entry_free(e);
         return fail(b, at, SFJ_EAUTH,
@@ -222,9 +300,10 @@ int sfj__bundle_check(const uint8_t *buf, size_t len, const uint8_t *pin,
 {
     cursor c = {buf, len, 0};
     uint8_t head[SFJ_HASH_BYTES];
+    sfj__dict *dict = NULL;
     const uint8_t *p;
     uint64_t seq;
-    size_t at;
+    size_t at, dict_at = 0, dict_used = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -233,6 +312,15 @@ int sfj__bundle_check(const uint8_t *buf, size_t len, const uint8_t *pin,
         goto done;
     }
     rc = check_header(&c, pin, out);
+    if (rc == SFJ_OK && (out->flags & SFJ_BUNDLE_F_DICT)) {
+        dict_at = c.off;
+        rc = check_dictionary(&c, out, &dict);
+    }
+    /* Bound the walk by what the buffer can hold before looping. */
+    if (rc == SFJ_OK &&
+        (out->ckpt_seq - out->first_seq) > (c.len - c.off) / MIN_ITEM_BYTES)
+        rc = fail(out, 68, SFJ_ECORRUPT,
+                  "bundle too short for its seq span%.0llu", 0);
     if (rc != SFJ_OK)
         goto done;
     for (seq = out->first_seq; seq < out->ckpt_seq; seq++) {
@@ -243,7 +331,8 @@ int sfj__bundle_check(const uint8_t *buf, size_t len, const uint8_t *pin,
             goto done;
         }
         if (*p == SFJ_BUNDLE_ITEM_RECORD) {
-            rc = check_record(&c, seq, head, seq == out->first_seq, out);
+            rc = check_record(&c, seq, head, seq == out->first_seq, dict,
+                              &dict_used, out);
         } else if (*p == SFJ_BUNDLE_ITEM_LEAF && seq != out->first_seq) {
             if (take(&c, SFJ_HASH_BYTES, &p))
                 sfj__chain_next(head, p, head);
@@ -257,9 +346,18 @@ int sfj__bundle_check(const uint8_t *buf, size_t len, const uint8_t *pin,
         if (rc != SFJ_OK)
             goto done;
     }
+    /* A dictionary is disclosed only for the records that need it. */
+    if (dict != NULL && dict_used == 0) {
+        rc = fail(out, dict_at, SFJ_ECORRUPT,
+                  "the bundle carries a dictionary that none of its records "
+                  "was made with%.0llu",
+                  0);
+        goto done;
+    }
     rc = check_checkpoint(&c, head, out);
 done:
     sodium_memzero(head, sizeof head);
+    sfj__dict_free(dict);
     if (rc != SFJ_OK) {
         char reason[sizeof out->reason];
         size_t bad = out->bad_offset;

@@ -4,7 +4,9 @@
  * Three passes over the journal, each streaming through an iterator:
  * find the txn's records (decrypting each record with its own key), find
  * the first checkpoint after the last of them, then emit every record
- * from the first to that checkpoint, disclosed or as a leaf. The result
+ * from the first to that checkpoint, disclosed or as a leaf. When one of
+ * the txn's records was compressed with the journal's dictionary, the
+ * DICTIONARY record (from meta dict) goes before them. The result
  * goes through sfj__bundle_check before it is handed out, so a damaged
  * journal can never yield a bundle that claims more than it proves. */
 #include <sodium.h>
@@ -16,6 +18,7 @@
 #include "crypto/keys.h"
 #include "journal/format/entry.h"
 #include "journal/format/record.h"
+#include "journal/store/journal_impl.h"
 #include "sfj/errors.h"
 #include "sfj/sys/bundle.h"
 #include "sfj/sys/chain.h"
@@ -82,9 +85,11 @@ static void put_u64(outbuf *o, uint64_t v)
     put(o, b, 8);
 }
 
-/* Pass 1: the seqs of every record of `txn_id`. */
+/* Pass 1: the seqs of every record of `txn_id`; `*dictj` is set when one
+ * of them was compressed with the journal's dictionary. */
 static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
-                    uint64_t *seqs, size_t *n, char *reason, size_t cap)
+                    uint64_t *seqs, size_t *n, int *dictj, char *reason,
+                    size_t cap)
 {
     const sfj_keys *keys = sfj__journal_keys(j);
     sfj_iter *it = NULL;
@@ -95,6 +100,7 @@ static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
     int rc;
 
     *n = 0;
+    *dictj = 0;
     rc = sfj_iter_open(j, NULL, &it);
     if (rc != SFJ_OK)
         goto done;
@@ -107,6 +113,34 @@ static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
         } else {
             rc = sfj__record_open_keys(keys, jid, sfj__journal_dict(j), rec,
                                        len, &e);
+        }
+        if (rc != SFJ_OK && len >= SFJ_REC_HDR_BYTES &&
+            (rec[SFJ_REC_OFF_FLAGS] & SFJ_REC_F_DICTJ) &&
+            sfj__journal_dict(j) == NULL) {
+            /* A key missing (the journal holds the dictionary, sealed
+             * under an epoch no key given opens), or damage. */
+            rc = j->dict_epoch != 0 ? SFJ_ENOKEY : SFJ_ECORRUPT;
+            if (rc == SFJ_ENOKEY)
+                snprintf(reason, cap,
+                         "seq %llu is compressed with the journal's "
+                         "dictionary, sealed under key epoch %u: give that "
+                         "epoch's key file too",
+                         (unsigned long long)seq, (unsigned)j->dict_epoch);
+            else
+                snprintf(reason, cap,
+                         "seq %llu is compressed with the journal's "
+                         "dictionary, which the journal does not hold (meta "
+                         "dict); run sfj-dump --verify",
+                         (unsigned long long)seq);
+            goto done;
+        }
+        if (rc == SFJ_ENOKEY) {
+            snprintf(reason, cap,
+                     "seq %llu is sealed under key epoch %u: give that "
+                     "epoch's key file too",
+                     (unsigned long long)seq,
+                     (unsigned)sfj__get_u32(rec + SFJ_REC_OFF_EPOCH));
+            goto done;
         }
         if (rc != SFJ_OK) {
             snprintf(reason, cap,
@@ -125,6 +159,7 @@ static int find_txn(sfj_journal *j, const uint8_t *jid, const char *txn_id,
                          SFJ_BUNDLE_MAX_RECORDS);
             } else {
                 seqs[(*n)++] = seq;
+                *dictj |= (rec[SFJ_REC_OFF_FLAGS] & SFJ_REC_F_DICTJ) != 0;
             }
         }
         sfj_entry_free(e);
@@ -163,6 +198,46 @@ static int find_checkpoint(sfj_journal *j, uint64_t last, uint64_t *ckpt,
                  ? SFJ_OK
                  : SFJ_ECORRUPT;
     sfj_iter_free(it);
+    return rc;
+}
+
+/* The dictionary item: the DICTIONARY record as sealed in meta dict (seq
+ * 1 itself may have been pruned) with the record key that opens it. */
+static int emit_dictionary(sfj_journal *j, const uint8_t *jid, outbuf *o,
+                           char *reason, size_t cap)
+{
+    uint8_t rkey[SFJ_KEY_BYTES], *rec = NULL;
+    sfj_entry *e = NULL;
+    size_t len = 0;
+    int rc;
+
+    rc = sfj__dict_record(j, &rec, &len);
+    if (rc == SFJ_ENOTFOUND) {
+        rc = SFJ_ECORRUPT;
+        snprintf(reason, cap,
+                 "the txn's records need the journal's dictionary, but the "
+                 "journal holds none (meta dict); run sfj-dump --verify");
+        goto done;
+    }
+    if (rc != SFJ_OK)
+        goto done;
+    rc = sfj__record_open_ring(sfj__journal_keys(j), jid, NULL, rec, len, &e,
+                               rkey);
+    if (rc == SFJ_OK && (e->kind != SFJ_EV_DICTIONARY || e->seq != 1))
+        rc = SFJ_ECORRUPT;
+    if (rc != SFJ_OK) {
+        snprintf(reason, cap,
+                 "the journal's dictionary (meta dict) is "
+                 "damaged; run sfj-dump --verify");
+        goto done;
+    }
+    put(o, rkey, sizeof rkey);
+    put_u32(o, (uint32_t)len);
+    put(o, rec, len);
+done:
+    sodium_memzero(rkey, sizeof rkey);
+    sfj_entry_free(e);
+    free(rec);
     return rc;
 }
 
@@ -240,7 +315,7 @@ int sfj__bundle_build(sfj_journal *j, const char *txn_id, uint8_t **out,
     sfj__bundle check;
     size_t n = 0, tlen;
     uint8_t tl;
-    int rc;
+    int rc, dictj = 0;
 
     *out = NULL;
     *len = 0;
@@ -258,7 +333,7 @@ int sfj__bundle_build(sfj_journal *j, const char *txn_id, uint8_t **out,
     if (seqs == NULL)
         return SFJ_ENOMEM;
     sfj_journal_id(j, jid);
-    rc = find_txn(j, jid, txn_id, seqs, &n, reason, cap);
+    rc = find_txn(j, jid, txn_id, seqs, &n, &dictj, reason, cap);
     if (rc != SFJ_OK)
         goto done;
     rc = find_checkpoint(j, seqs[n - 1], &ckpt, pk);
@@ -273,7 +348,9 @@ int sfj__bundle_build(sfj_journal *j, const char *txn_id, uint8_t **out,
         goto done;
     put(&o, SFJ_BUNDLE_MAGIC, SFJ_BUNDLE_MAGIC_BYTES);
     put_u16(&o, SFJ_BUNDLE_VERSION);
-    put_u16(&o, 0);
+    /* Flags 0 unless the dictionary is needed: such a bundle is what it
+     * was before bundles could carry one. */
+    put_u16(&o, dictj ? SFJ_BUNDLE_F_DICT : 0);
     put(&o, jid, sizeof jid);
     put(&o, pk, sizeof pk);
     put_u64(&o, seqs[0]);
@@ -281,7 +358,9 @@ int sfj__bundle_build(sfj_journal *j, const char *txn_id, uint8_t **out,
     tl = (uint8_t)tlen;
     put(&o, &tl, 1);
     put(&o, txn_id, tlen);
-    rc = emit_span(j, seqs, n, ckpt, &o, reason, cap);
+    rc = dictj ? emit_dictionary(j, jid, &o, reason, cap) : SFJ_OK;
+    if (rc == SFJ_OK)
+        rc = emit_span(j, seqs, n, ckpt, &o, reason, cap);
     if (rc == SFJ_OK && o.oom)
         rc = SFJ_ENOMEM;
     if (rc != SFJ_OK)

@@ -1,6 +1,7 @@
 /* The journal's own compression dictionary: opened from meta `dict` (a
  * copy of the sealed DICTIONARY record at seq 1) when a handle with a key
- * opens the journal. docs/FORMAT.md, "Journal dictionary". */
+ * opens the journal, and read from there for evidence bundles.
+ * docs/FORMAT.md, "Journal dictionary". */
 #include <sodium.h>
 #include <string.h>
 
@@ -73,4 +74,13 @@ int sfj__dict_load(sfj_journal *j, MDB_txn *txn)
         rc = SFJ_ECORRUPT;
     }
     return rc;
+}
+
+int sfj__dict_record(sfj_journal *j, uint8_t **out, size_t *len)
+{
+    MDB_val k;
+
+    k.mv_data = (void *)SFJ__META_DICT;
+    k.mv_size = strlen(SFJ__META_DICT);
+    return sfj__read_copy(j, j->db_meta, &k, "meta dict", out, len);
 }

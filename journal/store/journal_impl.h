@@ -178,6 +178,11 @@ void sfj__keep_open_err(sfj_journal *j);
 int sfj__read_begin(sfj_journal *j, MDB_txn **txn);
 void sfj__read_end(sfj_journal *j, MDB_txn *txn);
 
+/* A malloc'd copy of the value of `k` in `dbi`, read in a transaction of
+ * its own; SFJ_ENOTFOUND when there is none (sfj__mdb_rc names `what`). */
+int sfj__read_copy(sfj_journal *j, MDB_dbi dbi, MDB_val *k, const char *what,
+                   uint8_t **out, size_t *len);
+
 /* Meta helpers inside any transaction. */
 int sfj__meta_get_u64(sfj_journal *j, MDB_txn *txn, const char *name,
                       uint64_t *out);
@@ -209,6 +214,11 @@ int sfj__dict_load(sfj_journal *j, MDB_txn *txn);
 int sfj__dict_from_record(const sfj_keys *keys, const uint8_t *journal_id,
                           const uint8_t *rec, size_t len,
                           struct sfj__dict **out);
+
+/* A copy (malloc'd) of the DICTIONARY record as sealed in meta `dict`,
+ * which outlives any prune of seq 1: what an evidence bundle carries.
+ * SFJ_ENOTFOUND when the journal has no dictionary. */
+int sfj__dict_record(sfj_journal *j, uint8_t **out, size_t *len);
 
 /* Write the journal's dictionary as the DICTIONARY record at seq 1 and
  * meta `dict` (write/append.c); the journal must hold no entry. */

@@ -45,21 +45,21 @@ void sfj__read_end(sfj_journal *j, MDB_txn *txn)
     pthread_rwlock_unlock(&j->maplock);
 }
 
-int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,
-                             size_t *len)
+int sfj__read_copy(sfj_journal *j, MDB_dbi dbi, MDB_val *k, const char *what,
+                   uint8_t **out, size_t *len)
 {
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, seq), v;
     MDB_txn *txn;
+    MDB_val v;
     int rc, mrc;
 
     *out = NULL;
+    *len = 0;
     rc = sfj__read_begin(j, &txn);
     if (rc != SFJ_OK)
         return rc;
-    mrc = mdb_get(txn, j->db_entries, &k, &v);
+    mrc = mdb_get(txn, dbi, k, &v);
     if (mrc != MDB_SUCCESS) {
-        rc = sfj__mdb_rc(j, mrc, "entry");
+        rc = sfj__mdb_rc(j, mrc, what);
         goto done;
     }
     *out = malloc(v.mv_size ? v.mv_size : 1);
@@ -72,6 +72,15 @@ int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,
 done:
     sfj__read_end(j, txn);
     return rc;
+}
+
+int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,
+                             size_t *len)
+{
+    uint8_t kbuf[8];
+    MDB_val k = sfj__seq_key(kbuf, seq);
+
+    return sfj__read_copy(j, j->db_entries, &k, "entry", out, len);
 }
 
 int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,

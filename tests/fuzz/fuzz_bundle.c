@@ -24,7 +24,8 @@ static void check(const uint8_t *data, size_t size, const uint8_t *pin)
         if (b.n_events == 0 || b.events == NULL ||
             b.n_events > SFJ_BUNDLE_MAX_RECORDS ||
             memchr(b.txn_id, 0, sizeof b.txn_id) == NULL ||
-            (pin != NULL && memcmp(b.pubkey, pin, sizeof b.pubkey) != 0))
+            (pin != NULL && memcmp(b.pubkey, pin, sizeof b.pubkey) != 0) ||
+            ((b.flags & SFJ_BUNDLE_F_DICT) != 0) != (b.dict_len > 0))
             abort();
         for (i = 0; i < b.n_events; i++) {
             if (b.events[i] == NULL ||

@@ -422,6 +422,62 @@ static void bundles(void)
     free(dir);
 }
 
+/* A bundle of a journal with its own dictionary (flag 1, the dictionary
+ * item after the txn id), and the same with the item stripped and the
+ * flag cleared. */
+static void dict_bundles(void)
+{
+    static const char tmpl[] = "merchant=SEED STORE 0001;terminal=T-0001;"
+                               "acquirer=SEED BANK;mcc=5411;country=DE;";
+    sfj_journal_opts opts = SFJ_JOURNAL_OPTS_INIT;
+    uint8_t master[SFJ_KEY_BYTES], *b = NULL, payload[256];
+    char *dir = sfj_test_tmpdir(), *path = sfj_test_path(dir, "j");
+    char reason[256];
+    sfj_journal *j = NULL;
+    sfj_keys *keys = NULL;
+    size_t i, len = 0, item;
+
+    memset(master, SFJ_FUZZ_BUNDLE_SEED, sizeof master);
+    check(sfj_keys_from_bytes(master, sizeof master, &keys) == SFJ_OK, "keys");
+    opts.dictionary = tmpl;
+    opts.dictionary_len = sizeof tmpl - 1;
+    check(sfj_journal_open(path, keys, &opts, &j) == SFJ_OK, "open");
+    for (i = 0; i < 3; i++) {
+        sfj_event ev = SFJ_EVENT_INIT;
+
+        ev.kind = i == 1 ? SFJ_EV_NOTE : SFJ_EV_TXN_INTENT;
+        ev.txn_id = i == 1 ? NULL : i == 0 ? "T-0001" : "T-0002";
+        ev.amount = 1999;
+        ev.currency = "EUR";
+        ev.payload_len = (size_t)snprintf((char *)payload, sizeof payload,
+                                          "MSG-%zu %s", i, tmpl);
+        ev.payload = payload;
+        check(sfj_append(j, &ev, NULL) == SFJ_OK, "append");
+    }
+    check(sfj_journal_close(j) == SFJ_OK, "close");
+    j = NULL;
+    check(sfj_journal_open(path, keys, &opts, &j) == SFJ_OK, "reopen");
+    check(sfj__bundle_build(j, "T-0001", &b, &len, reason, sizeof reason) ==
+              SFJ_OK,
+          reason);
+    check(sfj__get_u16(b + 10) == SFJ_BUNDLE_F_DICT, "dictionary item");
+    put("bundle", "bundle-dict", b, len, NULL, 0);
+    /* The item follows "T-0001": key, length, sealed record. */
+    item = 77 + 6;
+    b[11] = 0;
+    put("bundle", "bad-dict-stripped", b, item,
+        b + item + SFJ_KEY_BYTES + 4 + sfj__get_u32(b + item + SFJ_KEY_BYTES),
+        len - item - SFJ_KEY_BYTES - 4 -
+            sfj__get_u32(b + item + SFJ_KEY_BYTES));
+    sodium_memzero(b, len);
+    free(b);
+    check(sfj_journal_close(j) == SFJ_OK, "close");
+    sfj_keys_free(keys);
+    sfj_test_rmrf(dir);
+    free(path);
+    free(dir);
+}
+
 static void cli(void)
 {
     static const char args[] =
@@ -589,6 +645,7 @@ int main(int argc, char **argv)
     sfj_fuzz_keys_init(&k);
     records_events_frames(&k);
     bundles();
+    dict_bundles();
     cli();
     link_v2(&k);
     return 0;

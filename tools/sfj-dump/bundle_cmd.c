@@ -69,6 +69,11 @@ static void print_summary(FILE *f, const dump_opts *o, const sfj__bundle *b)
             b->txn_id, b->n_events, b->hidden);
     fprintf(f, "journal     %s  seqs %" PRIu64 "..%" PRIu64 "\n", jid,
             b->first_seq, b->ckpt_seq);
+    if (b->dict_len > 0)
+        fprintf(f,
+                "dictionary  the journal's own, %zu bytes, carried to read "
+                "the records\n",
+                b->dict_len);
     fprintf(f, "sealed by   checkpoint %" PRIu64 " at %s (boot %" PRIu32 ")\n",
             b->ckpt_seq, t, b->ckpt_boot);
     fprintf(f, "public key  %s  fingerprint %s\n", pk, fpr);
