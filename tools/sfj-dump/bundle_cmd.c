@@ -33,7 +33,8 @@ int dump_bundle_write(const dump_opts *o)
                  reason[0] ? reason : sfj_strerror(rc));
         ex = rc == SFJ_ENOTFOUND || rc == SFJ_ESTATE ? SFJ__EX_NOMATCH
              : rc == SFJ_ECORRUPT || rc == SFJ_EAUTH ? SFJ__EX_DAMAGED
-                                                     : SFJ__EX_INTERNAL;
+             : rc == SFJ_ENOKEY ? SFJ__EX_WRONGKEY /* as listings say */
+                                : SFJ__EX_INTERNAL;
         goto done;
     }
     rc = sfj__cli_write_new_file(o->bundle_out, buf, len);
