@@ -25,7 +25,6 @@
 #include "common/bytes.h"
 #include "crypto/keys.h"
 #include "journal/format/compress.h"
-#include "journal/format/event_codec.h"
 #include "journal/store/journal_impl.h"
 #include "journal/store/lmdb_check.h"
 #include "journal/store/lmdb_walk.h"
@@ -514,8 +513,6 @@ done:
 
 static int check_opts(const sfj_journal_opts *opts)
 {
-    sfj_event note = SFJ_EVENT_INIT;
-
     if (opts == NULL)
         return SFJ_OK;
     if (!SFJ__VERSION_OK(opts->version, SFJ_JOURNAL_OPTS_VERSION))
@@ -533,18 +530,11 @@ static int check_opts(const sfj_journal_opts *opts)
         return SFJ_EINVAL;
     if (opts->high_water_pct > 100)
         return SFJ_EINVAL;
+    /* Refused before anything is created. */
     if (opts->version >= 2 &&
         ((opts->dictionary == NULL) != (opts->dictionary_len == 0) ||
          opts->dictionary_len > SFJ_DICTIONARY_MAX))
         return SFJ_EINVAL;
-    /* Before anything is created: a dictionary must pass what a note's
-     * payload would. */
-    if (opts->version >= 2 && opts->dictionary != NULL) {
-        note.kind = SFJ_EV_NOTE;
-        note.payload = opts->dictionary;
-        note.payload_len = opts->dictionary_len;
-        return sfj__event_validate(&note);
-    }
     return SFJ_OK;
 }
 

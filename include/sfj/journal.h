@@ -258,7 +258,10 @@ typedef struct sfj_journal_opts {
      *  journal that already holds entries ignores it. Readers need
      *  nothing: the journal carries it (docs/FORMAT.md, "Journal
      *  dictionary"). An evidence bundle discloses it with the txn's
-     *  records: put no card data in it. Copied during the call. */
+     *  records: put no card data in it. Copied during the call.
+     *  sfj_journal_open fails with SFJ_EINVAL, creating nothing, for a
+     *  dictionary without a length, a length without one, or one longer
+     *  than SFJ_DICTIONARY_MAX. */
     const void *dictionary;
     size_t dictionary_len;
 } sfj_journal_opts;

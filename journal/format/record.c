@@ -3,6 +3,7 @@
  * constructions in crypto/seal.h. */
 #include "journal/format/record.h"
 
+#include <assert.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -99,6 +100,7 @@ size_t sfj__rec_ad_header(const uint8_t *rec, const uint8_t *dict_id,
     memcpy(out, rec, SFJ_REC_HDR_BYTES);
     if ((rec[SFJ_REC_OFF_FLAGS] & SFJ_REC_F_DICTJ) == 0)
         return SFJ_REC_HDR_BYTES;
+    assert(dict_id != NULL); /* callers check bit 3 against their dict */
     memcpy(out + SFJ_REC_HDR_BYTES, dict_id,
            SFJ_REC_AD_HDR_MAX - SFJ_REC_HDR_BYTES);
     return SFJ_REC_AD_HDR_MAX;

@@ -13,6 +13,15 @@
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 
+static MDB_val dict_key(void)
+{
+    MDB_val k;
+
+    k.mv_data = (void *)SFJ__META_DICT;
+    k.mv_size = strlen(SFJ__META_DICT);
+    return k;
+}
+
 const struct sfj__dict *sfj__journal_dict(const sfj_journal *j)
 {
     return j != NULL ? j->dict : NULL;
@@ -38,14 +47,12 @@ int sfj__dict_from_record(const sfj_keys *keys, const uint8_t *journal_id,
 
 int sfj__dict_load(sfj_journal *j, MDB_txn *txn)
 {
-    MDB_val k, v;
+    MDB_val k = dict_key(), v;
     int mrc, rc;
 
     sfj__dict_free(j->dict);
     j->dict = NULL;
     j->dict_epoch = 0;
-    k.mv_data = (void *)SFJ__META_DICT;
-    k.mv_size = strlen(SFJ__META_DICT);
     mrc = mdb_get(txn, j->db_meta, &k, &v);
     if (mrc == MDB_NOTFOUND)
         return SFJ_OK;
@@ -78,9 +85,7 @@ int sfj__dict_load(sfj_journal *j, MDB_txn *txn)
 
 int sfj__dict_record(sfj_journal *j, uint8_t **out, size_t *len)
 {
-    MDB_val k;
+    MDB_val k = dict_key();
 
-    k.mv_data = (void *)SFJ__META_DICT;
-    k.mv_size = strlen(SFJ__META_DICT);
     return sfj__read_copy(j, j->db_meta, &k, "meta dict", out, len);
 }

@@ -231,9 +231,9 @@ static int apply_dictionary(sfj__wctx *w, void *varg)
     return rc;
 }
 
-/* The DICTIONARY event of `bytes`, packed: validated as a note would be
- * (no card number in clear), stored under its own kind, compressed with
- * dictionary v2 at most. */
+/* The DICTIONARY event of `bytes`, packed: encoded as a note with that
+ * payload (which checks its length), stored under its own kind,
+ * compressed with dictionary v2 at most. */
 static int pack_dictionary(sfj_journal *j, const void *bytes, size_t len,
                            packed *p)
 {
