@@ -730,6 +730,89 @@ static void test_concurrent_appends(void **state)
     free(seen);
 }
 
+typedef struct mixed_arg {
+    sfj_journal *j;
+    int id;
+    int n;
+    uint64_t *seqs;
+    int *rcs;
+} mixed_arg;
+
+/* Every fourth append is an OUTCOME for a txn never started: refused. */
+static void *mixed_appender(void *varg)
+{
+    mixed_arg *a = varg;
+    sfj_event ev = SFJ_EVENT_INIT;
+    char txn[32];
+    int i;
+
+    ev.status = SFJ_ST_APPROVED;
+    ev.currency = "EUR";
+    for (i = 0; i < a->n; i++) {
+        ev.kind = i % 4 == 3 ? SFJ_EV_TXN_OUTCOME : SFJ_EV_TXN_OFFLINE;
+        snprintf(txn, sizeof txn, "%s%d-%d", i % 4 == 3 ? "NONE" : "M", a->id,
+                 i);
+        ev.txn_id = txn;
+        ev.amount = a->id * 100000 + i;
+        a->rcs[i] = sfj_append(a->j, &ev, &a->seqs[i]);
+    }
+    return NULL;
+}
+
+/* Refusals inside shared group commits stay with their own callers: the
+ * callers of a batch join it while its leader fills it, and a refused op
+ * among them neither takes a seq nor fails its neighbours. */
+static void test_concurrent_refusals(void **state)
+{
+    fixture *f = *state;
+    enum { THREADS = 8, PER = 40 };
+    pthread_t th[THREADS];
+    mixed_arg args[THREADS];
+    uint8_t seen[THREADS * PER + 1];
+    sfj_entry *e;
+    sfj_stats st = SFJ_STATS_INIT;
+    int t, i, accepted = 0;
+
+    f->j = open_j(f, NULL);
+    for (t = 0; t < THREADS; t++) {
+        args[t].j = f->j;
+        args[t].id = t;
+        args[t].n = PER;
+        args[t].seqs = calloc(PER, sizeof(uint64_t));
+        args[t].rcs = calloc(PER, sizeof(int));
+        assert_int_equal(pthread_create(&th[t], NULL, mixed_appender, &args[t]),
+                         0);
+    }
+    for (t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    memset(seen, 0, sizeof seen);
+    for (t = 0; t < THREADS; t++) {
+        for (i = 0; i < PER; i++) {
+            uint64_t s = args[t].seqs[i];
+
+            if (i % 4 == 3) {
+                assert_int_equal(args[t].rcs[i], SFJ_ESTATE);
+                assert_int_equal(s, 0);
+                continue;
+            }
+            assert_int_equal(args[t].rcs[i], SFJ_OK);
+            assert_true(s >= 1 && s <= THREADS * PER);
+            assert_int_equal(seen[s], 0);
+            seen[s] = 1;
+            accepted++;
+            assert_int_equal(sfj_read(f->j, s, &e), SFJ_OK);
+            assert_int_equal(e->amount, t * 100000 + i);
+            sfj_entry_free(e);
+        }
+        free(args[t].seqs);
+        free(args[t].rcs);
+    }
+    /* Dense: the accepted entries are exactly seqs 1..accepted. */
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_int_equal(st.last_seq, accepted);
+    assert_int_equal(accepted, THREADS * PER * 3 / 4);
+}
+
 /* Checkpoints every N entries, each signed over the chain head. */
 static void test_checkpoints_every_n(void **state)
 {
@@ -862,6 +945,8 @@ int main(void)
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends, sfj_test_setup,
                                         sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_refusals,
+                                        sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_every_n,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_iter_filters, sfj_test_setup,
