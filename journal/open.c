@@ -280,6 +280,58 @@ static int meta_load(sfj_journal *j, MDB_txn *txn)
     return SFJ_OK;
 }
 
+/* The epoch whose public key `k` has in the key history, or 0. The
+ * newest epoch only with `newest`: a terminal's journal binds its newest
+ * key by the key check instead. */
+static uint32_t epoch_of_key(const sfj_journal *j, const sfj_keys *k,
+                             int newest)
+{
+    size_t i, n = j->keyhist_n - (newest || j->keyhist_n == 0 ? 0 : 1);
+
+    for (i = 0; i < n; i++)
+        if (memcmp(j->keyhist + i * SFJ__KEYHIST_ENTRY + 4, k->sign_pk, 32) ==
+            0)
+            return sfj__get_u32(j->keyhist + i * SFJ__KEYHIST_ENTRY);
+    return 0;
+}
+
+/* Move `cur`, a key of the handle's ring, to its head. */
+static void to_head(sfj_journal *j, sfj_keys *cur)
+{
+    sfj_keys **pp;
+
+    if (cur == NULL || cur == j->keys)
+        return;
+    for (pp = &j->keys; *pp != cur; pp = &(*pp)->next)
+        ;
+    *pp = cur->next;
+    cur->next = j->keys;
+    j->keys = cur;
+}
+
+/* A mirror has no key check (a host holds no terminal's key): each key
+ * reads the epoch whose public key it has, the newest included, and a key
+ * of the epoch in force heads the ring and gives the handle its epoch key.
+ * Without one, that epoch's records go through the ring as older epochs'
+ * do (read.c): a key not given, not damage. */
+static void bind_mirror_keys(sfj_journal *j)
+{
+    sfj_keys *k, *cur = NULL;
+
+    sfj__keys_unseal(j->keys);
+    for (k = j->keys; k != NULL; k = k->next) {
+        k->epoch = epoch_of_key(j, k, 1);
+        if (cur == NULL && k->epoch == j->epoch)
+            cur = k;
+    }
+    to_head(j, cur);
+    sfj__keys_seal(j->keys);
+    if (cur == NULL) {
+        sodium_free(j->epoch_key);
+        j->epoch_key = NULL;
+    }
+}
+
 /* Bind the handle's keys to this journal's epochs: the key its
  * `keycheck` names seals and signs (it becomes the head of the ring),
  * each other key reads the epoch whose public key it has; a key of no
@@ -287,19 +339,21 @@ static int meta_load(sfj_journal *j, MDB_txn *txn)
 static int bind_keys(sfj_journal *j, MDB_txn *txn)
 {
     uint8_t check[32];
-    sfj_keys *k, *cur = NULL, **pp;
+    sfj_keys *k, *cur = NULL;
     MDB_val v;
-    size_t i;
     int rc, old = 0;
 
-    if (j->keys == NULL || j->mirror)
+    if (j->keys == NULL)
         return SFJ_OK;
+    if (j->mirror) {
+        bind_mirror_keys(j);
+        return SFJ_OK;
+    }
     rc = meta_get(j, txn, SFJ__META_KEYCHECK, &v);
     if (rc != SFJ_OK)
         return rc;
     sfj__keys_unseal(j->keys);
     for (k = j->keys; k != NULL; k = k->next) {
-        k->epoch = 0;
         sfj__key_check(k, j->journal_id, check);
         if (cur == NULL && v.mv_size == sizeof check &&
             sodium_memcmp(check, v.mv_data, sizeof check) == 0) {
@@ -307,21 +361,10 @@ static int bind_keys(sfj_journal *j, MDB_txn *txn)
             k->epoch = j->epoch;
             continue;
         }
-        for (i = 0; i + 1 < j->keyhist_n; i++) {
-            if (memcmp(j->keyhist + i * SFJ__KEYHIST_ENTRY + 4, k->sign_pk,
-                       32) == 0) {
-                k->epoch = sfj__get_u32(j->keyhist + i * SFJ__KEYHIST_ENTRY);
-                old = 1;
-            }
-        }
+        k->epoch = epoch_of_key(j, k, 0);
+        old |= k->epoch != 0;
     }
-    if (cur != NULL && cur != j->keys) {
-        for (pp = &j->keys; *pp != cur; pp = &(*pp)->next)
-            ;
-        *pp = cur->next;
-        cur->next = j->keys;
-        j->keys = cur;
-    }
+    to_head(j, cur);
     sfj__keys_seal(j->keys);
     sodium_memzero(check, sizeof check);
     if (cur == NULL) {

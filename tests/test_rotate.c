@@ -355,9 +355,10 @@ static void test_altered_rotation_verify(void **state)
 }
 
 /* A mirror (the host's store) takes a terminal's records one by one: it
- * follows a genuine rotation and refuses a forged one. */
+ * follows a genuine rotation and refuses a forged one. The mirror is
+ * removed, or kept at `*kept` (the caller frees the path) when given. */
 static void copy_to_mirror(fx *f, const uint8_t *pk, uint64_t *stop_seq,
-                           int *stop_rc, uint8_t *pk_after)
+                           int *stop_rc, uint8_t *pk_after, char **kept)
 {
     char *mpath = sfj_test_path(f->dir, "mirror");
     uint8_t jid[SFJ_JOURNAL_ID_BYTES], *rec;
@@ -384,6 +385,10 @@ static void copy_to_mirror(fx *f, const uint8_t *pk, uint64_t *stop_seq,
         verify_ok(m, NULL, 0, 1);
     sfj_journal_close(m);
     close_j(f);
+    if (kept != NULL) {
+        *kept = mpath;
+        return;
+    }
     sfj_test_rmrf(mpath);
     free(mpath);
 }
@@ -398,7 +403,7 @@ static void test_mirror_follows(void **state)
     make_rotated(f);
     sfj_keys_public_key(f->a, pa);
     sfj_keys_public_key(f->b, pb);
-    copy_to_mirror(f, pa, &stop, &rc, after);
+    copy_to_mirror(f, pa, &stop, &rc, after, NULL);
     assert_int_equal(rc, SFJ_OK);
     assert_memory_equal(after, pb, 32);
 }
@@ -411,10 +416,78 @@ static void test_mirror_refuses_forged(void **state)
     int rc;
 
     sfj_keys_public_key(f->a, pa);
-    copy_to_mirror(f, pa, &stop, &rc, after);
+    copy_to_mirror(f, pa, &stop, &rc, after, NULL);
     assert_int_equal(rc, SFJ_EAUTH);
     assert_int_equal(stop, seq);
     assert_memory_equal(after, pa, 32);
+}
+
+/* A mirror read with the keys of some of its epochs (sfj-dump on the
+ * host): each key opens the records of its own epoch wherever it stands
+ * in the set, and a record of an epoch whose key was not given is a key
+ * not given (SFJ_ENOKEY, naming the epoch), not damage. */
+static void test_mirror_read_by_epoch(void **state)
+{
+    fx *f = *state;
+    sfj_keys *old_first = ring_of(f->a, f->b);
+    const sfj_keys *sets[3];
+    uint8_t pa[32], after[32], clear[64];
+    uint64_t stop = 0, last = 0, seq;
+    char *mpath = NULL;
+    int rc, s;
+
+    make_rotated(f);
+    sfj_keys_public_key(f->a, pa);
+    copy_to_mirror(f, pa, &stop, &rc, after, &mpath);
+    assert_int_equal(rc, SFJ_OK);
+    sets[0] = old_first; /* both keys, the old one first */
+    sets[1] = f->a;
+    sets[2] = f->b;
+    for (s = 0; s < 3; s++) {
+        sfj_journal_opts ro = SFJ_JOURNAL_OPTS_INIT;
+        sfj_journal *m = NULL;
+
+        ro.flags = SFJ_OPEN_RDONLY;
+        assert_int_equal(sfj_journal_open(mpath, sets[s], &ro, &m), SFJ_OK);
+        assert_int_equal(sfj__journal_head(m, &last, NULL), SFJ_OK);
+        assert_true(last < sizeof clear);
+        for (seq = 1; seq <= last; seq++) {
+            uint8_t *rec;
+            size_t len;
+            sfj_entry *e = NULL, h;
+            uint32_t given = s == 1 ? 1 : 2;
+
+            assert_int_equal(sfj__journal_read_sealed(m, seq, &rec, &len),
+                             SFJ_OK);
+            assert_int_equal(sfj__record_peek(rec, len, &h), SFJ_OK);
+            free(rec);
+            rc = sfj_read(m, seq, &e);
+            /* Checkpoints and rotations are in clear: no key needed. */
+            if (s == 0 || h.epoch == given || sfj__rec_is_clear(h.kind)) {
+                if (rc != SFJ_OK)
+                    print_message("set %d, seq %llu (epoch %u): %s\n", s,
+                                  (unsigned long long)seq, h.epoch,
+                                  sfj_journal_errmsg(m));
+                assert_int_equal(rc, SFJ_OK);
+                assert_int_equal(e->epoch, h.epoch);
+                sfj_entry_free(e);
+                continue;
+            }
+            if (rc != SFJ_ENOKEY)
+                print_message("set %d, seq %llu (epoch %u): %s\n", s,
+                              (unsigned long long)seq, h.epoch,
+                              sfj_journal_errmsg(m));
+            assert_int_equal(rc, SFJ_ENOKEY);
+            assert_null(e);
+            assert_non_null(strstr(sfj_journal_errmsg(m), h.epoch == 1
+                                                              ? "key epoch 1"
+                                                              : "key epoch 2"));
+        }
+        assert_int_equal(sfj_journal_close(m), SFJ_OK);
+    }
+    sfj_test_rmrf(mpath);
+    free(mpath);
+    sfj_keys_free(old_first);
 }
 
 /* ---- evidence bundles across a rotation ---- */
@@ -547,6 +620,36 @@ static void test_keygen_rotate(void **state)
             tool(out, err, "sfj-reconcile", f->path, "-k", kb, report, NULL),
             77);
         free(report);
+    }
+    /* A host's mirror of it dumps the same way, whatever the order of the
+     * keys; one epoch's key alone leaves the other's records as needing
+     * their key (77), not as damage (65). */
+    {
+        uint8_t pa[32], after[32];
+        uint64_t stop = 0;
+        char *mpath = NULL;
+        sfj_keys *b = NULL;
+        int rc;
+
+        /* A record sealed under the new key too. */
+        assert_int_equal(sfj_keys_load_file(kb, &b), SFJ_OK);
+        assert_int_equal(open_with(f, b, 0), SFJ_OK);
+        put(f->j, SFJ_EV_NOTE, SFJ_ST_NONE, NULL);
+        close_j(f);
+        sfj_keys_free(b);
+        assert_int_equal(sfj_keys_public_key(a, pa), SFJ_OK);
+        copy_to_mirror(f, pa, &stop, &rc, after, &mpath);
+        assert_int_equal(rc, SFJ_OK);
+        assert_int_equal(tool(out, err, "sfj-dump", mpath, "-k", ka, "-k", kb,
+                              "--verify", NULL),
+                         0);
+        assert_int_equal(tool(out, err, "sfj-dump", mpath, "-k", ka, NULL), 77);
+        assert_int_equal(tool(out, err, "sfj-dump", mpath, "-k", kb, NULL), 77);
+        text = sfj_test_slurp(err);
+        assert_null(strstr(text, "authentication"));
+        free(text);
+        sfj_test_rmrf(mpath);
+        free(mpath);
     }
     sfj_keys_free(a);
     free(ka);
@@ -691,6 +794,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_mirror_follows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mirror_refuses_forged, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_mirror_read_by_epoch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bundle_across, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_before, setup, teardown),

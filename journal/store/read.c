@@ -122,9 +122,10 @@ int sfj__entry_from_record(sfj_journal *j, uint64_t seq, const uint8_t *rec,
         rc = SFJ_ESTATE;
         goto done;
     }
-    /* The current epoch's key is kept on the handle; older epochs are
-     * opened with the key of their epoch in the ring. */
-    if (h.epoch == j->epoch) {
+    /* The current epoch's key is kept on the handle (a mirror's reader
+     * may not hold it); other epochs are opened with the key of their
+     * epoch in the ring. */
+    if (h.epoch == j->epoch && j->epoch_key != NULL) {
         sfj__rec_key(j->epoch_key, rec, rkey);
         rc = sfj__rec_open(j->journal_id, rkey, j->dict, rec, len, &e);
     } else if (sfj__journal_pubkey_of(j, h.epoch, rkey) != SFJ_OK) {
