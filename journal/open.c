@@ -313,14 +313,17 @@ static void to_head(sfj_journal *j, sfj_keys *cur)
  * reads the epoch whose public key it has, the newest included, and a key
  * of the epoch in force heads the ring and gives the handle its epoch key.
  * Without one, that epoch's records go through the ring as older epochs'
- * do (read.c): a key not given, not damage. */
-static void bind_mirror_keys(sfj_journal *j)
+ * do (read.c): a key not given, not damage. Keys of no epoch at all are
+ * another journal's, refused as a terminal's journal refuses them. */
+static int bind_mirror_keys(sfj_journal *j)
 {
     sfj_keys *k, *cur = NULL;
+    int bound = 0;
 
     sfj__keys_unseal(j->keys);
     for (k = j->keys; k != NULL; k = k->next) {
         k->epoch = epoch_of_key(j, k, 1);
+        bound |= k->epoch != 0;
         if (cur == NULL && k->epoch == j->epoch)
             cur = k;
     }
@@ -330,6 +333,11 @@ static void bind_mirror_keys(sfj_journal *j)
         sodium_free(j->epoch_key);
         j->epoch_key = NULL;
     }
+    if (!bound) {
+        sfj__set_err(j, "the key does not belong to this journal");
+        return SFJ_EAUTH;
+    }
+    return SFJ_OK;
 }
 
 /* Bind the handle's keys to this journal's epochs: the key its
@@ -345,10 +353,8 @@ static int bind_keys(sfj_journal *j, MDB_txn *txn)
 
     if (j->keys == NULL)
         return SFJ_OK;
-    if (j->mirror) {
-        bind_mirror_keys(j);
-        return SFJ_OK;
-    }
+    if (j->mirror)
+        return bind_mirror_keys(j);
     rc = meta_get(j, txn, SFJ__META_KEYCHECK, &v);
     if (rc != SFJ_OK)
         return rc;

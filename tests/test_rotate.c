@@ -485,6 +485,17 @@ static void test_mirror_read_by_epoch(void **state)
         }
         assert_int_equal(sfj_journal_close(m), SFJ_OK);
     }
+    /* A key of none of its epochs is another journal's key: refused at
+     * the open, as a terminal's journal refuses it, not read as damage. */
+    {
+        sfj_journal_opts ro = SFJ_JOURNAL_OPTS_INIT;
+        sfj_journal *m = NULL;
+
+        ro.flags = SFJ_OPEN_RDONLY;
+        assert_int_equal(sfj_journal_open(mpath, f->c, &ro, &m), SFJ_EAUTH);
+        assert_null(m);
+        assert_non_null(strstr(sfj_journal_errmsg(NULL), "does not belong"));
+    }
     sfj_test_rmrf(mpath);
     free(mpath);
     sfj_keys_free(old_first);
@@ -648,6 +659,18 @@ static void test_keygen_rotate(void **state)
         text = sfj_test_slurp(err);
         assert_null(strstr(text, "authentication"));
         free(text);
+        /* Another journal's key is refused as on a terminal's journal. */
+        {
+            char *kc = sfj_test_path(f->dir, "c.key");
+
+            assert_int_equal(sfj_keys_generate_file(kc), SFJ_OK);
+            assert_int_equal(tool(out, err, "sfj-dump", mpath, "-k", kc, NULL),
+                             77);
+            text = sfj_test_slurp(err);
+            assert_non_null(strstr(text, "does not belong"));
+            free(text);
+            free(kc);
+        }
         sfj_test_rmrf(mpath);
         free(mpath);
     }
