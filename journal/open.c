@@ -309,12 +309,33 @@ static void to_head(sfj_journal *j, sfj_keys *cur)
     j->keys = cur;
 }
 
+/* Drop from the handle's ring (unsealed) every key bound to no epoch: it
+ * is another journal's and opens nothing here. Left in, it would be tried
+ * on the records of an epoch whose key was not given (entry.c), which
+ * would then read as failing authentication, damage, rather than as a key
+ * not given. */
+static void drop_unbound(sfj_journal *j)
+{
+    sfj_keys **pp = &j->keys, *k;
+
+    while ((k = *pp) != NULL) {
+        if (k->epoch != 0) {
+            pp = &k->next;
+            continue;
+        }
+        *pp = k->next;
+        k->next = NULL;
+        sfj_keys_free(k);
+    }
+}
+
 /* A mirror has no key check (a host holds no terminal's key): each key
  * reads the epoch whose public key it has, the newest included, and a key
  * of the epoch in force heads the ring and gives the handle its epoch key.
  * Without one, that epoch's records go through the ring as older epochs'
- * do (read.c): a key not given, not damage. Keys of no epoch at all are
- * another journal's, refused as a terminal's journal refuses them. */
+ * do (read.c): a key not given, not damage. A key of no epoch is
+ * dropped; with no key of any epoch the keys are another journal's,
+ * refused as a terminal's journal refuses them. */
 static int bind_mirror_keys(sfj_journal *j)
 {
     sfj_keys *k, *cur = NULL;
@@ -327,6 +348,8 @@ static int bind_mirror_keys(sfj_journal *j)
         if (cur == NULL && k->epoch == j->epoch)
             cur = k;
     }
+    if (bound)
+        drop_unbound(j);
     to_head(j, cur);
     sfj__keys_seal(j->keys);
     if (cur == NULL) {
@@ -343,7 +366,7 @@ static int bind_mirror_keys(sfj_journal *j)
 /* Bind the handle's keys to this journal's epochs: the key its
  * `keycheck` names seals and signs (it becomes the head of the ring),
  * each other key reads the epoch whose public key it has; a key of no
- * epoch stays unbound (and opens nothing of this journal). */
+ * epoch is dropped. */
 static int bind_keys(sfj_journal *j, MDB_txn *txn)
 {
     uint8_t check[32];
@@ -370,6 +393,8 @@ static int bind_keys(sfj_journal *j, MDB_txn *txn)
         k->epoch = epoch_of_key(j, k, 0);
         old |= k->epoch != 0;
     }
+    if (cur != NULL)
+        drop_unbound(j);
     to_head(j, cur);
     sfj__keys_seal(j->keys);
     sodium_memzero(check, sizeof check);

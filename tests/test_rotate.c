@@ -203,6 +203,17 @@ static void test_new_key_alone(void **state)
     assert_int_equal(sfj_read(f->j, rot + 1, &e), SFJ_OK);
     sfj_entry_free(e);
     close_j(f);
+    /* Another journal's key given with it changes nothing: the first
+     * epoch's records still need their own key, they are not damage. */
+    {
+        sfj_keys *with_foreign = ring_of(f->b, f->c);
+
+        assert_int_equal(open_with(f, with_foreign, SFJ_OPEN_RDONLY), SFJ_OK);
+        assert_int_equal(sfj_read(f->j, 1, &e), SFJ_ENOKEY);
+        assert_non_null(strstr(sfj_journal_errmsg(f->j), "epoch 1"));
+        close_j(f);
+        sfj_keys_free(with_foreign);
+    }
     /* The old key alone no longer opens it: the journal names the epoch
      * whose key is missing. */
     assert_int_equal(open_with(f, f->a, SFJ_OPEN_RDONLY), SFJ_EAUTH);
@@ -429,8 +440,9 @@ static void test_mirror_refuses_forged(void **state)
 static void test_mirror_read_by_epoch(void **state)
 {
     fx *f = *state;
-    sfj_keys *old_first = ring_of(f->a, f->b);
-    const sfj_keys *sets[3];
+    sfj_keys *old_first = ring_of(f->a, f->b),
+             *with_foreign = ring_of(f->a, f->c);
+    const sfj_keys *sets[4];
     uint8_t pa[32], after[32], clear[64];
     uint64_t stop = 0, last = 0, seq;
     char *mpath = NULL;
@@ -443,7 +455,8 @@ static void test_mirror_read_by_epoch(void **state)
     sets[0] = old_first; /* both keys, the old one first */
     sets[1] = f->a;
     sets[2] = f->b;
-    for (s = 0; s < 3; s++) {
+    sets[3] = with_foreign; /* the old key and another journal's */
+    for (s = 0; s < 4; s++) {
         sfj_journal_opts ro = SFJ_JOURNAL_OPTS_INIT;
         sfj_journal *m = NULL;
 
@@ -455,7 +468,7 @@ static void test_mirror_read_by_epoch(void **state)
             uint8_t *rec;
             size_t len;
             sfj_entry *e = NULL, h;
-            uint32_t given = s == 1 ? 1 : 2;
+            uint32_t given = s == 1 || s == 3 ? 1 : 2;
 
             assert_int_equal(sfj__journal_read_sealed(m, seq, &rec, &len),
                              SFJ_OK);
@@ -499,6 +512,7 @@ static void test_mirror_read_by_epoch(void **state)
     sfj_test_rmrf(mpath);
     free(mpath);
     sfj_keys_free(old_first);
+    sfj_keys_free(with_foreign);
 }
 
 /* ---- evidence bundles across a rotation ---- */

@@ -66,11 +66,9 @@ int sfj__dict_load(sfj_journal *j, MDB_txn *txn)
     /* Sealed under the newest epoch in a terminal's journal (a rotation
      * seals it again), under epoch 1 in a mirror: a reader without that
      * epoch's key reads what its keys open, and its reads of records made
-     * with the dictionary say which key is missing (read.c). A key of no
-     * epoch given with a mirror's keys stays unbound and is tried on every
-     * epoch (entry.c), so it fails the tag there instead. A writer always
-     * holds the newest key. */
-    if (rc == SFJ_ENOKEY || (rc == SFJ_EAUTH && j->mirror)) {
+     * with the dictionary say which key is missing (read.c). A writer
+     * always holds the newest key. */
+    if (rc == SFJ_ENOKEY) {
         j->dict_epoch =
             v.mv_size >= SFJ_REC_HDR_BYTES
                 ? sfj__get_u32((const uint8_t *)v.mv_data + SFJ_REC_OFF_EPOCH)
