@@ -295,7 +295,10 @@ typedef struct sfj_journal sfj_journal;
 /** Open (creating if needed) the journal in directory `dir`.
  *
  *  `keys` is required for writing and for decryption; a read-only handle
- *  may pass NULL and then reads clear headers only. A wrong key fails with
+ *  may pass NULL and then reads clear headers only. Each key of the set is
+ *  bound to the key epoch whose public key it has, in any order; a key of
+ *  none of the journal's epochs is set aside. A wrong key (none of the
+ *  set, for a terminal's journal the newest not among them) fails with
  *  SFJ_EAUTH, an unknown format with SFJ_EVERSION. Opening clears stale
  *  LMDB readers, bumps the boot counter and, if the last run did not close
  *  cleanly, seals the tail with a checkpoint.
