@@ -173,15 +173,20 @@ static void every_byte_change_rejected(fixture *f, uint8_t *buf, size_t len)
     free(buf);
 }
 
-static void test_every_byte_change_rejected(void **state)
+/* Every byte change of T-A's bundle from the journal `make` builds. */
+static void every_byte_change_of(fixture *f, void (*make)(fixture *))
 {
-    fixture *f = *state;
     uint8_t *buf;
     size_t len;
 
-    build_journal(f);
+    make(f);
     build(f, "T-A", &buf, &len);
     every_byte_change_rejected(f, buf, len);
+}
+
+static void test_every_byte_change_rejected(void **state)
+{
+    every_byte_change_of(*state, build_journal);
 }
 
 static void test_wrong_pubkey_rejected(void **state)
@@ -629,13 +634,7 @@ static void test_no_dict_layout(void **state)
 
 static void test_dict_every_byte_change_rejected(void **state)
 {
-    fixture *f = *state;
-    uint8_t *buf;
-    size_t len;
-
-    build_dict_journal(f);
-    build(f, "T-A", &buf, &len);
-    every_byte_change_rejected(f, buf, len);
+    every_byte_change_of(*state, build_dict_journal);
 }
 
 /* buf[0..at) | ins | buf[at + cut..len): a new buffer of *out_len bytes. */

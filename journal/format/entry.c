@@ -109,7 +109,9 @@ int sfj__record_open_ring(const sfj_keys *keys, const uint8_t *journal_id,
     if (len < SFJ_REC_HDR_BYTES)
         return SFJ_ECORRUPT;
     /* A key bound to the record's epoch is the only one that may open
-     * it; with none, each key not bound to any epoch is tried. */
+     * it; with none, each key not bound to any epoch is tried (a ring no
+     * journal has bound: a journal's handle drops the keys of none of its
+     * epochs, open.c). */
     epoch = sfj__get_u32(rec + SFJ_REC_OFF_EPOCH);
     rc = open_pass(keys, 0, epoch, journal_id, dict, rec, len, out, rkey);
     if (rc == SFJ_ENOKEY)

@@ -35,13 +35,33 @@ typedef struct append_arg {
     uint64_t seq;
 } append_arg;
 
+/* Seal packed event `p` into `rec` as record `seq` after chain head
+ * `prev`, under the journal's epoch in force; `dict_id` is the journal's
+ * dictionary id when `p` was packed against it. */
+static void seal_packed(const sfj_journal *j, const packed *p, uint64_t seq,
+                        const uint8_t *prev, const uint8_t *dict_id,
+                        uint8_t *rec)
+{
+    sfj__rec_hdr h;
+
+    memset(&h, 0, sizeof h);
+    h.format = SFJ_REC_FORMAT;
+    h.flags = p->flags;
+    h.kind = p->ev->kind;
+    h.epoch = j->epoch;
+    h.seq = seq;
+    h.wall_ms = p->wall_ms;
+    memcpy(h.prev_chain, prev, sizeof h.prev_chain);
+    sfj__rec_seal(j->journal_id, j->epoch_key, &h, dict_id, p->pt, p->pt_len,
+                  rec);
+}
+
 /* Check, seal, put and index one packed event as the next seq inside a
  * write context: the one place an event becomes an entry. */
 static int put_event(sfj__wctx *w, const packed *p, uint8_t *rec)
 {
     sfj_journal *j = w->j;
     size_t len = SFJ_REC_HDR_BYTES + p->pt_len + SFJ_REC_TAG_BYTES;
-    sfj__rec_hdr h;
     int rc;
 
     /* Transaction rules and limits first: they must not write on
@@ -51,16 +71,8 @@ static int put_event(sfj__wctx *w, const packed *p, uint8_t *rec)
         rc = sfj__wctx_reserve(w, len);
     if (rc != SFJ_OK)
         return rc;
-    memset(&h, 0, sizeof h);
-    h.format = SFJ_REC_FORMAT;
-    h.flags = p->flags;
-    h.kind = p->ev->kind;
-    h.epoch = j->epoch;
-    h.seq = w->last_seq + 1;
-    h.wall_ms = p->wall_ms;
-    memcpy(h.prev_chain, w->head, sizeof h.prev_chain);
-    sfj__rec_seal(j->journal_id, j->epoch_key, &h,
-                  j->dict != NULL ? j->dict->id : NULL, p->pt, p->pt_len, rec);
+    seal_packed(j, p, w->last_seq + 1, w->head,
+                (p->flags & SFJ_REC_F_DICTJ) ? j->dict->id : NULL, rec);
     rc = sfj__wctx_put_entry(w, rec, len);
     if (rc != SFJ_OK)
         return rc;
@@ -251,8 +263,7 @@ static int pack_dictionary(sfj_journal *j, const void *bytes, size_t len,
 int sfj__dict_reseal(sfj__wctx *w)
 {
     sfj_journal *j = w->j;
-    uint8_t *rec = NULL;
-    sfj__rec_hdr h;
+    uint8_t *rec = NULL, genesis[SFJ_HASH_BYTES];
     packed p;
     int rc;
 
@@ -265,16 +276,9 @@ int sfj__dict_reseal(sfj__wctx *w)
             rc = SFJ_ENOMEM;
     }
     if (rc == SFJ_OK) {
-        memset(&h, 0, sizeof h);
-        h.format = SFJ_REC_FORMAT;
-        h.flags = p.flags;
-        h.kind = SFJ_EV_DICTIONARY;
-        h.epoch = j->epoch;
-        h.seq = 1;
-        h.wall_ms = p.wall_ms;
-        sfj__chain_genesis(j->journal_id, h.prev_chain);
-        sfj__rec_seal(j->journal_id, j->epoch_key, &h, NULL, p.pt, p.pt_len,
-                      rec);
+        /* Seq 1 of the journal, as the entry it copies. */
+        sfj__chain_genesis(j->journal_id, genesis);
+        seal_packed(j, &p, 1, genesis, NULL, rec);
         rc = sfj__meta_put(j, w->txn, SFJ__META_DICT, rec,
                            SFJ_REC_HDR_BYTES + p.pt_len + SFJ_REC_TAG_BYTES);
     }
