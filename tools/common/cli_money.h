@@ -18,4 +18,8 @@ int sfj__cli_currency_exponent(const char *cur);
 void sfj__cli_format_amount(int64_t minor, const char *cur, char *out,
                             size_t cap);
 
+/* The same for a difference: "EUR +12.50", "EUR -12.50", "EUR 0.00". */
+void sfj__cli_format_delta(int64_t minor, const char *cur, char *out,
+                           size_t cap);
+
 #endif

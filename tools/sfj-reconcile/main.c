@@ -15,6 +15,7 @@
 
 #include "cli_exit.h"
 #include "cli_file.h"
+#include "cli_money.h"
 #include "cli_text.h"
 #include "cli_time.h"
 #include "sfj/sfj.h"
@@ -151,21 +152,6 @@ static int exit_for(int rc)
     }
 }
 
-/* Minor units as major ("12.50", "1200", "1.250"). */
-static void major(int64_t v, const char *cy, char *out, size_t cap)
-{
-    int exp = sfj_currency_exponent(cy), i;
-    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, p = 1;
-
-    for (i = 0; i < exp; i++)
-        p *= 10;
-    if (exp == 0)
-        snprintf(out, cap, "%s%llu", v < 0 ? "-" : "", (unsigned long long)a);
-    else
-        snprintf(out, cap, "%s%llu.%0*llu", v < 0 ? "-" : "",
-                 (unsigned long long)(a / p), exp, (unsigned long long)(a % p));
-}
-
 static int set_column(sfj_recon_opts *o, const char *spec)
 {
     static char store[16][128];
@@ -216,7 +202,7 @@ static void age(int64_t ms, char *out, size_t cap)
 
 static void print_text(const sfj_recon_result *res, int applied, size_t n)
 {
-    char t[32], a[32], b[32], ag[32];
+    char t[32], a[48], b[48], ag[32];
     size_t i, need = 0;
     int64_t oldest = INT64_MAX;
 
@@ -253,19 +239,18 @@ static void print_text(const sfj_recon_result *res, int applied, size_t n)
         if (it->cls == SFJ_RECON_MATCHED && !it->applicable)
             continue;
         sfj__cli_format_time(it->wall_ms, t, sizeof t);
-        major(it->amount, it->currency, a, sizeof a);
-        major(it->report_amount, it->report_currency, b, sizeof b);
+        sfj__cli_format_amount(it->amount, it->currency, a, sizeof a);
+        sfj__cli_format_amount(it->report_amount, it->report_currency, b,
+                               sizeof b);
         age(it->wall_ms, ag, sizeof ag);
         printf("%s (%s old) %-20s %s", t, ag, sfj_recon_class_name(it->cls),
                it->txn_id[0] ? it->txn_id : "-");
         if (it->seq != 0)
-            printf(" seq %llu %s %s", (unsigned long long)it->seq, a,
-                   it->currency);
+            printf(" seq %llu %s", (unsigned long long)it->seq, a);
         if (it->report != NULL)
-            printf(" | %s:%zu %s %s %s%s%s (%s)", it->report, it->line, b,
-                   it->report_currency, it->report_status,
-                   it->auth_code[0] ? " auth " : "", it->auth_code,
-                   sfj_recon_rule_name(it->rule));
+            printf(" | %s:%zu %s %s%s%s (%s)", it->report, it->line, b,
+                   it->report_status, it->auth_code[0] ? " auth " : "",
+                   it->auth_code, sfj_recon_rule_name(it->rule));
         printf(": %s\n", it->cls == SFJ_RECON_MATCHED
                              ? "reversal confirmed by the acquirer"
                              : action[it->cls]);
@@ -368,18 +353,9 @@ typedef struct settle_in {
     size_t n;
 } settle_in;
 
-/* "EUR 12.50" of a part, signed. */
-static void signed_major(int64_t v, const char *cy, char *out, size_t cap)
-{
-    char m[32];
-
-    major(v, cy, m, sizeof m);
-    snprintf(out, cap, "%s%s %s", v > 0 ? "+" : "", m, cy);
-}
-
 static void print_settle_text(const sfj_settle_diff *d)
 {
-    char la[32], ha[32], df[48], am[48], t[40];
+    char la[48], ha[48], df[48], am[48], t[48];
     size_t i, k;
 
     printf("Settlement of the open batch (seq %llu..%llu) against the host's "
@@ -389,10 +365,10 @@ static void print_settle_text(const sfj_settle_diff *d)
     for (i = 0; i < d->n_lines; i++) {
         const sfj_settle_diff_line *l = &d->lines[i];
 
-        major(l->local_amount, l->currency, la, sizeof la);
-        major(l->host_amount, l->currency, ha, sizeof ha);
-        signed_major(l->local_amount - l->host_amount, l->currency, df,
-                     sizeof df);
+        sfj__cli_format_amount(l->local_amount, l->currency, la, sizeof la);
+        sfj__cli_format_amount(l->host_amount, l->currency, ha, sizeof ha);
+        sfj__cli_format_delta(l->local_amount - l->host_amount, l->currency, df,
+                              sizeof df);
         printf("  %s: journal %llu sales %s, host %llu sales %s: difference "
                "%s, %+lld sales, %s\n",
                l->currency[0] ? l->currency : "(none)",
@@ -405,7 +381,7 @@ static void print_settle_text(const sfj_settle_diff *d)
 
             if (strcmp(w->currency, l->currency) != 0)
                 continue;
-            signed_major(w->delta, w->currency, am, sizeof am);
+            sfj__cli_format_delta(w->delta, w->currency, am, sizeof am);
             printf("    %s = ", am);
             if (w->txn_id[0] != '\0')
                 printf("sale %s", w->txn_id);
@@ -414,8 +390,8 @@ static void print_settle_text(const sfj_settle_diff *d)
             if (w->seq != 0) {
                 printf(" (%s seq %llu", sfj_kind_name(w->kind),
                        (unsigned long long)w->seq);
-                major(w->amount, w->currency, t, sizeof t);
-                printf(", %s %s)", t, w->currency);
+                sfj__cli_format_amount(w->amount, w->currency, t, sizeof t);
+                printf(", %s)", t);
             }
             if (w->recon_class >= 0 && w->recon_class < SFJ_RECON_CLASSES) {
                 printf(", %s", sides[w->recon_class]);
