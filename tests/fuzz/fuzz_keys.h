@@ -42,6 +42,13 @@ static inline void sfj_fuzz_keys_init(sfj_fuzz_keys *k)
 #define SFJ_FUZZ_INIT_E 0x61
 #define SFJ_FUZZ_RESP_E 0x62
 #define SFJ_FUZZ_SEAL_K 0x63
+/* The payload of the DICTIONARY record whose dictionary the event target
+ * inflates SFJ_REC_F_DICTJ plaintexts against: a test sale's layout. */
+#define SFJ_FUZZ_DICT                                                          \
+    "0200723C448108E08200164761730000000119000000000000001500031410150000"     \
+    "0001101500031458120510010030006428517TID00042MID000004410871CAFE "        \
+    "CENTRAL HERRENG 14WIEN           AT978046"                                \
+    "9F2608000000000000000009F2701809F360200019F3704000000009A032503149C0100"
 /* The payload of the seed's Noise message 1. */
 #define SFJ_FUZZ_TID "T-FUZZ"
 

@@ -150,6 +150,14 @@ static void records_events_frames(const sfj_fuzz_keys *k)
             snprintf(name, sizeof name, "event-%zu%s", i,
                      sel ? "-deflate" : "");
             put("event", name, &sel, 1, pt, pt_len);
+            if (i == 1 && sel) {
+                /* The same stream flagged as made with a journal's
+                 * dictionary, for a reader without one: never decodes. */
+                uint8_t nodict = sel | 4 | 8;
+
+                put("event", "dictj-without-dictionary", &nodict, 1, pt,
+                    pt_len);
+            }
             if (sel) {
                 /* The same event uncompressed. */
                 size_t raw_len = 0;
@@ -169,6 +177,26 @@ static void records_events_frames(const sfj_fuzz_keys *k)
                 put("event", name, &sel, 1, raw, raw_len);
                 free(raw);
             }
+        }
+        if (i < 4) {
+            /* fuzz_event: the same event against the journal dictionary
+             * of the target (SFJ_FUZZ_DICT). */
+            sfj__dict *d = NULL;
+            uint8_t *dpt = NULL, dflag = 0, sel;
+            size_t dpt_len = 0;
+
+            check(sfj__dict_make((const uint8_t *)SFJ_FUZZ_DICT,
+                                 sizeof SFJ_FUZZ_DICT - 1, &d) == SFJ_OK &&
+                      sfj__event_pack_dict(&ev, 3, d, &dpt, &dpt_len, &dflag) ==
+                          SFJ_OK,
+                  "pack_dict");
+            sel = (uint8_t)(((dflag & SFJ_REC_F_DEFLATE) ? 1 : 0) |
+                            ((dflag & SFJ_REC_F_DICTJ) ? 4 : 0));
+            snprintf(name, sizeof name, "event-%zu-dictj", i);
+            put("event", name, &sel, 1, dpt, dpt_len);
+            sodium_memzero(dpt, dpt_len);
+            free(dpt);
+            sfj__dict_free(d);
         }
         memset(&h, 0, sizeof h);
         h.format = SFJ_REC_FORMAT;
