@@ -29,6 +29,7 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "common/logging.h"
 #include "forwarder/forwarder_impl.h"
 #include "forwarder/transport_tcp.h"
 #include "sfj/errors.h"
@@ -381,6 +382,19 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
         sfj__fwd_backoff(f, 1);
         return;
     }
+    /* An upstream acknowledges only what its store holds: resuming below
+     * the watermark means another store acknowledged those entries
+     * (another upstream, an older copy of this one's store, another
+     * shard's). They are sent again; a person should hear of it. */
+    if (s < f->acked) {
+        snprintf(detail, sizeof detail,
+                 "link up; the upstream holds up to seq %llu, below the "
+                 "acknowledged seq %llu (another upstream, or its store "
+                 "lost them): sending them again",
+                 (unsigned long long)s, (unsigned long long)f->acked);
+        sfj__log(SFJ_LOG_WARN, "forwarder: %s", detail);
+    } else
+        snprintf(detail, sizeof detail, "link up");
     f->link_acked = s;
     if (s > f->acked)
         f->acked = s;
@@ -403,7 +417,7 @@ static void on_hello_ack(sfj_forwarder *f, const sfj__frame *fr)
         }
         f->ping_out = 1;
     }
-    sfj__fwd_report(f, SFJ_FWD_ONLINE, 0, 0, "link up");
+    sfj__fwd_report(f, SFJ_FWD_ONLINE, 0, 0, detail);
 }
 
 static void on_ack(sfj_forwarder *f, const sfj__frame *fr)

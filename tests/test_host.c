@@ -974,6 +974,21 @@ static void test_unprovisioned_terminal(void **state)
     free(path);
 }
 
+/* Start the host, append `n` entries and forward them all. */
+static void serve_and_forward(fx *f, uint64_t n)
+{
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64];
+
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    sfj_test_append(f->j, n);
+    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+    sfj_forwarder_free(fw);
+}
+
 /* A terminal journal restored from an old copy is refused: the mirror
  * holds a signed checkpoint beyond what the terminal offers. */
 static void test_rolled_back_journal(void **state)
@@ -993,12 +1008,7 @@ static void test_rolled_back_journal(void **state)
     snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", f->jdir, old);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(sfj_journal_open(f->jdir, f->keys, NULL, &f->j), 0);
-    sfj_test_host_start(&f->host);
-    o = tcp_opts(f, addr, sizeof addr);
-    fw = start_fwd(f, &o);
-    sfj_test_append(f->j, 40);
-    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
-    sfj_forwarder_free(fw);
+    serve_and_forward(f, 40);
     mirrored = sfj_test_mirror_equal(f->host.dir, f->j, f->keys);
     assert_true(mirrored >= 80);
     assert_int_equal(sfj_journal_close(f->j), 0);
@@ -1012,6 +1022,7 @@ static void test_rolled_back_journal(void **state)
     pthread_mutex_lock(&f->st.lock);
     f->st.refused = 0;
     pthread_mutex_unlock(&f->st.lock);
+    o = tcp_opts(f, addr, sizeof addr);
     fw = start_fwd(f, &o);
     assert_int_equal(sfj_forwarder_flush(fw, 1000), SFJ_ETIMEDOUT);
     assert_int_equal(sfj_forwarder_info_get(fw, &info), 0);
@@ -1026,6 +1037,54 @@ static void test_rolled_back_journal(void **state)
     assert_true(sfj_test_file_contains(f->host.log, "journal rolled back"));
     assert_true(sfj_test_file_contains(f->host.log, "signed checkpoint"));
     free(old);
+}
+
+/* A host whose store lost entries it had acknowledged (an older copy of
+ * the store, another shard's): the terminal's watermark lies above the
+ * store's head. Both sides say so, and the entries go again. */
+static void test_store_lost_acks(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw;
+    char addr[64], cmd[1024], *mirror;
+
+    open_terminal(f, "T-LOST");
+    serve_and_forward(f, 40);
+    assert_true(watermark(f->j) >= 40);
+    pthread_mutex_lock(&f->st.lock);
+    assert_null(strstr(f->st.last_online, "below"));
+    pthread_mutex_unlock(&f->st.lock);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_false(sfj_test_file_contains(f->host.log, "missing here"));
+
+    /* The host comes back without the terminal's mirror. */
+    mirror = mirror_dir(f);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", mirror);
+    assert_int_equal(system(cmd), 0);
+    sfj_test_host_start(&f->host);
+    o = tcp_opts(f, addr, sizeof addr);
+    fw = start_fwd(f, &o);
+    sfj_test_append(f->j, 10);
+    pthread_mutex_lock(&f->st.lock);
+    f->st.online = 0;
+    pthread_mutex_unlock(&f->st.lock);
+    assert_int_equal(sfj_forwarder_flush(fw, 60000), 0);
+    pthread_mutex_lock(&f->st.lock);
+    if (strstr(f->st.last_online, "link up; the upstream holds up to seq 0, "
+                                  "below the acknowledged seq ") == NULL)
+        fail_msg("ONLINE detail: %s", f->st.last_online);
+    pthread_mutex_unlock(&f->st.lock);
+    assert_true(sfj_test_file_contains(f->host.log,
+                                       "terminal T-LOST: acknowledged up to "
+                                       "seq "));
+    assert_true(sfj_test_file_contains(f->host.log,
+                                       "this store holds up to 0: entries "
+                                       "acknowledged elsewhere are missing "
+                                       "here"));
+    /* Everything the terminal holds is in the mirror again. */
+    finish(f, fw, 50);
+    free(mirror);
 }
 
 /* ---- serial: a socat pty pair through the termios backend ---- */
@@ -1099,6 +1158,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dictionary_rotated, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_store_lost_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serial_pty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_down_at_start, setup,
                                         teardown),

@@ -74,7 +74,11 @@ typedef int (*sfj_connect_cb)(sfj_transport **out, void *payload);
 
 /** Status events. */
 typedef enum sfj_forwarder_event {
-    SFJ_FWD_ONLINE = 1,    /**< the sink accepts entries */
+    SFJ_FWD_ONLINE = 1,    /**< the sink accepts entries; detail "link up",
+                                or, when the upstream holds less than this
+                                journal's acknowledged watermark (another
+                                upstream, or its store lost entries), both
+                                seqs: those entries are sent again */
     SFJ_FWD_OFFLINE = 2,   /**< the link went down (error, detail) */
     SFJ_FWD_FORWARDED = 3, /**< first_seq..last_seq are now acknowledged
                                 and the watermark is persisted */

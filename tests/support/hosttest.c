@@ -316,9 +316,11 @@ void sfj_test_on_status(const sfj_forwarder_status *st, void *payload)
     sfj_test_status *s = payload;
 
     pthread_mutex_lock(&s->lock);
-    if (st->event == SFJ_FWD_ONLINE)
+    if (st->event == SFJ_FWD_ONLINE) {
         s->online++;
-    else if (st->event == SFJ_FWD_OFFLINE)
+        snprintf(s->last_online, sizeof s->last_online, "%s",
+                 st->detail != NULL ? st->detail : "");
+    } else if (st->event == SFJ_FWD_OFFLINE)
         s->offline++;
     else if (st->event == SFJ_FWD_REFUSED) {
         s->refused++;

@@ -70,7 +70,8 @@ typedef struct sfj_test_status {
     int online, offline, errors, auth_errors, rejected, version_errors;
     int refused; /* SFJ_FWD_REFUSED: a refusal for good (also counted in
                   * rejected when its error is SFJ_EREJECTED) */
-    char last_error[300]; /* detail of the last SFJ_FWD_ERROR */
+    char last_error[300];  /* detail of the last SFJ_FWD_ERROR */
+    char last_online[300]; /* detail of the last SFJ_FWD_ONLINE */
 } sfj_test_status;
 
 void sfj_test_status_init(sfj_test_status *s);

@@ -113,9 +113,10 @@ typedef struct host_session {
     sfj__lsess live; /* version 2: the authenticated session */
     sfj__lsess pend; /* version 2: message 2 sent, not yet confirmed */
     host_terminal *pend_term;
-    uint64_t pend_last; /* the pending HELLO's last_seq (for the metrics) */
-    uint8_t *plain;     /* an opened sealed frame (while HELD, see below) */
-    size_t plain_hi;    /* bytes of plain ever written, wiped on release */
+    uint64_t pend_last;  /* the pending HELLO's last_seq (for the metrics) */
+    uint64_t pend_acked; /* the pending HELLO's acknowledged watermark */
+    uint8_t *plain;      /* an opened sealed frame (while HELD, see below) */
+    size_t plain_hi;     /* bytes of plain ever written, wiped on release */
     long long opened_ms;
     long long input_ms; /* last input */
     int lean;           /* buffers released: an idle link */

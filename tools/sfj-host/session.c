@@ -497,6 +497,23 @@ static uint8_t resume_point(host_session *s, host_terminal *t,
     return SFJ_HELLO_OK;
 }
 
+/* A store holds everything it acknowledged, so a terminal whose
+ * acknowledged watermark lies above the head was acknowledged by another
+ * store: an older copy of this one, another shard's (a gateway with
+ * another shard map), another host's. The terminal sends those entries
+ * again; the operator should hear of it. */
+static void note_missing_acks(const host_session *s, const host_terminal *t,
+                              uint64_t acked, uint64_t head)
+{
+    if (acked > head)
+        host_log("%s: terminal %s: acknowledged up to seq %llu, but this "
+                 "store holds up to %llu: entries acknowledged elsewhere are "
+                 "missing here (an older copy of the store, another shard "
+                 "map?); the terminal sends them again",
+                 s->peer, t->terminal_id, (unsigned long long)acked,
+                 (unsigned long long)head);
+}
+
 static const char *resume_refusal(uint8_t status)
 {
     return status == SFJ_HELLO_BUSY
@@ -576,6 +593,7 @@ static void on_hello_v1(host_session *s, const sfj__frame *fr)
         host_session_close(s, NULL);
         return;
     }
+    note_missing_acks(s, t, h.first_unacked - 1, last);
     if (t->owner != NULL && t->owner != s)
         host_session_close(t->owner, "replaced by a new link");
     t->owner = s;
@@ -697,6 +715,7 @@ static void on_hello_v2(host_session *s, const sfj__frame *fr)
     else
         answer_v2(s, SFJ_HELLO_OK, last + 1, chain, "welcome");
     s->pend_last = h.last_seq;
+    s->pend_acked = h.first_unacked - 1;
 done:
     sodium_memzero(pl, sizeof pl);
     sodium_memzero(&h, sizeof h);
@@ -757,8 +776,10 @@ static int promote(host_session *s)
     if (src == SFJ_OK)
         src = st->ops->head(st, t, &last, NULL, NULL);
     s->next = last + 1;
-    if (src == SFJ_OK)
+    if (src == SFJ_OK) {
         host_metrics_session(t, s->pend_last, last);
+        note_missing_acks(s, t, s->pend_acked, last);
+    }
     if (src != SFJ_OK)
         return rc != 0 ? rc : store_failed(s, src);
     s->gap_naked = 0;
