@@ -101,6 +101,14 @@ static int teardown(void **state)
     print_message("(%lld ms)\n", sfj_test_mono_ms() - f->t0);
     if (g_have_pg && g_pg.pm <= 0)
         sfj_test_pg_start(&g_pg); /* a test that failed while it was down */
+    if (g_have_pg) {
+        /* The next test's gateway may make the database whole again, or
+         * a shard: it holds no ranges until then (test_shards). */
+        PGconn *c = sfj_test_pg_connect(&g_pg, NULL);
+
+        sfj_test_pg_exec(c, "DROP TABLE IF EXISTS sfj_shard");
+        PQfinish(c);
+    }
     for (i = 0; i < 2; i++) {
         sfj_journal_close(f->j[i]);
         sfj_keys_free(f->k[i]);
@@ -973,7 +981,7 @@ static void test_shards(void **state)
     char *map = sfj_test_path(f->dir, "shards.map");
     char *key = sfj_test_path(f->dir, "host.key");
     char *prov = sfj_test_path(f->dir, "fleet.conf");
-    char text[512], hj[33], *mdir, *to;
+    char text[512], hj[33], *mdir, *to, *swapped, *err;
     sfj_forwarder *fw[2];
     uint8_t jid[16];
     long n[3];
@@ -1050,6 +1058,57 @@ static void test_shards(void **state)
     assert_true(sfj_test_mirror_equal(mdir, f->j[1], f->k[1]) >= 90);
     free(to);
     free(mdir);
+
+    /* Each cluster holds the ranges of the map that first wrote to it.
+     * The ranges swapped, or one database alone (--store), would keep a
+     * second copy of a journal: refused (exit 80, the line named) until
+     * `shards record` says the journals moved. An export only reads. */
+    swapped = sfj_test_path(f->dir, "swapped.map");
+    err = sfj_test_path(f->dir, "tool.err");
+    snprintf(text, sizeof text, "0-32767 %s\n32768-65535 %s\n", pg2->url,
+             g_pg.url);
+    write_text(swapped, text);
+    f->host.prov = prov;
+    bad_map(f, swapped, NULL,
+            "line 1: its cluster holds shard hash 32768-65535, the map gives "
+            "it 0-32767: a journal would be kept in two clusters");
+    assert_int_equal(run_tool(f, "sfj-host", "--store", g_pg.url, "--provision",
+                              prov, "--listen", "127.0.0.1:0", NULL),
+                     80);
+    assert_true(sfj_test_file_contains(err, "--store: the database holds "
+                                            "shard hash 0-32767 of a shard "
+                                            "map"));
+    mdir = sfj_test_path(f->dir, "export0");
+    assert_int_equal(mkdir(mdir, 0700), 0);
+    assert_int_equal(sfj_journal_id(f->j[0], jid), 0);
+    hexs(jid, 16, hj);
+    to = sfj_test_path(mdir, hj);
+    assert_int_equal(run_tool(f, "sfj-host", "export", "--store", g_pg.url,
+                              "--journal", hj, "--to", to, NULL),
+                     0);
+    assert_true(sfj_test_mirror_equal(mdir, f->j[0], f->k[0]) >= 150);
+    free(to);
+    free(mdir);
+    assert_int_equal(
+        run_tool(f, "sfj-host", "shards", "record", "--shards", swapped, NULL),
+        0);
+    assert_true(sfj_test_file_contains(err, "line 1: its cluster now holds "
+                                            "shard hash 0-32767 (recorded; "
+                                            "it held 32768-65535)"));
+    f->host.prov = NULL;
+    snprintf(f->host.extra, sizeof f->host.extra, "--shards %s --host-key %s",
+             swapped, key);
+    sfj_test_host_start(&f->host);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    f->host.prov = prov;
+    bad_map(f, map, NULL,
+            "line 2: its cluster holds shard hash 32768-65535, the map gives "
+            "it 0-32767");
+    assert_int_equal(
+        run_tool(f, "sfj-host", "shards", "record", "--shards", map, NULL), 0);
+    assert_int_equal(run_tool(f, "sfj-host", "shards", "record", NULL), 64);
+    free(swapped);
+    free(err);
 
     /* Bad maps: exit 80, the line named. */
     f->host.prov = prov;

@@ -37,7 +37,8 @@
 #define HOST_EXIT_SCHEMA                                                       \
     SFJ__EX_VERSION /* the database's schema is newer than ours */
 #define HOST_EXIT_SHARDMAP                                                     \
-    SFJ__EX_SHARDMAP /* --shards: unreadable, malformed, holes, overlaps */
+    SFJ__EX_SHARDMAP /* --shards: unreadable, malformed, holes, overlaps;      \
+                        a cluster holds other ranges than its map's */
 
 /* What the metrics endpoint shows of one terminal (metrics.c). */
 typedef struct host_term_stats {
@@ -86,6 +87,8 @@ typedef struct host_config {
     int allow_v1; /* --allow-v1: serve protocol version 1 (fleet migration) */
     const char *store_url; /* --store: NULL or "lmdb" for the mirrors */
     const char *shards;    /* --shards: the shard map file, or NULL */
+    int shards_record;     /* sfj-host shards record: the map's ranges
+                              replace those each database holds */
     host_store *store;
     uint8_t *host_key; /* --host-key: sodium_malloc'd, or NULL */
     host_terminal *terms;
@@ -223,6 +226,16 @@ int host_store_lmdb_open(host_config *cfg, host_store **out);
 int host_store_pg_open(host_config *cfg, host_store **out);
 /* The PostgreSQL store of connection string `url` (one connection). */
 int host_store_pg_open_url(host_config *cfg, const char *url, host_store **out);
+/* The shard hash ranges (inclusive, sorted, adjacent ones joined) that the
+ * database of PostgreSQL store `st` holds, against `want`: recorded when
+ * it holds none yet (or with `replace`; `*recorded` then 1), else
+ * compared. Returns HOST_EXIT_OK, HOST_EXIT_SHARDMAP when they differ,
+ * or HOST_EXIT_DBDOWN (logged); `held` gets the database's ranges as
+ * "LO-HI, LO-HI" (before any change). */
+int host_store_pg_ranges(host_store *st, const unsigned (*want)[2], size_t n,
+                         int replace, char *held, size_t cap, int *recorded);
+/* "LO-HI, LO-HI" of `n` ranges into `out`, cut short when it is full. */
+void host_ranges_text(const unsigned (*r)[2], size_t n, char *out, size_t cap);
 
 /* ---- The shard map (shards.c) ---- */
 typedef struct host_shards host_shards;

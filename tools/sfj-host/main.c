@@ -102,6 +102,10 @@ static void usage(FILE *out)
         "                     load a provisioning file into the database,\n"
         "                     link keys sealed under KEY (created if "
         "missing)\n"
+        "       sfj-host shards record (--store URL | --shards MAP)\n"
+        "                     record in each database the shard hash ranges\n"
+        "                     it holds now, after journals moved between\n"
+        "                     shards (docs/FLEET.md)\n"
         "\n"
         "Exit: 0 stopped by signal, 64 usage, 66 bad provisioning file (or\n"
         "export: journal not in the database), 69 cannot listen / open the\n"
@@ -109,7 +113,8 @@ static void usage(FILE *out)
         "or it is not a directory, 74 a mirror failed, 76 database schema\n"
         "newer than this sfj-host, 78 provisioning file or host key\n"
         "readable by others, 80 shard map unreadable, malformed, with a\n"
-        "hole or an overlap (docs/CLI.md).\n",
+        "hole or an overlap, or a database holds other shard ranges than\n"
+        "it gives that database (docs/CLI.md).\n",
         out);
 }
 
@@ -695,6 +700,52 @@ static int provision_main(int argc, char **argv)
     return rc;
 }
 
+/* sfj-host shards record: the ranges of the map (or all of them, with
+ * --store) become the ones each database holds. */
+static int shards_main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"store", required_argument, NULL, 'D'},
+        {"shards", required_argument, NULL, 'M'},
+        {NULL, 0, NULL, 0}};
+    host_config cfg;
+    int c, rc;
+
+    memset(&cfg, 0, sizeof cfg);
+    optind = 2;
+    if (argc < 2 || strcmp(argv[1], "record") != 0)
+        goto usage;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (c == 'D')
+            cfg.store_url = optarg;
+        else if (c == 'M')
+            cfg.shards = optarg;
+        else
+            goto usage;
+    }
+    if ((cfg.store_url == NULL) == (cfg.shards == NULL) || optind != argc)
+        goto usage;
+    if (sfj_init() != 0) {
+        host_log("cannot initialise libsodium");
+        return HOST_EXIT_UNAVAIL;
+    }
+#ifdef SFJ_HAVE_LIBPQ
+    cfg.shards_record = 1;
+    rc = host_store_open(&cfg);
+    if (cfg.store != NULL)
+        cfg.store->ops->free(cfg.store);
+    if (rc == HOST_EXIT_OK)
+        printf("shard ranges recorded\n");
+#else
+    host_log("shards: this sfj-host was built without libpq");
+    rc = HOST_EXIT_USAGE;
+#endif
+    return rc;
+usage:
+    host_log("shards wants: record (--store URL | --shards MAP)");
+    return HOST_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     struct sigaction sa;
@@ -707,6 +758,8 @@ int main(int argc, char **argv)
         return export_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "provision") == 0)
         return provision_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "shards") == 0)
+        return shards_main(argc - 1, argv + 1);
     memset(&o, 0, sizeof o);
     o.sopts = (sfj_serial_opts)SFJ_SERIAL_OPTS_INIT;
     o.cfg.window = 256;

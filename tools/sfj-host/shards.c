@@ -18,6 +18,12 @@
  * copies, two heads: a fork). A bad map is refused at start with one line
  * naming the file and line (exit 80, docs/CLI.md).
  *
+ * Each cluster records the ranges it holds (table sfj_shard: its ranges
+ * of the first map that wrote to it, or of `sfj-host shards record`),
+ * and a map that gives a cluster other ranges is refused at start (exit
+ * 80): a gateway with a stale map would otherwise keep a second copy of
+ * a journal in another cluster.
+ *
  * The routing store holds one store (one connection) per distinct
  * connection string and passes every call to the store of the journal's
  * shard; a group put is split into one transaction per shard. States:
@@ -382,6 +388,64 @@ static void sh_free(host_store *st)
 static const host_store_ops shard_ops = {
     sh_head, sh_claim, sh_put, sh_lookup, sh_import, sh_errmsg, sh_free};
 
+void host_ranges_text(const unsigned (*r)[2], size_t n, char *out, size_t cap)
+{
+    size_t i, at = 0;
+    int w;
+
+    out[0] = '\0';
+    for (i = 0; i < n && at < cap; i++) {
+        w = snprintf(out + at, cap - at, "%s%u-%u", i > 0 ? ", " : "", r[i][0],
+                     r[i][1]);
+        if (w < 0)
+            break;
+        at += (size_t)w;
+    }
+}
+
+/* The ranges the map gives store `k`, adjacent ones joined, against
+ * those its database holds (host_store_pg_ranges). */
+static int check_ranges(const host_config *cfg, const host_shards *m, size_t k,
+                        host_store *sub)
+{
+    unsigned(*r)[2] = malloc(m->n * sizeof *r);
+    char held[256], want[256];
+    size_t i, n = 0;
+    int rc, recorded = 0;
+
+    if (r == NULL) {
+        host_log("out of memory");
+        return HOST_EXIT_UNAVAIL;
+    }
+    for (i = 0; i < m->n; i++) { /* sorted by LO */
+        if (m->r[i].store != k)
+            continue;
+        if (n > 0 && r[n - 1][1] + 1 == m->r[i].lo) {
+            r[n - 1][1] = m->r[i].hi;
+        } else {
+            r[n][0] = m->r[i].lo;
+            r[n][1] = m->r[i].hi;
+            n++;
+        }
+    }
+    rc = host_store_pg_ranges(sub, (const unsigned(*)[2])r, n,
+                              cfg->shards_record, held, sizeof held, &recorded);
+    host_ranges_text((const unsigned(*)[2])r, n, want, sizeof want);
+    if (rc == HOST_EXIT_SHARDMAP)
+        host_log("shard map %s: line %u: its cluster holds shard hash %s, "
+                 "the map gives it %s: a journal would be kept in two "
+                 "clusters (if the ranges moved: sfj-host shards record, "
+                 "docs/FLEET.md)",
+                 cfg->shards, m->url_line[k], held, want);
+    else if (rc == HOST_EXIT_OK && recorded)
+        host_log("shard map %s: line %u: its cluster now holds shard hash %s "
+                 "(recorded%s%s)",
+                 cfg->shards, m->url_line[k], want,
+                 held[0] != '\0' ? "; it held " : "", held);
+    free(r);
+    return rc;
+}
+
 int host_store_shards_open(host_config *cfg, host_store **out)
 {
     shard_store *s = calloc(1, sizeof *s);
@@ -404,6 +468,8 @@ int host_store_shards_open(host_config *cfg, host_store **out)
             host_log("shard map %s: the cluster of line %u could not be "
                      "opened",
                      cfg->shards, s->map->url_line[k]);
+        else
+            rc = check_ranges(cfg, s->map, k, s->sub[k]);
     }
     if (rc != HOST_EXIT_OK) {
         sh_free(&s->base);

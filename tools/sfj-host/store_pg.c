@@ -896,21 +896,30 @@ static int pg_import(host_store *st, const host_terminal *terms, size_t n);
 static const host_store_ops pg_ops = {pg_head,   pg_claim,  pg_put, pg_lookup,
                                       pg_import, pg_errmsg, pg_free};
 
+/* BEGIN under the schema lock, with `table_sql` (a CREATE TABLE IF NOT
+ * EXISTS) done: SFJ_OK, or SFJ_ELINK with the reason in p->err. */
+static int begin_locked(pg_store *p, const char *table_sql)
+{
+    PGresult *r;
+
+    if (exec_ok(p, "BEGIN") != SFJ_OK)
+        return SFJ_ELINK;
+    r = run(p, "SELECT pg_advisory_xact_lock(" PG_LOCK_KEY ")", 0, NULL, NULL,
+            PGRES_TUPLES_OK);
+    if (r == NULL)
+        return SFJ_ELINK;
+    PQclear(r);
+    return exec_ok(p, table_sql);
+}
+
 /* Create the schema on first use; refuse a newer one. */
 static int prepare_schema(pg_store *p)
 {
     PGresult *r;
     int rc = HOST_EXIT_DBDOWN, ver;
 
-    if (exec_ok(p, "BEGIN") != SFJ_OK)
-        goto done;
-    r = run(p, "SELECT pg_advisory_xact_lock(" PG_LOCK_KEY ")", 0, NULL, NULL,
-            PGRES_TUPLES_OK);
-    if (r == NULL)
-        goto done;
-    PQclear(r);
-    if (exec_ok(p, "CREATE TABLE IF NOT EXISTS sfj_schema "
-                   "(version integer NOT NULL)") != SFJ_OK)
+    if (begin_locked(p, "CREATE TABLE IF NOT EXISTS sfj_schema "
+                        "(version integer NOT NULL)") != SFJ_OK)
         goto done;
     r = PQexec(p->conn, "SELECT coalesce(max(version), 0) FROM sfj_schema");
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
@@ -952,6 +961,81 @@ done:
         host_log("cannot prepare the database schema: %s", p->err);
     }
     rollback(p);
+    return rc;
+}
+
+/* The shard hash ranges this database holds (docs/FLEET.md, "Sharding"):
+ * recorded by the first gateway or import that writes to it, replaced by
+ * `sfj-host shards record`, compared by every other. A database that
+ * served hashes recorded for another would hold a second copy of their
+ * journals. Under the schema lock, so that two gateways starting with
+ * two maps cannot both record theirs. */
+int host_store_pg_ranges(host_store *st, const unsigned (*want)[2], size_t n,
+                         int replace, char *held, size_t cap, int *recorded)
+{
+    pg_store *p = (pg_store *)st;
+    unsigned(*have)[2] = NULL;
+    PGresult *r;
+    char *sql = NULL;
+    size_t i, rows = 0, len;
+    int rc = HOST_EXIT_DBDOWN, same;
+
+    *recorded = 0;
+    held[0] = '\0';
+    if (begin_locked(p,
+                     "CREATE TABLE IF NOT EXISTS sfj_shard "
+                     "(lo integer PRIMARY KEY, hi integer NOT NULL)") != SFJ_OK)
+        goto done;
+    r = PQexec(p->conn, "SELECT lo, hi FROM sfj_shard ORDER BY lo");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(p->err, sizeof p->err, "%s", PQerrorMessage(p->conn));
+        PQclear(r);
+        goto done;
+    }
+    rows = (size_t)PQntuples(r);
+    have = rows > 0 ? calloc(rows, sizeof *have) : NULL;
+    for (i = 0; i < rows && have != NULL; i++) {
+        have[i][0] = (unsigned)strtoul(PQgetvalue(r, (int)i, 0), NULL, 10);
+        have[i][1] = (unsigned)strtoul(PQgetvalue(r, (int)i, 1), NULL, 10);
+    }
+    PQclear(r);
+    if (rows > 0 && have == NULL) {
+        snprintf(p->err, sizeof p->err, "out of memory");
+        goto done;
+    }
+    host_ranges_text((const unsigned(*)[2])have, rows, held, cap);
+    same = rows == n && (n == 0 || memcmp(have, want, n * sizeof want[0]) == 0);
+    if (!same && rows > 0 && !replace) {
+        rc = HOST_EXIT_SHARDMAP;
+        goto done;
+    }
+    if (!same) {
+        /* Numbers only: no parameter needs quoting. */
+        len = 64 + n * 26;
+        sql = malloc(len);
+        if (sql == NULL) {
+            snprintf(p->err, sizeof p->err, "out of memory");
+            goto done;
+        }
+        i = (size_t)snprintf(sql, len,
+                             "INSERT INTO sfj_shard (lo, hi) VALUES ");
+        for (size_t k = 0; k < n; k++)
+            i += (size_t)snprintf(sql + i, len - i, "%s(%u, %u)",
+                                  k > 0 ? ", " : "", want[k][0], want[k][1]);
+        if (exec_ok(p, "DELETE FROM sfj_shard") != SFJ_OK ||
+            exec_ok(p, sql) != SFJ_OK)
+            goto done;
+        *recorded = 1;
+    }
+    if (commit(p) != SFJ_OK)
+        goto done;
+    rc = HOST_EXIT_OK;
+done:
+    if (rc == HOST_EXIT_DBDOWN)
+        host_log("cannot read the shard ranges the database holds: %s", p->err);
+    rollback(p);
+    free(sql);
+    free(have);
     return rc;
 }
 
