@@ -989,7 +989,7 @@ static void test_shards(void **state)
     char text[512], hj[33], *mdir, *to, *swapped, *err;
     sfj_forwarder *fw[2];
     uint8_t jid[16];
-    long n[3];
+    long n[3], before[3];
     int i;
 
     need_pg();
@@ -1112,6 +1112,33 @@ static void test_shards(void **state)
     assert_int_equal(
         run_tool(f, "sfj-host", "shards", "record", "--shards", map, NULL), 0);
     assert_int_equal(run_tool(f, "sfj-host", "shards", "record", NULL), 64);
+
+    /* A gateway that started before the ranges were recorded anew keeps
+     * its map: a terminal it would now put in the wrong cluster is
+     * refused at the claim, as an outage, and nothing of it is stored. */
+    f->host.prov = NULL;
+    snprintf(f->host.extra, sizeof f->host.extra, "--shards %s --host-key %s",
+             map, key);
+    sfj_test_host_start(&f->host);
+    assert_int_equal(
+        run_tool(f, "sfj-host", "shards", "record", "--shards", swapped, NULL),
+        0);
+    rows_on(&g_pg, f->j[0], before);
+    fw[0] = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 5);
+    assert_int_not_equal(sfj_forwarder_flush(fw[0], 1500), 0);
+    sfj_forwarder_free(fw[0]);
+    sfj_test_host_stop(&f->host, SIGTERM);
+    assert_true(sfj_test_file_contains(f->host.log,
+                                       "no longer holds this journal's shard "
+                                       "hash"));
+    rows_on(&g_pg, f->j[0], n);
+    assert_int_equal(n[0], before[0]);
+    assert_int_equal(n[1], before[1]);
+    rows_on(pg2, f->j[0], n);
+    assert_int_equal(n[0] + n[1] + n[2], 0);
+    assert_int_equal(
+        run_tool(f, "sfj-host", "shards", "record", "--shards", map, NULL), 0);
     free(swapped);
     free(err);
 
