@@ -1112,6 +1112,9 @@ static void test_shards(void **state)
     assert_int_equal(
         run_tool(f, "sfj-host", "shards", "record", "--shards", map, NULL), 0);
     assert_int_equal(run_tool(f, "sfj-host", "shards", "record", NULL), 64);
+    assert_int_equal(
+        run_tool(f, "sfj-host", "shards", "record", "--store", "lmdb", NULL),
+        64);
 
     /* A gateway that started before the ranges were recorded anew keeps
      * its map: a terminal it would now put in the wrong cluster is

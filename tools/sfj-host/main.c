@@ -723,7 +723,9 @@ static int shards_main(int argc, char **argv)
         else
             goto usage;
     }
-    if ((cfg.store_url == NULL) == (cfg.shards == NULL) || optind != argc)
+    /* The LMDB mirrors are one host's own: no shards to record. */
+    if ((cfg.store_url == NULL) == (cfg.shards == NULL) || optind != argc ||
+        (cfg.store_url != NULL && strcmp(cfg.store_url, "lmdb") == 0))
         goto usage;
     if (sfj_init() != 0) {
         host_log("cannot initialise libsodium");
@@ -742,7 +744,8 @@ static int shards_main(int argc, char **argv)
 #endif
     return rc;
 usage:
-    host_log("shards wants: record (--store URL | --shards MAP)");
+    host_log("shards wants: record (--store URL | --shards MAP), URL a "
+             "PostgreSQL connection string");
     return HOST_EXIT_USAGE;
 }
 
