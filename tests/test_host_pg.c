@@ -1117,17 +1117,24 @@ static void test_shards(void **state)
         64);
 
     /* A gateway that started before the ranges were recorded anew keeps
-     * its map: a terminal it would now put in the wrong cluster is
-     * refused at the claim, as an outage, and nothing of it is stored. */
+     * its map. A session online since before has its claim moved on by
+     * the record, so its next put is refused; the terminal's next claim
+     * then fails on the hash, as an outage; nothing more of it is stored
+     * in the cluster that gave its hash away. */
     f->host.prov = NULL;
     snprintf(f->host.extra, sizeof f->host.extra, "--shards %s --host-key %s",
              map, key);
     sfj_test_host_start(&f->host);
+    fw[0] = start_fwd(f, f->j[0], f->host.port);
+    sfj_test_append(f->j[0], 5);
+    assert_int_equal(sfj_forwarder_flush(fw[0], 30000), 0);
     assert_int_equal(
         run_tool(f, "sfj-host", "shards", "record", "--shards", swapped, NULL),
         0);
+    assert_true(sfj_test_file_contains(err, "journals held here outside the "
+                                            "new shard ranges: 1 (their "
+                                            "sessions end)"));
     rows_on(&g_pg, f->j[0], before);
-    fw[0] = start_fwd(f, f->j[0], f->host.port);
     sfj_test_append(f->j[0], 5);
     assert_int_not_equal(sfj_forwarder_flush(fw[0], 1500), 0);
     sfj_forwarder_free(fw[0]);

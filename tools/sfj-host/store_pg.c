@@ -998,6 +998,63 @@ done:
     return rc;
 }
 
+/* Is shard hash `h` in one of the `n` sorted ranges? */
+static int in_ranges(unsigned h, const unsigned (*r)[2], size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && r[i][0] <= h; i++) {
+        if (h <= r[i][1])
+            return 1;
+    }
+    return 0;
+}
+
+/* Journals held here whose hash the new ranges `want` give away: their
+ * claim moves on, so that a session online since before (on a gateway
+ * with the old map) has its next put refused (SFJ_ECLOSED) and its
+ * terminal meets holds_hash at the next claim. Inside the caller's
+ * transaction. */
+static int fence_moved(pg_store *p, const unsigned (*want)[2], size_t n)
+{
+    sfj__pg_array a = {0};
+    const char *v[1];
+    int l[1], rc, i, rows;
+    PGresult *r = run(p, "SELECT journal_id FROM sfj_head", 0, NULL, NULL,
+                      PGRES_TUPLES_OK);
+
+    if (r == NULL)
+        return SFJ_ELINK;
+    rc = sfj__pg_array_start(&a, SFJ__PG_OID_BYTEA);
+    rows = PQntuples(r);
+    for (i = 0; i < rows && rc == SFJ_OK; i++) {
+        const uint8_t *jid = (const uint8_t *)PQgetvalue(r, i, 0);
+
+        if (PQgetlength(r, i, 0) == SFJ_JOURNAL_ID_BYTES &&
+            !in_ranges(host_shard_hash(jid), want, n))
+            rc = sfj__pg_array_add(&a, jid, SFJ_JOURNAL_ID_BYTES);
+    }
+    PQclear(r);
+    if (rc == SFJ_OK && a.count > 0) {
+        v[0] = (const char *)a.b;
+        l[0] = (int)a.len;
+        r = run(p,
+                "UPDATE sfj_head SET claim = claim + 1 WHERE journal_id = "
+                "ANY($1::bytea[])",
+                1, v, l, PGRES_COMMAND_OK);
+        rc = r != NULL ? SFJ_OK : SFJ_ELINK;
+        PQclear(r);
+        if (rc == SFJ_OK)
+            host_log("journals held here outside the new shard ranges: %u "
+                     "(their sessions end)",
+                     (unsigned)a.count);
+    } else if (rc != SFJ_OK) {
+        snprintf(p->err, sizeof p->err, "out of memory");
+    }
+    sfj__pg_array_free(&a);
+    return rc;
+}
+
 /* The shard hash ranges this database holds (docs/FLEET.md, "Sharding"):
  * recorded by the first gateway or import that writes to it, replaced by
  * `sfj-host shards record`, compared by every other. A database that
@@ -1057,7 +1114,7 @@ int host_store_pg_ranges(host_store *st, const unsigned (*want)[2], size_t n,
             i += (size_t)snprintf(sql + i, len - i, "%s(%u, %u)",
                                   k > 0 ? ", " : "", want[k][0], want[k][1]);
         if (exec_ok(p, "DELETE FROM sfj_shard") != SFJ_OK ||
-            exec_ok(p, sql) != SFJ_OK)
+            exec_ok(p, sql) != SFJ_OK || fence_moved(p, want, n) != SFJ_OK)
             goto done;
         *recorded = 1;
     }
