@@ -152,12 +152,20 @@ static PGresult *run(pg_store *p, const char *sql, int n, const char *const *v,
     return NULL;
 }
 
-static int exec_ok(pg_store *p, const char *sql)
+/* Run a statement that returns no rows: SFJ_OK, or SFJ_ELINK with the
+ * reason in p->err. */
+static int exec_params_ok(pg_store *p, const char *sql, int n,
+                          const char *const *v, const int *l)
 {
-    PGresult *r = run(p, sql, 0, NULL, NULL, PGRES_COMMAND_OK);
+    PGresult *r = run(p, sql, n, v, l, PGRES_COMMAND_OK);
 
     PQclear(r);
     return r != NULL ? SFJ_OK : SFJ_ELINK;
+}
+
+static int exec_ok(pg_store *p, const char *sql)
+{
+    return exec_params_ok(p, sql, 0, NULL, NULL);
 }
 
 /* An ACK means "on the standby too" only when commits wait for it. */
@@ -1038,12 +1046,10 @@ static int fence_moved(pg_store *p, const unsigned (*want)[2], size_t n)
     if (rc == SFJ_OK && a.count > 0) {
         v[0] = (const char *)a.b;
         l[0] = (int)a.len;
-        r = run(p,
-                "UPDATE sfj_head SET claim = claim + 1 WHERE journal_id = "
-                "ANY($1::bytea[])",
-                1, v, l, PGRES_COMMAND_OK);
-        rc = r != NULL ? SFJ_OK : SFJ_ELINK;
-        PQclear(r);
+        rc = exec_params_ok(p,
+                            "UPDATE sfj_head SET claim = claim + 1 WHERE "
+                            "journal_id = ANY($1::bytea[])",
+                            1, v, l);
         if (rc == SFJ_OK)
             host_log("journals held here outside the new shard ranges: %u "
                      "(their sessions end)",
@@ -1289,7 +1295,6 @@ static int pg_import(host_store *st, const host_terminal *terms, size_t n)
     const char *v[4];
     int l[4], rc;
     size_t i;
-    PGresult *r;
 
     rc = ensure_conn(p);
     if (rc == SFJ_OK)
@@ -1311,15 +1316,14 @@ static int pg_import(host_store *st, const host_terminal *terms, size_t n)
         l[1] = (int)strlen(t->terminal_id);
         l[2] = (int)sizeof sealed;
         l[3] = 32;
-        r = run(p,
-                "INSERT INTO sfj_terminal (journal_id, terminal_id, link_key, "
-                "pubkey) VALUES ($1, convert_from($2, 'UTF8'), $3, $4) "
-                "ON CONFLICT (journal_id) DO UPDATE SET terminal_id = "
-                "excluded.terminal_id, link_key = excluded.link_key, pubkey = "
-                "excluded.pubkey",
-                4, v, l, PGRES_COMMAND_OK);
-        rc = r != NULL ? SFJ_OK : SFJ_ELINK;
-        PQclear(r);
+        rc = exec_params_ok(
+            p,
+            "INSERT INTO sfj_terminal (journal_id, terminal_id, link_key, "
+            "pubkey) VALUES ($1, convert_from($2, 'UTF8'), $3, $4) "
+            "ON CONFLICT (journal_id) DO UPDATE SET terminal_id = "
+            "excluded.terminal_id, link_key = excluded.link_key, pubkey = "
+            "excluded.pubkey",
+            4, v, l);
     }
     if (rc == SFJ_OK)
         rc = commit(p);
