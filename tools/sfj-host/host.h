@@ -234,14 +234,16 @@ int host_store_pg_open_url(host_config *cfg, const char *url, host_store **out);
  * "LO-HI, LO-HI" (before any change). */
 int host_store_pg_ranges(host_store *st, const unsigned (*want)[2], size_t n,
                          int replace, char *held, size_t cap, int *recorded);
+
+/* ---- Shard hashes (shard_hash.c) ---- */
+/* The shard hash of a journal id: the first two bytes, big-endian, of
+ * BLAKE2b-256 of the id (0..65535). */
+unsigned host_shard_hash(const uint8_t *jid);
 /* "LO-HI, LO-HI" of `n` ranges into `out`, cut short when it is full. */
 void host_ranges_text(const unsigned (*r)[2], size_t n, char *out, size_t cap);
 
 /* ---- The shard map (shards.c) ---- */
 typedef struct host_shards host_shards;
-/* The shard hash of a journal id: the first two bytes, big-endian, of
- * BLAKE2b-256 of the id (0..65535). */
-unsigned host_shard_hash(const uint8_t *jid);
 /* Load and check a shard map (docs/FLEET.md). Returns an exit code
  * (HOST_EXIT_SHARDMAP with one line naming the file and line). */
 int host_shards_load(const char *path, host_shards **out);

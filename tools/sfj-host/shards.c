@@ -31,7 +31,6 @@
  * Invariant: every hash value maps to exactly one store. */
 #include <ctype.h>
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,14 +56,6 @@ struct host_shards {
     unsigned url_line[SHARDS_MAX]; /* the first line naming each */
     size_t nurl;
 };
-
-unsigned host_shard_hash(const uint8_t *jid)
-{
-    uint8_t h[32];
-
-    crypto_generichash(h, sizeof h, jid, SFJ_JOURNAL_ID_BYTES, NULL, 0);
-    return (unsigned)h[0] << 8 | h[1];
-}
 
 /* A decimal 0..65535 at *p, advancing it; -1 when there is none. */
 static long parse_hash(const char **p)
@@ -387,21 +378,6 @@ static void sh_free(host_store *st)
 
 static const host_store_ops shard_ops = {
     sh_head, sh_claim, sh_put, sh_lookup, sh_import, sh_errmsg, sh_free};
-
-void host_ranges_text(const unsigned (*r)[2], size_t n, char *out, size_t cap)
-{
-    size_t i, at = 0;
-    int w;
-
-    out[0] = '\0';
-    for (i = 0; i < n && at < cap; i++) {
-        w = snprintf(out + at, cap - at, "%s%u-%u", i > 0 ? ", " : "", r[i][0],
-                     r[i][1]);
-        if (w < 0)
-            break;
-        at += (size_t)w;
-    }
-}
 
 /* The ranges the map gives store `k`, adjacent ones joined, against
  * those its database holds (host_store_pg_ranges). */
