@@ -7,15 +7,16 @@
 
 #include "bench.h"
 
-typedef struct ctx {
+struct bench_lmdb {
     MDB_env *env;
     MDB_dbi dbi;
     uint64_t seq;
-} ctx;
+    char *dir;
+};
 
-static int one(void *arg, int tid, uint64_t i)
+int bench_lmdb_op(void *arg, int tid, uint64_t i)
 {
-    ctx *c = arg;
+    bench_lmdb *c = arg;
     uint8_t kb[8], payload[BENCH_PAYLOAD_BYTES];
     uint64_t seq = ++c->seq;
     MDB_val k = {sizeof kb, kb}, v = {sizeof payload, payload};
@@ -42,30 +43,45 @@ fail:
     return -1;
 }
 
-int bench_append_lmdb(const bench_opts *o, bench_rate *out)
+void bench_lmdb_close(const bench_opts *o, bench_lmdb *c)
 {
-    char *dir = bench_path(o->dir, "append-lmdb");
+    if (c == NULL)
+        return;
+    if (c->env != NULL)
+        mdb_env_close(c->env);
+    if (!o->keep)
+        bench_rmrf(c->dir);
+    free(c->dir);
+    free(c);
+}
+
+int bench_lmdb_open(const bench_opts *o, bench_lmdb **out)
+{
+    bench_lmdb *c = calloc(1, sizeof *c);
     MDB_txn *txn;
-    ctx c = {0};
     int mrc, rc = -1;
     uint64_t i;
 
-    if (bench_mkdir(dir) != 0) {
-        bench_fail(dir, "cannot create");
-        free(dir);
+    *out = NULL;
+    if (c == NULL)
+        return -1;
+    c->dir = bench_path(o->dir, "append-lmdb");
+    if (bench_mkdir(c->dir) != 0) {
+        bench_fail(c->dir, "cannot create");
+        bench_lmdb_close(o, c);
         return -1;
     }
-    mrc = mdb_env_create(&c.env);
+    mrc = mdb_env_create(&c->env);
     if (mrc == MDB_SUCCESS)
-        mrc = mdb_env_set_mapsize(c.env, (size_t)1 << 30);
+        mrc = mdb_env_set_mapsize(c->env, (size_t)1 << 30);
     if (mrc == MDB_SUCCESS)
-        mrc = mdb_env_set_maxdbs(c.env, 4);
+        mrc = mdb_env_set_maxdbs(c->env, 4);
     if (mrc == MDB_SUCCESS)
-        mrc = mdb_env_open(c.env, dir, 0, 0600);
+        mrc = mdb_env_open(c->env, c->dir, 0, 0600);
     if (mrc == MDB_SUCCESS)
-        mrc = mdb_txn_begin(c.env, NULL, 0, &txn);
+        mrc = mdb_txn_begin(c->env, NULL, 0, &txn);
     if (mrc == MDB_SUCCESS) {
-        mrc = mdb_dbi_open(txn, "entries", MDB_CREATE, &c.dbi);
+        mrc = mdb_dbi_open(txn, "entries", MDB_CREATE, &c->dbi);
         if (mrc == MDB_SUCCESS)
             mrc = mdb_txn_commit(txn);
         else
@@ -73,17 +89,23 @@ int bench_append_lmdb(const bench_opts *o, bench_rate *out)
     }
     if (mrc != MDB_SUCCESS) {
         bench_fail("lmdb baseline", mdb_strerror(mrc));
-        goto done;
+        bench_lmdb_close(o, c);
+        return -1;
     }
+    /* Warm up as sfj's run does. */
     for (i = 0, rc = 0; i < 20 && rc == 0; i++)
-        rc = one(&c, 0, i);
+        rc = bench_lmdb_op(c, 0, i);
+    *out = c;
+    return rc;
+}
+
+int bench_append_lmdb(const bench_opts *o, bench_rate *out)
+{
+    bench_lmdb *c;
+    int rc = bench_lmdb_open(o, &c);
+
     if (rc == 0)
-        rc = bench_run(1, bench_seconds(o), o->ops, one, &c, out);
-done:
-    if (c.env != NULL)
-        mdb_env_close(c.env);
-    if (!o->keep)
-        bench_rmrf(dir);
-    free(dir);
+        rc = bench_run(1, bench_seconds(o), o->ops, bench_lmdb_op, c, out);
+    bench_lmdb_close(o, c);
     return rc;
 }

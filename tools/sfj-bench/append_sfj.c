@@ -7,14 +7,15 @@
 
 #include "bench.h"
 
-typedef struct ctx {
+struct bench_sfj {
     sfj_journal *j;
     uint16_t kind;
-} ctx;
+    char *dir;
+};
 
-static int one(void *arg, int tid, uint64_t i)
+int bench_sfj_op(void *arg, int tid, uint64_t i)
 {
-    ctx *c = arg;
+    bench_sfj *c = arg;
     sfj_event ev;
     char txn[32];
     uint8_t payload[BENCH_PAYLOAD_BYTES];
@@ -30,33 +31,53 @@ static int one(void *arg, int tid, uint64_t i)
     return rc;
 }
 
-int bench_append_sfj(const bench_opts *o, int threads, bench_rate *out)
+int bench_sfj_open(const bench_opts *o, int threads, bench_sfj **out)
 {
+    bench_sfj *c = calloc(1, sizeof *c);
     sfj_journal_opts jo;
     char name[32];
-    char *dir;
-    ctx c;
     uint64_t i;
     int rc;
 
-    c.kind = o->sfj_kind != 0 ? o->sfj_kind : SFJ_EV_TXN_INTENT;
-    snprintf(name, sizeof name, "append-sfj-%u-%dt", c.kind, threads);
-    dir = bench_path(o->dir, name);
+    *out = NULL;
+    if (c == NULL)
+        return SFJ_ENOMEM;
+    c->kind = o->sfj_kind != 0 ? o->sfj_kind : SFJ_EV_TXN_INTENT;
+    snprintf(name, sizeof name, "append-sfj-%u-%dt", c->kind, threads);
+    c->dir = bench_path(o->dir, name);
     bench_journal_opts(&jo);
-    rc = sfj_journal_open(dir, bench_keys(), &jo, &c.j);
+    rc = sfj_journal_open(c->dir, bench_keys(), &jo, &c->j);
     if (rc != SFJ_OK) {
         bench_fail("sfj_journal_open", sfj_strerror(rc));
-        free(dir);
+        free(c->dir);
+        free(c);
         return rc;
     }
     /* Warm up: first commits size the map and fault in pages. */
     for (i = 0; i < 20 && rc == SFJ_OK; i++)
-        rc = one(&c, 0, 1000000000u + i);
-    if (rc == SFJ_OK)
-        rc = bench_run(threads, bench_seconds(o), o->ops, one, &c, out);
-    sfj_journal_close(c.j);
+        rc = bench_sfj_op(c, 0, 1000000000u + i);
+    *out = c;
+    return rc;
+}
+
+void bench_sfj_close(const bench_opts *o, bench_sfj *c)
+{
+    if (c == NULL)
+        return;
+    sfj_journal_close(c->j);
     if (!o->keep)
-        bench_rmrf(dir);
-    free(dir);
+        bench_rmrf(c->dir);
+    free(c->dir);
+    free(c);
+}
+
+int bench_append_sfj(const bench_opts *o, int threads, bench_rate *out)
+{
+    bench_sfj *c;
+    int rc = bench_sfj_open(o, threads, &c);
+
+    if (rc == SFJ_OK)
+        rc = bench_run(threads, bench_seconds(o), o->ops, bench_sfj_op, c, out);
+    bench_sfj_close(o, c);
     return rc;
 }

@@ -181,9 +181,32 @@ void bench_fail(const char *what, const char *detail);
 void bench_note(const bench_opts *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* 1 thread, two systems taking turns (op[0] first): `slices` slices
+ * each, of seconds / slices (or max_ops / slices operations), so that a
+ * drift of the disk's sync time over the run falls on both alike. Each
+ * rate is over its system's summed slices, its percentiles over all its
+ * operations; the CPU and write counters are not measured (-1). */
+int bench_run_alternating(double seconds, uint64_t max_ops, int slices,
+                          bench_op_fn const op[2], void *const ctx[2],
+                          bench_rate out[2]);
+
 /* ---- families ---- */
+/* sfj's append (append_sfj.c) and raw LMDB's put (append_lmdb.c), each
+ * opened (and warmed up) once, run, closed. */
+typedef struct bench_sfj bench_sfj;
+int bench_sfj_open(const bench_opts *o, int threads, bench_sfj **out);
+int bench_sfj_op(void *ctx, int tid, uint64_t i);
+void bench_sfj_close(const bench_opts *o, bench_sfj *c);
+typedef struct bench_lmdb bench_lmdb;
+int bench_lmdb_open(const bench_opts *o, bench_lmdb **out);
+int bench_lmdb_op(void *ctx, int tid, uint64_t i);
+void bench_lmdb_close(const bench_opts *o, bench_lmdb *c);
+
 int bench_append_sfj(const bench_opts *o, int threads, bench_rate *out);
 int bench_append_lmdb(const bench_opts *o, bench_rate *out);
+/* The 1-thread pair: sfj and raw LMDB in alternating slices (append_pair.c). */
+#define BENCH_PAIR_SLICES 8
+int bench_append_pair(const bench_opts *o, bench_rate *sfj, bench_rate *lmdb);
 int bench_append_sqlite(const bench_opts *o, int threads, bench_rate *out);
 int bench_append_fdatasync(const bench_opts *o, bench_rate *out);
 

@@ -142,11 +142,12 @@ static int run_all(bench_opts *o, bench_results *r)
          i++) {
         int t = bench_thread_counts[i];
 
-        bench_note(o, "append, %d thread%s: sfj", t, t > 1 ? "s" : "");
-        rc = bench_append_sfj(o, t, &r->sfj[i]);
-        if (rc == 0 && t == 1) {
-            bench_note(o, "append, 1 thread: raw LMDB");
-            rc = bench_append_lmdb(o, &r->lmdb_1t);
+        if (t == 1) {
+            bench_note(o, "append, 1 thread: sfj and raw LMDB taking turns");
+            rc = bench_append_pair(o, &r->sfj[i], &r->lmdb_1t);
+        } else {
+            bench_note(o, "append, %d threads: sfj", t);
+            rc = bench_append_sfj(o, t, &r->sfj[i]);
         }
         if (rc == 0) {
             bench_note(o, "append, %d thread%s: SQLite", t, t > 1 ? "s" : "");

@@ -158,7 +158,9 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
     printf("payload: %d-byte ISO 8583 0200 (ASCII, masked PAN, EMV data); "
            "%.2f s per append run\n",
            BENCH_PAYLOAD_BYTES, o->seconds);
-    printf("journal dictionary: %s\n\n", bench_dictionary_name());
+    printf("journal dictionary: %s\n", bench_dictionary_name());
+    printf("1 thread: sfj and raw LMDB take turns, %d slices each\n\n",
+           BENCH_PAIR_SLICES);
     printf("  %-34s %10s %9s %9s %9s\n", "durable append", "per s", "p50 ms",
            "p99 ms", "p99.9 ms");
     for (i = 0; i < BENCH_NTHREADS; i++) {

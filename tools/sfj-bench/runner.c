@@ -146,3 +146,51 @@ int bench_run(int threads, double seconds, uint64_t max_ops_per_thread,
     free(ws);
     return rc;
 }
+
+int bench_run_alternating(double seconds, uint64_t max_ops, int slices,
+                          bench_op_fn const op[2], void *const ctx[2],
+                          bench_rate out[2])
+{
+    worker acc[2];
+    double secs[2] = {0, 0}, t0, t1, start, deadline;
+    uint64_t next[2] = {0, 0}, budget, n;
+    int s, k, rc = 0;
+
+    memset(acc, 0, sizeof acc);
+    budget = max_ops > 0 ? (max_ops + (uint64_t)slices - 1) / (uint64_t)slices
+                         : UINT64_MAX;
+    for (s = 0; s < slices && rc == 0; s++) {
+        for (k = 0; k < 2 && rc == 0; k++) {
+            start = t1 = bench_now();
+            deadline = start + seconds / slices;
+            for (n = 0; n < budget; n++) {
+                t0 = t1;
+                if (t0 >= deadline)
+                    break;
+                rc = op[k](ctx[k], 0, next[k]++);
+                t1 = bench_now();
+                if (rc != 0 || push(&acc[k], t1 - t0) != 0) {
+                    if (rc == 0)
+                        rc = -1;
+                    break;
+                }
+            }
+            secs[k] += t1 - start;
+        }
+    }
+    for (k = 0; k < 2; k++) {
+        memset(&out[k], 0, sizeof out[k]);
+        out[k].threads = 1;
+        out[k].rate = -1;
+        out[k].cpu_us = out[k].dev_bytes = out[k].pages = out[k].calls =
+            out[k].wbytes = -1;
+        if (rc == 0 && acc[k].n > 0) {
+            out[k].ops = acc[k].n;
+            out[k].secs = secs[k];
+            out[k].rate = (double)acc[k].n / secs[k];
+            bench_percentiles(acc[k].lat, acc[k].n, &out[k]);
+        }
+        free(acc[k].lat);
+    }
+    return rc;
+}
