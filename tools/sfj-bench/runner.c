@@ -45,30 +45,41 @@ static int push(worker *w, double v)
     return 0;
 }
 
-static void *work(void *arg)
+/* Operations *next, *next + 1, ... of `op` into w's latencies, until
+ * `deadline`, `budget` of them, *stop (when given) or a failure (w->rc).
+ * Returns the time the last one ended. */
+static double timed_ops(worker *w, bench_op_fn op, void *ctx, uint64_t *next,
+                        uint64_t budget, double deadline, atomic_int *stop)
 {
-    worker *w = arg;
-    run *r = w->run;
-    double t0, t1, deadline;
-    uint64_t i;
+    double t0, t1 = bench_now();
+    uint64_t n;
 
-    pthread_barrier_wait(&r->barrier);
-    deadline = r->start + r->seconds;
-    t1 = bench_now();
-    for (i = 0; i < r->max_ops && !atomic_load(&r->stop); i++) {
+    for (n = 0; n < budget && (stop == NULL || !atomic_load(stop)); n++) {
         t0 = t1;
         if (t0 >= deadline)
             break;
-        w->rc = r->op(r->ctx, w->tid, i);
+        w->rc = op(ctx, w->tid, (*next)++);
         t1 = bench_now();
         if (w->rc != 0 || push(w, t1 - t0) != 0) {
             if (w->rc == 0)
                 w->rc = -1;
-            atomic_store(&r->stop, 1);
             break;
         }
     }
-    w->end = t1;
+    return t1;
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    run *r = w->run;
+    uint64_t next = 0;
+
+    pthread_barrier_wait(&r->barrier);
+    w->end = timed_ops(w, r->op, r->ctx, &next, r->max_ops,
+                       r->start + r->seconds, &r->stop);
+    if (w->rc != 0)
+        atomic_store(&r->stop, 1);
     return NULL;
 }
 
@@ -152,8 +163,8 @@ int bench_run_alternating(double seconds, uint64_t max_ops, int slices,
                           bench_rate out[2])
 {
     worker acc[2];
-    double secs[2] = {0, 0}, t0, t1, start, deadline;
-    uint64_t next[2] = {0, 0}, budget, n;
+    double secs[2] = {0, 0}, start;
+    uint64_t next[2] = {0, 0}, budget;
     int s, k, rc = 0;
 
     memset(acc, 0, sizeof acc);
@@ -161,21 +172,11 @@ int bench_run_alternating(double seconds, uint64_t max_ops, int slices,
                          : UINT64_MAX;
     for (s = 0; s < slices && rc == 0; s++) {
         for (k = 0; k < 2 && rc == 0; k++) {
-            start = t1 = bench_now();
-            deadline = start + seconds / slices;
-            for (n = 0; n < budget; n++) {
-                t0 = t1;
-                if (t0 >= deadline)
-                    break;
-                rc = op[k](ctx[k], 0, next[k]++);
-                t1 = bench_now();
-                if (rc != 0 || push(&acc[k], t1 - t0) != 0) {
-                    if (rc == 0)
-                        rc = -1;
-                    break;
-                }
-            }
-            secs[k] += t1 - start;
+            start = bench_now();
+            secs[k] += timed_ops(&acc[k], op[k], ctx[k], &next[k], budget,
+                                 start + seconds / slices, NULL) -
+                       start;
+            rc = acc[k].rc;
         }
     }
     for (k = 0; k < 2; k++) {

@@ -313,43 +313,18 @@ static int pg_head(host_store *st, host_terminal *t, uint64_t *last,
     return rc;
 }
 
-/* Does this database hold the journal's shard hash (table sfj_shard;
- * none recorded: all of them)? A gateway started before `sfj-host shards
- * record` moved the hash elsewhere would otherwise write a second copy
- * of the journal here. */
-static int holds_hash(pg_store *p, const uint8_t *jid)
-{
-    unsigned h = host_shard_hash(jid);
-    char b4[4] = {0, 0, (char)(h >> 8), (char)h}; /* int4, network order */
-    const char *v[1] = {b4};
-    int l[1] = {4}, rc;
-    PGresult *r = run(p,
-                      "SELECT NOT EXISTS (SELECT 1 FROM sfj_shard) OR EXISTS "
-                      "(SELECT 1 FROM sfj_shard WHERE lo <= $1::integer AND "
-                      "hi >= $1::integer)",
-                      1, v, l, PGRES_TUPLES_OK);
-
-    if (r == NULL)
-        return SFJ_ELINK;
-    rc = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
-                 PQgetvalue(r, 0, 0)[0] != 0
-             ? SFJ_OK
-             : SFJ_ESTATE;
-    PQclear(r);
-    if (rc != SFJ_OK)
-        snprintf(p->err, sizeof p->err,
-                 "the database no longer holds this journal's shard hash %u "
-                 "(its ranges were recorded anew: restart this gateway with "
-                 "the new shard map)",
-                 h);
-    return rc;
-}
-
+/* A session takes the journal over: its claim moves on. Only while this
+ * database holds the journal's shard hash (table sfj_shard; none
+ * recorded: all of them): a gateway started before `sfj-host shards
+ * record` moved the hash elsewhere would otherwise write a second copy of
+ * the journal here. The check rides in the claim's own UPDATE. */
 static int pg_claim(host_store *st, host_terminal *t, uint64_t *claim)
 {
     pg_store *p = (pg_store *)st;
-    const char *v[1] = {(const char *)t->journal_id};
-    int l[1] = {SFJ_JOURNAL_ID_BYTES}, rc;
+    unsigned h = host_shard_hash(t->journal_id);
+    char b4[4] = {0, 0, (char)(h >> 8), (char)h}; /* int4, network order */
+    const char *v[2] = {(const char *)t->journal_id, b4};
+    int l[2] = {SFJ_JOURNAL_ID_BYTES, 4}, rc;
     uint64_t last = 0;
     PGresult *r = NULL;
 
@@ -358,18 +333,27 @@ static int pg_claim(host_store *st, host_terminal *t, uint64_t *claim)
     if (rc == SFJ_OK)
         rc = exec_ok(p, "BEGIN");
     if (rc == SFJ_OK)
-        rc = holds_hash(p, t->journal_id);
-    if (rc == SFJ_OK)
         rc = read_head(p, t, 1, &last, NULL, NULL, NULL);
     if (rc == SFJ_OK) {
         r = run(p,
                 "UPDATE sfj_head SET claim = claim + 1 WHERE journal_id = $1 "
-                "RETURNING claim",
-                1, v, l, PGRES_TUPLES_OK);
-        if (r == NULL || PQntuples(r) != 1)
+                "AND (NOT EXISTS (SELECT 1 FROM sfj_shard) OR EXISTS (SELECT "
+                "1 FROM sfj_shard WHERE lo <= $2::integer AND hi >= "
+                "$2::integer)) RETURNING claim",
+                2, v, l, PGRES_TUPLES_OK);
+        if (r == NULL) {
             rc = SFJ_ELINK;
-        else
+        } else if (PQntuples(r) != 1) {
+            /* The head row is there (read_head made it): the hash is not. */
+            snprintf(p->err, sizeof p->err,
+                     "the database no longer holds this journal's shard "
+                     "hash %u (its ranges were recorded anew: restart this "
+                     "gateway with the new shard map)",
+                     h);
+            rc = SFJ_ESTATE;
+        } else {
             *claim = get_u64(r, 0, 0);
+        }
         PQclear(r);
     }
     if (rc == SFJ_OK)
