@@ -143,6 +143,13 @@ static void test_quick_json(void **state)
     number(o, "cpu_us");
     o = object(out, "sqlite");
     assert_true(number(o, "pages_4k") >= 1);
+    /* The same commits on a journal and a database grown first (50
+     * entries per commit): both measured. */
+    o = object(out, "sfj_intent_grown");
+    assert_true(number(o, "pages_4k") >= 2);
+    o = object(out, "lmdb_grown");
+    assert_true(number(o, "pages_4k") >= 2);
+    number(o, "cpu_us");
     /* An ENTRY frame carries the whole sealed record plus framing. The
      * record is the footprint row's mean; the records replayed are of
      * the same three kinds and payloads. */

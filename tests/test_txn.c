@@ -1052,6 +1052,58 @@ static void test_map_grows_ahead(void **state)
     assert_int_equal(state_of(f->j, "GROW-79-49"), SFJ_TXN_INTENT);
 }
 
+/* A persist of the overlay into a big index copies about a leaf per txn
+ * (their keys are hashed). LMDB lists the pages a commit frees in a
+ * record of its free list and writes back what it has not reused with
+ * every later commit: past about 250 pages that record takes an overflow
+ * page, which every later commit copies again (2 to 3 pages more per
+ * append on a journal of 100,000 intents). The overlay is persisted
+ * before a persist would copy SFJ__TXI_PAGES_MAX pages, so the free list
+ * stays in its leaf. Before, the rows waited for SFJ__TXI_ROWS_MAX (512
+ * intents) and this journal's free list had an overflow page. */
+static void test_persist_keeps_free_list_small(void **state)
+{
+    fixture *f = *state;
+    enum { BATCHES = 8000, PER = 8, SINGLES = 2000 };
+    static char ids[PER][32];
+    static uint8_t payload[200]; /* zeros: entries as small as a sale's */
+    sfj_event evs[PER];
+    MDB_txn *txn;
+    MDB_stat st;
+    uint64_t before;
+    int b, i;
+
+    for (b = 0; b < BATCHES + SINGLES; b++) {
+        /* Groups of 8 as 8 threads would commit them, then one by one. */
+        int n = b < BATCHES ? PER : 1;
+
+        for (i = 0; i < n; i++) {
+            evs[i] = (sfj_event)SFJ_EVENT_INIT;
+            snprintf(ids[i], sizeof ids[i], "FREE-%d-%d", b, i);
+            evs[i].kind = SFJ_EV_TXN_INTENT;
+            evs[i].txn_id = ids[i];
+            evs[i].amount = 100 + i;
+            evs[i].currency = "EUR";
+            evs[i].wall_ms = T0 + b;
+            evs[i].payload = payload;
+            evs[i].payload_len = sizeof payload;
+        }
+        assert_int_equal(sfj__journal_append_batch(f->j, evs, (size_t)n),
+                         SFJ_OK);
+        if (b == BATCHES)
+            before = index_to(f);
+    }
+    /* The index was persisted along the way, and says what it should. */
+    assert_true(index_to(f) > before);
+    assert_int_equal(state_of(f->j, "FREE-4321-5"), SFJ_TXN_INTENT);
+    assert_int_equal(state_of(f->j, "FREE-9999-0"), SFJ_TXN_INTENT);
+
+    assert_int_equal(mdb_txn_begin(f->j->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_stat(txn, 0 /* FREE_DBI */, &st), 0);
+    mdb_txn_abort(txn);
+    assert_int_equal(st.ms_overflow_pages, 0);
+}
+
 static void test_txn_id_new(void **state)
 {
     char a[SFJ_TXN_ID_NEW_LEN + 1], b[SFJ_TXN_ID_NEW_LEN + 1], small[8];
@@ -1103,6 +1155,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overlay_persist_and_readers,
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_index_rebuild_and_secrecy,
+                                        sfj_test_setup_open, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_persist_keeps_free_list_small,
                                         sfj_test_setup_open, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_txn_id_new, sfj_test_setup_open,
                                         sfj_test_teardown),

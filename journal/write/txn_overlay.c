@@ -11,6 +11,8 @@
  *     default, and the closing one);
  *   - on close, even without a checkpoint to write;
  *   - when the rows pass SFJ__TXI_ROWS_MAX (1024 rows, about 150 KiB);
+ *   - when persisting them would copy SFJ__TXI_PAGES_MAX pages of a big
+ *     index (persist_outgrows: LMDB's free list stays in one leaf);
  *   - when retention prunes entries after the persisted position.
  * There is no idle timer: the library runs no thread of its own for the
  * journal, and the bounds above already cap what a crash leaves to
@@ -198,6 +200,50 @@ uint64_t sfj__txi_base(sfj_journal *j)
     return j->txi->valid && j->txi->base_found ? j->txi->base : 0;
 }
 
+/* Distinct pages that `keys` random keys fall into among `pages`:
+ * pages * (1 - e^(-keys/pages)), over-estimated (never under) by the
+ * rational 2kp / (2p + k), capped at both counts. */
+static uint64_t pages_hit(uint64_t keys, uint64_t pages)
+{
+    uint64_t hit;
+
+    if (keys == 0 || pages == 0)
+        return 0;
+    hit = 2 * keys * pages / (2 * pages + keys);
+    if (hit > pages)
+        hit = pages;
+    return hit > keys ? keys : hit;
+}
+
+/* Would persisting the rows now copy more than SFJ__TXI_PAGES_MAX pages
+ * of `txns`?  Txn records sit under a keyed hash, so in a big index each
+ * lands in a leaf of its own, and a persist copies about one leaf (and
+ * its branch) per txn. LMDB lists the pages a commit frees in one record
+ * of its free list and writes what it has not reused back with every
+ * later commit: once that list outgrows a page node (about 250 page
+ * numbers) every commit rewrites an overflow page for it, 2 to 3 pages
+ * more per append on a journal of 100,000 entries (docs/PERFORMANCE.md,
+ * "The txn index on a grown journal"). Persisting before the copies pass
+ * that keeps the free list inside its leaf. */
+static int persist_outgrows(sfj_journal *j, MDB_txn *txn, const sfj__txi *t)
+{
+    MDB_stat st;
+    uint64_t hashed = 0, leaves, others;
+    size_t i;
+
+    /* Each row copies at most a leaf and a branch. */
+    if (2 * (uint64_t)t->n + 2 < SFJ__TXI_PAGES_MAX)
+        return 0;
+    if (mdb_stat(txn, j->db_txns, &st) != MDB_SUCCESS)
+        return 0;
+    for (i = 0; i < t->n; i++)
+        hashed += t->rows[i].key[0] == SFJ__TXK_TXN;
+    /* Open and meta records are keyed by seq and name: a few leaves. */
+    others = (t->n - hashed) / 64 + 1;
+    leaves = pages_hit(hashed, st.ms_leaf_pages) + others;
+    return leaves + pages_hit(leaves, st.ms_branch_pages) >= SFJ__TXI_PAGES_MAX;
+}
+
 int sfj__txi_before_commit(sfj_journal *j, MDB_txn *txn, int ckpt, int closing)
 {
     sfj__txi *t = j->txi;
@@ -209,7 +255,8 @@ int sfj__txi_before_commit(sfj_journal *j, MDB_txn *txn, int ckpt, int closing)
 
     if (t == NULL || t->direct || !t->valid)
         return SFJ_OK;
-    if (!(ckpt || closing || t->flush_due || t->n > SFJ__TXI_ROWS_MAX))
+    if (!(ckpt || closing || t->flush_due || t->n > SFJ__TXI_ROWS_MAX ||
+          persist_outgrows(j, txn, t)))
         return SFJ_OK;
     t->flush_to = t->base;
     for (i = 0; i < t->n && (mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND); i++) {

@@ -9,6 +9,8 @@
 
 /* Rows that make the next commit persist the overlay. */
 #define SFJ__TXI_ROWS_MAX 1024
+/* Pages of `txns` a persist may copy before the rows are due. */
+#define SFJ__TXI_PAGES_MAX 192
 
 /* Give a handle that reads or writes the txn index its overlay (keyed
  * terminal journals); a no-op for mirrors, keyless and acks-only handles. */
@@ -42,7 +44,8 @@ uint64_t sfj__txi_base(sfj_journal *j);
 
 /* Just before a write transaction commits (locked): persist the overlay
  * into it when a checkpoint was written (`ckpt`), retention asked for it,
- * the handle is closing (`closing`) or the rows passed SFJ__TXI_ROWS_MAX. */
+ * the handle is closing (`closing`), the rows passed SFJ__TXI_ROWS_MAX or
+ * persisting them would copy SFJ__TXI_PAGES_MAX pages. */
 int sfj__txi_before_commit(sfj_journal *j, MDB_txn *txn, int ckpt, int closing);
 
 /* After the write transaction ended (locked): on success (`ok`) the

@@ -14,23 +14,30 @@ struct bench_lmdb {
     char *dir;
 };
 
-int bench_lmdb_op(void *arg, int tid, uint64_t i)
+/* The next seq's entry: the payload of op `i`, key as sfj's. */
+static int put_next(bench_lmdb *c, MDB_txn *txn, uint64_t i)
 {
-    bench_lmdb *c = arg;
     uint8_t kb[8], payload[BENCH_PAYLOAD_BYTES];
     uint64_t seq = ++c->seq;
     MDB_val k = {sizeof kb, kb}, v = {sizeof payload, payload};
+
+    bench_payload(payload, i);
+    for (int b = 0; b < 8; b++)
+        kb[b] = (uint8_t)(seq >> (56 - 8 * b));
+    return mdb_put(txn, c->dbi, &k, &v, MDB_APPEND);
+}
+
+int bench_lmdb_op(void *arg, int tid, uint64_t i)
+{
+    bench_lmdb *c = arg;
     MDB_txn *txn;
     int mrc;
 
     (void)tid;
-    bench_payload(payload, i);
-    for (int b = 0; b < 8; b++)
-        kb[b] = (uint8_t)(seq >> (56 - 8 * b));
     mrc = mdb_txn_begin(c->env, NULL, 0, &txn);
     if (mrc != MDB_SUCCESS)
         goto fail;
-    mrc = mdb_put(txn, c->dbi, &k, &v, MDB_APPEND);
+    mrc = put_next(c, txn, i);
     if (mrc != MDB_SUCCESS) {
         mdb_txn_abort(txn);
         goto fail;
@@ -41,6 +48,27 @@ int bench_lmdb_op(void *arg, int tid, uint64_t i)
 fail:
     bench_fail("lmdb baseline", mdb_strerror(mrc));
     return -1;
+}
+
+/* `n` entries as the run writes them, 10,000 a commit. */
+static int prefill(bench_lmdb *c, uint64_t n)
+{
+    MDB_txn *txn = NULL;
+    int mrc = MDB_SUCCESS;
+
+    while (c->seq < n && mrc == MDB_SUCCESS) {
+        if (txn == NULL &&
+            (mrc = mdb_txn_begin(c->env, NULL, 0, &txn)) != MDB_SUCCESS)
+            break;
+        mrc = put_next(c, txn, c->seq);
+        if (mrc == MDB_SUCCESS && (c->seq % 10000 == 0 || c->seq == n)) {
+            mrc = mdb_txn_commit(txn);
+            txn = NULL;
+        }
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return mrc;
 }
 
 void bench_lmdb_close(const bench_opts *o, bench_lmdb *c)
@@ -89,6 +117,11 @@ int bench_lmdb_open(const bench_opts *o, bench_lmdb **out)
     }
     if (mrc != MDB_SUCCESS) {
         bench_fail("lmdb baseline", mdb_strerror(mrc));
+        bench_lmdb_close(o, c);
+        return -1;
+    }
+    if (o->prefill > 0 && prefill(c, o->prefill) != MDB_SUCCESS) {
+        bench_fail("lmdb baseline", "cannot grow the database");
         bench_lmdb_close(o, c);
         return -1;
     }

@@ -46,7 +46,12 @@ int bench_sfj_open(const bench_opts *o, int threads, bench_sfj **out)
     snprintf(name, sizeof name, "append-sfj-%u-%dt", c->kind, threads);
     c->dir = bench_path(o->dir, name);
     bench_journal_opts(&jo);
-    rc = sfj_journal_open(c->dir, bench_keys(), &jo, &c->j);
+    /* Sales, none acknowledged (nothing pruned under the run). */
+    rc = o->prefill > 0
+             ? bench_build_journal(o, c->dir, o->prefill, o->prefill, 0)
+             : SFJ_OK;
+    if (rc == SFJ_OK)
+        rc = sfj_journal_open(c->dir, bench_keys(), &jo, &c->j);
     if (rc != SFJ_OK) {
         bench_fail("sfj_journal_open", sfj_strerror(rc));
         free(c->dir);

@@ -50,6 +50,9 @@ typedef struct bench_opts {
     uint64_t ops;            /* > 0: each append run does exactly this many
                                 operations per thread, with no deadline */
     uint16_t sfj_kind;       /* event kind sfj appends (0: TXN_INTENT) */
+    uint64_t prefill;        /* > 0: sfj's journal and raw LMDB's database
+                                start with this many entries (the io
+                                family's grown rows) */
 } bench_opts;
 
 /* A rate and its latency distribution. */
@@ -81,8 +84,13 @@ enum {
     BENCH_IO_LMDB,
     BENCH_IO_SQLITE,
     BENCH_IO_FDATASYNC,
+    BENCH_IO_SFJ_GROWN,  /* sfj TXN_INTENT, journal grown beforehand */
+    BENCH_IO_LMDB_GROWN, /* raw LMDB, database grown as much */
     BENCH_NIO
 };
+/* The grown rows start from BENCH_IO_GROWN entries per commit measured
+ * (100,000 for the default 2,000 commits). */
+#define BENCH_IO_GROWN 50
 extern const int bench_thread_counts[BENCH_NTHREADS]; /* 1, 2, 8, 32 */
 
 typedef struct bench_results {
