@@ -231,10 +231,12 @@ static int persist_outgrows(sfj_journal *j, MDB_txn *txn, const sfj__txi *t)
     uint64_t hashed = 0, leaves, others;
     size_t i;
 
-    /* Each row copies at most a leaf and a branch. */
-    if (2 * (uint64_t)t->n + 2 < SFJ__TXI_PAGES_MAX)
-        return 0;
-    if (mdb_stat(txn, j->db_txns, &st) != MDB_SUCCESS)
+    /* Each row copies at most a leaf and a branch, and a persist at most
+     * the whole index: a young one stops here. */
+    if (2 * (uint64_t)t->n + 2 < SFJ__TXI_PAGES_MAX ||
+        mdb_stat(txn, j->db_txns, &st) != MDB_SUCCESS ||
+        st.ms_leaf_pages + st.ms_branch_pages + t->n / 64 + 1 <
+            SFJ__TXI_PAGES_MAX)
         return 0;
     for (i = 0; i < t->n; i++)
         hashed += t->rows[i].key[0] == SFJ__TXK_TXN;
