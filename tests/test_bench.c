@@ -150,6 +150,9 @@ static void test_quick_json(void **state)
     o = object(out, "lmdb_grown");
     assert_true(number(o, "pages_4k") >= 2);
     number(o, "cpu_us");
+    /* A sale's three events, in turn, on a grown journal. */
+    o = object(out, "sfj_sale_grown");
+    assert_true(number(o, "pages_4k") >= 2);
     /* An ENTRY frame carries the whole sealed record plus framing. The
      * record is the footprint row's mean; the records replayed are of
      * the same three kinds and payloads. */

@@ -21,7 +21,15 @@ int bench_sfj_op(void *arg, int tid, uint64_t i)
     uint8_t payload[BENCH_PAYLOAD_BYTES];
     int rc;
 
-    bench_event(&ev, c->kind, (uint64_t)tid + 1, i, txn, payload);
+    if (c->kind == BENCH_KIND_SALE) {
+        static const uint16_t sale[3] = {SFJ_EV_TXN_INTENT, SFJ_EV_TXN_OUTCOME,
+                                         SFJ_EV_RECEIPT};
+
+        /* The three events of sale i / 3: same txn id and amount. */
+        bench_event(&ev, sale[i % 3], (uint64_t)tid + 1, i / 3, txn, payload);
+    } else {
+        bench_event(&ev, c->kind, (uint64_t)tid + 1, i, txn, payload);
+    }
     if (c->kind == SFJ_EV_NOTE)
         ev.txn_id = NULL;
     rc = sfj_append(c->j, &ev, NULL);
@@ -47,9 +55,9 @@ int bench_sfj_open(const bench_opts *o, int threads, bench_sfj **out)
     c->dir = bench_path(o->dir, name);
     bench_journal_opts(&jo);
     /* Sales, none acknowledged (nothing pruned under the run). */
-    rc = o->prefill > 0
-             ? bench_build_journal(o, c->dir, o->prefill, o->prefill, 0)
-             : SFJ_OK;
+    rc = o->prefill > 0 ? bench_build_journal(o, c->dir, o->prefill, o->prefill,
+                                              0, BENCH_GROW_CHUNK)
+                        : SFJ_OK;
     if (rc == SFJ_OK)
         rc = sfj_journal_open(c->dir, bench_keys(), &jo, &c->j);
     if (rc != SFJ_OK) {
@@ -58,9 +66,10 @@ int bench_sfj_open(const bench_opts *o, int threads, bench_sfj **out)
         free(c);
         return rc;
     }
-    /* Warm up: first commits size the map and fault in pages. */
-    for (i = 0; i < 20 && rc == SFJ_OK; i++)
-        rc = bench_sfj_op(c, 0, 1000000000u + i);
+    /* Warm up: first commits size the map and fault in pages (from a
+     * multiple of 3, so that a sale starts with its intent). */
+    for (i = 0; i < 21 && rc == SFJ_OK; i++)
+        rc = bench_sfj_op(c, 0, 999999999u + i);
     *out = c;
     return rc;
 }

@@ -49,7 +49,8 @@ typedef struct bench_opts {
     uint64_t io_ops;         /* commits per system in the io family */
     uint64_t ops;            /* > 0: each append run does exactly this many
                                 operations per thread, with no deadline */
-    uint16_t sfj_kind;       /* event kind sfj appends (0: TXN_INTENT) */
+    uint16_t sfj_kind;       /* event kind sfj appends (0: TXN_INTENT;
+                                BENCH_KIND_SALE: a sale's three events) */
     uint64_t prefill;        /* > 0: sfj's journal and raw LMDB's database
                                 start with this many entries (the io
                                 family's grown rows) */
@@ -86,8 +87,12 @@ enum {
     BENCH_IO_FDATASYNC,
     BENCH_IO_SFJ_GROWN,  /* sfj TXN_INTENT, journal grown beforehand */
     BENCH_IO_LMDB_GROWN, /* raw LMDB, database grown as much */
+    BENCH_IO_SALE_GROWN, /* sfj, a sale's three events, journal grown */
     BENCH_NIO
 };
+/* bench_opts.sfj_kind: each op appends the next event of a sale (intent,
+ * approved outcome, printed receipt; one txn id for the three). */
+#define BENCH_KIND_SALE 0xFFFFu
 /* The grown rows start from BENCH_IO_GROWN entries per commit measured
  * (100,000 for the default 2,000 commits). */
 #define BENCH_IO_GROWN 50
@@ -222,7 +227,21 @@ int bench_append_fdatasync(const bench_opts *o, bench_rate *out);
  * outcome and receipt, the last `in_doubt` txns left as bare intents,
  * everything but the last `unacked` entries acknowledged. */
 int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
-                        uint64_t unacked, uint64_t in_doubt);
+                        uint64_t unacked, uint64_t in_doubt,
+                        uint64_t per_batch);
+/* Events per batch append (`per_batch`; two builder threads may share a
+ * commit). BENCH_BULK_CHUNK for the large journals: a commit persists the
+ * txn index's rows of all its entries at once, and 300 keeps that within
+ * one checkpoint interval (1,000 entries). Bigger commits copy more index
+ * pages at once and leave their copies as free pages: with 3,000 a
+ * 100,000-entry journal took 25 bytes per entry more than one written by
+ * sfj_append (docs/PERFORMANCE.md, "Bytes on disk"). BENCH_GROW_CHUNK for
+ * the io family's grown journal, which must leave LMDB's free list as a
+ * terminal's appends leave it: with 300 a persist can pass the overlay's
+ * page bound and the free list end at its overflow threshold (250 to 270
+ * free pages), which its measured commits then pay or not, run by run. */
+#define BENCH_BULK_CHUNK 300
+#define BENCH_GROW_CHUNK 24
 int bench_journal_opts(sfj_journal_opts *opts); /* what every bench uses */
 
 /* The journal dictionary bench_journal_opts gives (--dictionary): none,

@@ -19,16 +19,9 @@
 #include "cli_progress.h"
 #include "sfj/sys/internal.h"
 
-/* Events per chunk: a multiple of 3, so that a txn's intent, outcome and
- * receipt always travel together. Two chunks (one per thread) may share a
- * commit, and a commit persists the txn index's rows of all its entries
- * at once; 300 keeps that within one checkpoint interval (1,000 entries),
- * the most a terminal appending one entry at a time persists in a commit.
- * Bigger commits copy more index pages at once, and the last ones' copies
- * stay in the file as free pages: with 3,000 a 100,000-entry journal took
- * 25 bytes per entry more than one written by sfj_append
- * (docs/PERFORMANCE.md, "Bytes on disk"). */
-#define CHUNK 300
+/* Chunks are a multiple of 3 events, so that a txn's intent, outcome and
+ * receipt always travel together (bench.h: BENCH_BULK_CHUNK and
+ * BENCH_GROW_CHUNK say why each size). */
 
 typedef struct item {
     char txn[32];
@@ -40,6 +33,7 @@ typedef struct plan {
     uint64_t events;    /* events to write */
     uint64_t triples;   /* events that belong to complete txns */
     int64_t base_ms;    /* wall time of event 0 */
+    uint64_t chunk;     /* events per batch append */
     atomic_ullong next; /* next chunk to build */
     atomic_int failed;
     atomic_int finished; /* builder threads done */
@@ -77,18 +71,18 @@ static void *builder(void *arg)
     uint64_t ci, k;
     int rc;
 
-    c.it = calloc(CHUNK, sizeof *c.it);
-    c.ev = calloc(CHUNK, sizeof *c.ev);
+    c.it = calloc(p->chunk, sizeof *c.it);
+    c.ev = calloc(p->chunk, sizeof *c.ev);
     if (c.it == NULL || c.ev == NULL) {
         atomic_store(&p->failed, SFJ_ENOMEM);
         goto done;
     }
     while (!atomic_load(&p->failed)) {
         ci = atomic_fetch_add(&p->next, 1);
-        if (ci * CHUNK >= p->events)
+        if (ci * p->chunk >= p->events)
             break;
         c.n = 0;
-        for (k = ci * CHUNK; k < p->events && c.n < CHUNK; k++, c.n++)
+        for (k = ci * p->chunk; k < p->events && c.n < p->chunk; k++, c.n++)
             make_item(p, k, &c.it[c.n], &c.ev[c.n]);
         rc = sfj__journal_append_batch(p->j, c.ev, c.n);
         if (rc != SFJ_OK) {
@@ -105,7 +99,7 @@ done:
 }
 
 int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
-                        uint64_t unacked, uint64_t in_doubt)
+                        uint64_t unacked, uint64_t in_doubt, uint64_t per_batch)
 {
     struct timespec nap = {0, 50 * 1000 * 1000};
     sfj__progress pr;
@@ -117,6 +111,7 @@ int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
 
     bench_journal_opts(&jo);
     memset(&p, 0, sizeof p);
+    p.chunk = per_batch;
     rc = sfj_journal_open(dir, bench_keys(), &jo, &p.j);
     if (rc != SFJ_OK) {
         bench_fail("sfj_journal_open", sfj_strerror(rc));
@@ -141,8 +136,8 @@ int bench_build_journal(const bench_opts *o, const char *dir, uint64_t n,
     while (atomic_load(&p.finished) < 2) {
         uint64_t chunks = atomic_load(&p.next);
 
-        sfj__progress_step(&pr, chunks * CHUNK < p.events ? chunks * CHUNK
-                                                          : p.events);
+        sfj__progress_step(&pr, chunks * p.chunk < p.events ? chunks * p.chunk
+                                                            : p.events);
         nanosleep(&nap, NULL);
     }
     sfj__progress_end(&pr);

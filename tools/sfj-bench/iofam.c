@@ -19,8 +19,8 @@
 #include "bench.h"
 
 static const char *const io_names[BENCH_NIO] = {
-    "sfj-intent", "sfj-note",         "lmdb",      "sqlite",
-    "fdatasync",  "sfj-intent-grown", "lmdb-grown"};
+    "sfj-intent", "sfj-note",         "lmdb",       "sqlite",
+    "fdatasync",  "sfj-intent-grown", "lmdb-grown", "sfj-sale-grown"};
 
 /* The child: one line per system, "name cpu dev pages calls wbytes". */
 int bench_io_probe(const char *dir, uint64_t n)
@@ -64,6 +64,11 @@ int bench_io_probe(const char *dir, uint64_t n)
     }
     if (rc == 0)
         rc = bench_append_lmdb(&o, &r[BENCH_IO_LMDB_GROWN]);
+    /* What a terminal in service writes per event: sales. */
+    if (rc == 0) {
+        o.sfj_kind = BENCH_KIND_SALE;
+        rc = bench_append_sfj(&o, 1, &r[BENCH_IO_SALE_GROWN]);
+    }
     for (i = 0; rc == 0 && i < BENCH_NIO; i++)
         printf("%s %.3f %.3f %.4f %.4f %.3f %.3f\n", io_names[i], r[i].cpu_us,
                r[i].dev_bytes, r[i].pages, r[i].calls, r[i].wbytes, r[i].rate);

@@ -168,13 +168,13 @@ static int run_all(bench_opts *o, bench_results *r)
                    (unsigned long long)o->small_entries,
                    (unsigned long long)o->big_entries);
         rc = bench_build_journal(o, small, o->small_entries, o->unacked,
-                                 o->in_doubt);
+                                 o->in_doubt, BENCH_BULK_CHUNK);
     }
     if (rc == 0 &&
         (o->only & (BENCH_F_RECOVER | BENCH_F_VERIFY | BENCH_F_FOOTPRINT))) {
         t0 = bench_now();
         rc = bench_build_journal(o, big, o->big_entries, o->unacked,
-                                 o->in_doubt);
+                                 o->in_doubt, BENCH_BULK_CHUNK);
         r->build_secs = bench_now() - t0;
     }
     if (rc == 0 && (o->only & BENCH_F_RECOVER)) {

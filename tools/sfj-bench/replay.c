@@ -45,7 +45,7 @@ static int run_one(const bench_opts *o, const char *name, uint64_t n,
     h.pid = p.pid = -1;
     rc = bench_mkdir(dir) == 0 && bench_mkdir(h.dir) == 0 ? SFJ_OK : SFJ_EIO;
     if (rc == SFJ_OK)
-        rc = bench_build_journal(o, jdir, n, n, 0);
+        rc = bench_build_journal(o, jdir, n, n, 0, BENCH_BULK_CHUNK);
     bench_journal_opts(&jo);
     jo.flags = SFJ_OPEN_NOCREATE;
     if (rc == SFJ_OK)
