@@ -101,6 +101,8 @@ static void test_quick_json(void **state)
     number(o, "lmdb");
     number(o, "sqlite");
     number(o, "fdatasync");
+    number(o, "sfj_grown");
+    number(o, "lmdb_grown");
     number(o, "sfj_p99_ms");
     o = object(out, "append_8t");
     number(o, "sfj");

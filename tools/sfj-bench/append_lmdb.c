@@ -93,7 +93,8 @@ int bench_lmdb_open(const bench_opts *o, bench_lmdb **out)
     *out = NULL;
     if (c == NULL)
         return -1;
-    c->dir = bench_path(o->dir, "append-lmdb");
+    c->dir = bench_path(o->dir,
+                        o->prefill > 0 ? "append-lmdb-grown" : "append-lmdb");
     if (bench_mkdir(c->dir) != 0) {
         bench_fail(c->dir, "cannot create");
         bench_lmdb_close(o, c);

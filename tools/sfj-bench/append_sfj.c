@@ -51,7 +51,8 @@ int bench_sfj_open(const bench_opts *o, int threads, bench_sfj **out)
     if (c == NULL)
         return SFJ_ENOMEM;
     c->kind = o->sfj_kind != 0 ? o->sfj_kind : SFJ_EV_TXN_INTENT;
-    snprintf(name, sizeof name, "append-sfj-%u-%dt", c->kind, threads);
+    snprintf(name, sizeof name, "append-sfj-%u-%dt%s", c->kind, threads,
+             o->prefill > 0 ? "-grown" : "");
     c->dir = bench_path(o->dir, name);
     bench_journal_opts(&jo);
     /* Sales, none acknowledged (nothing pruned under the run). */

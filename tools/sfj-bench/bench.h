@@ -95,7 +95,8 @@ enum {
 #define BENCH_KIND_SALE 0xFFFFu
 /* The grown rows start from BENCH_IO_GROWN entries per commit measured
  * (100,000 for the default 2,000 commits). */
-#define BENCH_IO_GROWN 50
+#define BENCH_IO_GROWN     50
+#define BENCH_GROWN_APPEND 100000
 extern const int bench_thread_counts[BENCH_NTHREADS]; /* 1, 2, 8, 32 */
 
 typedef struct bench_results {
@@ -103,6 +104,9 @@ typedef struct bench_results {
     bench_rate sqlite[BENCH_NTHREADS];
     bench_rate lmdb_1t;
     bench_rate fdatasync_1t;
+    /* The 1-thread pair again on a journal and a database grown first to
+     * BENCH_GROWN_APPEND entries (a tenth of that with --quick). */
+    bench_rate sfj_1t_grown, lmdb_1t_grown;
 
     double replay_eps, replay_drain_ms;
     uint64_t replay_n;

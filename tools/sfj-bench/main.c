@@ -110,6 +110,7 @@ static void skipped(bench_results *r)
     for (i = 0; i < BENCH_NTHREADS; i++)
         r->sfj[i].rate = r->sqlite[i].rate = -1;
     r->lmdb_1t.rate = r->fdatasync_1t.rate = -1;
+    r->sfj_1t_grown.rate = r->lmdb_1t_grown.rate = -1;
     r->replay_eps = r->replay_drain_ms = r->wire_tcp = r->wire_serial = -1;
     r->replay_eps_w64 = r->replay_drain_ms_w64 = -1;
     r->replay_v1_eps = r->wire_tcp_v1 = -1;
@@ -156,6 +157,17 @@ static int run_all(bench_opts *o, bench_results *r)
         if (rc == 0 && t == 1) {
             bench_note(o, "append, 1 thread: write+fdatasync");
             rc = bench_append_fdatasync(o, &r->fdatasync_1t);
+        }
+        if (rc == 0 && t == 1) {
+            /* A terminal in service: the same pair on grown files. */
+            bench_opts g = *o;
+
+            g.prefill = o->quick ? BENCH_GROWN_APPEND / 10 : BENCH_GROWN_APPEND;
+            bench_note(o,
+                       "append, 1 thread: the same on files grown to %llu "
+                       "entries",
+                       (unsigned long long)g.prefill);
+            rc = bench_append_pair(&g, &r->sfj_1t_grown, &r->lmdb_1t_grown);
         }
     }
     if (rc == 0 && (o->only & BENCH_F_IO)) {
