@@ -55,14 +55,15 @@ int bench_sfj_open(const bench_opts *o, int threads, bench_sfj **out)
              o->prefill > 0 ? "-grown" : "");
     c->dir = bench_path(o->dir, name);
     bench_journal_opts(&jo);
-    /* Sales, none acknowledged (nothing pruned under the run). */
+    /* Sales, none acknowledged (nothing pruned under the run); the
+     * builder reports its own failure. */
     rc = o->prefill > 0 ? bench_build_journal(o, c->dir, o->prefill, o->prefill,
                                               0, BENCH_GROW_CHUNK)
                         : SFJ_OK;
-    if (rc == SFJ_OK)
-        rc = sfj_journal_open(c->dir, bench_keys(), &jo, &c->j);
-    if (rc != SFJ_OK) {
+    if (rc == SFJ_OK &&
+        (rc = sfj_journal_open(c->dir, bench_keys(), &jo, &c->j)) != SFJ_OK)
         bench_fail("sfj_journal_open", sfj_strerror(rc));
+    if (rc != SFJ_OK) {
         free(c->dir);
         free(c);
         return rc;

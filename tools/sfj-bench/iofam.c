@@ -4,10 +4,11 @@
  * with --io-probe), bytes the block device took (its counters around the
  * run: every process's writes count, so it needs a quiet machine) and
  * CPU. Each system makes exactly io_ops commits of the 256-byte payload,
- * after the same warm-up as its append run; sfj TXN_INTENT and raw LMDB
- * once more on a journal and a database grown to BENCH_IO_GROWN entries
- * per commit first (sfj's built as sales by the bulk builder, raw LMDB's
- * by big transactions), which the counters do not see. */
+ * after the same warm-up as its append run; then sfj TXN_INTENT, raw LMDB
+ * and sfj with a sale's events on a journal and a database grown to
+ * BENCH_IO_GROWN entries per commit first (sfj's built as sales by the
+ * bulk builder, raw LMDB's by big transactions), which the counters do
+ * not see. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <stdio.h>
