@@ -885,6 +885,9 @@ static void test_appends_while_down(void **state)
     assert_true(counted(f, &f->st.offline) >= 2);
 
     lfd = silent_listener(f->host.port);
+    pfd.fd = lfd;
+    pfd.events = POLLIN;
+    assert_int_equal(poll(&pfd, 1, 30000), 1); /* it reconnected */
     cfd = accept(lfd, NULL, NULL);
     assert_true(cfd >= 0);
     pfd.fd = cfd;

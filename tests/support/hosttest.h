@@ -38,7 +38,8 @@ void sfj_test_host_start(sfj_test_host *h);
 void sfj_test_host_init(sfj_test_host *h, const char *dir);
 void sfj_test_host_done(sfj_test_host *h);
 
-/* Stop with `sig`; for SIGTERM the exit status must be 0. */
+/* Stop with `sig` (sent again each second, for at most 60 s); for SIGTERM
+ * the exit status must be 0. */
 void sfj_test_host_stop(sfj_test_host *h, int sig);
 
 /* Append `n` NOTE entries (from 8 threads when n >= 1000); the first
