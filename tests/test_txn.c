@@ -34,6 +34,30 @@ static void reopen(fixture *f, const sfj_journal_opts *o)
     assert_int_equal(sfj_journal_open(f->path, f->keys, o, &f->j), SFJ_OK);
 }
 
+/* Fork a child; `close_first`: after closing the fixture's handle, so that
+ * the child may take the writer lock. */
+static pid_t fork_child(fixture *f, int close_first)
+{
+    pid_t pid;
+
+    if (close_first) {
+        assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+        f->j = NULL;
+    }
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    return pid;
+}
+
+static void child_ok(pid_t pid)
+{
+    int st;
+
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static int ev_full(sfj_journal *j, uint16_t kind, uint16_t status,
                    const char *txn, int64_t amount, const char *cur,
                    uint32_t copy, int64_t wall, uint64_t *seq)
@@ -476,7 +500,6 @@ static void test_note_outside_index(void **state)
     sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
     uint64_t to, s1;
     pid_t pid;
-    int st;
 
     o.max_offline_age_ms = 60000;
     reopen(f, &o);
@@ -501,11 +524,7 @@ static void test_note_outside_index(void **state)
     /* A child opens the journal, appends a later note and dies without
      * closing (no checkpoint moves the index over it). */
     s1 = last_seq(f->j);
-    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
-    f->j = NULL;
-    fflush(NULL);
-    pid = fork();
-    assert_true(pid >= 0);
+    pid = fork_child(f, 1);
     if (pid == 0) {
         sfj_event ev = SFJ_EVENT_INIT;
         sfj_journal *j = NULL;
@@ -517,8 +536,7 @@ static void test_note_outside_index(void **state)
                   ? 0
                   : 1);
     }
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    child_ok(pid);
     assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &f->j), SFJ_OK);
     assert_true(last_seq(f->j) > s1);
     /* N1 is two hours old by the note the child wrote. */
@@ -546,30 +564,6 @@ static int state_of(sfj_journal *j, const char *id)
     int rc = sfj_txn_get(j, id, &t);
 
     return rc == SFJ_OK ? (int)t.state : rc;
-}
-
-/* Fork a child; `close_first`: after closing the fixture's handle, so that
- * the child may take the writer lock. */
-static pid_t fork_child(fixture *f, int close_first)
-{
-    pid_t pid;
-
-    if (close_first) {
-        assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
-        f->j = NULL;
-    }
-    fflush(NULL);
-    pid = fork();
-    assert_true(pid >= 0);
-    return pid;
-}
-
-static void child_ok(pid_t pid)
-{
-    int st;
-
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 #define RACE_THREADS 3
@@ -1106,15 +1100,10 @@ static void test_persist_keeps_free_list_small(void **state)
     MDB_stat st;
     uint64_t before;
     pid_t pid;
-    int status;
 
     /* Groups of 8 as 8 threads would commit them. */
     assert_int_equal(append_free_intents(f->j, 0, BATCHES, 8), SFJ_OK);
-    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
-    f->j = NULL;
-    fflush(NULL);
-    pid = fork();
-    assert_true(pid >= 0);
+    pid = fork_child(f, 1);
     if (pid == 0) {
         sfj_journal *j = NULL;
 
@@ -1124,8 +1113,7 @@ static void test_persist_keeps_free_list_small(void **state)
                   ? 0
                   : 1);
     }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    child_ok(pid);
     assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &f->j), SFJ_OK);
     before = 8 * BATCHES;
 
