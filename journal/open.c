@@ -145,21 +145,25 @@ done:
 static int open_dbs(sfj_journal *j, MDB_txn *txn)
 {
     unsigned f = j->rdonly ? 0 : MDB_CREATE;
-    struct {
-        const char *name;
-        MDB_dbi *dbi;
-    } dbs[] = {{"entries", &j->db_entries},
-               {"txns", &j->db_txns},
-               {"acked", &j->db_acked},
-               {"attention", &j->db_attn},
-               {"meta", &j->db_meta}};
+    /* In the order of sfj__db_names. */
+    MDB_dbi *dbs[SFJ__NAMED_DBS] = {&j->db_txns, &j->db_acked, &j->db_attn,
+                                    &j->db_meta};
     size_t i;
     int mrc;
 
-    for (i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
-        mrc = mdb_dbi_open(txn, dbs[i].name, f, dbs[i].dbi);
+    /* A format 1 journal keeps its entries in a named database; any other
+     * keeps them in the main database (meta_load checks the two agree). */
+    mrc = mdb_dbi_open(txn, "entries", 0, &j->db_entries);
+    j->entries_in_main = mrc == MDB_NOTFOUND;
+    if (j->entries_in_main)
+        mrc = mdb_dbi_open(txn, NULL, 0, &j->db_entries);
+    if (mrc != MDB_SUCCESS)
+        return sfj__mdb_rc(j, mrc, "mdb_dbi_open");
+    for (i = 0; i < SFJ__NAMED_DBS; i++) {
+        mrc = mdb_dbi_open(txn, sfj__db_names[i], f, dbs[i]);
         if (mrc == MDB_NOTFOUND) {
-            sfj__set_err(j, "not an sfj journal (no %s database)", dbs[i].name);
+            sfj__set_err(j, "not an sfj journal (no %s database)",
+                         sfj__db_names[i]);
             return SFJ_ENOTFOUND;
         }
         if (mrc != MDB_SUCCESS)
@@ -191,7 +195,9 @@ static int meta_create(sfj_journal *j, MDB_txn *txn)
 
     if (!j->mirror)
         randombytes_buf(j->journal_id, sizeof j->journal_id);
-    rc = sfj__meta_put_u64(j, txn, SFJ__META_FORMAT, SFJ__FORMAT_VERSION);
+    rc = sfj__meta_put_u64(j, txn, SFJ__META_FORMAT,
+                           j->entries_in_main ? SFJ__FORMAT_MAIN
+                                              : SFJ__FORMAT_NAMED);
     if (rc == SFJ_OK)
         rc = sfj__meta_put(j, txn, SFJ__META_JOURNAL_ID, j->journal_id,
                            sizeof j->journal_id);
@@ -226,10 +232,17 @@ static int meta_load(sfj_journal *j, MDB_txn *txn)
     rc = sfj__meta_get_u64(j, txn, SFJ__META_FORMAT, &format);
     if (rc != SFJ_OK)
         return rc;
-    if (format != SFJ__FORMAT_VERSION) {
-        sfj__set_err(j, "journal format %llu, this library reads %d",
-                     (unsigned long long)format, SFJ__FORMAT_VERSION);
+    if (format != SFJ__FORMAT_NAMED && format != SFJ__FORMAT_MAIN) {
+        sfj__set_err(j, "journal format %llu, this library reads %d to %d",
+                     (unsigned long long)format, SFJ__FORMAT_NAMED,
+                     SFJ__FORMAT_VERSION);
         return format == 0 ? SFJ_ECORRUPT : SFJ_EVERSION;
+    }
+    if ((format == SFJ__FORMAT_MAIN) != j->entries_in_main) {
+        sfj__set_err(j, format == SFJ__FORMAT_MAIN
+                            ? "journal format 2 has an entries database"
+                            : "not an sfj journal (no entries database)");
+        return format == SFJ__FORMAT_MAIN ? SFJ_ECORRUPT : SFJ_ENOTFOUND;
     }
     rc = meta_get(j, txn, SFJ__META_JOURNAL_ID, &v);
     if (rc != SFJ_OK)

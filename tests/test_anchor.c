@@ -19,6 +19,7 @@
 #include "journal/format/record.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/verify.h"
+#include "support/rawjournal.h"
 #include "support/testutil.h"
 
 #define T0  1700000000000ll
@@ -81,27 +82,7 @@ static uint64_t prune_to(fixture *f, uint64_t acked, int64_t wall)
 }
 
 /* The attacker's tools: LMDB itself, no key. */
-typedef struct raw {
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi entries, meta;
-} raw;
-
-static void raw_open(fixture *f, raw *r)
-{
-    assert_int_equal(mdb_env_create(&r->env), 0);
-    mdb_env_set_maxdbs(r->env, 8);
-    assert_int_equal(mdb_env_open(r->env, f->path, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(r->env, NULL, 0, &r->txn), 0);
-    assert_int_equal(mdb_dbi_open(r->txn, "entries", 0, &r->entries), 0);
-    assert_int_equal(mdb_dbi_open(r->txn, "meta", 0, &r->meta), 0);
-}
-
-static void raw_close(raw *r)
-{
-    assert_int_equal(mdb_txn_commit(r->txn), 0);
-    mdb_env_close(r->env);
-}
+typedef sfj_test_raw raw;
 
 static void raw_put(raw *r, const char *name, const void *data, size_t len)
 {
@@ -126,21 +107,21 @@ enum { NO_ANCHOR, ANCHOR_KEEP_SIG, ANCHOR_NO_SIG, ANCHOR_FAKE_SIG };
 
 static void cut_front(fixture *f, uint64_t upto, int anchor)
 {
-    uint8_t kb[8], seqb[8];
-    MDB_val k = {8, kb}, v;
+    uint8_t seqb[8];
+    MDB_val k, v;
     uint64_t s;
     raw r;
 
-    raw_open(f, &r);
+    sfj_test_raw_open(f->path, &r);
     for (s = 1; s <= upto; s++) {
         int mrc;
 
-        sfj__put_u64(kb, s);
+        k = sfj_test_raw_key(&r, s);
         mrc = mdb_del(r.txn, r.entries, &k, NULL);
         assert_true(mrc == 0 || mrc == MDB_NOTFOUND);
     }
     if (anchor) {
-        sfj__put_u64(kb, upto + 1);
+        k = sfj_test_raw_key(&r, upto + 1);
         assert_int_equal(mdb_get(r.txn, r.entries, &k, &v), 0);
         sfj__put_u64(seqb, upto);
         raw_put(&r, "prune_seq", seqb, 8);
@@ -158,7 +139,7 @@ static void cut_front(fixture *f, uint64_t upto, int anchor)
             raw_put(&r, "prune_sig", sig, sizeof sig);
         }
     }
-    raw_close(&r);
+    sfj_test_raw_close(&r);
 }
 
 static sfj__verify_result verify(fixture *f, int with_key)
@@ -266,13 +247,13 @@ static void test_unsigned_anchor_upgraded(void **state)
     make_journal(f);
     assert_true(prune_to(f, 20, T0 + 2 * DAY) > 1);
     /* What an older library left: the same anchor without a signature. */
-    raw_open(f, &r);
+    sfj_test_raw_open(f->path, &r);
     {
         MDB_val k = {strlen("prune_sig"), (void *)"prune_sig"};
 
         assert_int_equal(mdb_del(r.txn, r.meta, &k, NULL), 0);
     }
-    raw_close(&r);
+    sfj_test_raw_close(&r);
     vr = verify(f, 0);
     assert_int_equal(vr.bad_seq, 0);
     assert_int_equal(vr.unsigned_anchor, 1);
@@ -280,10 +261,10 @@ static void test_unsigned_anchor_upgraded(void **state)
     /* The next prune signs one. */
     first = prune_to(f, 35, T0 + 3 * DAY);
     assert_true(first > 21);
-    raw_open(f, &r);
+    sfj_test_raw_open(f->path, &r);
     assert_int_equal(raw_get(&r, "prune_sig", &v), 0);
     assert_int_equal(v.mv_size, 64);
-    raw_close(&r);
+    sfj_test_raw_close(&r);
     vr = verify(f, 1);
     assert_int_equal(vr.bad_seq, 0);
     assert_int_equal(vr.unsigned_anchor, 0);

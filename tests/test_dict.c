@@ -263,7 +263,8 @@ static void test_bad_dictionaries_refused(void **state)
                      SFJ_EINVAL);
     assert_int_equal(open_with(f, f->keys, TEMPLATE, 0), SFJ_EINVAL);
     assert_int_equal(open_with(f, f->keys, NULL, 5), SFJ_EINVAL);
-    assert_int_not_equal(stat(f->path, &st), 0);
+    if (!sfj_test_format1()) /* else `path` was made beforehand */
+        assert_int_not_equal(stat(f->path, &st), 0);
     /* The longest one is taken. */
     assert_int_equal(open_with(f, f->keys, big, SFJ_DICTIONARY_MAX), SFJ_OK);
     put_msg(f, 0, 0);

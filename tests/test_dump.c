@@ -25,6 +25,7 @@
 #include "sfj/sys/internal.h"
 #include "support/dictcopy.h"
 #include "support/settletest.h"
+#include "support/rawjournal.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
@@ -310,31 +311,24 @@ static void test_filters_and_masking(void **state)
 /* Rewrite or delete the stored value at `seq` through LMDB itself. */
 static void poke(const char *dir, uint64_t seq, long flip)
 {
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    uint8_t kbuf[8], *copy;
-    MDB_val k = {8, kbuf}, v;
+    sfj_test_raw r;
+    uint8_t *copy;
+    MDB_val k, v;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 8);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
-    sfj__put_u64(kbuf, seq);
+    sfj_test_raw_open(dir, &r);
+    k = sfj_test_raw_key(&r, seq);
     if (flip < 0) {
-        assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+        assert_int_equal(mdb_del(r.txn, r.entries, &k, NULL), 0);
     } else {
-        assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+        assert_int_equal(mdb_get(r.txn, r.entries, &k, &v), 0);
         copy = malloc(v.mv_size);
         memcpy(copy, v.mv_data, v.mv_size);
         copy[flip] ^= 0x01;
         v.mv_data = copy;
-        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+        assert_int_equal(mdb_put(r.txn, r.entries, &k, &v, 0), 0);
         free(copy);
     }
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    sfj_test_raw_close(&r);
 }
 
 static void test_verify_intact(void **state)

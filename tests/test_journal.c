@@ -22,6 +22,7 @@
 #include "journal/format/record.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/verify.h"
+#include "support/rawjournal.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
@@ -224,6 +225,76 @@ static void test_reopen_keeps_chain(void **state)
     assert_int_equal(st.last_checkpoint, 21);
 }
 
+/* Where the entries are (docs/FORMAT.md, "Databases"): a new journal,
+ * format 2, keeps them in LMDB's main database under 0xFF || u64be seq
+ * beside the named databases' records, and has no `entries` database; a
+ * journal of format 1 keeps them in its `entries` database however much
+ * it is written. A format that does not match the layout is refused. */
+static void test_entries_layout(void **state)
+{
+    fixture *f = *state;
+    int format1 = sfj_test_format1();
+    MDB_val k = {6, (void *)"format"}, v, ek, ev;
+    uint8_t other[8];
+    sfj_stats st = SFJ_STATS_INIT;
+    MDB_cursor *cur;
+    sfj_test_raw r;
+    uint64_t i, seq = 0;
+    sfj_journal *j = NULL;
+    int mrc;
+
+    f->j = open_j(f, NULL);
+    for (i = 0; i < 300; i++)
+        append_ev(f->j, SFJ_EV_NOTE, 0, NULL, (int64_t)i, "layout", 6);
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = NULL;
+
+    sfj_test_raw_open(f->path, &r);
+    assert_int_equal(r.tagged, !format1);
+    assert_int_equal(mdb_get(r.txn, r.meta, &k, &v), 0);
+    assert_int_equal(v.mv_size, 8);
+    assert_int_equal(sfj__get_u64(v.mv_data), format1 ? 1 : 2);
+    /* Every key is the next entry's, after the records of txns, acked,
+     * attention and meta in a format 2 journal. */
+    assert_int_equal(mdb_cursor_open(r.txn, r.entries, &cur), 0);
+    while ((mrc = mdb_cursor_get(cur, &ek, &ev, MDB_NEXT)) == 0) {
+        if (!format1 && ((uint8_t *)ek.mv_data)[0] != 0xFF) {
+            assert_int_equal(seq, 0);
+            continue;
+        }
+        assert_int_equal(ek.mv_size, format1 ? 8 : 9);
+        if (!format1)
+            assert_int_equal(((uint8_t *)ek.mv_data)[0], 0xFF);
+        assert_int_equal(sfj__get_u64((uint8_t *)ek.mv_data + !format1), ++seq);
+    }
+    assert_int_equal(mrc, MDB_NOTFOUND);
+    mdb_cursor_close(cur);
+    assert_true(seq > 300);
+    sfj_test_raw_close(&r);
+
+    f->j = open_j(f, NULL);
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_int_equal(st.entries, seq);
+    assert_int_equal(st.first_seq, 1);
+    assert_int_equal(st.last_seq, seq);
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = NULL;
+
+    /* The other format's number on this layout. */
+    sfj_test_raw_open(f->path, &r);
+    sfj__put_u64(other, format1 ? 2 : 1);
+    v.mv_data = other;
+    v.mv_size = 8;
+    assert_int_equal(mdb_put(r.txn, r.meta, &k, &v, 0), 0);
+    sfj_test_raw_close(&r);
+    assert_int_equal(sfj_journal_open(f->path, f->keys, NULL, &j),
+                     format1 ? SFJ_ECORRUPT : SFJ_ENOTFOUND);
+    assert_null(j);
+    assert_string_equal(sfj_journal_errmsg(NULL),
+                        format1 ? "journal format 2 has an entries database"
+                                : "not an sfj journal (no entries database)");
+}
+
 /* No plaintext marker ever reaches data.mdb. */
 static void test_no_plaintext_on_disk(void **state)
 {
@@ -260,32 +331,21 @@ static void test_no_plaintext_on_disk(void **state)
 static void rewrite_entry(const char *dir, uint64_t seq, uint64_t new_seq,
                           size_t flip)
 {
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    uint8_t kbuf[8], nbuf[8], *copy;
-    MDB_val k, v, nk;
+    sfj_test_raw r;
+    uint8_t *copy;
+    MDB_val k, v;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 8);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
-    sfj__put_u64(kbuf, seq);
-    k.mv_data = kbuf;
-    k.mv_size = 8;
-    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    sfj_test_raw_open(dir, &r);
+    k = sfj_test_raw_key(&r, seq);
+    assert_int_equal(mdb_get(r.txn, r.entries, &k, &v), 0);
     copy = malloc(v.mv_size);
     memcpy(copy, v.mv_data, v.mv_size);
     if (flip < v.mv_size)
         copy[flip] ^= 0x01;
     v.mv_data = copy;
-    sfj__put_u64(nbuf, new_seq);
-    nk.mv_data = nbuf;
-    nk.mv_size = 8;
-    assert_int_equal(mdb_put(txn, dbi, &nk, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    k = sfj_test_raw_key(&r, new_seq);
+    assert_int_equal(mdb_put(r.txn, r.entries, &k, &v, 0), 0);
+    sfj_test_raw_close(&r);
     free(copy);
 }
 
@@ -884,6 +944,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip_every_kind,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_read_only_open, sfj_test_setup,
+                                        sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_entries_layout, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_chain, sfj_test_setup,
                                         sfj_test_teardown),

@@ -29,6 +29,7 @@
 #ifdef SFJ_HAVE_LIBPQ
 #include "support/pgtest.h"
 #endif
+#include "support/rawjournal.h"
 #include "support/testutil.h"
 
 typedef struct fx {
@@ -251,20 +252,6 @@ static void test_rotate_refusals(void **state)
 
 /* ---- forged rotation records ---- */
 
-static MDB_env *raw_open(const char *dir, MDB_txn **txn, MDB_dbi *entries,
-                         MDB_dbi *meta)
-{
-    MDB_env *env;
-
-    assert_int_equal(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 8);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, txn), 0);
-    assert_int_equal(mdb_dbi_open(*txn, "entries", 0, entries), 0);
-    assert_int_equal(mdb_dbi_open(*txn, "meta", 0, meta), 0);
-    return env;
-}
-
 static void raw_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                     const void *val, size_t vlen)
 {
@@ -283,9 +270,8 @@ static uint64_t forge_rotation(fx *f)
     uint8_t jid[SFJ_JOURNAL_ID_BYTES];
     uint64_t last = 0;
     sfj__rec_hdr h;
-    MDB_txn *txn;
-    MDB_dbi ent, meta;
-    MDB_env *env;
+    sfj_test_raw r;
+    MDB_val k;
 
     assert_int_equal(open_with(f, f->a, 0), SFJ_OK);
     put(f->j, SFJ_EV_TXN_INTENT, SFJ_ST_NONE, "T1");
@@ -306,16 +292,15 @@ static uint64_t forge_rotation(fx *f)
     sfj__put_u32(hist + 36, 2);
     memcpy(hist + 40, pc, 32);
     sfj__key_check(f->c, jid, check);
-    env = raw_open(f->path, &txn, &ent, &meta);
-    sfj__put_u64(kb, last + 1);
-    raw_put(txn, ent, kb, 8, rec, sizeof rec);
-    raw_put(txn, meta, "keys", 4, hist, sizeof hist);
+    sfj_test_raw_open(f->path, &r);
+    k = sfj_test_raw_key(&r, last + 1);
+    raw_put(r.txn, r.entries, k.mv_data, k.mv_size, rec, sizeof rec);
+    raw_put(r.txn, r.meta, "keys", 4, hist, sizeof hist);
     sfj__put_u64(kb, 2);
-    raw_put(txn, meta, "epoch", 5, kb, 8);
-    raw_put(txn, meta, "pubkey", 6, pc, 32);
-    raw_put(txn, meta, "keycheck", 8, check, 32);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    raw_put(r.txn, r.meta, "epoch", 5, kb, 8);
+    raw_put(r.txn, r.meta, "pubkey", 6, pc, 32);
+    raw_put(r.txn, r.meta, "keycheck", 8, check, 32);
+    sfj_test_raw_close(&r);
     return last + 1;
 }
 
@@ -345,23 +330,20 @@ static void test_altered_rotation_verify(void **state)
 {
     fx *f = *state;
     uint64_t rot = make_rotated(f);
-    uint8_t kb[8], *copy;
-    MDB_val k = {8, kb}, v;
-    MDB_txn *txn;
-    MDB_dbi ent, meta;
-    MDB_env *env;
+    uint8_t *copy;
+    MDB_val k, v;
+    sfj_test_raw r;
 
     /* The named public key altered in place (one bit). */
-    env = raw_open(f->path, &txn, &ent, &meta);
-    sfj__put_u64(kb, rot);
-    assert_int_equal(mdb_get(txn, ent, &k, &v), 0);
+    sfj_test_raw_open(f->path, &r);
+    k = sfj_test_raw_key(&r, rot);
+    assert_int_equal(mdb_get(r.txn, r.entries, &k, &v), 0);
     copy = malloc(v.mv_size);
     memcpy(copy, v.mv_data, v.mv_size);
     copy[SFJ_REC_OFF_ROT_PK + 5] ^= 0x10;
-    raw_put(txn, ent, kb, 8, copy, v.mv_size);
+    raw_put(r.txn, r.entries, k.mv_data, k.mv_size, copy, v.mv_size);
     free(copy);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    sfj_test_raw_close(&r);
     expect_refused(f, rot, SFJ_EAUTH);
 }
 

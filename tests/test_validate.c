@@ -24,6 +24,7 @@
 #include "journal/format/record.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/verify.h"
+#include "support/rawjournal.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
@@ -84,21 +85,13 @@ static size_t plaintext(const bad_case *c, uint8_t *pt)
 static void raw_put_entry(fixture *f, uint64_t seq, const uint8_t *rec,
                           size_t len)
 {
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    uint8_t kb[8];
-    MDB_val k = {8, kb}, v = {len, (void *)rec};
+    sfj_test_raw r;
+    MDB_val k, v = {len, (void *)rec};
 
-    sfj__put_u64(kb, seq);
-    assert_int_equal(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 8);
-    assert_int_equal(mdb_env_open(env, f->path, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    sfj_test_raw_open(f->path, &r);
+    k = sfj_test_raw_key(&r, seq);
+    assert_int_equal(mdb_put(r.txn, r.entries, &k, &v, 0), 0);
+    sfj_test_raw_close(&r);
 }
 
 /* NULL when the open itself refuses the journal (ECORRUPT: a newest

@@ -73,8 +73,8 @@ static int add_amount(scan *s, const char *currency, int64_t amount)
 static void describe(sfj_journal *j, MDB_txn *txn, uint64_t seq,
                      sfj_report_item *it)
 {
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, seq), v;
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
+    MDB_val k = sfj__entry_key(j, kbuf, seq), v;
     sfj__rec_hdr h;
     sfj_entry *e = NULL;
 
@@ -227,26 +227,11 @@ static int cmp_items(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int edge(sfj_journal *j, MDB_txn *txn, MDB_cursor_op op, uint64_t *seq)
-{
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int mrc = mdb_cursor_open(txn, j->db_entries, &cur);
-
-    *seq = 0;
-    if (mrc != MDB_SUCCESS)
-        return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
-    if (mdb_cursor_get(cur, &k, &v, op) == MDB_SUCCESS && k.mv_size == 8)
-        *seq = sfj__get_u64(k.mv_data);
-    mdb_cursor_close(cur);
-    return SFJ_OK;
-}
-
 /* The unforwarded backlog: count, oldest entry and its age. */
 static int backlog(sfj_journal *j, MDB_txn *txn, scan *s)
 {
     sfj_report *r = s->r;
-    uint8_t kbuf[8];
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
     MDB_val k, v;
     MDB_stat st;
     sfj__rec_hdr h;
@@ -268,7 +253,7 @@ static int backlog(sfj_journal *j, MDB_txn *txn, scan *s)
     if (acked)
         return SFJ_OK;
     r->oldest_unforwarded_seq = seq;
-    k = sfj__seq_key(kbuf, seq);
+    k = sfj__entry_key(j, kbuf, seq);
     if (mdb_get(txn, j->db_entries, &k, &v) != MDB_SUCCESS ||
         sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK)
         return SFJ_OK;
@@ -290,7 +275,7 @@ static int verify_start(sfj_journal *j, uint64_t *from)
 {
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    uint8_t kbuf[8];
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
     MDB_val k, v;
     sfj__rec_hdr h;
     uint64_t ckpt = 0, last = 0, first = 0;
@@ -302,9 +287,9 @@ static int verify_start(sfj_journal *j, uint64_t *from)
         return rc;
     rc = sfj__meta_get_u64(j, txn, SFJ__META_CKPT, &ckpt);
     if (rc == SFJ_OK)
-        rc = edge(j, txn, MDB_LAST, &last);
+        rc = sfj__entries_edge(j, txn, 1, &last, NULL);
     if (rc == SFJ_OK)
-        rc = edge(j, txn, MDB_FIRST, &first);
+        rc = sfj__entries_edge(j, txn, 0, &first, NULL);
     if (rc != SFJ_OK || ckpt == 0)
         goto done;
     *from = ckpt;
@@ -316,15 +301,13 @@ static int verify_start(sfj_journal *j, uint64_t *from)
         rc = sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
         goto done;
     }
-    k = sfj__seq_key(kbuf, ckpt);
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    k = sfj__entry_key(j, kbuf, ckpt);
+    mrc = sfj__entries_get(j, cur, &k, &v, MDB_SET_KEY);
     while (mrc == MDB_SUCCESS &&
-           (mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) == MDB_SUCCESS) {
+           (mrc = sfj__entries_get(j, cur, &k, &v, MDB_PREV)) == MDB_SUCCESS) {
         if (sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) == SFJ_OK &&
-            h.kind == SFJ_EV_CHECKPOINT && k.mv_size == 8) {
-            *from = sfj__get_u64(k.mv_data);
+            h.kind == SFJ_EV_CHECKPOINT && sfj__entry_seq(j, &k, from))
             break;
-        }
     }
     mdb_cursor_close(cur);
 done:
@@ -404,9 +387,9 @@ static int gather(sfj_journal *j, sfj_report *r)
     rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &s.wm);
     r->acked_seq = s.wm;
     if (rc == SFJ_OK)
-        rc = edge(j, txn, MDB_FIRST, &r->first_seq);
+        rc = sfj__entries_edge(j, txn, 0, &r->first_seq, NULL);
     if (rc == SFJ_OK)
-        rc = edge(j, txn, MDB_LAST, &r->last_seq);
+        rc = sfj__entries_edge(j, txn, 1, &r->last_seq, NULL);
     if (rc == SFJ_OK && j->keys != NULL && !j->mirror)
         rc = scan_open(j, txn, &s);
     if (rc == SFJ_OK)

@@ -284,7 +284,7 @@ static int follow_rotation(sfj_journal *j, const uint8_t *rec, size_t len,
 static int check_tail(sfj_journal *j, sfj__verify_result *out)
 {
     char why[sizeof out->reason];
-    uint8_t kbuf[8];
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
     uint64_t ckpt = 0;
     MDB_txn *txn;
     MDB_val k, v;
@@ -296,7 +296,7 @@ static int check_tail(sfj_journal *j, sfj__verify_result *out)
     /* Another process may have appended since the walk: then the
      * checkpoint is there, in this newer snapshot. */
     if (rc == SFJ_OK && ckpt > out->last_seq) {
-        k = sfj__seq_key(kbuf, ckpt);
+        k = sfj__entry_key(j, kbuf, ckpt);
         mrc = mdb_get(txn, j->db_entries, &k, &v);
     }
     sfj__read_end(j, txn);

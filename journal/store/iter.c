@@ -53,8 +53,8 @@ static int header_matches(const sfj_query *q, const uint8_t *rec, size_t len)
 
 static int refill(sfj_iter *it)
 {
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, it->next_seq), v;
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
+    MDB_val k = sfj__entry_key(it->j, kbuf, it->next_seq), v;
     MDB_cursor *cur = NULL;
     MDB_txn *txn;
     size_t used = 0;
@@ -72,7 +72,7 @@ static int refill(sfj_iter *it)
         goto done;
     }
     while (it->n < BATCH_SLOTS) {
-        mrc = mdb_cursor_get(cur, &k, &v, op);
+        mrc = sfj__entries_get(it->j, cur, &k, &v, op);
         op = MDB_NEXT;
         if (mrc == MDB_NOTFOUND) {
             it->eof = 1;
@@ -82,11 +82,10 @@ static int refill(sfj_iter *it)
             rc = sfj__mdb_rc(it->j, mrc, "mdb_cursor_get");
             goto done;
         }
-        if (k.mv_size != 8) {
+        if (!sfj__entry_seq(it->j, &k, &seq)) {
             rc = SFJ_ECORRUPT;
             goto done;
         }
-        seq = sfj__get_u64(k.mv_data);
         if (it->q.to_seq != 0 && seq > it->q.to_seq) {
             it->eof = 1;
             break;

@@ -32,19 +32,34 @@
 /* Most epochs one journal goes through (key rotations plus one). */
 #define SFJ__KEYHIST_MAX 1024
 
-#define SFJ__FORMAT_VERSION 1
+/* Journal formats this library reads. 1: entries in the named database
+ * `entries`, keyed by u64be seq. 2 (what it creates): entries in LMDB's
+ * main database beside the named databases' records, keyed by
+ * SFJ__ENTRY_TAG || u64be seq, which sorts after every name; a commit
+ * then copies no main-database page for the entries' own record. */
+#define SFJ__FORMAT_NAMED   1
+#define SFJ__FORMAT_MAIN    2
+#define SFJ__FORMAT_VERSION SFJ__FORMAT_MAIN
+#define SFJ__ENTRY_TAG      0xFF
+#define SFJ__ENTRY_KEY_MAX  9
+/* The named databases beside the entries (txns, acked, attention, meta):
+ * in a format 2 journal, the records in the main database that are not
+ * entries. */
+#define SFJ__NAMED_DBS 4
+extern const char *const sfj__db_names[SFJ__NAMED_DBS];
 
 /* The single-writer lock file beside the LMDB files. */
 #define SFJ__WRITER_LOCK "writer.lock"
 
 struct sfj_journal {
     MDB_env *env;
-    MDB_dbi db_entries; /* u64be seq -> sealed record */
+    MDB_dbi db_entries; /* entry key -> sealed record (sfj__entry_key) */
     MDB_dbi db_txns;    /* keyed hash of txn_id -> txn state */
     MDB_dbi db_acked;   /* u64be seq above the watermark -> empty */
     MDB_dbi db_attn;    /* u64be seq -> reason (needs attention) */
     MDB_dbi db_meta;    /* name -> value */
     char *dir;
+    int entries_in_main; /* format 2: entries in the main database */
     int rdonly;
     int mirror;
     int acks_only; /* SFJ_OPEN_ACKS: acks and attention only */
@@ -268,5 +283,54 @@ static inline MDB_val sfj__seq_key(uint8_t *buf, uint64_t seq)
     k.mv_size = 8;
     return k;
 }
+
+/* The key of entry `seq` in `buf` (SFJ__ENTRY_KEY_MAX bytes). */
+static inline MDB_val sfj__entry_key(const sfj_journal *j, uint8_t *buf,
+                                     uint64_t seq)
+{
+    MDB_val k;
+
+    if (!j->entries_in_main)
+        return sfj__seq_key(buf, seq);
+    buf[0] = SFJ__ENTRY_TAG;
+    k = sfj__seq_key(buf + 1, seq);
+    k.mv_data = buf;
+    k.mv_size = 9;
+    return k;
+}
+
+/* 1 and the seq if `k` is an entry's key; 0 for anything else (a named
+ * database's record in the main database, a damaged key). */
+static inline int sfj__entry_seq(const sfj_journal *j, const MDB_val *k,
+                                 uint64_t *seq)
+{
+    const uint8_t *p = (const uint8_t *)k->mv_data;
+    size_t tag = j->entries_in_main ? 1 : 0;
+    uint64_t s = 0;
+    size_t i;
+
+    if (k->mv_size != 8 + tag || (tag && p[0] != SFJ__ENTRY_TAG))
+        return 0;
+    for (i = 0; i < 8; i++)
+        s = s << 8 | p[tag + i];
+    *seq = s;
+    return 1;
+}
+
+/* mdb_cursor_get on a cursor over the entries, with MDB_FIRST, MDB_LAST,
+ * MDB_NEXT, MDB_PREV, MDB_SET_RANGE or MDB_SET_KEY: MDB_NOTFOUND where
+ * the entries end, even where a format 2 journal's main database goes on
+ * with the named databases' records. Every other key is returned, a
+ * damaged one too: sfj__entry_seq tells. */
+int sfj__entries_get(const sfj_journal *j, MDB_cursor *cur, MDB_val *k,
+                     MDB_val *v, MDB_cursor_op op);
+
+/* The first (or with `last`, the last) entry's seq, 0 when there is
+ * none; its value in `v` unless NULL. */
+int sfj__entries_edge(sfj_journal *j, MDB_txn *txn, int last, uint64_t *seq,
+                      MDB_val *v);
+
+/* Entries in the snapshot of `txn`, and the pages their tree holds. */
+int sfj__entries_stat(const sfj_journal *j, MDB_txn *txn, MDB_stat *st);
 
 #endif

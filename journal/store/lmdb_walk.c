@@ -48,6 +48,7 @@ typedef struct walk {
     uint8_t *page;  /* one buffer per depth level */
     int full;       /* walking every child of the current tree */
     int want_full;  /* what the caller asked for */
+    int in_main;    /* walking the main database, not a named one */
     const char *db; /* name of the database being walked, for messages */
 } walk;
 
@@ -115,7 +116,7 @@ static int walk_subdb(walk *w, const uint8_t *rec, const uint8_t *name,
     const char *outer = w->db;
     uint64_t root = u64(rec + DB_ROOT);
     uint64_t pages = u64(rec + 8) + u64(rec + 16); /* branch + leaf */
-    int rc, outer_full = w->full;
+    int rc, outer_full = w->full, outer_main = w->in_main;
 
     if (root == P_INVALID)
         return SFJ_OK;
@@ -123,7 +124,9 @@ static int walk_subdb(walk *w, const uint8_t *rec, const uint8_t *name,
              (const char *)name);
     w->db = label;
     w->full = w->want_full || pages <= SMALL_DB_PAGES;
+    w->in_main = 0;
     rc = walk_tree(w, root, depth + 1);
+    w->in_main = outer_main;
     w->full = outer_full;
     w->db = outer;
     return rc;
@@ -167,6 +170,14 @@ static int check_node(walk *w, uint64_t pgno, const uint8_t *p, int leaf,
     return SFJ_OK;
 }
 
+/* Whether the child under branch node `n` of the main database may hold
+ * a named database's record: every key from its first on is an entry's
+ * (format 2) when that first key is. */
+static int may_hold_names(const walk *w, const uint8_t *n)
+{
+    return w->in_main && (u16(n + 6) == 0 || n[NODESIZE] != SFJ__ENTRY_TAG);
+}
+
 static int walk_tree(walk *w, uint64_t pgno, int depth)
 {
     uint8_t *p = w->page + depth * w->psize;
@@ -206,8 +217,9 @@ static int walk_tree(walk *w, uint64_t pgno, int depth)
             return rc;
         if (leaf)
             continue;
-        /* Edge mode: the first and last paths are what open reads. */
-        if (!w->full && i != 0 && i != nkeys - 1)
+        /* Edge mode: the first and last paths are what open reads, and
+         * every page that may lead to a named database's record. */
+        if (!w->full && i != 0 && i != nkeys - 1 && !may_hold_names(w, p + ptr))
             continue;
         rc = walk_tree(w, child, depth + 1);
         if (rc != SFJ_OK)
@@ -276,8 +288,12 @@ int sfj__lmdb_walk(sfj_journal *j, MDB_txn *txn, int full)
         rc = SFJ_ENOMEM;
         goto done;
     }
-    /* MAIN holds the named databases' records: always walked whole. */
-    w.full = 1;
+    /* MAIN holds the named databases' records, walked whole, and in a
+     * format 2 journal the entries, walked as a named database is. */
+    w.full =
+        full || u64(meta + META_MAIN_DB + 8) + u64(meta + META_MAIN_DB + 16) <=
+                    SMALL_DB_PAGES;
+    w.in_main = 1;
     w.db = "main";
     if (u64(meta + META_MAIN_DB + DB_ROOT) != P_INVALID)
         rc = walk_tree(&w, u64(meta + META_MAIN_DB + DB_ROOT), 0);

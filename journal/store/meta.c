@@ -71,7 +71,7 @@ int sfj__load_head(sfj_journal *j, MDB_txn *txn, uint64_t *last_seq,
     mrc = mdb_cursor_open(txn, j->db_entries, &cur);
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mrc = sfj__entries_get(j, cur, &k, &v, MDB_LAST);
     if (mrc == MDB_NOTFOUND) {
         /* Empty: the chain starts at genesis, or at the prune anchor when
          * every entry was pruned. */
@@ -101,12 +101,11 @@ int sfj__load_head(sfj_journal *j, MDB_txn *txn, uint64_t *last_seq,
         rc = sfj__mdb_rc(j, mrc, "mdb_cursor_get(entries, last)");
         goto done;
     }
-    if (k.mv_size != 8) {
+    if (!sfj__entry_seq(j, &k, last_seq)) {
         sfj__set_err(j, "entries key has a bad size");
         rc = SFJ_ECORRUPT;
         goto done;
     }
-    *last_seq = sfj__get_u64(k.mv_data);
     rc = sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h);
     if (rc == SFJ_OK && h.seq != *last_seq)
         rc = SFJ_ECORRUPT;

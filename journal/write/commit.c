@@ -74,8 +74,8 @@ done:
 
 int sfj__wctx_put_entry(sfj__wctx *w, const uint8_t *rec, size_t len)
 {
-    uint8_t kbuf[8], leaf[SFJ_HASH_BYTES];
-    MDB_val key = sfj__seq_key(kbuf, w->last_seq + 1), val;
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX], leaf[SFJ_HASH_BYTES];
+    MDB_val key = sfj__entry_key(w->j, kbuf, w->last_seq + 1), val;
     int mrc;
 
     val.mv_data = (void *)rec;

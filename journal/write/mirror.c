@@ -34,8 +34,8 @@ typedef struct put_arg {
 static int check_duplicate(sfj__wctx *w, uint64_t seq, const uint8_t *rec,
                            size_t len)
 {
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, seq), v;
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
+    MDB_val k = sfj__entry_key(w->j, kbuf, seq), v;
     int mrc = mdb_get(w->txn, w->j->db_entries, &k, &v);
 
     if (mrc == MDB_NOTFOUND)

@@ -213,8 +213,8 @@ int sfj__pending_on_append(sfj__wctx *w, const sfj_event *ev, uint64_t seq,
  * gone); SFJ_ESTATE without the key; SFJ_EAUTH / SFJ_ECORRUPT damaged. */
 static int sale_at(sfj_journal *j, MDB_txn *txn, uint64_t seq, sfj_entry **e)
 {
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, seq), v;
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
+    MDB_val k = sfj__entry_key(j, kbuf, seq), v;
     sfj__rec_hdr h;
     int mrc, rc;
 
@@ -243,8 +243,8 @@ static int sale_at(sfj_journal *j, MDB_txn *txn, uint64_t seq, sfj_entry **e)
 static int scan_sales(sfj_journal *j, MDB_txn *txn, uint64_t wm, uint64_t from,
                       int first_only, row *r)
 {
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, from), v;
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
+    MDB_val k = sfj__entry_key(j, kbuf, from), v;
     MDB_cursor *cur;
     MDB_cursor_op op = MDB_SET_RANGE;
     sfj_entry *e;
@@ -255,11 +255,10 @@ static int scan_sales(sfj_journal *j, MDB_txn *txn, uint64_t wm, uint64_t from,
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
     while (rc == SFJ_OK &&
-           (mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
+           (mrc = sfj__entries_get(j, cur, &k, &v, op)) == MDB_SUCCESS) {
         op = MDB_NEXT;
-        if (k.mv_size != 8)
+        if (!sfj__entry_seq(j, &k, &seq))
             break;
-        seq = sfj__get_u64(k.mv_data);
         rc = sfj__seq_acked(j, txn, wm, seq, &acked);
         if (rc != SFJ_OK || acked)
             continue;

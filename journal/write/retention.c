@@ -161,10 +161,9 @@ static int prune(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
     while (*n < max) {
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (mrc != MDB_SUCCESS || k.mv_size != 8)
+        mrc = sfj__entries_get(j, cur, &k, &v, MDB_FIRST);
+        if (mrc != MDB_SUCCESS || !sfj__entry_seq(j, &k, &seq))
             break;
-        seq = sfj__get_u64(k.mv_data);
         if (seq >= last_seq || seq > wm)
             break;
         /* The persisted txn index has not seen this entry: its rows go
@@ -218,8 +217,6 @@ int sfj__retention_prune_in(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
 static int make_room_once(sfj_journal *j, size_t max, size_t *n)
 {
     MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
     uint64_t last = 0;
     int rc = SFJ_OK, mrc;
 
@@ -235,13 +232,9 @@ static int make_room_once(sfj_journal *j, size_t max, size_t *n)
         sfj__txi_after_commit(j, 0, 0);
         return rc;
     }
-    mrc = mdb_cursor_open(txn, j->db_entries, &cur);
-    if (mrc == MDB_SUCCESS &&
-        mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == 8)
-        last = sfj__get_u64(k.mv_data);
-    if (cur != NULL)
-        mdb_cursor_close(cur);
-    rc = prune(j, txn, last, 0, MODE_ANY, max, n);
+    rc = sfj__entries_edge(j, txn, 1, &last, NULL);
+    if (rc == SFJ_OK)
+        rc = prune(j, txn, last, 0, MODE_ANY, max, n);
     if (rc == SFJ_OK && *n > 0)
         rc = sfj__txi_before_commit(j, txn, 0, 0);
     if (rc != SFJ_OK || *n == 0) {

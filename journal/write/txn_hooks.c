@@ -166,8 +166,8 @@ static int answered_entry(sfj__wctx *w, const sfj__txnrec *r, sfj_entry **out)
 {
     uint64_t seq =
         r->state == SFJ__TS_OFFLINE ? r->offline_seq : r->last_intent_seq;
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, seq), v;
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
+    MDB_val k = sfj__entry_key(w->j, kbuf, seq), v;
     int mrc;
 
     *out = NULL;

@@ -117,7 +117,7 @@ static int replay_entry(sfj_journal *j, MDB_txn *txn, uint64_t seq,
 int sfj__txi_sync(sfj_journal *j, MDB_txn *txn)
 {
     sfj__txi *t = j->txi;
-    uint8_t kbuf[8];
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     MDB_cursor_op op = MDB_SET_RANGE;
@@ -144,12 +144,11 @@ int sfj__txi_sync(sfj_journal *j, MDB_txn *txn)
     mrc = mdb_cursor_open(txn, j->db_entries, &cur);
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
-    k = sfj__seq_key(kbuf, t->upto + 1);
-    while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
+    k = sfj__entry_key(j, kbuf, t->upto + 1);
+    while ((mrc = sfj__entries_get(j, cur, &k, &v, op)) == MDB_SUCCESS) {
         op = MDB_NEXT;
-        if (k.mv_size != 8)
+        if (!sfj__entry_seq(j, &k, &seq))
             break;
-        seq = sfj__get_u64(k.mv_data);
         rc = replay_entry(j, txn, seq, &v);
         if (rc != SFJ_OK)
             break;

@@ -48,7 +48,7 @@ int sfj__txn_index_state(sfj_journal *j, MDB_txn *txn, int *behind,
         *from = to + 1;
         return SFJ_OK;
     }
-    mrc = mdb_stat(txn, j->db_entries, &st);
+    mrc = sfj__entries_stat(j, txn, &st);
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_stat(entries)");
     /* Missing even when empty: a writable handle then records position 0,
@@ -88,9 +88,9 @@ static int apply_replay(sfj__wctx *w, void *varg)
 {
     replay_arg *a = varg;
     sfj_journal *j = w->j;
-    uint8_t kbuf[8];
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
     MDB_cursor *cur = NULL;
-    MDB_val k = sfj__seq_key(kbuf, a->from), v;
+    MDB_val k = sfj__entry_key(j, kbuf, a->from), v;
     MDB_cursor_op op = MDB_SET_RANGE;
     uint64_t seq = 0, to = 0;
     sfj__rec_hdr h;
@@ -111,11 +111,10 @@ static int apply_replay(sfj__wctx *w, void *varg)
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
     while (a->bad_seq == 0 &&
-           (mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
+           (mrc = sfj__entries_get(j, cur, &k, &v, op)) == MDB_SUCCESS) {
         op = MDB_NEXT;
-        if (k.mv_size != 8)
+        if (!sfj__entry_seq(j, &k, &seq))
             break;
-        seq = sfj__get_u64(k.mv_data);
         if (sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK) {
             a->bad_seq = seq;
             a->bad_rc = SFJ_ECORRUPT;

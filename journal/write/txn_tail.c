@@ -10,7 +10,7 @@
 int sfj__txn_tail(sfj_journal *j, MDB_txn *txn, int *state, uint64_t *to,
                   int64_t *wall_hi)
 {
-    uint8_t kbuf[8];
+    uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     uint64_t hi = 0, last;
@@ -32,20 +32,19 @@ int sfj__txn_tail(sfj_journal *j, MDB_txn *txn, int *state, uint64_t *to,
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
     last = *to;
-    k = sfj__seq_key(kbuf, *to + 1);
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    k = sfj__entry_key(j, kbuf, *to + 1);
+    mrc = sfj__entries_get(j, cur, &k, &v, MDB_SET_RANGE);
     *state = SFJ__TAIL_LEVEL;
     while (mrc == MDB_SUCCESS) {
-        if (k.mv_size != 8 ||
+        if (!sfj__entry_seq(j, &k, &last) ||
             sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK ||
             sfj__txn_indexed_kind(h.kind)) {
             *state = SFJ__TAIL_BEHIND;
             break;
         }
-        last = sfj__get_u64(k.mv_data);
         if (h.wall_ms > *wall_hi)
             *wall_hi = h.wall_ms;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        mrc = sfj__entries_get(j, cur, &k, &v, MDB_NEXT);
     }
     if (*state == SFJ__TAIL_LEVEL)
         *to = last;

@@ -21,7 +21,12 @@ typedef struct sfj_test_fixture {
     sfj_journal *j;                   /* NULL, or a journal teardown closes */
 } sfj_test_fixture;
 
-/* cmocka setup: the fixture without a journal. */
+/* Whether this run's fixtures make journals of format 1: the
+ * environment's SFJ_TEST_JOURNAL_FORMAT=1. */
+int sfj_test_format1(void);
+
+/* cmocka setup: the fixture without a journal. When sfj_test_format1(),
+ * the journal made at `path` is of format 1 (sfj_test_make_format1). */
 int sfj_test_setup(void **state);
 /* cmocka setup: the fixture with the journal at `path` open (no options). */
 int sfj_test_setup_open(void **state);
