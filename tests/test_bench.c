@@ -140,9 +140,17 @@ static void test_quick_json(void **state)
     o = object(out, "sfj_note");
     assert_true(number(o, "pages_4k") >= 2);
     assert_true(number(o, "pages_4k") < lmdb_pages + 0.5);
+    /* A journal of format 2 keeps its entries in LMDB's main database: a
+     * put there copies no main-database page for a named database's
+     * record, which a put into raw LMDB's named database does. So does
+     * raw LMDB's main database. */
     o = object(out, "sfj_intent");
     assert_true(number(o, "pages_4k") >= 2);
+    assert_true(number(o, "pages_4k") < lmdb_pages - 0.5);
     number(o, "cpu_us");
+    o = object(out, "lmdb_main");
+    assert_true(number(o, "pages_4k") >= 2);
+    assert_true(number(o, "pages_4k") < lmdb_pages - 0.5);
     o = object(out, "sqlite");
     assert_true(number(o, "pages_4k") >= 1);
     /* The same commits on a journal and a database grown first (50

@@ -93,8 +93,9 @@ int bench_lmdb_open(const bench_opts *o, bench_lmdb **out)
     *out = NULL;
     if (c == NULL)
         return -1;
-    c->dir = bench_path(o->dir,
-                        o->prefill > 0 ? "append-lmdb-grown" : "append-lmdb");
+    c->dir = bench_path(o->dir, o->prefill > 0 ? "append-lmdb-grown"
+                                : o->lmdb_main ? "append-lmdb-main"
+                                               : "append-lmdb");
     if (bench_mkdir(c->dir) != 0) {
         bench_fail(c->dir, "cannot create");
         bench_lmdb_close(o, c);
@@ -110,7 +111,8 @@ int bench_lmdb_open(const bench_opts *o, bench_lmdb **out)
     if (mrc == MDB_SUCCESS)
         mrc = mdb_txn_begin(c->env, NULL, 0, &txn);
     if (mrc == MDB_SUCCESS) {
-        mrc = mdb_dbi_open(txn, "entries", MDB_CREATE, &c->dbi);
+        mrc = mdb_dbi_open(txn, o->lmdb_main ? NULL : "entries", MDB_CREATE,
+                           &c->dbi);
         if (mrc == MDB_SUCCESS)
             mrc = mdb_txn_commit(txn);
         else

@@ -54,6 +54,9 @@ typedef struct bench_opts {
     uint64_t prefill;        /* > 0: sfj's journal and raw LMDB's database
                                 start with this many entries (the io
                                 family's grown rows) */
+    int lmdb_main;           /* raw LMDB puts into its main database, not
+                                a named one (as a format 2 journal keeps
+                                its entries) */
 } bench_opts;
 
 /* A rate and its latency distribution. */
@@ -88,6 +91,7 @@ enum {
     BENCH_IO_SFJ_GROWN,  /* sfj TXN_INTENT, journal grown beforehand */
     BENCH_IO_LMDB_GROWN, /* raw LMDB, database grown as much */
     BENCH_IO_SALE_GROWN, /* sfj, a sale's three events, journal grown */
+    BENCH_IO_LMDB_MAIN,  /* raw LMDB, its main database */
     BENCH_NIO
 };
 /* bench_opts.sfj_kind: each op appends the next event of a sale (intent,

@@ -8,7 +8,7 @@
  * and sfj with a sale's events on a journal and a database grown to
  * BENCH_IO_GROWN entries per commit first (sfj's built as sales by the
  * bulk builder, raw LMDB's by big transactions), which the counters do
- * not see. */
+ * not see; last raw LMDB again with its values in its main database. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <stdio.h>
@@ -20,8 +20,8 @@
 #include "bench.h"
 
 static const char *const io_names[BENCH_NIO] = {
-    "sfj-intent", "sfj-note",         "lmdb",       "sqlite",
-    "fdatasync",  "sfj-intent-grown", "lmdb-grown", "sfj-sale-grown"};
+    "sfj-intent",       "sfj-note",   "lmdb",           "sqlite",   "fdatasync",
+    "sfj-intent-grown", "lmdb-grown", "sfj-sale-grown", "lmdb-main"};
 
 /* The child: one line per system, "name cpu dev pages calls wbytes". */
 int bench_io_probe(const char *dir, uint64_t n)
@@ -70,6 +70,13 @@ int bench_io_probe(const char *dir, uint64_t n)
         o.sfj_kind = BENCH_KIND_SALE;
         rc = bench_append_sfj(&o, 1, &r[BENCH_IO_SALE_GROWN]);
     }
+    /* Raw LMDB laid out as a format 2 journal: its values in the main
+     * database, where a put copies no page for a named database's
+     * record. */
+    o.prefill = 0;
+    o.lmdb_main = 1;
+    if (rc == 0)
+        rc = bench_append_lmdb(&o, &r[BENCH_IO_LMDB_MAIN]);
     for (i = 0; rc == 0 && i < BENCH_NIO; i++)
         printf("%s %.3f %.3f %.4f %.4f %.3f %.3f\n", io_names[i], r[i].cpu_us,
                r[i].dev_bytes, r[i].pages, r[i].calls, r[i].wbytes, r[i].rate);

@@ -123,10 +123,12 @@ static const char *const io_rows[BENCH_NIO] = {
     "write+fdatasync",
     "sfj TXN_INTENT, grown journal",
     "raw LMDB, grown database",
-    "sfj sale events, grown journal"};
+    "sfj sale events, grown journal",
+    "raw LMDB, main database",
+};
 static const char *const io_keys[BENCH_NIO] = {
-    "sfj_intent", "sfj_note",         "lmdb",       "sqlite",
-    "fdatasync",  "sfj_intent_grown", "lmdb_grown", "sfj_sale_grown"};
+    "sfj_intent",       "sfj_note",   "lmdb",           "sqlite",   "fdatasync",
+    "sfj_intent_grown", "lmdb_grown", "sfj_sale_grown", "lmdb_main"};
 
 static void io_cell(double v, const char *fmt)
 {
