@@ -295,6 +295,80 @@ static void test_entries_layout(void **state)
                                 : "not an sfj journal (no entries database)");
 }
 
+/* The open's structural check reads the first and last paths of a large
+ * tree of entries, whether they have a named database (format 1) or share
+ * the main database with the named databases' records (format 2), and
+ * every record that leads to a named database: a damaged leaf in the
+ * middle of the entries is left to SFJ_OPEN_CHECK and verification, at a
+ * cost of an open independent of the journal's size. */
+static void test_open_walks_edges_of_large_entries(void **state)
+{
+    fixture *f = *state;
+    char *copy = sfj_test_path(f->dir, "copy");
+    char *data = sfj_test_path(copy, "data.mdb");
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    uint8_t pl[1000], page[4096];
+    sfj_journal *j = NULL;
+    MDB_env *env;
+    uint64_t i, pgno, best = 0;
+    unsigned n;
+    FILE *fp;
+
+    /* Incompressible payloads: about three records a leaf, 100 leaves. */
+    f->j = open_j(f, NULL);
+    for (i = 0; i < 300; i++) {
+        randombytes_buf(pl, sizeof pl);
+        append_ev(f->j, SFJ_EV_NOTE, 0, NULL, (int64_t)i, pl, sizeof pl);
+    }
+    assert_int_equal(sfj_journal_close(f->j), SFJ_OK);
+    f->j = NULL;
+    /* A compacted copy holds no stale page: every leaf is in the tree. */
+    assert_int_equal(mkdir(copy, 0700), 0);
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    assert_int_equal(mdb_env_open(env, f->path, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_env_copy2(env, copy, MDB_CP_COMPACT), 0);
+    mdb_env_close(env);
+    assert_int_equal(chmod(data, 0600), 0);
+    /* The leaf that holds entry 150: its free-space bounds made
+     * impossible (lower past upper). */
+    fp = fopen(data, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 2 * 4096, SEEK_SET), 0);
+    for (pgno = 2; fread(page, 1, sizeof page, fp) == sizeof page; pgno++) {
+        uint16_t lower, ptr, ksize;
+        const uint8_t *key;
+
+        memcpy(&lower, page + 12, 2);
+        if ((page[10] & 0x02) == 0 || lower <= 16)
+            continue; /* not a leaf, or empty */
+        for (n = 0; n < (unsigned)(lower - 16) / 2; n++) {
+            memcpy(&ptr, page + 16 + 2 * n, 2);
+            memcpy(&ksize, page + ptr + 6, 2);
+            key = page + ptr + 8;
+            if ((ksize == 9 && key[0] == 0xFF &&
+                 sfj__get_u64(key + 1) == 150) ||
+                (ksize == 8 && sfj__get_u64(key) == 150))
+                best = pgno;
+        }
+    }
+    assert_true(best >= 2);
+    assert_int_equal(fseek(fp, (long)(best * 4096 + 12), SEEK_SET), 0);
+    page[0] = page[1] = 0xF0;
+    assert_int_equal(fwrite(page, 1, 2, fp), 2);
+    assert_int_equal(fclose(fp), 0);
+
+    o.flags = SFJ_OPEN_RDONLY | SFJ_OPEN_NOCREATE;
+    assert_int_equal(sfj_journal_open(copy, f->keys, &o, &j), SFJ_OK);
+    assert_int_equal(sfj_journal_close(j), SFJ_OK);
+    j = NULL;
+    o.flags |= SFJ_OPEN_CHECK;
+    assert_int_equal(sfj_journal_open(copy, f->keys, &o, &j), SFJ_ECORRUPT);
+    assert_null(j);
+    free(data);
+    free(copy);
+}
+
 /* No plaintext marker ever reaches data.mdb. */
 static void test_no_plaintext_on_disk(void **state)
 {
@@ -947,6 +1021,8 @@ int main(void)
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_entries_layout, sfj_test_setup,
                                         sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_open_walks_edges_of_large_entries,
+                                        sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_chain, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk,
