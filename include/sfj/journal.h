@@ -299,7 +299,10 @@ typedef struct sfj_journal sfj_journal;
  *  bound to the key epoch whose public key it has, in any order; a key of
  *  none of the journal's epochs is set aside. A wrong key (none of the
  *  set, for a terminal's journal the newest not among them) fails with
- *  SFJ_EAUTH, an unknown format with SFJ_EVERSION. Opening clears stale
+ *  SFJ_EAUTH, an unknown format with SFJ_EVERSION. A new journal is of
+ *  journal format 2; one of format 1 (made before) is read and written in
+ *  its own format, and a library older than format 2 cannot open a format
+ *  2 journal (docs/FORMAT.md, "The environment"). Opening clears stale
  *  LMDB readers, bumps the boot counter and, if the last run did not close
  *  cleanly, seals the tail with a checkpoint.
  *
