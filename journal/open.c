@@ -191,8 +191,20 @@ static int meta_get(sfj_journal *j, MDB_txn *txn, const char *name, MDB_val *v)
 static int meta_create(sfj_journal *j, MDB_txn *txn)
 {
     uint8_t check[32];
+    MDB_stat st;
     int rc;
 
+    /* The main database of a new format 2 journal holds the named
+     * databases' records alone: another program's data there would read
+     * as damaged entries. */
+    if (j->entries_in_main &&
+        (sfj__entries_stat(j, txn, &st) != MDB_SUCCESS || st.ms_entries != 0)) {
+        sfj__set_err(j,
+                     "not an sfj journal (the LMDB database in %s holds "
+                     "other data)",
+                     j->dir);
+        return SFJ_ENOTFOUND;
+    }
     if (!j->mirror)
         randombytes_buf(j->journal_id, sizeof j->journal_id);
     rc = sfj__meta_put_u64(j, txn, SFJ__META_FORMAT,

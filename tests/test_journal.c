@@ -369,6 +369,44 @@ static void test_open_walks_edges_of_large_entries(void **state)
     free(copy);
 }
 
+/* A directory holding another program's LMDB data is not taken for a new
+ * journal, and nothing is written to it. */
+static void test_foreign_lmdb_refused(void **state)
+{
+    fixture *f = *state;
+    char *path = sfj_test_path(f->dir, "foreign");
+    MDB_val k = {5, (void *)"hello"}, v = {5, (void *)"world"};
+    sfj_journal *j = NULL;
+    MDB_stat st;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    assert_int_equal(sfj_journal_open(path, f->keys, NULL, &j), SFJ_ENOTFOUND);
+    assert_null(j);
+    assert_non_null(strstr(sfj_journal_errmsg(NULL), "holds other data"));
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    assert_int_equal(mdb_env_open(env, path, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+    assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+    assert_int_equal(st.ms_entries, 1);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    free(path);
+}
+
 /* No plaintext marker ever reaches data.mdb. */
 static void test_no_plaintext_on_disk(void **state)
 {
@@ -1022,6 +1060,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_entries_layout, sfj_test_setup,
                                         sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_open_walks_edges_of_large_entries,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_lmdb_refused,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_chain, sfj_test_setup,
                                         sfj_test_teardown),
