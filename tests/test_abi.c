@@ -88,6 +88,15 @@ static void test_stats(void **state)
     assert_int_equal(st.last_seq, 1);
     assert_int_equal(st.entries, 1);
     assert_int_equal(st.limit_hit, SFJ_LIMIT_NONE);
+    assert_int_equal(st.journal_format, sfj_test_format1() ? 1 : 2);
+    /* A caller built against version 1 gets the fields of version 1 and
+     * nothing past them. */
+    memset(&st, 0x5a, sizeof st);
+    st.version = 1;
+    assert_int_equal(sfj_stats_get(f->j, &st), SFJ_OK);
+    assert_int_equal(st.version, 1);
+    assert_int_equal(st.entries, 1);
+    assert_int_equal(st.journal_format, 0x5a5a5a5au);
 }
 
 static void test_pending(void **state)

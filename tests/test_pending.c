@@ -425,12 +425,18 @@ static void test_dump_stats(void **state)
     assert_non_null(
         strstr(out, "3 sales waiting to upload, oldest 42 min, EUR 128.50\n"));
     assert_non_null(strstr(out, "5 not yet acknowledged"));
+    assert_non_null(strstr(out, sfj_test_format1()
+                                    ? "journal format 1\n"
+                                    : "journal format 2 (libraries before "
+                                      "format 2 cannot open it)\n"));
     free(out);
     assert_int_equal(sfj_test_run_tool(f, "sfj-dump", f->path, "--stats", "-o",
                                        "json", (char *)NULL),
                      0);
     out = sfj_test_slurp(f->out);
     assert_non_null(strstr(out, "\"sales\":3,"));
+    assert_non_null(strstr(out, sfj_test_format1() ? "\"journal_format\":1,"
+                                                   : "\"journal_format\":2,"));
     assert_non_null(strstr(out, "\"currency\":\"EUR\",\"exponent\":2,"
                                 "\"count\":3,\"amount\":12850}"));
     free(out);

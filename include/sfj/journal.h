@@ -439,14 +439,19 @@ typedef struct sfj_stats {
     uint32_t boot;             /**< boot counter of this open */
     uint32_t epoch;            /**< current key epoch */
     sfj_limit limit_hit;       /**< the limit behind the last SFJ_ELIMIT */
+    /* Version 2: */
+    uint32_t journal_format; /**< 2, or 1 for a journal created before
+                                  journal format 2 (docs/FORMAT.md); a
+                                  library older than format 2 cannot open
+                                  a format 2 journal */
 } sfj_stats;
 
 /** Layout version of sfj_stats this header describes. */
-#define SFJ_STATS_VERSION 1
+#define SFJ_STATS_VERSION 2
 #define SFJ_STATS_INIT                                                         \
     {                                                                          \
         SFJ_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,           \
-            SFJ_LIMIT_NONE                                                     \
+            SFJ_LIMIT_NONE, 0                                                  \
     }
 
 /** Fill the fields of out->version (set by SFJ_STATS_INIT) with the

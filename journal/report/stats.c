@@ -1,4 +1,5 @@
 /* sfj_stats_get: counts from one read transaction. */
+#include <stddef.h>
 #include <string.h>
 
 #include "common/bytes.h"
@@ -13,8 +14,7 @@
  * layout only appends fields, and a caller gets those of its version. */
 static size_t stats_size(unsigned v)
 {
-    (void)v; /* one version so far */
-    return sizeof(sfj_stats);
+    return v == 1 ? offsetof(sfj_stats, journal_format) : sizeof(sfj_stats);
 }
 
 static int fill_stats(sfj_journal *j, sfj_stats *out)
@@ -58,6 +58,8 @@ static int fill_stats(sfj_journal *j, sfj_stats *out)
     out->max_bytes = j->opts.max_bytes;
     out->boot = j->boot;
     out->epoch = j->epoch;
+    out->journal_format =
+        j->entries_in_main ? SFJ__FORMAT_MAIN : SFJ__FORMAT_NAMED;
     sfj__txn_stats(j, txn, out);
 done:
     sfj__txi_read_end(j, txn);

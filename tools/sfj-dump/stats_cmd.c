@@ -42,6 +42,10 @@ static void print_text(const sfj_stats *st, const sfj_pending *p, int known,
     printf("entries   %" PRIu64 " (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
            " not yet acknowledged\n",
            st->entries, st->first_seq, st->last_seq, st->unacked);
+    printf("journal format %u%s\n", (unsigned)st->journal_format,
+           st->journal_format >= 2 ? " (libraries before format 2 cannot "
+                                     "open it)"
+                                   : "");
     if (!known) {
         printf("sales waiting to upload: unknown (written by an older "
                "library; any writable open with the key counts them)\n");
@@ -72,9 +76,9 @@ static void print_json(const sfj_stats *st, const sfj_pending *p, int known,
 
     printf("{\"entries\":%" PRIu64 ",\"first_seq\":%" PRIu64
            ",\"last_seq\":%" PRIu64 ",\"unacked\":%" PRIu64
-           ",\"pending_known\":%s",
+           ",\"journal_format\":%u,\"pending_known\":%s",
            st->entries, st->first_seq, st->last_seq, st->unacked,
-           known ? "true" : "false");
+           (unsigned)st->journal_format, known ? "true" : "false");
     if (known) {
         sfj__cli_format_time(p->oldest_ms, t, sizeof t);
         printf(",\"sales\":%" PRIu64 ",\"oldest_seq\":%" PRIu64
