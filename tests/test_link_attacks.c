@@ -531,7 +531,7 @@ static void cli_send(cli *c, uint8_t type, size_t len)
 /* The terminal's first sealed frame (a PING) and the host's PONG. */
 static void cli_confirm(cli *c)
 {
-    const uint8_t *body;
+    const uint8_t *body = NULL;
     uint8_t type;
     size_t n;
 
@@ -557,7 +557,7 @@ static size_t entry_body(fx *f, cli *c, uint64_t seq)
 /* The ACK that must come next, for `seq`. */
 static void cli_expect_ack(cli *c, uint64_t seq)
 {
-    const uint8_t *body;
+    const uint8_t *body = NULL;
     uint8_t type;
     size_t n;
 
@@ -922,7 +922,7 @@ static void test_epoch0_refused(void **state)
 {
     fx *f = *state;
     sfj__hello_ack ha;
-    const uint8_t *body;
+    const uint8_t *body = NULL;
     uint8_t type, *b;
     size_t n;
     cli c;
