@@ -13,7 +13,7 @@ int sfj__txn_tail(sfj_journal *j, MDB_txn *txn, int *state, uint64_t *to,
     uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    uint64_t hi = 0, last;
+    uint64_t hi = 0, last, seq;
     sfj__rec_hdr h;
     int rc, mrc, found = 0;
 
@@ -36,12 +36,13 @@ int sfj__txn_tail(sfj_journal *j, MDB_txn *txn, int *state, uint64_t *to,
     mrc = sfj__entries_get(j, cur, &k, &v, MDB_SET_RANGE);
     *state = SFJ__TAIL_LEVEL;
     while (mrc == MDB_SUCCESS) {
-        if (!sfj__entry_seq(j, &k, &last) ||
+        if (!sfj__entry_seq(j, &k, &seq) ||
             sfj__rec_hdr_decode(v.mv_data, v.mv_size, &h) != SFJ_OK ||
             sfj__txn_indexed_kind(h.kind)) {
             *state = SFJ__TAIL_BEHIND;
             break;
         }
+        last = seq;
         if (h.wall_ms > *wall_hi)
             *wall_hi = h.wall_ms;
         mrc = sfj__entries_get(j, cur, &k, &v, MDB_NEXT);
