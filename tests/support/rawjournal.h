@@ -1,6 +1,6 @@
 /* A closed journal's LMDB files opened with LMDB itself, as someone with
  * the disk has them: the entries of either layout (docs/FORMAT.md,
- * "Databases"), and a journal made in the layout of format 1. */
+ * "The environment"), and a journal made in the layout of format 1. */
 #ifndef SFJ_TESTS_RAWJOURNAL_H
 #define SFJ_TESTS_RAWJOURNAL_H
 
