@@ -370,7 +370,7 @@ static void test_open_walks_edges_of_large_entries(void **state)
 }
 
 /* A directory holding another program's LMDB data is not taken for a new
- * journal, and nothing is written to it. */
+ * journal, and its database is left as it was. */
 static void test_foreign_lmdb_refused(void **state)
 {
     fixture *f = *state;

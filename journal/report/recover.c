@@ -287,9 +287,9 @@ static int verify_start(sfj_journal *j, uint64_t *from)
         return rc;
     rc = sfj__meta_get_u64(j, txn, SFJ__META_CKPT, &ckpt);
     if (rc == SFJ_OK)
-        rc = sfj__entries_edge(j, txn, 1, &last, NULL);
+        rc = sfj__entries_edge(j, txn, 1, &last);
     if (rc == SFJ_OK)
-        rc = sfj__entries_edge(j, txn, 0, &first, NULL);
+        rc = sfj__entries_edge(j, txn, 0, &first);
     if (rc != SFJ_OK || ckpt == 0)
         goto done;
     *from = ckpt;
@@ -387,9 +387,9 @@ static int gather(sfj_journal *j, sfj_report *r)
     rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &s.wm);
     r->acked_seq = s.wm;
     if (rc == SFJ_OK)
-        rc = sfj__entries_edge(j, txn, 0, &r->first_seq, NULL);
+        rc = sfj__entries_edge(j, txn, 0, &r->first_seq);
     if (rc == SFJ_OK)
-        rc = sfj__entries_edge(j, txn, 1, &r->last_seq, NULL);
+        rc = sfj__entries_edge(j, txn, 1, &r->last_seq);
     if (rc == SFJ_OK && j->keys != NULL && !j->mirror)
         rc = scan_open(j, txn, &s);
     if (rc == SFJ_OK)

@@ -34,9 +34,9 @@ static int fill_stats(sfj_journal *j, sfj_stats *out)
     mdb_stat(txn, j->db_acked, &acked);
     mdb_stat(txn, j->db_attn, &attn);
     out->entries = st.ms_entries;
-    rc = sfj__entries_edge(j, txn, 0, &out->first_seq, NULL);
+    rc = sfj__entries_edge(j, txn, 0, &out->first_seq);
     if (rc == SFJ_OK)
-        rc = sfj__entries_edge(j, txn, 1, &out->last_seq, NULL);
+        rc = sfj__entries_edge(j, txn, 1, &out->last_seq);
     if (rc == SFJ_OK)
         rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &out->acked_seq);
     if (rc == SFJ_OK)

@@ -13,6 +13,9 @@ static int is_db_name(const MDB_val *k)
 {
     size_t i;
 
+    /* Every entry, the common case, begins with the tag; no name does. */
+    if (k->mv_size > 0 && *(const uint8_t *)k->mv_data == SFJ__ENTRY_TAG)
+        return 0;
     for (i = 0; i < SFJ__NAMED_DBS; i++)
         if (k->mv_size == strlen(sfj__db_names[i]) &&
             memcmp(k->mv_data, sfj__db_names[i], k->mv_size) == 0)
@@ -38,19 +41,18 @@ int sfj__entries_get(const sfj_journal *j, MDB_cursor *cur, MDB_val *k,
     return mrc;
 }
 
-int sfj__entries_edge(sfj_journal *j, MDB_txn *txn, int last, uint64_t *seq,
-                      MDB_val *v)
+int sfj__entries_edge(sfj_journal *j, MDB_txn *txn, int last, uint64_t *seq)
 {
     MDB_cursor *cur;
-    MDB_val k, val;
+    MDB_val k, v;
     int mrc = mdb_cursor_open(txn, j->db_entries, &cur);
 
     *seq = 0;
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
-    mrc = sfj__entries_get(j, cur, &k, &val, last ? MDB_LAST : MDB_FIRST);
-    if (mrc == MDB_SUCCESS && sfj__entry_seq(j, &k, seq) && v != NULL)
-        *v = val;
+    mrc = sfj__entries_get(j, cur, &k, &v, last ? MDB_LAST : MDB_FIRST);
+    if (mrc == MDB_SUCCESS)
+        sfj__entry_seq(j, &k, seq);
     mdb_cursor_close(cur);
     return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
                ? SFJ_OK

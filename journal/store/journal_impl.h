@@ -7,6 +7,7 @@
 #include <semaphore.h>
 #include <stdint.h>
 
+#include "common/bytes.h"
 #include "sfj/journal.h"
 
 /* Meta keys (the `meta` database). */
@@ -306,14 +307,10 @@ static inline int sfj__entry_seq(const sfj_journal *j, const MDB_val *k,
 {
     const uint8_t *p = (const uint8_t *)k->mv_data;
     size_t tag = j->entries_in_main ? 1 : 0;
-    uint64_t s = 0;
-    size_t i;
 
     if (k->mv_size != 8 + tag || (tag && p[0] != SFJ__ENTRY_TAG))
         return 0;
-    for (i = 0; i < 8; i++)
-        s = s << 8 | p[tag + i];
-    *seq = s;
+    *seq = sfj__get_u64(p + tag);
     return 1;
 }
 
@@ -326,9 +323,8 @@ int sfj__entries_get(const sfj_journal *j, MDB_cursor *cur, MDB_val *k,
                      MDB_val *v, MDB_cursor_op op);
 
 /* The first (or with `last`, the last) entry's seq, 0 when there is
- * none; its value in `v` unless NULL. */
-int sfj__entries_edge(sfj_journal *j, MDB_txn *txn, int last, uint64_t *seq,
-                      MDB_val *v);
+ * none. */
+int sfj__entries_edge(sfj_journal *j, MDB_txn *txn, int last, uint64_t *seq);
 
 /* Entries in the snapshot of `txn`, and the pages their tree holds. */
 int sfj__entries_stat(const sfj_journal *j, MDB_txn *txn, MDB_stat *st);

@@ -232,7 +232,7 @@ static int make_room_once(sfj_journal *j, size_t max, size_t *n)
         sfj__txi_after_commit(j, 0, 0);
         return rc;
     }
-    rc = sfj__entries_edge(j, txn, 1, &last, NULL);
+    rc = sfj__entries_edge(j, txn, 1, &last);
     if (rc == SFJ_OK)
         rc = prune(j, txn, last, 0, MODE_ANY, max, n);
     if (rc == SFJ_OK && *n > 0)

@@ -226,9 +226,10 @@ static uint64_t pages_hit(uint64_t keys, uint64_t pages)
  * that keeps the free list inside its leaf. */
 static int persist_outgrows(sfj_journal *j, MDB_txn *txn, const sfj__txi *t)
 {
+    static const uint8_t txn_tag[1] = {SFJ__TXK_TXN},
+                         after_txn_tag[1] = {SFJ__TXK_TXN + 1};
     MDB_stat st;
-    uint64_t hashed = 0, leaves, others;
-    size_t i;
+    uint64_t hashed, leaves, others;
 
     /* Each row copies at most a leaf and a branch, and a persist at most
      * the whole index: a young one stops here. */
@@ -237,8 +238,9 @@ static int persist_outgrows(sfj_journal *j, MDB_txn *txn, const sfj__txi *t)
         st.ms_leaf_pages + st.ms_branch_pages + t->n / 64 + 1 <
             SFJ__TXI_PAGES_MAX)
         return 0;
-    for (i = 0; i < t->n; i++)
-        hashed += t->rows[i].key[0] == SFJ__TXK_TXN;
+    /* The rows sort by key, so the txn records are one run of them. */
+    hashed =
+        sfj__txi_lower(t, after_txn_tag, 1) - sfj__txi_lower(t, txn_tag, 1);
     /* Open and meta records are keyed by seq and name: a few leaves. */
     others = (t->n - hashed) / 64 + 1;
     leaves = pages_hit(hashed, st.ms_leaf_pages) + others;
