@@ -3,7 +3,8 @@
  * length, the 32 KiB window, the largest plaintext an event can have),
  * incompressible input stored raw, refusal of damaged streams, and no
  * plaintext left in pooled or freed streams; dictionary v2 as FORMAT.md
- * lists it. */
+ * lists it; sfj's own encoder: streams zlib reads back, as short as
+ * zlib's, checked before use, its memory wiped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +15,11 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include <zlib.h>
 
 #include "common/bytes.h"
 #include "journal/format/compress.h"
+#include "journal/format/deflate_enc.h"
 #include "journal/format/event_codec.h"
 #include "sfj/sfj.h"
 
@@ -170,7 +173,8 @@ static void test_damaged_refused(void **state)
 {
     uint8_t in[3000], packed[3000], back[3000];
     size_t packed_len = 0, raw_len = 0, i;
-    unsigned refused = 0;
+    unsigned refused = 0, same = 0;
+    int rc;
 
     (void)state;
     fill_text(in, sizeof in, 3);
@@ -197,21 +201,239 @@ static void test_damaged_refused(void **state)
     assert_int_equal(
         sfj__inflate(SFJ__DICT_V1, packed, packed_len + 1, back, sizeof in),
         SFJ_ECORRUPT);
-    /* Flipped bits in the stream: most are refused by zlib (the AEAD tag
-     * is what catches every one in a record). */
+    /* Flipped bits in the stream: refused by zlib, or expanded to other
+     * bytes (the AEAD tag is what catches every one in a record). Only
+     * the last byte has bits past the end of the block, which no reader
+     * looks at. */
     for (i = 4; i < packed_len; i++) {
         packed[i] ^= 0x10;
-        if (sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, sizeof in) !=
-            SFJ_OK)
+        rc = sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, sizeof in);
+        if (rc != SFJ_OK)
             refused++;
+        else if (memcmp(back, in, sizeof in) == 0 && i != packed_len - 1)
+            same++;
         packed[i] ^= 0x10;
     }
-    assert_true(refused > (packed_len - 4) / 2);
+    assert_int_equal(same, 0);
+    assert_true(refused > 0);
     /* Undamaged, it still expands: the pool hands back clean streams. */
     assert_int_equal(
         sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, sizeof in),
         SFJ_OK);
     assert_memory_equal(back, in, sizeof in);
+}
+
+/* ---- sfj's own encoder (deflate_enc.c) ---- */
+
+/* Dictionary v1 hashed for the encoder, as compress.c hashes it. */
+static const sfj__enc_dict *v1_enc(void)
+{
+    static sfj__enc_dict d;
+    static uint16_t prev[SFJ__DICT_MAX_BYTES];
+    const uint8_t *bytes;
+    size_t len;
+
+    if (d.bytes == NULL) {
+        assert_int_equal(sfj__dict_bytes(SFJ__DICT_V1, &bytes, &len), SFJ_OK);
+        sfj__enc_dict_init(&d, bytes, len, prev);
+    }
+    return &d;
+}
+
+/* zlib, given only the dictionary, expands the raw stream s to in. */
+static void zlib_reads_back(const sfj__enc_dict *d, const uint8_t *s,
+                            size_t len, const uint8_t *in, size_t n)
+{
+    uint8_t *back = xmalloc(n + 1);
+    z_stream zs;
+
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(inflateInit2(&zs, -15), Z_OK);
+    assert_int_equal(inflateSetDictionary(&zs, d->bytes, (uInt)d->len), Z_OK);
+    zs.next_in = (Bytef *)s;
+    zs.avail_in = (uInt)len;
+    zs.next_out = back;
+    zs.avail_out = (uInt)(n + 1);
+    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(zs.avail_in, 0);
+    assert_int_equal(zs.total_out, n);
+    assert_memory_equal(back, in, n);
+    inflateEnd(&zs);
+    free(back);
+}
+
+/* The encoder alone on in[0..n): zlib reads its stream back, and with one
+ * byte less of room it reports that and writes nothing past the room.
+ * Returns the block type (1 fixed codes, 2 dynamic). */
+static int enc_roundtrip(const uint8_t *in, size_t n, size_t *out_len)
+{
+    const sfj__enc_dict *d = v1_enc();
+    size_t cap = 2 * n + 64, len = 0, short_len = 0, i;
+    uint8_t *work = xmalloc(sfj__enc_work_bytes(d, n)), *out = xmalloc(cap);
+    int type;
+
+    assert_true(sfj__enc_fits(d, n));
+    assert_int_equal(sfj__enc_deflate(d, in, n, work, out, cap, &len), 1);
+    assert_true(len > 0 && len <= cap);
+    zlib_reads_back(d, out, len, in, n);
+    type = (out[0] >> 1) & 3;
+    memset(out, 0xa5, cap);
+    assert_int_equal(sfj__enc_deflate(d, in, n, work, out, len - 1, &short_len),
+                     0);
+    for (i = len - 1; i < cap; i++)
+        assert_int_equal(out[i], 0xa5);
+    free(work);
+    free(out);
+    if (out_len != NULL)
+        *out_len = len;
+    return type;
+}
+
+/* Streams of every shape zlib reads back: sizes from one byte to the
+ * largest the window takes, runs (258-byte matches), text, noise, a
+ * two-letter alphabet, dictionary excerpts; both kinds of block; a match
+ * from the far end of the window. */
+static void test_encoder_streams(void **state)
+{
+    const sfj__enc_dict *d = v1_enc();
+    const size_t fit = SFJ__ENC_WINDOW - d->len - 1;
+    const size_t sizes[] = {1,    2,    3,          4,       15,  16,
+                            17,   100,  257,        258,     259, 1000,
+                            4096, 8191, fit - 1000, fit - 1, fit};
+    uint8_t *in = xmalloc(SFJ__ENC_WINDOW);
+    int seen[4] = {0, 0, 0, 0};
+    uint32_t x = 12345;
+    size_t i, k, len = 0, dots = 0;
+
+    (void)state;
+    assert_false(sfj__enc_fits(d, fit + 1));
+    assert_false(sfj__enc_fits(d, 0));
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+
+        memset(in, 'x', n);
+        seen[enc_roundtrip(in, n, NULL)]++;
+        fill_text(in, n, (unsigned)i);
+        seen[enc_roundtrip(in, n, NULL)]++;
+        for (k = 0; k < n; k++) {
+            x = x * 1103515245u + 12345u;
+            in[k] = (uint8_t)(x >> 16);
+        }
+        seen[enc_roundtrip(in, n, NULL)]++;
+        for (k = 0; k < n; k++) {
+            x = x * 1103515245u + 12345u;
+            in[k] = (x >> 16) & 1 ? 'a' : 'b';
+        }
+        seen[enc_roundtrip(in, n, NULL)]++;
+        for (k = 0; k < n; k++) {
+            x = x * 1103515245u + 12345u;
+            in[k] = d->bytes[(k * 7 + (x >> 20) % 3) % d->len];
+        }
+        seen[enc_roundtrip(in, n, NULL)]++;
+    }
+    assert_true(seen[1] > 0 && seen[2] > 0);
+    assert_int_equal(seen[0] + seen[3], 0);
+    /* The dictionary's first 64 bytes at the window's end, after dots:
+     * they cost a few bytes more than the dots alone only as a match that
+     * reaches back 32 KiB, and zlib reads it back. */
+    memset(in, '.', fit);
+    enc_roundtrip(in, fit, &dots);
+    memcpy(in + fit - 64, d->bytes, 64);
+    enc_roundtrip(in, fit, &len);
+    assert_true(len < dots + 16);
+    free(in);
+}
+
+/* The encoder's streams are as short as zlib's level 6 within 3%, on the
+ * text and payment messages of this suite. */
+static void test_encoder_size(void **state)
+{
+    static const char iso[] =
+        "02007238448108E08200164000******1234000000000000012345"
+        "0314101530000123101530031459110510001000000000000012"
+        "TID00042MID000000000042SHOP 42                 CITY  US840"
+        "0709F26081122334455667788";
+    uint8_t in[3000], out[3100];
+    size_t n, sizes[] = {60, 150, 300, 700, 1500, 3000}, i, mine = 0;
+    const uint8_t *dict;
+    size_t dict_len;
+    z_stream zs;
+
+    (void)state;
+    assert_int_equal(sfj__dict_bytes(SFJ__DICT_V1, &dict, &dict_len), SFJ_OK);
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(
+        deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    for (i = 0; i <= sizeof sizes / sizeof sizes[0]; i++) {
+        if (i < sizeof sizes / sizeof sizes[0]) {
+            n = sizes[i];
+            fill_text(in, n, (unsigned)i);
+        } else {
+            n = sizeof iso - 1;
+            memcpy(in, iso, n);
+        }
+        assert_int_equal(
+            sfj__deflate(SFJ__DICT_V1, in, n, out, sizeof out, &mine), 1);
+        mine -= 4; /* the length prefix */
+        assert_int_equal(deflateReset(&zs), Z_OK);
+        assert_int_equal(deflateSetDictionary(&zs, dict, (uInt)dict_len), Z_OK);
+        zs.next_in = in;
+        zs.avail_in = (uInt)n;
+        zs.next_out = out;
+        zs.avail_out = sizeof out;
+        assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+        /* 3%, or one byte on the shortest. */
+        assert_true(mine * 100 <= zs.total_out * 103 + 100);
+    }
+    deflateEnd(&zs);
+}
+
+static unsigned damaged;
+
+/* Clears BFINAL: the stream no longer ends, so it cannot read back. */
+static void damage(uint8_t *stream, size_t len)
+{
+    assert_true(len > 0);
+    stream[0] ^= 1;
+    damaged++;
+}
+
+/* A stream of the encoder that does not read back is never kept: the
+ * record is compressed by zlib instead, byte for byte what zlib makes. */
+static void test_encoder_checked(void **state)
+{
+    uint8_t in[500], packed[500], ref[500], back[500];
+    size_t packed_len = 0;
+    const uint8_t *dict;
+    size_t dict_len;
+    z_stream zs;
+
+    (void)state;
+    fill_text(in, sizeof in, 9);
+    damaged = 0;
+    sfj__compress_enc_hook = damage;
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, sizeof in, packed,
+                                  sizeof packed, &packed_len),
+                     1);
+    sfj__compress_enc_hook = NULL;
+    assert_int_equal(damaged, 1);
+    assert_int_equal(
+        sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, sizeof in),
+        SFJ_OK);
+    assert_memory_equal(back, in, sizeof in);
+    assert_int_equal(sfj__dict_bytes(SFJ__DICT_V1, &dict, &dict_len), SFJ_OK);
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(
+        deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    assert_int_equal(deflateSetDictionary(&zs, dict, (uInt)dict_len), Z_OK);
+    zs.next_in = in;
+    zs.avail_in = sizeof in;
+    zs.next_out = ref;
+    zs.avail_out = sizeof ref;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(packed_len, 4 + zs.total_out);
+    assert_memory_equal(packed + 4, ref, zs.total_out);
+    deflateEnd(&zs);
 }
 
 static const char CANARY[] = "CANARY-4111111111111111-do-not-keep";
@@ -296,6 +518,28 @@ static void test_streams_wiped(void **state)
     assert_int_equal(sfj__compress_pool_find(CANARY, 1), -1);
 }
 
+/* The encoder's working memory (the input, its literals) is wiped before
+ * it is freed. */
+static void test_encoder_wiped(void **state)
+{
+    uint8_t in[1000], packed[1000];
+    size_t i, packed_len = 0;
+
+    (void)state;
+    for (i = 0; i + sizeof CANARY - 1 <= sizeof in; i += sizeof CANARY - 1)
+        memcpy(in + i, CANARY, sizeof CANARY - 1);
+    memset(in + i, '.', sizeof in - i);
+    assert_true(sfj__enc_fits(v1_enc(), sizeof in));
+    freed_blocks = freed_not_zero = 0;
+    sfj__compress_free_hook = scan_freed;
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, sizeof in, packed,
+                                  sizeof packed, &packed_len),
+                     1);
+    sfj__compress_free_hook = NULL;
+    assert_int_equal(freed_blocks, 1);
+    assert_int_equal(freed_not_zero, 0);
+}
+
 /* Dictionary v2: the bytes FORMAT.md lists (by their BLAKE2b-256), a
  * round trip, a stream made with it not read back by v1, an unknown
  * dictionary refused, and a payment message shrinking more with v2 than
@@ -353,6 +597,10 @@ int main(void)
         cmocka_unit_test(test_incompressible),
         cmocka_unit_test(test_damaged_refused),
         cmocka_unit_test(test_streams_wiped),
+        cmocka_unit_test(test_encoder_streams),
+        cmocka_unit_test(test_encoder_size),
+        cmocka_unit_test(test_encoder_checked),
+        cmocka_unit_test(test_encoder_wiped),
     };
 
     if (sodium_init() < 0)

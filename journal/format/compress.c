@@ -1,5 +1,11 @@
-/* Raw deflate with a preset dictionary (v1, v2 or a journal's own), over
- * a small pool of streams.
+/* Raw deflate with a preset dictionary (v1, v2 or a journal's own).
+ *
+ * Records whose dictionary and plaintext fit one 32 KiB window are
+ * compressed by sfj's own encoder (deflate_enc.c) against the dictionary
+ * hashed once, and each stream it makes is inflated by zlib and compared
+ * before it is used; longer records, and a stream that failed the check,
+ * are compressed by zlib. Every stream is read by zlib's inflate, over a
+ * small pool of streams.
  *
  * deflateInit2 allocates a few hundred KiB, far more than compressing one
  * record costs, so streams are kept in a pool and reset between uses. The
@@ -374,26 +380,38 @@ int sfj__dict_bytes(int dict, const uint8_t **bytes, size_t *len)
     return SFJ_OK;
 }
 
-int sfj__deflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
-                 size_t cap, size_t *out_len)
+/* zlib decodes with its fast loop (inflate_fast) only while at least 258
+ * bytes of output space remain; below that it falls back to a symbol-at-
+ * a-time state machine. A record's plaintext is a few hundred bytes, so
+ * inflating straight into a buffer of exactly raw_len spends most of the
+ * record in the slow path. Small records are therefore inflated into a
+ * stack buffer with that much slack and copied out. */
+#define INFLATE_SLACK     258
+#define INFLATE_STACK_MAX 2048
+
+/* The built-in dictionaries hashed for the encoder, once per process. */
+static uint16_t v1_prev[sizeof DICT_V1 - 1], v2_prev[sizeof DICT_V2];
+static sfj__enc_dict enc_dicts[3];
+static pthread_once_t enc_once = PTHREAD_ONCE_INIT;
+
+static void enc_dicts_init(void)
 {
-    if (dict != SFJ__DICT_V1 && dict != SFJ__DICT_V2)
-        return SFJ_EINVAL;
-    return sfj__deflate_with(dicts[dict].bytes, dicts[dict].len, in, in_len,
-                             out, cap, out_len);
+    sfj__enc_dict_init(&enc_dicts[SFJ__DICT_V1], dicts[SFJ__DICT_V1].bytes,
+                       dicts[SFJ__DICT_V1].len, v1_prev);
+    sfj__enc_dict_init(&enc_dicts[SFJ__DICT_V2], dicts[SFJ__DICT_V2].bytes,
+                       dicts[SFJ__DICT_V2].len, v2_prev);
 }
 
-int sfj__deflate_with(const uint8_t *dict, size_t dict_len, const uint8_t *in,
-                      size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
+void (*sfj__compress_enc_hook)(uint8_t *stream, size_t len);
+
+/* zlib's deflate into out + 4, at most `limit` bytes in all. */
+static int deflate_zlib(const uint8_t *dict, size_t dict_len, const uint8_t *in,
+                        size_t in_len, uint8_t *out, size_t limit,
+                        size_t *out_len)
 {
     z_stream *zs;
-    size_t limit;
     int zrc, rc = 0;
 
-    if (dict == NULL || dict_len == 0 || dict_len > SFJ__DICT_MAX_BYTES)
-        return SFJ_EINVAL;
-    if (in_len < 16 || cap <= 4)
-        return 0; /* too small to win */
     zs = take(deflate_pool, &deflate_count, 1);
     if (zs == NULL)
         return SFJ_ENOMEM;
@@ -405,8 +423,6 @@ int sfj__deflate_with(const uint8_t *dict, size_t dict_len, const uint8_t *in,
     zs->next_in = (Bytef *)in;
     zs->avail_in = (uInt)in_len;
     zs->next_out = out + 4;
-    /* Anything not shorter than the input is useless: stop there. */
-    limit = in_len - 1 < cap ? in_len - 1 : cap;
     zs->avail_out = (uInt)(limit - 4);
     zrc = deflate(zs, Z_FINISH);
     if (zrc == Z_STREAM_END) {
@@ -421,6 +437,130 @@ done:
     return rc;
 }
 
+/* The encoder into out + 4, at most `limit` bytes in all; its working
+ * memory holds the plaintext and is wiped before it is freed. */
+static int deflate_enc(const sfj__enc_dict *enc, const uint8_t *in,
+                       size_t in_len, uint8_t *out, size_t limit,
+                       size_t *out_len)
+{
+    size_t size = sfj__enc_work_bytes(enc, in_len), n = 0;
+    void *work = malloc(size);
+    int rc;
+
+    if (work == NULL)
+        return SFJ_ENOMEM;
+    rc = sfj__enc_deflate(enc, in, in_len, work, out + 4, limit - 4, &n);
+    sodium_memzero(work, size);
+    if (sfj__compress_free_hook != NULL)
+        sfj__compress_free_hook(work, size);
+    free(work);
+    if (rc == 1) {
+        sfj__put_u32(out, (uint32_t)in_len);
+        *out_len = 4 + n;
+    }
+    return rc;
+}
+
+/* Inflate the stream of `in` (past its u32 length) into `out`, room for
+ * `cap` bytes; *total is what it produced. SFJ_OK when the stream ended
+ * and used all of `in`. */
+static int inflate_stream(const uint8_t *dict, size_t dict_len,
+                          const uint8_t *in, size_t in_len, uint8_t *out,
+                          size_t cap, size_t *total)
+{
+    z_stream *zs;
+    int zrc, rc = SFJ_ECORRUPT;
+
+    *total = 0;
+    zs = take(inflate_pool, &inflate_count, 0);
+    if (zs == NULL)
+        return SFJ_ENOMEM;
+    if (inflateReset(zs) != Z_OK)
+        goto done;
+    /* Raw inflate takes the dictionary before the first call. */
+    if (inflateSetDictionary(zs, dict, (uInt)dict_len) != Z_OK)
+        goto done;
+    zs->next_in = (Bytef *)in + 4;
+    zs->avail_in = (uInt)(in_len - 4);
+    zs->next_out = out;
+    zs->avail_out = (uInt)cap;
+    zrc = inflate(zs, Z_FINISH);
+    *total = zs->total_out;
+    if (zrc == Z_STREAM_END && zs->avail_in == 0)
+        rc = SFJ_OK;
+    ((pooled *)zs)->seen = dict_len + zs->total_out;
+done:
+    give_back(inflate_pool, &inflate_count, zs);
+    return rc;
+}
+
+/* 1 when `packed` inflates to exactly in[0..in_len), 0 when it does not,
+ * SFJ_ENOMEM when it cannot be told. */
+static int inflates_to(const sfj__enc_dict *enc, const uint8_t *packed,
+                       size_t packed_len, const uint8_t *in, size_t in_len)
+{
+    uint8_t tmp[INFLATE_STACK_MAX + INFLATE_SLACK], *buf = tmp;
+    size_t cap = in_len + INFLATE_SLACK, total = 0;
+    int rc;
+
+    if (in_len > INFLATE_STACK_MAX && (buf = malloc(cap)) == NULL)
+        return SFJ_ENOMEM;
+    rc = inflate_stream(enc->bytes, enc->len, packed, packed_len, buf, cap,
+                        &total);
+    if (rc != SFJ_ENOMEM)
+        rc = rc == SFJ_OK && total == in_len && memcmp(buf, in, in_len) == 0;
+    sodium_memzero(buf, total);
+    if (buf != tmp)
+        free(buf);
+    return rc;
+}
+
+/* Records that fit the encoder's window go through it, and its stream is
+ * kept only once zlib's inflate has read it back to the same bytes: a
+ * record that could not be read would be a transaction lost, and the
+ * check costs under a microsecond. Longer records, and any stream that
+ * fails the check, go through zlib. */
+static int deflate_prepared(const sfj__enc_dict *enc, const uint8_t *in,
+                            size_t in_len, uint8_t *out, size_t cap,
+                            size_t *out_len)
+{
+    size_t limit;
+    int rc;
+
+    if (in_len < 16 || cap <= 4)
+        return 0; /* too small to win */
+    /* Anything not shorter than the input is useless: stop there. */
+    limit = in_len - 1 < cap ? in_len - 1 : cap;
+    if (sfj__enc_fits(enc, in_len)) {
+        rc = deflate_enc(enc, in, in_len, out, limit, out_len);
+        if (rc != 1)
+            return rc;
+        if (sfj__compress_enc_hook != NULL)
+            sfj__compress_enc_hook(out + 4, *out_len - 4);
+        rc = inflates_to(enc, out, *out_len, in, in_len);
+        if (rc != 0)
+            return rc;
+    }
+    return deflate_zlib(enc->bytes, enc->len, in, in_len, out, limit, out_len);
+}
+
+int sfj__deflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
+                 size_t cap, size_t *out_len)
+{
+    if (dict != SFJ__DICT_V1 && dict != SFJ__DICT_V2)
+        return SFJ_EINVAL;
+    pthread_once(&enc_once, enc_dicts_init);
+    return deflate_prepared(&enc_dicts[dict], in, in_len, out, cap, out_len);
+}
+
+int sfj__deflate_dict(const sfj__dict *dict, const uint8_t *in, size_t in_len,
+                      uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (dict == NULL)
+        return SFJ_EINVAL;
+    return deflate_prepared(dict->enc, in, in_len, out, cap, out_len);
+}
+
 int sfj__inflate_len(const uint8_t *in, size_t in_len, size_t max,
                      size_t *raw_len)
 {
@@ -429,15 +569,6 @@ int sfj__inflate_len(const uint8_t *in, size_t in_len, size_t max,
     *raw_len = sfj__get_u32(in);
     return *raw_len == 0 || *raw_len > max ? SFJ_ECORRUPT : SFJ_OK;
 }
-
-/* zlib decodes with its fast loop (inflate_fast) only while at least 258
- * bytes of output space remain; below that it falls back to a symbol-at-
- * a-time state machine. A record's plaintext is a few hundred bytes, so
- * inflating straight into a buffer of exactly raw_len spends most of the
- * record in the slow path. Small records are therefore inflated into a
- * stack buffer with that much slack and copied out. */
-#define INFLATE_SLACK     258
-#define INFLATE_STACK_MAX 2048
 
 int sfj__inflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
                  size_t raw_len)
@@ -451,62 +582,60 @@ int sfj__inflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
 int sfj__inflate_with(const uint8_t *dict, size_t dict_len, const uint8_t *in,
                       size_t in_len, uint8_t *out, size_t raw_len)
 {
-    z_stream *zs;
     uint8_t tmp[INFLATE_STACK_MAX + INFLATE_SLACK];
-    int zrc, rc = SFJ_ECORRUPT, use_tmp = raw_len <= INFLATE_STACK_MAX;
+    size_t total = 0;
+    int rc, use_tmp = raw_len <= INFLATE_STACK_MAX;
 
     if (dict == NULL || dict_len == 0 || dict_len > SFJ__DICT_MAX_BYTES)
         return SFJ_EINVAL;
-    zs = take(inflate_pool, &inflate_count, 0);
-    if (zs == NULL)
-        return SFJ_ENOMEM;
-    if (inflateReset(zs) != Z_OK)
-        goto done;
-    /* Raw inflate takes the dictionary before the first call. */
-    if (inflateSetDictionary(zs, dict, (uInt)dict_len) != Z_OK)
-        goto done;
-    zs->next_in = (Bytef *)in + 4;
-    zs->avail_in = (uInt)(in_len - 4);
-    zs->next_out = use_tmp ? tmp : out;
-    zs->avail_out = (uInt)(use_tmp ? raw_len + INFLATE_SLACK : raw_len);
-    zrc = inflate(zs, Z_FINISH);
-    /* The slack lets a stream run past raw_len: total_out catches it. */
-    if (zrc == Z_STREAM_END && zs->total_out == raw_len && zs->avail_in == 0)
-        rc = SFJ_OK;
-    ((pooled *)zs)->seen = dict_len + zs->total_out;
+    rc = inflate_stream(dict, dict_len, in, in_len, use_tmp ? tmp : out,
+                        use_tmp ? raw_len + INFLATE_SLACK : raw_len, &total);
+    /* The slack lets a stream run past raw_len: total catches it. */
+    if (rc == SFJ_OK && total != raw_len)
+        rc = SFJ_ECORRUPT;
     if (use_tmp) {
         if (rc == SFJ_OK)
             memcpy(out, tmp, raw_len);
-        sodium_memzero(tmp,
-                       zs->total_out < sizeof tmp ? zs->total_out : sizeof tmp);
+        sodium_memzero(tmp, total);
     }
-done:
-    give_back(inflate_pool, &inflate_count, zs);
     return rc;
+}
+
+/* Round n up to whole alignment units. */
+static size_t aligned(size_t n)
+{
+    return (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
+           sizeof(max_align_t);
 }
 
 int sfj__dict_make(const uint8_t *payload, size_t len, sfj__dict **out)
 {
     sfj__dict *d;
-    size_t size = sizeof *d + sizeof DICT_V2 + len;
+    size_t bytes_len = sizeof DICT_V2 + len, at_bytes = aligned(sizeof *d),
+           at_enc = at_bytes + aligned(bytes_len),
+           at_prev = at_enc + aligned(sizeof(sfj__enc_dict)),
+           size = aligned(at_prev + bytes_len * sizeof(uint16_t));
+    uint8_t *block;
 
     *out = NULL;
     if (payload == NULL || len == 0 || len > SFJ_DICTIONARY_MAX)
         return SFJ_EINVAL;
-    /* sodium_malloc ends the block at a guard page: a size of whole
+    /* One guarded block: the struct, the preset bytes, their hash chains.
+     * sodium_malloc ends the block at a guard page: a size of whole
      * alignment units keeps its start aligned for the struct. */
-    size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
-           sizeof(max_align_t);
-    d = sodium_malloc(size);
-    if (d == NULL)
+    block = sodium_malloc(size);
+    if (block == NULL)
         return SFJ_ENOMEM;
-    d->bytes = (uint8_t *)(d + 1);
-    d->len = sizeof DICT_V2 + len;
+    d = (sfj__dict *)block;
+    d->bytes = block + at_bytes;
+    d->len = bytes_len;
     memcpy(d->bytes, DICT_V2, sizeof DICT_V2);
     memcpy(d->bytes + sizeof DICT_V2, payload, len);
     d->payload = d->bytes + sizeof DICT_V2;
     d->payload_len = len;
     crypto_generichash(d->id, sizeof d->id, payload, len, NULL, 0);
+    d->enc = (sfj__enc_dict *)(block + at_enc);
+    sfj__enc_dict_init(d->enc, d->bytes, d->len, (uint16_t *)(block + at_prev));
     *out = d;
     return SFJ_OK;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "journal/format/deflate_enc.h"
 #include "sfj/journal.h"
 
 #define SFJ__DICT_V1 1 /* SFJ_REC_F_DEFLATE alone */
@@ -30,6 +31,7 @@ typedef struct sfj__dict {
     const uint8_t *payload; /* the record's payload: the tail of `bytes` */
     size_t payload_len;
     uint8_t id[SFJ__DICT_ID_BYTES];
+    sfj__enc_dict *enc; /* `bytes` hashed for the encoder */
 } sfj__dict;
 
 /* Build the dictionary of a DICTIONARY record's payload (1 to
@@ -47,10 +49,9 @@ int sfj__dict_bytes(int dict, const uint8_t **bytes, size_t *len);
 int sfj__deflate(int dict, const uint8_t *in, size_t in_len, uint8_t *out,
                  size_t cap, size_t *out_len);
 
-/* The same with preset dictionary bytes of the caller's (1 to
- * SFJ__DICT_MAX_BYTES). */
-int sfj__deflate_with(const uint8_t *dict, size_t dict_len, const uint8_t *in,
-                      size_t in_len, uint8_t *out, size_t cap, size_t *out_len);
+/* The same with a journal's own dictionary. */
+int sfj__deflate_dict(const sfj__dict *dict, const uint8_t *in, size_t in_len,
+                      uint8_t *out, size_t cap, size_t *out_len);
 
 /* Length an sfj__deflate output will expand to; SFJ_ECORRUPT if absurd. */
 int sfj__inflate_len(const uint8_t *in, size_t in_len, size_t max,
@@ -73,8 +74,13 @@ void sfj__compress_shutdown(void);
  * `needle`; -1 when the pool is empty. */
 int sfj__compress_pool_find(const void *needle, size_t len);
 
-/* For tests: called with each block zlib frees, after the wipe and before
- * free(). NULL (the default) in the library. */
+/* For tests: called with each block zlib or the encoder frees, after the
+ * wipe and before free(). NULL (the default) in the library. */
 extern void (*sfj__compress_free_hook)(const void *p, size_t size);
+
+/* For tests: called with each stream the encoder made, before it is
+ * checked (a test damages it to see zlib take over). NULL in the
+ * library. */
+extern void (*sfj__compress_enc_hook)(uint8_t *stream, size_t len);
 
 #endif

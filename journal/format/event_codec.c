@@ -328,8 +328,8 @@ int sfj__event_pack_dict(const sfj_event *ev, uint32_t boot,
      * fits payment payloads (ISO 8583 in ASCII or binary, EMV data, JSON)
      * better than v1 and costs the same on short notes
      * (docs/PERFORMANCE.md). */
-    rc = dict != NULL ? sfj__deflate_with(dict->bytes, dict->len, raw, raw_len,
-                                          packed, raw_len, &packed_len)
+    rc = dict != NULL ? sfj__deflate_dict(dict, raw, raw_len, packed, raw_len,
+                                          &packed_len)
                       : sfj__deflate(SFJ__DICT_V2, raw, raw_len, packed,
                                      raw_len, &packed_len);
     if (rc < 0)

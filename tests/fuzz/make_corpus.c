@@ -543,6 +543,37 @@ static void cli(void)
     put("cli", "payload-pans", pans, sizeof pans - 1, NULL, 0);
 }
 
+/* The encoder: an event's plaintext against each dictionary, a run long
+ * enough for 258-byte matches, bytes that do not compress, and a repeat
+ * of the dictionary's start from farther away than any other match. */
+static void deflate_seeds(void)
+{
+    uint8_t which, buf[8192];
+    const uint8_t *v1;
+    size_t i, v1_len;
+    static const char iso[] =
+        "0200723A4401288180001640000000000******1111000000000000012500"
+        "1127143000000123143000112712345678901212345678TID00042MID0000000"
+        "00042MERCHANT NAME          CITY         US978";
+
+    for (which = 0; which < 3; which++) {
+        char name[32];
+
+        snprintf(name, sizeof name, "iso-%u", (unsigned)which);
+        put("deflate", name, &which, 1, iso, sizeof iso - 1);
+    }
+    which = 0;
+    memset(buf, 'a', 1000);
+    put("deflate", "run", &which, 1, buf, 1000);
+    for (i = 0; i < 600; i++)
+        buf[i] = (uint8_t)(i * 2654435761u >> 24);
+    put("deflate", "noise", &which, 1, buf, 600);
+    check(sfj__dict_bytes(SFJ__DICT_V1, &v1, &v1_len) == SFJ_OK, "dict v1");
+    memset(buf, '.', sizeof buf);
+    memcpy(buf + sizeof buf - 64, v1, 64);
+    put("deflate", "far", &which, 1, buf, sizeof buf);
+}
+
 /* Version 2: handshake messages made with the fixed ephemerals, and
  * sealed frames of each message type at counters 0..3. */
 typedef struct seal_cap {
@@ -676,5 +707,6 @@ int main(int argc, char **argv)
     dict_bundles();
     cli();
     link_v2(&k);
+    deflate_seeds();
     return 0;
 }
