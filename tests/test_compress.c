@@ -451,6 +451,16 @@ static void scan_freed(const void *p, size_t size)
     }
 }
 
+/* `n` bytes of the canary over and over, then dots. */
+static void fill_canary(uint8_t *in, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + sizeof CANARY - 1 <= n; i += sizeof CANARY - 1)
+        memcpy(in + i, CANARY, sizeof CANARY - 1);
+    memset(in + i, '.', n - i);
+}
+
 /* Compress and expand `n` bytes full of the canary; the streams go back to
  * the pool with no trace of it. */
 static void canary_roundtrip(size_t n)
@@ -464,9 +474,7 @@ static void canary_roundtrip(size_t n)
         spread[3 * i + 2] = (uint8_t)CANARY[i];
     }
 
-    for (i = 0; i + sizeof CANARY - 1 <= n; i += sizeof CANARY - 1)
-        memcpy(in + i, CANARY, sizeof CANARY - 1);
-    memset(in + i, '.', n - i);
+    fill_canary(in, n);
     assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, n, packed, n, &packed_len),
                      1);
     /* The pool holds the deflate stream, wiped: no canary as input, none
@@ -519,12 +527,10 @@ static void test_streams_wiped(void **state)
 static void test_encoder_wiped(void **state)
 {
     uint8_t in[1000], packed[1000];
-    size_t i, packed_len = 0;
+    size_t packed_len = 0;
 
     (void)state;
-    for (i = 0; i + sizeof CANARY - 1 <= sizeof in; i += sizeof CANARY - 1)
-        memcpy(in + i, CANARY, sizeof CANARY - 1);
-    memset(in + i, '.', sizeof in - i);
+    fill_canary(in, sizeof in);
     assert_true(sfj__enc_fits(v1_enc(), sizeof in));
     freed_blocks = freed_not_zero = 0;
     sfj__compress_free_hook = scan_freed;

@@ -296,7 +296,7 @@ static inline MDB_val sfj__entry_key(const sfj_journal *j, uint8_t *buf,
     buf[0] = SFJ__ENTRY_TAG;
     k = sfj__seq_key(buf + 1, seq);
     k.mv_data = buf;
-    k.mv_size = 9;
+    k.mv_size = SFJ__ENTRY_KEY_MAX;
     return k;
 }
 

@@ -102,7 +102,7 @@ int sfj__load_head(sfj_journal *j, MDB_txn *txn, uint64_t *last_seq,
         goto done;
     }
     if (!sfj__entry_seq(j, &k, last_seq)) {
-        sfj__set_err(j, "entries key has a bad size");
+        sfj__set_err(j, "the last entry's key is damaged");
         rc = SFJ_ECORRUPT;
         goto done;
     }
