@@ -461,6 +461,42 @@ static void test_enospc_then_space_returns(void **state)
     reopen_and_check(f);
 }
 
+/* A batch that pruned acknowledged entries and then failed to commit
+ * leaves them in the journal: the next append prunes them again, though
+ * the watermark has not moved since (retention.c skips the look only
+ * when the committed front was found unacknowledged). */
+static void test_prune_redone_after_failed_commit(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+    sfj_journal *j = NULL;
+    sfj_stats st = SFJ_STATS_INIT;
+    sfj_event ev = SFJ_EVENT_INIT;
+    const int64_t t0 = 1700000000000ll, day = 86400000ll;
+    int i;
+
+    o.retention_days = 1;
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &o, &j), SFJ_OK);
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = "n";
+    ev.payload_len = 1;
+    ev.wall_ms = t0;
+    for (i = 0; i < 20; i++)
+        assert_int_equal(sfj_append(j, &ev, NULL), SFJ_OK);
+    assert_int_equal(sfj__journal_ack(j, 10, NULL, 0), SFJ_OK);
+    /* Two days on: this append prunes 1 to 10, then its commit fails. */
+    ev.wall_ms = t0 + 2 * day;
+    arm_io(SFJ_FAULT_WRITE, 1, ENOSPC, 1);
+    assert_int_equal(sfj_append(j, &ev, NULL), SFJ_EFULL);
+    disarm_io();
+    assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
+    assert_int_equal(st.first_seq, 1);
+    assert_int_equal(sfj_append(j, &ev, NULL), SFJ_OK);
+    assert_int_equal(sfj_stats_get(j, &st), SFJ_OK);
+    assert_int_equal(st.first_seq, 11);
+    assert_int_equal(sfj_journal_close(j), SFJ_OK);
+}
+
 /* The map cap: SFJ_EFULL with nothing lost; acks and a reopen still work
  * at the cap (the reserve), and appends resume once acknowledged entries
  * are pruned or the cap is raised. */
@@ -742,6 +778,8 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_enospc_then_space_returns, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_prune_redone_after_failed_commit,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_enospc_each_write, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_map_cap, setup, teardown),

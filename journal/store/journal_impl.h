@@ -116,6 +116,11 @@ struct sfj_journal {
     unsigned stale_readers; /* LMDB reader slots cleared at open */
     int txn_index_bad;      /* the index could not be caught up at open */
     int no_receipts;        /* receipts not tracked (SFJ_OPEN_NO_RECEIPTS) */
+    /* Retention (retention.c), by the commit leader: the watermark at
+     * which the first entry was found unacknowledged. Entries leave only
+     * from the front, so nothing is prunable until the watermark moves. */
+    uint64_t prune_idle_wm;
+    int prune_idle;
     /* The txn index overlay (journal/write/txn_ovmap.h): NULL on handles
      * that never use the index. */
     struct sfj__txi *txi;
@@ -130,8 +135,10 @@ typedef struct sfj__wctx {
     uint64_t last_seq;
     uint8_t head[32];
     uint64_t last_ckpt;
-    uint64_t appended; /* entries this batch added */
-    uint64_t room;     /* bytes appends may still use (cap less reserve) */
+    uint64_t appended;     /* entries this batch added */
+    uint64_t events;       /* of which events put by put_event (append.c) */
+    int64_t event_wall_ms; /* the newest such event's wall time */
+    uint64_t room;         /* bytes appends may still use (cap less reserve) */
 } sfj__wctx;
 
 /* An operation run inside the next group commit. It must check before it

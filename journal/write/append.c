@@ -76,6 +76,8 @@ static int put_event(sfj__wctx *w, const packed *p, uint8_t *rec)
     rc = sfj__wctx_put_entry(w, rec, len);
     if (rc != SFJ_OK)
         return rc;
+    w->events++;
+    w->event_wall_ms = p->wall_ms;
     rc = sfj__txn_apply(w, p->ev, w->last_seq, p->wall_ms);
     if (rc == SFJ_OK)
         rc = sfj__pending_on_append(w, p->ev, w->last_seq, p->wall_ms);

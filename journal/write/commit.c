@@ -266,6 +266,15 @@ static int try_batch_locked(sfj_journal *j, sfj__op *ops, int *commit_failed)
             goto abort;
         }
     }
+    /* Retention once a batch, not once an event: the prune's look at the
+     * front of the journal is the same for every entry of the batch. */
+    if (w.events > 0) {
+        rc = sfj__retention_prune_in(j, w.txn, w.last_seq, w.event_wall_ms);
+        if (rc != SFJ_OK) {
+            rc = txn_fatal(rc) ? rc : SFJ_ECORRUPT;
+            goto abort;
+        }
+    }
     if (!j->mirror && w.appended > 0 &&
         w.last_seq - w.last_ckpt >= j->opts.checkpoint_every) {
         rc = sfj__wctx_checkpoint(&w);

@@ -141,22 +141,20 @@ int sfj__retention_resign_anchor(sfj_journal *j, MDB_txn *txn,
     return save_anchor(j, txn, seq, hash);
 }
 
-/* Prune up to `max` entries from the front; `*n` gets how many went. */
-static int prune(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
+/* Prune up to `max` entries from the front, those at or below watermark
+ * `wm`; `*n` gets how many went. */
+static int prune(sfj_journal *j, MDB_txn *txn, uint64_t wm, uint64_t last_seq,
                  int64_t now_ms, int mode, size_t max, size_t *n)
 {
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     sfj__rec_hdr h;
     uint8_t anchor[SFJ_HASH_BYTES];
-    uint64_t wm = 0, seq = 0, pruned = 0;
+    uint64_t seq = 0, pruned = 0;
     int64_t keep_ms = (int64_t)j->opts.retention_days * DAY_MS;
-    int rc, mrc, found;
+    int rc = SFJ_OK, mrc, found;
 
     *n = 0;
-    rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &wm);
-    if (rc != SFJ_OK)
-        return rc;
     mrc = mdb_cursor_open(txn, j->db_entries, &cur);
     if (mrc != MDB_SUCCESS)
         return sfj__mdb_rc(j, mrc, "mdb_cursor_open(entries)");
@@ -164,8 +162,15 @@ static int prune(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
         mrc = sfj__entries_get(j, cur, &k, &v, MDB_FIRST);
         if (mrc != MDB_SUCCESS || !sfj__entry_seq(j, &k, &seq))
             break;
-        if (seq >= last_seq || seq > wm)
+        if (seq >= last_seq)
             break;
+        if (seq > wm) {
+            /* Nothing was deleted in this transaction, so its front is
+             * the committed one; it only moves forward. */
+            j->prune_idle = *n == 0;
+            j->prune_idle_wm = wm;
+            break;
+        }
         /* The persisted txn index has not seen this entry: its rows go
          * to the database in this same transaction (txn_overlay.c), or a
          * replay after a crash would miss the entry. */
@@ -205,19 +210,24 @@ static int prune(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
 int sfj__retention_prune_in(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
                             int64_t now_ms)
 {
-    uint64_t hw = j->opts.max_bytes / 100 * j->opts.high_water_pct;
+    uint64_t hw = j->opts.max_bytes / 100 * j->opts.high_water_pct, wm = 0;
     size_t n = 0;
+    int rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &wm);
 
-    if (used_bytes(j, txn) > hw)
-        return prune(j, txn, last_seq, now_ms, MODE_ANY, PRUNE_STEP, &n);
-    return prune(j, txn, last_seq, now_ms, MODE_AGE, PRUNE_STEP, &n);
+    /* The first entry is past this watermark: every append until the
+     * next ack would find the same, at the cost of a cursor and five
+     * database stats. */
+    if (rc != SFJ_OK || (j->prune_idle && j->prune_idle_wm == wm))
+        return rc;
+    return prune(j, txn, wm, last_seq, now_ms,
+                 used_bytes(j, txn) > hw ? MODE_ANY : MODE_AGE, PRUNE_STEP, &n);
 }
 
 /* One pruning transaction of at most `max` entries. */
 static int make_room_once(sfj_journal *j, size_t max, size_t *n)
 {
     MDB_txn *txn = NULL;
-    uint64_t last = 0;
+    uint64_t last = 0, wm = 0;
     int rc = SFJ_OK, mrc;
 
     *n = 0;
@@ -234,7 +244,9 @@ static int make_room_once(sfj_journal *j, size_t max, size_t *n)
     }
     rc = sfj__entries_edge(j, txn, 1, &last);
     if (rc == SFJ_OK)
-        rc = prune(j, txn, last, 0, MODE_ANY, max, n);
+        rc = sfj__meta_get_u64(j, txn, SFJ__META_WATERMARK, &wm);
+    if (rc == SFJ_OK)
+        rc = prune(j, txn, wm, last, 0, MODE_ANY, max, n);
     if (rc == SFJ_OK && *n > 0)
         rc = sfj__txi_before_commit(j, txn, 0, 0);
     if (rc != SFJ_OK || *n == 0) {

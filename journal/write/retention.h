@@ -13,10 +13,11 @@
  * entries were pruned (0: nothing could go) or a negative error. */
 int sfj__retention_make_room(sfj_journal *j);
 
-/* Inside an append's write transaction (`last_seq` is the entry just
- * put, `now_ms` its wall time): prune a bounded number of the oldest
- * entries when they are past the retention period or the map is above
- * its high-water mark. Returns 0 or a negative error. */
+/* Inside a write transaction that put events, once after them
+ * (`last_seq` is the newest entry, `now_ms` the newest event's wall
+ * time): prune a bounded number of the oldest entries when they are past
+ * the retention period or the map is above its high-water mark. Returns
+ * 0 or a negative error. */
 int sfj__retention_prune_in(sfj_journal *j, MDB_txn *txn, uint64_t last_seq,
                             int64_t now_ms);
 

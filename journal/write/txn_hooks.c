@@ -4,8 +4,8 @@
  * refuses an event the state machine forbids (txn_rules.c) or an OFFLINE
  * approval over a risk limit. sfj__txn_apply runs after the put, in the
  * same group commit: it updates the txn record and the open set, the index
- * position, drops forwarded offline txns from the open set, and prunes
- * acknowledged entries past the retention period or the high-water mark.
+ * position, and drops forwarded offline txns from the open set (the
+ * commit leader prunes once for the whole batch: retention.h).
  * The index rows go to the overlay (txn_overlay.c), which the commit
  * keeps only if the entries commit, so the index as every reader sees it
  * never disagrees with the entries; both read it through the overlay.
@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "common/satmath.h"
-#include "journal/write/retention.h"
 #include "journal/write/txn_index.h"
 #include "journal/write/txn_tail.h"
 #include "journal/write/txn_rules.h"
@@ -343,8 +342,6 @@ int sfj__txn_apply(sfj__wctx *w, const sfj_event *ev, uint64_t seq,
         j->limit_hit = SFJ_LIMIT_NONE;
         pthread_mutex_unlock(&j->lock);
     }
-    if (rc == SFJ_OK)
-        rc = sfj__retention_prune_in(j, w->txn, seq, wall_ms);
     /* Past the put, any failure must abort the whole transaction. */
     if (rc != SFJ_OK && rc != SFJ_EIO && rc != SFJ_ECORRUPT &&
         rc != SFJ_ENOMEM && rc != SFJ_EFULL)
