@@ -238,17 +238,12 @@ void sfj_batch_free(sfj_batch *b)
 
 static int is_set_aside(sfj_journal *j, uint64_t seq, int *found)
 {
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, seq), v;
     MDB_txn *txn;
-    int rc = sfj__read_begin(j, &txn), mrc;
+    int rc = sfj__read_begin(j, &txn);
 
     if (rc != SFJ_OK)
         return rc;
-    mrc = mdb_get(txn, j->db_attn, &k, &v);
-    *found = mrc == MDB_SUCCESS;
-    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
-        rc = sfj__mdb_rc(j, mrc, "mdb_get(attention)");
+    rc = sfj__seq_held(j, txn, j->db_attn, seq, found);
     sfj__read_end(j, txn);
     return rc;
 }

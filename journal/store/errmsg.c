@@ -43,6 +43,14 @@ const char *sfj_journal_errmsg(sfj_journal *j)
     return copy;
 }
 
+int sfj__mdb_found(sfj_journal *j, int mrc, const char *what, int *found)
+{
+    *found = mrc == MDB_SUCCESS;
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
+               ? SFJ_OK
+               : sfj__mdb_rc(j, mrc, what);
+}
+
 int sfj__mdb_rc(sfj_journal *j, int rc, const char *what)
 {
     int err;

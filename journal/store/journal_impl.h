@@ -190,6 +190,10 @@ int sfj__wctx_checkpoint(sfj__wctx *w);
 /* Translate an LMDB (or errno) code, recording `what` as the detail. */
 int sfj__mdb_rc(sfj_journal *j, int mdb_rc, const char *what);
 
+/* A lookup's LMDB code as `*found`: SFJ_OK whether found or not, any
+ * other code translated as sfj__mdb_rc does. */
+int sfj__mdb_found(sfj_journal *j, int mrc, const char *what, int *found);
+
 /* Record detail text for sfj_journal_errmsg (printf-style). */
 void sfj__set_err(sfj_journal *j, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -291,6 +295,11 @@ static inline MDB_val sfj__seq_key(uint8_t *buf, uint64_t seq)
     k.mv_size = 8;
     return k;
 }
+
+/* Does `dbi` (keyed by u64be seq: acked, attention) hold `seq`? `*found`
+ * says; an LMDB failure is returned. */
+int sfj__seq_held(sfj_journal *j, MDB_txn *txn, MDB_dbi dbi, uint64_t seq,
+                  int *found);
 
 /* The key of entry `seq` in `buf` (SFJ__ENTRY_KEY_MAX bytes). */
 static inline MDB_val sfj__entry_key(const sfj_journal *j, uint8_t *buf,

@@ -74,6 +74,15 @@ done:
     return rc;
 }
 
+int sfj__seq_held(sfj_journal *j, MDB_txn *txn, MDB_dbi dbi, uint64_t seq,
+                  int *found)
+{
+    uint8_t kbuf[8];
+    MDB_val k = sfj__seq_key(kbuf, seq), v;
+
+    return sfj__mdb_found(j, mdb_get(txn, dbi, &k, &v), "mdb_get", found);
+}
+
 int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,
                              size_t *len)
 {

@@ -21,18 +21,6 @@ typedef struct ack_arg {
     size_t n;
 } ack_arg;
 
-static int has_key(sfj__wctx *w, MDB_dbi dbi, uint64_t seq, int *found)
-{
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, seq), v;
-    int mrc = mdb_get(w->txn, dbi, &k, &v);
-
-    *found = mrc == MDB_SUCCESS;
-    if (mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND)
-        return SFJ_OK;
-    return sfj__mdb_rc(w->j, mrc, "mdb_get");
-}
-
 /* Delete every `acked` key at or below `wm`. */
 static int drop_below(sfj__wctx *w, uint64_t wm)
 {
@@ -82,7 +70,7 @@ static int ack_into(sfj__wctx *w, const ack_arg *a, sfj__pend_ack *pa)
     for (i = 0; i < a->n; i++) {
         if (a->seqs[i] <= target)
             continue;
-        rc = has_key(w, j->db_acked, a->seqs[i], &in_acked);
+        rc = sfj__seq_held(j, w->txn, j->db_acked, a->seqs[i], &in_acked);
         if (rc != SFJ_OK)
             return rc;
         if (in_acked)
@@ -97,7 +85,7 @@ static int ack_into(sfj__wctx *w, const ack_arg *a, sfj__pend_ack *pa)
     }
     /* Up to `upto`, whatever the sparse set did not hold is new. */
     for (s = wm + 1; s <= target && !sfj__pending_ack_idle(pa); s++) {
-        rc = has_key(w, j->db_acked, s, &in_acked);
+        rc = sfj__seq_held(j, w->txn, j->db_acked, s, &in_acked);
         if (rc == SFJ_OK && !in_acked)
             rc = sfj__pending_ack_drop(pa, s);
         if (rc != SFJ_OK)
@@ -105,9 +93,9 @@ static int ack_into(sfj__wctx *w, const ack_arg *a, sfj__pend_ack *pa)
     }
     /* Close gaps the sparse set (and set-aside entries) have filled. */
     for (;;) {
-        rc = has_key(w, j->db_acked, target + 1, &in_acked);
+        rc = sfj__seq_held(j, w->txn, j->db_acked, target + 1, &in_acked);
         if (rc == SFJ_OK && !in_acked)
-            rc = has_key(w, j->db_attn, target + 1, &in_attn);
+            rc = sfj__seq_held(j, w->txn, j->db_attn, target + 1, &in_attn);
         else
             in_attn = 0;
         if (rc == SFJ_OK && in_attn)

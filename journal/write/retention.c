@@ -59,19 +59,6 @@ static uint64_t used_bytes(sfj_journal *j, MDB_txn *txn)
     return pages * psize;
 }
 
-static int has_key(sfj_journal *j, MDB_txn *txn, MDB_dbi dbi, uint64_t seq,
-                   int *found)
-{
-    uint8_t kbuf[8];
-    MDB_val k = sfj__seq_key(kbuf, seq), v;
-    int mrc = mdb_get(txn, dbi, &k, &v);
-
-    *found = mrc == MDB_SUCCESS;
-    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
-               ? SFJ_OK
-               : sfj__mdb_rc(j, mrc, "mdb_get");
-}
-
 /* Drop the index record of the txn of the entry about to go when nothing
  * of it outlives the entry. The open set, not the record's state, says
  * whether the txn is still open: a forwarded offline sale keeps state
@@ -180,7 +167,7 @@ static int prune(sfj_journal *j, MDB_txn *txn, uint64_t wm, uint64_t last_seq,
             break; /* damaged: leave it for verification to report */
         if (mode == MODE_AGE && now_ms - h.wall_ms <= keep_ms)
             break;
-        rc = has_key(j, txn, j->db_attn, seq, &found);
+        rc = sfj__seq_held(j, txn, j->db_attn, seq, &found);
         if (rc == SFJ_OK && !found)
             rc = sfj__open_exists(j, txn, seq, &found);
         if (rc != SFJ_OK || found)

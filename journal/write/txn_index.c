@@ -191,12 +191,8 @@ int sfj__open_exists(sfj_journal *j, MDB_txn *txn, uint64_t seq, int *found)
 {
     uint8_t kbuf[9];
     MDB_val k = open_key(kbuf, seq), v;
-    int mrc = row_get(j, txn, &k, &v);
 
-    *found = mrc == MDB_SUCCESS;
-    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND
-               ? SFJ_OK
-               : sfj__mdb_rc(j, mrc, "mdb_get(open)");
+    return sfj__mdb_found(j, row_get(j, txn, &k, &v), "mdb_get(open)", found);
 }
 
 int sfj__open_decode(sfj_journal *j, const MDB_val *k, const MDB_val *v,
