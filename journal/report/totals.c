@@ -243,7 +243,7 @@ static int is_set_aside(sfj_journal *j, uint64_t seq, int *found)
 
     if (rc != SFJ_OK)
         return rc;
-    rc = sfj__seq_held(j, txn, j->db_attn, seq, found);
+    rc = sfj__seq_held(j, txn, j->db_attn, seq, "mdb_get(attention)", found);
     sfj__read_end(j, txn);
     return rc;
 }

@@ -297,9 +297,9 @@ static inline MDB_val sfj__seq_key(uint8_t *buf, uint64_t seq)
 }
 
 /* Does `dbi` (keyed by u64be seq: acked, attention) hold `seq`? `*found`
- * says; an LMDB failure is returned. */
+ * says; an LMDB failure is returned, with `what` as its detail. */
 int sfj__seq_held(sfj_journal *j, MDB_txn *txn, MDB_dbi dbi, uint64_t seq,
-                  int *found);
+                  const char *what, int *found);
 
 /* The key of entry `seq` in `buf` (SFJ__ENTRY_KEY_MAX bytes). */
 static inline MDB_val sfj__entry_key(const sfj_journal *j, uint8_t *buf,

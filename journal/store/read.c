@@ -75,12 +75,12 @@ done:
 }
 
 int sfj__seq_held(sfj_journal *j, MDB_txn *txn, MDB_dbi dbi, uint64_t seq,
-                  int *found)
+                  const char *what, int *found)
 {
     uint8_t kbuf[8];
     MDB_val k = sfj__seq_key(kbuf, seq), v;
 
-    return sfj__mdb_found(j, mdb_get(txn, dbi, &k, &v), "mdb_get", found);
+    return sfj__mdb_found(j, mdb_get(txn, dbi, &k, &v), what, found);
 }
 
 int sfj__journal_read_sealed(sfj_journal *j, uint64_t seq, uint8_t **out,

@@ -70,7 +70,8 @@ static int ack_into(sfj__wctx *w, const ack_arg *a, sfj__pend_ack *pa)
     for (i = 0; i < a->n; i++) {
         if (a->seqs[i] <= target)
             continue;
-        rc = sfj__seq_held(j, w->txn, j->db_acked, a->seqs[i], &in_acked);
+        rc = sfj__seq_held(j, w->txn, j->db_acked, a->seqs[i], "mdb_get(acked)",
+                           &in_acked);
         if (rc != SFJ_OK)
             return rc;
         if (in_acked)
@@ -85,7 +86,8 @@ static int ack_into(sfj__wctx *w, const ack_arg *a, sfj__pend_ack *pa)
     }
     /* Up to `upto`, whatever the sparse set did not hold is new. */
     for (s = wm + 1; s <= target && !sfj__pending_ack_idle(pa); s++) {
-        rc = sfj__seq_held(j, w->txn, j->db_acked, s, &in_acked);
+        rc = sfj__seq_held(j, w->txn, j->db_acked, s, "mdb_get(acked)",
+                           &in_acked);
         if (rc == SFJ_OK && !in_acked)
             rc = sfj__pending_ack_drop(pa, s);
         if (rc != SFJ_OK)
@@ -93,9 +95,11 @@ static int ack_into(sfj__wctx *w, const ack_arg *a, sfj__pend_ack *pa)
     }
     /* Close gaps the sparse set (and set-aside entries) have filled. */
     for (;;) {
-        rc = sfj__seq_held(j, w->txn, j->db_acked, target + 1, &in_acked);
+        rc = sfj__seq_held(j, w->txn, j->db_acked, target + 1, "mdb_get(acked)",
+                           &in_acked);
         if (rc == SFJ_OK && !in_acked)
-            rc = sfj__seq_held(j, w->txn, j->db_attn, target + 1, &in_attn);
+            rc = sfj__seq_held(j, w->txn, j->db_attn, target + 1,
+                               "mdb_get(attention)", &in_attn);
         else
             in_attn = 0;
         if (rc == SFJ_OK && in_attn)

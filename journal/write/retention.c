@@ -167,7 +167,8 @@ static int prune(sfj_journal *j, MDB_txn *txn, uint64_t wm, uint64_t last_seq,
             break; /* damaged: leave it for verification to report */
         if (mode == MODE_AGE && now_ms - h.wall_ms <= keep_ms)
             break;
-        rc = sfj__seq_held(j, txn, j->db_attn, seq, &found);
+        rc = sfj__seq_held(j, txn, j->db_attn, seq, "mdb_get(attention)",
+                           &found);
         if (rc == SFJ_OK && !found)
             rc = sfj__open_exists(j, txn, seq, &found);
         if (rc != SFJ_OK || found)
