@@ -398,6 +398,7 @@ static void test_encoder_size(void **state)
 }
 
 static unsigned damaged;
+static size_t damaged_len;
 
 /* Clears BFINAL: the stream no longer ends, so it cannot read back. */
 static void damage(uint8_t *stream, size_t len)
@@ -405,6 +406,22 @@ static void damage(uint8_t *stream, size_t len)
     assert_true(len > 0);
     stream[0] ^= 1;
     damaged++;
+    damaged_len = len;
+}
+
+/* sfj__deflate with dictionary v1 and the encoder's stream damaged: zlib
+ * must compress `in` instead. */
+static size_t deflate_damaged(const uint8_t *in, size_t n, uint8_t *out,
+                              size_t cap)
+{
+    size_t len = 0;
+
+    damaged = 0;
+    sfj__compress_enc_hook = damage;
+    assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, n, out, cap, &len), 1);
+    sfj__compress_enc_hook = NULL;
+    assert_int_equal(damaged, 1);
+    return len;
 }
 
 /* A stream of the encoder that does not read back is never kept: the
@@ -416,13 +433,7 @@ static void test_encoder_checked(void **state)
 
     (void)state;
     fill_text(in, sizeof in, 9);
-    damaged = 0;
-    sfj__compress_enc_hook = damage;
-    assert_int_equal(sfj__deflate(SFJ__DICT_V1, in, sizeof in, packed,
-                                  sizeof packed, &packed_len),
-                     1);
-    sfj__compress_enc_hook = NULL;
-    assert_int_equal(damaged, 1);
+    packed_len = deflate_damaged(in, sizeof in, packed, sizeof packed);
     assert_int_equal(
         sfj__inflate(SFJ__DICT_V1, packed, packed_len, back, sizeof in),
         SFJ_OK);
@@ -430,6 +441,31 @@ static void test_encoder_checked(void **state)
     ref_len = zlib_v1(in, sizeof in, ref, sizeof ref);
     assert_int_equal(packed_len, 4 + ref_len);
     assert_memory_equal(packed + 4, ref, ref_len);
+}
+
+/* The rejected stream is compressed plaintext: where zlib's stream is
+ * shorter, what lay past its end is wiped, not left in the buffer that
+ * the caller wipes only up to the stream it got. */
+static void test_rejected_stream_wiped(void **state)
+{
+    uint8_t in[500], packed[500];
+    size_t packed_len = 0, n, i;
+    unsigned seed, longer = 0;
+
+    (void)state;
+    for (seed = 0; seed < 400; seed++) {
+        n = 40 + seed % 23 * 20;
+        fill_text(in, n, seed);
+        memset(packed, 0, sizeof packed);
+        packed_len = deflate_damaged(in, n, packed, n);
+        if (4 + damaged_len <= packed_len)
+            continue;
+        longer++;
+        for (i = packed_len; i < 4 + damaged_len; i++)
+            assert_int_equal(packed[i], 0);
+    }
+    /* Some of these texts make the encoder's stream the longer one. */
+    assert_true(longer > 0);
 }
 
 static const char CANARY[] = "CANARY-4111111111111111-do-not-keep";
@@ -599,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_incompressible),
         cmocka_unit_test(test_damaged_refused),
         cmocka_unit_test(test_streams_wiped),
+        cmocka_unit_test(test_rejected_stream_wiped),
         cmocka_unit_test(test_encoder_streams),
         cmocka_unit_test(test_encoder_size),
         cmocka_unit_test(test_encoder_checked),

@@ -540,6 +540,9 @@ static int deflate_prepared(const sfj__enc_dict *enc, const uint8_t *in,
         rc = inflates_to(enc, out, *out_len, in, in_len);
         if (rc != 0)
             return rc;
+        /* Its bytes past zlib's shorter stream would outlive the caller's
+         * wipe, which stops at the stream it got. */
+        sodium_memzero(out, *out_len);
     }
     return deflate_zlib(enc->bytes, enc->len, in, in_len, out, limit, out_len);
 }
