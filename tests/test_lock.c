@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "sfj/sys/internal.h"
+#include "sfj/sys/verify.h"
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
@@ -171,6 +172,16 @@ static int deliver_ack(const sfj_entry *e, void *payload)
     return SFJ_DELIVER_ACK;
 }
 
+static void verify_whole(sfj_journal *j)
+{
+    sfj__verify_result vr;
+
+    assert_int_equal(sfj__verify(j, 0, NULL, 1, &vr), SFJ_OK);
+    if (vr.bad_seq != 0)
+        fail_msg("verify: bad seq %llu: %s", (unsigned long long)vr.bad_seq,
+                 vr.reason);
+}
+
 /* INTEGRATION.md section 7: a forwarder in its own process beside the
  * app opens with SFJ_OPEN_ACKS; it records acks and nothing else. */
 static void test_acks_only_forwarder(void **state)
@@ -213,6 +224,19 @@ static void test_acks_only_forwarder(void **state)
     assert_int_equal(wm, last);
     assert_int_equal(sfj_append(app, &ev, &seq), SFJ_OK);
     assert_int_equal(seq, last + 1);
+    /* Its acks commit between the app's appends: each append after one
+     * takes the chain's head from the entries, not from its own last
+     * commit, and the chain stays whole. */
+    for (int i = 0; i < 3; i++) {
+        put_ok(app, SFJ_EV_TXN_INTENT, SFJ_ST_NONE,
+               (const char *[]){"B1", "B2", "B3"}[i]);
+        assert_int_equal(sfj_forwarder_new(fj, &fo, &fw), SFJ_OK);
+        assert_int_equal(sfj_forwarder_flush(fw, 10000), SFJ_OK);
+        sfj_forwarder_free(fw);
+        assert_int_equal(sfj_append(app, &ev, &seq), SFJ_OK);
+        assert_int_equal(seq, last + 3 + 2 * (uint64_t)i);
+    }
+    verify_whole(app);
     sfj_journal_close(fj);
     sfj_journal_close(app);
 }

@@ -90,6 +90,10 @@ struct sfj_journal {
     uint8_t head[32]; /* h(last_seq), or genesis / prune anchor */
     uint64_t last_ckpt;
     uint64_t map_size;
+    /* The LMDB txn id of the leader's last commit (0: none yet, or it
+     * failed): a write transaction numbered one above it follows that
+     * commit directly, so last_seq and head are what its entries say. */
+    size_t head_txnid;
 
     pthread_mutex_t lock; /* queue, committing, dead, errmsg, closing */
     pthread_cond_t cond;  /* a batch finished (also: new entries) */

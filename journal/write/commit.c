@@ -230,6 +230,7 @@ static int try_batch_locked(sfj_journal *j, sfj__op *ops, int *commit_failed)
     sfj__wctx w;
     sfj__op *op;
     int rc, mrc;
+    size_t txnid;
 
     memset(&w, 0, sizeof w);
     w.j = j;
@@ -249,13 +250,21 @@ static int try_batch_locked(sfj_journal *j, sfj__op *ops, int *commit_failed)
         pthread_rwlock_unlock(&j->maplock);
         return sfj__mdb_rc(j, mrc, "mdb_txn_begin(write)");
     }
-    /* Another process may have appended since our last commit: the entries
-     * database, not our cache, says where the chain stands. */
-    rc = sfj__load_head(j, w.txn, &w.last_seq, w.head);
+    /* Unless this transaction directly follows our last commit, another
+     * writer (an acks-only handle, a prune, another process) committed in
+     * between: the entries database, not our copy, says where the chain
+     * stands. Reading it costs the last record's chain hash. */
+    rc = SFJ_OK;
+    if (j->head_txnid != 0 && mdb_txn_id(w.txn) == j->head_txnid + 1) {
+        w.last_seq = j->last_seq;
+        memcpy(w.head, j->head, sizeof w.head);
+    } else {
+        rc = sfj__load_head(j, w.txn, &w.last_seq, w.head);
+    }
     /* The appends' checks must see every txn state: the overlay first
      * replays whatever it lacks (after a crash or a failed commit). */
     if (rc == SFJ_OK)
-        rc = sfj__txi_sync(j, w.txn);
+        rc = sfj__txi_sync(j, w.txn, w.last_seq);
     if (rc != SFJ_OK)
         goto abort;
     w.last_ckpt = j->last_ckpt;
@@ -284,6 +293,7 @@ static int try_batch_locked(sfj_journal *j, sfj__op *ops, int *commit_failed)
     rc = sfj__txi_before_commit(j, w.txn, w.last_ckpt != j->last_ckpt, 0);
     if (rc != SFJ_OK)
         goto abort;
+    txnid = mdb_txn_id(w.txn);
     mrc = mdb_txn_commit(w.txn);
     w.txn = NULL;
     if (mrc == MDB_MAP_FULL) {
@@ -305,6 +315,7 @@ static int try_batch_locked(sfj_journal *j, sfj__op *ops, int *commit_failed)
     j->last_seq = w.last_seq;
     memcpy(j->head, w.head, sizeof j->head);
     j->last_ckpt = w.last_ckpt;
+    j->head_txnid = txnid;
     pthread_mutex_unlock(&j->lock);
     sfj__txi_after_commit(j, 1, w.last_seq);
     pthread_rwlock_unlock(&j->maplock);
@@ -312,6 +323,7 @@ static int try_batch_locked(sfj_journal *j, sfj__op *ops, int *commit_failed)
 abort:
     if (w.txn != NULL)
         mdb_txn_abort(w.txn);
+    j->head_txnid = 0; /* a failed commit may have written: read again */
     sfj__txi_after_commit(j, 0, 0);
     pthread_rwlock_unlock(&j->maplock);
     return rc;

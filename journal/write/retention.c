@@ -224,7 +224,7 @@ static int make_room_once(sfj_journal *j, size_t max, size_t *n)
         return mrc == MDB_MAP_RESIZED ? SFJ_OK
                                       : sfj__mdb_rc(j, mrc, "mdb_txn_begin");
     /* Pruning reads the open set as the overlay has it. */
-    rc = sfj__txi_sync(j, txn);
+    rc = sfj__txi_sync(j, txn, SFJ__SEQ_UNKNOWN);
     if (rc != SFJ_OK) {
         mdb_txn_abort(txn);
         sfj__txi_after_commit(j, 0, 0);

@@ -114,7 +114,7 @@ static int replay_entry(sfj_journal *j, MDB_txn *txn, uint64_t seq,
     return rc;
 }
 
-int sfj__txi_sync(sfj_journal *j, MDB_txn *txn)
+int sfj__txi_sync(sfj_journal *j, MDB_txn *txn, uint64_t last_seq)
 {
     sfj__txi *t = j->txi;
     uint8_t kbuf[SFJ__ENTRY_KEY_MAX];
@@ -139,7 +139,7 @@ int sfj__txi_sync(sfj_journal *j, MDB_txn *txn)
         t->bad_rc = 0;
     }
     /* No position at all: only a full rebuild helps (sfj__txn_catch_up). */
-    if (!t->base_found)
+    if (!t->base_found || (last_seq != SFJ__SEQ_UNKNOWN && t->upto >= last_seq))
         return SFJ_OK;
     mrc = mdb_cursor_open(txn, j->db_entries, &cur);
     if (mrc != MDB_SUCCESS)
@@ -171,7 +171,7 @@ int sfj__txi_read_begin(sfj_journal *j, MDB_txn **txn)
     sfj__txi_lock(j);
     rc = sfj__read_begin(j, txn);
     if (rc == SFJ_OK) {
-        rc = sfj__txi_sync(j, *txn);
+        rc = sfj__txi_sync(j, *txn, SFJ__SEQ_UNKNOWN);
         if (rc != SFJ_OK)
             sfj__read_end(j, *txn);
     }

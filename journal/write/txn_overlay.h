@@ -25,8 +25,12 @@ void sfj__txi_unlock(sfj_journal *j);
 /* Bring the overlay level with the entries `txn` sees: when the persisted
  * position moved (another handle persisted) or the overlay is invalid,
  * start again from the persisted index; then replay the entries after
- * the newest one the overlay reflects. Locked. */
-int sfj__txi_sync(sfj_journal *j, MDB_txn *txn);
+ * the newest one the overlay reflects. `last_seq` is the newest entry's
+ * seq when the caller has read it in `txn` (the commit leader has), else
+ * SFJ__SEQ_UNKNOWN: with nothing after the overlay's newest entry, no
+ * cursor is needed to find that out. Locked. */
+#define SFJ__SEQ_UNKNOWN UINT64_MAX
+int sfj__txi_sync(sfj_journal *j, MDB_txn *txn, uint64_t last_seq);
 
 /* A read transaction whose view of the index includes the overlay: locks,
  * begins, syncs. End it with sfj__txi_read_end. */
