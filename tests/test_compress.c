@@ -367,6 +367,30 @@ static void test_encoder_streams(void **state)
     free(in);
 }
 
+/* Matches that start in the dictionary and run on into the input (the
+ * encoder reads the dictionary where it is, the input where it is): the
+ * input is the dictionary's last t bytes over and over, so the best match
+ * at its first byte starts t bytes before the dictionary's end and
+ * crosses it. zlib reads every stream back, and each is a few bytes: one
+ * match, not t literals first. */
+static void test_encoder_across_dictionary_end(void **state)
+{
+    const sfj__enc_dict *d = v1_enc();
+    const size_t sizes[] = {3, 4, 17, 258, 259, 600};
+    uint8_t in[600];
+    size_t t, i, k, len = 0;
+
+    (void)state;
+    for (t = 3; t <= 64; t++) {
+        for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            for (k = 0; k < sizes[i]; k++)
+                in[k] = d->bytes[d->len - t + k % t];
+            enc_roundtrip(in, sizes[i], &len);
+            assert_true(len <= 12);
+        }
+    }
+}
+
 /* The encoder's streams are as short as zlib's level 6 within 3%, on the
  * text and payment messages of this suite. */
 static void test_encoder_size(void **state)
@@ -638,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_rejected_stream_wiped),
         cmocka_unit_test(test_encoder_streams),
         cmocka_unit_test(test_encoder_size),
+        cmocka_unit_test(test_encoder_across_dictionary_end),
         cmocka_unit_test(test_encoder_checked),
         cmocka_unit_test(test_encoder_wiped),
     };

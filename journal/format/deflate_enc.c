@@ -14,6 +14,7 @@
 #define NICE_MATCH 128  /* long enough: stop looking */
 #define LAZY_MATCH 32   /* a pending match this long is taken as it is */
 #define FAR_3      4096 /* a 3-byte match this far costs its literals */
+#define MAX_SKIP   16   /* other hashes passed over in an input bucket */
 
 #define HASH_SIZE    (1u << SFJ__ENC_HASH_BITS)
 #define LITLEN_CODES 286
@@ -60,31 +61,46 @@ int sfj__enc_fits(const sfj__enc_dict *d, size_t in_len)
     return in_len > 0 && in_len < SFJ__ENC_WINDOW - d->len;
 }
 
-/* The working memory: symbols, chains, window. */
+/* The working memory: symbols and the input's own hash chains. The
+ * dictionary's chains and bytes are read where they are, never copied: a
+ * record's cost and the memory its plaintext reaches depend on its own
+ * length only. */
 typedef struct work {
     uint32_t *syms;
-    uint16_t *prev;
-    uint16_t *head;
-    uint8_t *win;
+    /* in_len entries: the position's hash << 16 | the input position
+     * before it in its bucket + 1 */
+    uint32_t *link;
+    uint16_t *head; /* 1 << bits entries: the newest input position + 1 */
+    unsigned shift; /* hash3 >> shift picks the input's bucket */
 } work;
 
-static void work_layout(const sfj__enc_dict *d, size_t in_len, void *mem,
-                        work *w)
+/* Input buckets: at least one per input byte (so few hold positions of
+ * other hashes), at most one per hash. */
+static unsigned input_bits(size_t in_len)
 {
-    size_t end = d->len + in_len;
+    unsigned bits = 0;
+
+    while (bits < SFJ__ENC_HASH_BITS && ((size_t)1 << bits) < in_len)
+        bits++;
+    return bits;
+}
+
+static void work_layout(size_t in_len, void *mem, work *w)
+{
+    unsigned bits = input_bits(in_len);
 
     w->syms = mem;
-    w->prev = (uint16_t *)(w->syms + in_len + 1);
-    w->head = w->prev + end;
-    w->win = (uint8_t *)(w->head + HASH_SIZE);
+    w->link = w->syms + in_len + 1;
+    w->head = (uint16_t *)(w->link + in_len);
+    w->shift = SFJ__ENC_HASH_BITS - bits;
+    memset(w->head, 0, ((size_t)1 << bits) * sizeof *w->head);
 }
 
 size_t sfj__enc_work_bytes(const sfj__enc_dict *d, size_t in_len)
 {
-    size_t end = d->len + in_len;
-
-    return (in_len + 1) * sizeof(uint32_t) + end * sizeof(uint16_t) +
-           HASH_SIZE * sizeof(uint16_t) + end;
+    (void)d;
+    return (2 * in_len + 1) * sizeof(uint32_t) +
+           ((size_t)1 << input_bits(in_len)) * sizeof(uint16_t);
 }
 
 /* ---- LZ77 ---- */
@@ -109,9 +125,14 @@ static inline size_t match_len(const uint8_t *a, const uint8_t *b, size_t max)
     return l;
 }
 
+/* The window is the dictionary followed by the input: positions below
+ * d->len are the dictionary's, the others the input's (j is input
+ * position d->len + j). */
 typedef struct parser {
     work w;
-    size_t end;  /* window bytes */
+    const sfj__enc_dict *d;
+    const uint8_t *in;
+    size_t n;    /* input bytes */
     size_t nsym; /* symbols so far */
     uint32_t lfreq[LITLEN_CODES];
     uint32_t dfreq[DIST_CODES];
@@ -150,12 +171,23 @@ static inline unsigned dist_code(unsigned dist, unsigned *extra, unsigned *bits)
     return 2 * n + ((x >> (n - 1)) & 1);
 }
 
-static inline void insert(parser *p, size_t pos)
+/* Input positions [from, to) into the chains, those that start 3 bytes. */
+static void insert(parser *p, size_t from, size_t to)
 {
-    uint32_t h = hash3(p->w.win + pos);
+    const uint8_t *in = p->in;
+    uint32_t *link = p->w.link;
+    uint16_t *head = p->w.head;
+    unsigned shift = p->w.shift;
+    size_t j;
 
-    p->w.prev[pos] = p->w.head[h];
-    p->w.head[h] = (uint16_t)(pos + 1);
+    if (to > p->n - (MIN_MATCH - 1))
+        to = p->n - (MIN_MATCH - 1);
+    for (j = from; j < to; j++) {
+        uint32_t h = hash3(in + j);
+
+        link[j] = h << 16 | head[h >> shift];
+        head[h >> shift] = (uint16_t)(j + 1);
+    }
 }
 
 static inline void emit_literal(parser *p, uint8_t c)
@@ -173,76 +205,120 @@ static inline void emit_match(parser *p, size_t len, size_t dist)
     p->dfreq[dist_code((unsigned)dist, &e, &b)]++;
 }
 
-/* The longest match for position i (0 if none), trying at most MAX_CHAIN
- * earlier positions with its hash, nearest first; inserts i. */
-static size_t longest_match(parser *p, size_t i, size_t *dist)
+/* The match of dictionary position c and input position j, up to max
+ * bytes: past the dictionary's end it runs on into the input, as the
+ * window does. */
+static inline size_t dict_match(const parser *p, size_t c, size_t j, size_t max)
 {
-    const uint8_t *win = p->w.win;
-    size_t max = p->end - i, best = 0;
-    unsigned cand, chain = MAX_CHAIN;
-    uint32_t h;
+    size_t room = p->d->len - c, l;
+
+    if (room >= max)
+        return match_len(p->d->bytes + c, p->in + j, max);
+    l = match_len(p->d->bytes + c, p->in + j, room);
+    if (l < room)
+        return l;
+    return room + match_len(p->in, p->in + j + room, max - room);
+}
+
+/* The longest match for input position j (0 if none), trying at most
+ * MAX_CHAIN earlier positions with its hash, nearest first: the input's,
+ * then the dictionary's (whose chains end where they did when it was
+ * hashed); inserts j. */
+
+static size_t longest_match(parser *p, size_t j, size_t *dist)
+{
+    const uint8_t *in = p->in, *cur = in + j, *dict = p->d->bytes;
+    const uint16_t *dprev = p->d->prev;
+    const uint32_t *link = p->w.link;
+    size_t max = p->n - j, best = 0, dlen = p->d->len;
+    unsigned cand, chain = MAX_CHAIN, skip = MAX_SKIP;
+    uint32_t h, b;
 
     if (max > MAX_MATCH)
         max = MAX_MATCH;
     if (max < MIN_MATCH)
         return 0;
-    h = hash3(win + i);
-    for (cand = p->w.head[h]; cand != 0 && chain-- > 0;
-         cand = p->w.prev[cand - 1]) {
+    h = hash3(cur);
+    b = h >> p->w.shift;
+    for (cand = p->w.head[b]; cand != 0 && chain > 0;) {
         size_t c = cand - 1, l;
+        uint32_t e = link[c];
 
-        if (win[c + best] != win[i + best] || win[c] != win[i] ||
-            win[c + 1] != win[i + 1])
+        cand = e & 0xffff;
+        /* A bucket holds several hashes: the others are not this chain's
+         * and cost no candidate. */
+        if (e >> 16 != h) {
+            if (skip-- == 0)
+                break;
             continue;
-        l = match_len(win + c, win + i, max);
+        }
+        chain--;
+        if (in[c + best] != cur[best])
+            continue;
+        l = match_len(in + c, cur, max);
         if (l > best) {
             best = l;
-            *dist = i - c;
+            *dist = j - c;
+            if (l >= NICE_MATCH || l == max)
+                goto done;
+        }
+    }
+    for (cand = p->d->head[h]; cand != 0 && chain-- > 0;
+         cand = dprev[cand - 1]) {
+        size_t c = cand - 1, l;
+        /* Byte `best` of the candidate: a match that long reaches past the
+         * dictionary's end only from its last bytes. */
+        uint8_t at = c + best < dlen ? dict[c + best] : in[c + best - dlen];
+
+        if (at != cur[best])
+            continue;
+        l = dict_match(p, c, j, max);
+        if (l > best) {
+            best = l;
+            *dist = dlen + j - c;
             if (l >= NICE_MATCH || l == max)
                 break;
         }
     }
-    p->w.prev[i] = p->w.head[h];
-    p->w.head[h] = (uint16_t)(i + 1);
+done:
+    p->w.link[j] = h << 16 | p->w.head[b];
+    p->w.head[b] = (uint16_t)(j + 1);
     if (best < MIN_MATCH || (best == MIN_MATCH && *dist > FAR_3))
         return 0;
     return best;
 }
 
-static void parse(parser *p, size_t start)
+static void parse(parser *p)
 {
-    size_t i = start, pend_len = 0, pend_dist = 0;
+    size_t j = 0, pend_len = 0, pend_dist = 0;
 
-    while (i < p->end) {
+    while (j < p->n) {
         size_t dist = 0, len;
 
-        /* A pending match from i - 1 this long is not worth bettering. */
-        len = pend_len >= LAZY_MATCH ? 0 : longest_match(p, i, &dist);
-        if (pend_len >= LAZY_MATCH && p->end - i >= MIN_MATCH)
-            insert(p, i);
+        /* A pending match from j - 1 this long is not worth bettering. */
+        len = pend_len >= LAZY_MATCH ? 0 : longest_match(p, j, &dist);
+        if (pend_len >= LAZY_MATCH)
+            insert(p, j, j + 1);
         if (pend_len > 0 && len <= pend_len) {
-            /* Take the match at i - 1; positions i + 1 on that it covers
+            /* Take the match at j - 1; positions j + 1 on that it covers
              * go into the chains. */
-            size_t k, from = i - 1;
+            size_t from = j - 1;
 
             emit_match(p, pend_len, pend_dist);
-            for (k = i + 1; k < from + pend_len; k++) {
-                if (p->end - k >= MIN_MATCH)
-                    insert(p, k);
-            }
-            i = from + pend_len;
+            insert(p, j + 1, from + pend_len);
+            j = from + pend_len;
             pend_len = 0;
             continue;
         }
-        if (pend_len > 0) /* the match at i is longer: i - 1 a literal */
-            emit_literal(p, p->w.win[i - 1]);
+        if (pend_len > 0) /* the match at j is longer: j - 1 a literal */
+            emit_literal(p, p->in[j - 1]);
         if (len > 0) {
             pend_len = len;
             pend_dist = dist;
         } else {
-            emit_literal(p, p->w.win[i]);
+            emit_literal(p, p->in[j]);
         }
-        i++;
+        j++;
     }
     /* A match pending here would start within 2 bytes of the end. */
 }
@@ -563,6 +639,15 @@ static void symbols_put(bits *b, const parser *p, const uint8_t *ll,
     put(b, lc[END_BLOCK], ll[END_BLOCK]);
 }
 
+/* Ask for every line of [p, p + len) at once. */
+static void prefetch(const void *p, size_t len)
+{
+    size_t off;
+
+    for (off = 0; off < len; off += 64)
+        __builtin_prefetch((const char *)p + off);
+}
+
 int sfj__enc_deflate(const sfj__enc_dict *d, const uint8_t *in, size_t in_len,
                      void *mem, uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -576,13 +661,17 @@ int sfj__enc_deflate(const sfj__enc_dict *d, const uint8_t *in, size_t in_len,
 
     pthread_once(&fixed_once, fixed_codes_init);
     memset(&p, 0, sizeof p);
-    work_layout(d, in_len, mem, &p.w);
-    p.end = d->len + in_len;
-    memcpy(p.w.win, d->bytes, d->len);
-    memcpy(p.w.win + d->len, in, in_len);
-    memcpy(p.w.head, d->head, sizeof d->head);
-    memcpy(p.w.prev, d->prev, d->len * sizeof *d->prev);
-    parse(&p, d->len);
+    work_layout(in_len, mem, &p.w);
+    p.d = d;
+    p.in = in;
+    p.n = in_len;
+    /* The chains visit the dictionary's tables at random: after an fsync
+     * they are out of the caches, and missing on each candidate in turn
+     * costs more than asking for all their lines now. */
+    prefetch(d->head, sizeof d->head);
+    prefetch(d->prev, d->len * sizeof *d->prev);
+    prefetch(d->bytes, d->len);
+    parse(&p);
     p.lfreq[END_BLOCK] = 1;
 
     /* Extra bits cost the same either way: only the codes are compared. */
