@@ -3,9 +3,10 @@
  * zlib hashes its preset dictionary again for every stream and clears a
  * 64 KiB hash table on each reset: for a record of a few hundred bytes
  * that costs as much as compressing it. This encoder hashes a dictionary
- * once (sfj__enc_dict) and copies only its table per record. It writes a
- * standard raw deflate stream, so every inflater reads it as it reads
- * zlib's: records keep their flags, and the format does not change.
+ * once (sfj__enc_dict) and reads its tables in place for every record,
+ * whose working memory holds only what the record's own bytes need. It
+ * writes a standard raw deflate stream, so every inflater reads it as it
+ * reads zlib's: records keep their flags, and the format does not change.
  *
  * It takes records whose dictionary and input fit one 32 KiB window
  * (sfj__enc_fits); compress.c gives longer ones to zlib, and checks every
