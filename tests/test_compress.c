@@ -285,12 +285,12 @@ static size_t zlib_v1(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
     return len;
 }
 
-/* The encoder alone on in[0..n): zlib reads its stream back, and with one
- * byte less of room it reports that and writes nothing past the room.
- * Returns the block type (1 fixed codes, 2 dynamic). */
-static int enc_roundtrip(const uint8_t *in, size_t n, size_t *out_len)
+/* The encoder alone on in[0..n) against d: zlib reads its stream back,
+ * and with one byte less of room it reports that and writes nothing past
+ * the room. Returns the block type (1 fixed codes, 2 dynamic). */
+static int enc_roundtrip_with(const sfj__enc_dict *d, const uint8_t *in,
+                              size_t n, size_t *out_len)
 {
-    const sfj__enc_dict *d = v1_enc();
     size_t cap = 2 * n + 64, len = 0, short_len = 0, i;
     uint8_t *work = xmalloc(sfj__enc_work_bytes(d, n)), *out = xmalloc(cap);
     int type;
@@ -310,6 +310,12 @@ static int enc_roundtrip(const uint8_t *in, size_t n, size_t *out_len)
     if (out_len != NULL)
         *out_len = len;
     return type;
+}
+
+/* The same against dictionary v1. */
+static int enc_roundtrip(const uint8_t *in, size_t n, size_t *out_len)
+{
+    return enc_roundtrip_with(v1_enc(), in, n, out_len);
 }
 
 /* Streams of every shape zlib reads back: sizes from one byte to the
@@ -367,28 +373,121 @@ static void test_encoder_streams(void **state)
     free(in);
 }
 
-/* Matches that start in the dictionary and run on into the input (the
- * encoder reads the dictionary where it is, the input where it is): the
- * input is the dictionary's last t bytes over and over, so the best match
- * at its first byte starts t bytes before the dictionary's end and
- * crosses it. zlib reads every stream back, and each is a few bytes: one
- * match, not t literals first. */
-static void test_encoder_across_dictionary_end(void **state)
+/* Pseudo-random bytes: no string of them repeats by chance. */
+static void fill_noise(uint8_t *p, size_t n, uint32_t x)
 {
-    const sfj__enc_dict *d = v1_enc();
-    const size_t sizes[] = {3, 4, 17, 258, 259, 600};
-    uint8_t in[600];
-    size_t t, i, k, len = 0;
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        x = x * 1103515245u + 12345u;
+        p[k] = (uint8_t)(x >> 16);
+    }
+}
+
+static unsigned enc_streams;
+
+static void count_stream(uint8_t *stream, size_t len)
+{
+    (void)stream;
+    (void)len;
+    enc_streams++;
+}
+
+/* The encoder reads the dictionary where it lies, and a match may start
+ * in it and run on into the input: the dictionary's last k bytes, then
+ * the input that repeats them, are one 258-byte match of distance k,
+ * which takes at most 4 bytes (3 header bits, 8 for the length, 5 and up
+ * to 6 extra bits for the distance, 7 for the end); a match that stopped
+ * at the dictionary's end would need a second one, 5 bytes or more.
+ * Dictionaries of 1 byte, of the longest a journal has and of the
+ * longest the encoder takes; inputs of 1 byte and of the longest each
+ * one fits. */
+static void test_encoder_dict_edges(void **state)
+{
+    static const size_t tails[] = {3, 4, 8, 100, 257};
+    static uint16_t prev[SFJ__ENC_WINDOW];
+    uint8_t *dict = xmalloc(SFJ__ENC_WINDOW), *in = xmalloc(SFJ__ENC_WINDOW);
+    uint8_t out[600], direct[600];
+    sfj__enc_dict d;
+    sfj__dict *jd = NULL;
+    size_t i, k, len = 0, dlen, fit, direct_len = 0;
+    uint8_t *work;
 
     (void)state;
-    for (t = 3; t <= 64; t++) {
-        for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-            for (k = 0; k < sizes[i]; k++)
-                in[k] = d->bytes[d->len - t + k % t];
-            enc_roundtrip(in, sizes[i], &len);
-            assert_true(len <= 12);
-        }
+    fill_noise(dict, 1000, 7);
+    sfj__enc_dict_init(&d, dict, 1000, prev);
+    for (i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        size_t t = tails[i];
+
+        for (k = 0; k < 258; k++)
+            in[k] = dict[1000 - t + k % t];
+        assert_int_equal(enc_roundtrip_with(&d, in, 258, &len), 1);
+        assert_true(len <= 4);
+        /* Longer, and a match that ends in the input a byte early. */
+        for (k = 258; k < 1000; k++)
+            in[k] = dict[1000 - t + k % t];
+        enc_roundtrip_with(&d, in, 1000, NULL);
+        in[t + 5] ^= 0x55;
+        enc_roundtrip_with(&d, in, 1000, NULL);
     }
+
+    /* One byte of dictionary: the input's own matches only. */
+    dict[0] = 'x';
+    sfj__enc_dict_init(&d, dict, 1, prev);
+    fit = SFJ__ENC_WINDOW - 2;
+    assert_false(sfj__enc_fits(&d, fit + 1));
+    in[0] = 'x';
+    enc_roundtrip_with(&d, in, 1, NULL);
+    memset(in, 'x', fit);
+    enc_roundtrip_with(&d, in, fit, NULL);
+    fill_text(in, fit, 4);
+    enc_roundtrip_with(&d, in, fit, NULL);
+
+    /* The longest dictionary the encoder takes leaves room for 1 byte,
+     * and reaches back the whole window. */
+    dlen = SFJ__ENC_WINDOW - 2;
+    fill_noise(dict, dlen, 11);
+    sfj__enc_dict_init(&d, dict, dlen, prev);
+    assert_false(sfj__enc_fits(&d, 2));
+    in[0] = dict[0];
+    enc_roundtrip_with(&d, in, 1, NULL);
+
+    /* A journal's longest dictionary, through compress.c: the stream kept
+     * is the encoder's, byte for byte. Inputs from 1 byte to the longest
+     * that fits, made of its material (near and far) and of text. */
+    fill_noise(dict, SFJ_DICTIONARY_MAX, 13);
+    assert_int_equal(sfj__dict_make(dict, SFJ_DICTIONARY_MAX, &jd), SFJ_OK);
+    dlen = jd->enc->len;
+    fit = SFJ__ENC_WINDOW - dlen - 1;
+    assert_true(sfj__enc_fits(jd->enc, fit));
+    assert_false(sfj__enc_fits(jd->enc, fit + 1));
+    in[0] = jd->bytes[0];
+    enc_roundtrip_with(jd->enc, in, 1, NULL);
+    for (k = 0; k < fit; k++)
+        in[k] = jd->bytes[(k * 7919) % dlen];
+    enc_roundtrip_with(jd->enc, in, fit, NULL);
+    fill_text(in, fit, 5);
+    enc_roundtrip_with(jd->enc, in, fit, NULL);
+    for (k = 0; k < 300; k++)
+        in[k] = k % 50 < 40 ? jd->bytes[dlen - 200 + k % 200] : (uint8_t)k;
+    work = xmalloc(sfj__enc_work_bytes(jd->enc, 300));
+    assert_int_equal(sfj__enc_deflate(jd->enc, in, 300, work, direct,
+                                      sizeof direct, &direct_len),
+                     1);
+    free(work);
+    enc_streams = 0;
+    sfj__compress_enc_hook = count_stream;
+    assert_int_equal(sfj__deflate_dict(jd, in, 300, out, 300, &len), 1);
+    sfj__compress_enc_hook = NULL;
+    assert_int_equal(enc_streams, 1);
+    assert_int_equal(len, 4 + direct_len);
+    assert_memory_equal(out + 4, direct, direct_len);
+    assert_int_equal(sfj__inflate_with(jd->bytes, dlen, out, len, direct, 300),
+                     SFJ_OK);
+    assert_memory_equal(direct, in, 300);
+    sfj__dict_free(jd);
+    free(dict);
+    free(in);
 }
 
 /* The encoder's streams are as short as zlib's level 6 within 3%, on the
@@ -661,8 +760,8 @@ int main(void)
         cmocka_unit_test(test_streams_wiped),
         cmocka_unit_test(test_rejected_stream_wiped),
         cmocka_unit_test(test_encoder_streams),
+        cmocka_unit_test(test_encoder_dict_edges),
         cmocka_unit_test(test_encoder_size),
-        cmocka_unit_test(test_encoder_across_dictionary_end),
         cmocka_unit_test(test_encoder_checked),
         cmocka_unit_test(test_encoder_wiped),
     };

@@ -2,7 +2,9 @@
  * dictionary || input with hash chains, greedy with one step of lazy
  * evaluation as zlib's levels 4 to 9 do, then one final block with fixed
  * or dynamic Huffman codes, whichever is shorter (RFC 1951, 3.2.5 to
- * 3.2.7). */
+ * 3.2.7). The window is never built: the dictionary's chains and bytes
+ * are read where they lie, the input's chains fall through to them, and
+ * a match from the dictionary's last bytes runs on into the input. */
 #include "journal/format/deflate_enc.h"
 
 #include <pthread.h>
@@ -16,7 +18,6 @@
 #define FAR_3      4096 /* a 3-byte match this far costs its literals */
 #define MAX_SKIP   16   /* other hashes passed over in an input bucket */
 
-#define HASH_SIZE    (1u << SFJ__ENC_HASH_BITS)
 #define LITLEN_CODES 286
 #define DIST_CODES   30
 #define CLEN_CODES   19
@@ -34,6 +35,22 @@ static inline uint32_t hash3(const uint8_t *p)
         (uint32_t)p[0] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 24;
 
     return (v * 2654435761u) >> (32 - SFJ__ENC_HASH_BITS);
+}
+
+/* hash3 of in[j..j + 3) with one load where in[j + 3] is there to read. */
+static inline uint32_t hash_at(const uint8_t *in, size_t j, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (j + 4 <= n) {
+        uint32_t v;
+
+        memcpy(&v, in + j, 4);
+        return ((v << 8) * 2654435761u) >> (32 - SFJ__ENC_HASH_BITS);
+    }
+#else
+    (void)n;
+#endif
+    return hash3(in + j);
 }
 
 void sfj__enc_dict_init(sfj__enc_dict *d, const uint8_t *bytes, size_t len,
@@ -62,9 +79,9 @@ int sfj__enc_fits(const sfj__enc_dict *d, size_t in_len)
 }
 
 /* The working memory: symbols and the input's own hash chains. The
- * dictionary's chains and bytes are read where they are, never copied: a
- * record's cost and the memory its plaintext reaches depend on its own
- * length only. */
+ * dictionary's chains and bytes are read where they are, never copied:
+ * the memory a record's plaintext reaches (which the caller wipes) grows
+ * with the record only. */
 typedef struct work {
     uint32_t *syms;
     /* in_len entries: the position's hash << 16 | the input position
@@ -171,7 +188,8 @@ static inline unsigned dist_code(unsigned dist, unsigned *extra, unsigned *bits)
     return 2 * n + ((x >> (n - 1)) & 1);
 }
 
-/* Input positions [from, to) into the chains, those that start 3 bytes. */
+/* Input positions [from, to) into the chains, those that start 3 bytes
+ * (the last two do not). */
 static void insert(parser *p, size_t from, size_t to)
 {
     const uint8_t *in = p->in;
@@ -180,10 +198,12 @@ static void insert(parser *p, size_t from, size_t to)
     unsigned shift = p->w.shift;
     size_t j;
 
+    if (p->n < MIN_MATCH)
+        return;
     if (to > p->n - (MIN_MATCH - 1))
         to = p->n - (MIN_MATCH - 1);
     for (j = from; j < to; j++) {
-        uint32_t h = hash3(in + j);
+        uint32_t h = hash_at(in, j, p->n);
 
         link[j] = h << 16 | head[h >> shift];
         head[h >> shift] = (uint16_t)(j + 1);
@@ -224,7 +244,6 @@ static inline size_t dict_match(const parser *p, size_t c, size_t j, size_t max)
  * MAX_CHAIN earlier positions with its hash, nearest first: the input's,
  * then the dictionary's (whose chains end where they did when it was
  * hashed); inserts j. */
-
 static size_t longest_match(parser *p, size_t j, size_t *dist)
 {
     const uint8_t *in = p->in, *cur = in + j, *dict = p->d->bytes;
@@ -238,7 +257,7 @@ static size_t longest_match(parser *p, size_t j, size_t *dist)
         max = MAX_MATCH;
     if (max < MIN_MATCH)
         return 0;
-    h = hash3(cur);
+    h = hash_at(in, j, p->n);
     b = h >> p->w.shift;
     for (cand = p->w.head[b]; cand != 0 && chain > 0;) {
         size_t c = cand - 1, l;
@@ -246,13 +265,16 @@ static size_t longest_match(parser *p, size_t j, size_t *dist)
 
         cand = e & 0xffff;
         /* A bucket holds several hashes: the others are not this chain's
-         * and cost no candidate. */
+         * and cost no candidate (past MAX_SKIP of them, the dictionary's
+         * turn comes early). */
         if (e >> 16 != h) {
             if (skip-- == 0)
                 break;
             continue;
         }
         chain--;
+        /* Differing at byte `best`, it is no longer; differing earlier (a
+         * string of the same hash), it comes out under 3 bytes. */
         if (in[c + best] != cur[best])
             continue;
         l = match_len(in + c, cur, max);
@@ -266,8 +288,8 @@ static size_t longest_match(parser *p, size_t j, size_t *dist)
     for (cand = p->d->head[h]; cand != 0 && chain-- > 0;
          cand = dprev[cand - 1]) {
         size_t c = cand - 1, l;
-        /* Byte `best` of the candidate: a match that long reaches past the
-         * dictionary's end only from its last bytes. */
+        /* Its byte `best`: in the input for the dictionary's last `best`
+         * positions. */
         uint8_t at = c + best < dlen ? dict[c + best] : in[c + best - dlen];
 
         if (at != cur[best])
@@ -639,13 +661,17 @@ static void symbols_put(bits *b, const parser *p, const uint8_t *ll,
     put(b, lc[END_BLOCK], ll[END_BLOCK]);
 }
 
-/* Ask for every line of [p, p + len) at once. */
-static void prefetch(const void *p, size_t len)
+/* Load a byte of each 64-byte line of [p, p + len). The loads do not
+ * wait on each other, so the lines arrive together. */
+static void touch(const void *p, size_t len)
 {
+    const volatile uint8_t *b = p;
     size_t off;
 
     for (off = 0; off < len; off += 64)
-        __builtin_prefetch((const char *)p + off);
+        (void)b[off];
+    if (len > 0)
+        (void)b[len - 1];
 }
 
 int sfj__enc_deflate(const sfj__enc_dict *d, const uint8_t *in, size_t in_len,
@@ -665,12 +691,13 @@ int sfj__enc_deflate(const sfj__enc_dict *d, const uint8_t *in, size_t in_len,
     p.d = d;
     p.in = in;
     p.n = in_len;
-    /* The chains visit the dictionary's tables at random: after an fsync
-     * they are out of the caches, and missing on each candidate in turn
-     * costs more than asking for all their lines now. */
-    prefetch(d->head, sizeof d->head);
-    prefetch(d->prev, d->len * sizeof *d->prev);
-    prefetch(d->bytes, d->len);
+    /* The chains visit the dictionary's tables at random, one candidate
+     * after another: when an fsync has left them out of the caches, a
+     * miss on each costs more than reading them in first (software
+     * prefetches did less well here). */
+    touch(d->head, sizeof d->head);
+    touch(d->prev, d->len * sizeof *d->prev);
+    touch(d->bytes, d->len);
     parse(&p);
     p.lfreq[END_BLOCK] = 1;
 

@@ -3,10 +3,12 @@
  * zlib hashes its preset dictionary again for every stream and clears a
  * 64 KiB hash table on each reset: for a record of a few hundred bytes
  * that costs as much as compressing it. This encoder hashes a dictionary
- * once (sfj__enc_dict) and reads its tables in place for every record,
- * whose working memory holds only what the record's own bytes need. It
- * writes a standard raw deflate stream, so every inflater reads it as it
- * reads zlib's: records keep their flags, and the format does not change.
+ * once (sfj__enc_dict) and reads it in place, never writing to it: per
+ * record it builds chains for the input alone, so a record's working
+ * memory (and the wipe of it) grows with the record, not the dictionary.
+ * It writes a standard raw deflate stream, so every inflater reads it as
+ * it reads zlib's: records keep their flags, and the format does not
+ * change.
  *
  * It takes records whose dictionary and input fit one 32 KiB window
  * (sfj__enc_fits); compress.c gives longer ones to zlib, and checks every
@@ -20,7 +22,8 @@
 #define SFJ__ENC_HASH_BITS 12
 #define SFJ__ENC_WINDOW    32768 /* deflate's farthest distance */
 
-/* A preset dictionary's hash chains: positions only, no data. */
+/* A preset dictionary's hash chains: positions only, no data. Only read
+ * once made: records on several threads may share one. */
 typedef struct sfj__enc_dict {
     const uint8_t *bytes;
     size_t len;
@@ -36,8 +39,10 @@ void sfj__enc_dict_init(sfj__enc_dict *d, const uint8_t *bytes, size_t len,
 /* Whether d and in_len bytes fit one window. */
 int sfj__enc_fits(const sfj__enc_dict *d, size_t in_len);
 
-/* Bytes of working memory sfj__enc_deflate needs for in_len bytes. It
- * holds the plaintext: the caller wipes it. */
+/* Bytes of working memory sfj__enc_deflate needs for in_len bytes: the
+ * input's hash chains and symbols, 8 to 12 bytes a byte of input (d
+ * does not change it). They are made from the plaintext: the caller wipes
+ * them. */
 size_t sfj__enc_work_bytes(const sfj__enc_dict *d, size_t in_len);
 
 /* Raw deflate of `in` (1 byte or more; sfj__enc_fits) against d into
