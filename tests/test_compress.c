@@ -5,6 +5,7 @@
  * plaintext left in pooled or freed streams; dictionary v2 as FORMAT.md
  * lists it; sfj's own encoder: streams zlib reads back, as short as
  * zlib's, checked before use, its memory wiped. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -292,7 +293,7 @@ static int enc_roundtrip_with(const sfj__enc_dict *d, const uint8_t *in,
                               size_t n, size_t *out_len)
 {
     size_t cap = 2 * n + 64, len = 0, short_len = 0, i;
-    uint8_t *work = xmalloc(sfj__enc_work_bytes(d, n)), *out = xmalloc(cap);
+    uint8_t *work = xmalloc(sfj__enc_work_bytes(n)), *out = xmalloc(cap);
     int type;
 
     assert_true(sfj__enc_fits(d, n));
@@ -470,7 +471,7 @@ static void test_encoder_dict_edges(void **state)
     enc_roundtrip_with(jd->enc, in, fit, NULL);
     for (k = 0; k < 300; k++)
         in[k] = k % 50 < 40 ? jd->bytes[dlen - 200 + k % 200] : (uint8_t)k;
-    work = xmalloc(sfj__enc_work_bytes(jd->enc, 300));
+    work = xmalloc(sfj__enc_work_bytes(300));
     assert_int_equal(sfj__enc_deflate(jd->enc, in, 300, work, direct,
                                       sizeof direct, &direct_len),
                      1);
@@ -748,6 +749,103 @@ static void test_dictionary_v2(void **state)
                      SFJ_EINVAL);
 }
 
+/* The encoder's own stack frame: its symbol counts and the code lengths
+ * made from them describe the record, so they are wiped like its heap.
+ * Each call runs on a thread whose stack is a zeroed buffer of ours,
+ * scanned once the thread is gone. */
+typedef struct stack_call {
+    const uint8_t *in;
+    size_t in_len;
+    uint8_t out[1024];
+    size_t out_len;
+    int rc;
+} stack_call;
+
+static void *deflate_on_stack(void *arg)
+{
+    stack_call *c = arg;
+
+    c->rc = sfj__deflate(SFJ__DICT_V1, c->in, c->in_len, c->out, sizeof c->out,
+                         &c->out_len);
+    return NULL;
+}
+
+/* The longest run of `what` (a `width`-byte value, `alt` also counting)
+ * at `width`-aligned offsets of b[0..n). */
+static size_t longest_run(const uint8_t *b, size_t n, size_t width,
+                          uint32_t what, uint32_t alt)
+{
+    size_t i, run = 0, best = 0;
+
+    for (i = 0; i + width <= n; i += width) {
+        uint32_t v = 0;
+
+        memcpy(&v, b + i, width);
+        run = v == what || v == alt ? run + 1 : 0;
+        best = run > best ? run : best;
+    }
+    return best;
+}
+
+/* Whether n bytes at `what` occur anywhere in b[0..len). */
+static int found_in(const uint8_t *b, size_t len, const uint8_t *what, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + n <= len; i++) {
+        if (b[i] == what[0] && memcmp(b + i, what, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void stack_scan(const uint8_t *in, size_t in_len, int want_rc)
+{
+    size_t size = 1u << 20, i;
+    uint8_t *stack = aligned_alloc(4096, size);
+    stack_call *c = malloc(sizeof *c);
+    pthread_attr_t attr;
+    pthread_t t;
+
+    assert_non_null(stack);
+    assert_non_null(c);
+    memset(stack, 0, size);
+    c->in = in;
+    c->in_len = in_len;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstack(&attr, stack, size), 0);
+    assert_int_equal(pthread_create(&t, &attr, deflate_on_stack, c), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+    assert_int_equal(c->rc, want_rc);
+    /* A run of symbol counts of 1 (u32), of code lengths 8 and 9. */
+    assert_true(longest_run(stack, size, 4, 1, 1) < 32);
+    assert_true(longest_run(stack, size, 1, 8, 9) < 32);
+    /* No 8 bytes of the plaintext. */
+    for (i = 0; i + 8 <= size; i++)
+        assert_false(found_in(in, in_len, stack + i, 8));
+    free(c);
+    free(stack);
+}
+
+static void test_encoder_stack_wiped(void **state)
+{
+    uint8_t once[256], text[1000];
+    int x;
+
+    (void)state;
+    /* Every byte value once, none in a 3-byte string of the dictionary's
+     * (each pair has a byte above 0x7f): 256 literals counted 1 each,
+     * too few bytes saved to keep the stream. */
+    for (x = 0; x < 128; x++) {
+        once[2 * x] = (uint8_t)x;
+        once[2 * x + 1] = (uint8_t)(128 + ((x * 37) & 127));
+    }
+    stack_scan(once, sizeof once, 0);
+    fill_canary(text, sizeof text);
+    stack_scan(text, sizeof text, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -764,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_encoder_size),
         cmocka_unit_test(test_encoder_checked),
         cmocka_unit_test(test_encoder_wiped),
+        cmocka_unit_test(test_encoder_stack_wiped),
     };
 
     if (sodium_init() < 0)

@@ -443,7 +443,7 @@ static int deflate_enc(const sfj__enc_dict *enc, const uint8_t *in,
                        size_t in_len, uint8_t *out, size_t limit,
                        size_t *out_len)
 {
-    size_t size = sfj__enc_work_bytes(enc, in_len), n = 0;
+    size_t size = sfj__enc_work_bytes(in_len), n = 0;
     void *work = malloc(size);
     int rc;
 

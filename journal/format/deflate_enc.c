@@ -8,6 +8,7 @@
 #include "journal/format/deflate_enc.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <string.h>
 
 #define MIN_MATCH  3
@@ -113,9 +114,8 @@ static void work_layout(size_t in_len, void *mem, work *w)
     memset(w->head, 0, ((size_t)1 << bits) * sizeof *w->head);
 }
 
-size_t sfj__enc_work_bytes(const sfj__enc_dict *d, size_t in_len)
+size_t sfj__enc_work_bytes(size_t in_len)
 {
-    (void)d;
     return (2 * in_len + 1) * sizeof(uint32_t) +
            ((size_t)1 << input_bits(in_len)) * sizeof(uint16_t);
 }
@@ -439,6 +439,7 @@ static void code_lengths(const uint32_t *freq, int n, unsigned max_bits,
         /* Frequencies sum to under 2^15: no code reaches 32 bits. */
         for (i = 0; i < m; i++)
             count[b[i].key < 32 ? b[i].key : 32]++;
+        sodium_memzero(b, (size_t)m * sizeof *b);
     }
     /* Fold codes past max_bits into it, then lengthen shorter codes until
      * the Kraft sum is exactly one again. */
@@ -464,6 +465,8 @@ static void code_lengths(const uint32_t *freq, int n, unsigned max_bits,
         for (j = count[l]; j > 0; j--)
             len[a[i++].sym] = (uint8_t)l;
     }
+    sodium_memzero(a, (size_t)m * sizeof *a);
+    sodium_memzero(count, sizeof count);
 }
 
 static const uint8_t REV8[256] = {
@@ -497,6 +500,8 @@ static void canonical_codes(const uint8_t *len, int n, uint16_t *code)
             code[i] = 0;
         }
     }
+    sodium_memzero(count, sizeof count);
+    sodium_memzero(next, sizeof next);
 }
 
 /* The fixed codes (RFC 1951, 3.2.6). */
@@ -613,6 +618,7 @@ static uint64_t header_build(header *h, const uint8_t *ll, const uint8_t *dl)
 
         cost += h->len[s] + (s == 16 ? 2 : s == 17 ? 3 : s == 18 ? 7 : 0);
     }
+    sodium_memzero(all, (size_t)total);
     return cost;
 }
 
@@ -726,6 +732,14 @@ int sfj__enc_deflate(const sfj__enc_dict *d, const uint8_t *in, size_t in_len,
     }
     if (b.n > 0)
         put(&b, 0, 8 - b.n);
+    /* The counts and the codes made from them describe the record: they
+     * go the way of its working memory. */
+    sodium_memzero(&p, sizeof p);
+    sodium_memzero(&h, sizeof h);
+    sodium_memzero(ll, sizeof ll);
+    sodium_memzero(dl, sizeof dl);
+    sodium_memzero(lc, sizeof lc);
+    sodium_memzero(dc, sizeof dc);
     if (b.full)
         return 0;
     *out_len = (size_t)(b.out - out);

@@ -40,10 +40,10 @@ void sfj__enc_dict_init(sfj__enc_dict *d, const uint8_t *bytes, size_t len,
 int sfj__enc_fits(const sfj__enc_dict *d, size_t in_len);
 
 /* Bytes of working memory sfj__enc_deflate needs for in_len bytes: the
- * input's hash chains and symbols, 8 to 12 bytes a byte of input (d
- * does not change it). They are made from the plaintext: the caller wipes
- * them. */
-size_t sfj__enc_work_bytes(const sfj__enc_dict *d, size_t in_len);
+ * input's hash chains and symbols, 8 to 12 bytes a byte of input, for
+ * any dictionary. They are made from the plaintext: the caller wipes
+ * them (the encoder wipes what it keeps on its own stack). */
+size_t sfj__enc_work_bytes(size_t in_len);
 
 /* Raw deflate of `in` (1 byte or more; sfj__enc_fits) against d into
  * `out`, using `work` (sfj__enc_work_bytes, aligned as malloc's): 1 and

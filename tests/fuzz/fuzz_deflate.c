@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     /* Room for a stream of stored-size literals: every input fits. */
     cap = in_len * 2 + 64;
-    work = malloc(sfj__enc_work_bytes(d, in_len));
+    work = malloc(sfj__enc_work_bytes(in_len));
     out = malloc(cap);
     back = malloc(in_len + 1);
     if (work == NULL || out == NULL || back == NULL)
