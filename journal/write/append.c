@@ -62,11 +62,12 @@ static int put_event(sfj__wctx *w, const packed *p, uint8_t *rec)
 {
     sfj_journal *j = w->j;
     size_t len = SFJ_REC_HDR_BYTES + p->pt_len + SFJ_REC_TAG_BYTES;
+    sfj__txn_look look;
     int rc;
 
     /* Transaction rules and limits first: they must not write on
      * refusal. */
-    rc = sfj__txn_check(w, p->ev, p->wall_ms);
+    rc = sfj__txn_check(w, p->ev, p->wall_ms, &look);
     if (rc == SFJ_OK)
         rc = sfj__wctx_reserve(w, len);
     if (rc != SFJ_OK)
@@ -78,7 +79,7 @@ static int put_event(sfj__wctx *w, const packed *p, uint8_t *rec)
         return rc;
     w->events++;
     w->event_wall_ms = p->wall_ms;
-    rc = sfj__txn_apply(w, p->ev, w->last_seq, p->wall_ms);
+    rc = sfj__txn_apply(w, p->ev, w->last_seq, p->wall_ms, &look);
     if (rc == SFJ_OK)
         rc = sfj__pending_on_append(w, p->ev, w->last_seq, p->wall_ms);
     return rc;

@@ -227,15 +227,16 @@ static int check_forwarded(sfj__wctx *w, const sfj__txnrec *r)
     return rc;
 }
 
-int sfj__txn_check(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
+int sfj__txn_check(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms,
+                   sfj__txn_look *look)
 {
     sfj_journal *j = w->j;
-    uint8_t hash[SFJ__TXN_HASH_BYTES];
     uint64_t settle = 0, ans = 0;
-    sfj__txnrec r;
+    sfj__txnrec *r = &look->r;
     sfj__txn_ev e;
     int rc;
 
+    look->found = -1;
     to_txn_ev(ev, wall_ms, j->boot, &e);
     if (ev->kind == SFJ_EV_SETTLEMENT) {
         rc = sfj__txm_get(j, w->txn, SFJ__TXM_SETTLE, &settle, NULL);
@@ -247,16 +248,17 @@ int sfj__txn_check(sfj__wctx *w, const sfj_event *ev, int64_t wall_ms)
     }
     if (!sfj__txn_kind(ev->kind) || ev->txn_id == NULL)
         return SFJ_OK;
-    sfj__txn_hash(j->keys, ev->txn_id, hash);
-    rc = sfj__txnrec_get(j, w->txn, hash, &r);
+    sfj__txn_hash(j->keys, ev->txn_id, look->hash);
+    rc = sfj__txnrec_get(j, w->txn, look->hash, r);
     if (rc != SFJ_OK && rc != SFJ_ENOTFOUND)
         return rc;
-    rc = sfj__txn_rule_check(rc == SFJ_OK ? &r : NULL, &e);
+    look->found = rc == SFJ_OK;
+    rc = sfj__txn_rule_check(look->found ? r : NULL, &e);
     if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OUTCOME &&
-        r.state == SFJ__TS_OFFLINE)
-        rc = check_forwarded(w, &r);
+        r->state == SFJ__TS_OFFLINE)
+        rc = check_forwarded(w, r);
     if (rc == SFJ_OK && ev->kind == SFJ_EV_TXN_OUTCOME) {
-        rc = check_amount(w, &r, ev);
+        rc = check_amount(w, r, ev);
         if (rc == SFJ_EAMOUNT) {
             sfj__set_err(j, "outcome amount or currency differs from the "
                             "sale's");
@@ -324,13 +326,15 @@ static int purge_forwarded(sfj_journal *j, MDB_txn *txn)
 }
 
 int sfj__txn_apply(sfj__wctx *w, const sfj_event *ev, uint64_t seq,
-                   int64_t wall_ms)
+                   int64_t wall_ms, const sfj__txn_look *look)
 {
     sfj_journal *j = w->j;
     sfj__txn_ev e;
     int rc;
 
     to_txn_ev(ev, wall_ms, j->boot, &e);
+    if (look != NULL && look->found >= 0)
+        e.look = look;
     /* An entry of a kind the index does not see (NOTE) writes nothing to
      * it: "to" and "wallhi" move over it later (txn_tail.h). */
     rc = SFJ_OK;

@@ -76,6 +76,15 @@ size_t sfj__txnrec_encode(const sfj__txnrec *r,
 /* SFJ_ECORRUPT for a record that is not exactly one valid encoding. */
 int sfj__txnrec_decode(const uint8_t *p, size_t len, sfj__txnrec *out);
 
+/* A txn id's keyed hash and its record as the index held it, looked up
+ * once by an append's check and handed on to the same event's index
+ * step: nothing writes the index between the two. */
+typedef struct sfj__txn_look {
+    uint8_t hash[SFJ__TXN_HASH_BYTES];
+    int found; /* 1 indexed, 0 not, -1 not looked up */
+    sfj__txnrec r;
+} sfj__txn_look;
+
 /* An event as the index sees it (from sfj_event or a decrypted entry). */
 typedef struct sfj__txn_ev {
     uint16_t kind;
@@ -86,6 +95,7 @@ typedef struct sfj__txn_ev {
     uint32_t copy;
     int64_t wall_ms;
     uint32_t boot;
+    const sfj__txn_look *look; /* NULL: look the txn id up */
 } sfj__txn_ev;
 
 /* An open record, decoded (and its amount box opened). */

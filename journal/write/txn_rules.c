@@ -226,8 +226,14 @@ int sfj__txn_index_event(sfj_journal *j, MDB_txn *txn, const sfj__txn_ev *ev,
         return index_settlement(j, txn, ev, seq);
     if (!sfj__txn_kind(ev->kind) || ev->txn_id == NULL || ev->txn_id[0] == '\0')
         return SFJ_OK;
-    sfj__txn_hash(j->keys, ev->txn_id, hash);
-    rc = sfj__txnrec_get(j, txn, hash, &r);
+    if (ev->look != NULL) {
+        memcpy(hash, ev->look->hash, sizeof hash);
+        r = ev->look->r;
+        rc = ev->look->found ? SFJ_OK : SFJ_ENOTFOUND;
+    } else {
+        sfj__txn_hash(j->keys, ev->txn_id, hash);
+        rc = sfj__txnrec_get(j, txn, hash, &r);
+    }
     if (rc != SFJ_OK && rc != SFJ_ENOTFOUND)
         return rc;
     is_new = rc == SFJ_ENOTFOUND;
