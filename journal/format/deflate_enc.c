@@ -149,8 +149,9 @@ typedef struct parser {
     work w;
     const sfj__enc_dict *d;
     const uint8_t *in;
-    size_t n;    /* input bytes */
-    size_t nsym; /* symbols so far */
+    size_t n;       /* input bytes */
+    size_t nsym;    /* symbols so far */
+    uint64_t fixed; /* their bits in the fixed codes (extra bits aside) */
     uint32_t lfreq[LITLEN_CODES];
     uint32_t dfreq[DIST_CODES];
 } parser;
@@ -214,15 +215,17 @@ static inline void emit_literal(parser *p, uint8_t c)
 {
     p->w.syms[p->nsym++] = c;
     p->lfreq[c]++;
+    p->fixed += c < 144 ? 8 : 9;
 }
 
 static inline void emit_match(parser *p, size_t len, size_t dist)
 {
-    unsigned e, b;
+    unsigned e, b, code = length_code((unsigned)len, &e, &b);
 
     p->w.syms[p->nsym++] = MATCH(len, dist);
-    p->lfreq[length_code((unsigned)len, &e, &b)]++;
+    p->lfreq[code]++;
     p->dfreq[dist_code((unsigned)dist, &e, &b)]++;
+    p->fixed += (code < 280 ? 7 : 8) + 5;
 }
 
 /* The match of dictionary position c and input position j, up to max
@@ -404,10 +407,12 @@ static void min_redundancy(sym_freq *A, int n)
 
 /* Code lengths for freq[0..n), none longer than max_bits. Every code has
  * at least two symbols (zlib's rule: a lone code still costs a bit, and
- * a complete code is one every inflater takes). */
-static void code_lengths(const uint32_t *freq, int n, unsigned max_bits,
-                         uint8_t *len)
+ * a complete code is one every inflater takes). Returns the bits the
+ * symbols take in it. */
+static uint64_t code_lengths(const uint32_t *freq, int n, unsigned max_bits,
+                             uint8_t *len)
 {
+    uint64_t bits = 0;
     sym_freq a[LITLEN_CODES], t;
     int count[33] = {0}, m = 0, i, j, l;
     uint32_t kraft = 0;
@@ -462,11 +467,14 @@ static void code_lengths(const uint32_t *freq, int n, unsigned max_bits,
     }
     /* The rarest symbols take the longest codes. */
     for (i = 0, l = (int)max_bits; l > 0; l--) {
-        for (j = count[l]; j > 0; j--)
-            len[a[i++].sym] = (uint8_t)l;
+        for (j = count[l]; j > 0; j--, i++) {
+            len[a[i].sym] = (uint8_t)l;
+            bits += (uint64_t)freq[a[i].sym] * (unsigned)l;
+        }
     }
     sodium_memzero(a, (size_t)m * sizeof *a);
     sodium_memzero(count, sizeof count);
+    return bits;
 }
 
 static const uint8_t REV8[256] = {
@@ -608,7 +616,7 @@ static uint64_t header_build(header *h, const uint8_t *ll, const uint8_t *dl)
             k++;
         }
     }
-    code_lengths(h->freq, CLEN_CODES, MAX_CLEN, h->len);
+    (void)code_lengths(h->freq, CLEN_CODES, MAX_CLEN, h->len);
     for (h->hclen = CLEN_CODES;
          h->hclen > 4 && h->len[CLEN_ORDER[h->hclen - 1]] == 0;)
         h->hclen--;
@@ -687,9 +695,8 @@ int sfj__enc_deflate(const sfj__enc_dict *d, const uint8_t *in, size_t in_len,
     uint8_t ll[LITLEN_CODES], dl[DIST_CODES];
     uint16_t lc[LITLEN_CODES], dc[DIST_CODES];
     header h;
-    uint64_t fixed = 0, dynamic;
+    uint64_t fixed, dynamic;
     bits b = {out, out + cap, 0, 0, 0};
-    int k;
 
     pthread_once(&fixed_once, fixed_codes_init);
     memset(&p, 0, sizeof p);
@@ -708,17 +715,10 @@ int sfj__enc_deflate(const sfj__enc_dict *d, const uint8_t *in, size_t in_len,
     p.lfreq[END_BLOCK] = 1;
 
     /* Extra bits cost the same either way: only the codes are compared. */
-    code_lengths(p.lfreq, LITLEN_CODES, MAX_BITS, ll);
-    code_lengths(p.dfreq, DIST_CODES, MAX_BITS, dl);
-    dynamic = header_build(&h, ll, dl);
-    for (k = 0; k < LITLEN_CODES; k++) {
-        dynamic += (uint64_t)p.lfreq[k] * ll[k];
-        fixed += (uint64_t)p.lfreq[k] * fixed_len[k];
-    }
-    for (k = 0; k < DIST_CODES; k++) {
-        dynamic += (uint64_t)p.dfreq[k] * dl[k];
-        fixed += (uint64_t)p.dfreq[k] * fixed_dist_len[k];
-    }
+    fixed = p.fixed + fixed_len[END_BLOCK];
+    dynamic = code_lengths(p.lfreq, LITLEN_CODES, MAX_BITS, ll);
+    dynamic += code_lengths(p.dfreq, DIST_CODES, MAX_BITS, dl);
+    dynamic += header_build(&h, ll, dl);
     if (fixed <= dynamic) {
         put(&b, 1 | 1 << 1, 3); /* BFINAL, fixed codes */
         symbols_put(&b, &p, fixed_len, fixed_code, fixed_dist_len,
