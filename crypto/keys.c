@@ -20,22 +20,77 @@
 #define KEYFILE_MAGIC_LEN (sizeof(KEYFILE_MAGIC) - 1)
 #define KEYFILE_LEN       (KEYFILE_MAGIC_LEN + 2 * SFJ_KEY_BYTES + 1)
 
+/* Key words libsodium leaves in the vector registers would be written to
+ * the stack by the next signal delivered or the next first call through
+ * the PLT (the dynamic linker saves every register): clear them. On
+ * x86-64 only, where libsodium's BLAKE2b and ChaCha20 use them. */
+static void clear_vector_registers(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+#define XMM_CLOBBERS                                                           \
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",    \
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+    if (__builtin_cpu_supports("avx")) {
+        __asm__ __volatile__("vzeroall" ::: XMM_CLOBBERS);
+    } else {
+        __asm__ __volatile__(
+            "pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
+            "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+            "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+            "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+            "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
+            "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+            "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+            "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15" ::
+                : XMM_CLOBBERS);
+    }
+#undef XMM_CLOBBERS
+    /* And the caller-saved general registers (an inlined copy of the
+     * output, say), which the dynamic linker saves as arguments. */
+    __asm__ __volatile__("xorl %%eax, %%eax\n\txorl %%ecx, %%ecx\n\t"
+                         "xorl %%edx, %%edx\n\txorl %%esi, %%esi\n\t"
+                         "xorl %%edi, %%edi\n\txorl %%r8d, %%r8d\n\t"
+                         "xorl %%r9d, %%r9d\n\txorl %%r10d, %%r10d\n\t"
+                         "xorl %%r11d, %%r11d" ::
+                             : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9",
+                               "r10", "r11");
+#endif
+}
+
+/* Never inlined: this frame lies where the frames of the caller's last
+ * call lay. */
+__attribute__((noinline)) void sfj__wipe_dead_stack(void)
+{
+    uint8_t area[SFJ__DEAD_STACK_BYTES];
+
+    sodium_memzero(area, sizeof area);
+    clear_vector_registers();
+}
+
+/* crypto_kdf_derive_from_key, and nothing of it left behind: libsodium's
+ * BLAKE2b leaves its state (the key's block, the output) in the dead
+ * frames below its caller, where a core dump would find them. */
+static void derive(uint8_t *out, size_t len, uint64_t id, const char *ctx,
+                   const uint8_t *key)
+{
+    crypto_kdf_derive_from_key(out, len, id, ctx, key);
+    sfj__wipe_dead_stack();
+}
+
 void sfj__epoch_key(const sfj_keys *keys, uint32_t epoch, uint8_t *out)
 {
-    crypto_kdf_derive_from_key(out, SFJ_KEY_BYTES, epoch, SFJ__CTX_EPOCH,
-                               keys->master);
+    derive(out, SFJ_KEY_BYTES, epoch, SFJ__CTX_EPOCH, keys->master);
 }
 
 void sfj__record_key(const uint8_t *epoch_key, uint64_t seq, uint8_t *out)
 {
-    crypto_kdf_derive_from_key(out, SFJ_KEY_BYTES, seq, SFJ__CTX_RECORD,
-                               epoch_key);
+    derive(out, SFJ_KEY_BYTES, seq, SFJ__CTX_RECORD, epoch_key);
 }
 
 void sfj__amount_key(const sfj_keys *keys, uint8_t *out)
 {
-    crypto_kdf_derive_from_key(out, crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
-                               1, SFJ__CTX_AMOUNT, keys->txnidx);
+    derive(out, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, 1, SFJ__CTX_AMOUNT,
+           keys->txnidx);
 }
 
 void sfj__keys_master(const sfj_keys *keys, uint8_t *out)
@@ -81,13 +136,10 @@ int sfj_keys_from_bytes(const uint8_t *master, size_t len, sfj_keys **out)
     memcpy(k->master, master, SFJ_KEY_BYTES);
     k->epoch = 0;
     k->next = NULL;
-    crypto_kdf_derive_from_key(k->txnidx, SFJ_KEY_BYTES, 1, SFJ__CTX_TXNIDX,
-                               k->master);
-    crypto_kdf_derive_from_key(k->link, SFJ_KEY_BYTES, 1, SFJ__CTX_LINK,
-                               k->master);
-    crypto_kdf_derive_from_key(k->check, SFJ_KEY_BYTES, 1, SFJ__CTX_CHECK,
-                               k->master);
-    crypto_kdf_derive_from_key(seed, sizeof seed, 1, SFJ__CTX_SIGN, k->master);
+    derive(k->txnidx, SFJ_KEY_BYTES, 1, SFJ__CTX_TXNIDX, k->master);
+    derive(k->link, SFJ_KEY_BYTES, 1, SFJ__CTX_LINK, k->master);
+    derive(k->check, SFJ_KEY_BYTES, 1, SFJ__CTX_CHECK, k->master);
+    derive(seed, sizeof seed, 1, SFJ__CTX_SIGN, k->master);
     crypto_sign_seed_keypair(k->sign_pk, k->sign_sk, seed);
     sodium_memzero(seed, sizeof seed);
     sodium_mprotect_readonly(k);

@@ -57,6 +57,15 @@ void sfj__amount_key(const sfj_keys *keys, uint8_t *out);
 void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
                     uint8_t *out);
 
+/* Zero SFJ__DEAD_STACK_BYTES of the stack below the caller's frame, where
+ * the frames of a call it just made lay, and the registers that held what
+ * they computed: libsodium leaves key material there (BLAKE2b's state
+ * after a key derivation, a decrypted record's last block), and a core
+ * dump holds every thread's stack and registers. Called after each key
+ * derivation and each record decrypted. */
+#define SFJ__DEAD_STACK_BYTES 4096
+void sfj__wipe_dead_stack(void);
+
 /* sodium_init, called until it has once succeeded and never after:
  * libsodium takes a process-wide mutex on every sodium_init call, and a
  * fork while another thread holds it would hang the child's next call.

@@ -24,6 +24,7 @@ void sfj__ack_mac(const uint8_t *link_key, const uint8_t *journal_id,
     crypto_generichash_update(&st, seq_be, sizeof seq_be);
     crypto_generichash_update(&st, chain, SFJ_HASH_BYTES);
     crypto_generichash_final(&st, out, SFJ_MAC_BYTES);
+    sodium_memzero(&st, sizeof st);
 }
 
 int sfj__ack_mac_verify(const uint8_t *link_key, const uint8_t *journal_id,

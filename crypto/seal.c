@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "crypto/keys.h"
 #include "crypto/tags.h"
 #include "sfj/errors.h"
 #include "sfj/journal.h"
@@ -46,11 +47,15 @@ int sfj__aead_record_open(const uint8_t *journal_id, const uint8_t *record_key,
 
     if (ct_len < SFJ__SEAL_TAG_BYTES)
         return SFJ_EAUTH;
+    /* libsodium's ChaCha20 leaves the plaintext of a record's last block
+     * in its dead frames. */
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(
             pt, &n, NULL, ct, ct_len, ad, ad_len, nonce, record_key) != 0) {
+        sfj__wipe_dead_stack();
         sodium_memzero(pt, ct_len - SFJ__SEAL_TAG_BYTES);
         return SFJ_EAUTH;
     }
+    sfj__wipe_dead_stack();
     *pt_len = (size_t)n;
     return SFJ_OK;
 }
