@@ -5,7 +5,6 @@
  * plaintext left in pooled or freed streams; dictionary v2 as FORMAT.md
  * lists it; sfj's own encoder: streams zlib reads back, as short as
  * zlib's, checked before use, its memory wiped. */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +22,7 @@
 #include "journal/format/deflate_enc.h"
 #include "journal/format/event_codec.h"
 #include "sfj/sfj.h"
+#include "support/stackscan.h"
 
 /* The largest plaintext sfj__event_unpack accepts. */
 #define MAX_RAW (SFJ_EVENT_FIXED_BYTES + 2 * 255 + SFJ_PAYLOAD_MAX)
@@ -751,7 +751,7 @@ static void test_dictionary_v2(void **state)
 
 /* The encoder's own stack frame: its symbol counts and the code lengths
  * made from them describe the record, so they are wiped like its heap.
- * Each call runs on a thread whose stack is a zeroed buffer of ours,
+ * Each call runs on a stack of the test's own (support/stackscan.h),
  * scanned once the thread is gone. */
 typedef struct stack_call {
     const uint8_t *in;
@@ -787,43 +787,23 @@ static size_t longest_run(const uint8_t *b, size_t n, size_t width,
     return best;
 }
 
-/* Whether n bytes at `what` occur anywhere in b[0..len). */
-static int found_in(const uint8_t *b, size_t len, const uint8_t *what, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i + n <= len; i++) {
-        if (b[i] == what[0] && memcmp(b + i, what, n) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static void stack_scan(const uint8_t *in, size_t in_len, int want_rc)
 {
-    size_t size = 1u << 20, i;
+    size_t size = 256 * 1024;
     uint8_t *stack = aligned_alloc(4096, size);
     stack_call *c = malloc(sizeof *c);
-    pthread_attr_t attr;
-    pthread_t t;
 
     assert_non_null(stack);
     assert_non_null(c);
-    memset(stack, 0, size);
     c->in = in;
     c->in_len = in_len;
-    assert_int_equal(pthread_attr_init(&attr), 0);
-    assert_int_equal(pthread_attr_setstack(&attr, stack, size), 0);
-    assert_int_equal(pthread_create(&t, &attr, deflate_on_stack, c), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
-    pthread_attr_destroy(&attr);
+    assert_int_equal(sfj_test_on_stack(stack, size, deflate_on_stack, c, 0), 0);
     assert_int_equal(c->rc, want_rc);
     /* A run of symbol counts of 1 (u32), of code lengths 8 and 9. */
     assert_true(longest_run(stack, size, 4, 1, 1) < 32);
     assert_true(longest_run(stack, size, 1, 8, 9) < 32);
     /* No 8 bytes of the plaintext. */
-    for (i = 0; i + 8 <= size; i++)
-        assert_false(found_in(in, in_len, stack + i, 8));
+    assert_int_equal(sfj_test_windows(stack, size, in, in_len), 0);
     free(c);
     free(stack);
 }

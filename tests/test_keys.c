@@ -2,9 +2,7 @@
  * outside libsfj (Python's hashlib.blake2b with salt and personalisation,
  * which is what crypto_kdf_derive_from_key is documented to be), distinct
  * contexts and ids giving distinct keys, and the public accessors. */
-#include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +16,7 @@
 #include "crypto/seal.h"
 #include "sfj/sys/chain.h"
 #include "sfj/sys/link_mac.h"
+#include "support/stackscan.h"
 #include "sfj/sfj.h"
 
 /* master = 00 01 02 .. 1f */
@@ -198,13 +197,9 @@ static void test_refusals(void **state)
     sfj_keys_free(NULL);
 }
 
-/* Key derivations and record seals leave no key on the stack: a core dump
- * holds every thread's stack. Each runs on a thread whose stack is a
- * zeroed buffer of the test's own, then takes a signal (whose frame holds
- * every register, as the dynamic linker's first call through the PLT
- * also saves them), and another thread scans the stack for 8 bytes of
- * any secret. The test's main thread never loads a key byte: a new
- * thread starts with a copy of its creator's registers. */
+/* Key derivations, record and amount seals and the ack MAC leave no key
+ * and no plaintext on the stack or in the registers a signal would save
+ * there (support/stackscan.h). */
 typedef struct secrets {
     uint8_t master[SFJ_KEY_BYTES];
     sfj_keys *keys;
@@ -225,16 +220,16 @@ enum {
     SEAL_AMOUNT,
     OPEN_AMOUNT,
     ACK_MAC,
-    DERIVE_N
+    KEY_USES
 };
 
-typedef struct stack_job {
+typedef struct key_use {
     secrets *s;
     int what;
     const uint8_t *stack;
     size_t stack_len;
     size_t windows; /* 8-byte windows of a secret found on the stack */
-} stack_job;
+} key_use;
 
 static void *make_secrets(void *arg)
 {
@@ -251,34 +246,29 @@ static void *make_secrets(void *arg)
     return NULL;
 }
 
-static void no_op(int sig)
-{
-    (void)sig;
-}
-
-static void *derive(void *arg)
+static void *use_key(void *arg)
 {
     static const uint8_t id[SFJ_JOURNAL_ID_BYTES], hdr[8], nonce[24],
         chain[SFJ_HASH_BYTES];
-    stack_job *job = arg;
-    secrets *s = job->s;
+    key_use *u = arg;
+    secrets *s = u->s;
     uint8_t out[SFJ_KEY_BYTES], pt[sizeof s->pt];
     sfj_keys *k = NULL;
     size_t n = 0;
 
-    switch (job->what) {
+    switch (u->what) {
     case DERIVE_LOAD:
-        if (sfj_keys_from_bytes(job->s->master, SFJ_KEY_BYTES, &k) == SFJ_OK)
+        if (sfj_keys_from_bytes(s->master, SFJ_KEY_BYTES, &k) == SFJ_OK)
             sfj_keys_free(k);
         break;
     case DERIVE_EPOCH:
-        sfj__epoch_key(job->s->keys, 3, out);
+        sfj__epoch_key(s->keys, 3, out);
         break;
     case DERIVE_RECORD:
-        sfj__record_key(job->s->epoch, 77, out);
+        sfj__record_key(s->epoch, 77, out);
         break;
     case DERIVE_AMOUNT:
-        sfj__amount_key(job->s->keys, out);
+        sfj__amount_key(s->keys, out);
         break;
     case SEAL_RECORD:
         sfj__aead_record_seal(id, s->record, hdr, sizeof hdr, nonce, s->pt,
@@ -287,7 +277,7 @@ static void *derive(void *arg)
     case OPEN_RECORD:
         if (sfj__aead_record_open(id, s->record, hdr, sizeof hdr, nonce, s->ct,
                                   sizeof s->ct, pt, &n) != SFJ_OK)
-            job->windows = 1000;
+            u->windows = 1000;
         sodium_memzero(pt, sizeof pt);
         break;
     case SEAL_AMOUNT:
@@ -295,7 +285,7 @@ static void *derive(void *arg)
         break;
     case OPEN_AMOUNT:
         if (sfj__amount_open(s->keys, hdr, sizeof hdr, s->box, pt, 8) != SFJ_OK)
-            job->windows = 1000;
+            u->windows = 1000;
         sodium_memzero(pt, sizeof pt);
         break;
     default:
@@ -303,93 +293,56 @@ static void *derive(void *arg)
         break;
     }
     sodium_memzero(out, sizeof out);
-    raise(SIGUSR1);
     return NULL;
-}
-
-static size_t windows_of(const uint8_t *stack, size_t len, const uint8_t *key,
-                         size_t key_len)
-{
-    size_t k, i, n = 0;
-
-    for (k = 0; k + 8 <= key_len; k++) {
-        for (i = 0; i + 8 <= len; i++) {
-            if (stack[i] == key[k] && memcmp(stack + i, key + k, 8) == 0) {
-                n++;
-                break;
-            }
-        }
-    }
-    return n;
 }
 
 static void *scan_secrets(void *arg)
 {
-    stack_job *job = arg;
-    const secrets *s = job->s;
+    key_use *u = arg;
+    const secrets *s = u->s;
     const sfj_keys *k = s->keys;
+    const uint8_t *st = u->stack;
+    size_t len = u->stack_len;
 
-    job->windows =
-        windows_of(job->stack, job->stack_len, s->master, SFJ_KEY_BYTES) +
-        windows_of(job->stack, job->stack_len, k->txnidx, SFJ_KEY_BYTES) +
-        windows_of(job->stack, job->stack_len, k->link, SFJ_KEY_BYTES) +
-        windows_of(job->stack, job->stack_len, k->check, SFJ_KEY_BYTES) +
-        windows_of(job->stack, job->stack_len, k->sign_sk,
-                   crypto_sign_SEEDBYTES) +
-        windows_of(job->stack, job->stack_len, s->epoch, SFJ_KEY_BYTES) +
-        windows_of(job->stack, job->stack_len, s->record, SFJ_KEY_BYTES) +
-        windows_of(job->stack, job->stack_len, s->pt, sizeof s->pt);
+    u->windows = sfj_test_windows(st, len, s->master, SFJ_KEY_BYTES) +
+                 sfj_test_windows(st, len, k->txnidx, SFJ_KEY_BYTES) +
+                 sfj_test_windows(st, len, k->link, SFJ_KEY_BYTES) +
+                 sfj_test_windows(st, len, k->check, SFJ_KEY_BYTES) +
+                 sfj_test_windows(st, len, k->sign_sk, crypto_sign_SEEDBYTES) +
+                 sfj_test_windows(st, len, s->epoch, SFJ_KEY_BYTES) +
+                 sfj_test_windows(st, len, s->record, SFJ_KEY_BYTES) +
+                 sfj_test_windows(st, len, s->pt, sizeof s->pt);
     return NULL;
 }
 
-static void on_thread(void *stack, size_t len, void *(*fn)(void *), void *arg)
+static void test_key_uses_leave_no_key_on_stack(void **state)
 {
-    pthread_attr_t attr;
-    pthread_t t;
-
-    assert_int_equal(pthread_attr_init(&attr), 0);
-    if (stack != NULL)
-        assert_int_equal(pthread_attr_setstack(&attr, stack, len), 0);
-    assert_int_equal(pthread_create(&t, &attr, fn, arg), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
-    pthread_attr_destroy(&attr);
-}
-
-static void test_derivations_leave_no_key_on_stack(void **state)
-{
-    size_t len = 256 * 1024;
+    size_t len = 256 * 1024, found = 0;
     secrets *s = sodium_malloc(sizeof *s);
     uint8_t *stack = aligned_alloc(4096, len);
-    struct sigaction sa, old;
-    stack_job job;
-    size_t found = 0;
+    key_use u;
     int what;
 
     (void)state;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = no_op;
-    assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
     assert_non_null(s);
     assert_non_null(stack);
-    on_thread(NULL, 0, make_secrets, s);
+    assert_int_equal(sfj_test_on_thread(make_secrets, s), 0);
     assert_non_null(s->keys);
-    for (what = 0; what < DERIVE_N; what++) {
-        memset(stack, 0, len);
-        memset(&job, 0, sizeof job);
-        job.s = s;
-        job.what = what;
-        job.stack = stack;
-        job.stack_len = len;
-        on_thread(stack, len, derive, &job);
-        if (job.windows == 0)
-            on_thread(NULL, 0, scan_secrets, &job);
-        if (job.windows != 0)
+    for (what = 0; what < KEY_USES; what++) {
+        memset(&u, 0, sizeof u);
+        u.s = s;
+        u.what = what;
+        u.stack = stack;
+        u.stack_len = len;
+        assert_int_equal(sfj_test_on_stack(stack, len, use_key, &u, 1), 0);
+        if (u.windows == 0)
+            assert_int_equal(sfj_test_on_thread(scan_secrets, &u), 0);
+        if (u.windows != 0)
             print_message("case %d: %zu windows of a secret\n", what,
-                          job.windows);
-        found += job.windows;
+                          u.windows);
+        found += u.windows;
     }
     assert_int_equal(found, 0);
-    sigaction(SIGUSR1, &old, NULL);
     sfj_keys_free(s->keys);
     sodium_free(s);
     free(stack);
@@ -402,7 +355,7 @@ int main(void)
         cmocka_unit_test(test_matches_construction),
         cmocka_unit_test(test_distinct),
         cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_derivations_leave_no_key_on_stack),
+        cmocka_unit_test(test_key_uses_leave_no_key_on_stack),
     };
 
     if (sodium_init() < 0)
