@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "crypto/keys.h"
 #include "crypto/tags.h"
 #include "sfj/errors.h"
 
@@ -97,6 +98,7 @@ int sfj__cipher_seal(sfj__cipher *c, const uint8_t *ad, size_t ad_len,
     nonce_of(c->n, npub);
     crypto_aead_chacha20poly1305_ietf_encrypt(ct, NULL, pt, len, ad, ad_len,
                                               NULL, npub, c->k);
+    sfj__wipe_dead_stack();
     c->n++;
     return SFJ_OK;
 }
@@ -111,9 +113,11 @@ int sfj__cipher_open(sfj__cipher *c, const uint8_t *ad, size_t ad_len,
     nonce_of(c->n, npub);
     if (crypto_aead_chacha20poly1305_ietf_decrypt(pt, NULL, NULL, ct, len, ad,
                                                   ad_len, npub, c->k) != 0) {
+        sfj__wipe_dead_stack();
         sodium_memzero(pt, len - SFJ_NOISE_TAGLEN);
         return SFJ_EAUTH;
     }
+    sfj__wipe_dead_stack();
     c->n++;
     return SFJ_OK;
 }
@@ -169,15 +173,12 @@ static int decrypt_and_hash(sfj__noise *hs, const uint8_t *ct, size_t n,
     return rc;
 }
 
-int sfj__noise_new(sfj__noise **out, int initiator, const uint8_t *prologue,
-                   size_t prologue_len, const uint8_t *psk)
+static __attribute__((noinline)) sfj__noise *
+noise_init(sfj__noise *hs, int initiator, const uint8_t *prologue,
+           size_t prologue_len, const uint8_t *psk)
 {
     static const char name[] = SFJ__NOISE_NAME;
-    sfj__noise *hs = sodium_malloc(sizeof *hs);
 
-    *out = NULL;
-    if (hs == NULL)
-        return SFJ_ENOMEM;
     memset(hs, 0, sizeof *hs);
     hs->initiator = initiator != 0;
     /* InitializeSymmetric: the name fits in HASHLEN, so h = name padded
@@ -188,7 +189,21 @@ int sfj__noise_new(sfj__noise **out, int initiator, const uint8_t *prologue,
     memcpy(hs->psk, psk, SFJ_NOISE_PSKLEN);
     randombytes_buf(hs->e_priv, sizeof hs->e_priv);
     hs->step = SFJ_NOISE_INIT;
-    *out = hs;
+    return hs;
+}
+
+/* The work is done a frame below, so that the wipe after it reaches
+ * every frame that held the PSK. */
+int sfj__noise_new(sfj__noise **out, int initiator, const uint8_t *prologue,
+                   size_t prologue_len, const uint8_t *psk)
+{
+    sfj__noise *hs = sodium_malloc(sizeof *hs);
+
+    *out = NULL;
+    if (hs == NULL)
+        return SFJ_ENOMEM;
+    *out = noise_init(hs, initiator, prologue, prologue_len, psk);
+    sfj__wipe_dead_stack();
     return SFJ_OK;
 }
 
@@ -293,13 +308,11 @@ done:
     return rc;
 }
 
-int sfj__noise_split(sfj__noise *hs, sfj__cipher *send, sfj__cipher *recv,
-                     uint8_t *hash)
+static __attribute__((noinline)) void split(sfj__noise *hs, sfj__cipher *send,
+                                            sfj__cipher *recv, uint8_t *hash)
 {
     uint8_t k1[SFJ_NOISE_HASHLEN], k2[SFJ_NOISE_HASHLEN];
 
-    if (hs->step != SFJ_NOISE_DONE)
-        return SFJ_EINVAL;
     hkdf(hs->ck, NULL, 0, k1, k2, NULL);
     /* c1 carries initiator -> responder, c2 the other way. */
     memcpy(hs->initiator ? send->k : recv->k, k1, SFJ_NOISE_KEYLEN);
@@ -309,5 +322,15 @@ int sfj__noise_split(sfj__noise *hs, sfj__cipher *send, sfj__cipher *recv,
         memcpy(hash, hs->h, SFJ_NOISE_HASHLEN);
     sodium_memzero(k1, sizeof k1);
     sodium_memzero(k2, sizeof k2);
+}
+
+/* As sfj__noise_new: the keys are made a frame below the wipe. */
+int sfj__noise_split(sfj__noise *hs, sfj__cipher *send, sfj__cipher *recv,
+                     uint8_t *hash)
+{
+    if (hs->step != SFJ_NOISE_DONE)
+        return SFJ_EINVAL;
+    split(hs, send, recv, hash);
+    sfj__wipe_dead_stack();
     return SFJ_OK;
 }

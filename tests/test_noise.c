@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -14,6 +15,7 @@
 #include "sfj/sys/noise.h"
 #include "sfj/errors.h"
 #include "sfj/sfj.h"
+#include "support/stackscan.h"
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
 {
@@ -262,6 +264,130 @@ static void test_cipher_slab(void **state)
     sfj__cipher_pair_give(p[0]);
 }
 
+/* The handshake and the transport leave no key on the stack or in the
+ * registers a signal would save there (support/stackscan.h): the PSK,
+ * the ephemeral private keys, their DH result, the chaining and cipher
+ * keys, the transport keys. */
+typedef struct link_secrets {
+    uint8_t psk[SFJ_NOISE_PSKLEN];
+    sfj__noise *i, *r;
+    sfj__cipher i_send, i_recv, r_send, r_recv;
+    uint8_t m1[128], m2[128], payload[64], ct[64], pt[64];
+    size_t n1, n2;
+    int step, rc;
+    const uint8_t *stack;
+    size_t stack_len, windows;
+} link_secrets;
+
+enum { LINK_NEW, LINK_W1, LINK_R1, LINK_W2, LINK_R2, LINK_SPLIT, LINK_FRAME };
+
+static void *make_psk(void *arg)
+{
+    link_secrets *l = arg;
+
+    randombytes_buf(l->psk, sizeof l->psk);
+    return NULL;
+}
+
+static void *link_step(void *arg)
+{
+    static const uint8_t prologue[] = "sfj-test";
+    link_secrets *l = arg;
+    size_t n = 0;
+    int rc = SFJ_OK;
+
+    switch (l->step) {
+    case LINK_NEW:
+        rc = sfj__noise_new(&l->i, 1, prologue, sizeof prologue, l->psk);
+        if (rc == SFJ_OK)
+            rc = sfj__noise_new(&l->r, 0, prologue, sizeof prologue, l->psk);
+        break;
+    case LINK_W1:
+        rc = sfj__noise_write(l->i, NULL, 0, l->m1, sizeof l->m1, &l->n1);
+        break;
+    case LINK_R1:
+        rc = sfj__noise_read(l->r, l->m1, l->n1, l->payload, sizeof l->payload,
+                             &n);
+        break;
+    case LINK_W2:
+        rc = sfj__noise_write(l->r, NULL, 0, l->m2, sizeof l->m2, &l->n2);
+        break;
+    case LINK_R2:
+        rc = sfj__noise_read(l->i, l->m2, l->n2, l->payload, sizeof l->payload,
+                             &n);
+        break;
+    case LINK_SPLIT:
+        rc = sfj__noise_split(l->i, &l->i_send, &l->i_recv, NULL);
+        if (rc == SFJ_OK)
+            rc = sfj__noise_split(l->r, &l->r_send, &l->r_recv, NULL);
+        break;
+    default:
+        rc = sfj__cipher_seal(&l->i_send, NULL, 0, l->pt, 32, l->ct);
+        if (rc == SFJ_OK)
+            rc = sfj__cipher_open(&l->r_recv, NULL, 0, l->ct, 48, l->pt);
+        break;
+    }
+    l->rc = rc;
+    return NULL;
+}
+
+static void *scan_link(void *arg)
+{
+    link_secrets *l = arg;
+    const uint8_t *st = l->stack;
+    size_t len = l->stack_len, w;
+    uint8_t dh[SFJ_NOISE_DHLEN];
+
+    w = sfj_test_windows(st, len, l->psk, sizeof l->psk) +
+        sfj_test_windows(st, len, l->i->e_priv, SFJ_NOISE_DHLEN) +
+        sfj_test_windows(st, len, l->r->e_priv, SFJ_NOISE_DHLEN);
+    if (l->step >= LINK_W1)
+        w += sfj_test_windows(st, len, l->i->ck, SFJ_NOISE_HASHLEN) +
+             sfj_test_windows(st, len, l->i->c.k, SFJ_NOISE_KEYLEN);
+    if (l->step >= LINK_R1)
+        w += sfj_test_windows(st, len, l->r->ck, SFJ_NOISE_HASHLEN) +
+             sfj_test_windows(st, len, l->r->c.k, SFJ_NOISE_KEYLEN);
+    if (l->step >= LINK_W2 &&
+        crypto_scalarmult(dh, l->i->e_priv, l->r->e_pub) == 0) {
+        w += sfj_test_windows(st, len, dh, sizeof dh);
+        sodium_memzero(dh, sizeof dh);
+    }
+    if (l->step >= LINK_SPLIT)
+        w += sfj_test_windows(st, len, l->i_send.k, SFJ_NOISE_KEYLEN) +
+             sfj_test_windows(st, len, l->i_recv.k, SFJ_NOISE_KEYLEN);
+    l->windows = w;
+    return NULL;
+}
+
+static void test_link_leaves_no_key_on_stack(void **state)
+{
+    size_t len = 256 * 1024, found = 0;
+    link_secrets *l = sodium_malloc(sizeof *l);
+    uint8_t *stack = aligned_alloc(4096, len);
+
+    (void)state;
+    assert_non_null(l);
+    assert_non_null(stack);
+    memset(l, 0, sizeof *l);
+    l->stack = stack;
+    l->stack_len = len;
+    assert_int_equal(sfj_test_on_thread(make_psk, l), 0);
+    for (l->step = LINK_NEW; l->step <= LINK_FRAME; l->step++) {
+        assert_int_equal(sfj_test_on_stack(stack, len, link_step, l, 1), 0);
+        assert_int_equal(l->rc, SFJ_OK);
+        assert_int_equal(sfj_test_on_thread(scan_link, l), 0);
+        if (l->windows != 0)
+            print_message("step %d: %zu windows of a secret\n", l->step,
+                          l->windows);
+        found += l->windows;
+    }
+    assert_int_equal(found, 0);
+    sfj__noise_free(l->i);
+    sfj__noise_free(l->r);
+    sodium_free(l);
+    free(stack);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_wrong_psk),
         cmocka_unit_test(test_replay_reflect),
         cmocka_unit_test(test_transport_faults),
+        cmocka_unit_test(test_link_leaves_no_key_on_stack),
     };
 
     sfj_init();

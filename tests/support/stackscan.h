@@ -25,7 +25,7 @@ int sfj_test_on_stack(uint8_t *stack, size_t len, void *(*fn)(void *),
                       void *arg, int signal);
 
 /* How many of the 8-byte windows of secret[0..n) occur anywhere in
- * stack[0..len). */
+ * stack[0..len); windows of 8 zero bytes are not counted. */
 size_t sfj_test_windows(const uint8_t *stack, size_t len, const uint8_t *secret,
                         size_t n);
 
