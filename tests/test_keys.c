@@ -14,6 +14,7 @@
 
 #include "crypto/keys.h"
 #include "crypto/seal.h"
+#include "journal/write/txn_index.h"
 #include "sfj/sys/chain.h"
 #include "sfj/sys/link_mac.h"
 #include "support/stackscan.h"
@@ -220,6 +221,10 @@ enum {
     SEAL_AMOUNT,
     OPEN_AMOUNT,
     ACK_MAC,
+    HELLO_MAC,
+    KEY_CHECK,
+    CKPT_SIGN,
+    TXN_HASH,
     KEY_USES
 };
 
@@ -252,7 +257,8 @@ static void *use_key(void *arg)
         chain[SFJ_HASH_BYTES];
     key_use *u = arg;
     secrets *s = u->s;
-    uint8_t out[SFJ_KEY_BYTES], pt[sizeof s->pt];
+    uint8_t out[SFJ_KEY_BYTES], pt[sizeof s->pt], hello[96],
+        sig[crypto_sign_BYTES];
     sfj_keys *k = NULL;
     size_t n = 0;
 
@@ -288,8 +294,21 @@ static void *use_key(void *arg)
             u->windows = 1000;
         sodium_memzero(pt, sizeof pt);
         break;
-    default:
+    case ACK_MAC:
         sfj__ack_mac(s->keys->link, id, 77, chain, out);
+        break;
+    case HELLO_MAC:
+        memset(hello, 'h', sizeof hello);
+        sfj__hello_sign(s->keys->link, hello, sizeof hello);
+        break;
+    case KEY_CHECK:
+        sfj__key_check(s->keys, id, out);
+        break;
+    case CKPT_SIGN:
+        sfj__ckpt_sign(id, hdr, sizeof hdr, hdr, s->keys->sign_sk, sig);
+        break;
+    default:
+        sfj__txn_hash(s->keys, "TXN-000123", out);
         break;
     }
     sodium_memzero(out, sizeof out);
