@@ -33,6 +33,7 @@
 
 #include <sodium.h>
 
+#include "support/stackscan.h"
 #include "support/testutil.h"
 
 static const char *self_path;
@@ -308,9 +309,105 @@ static void test_entries_not_in_app_core(void **state)
     free(cwd);
 }
 
+/* An app's thread that appended or read an entry holds none of its
+ * payload on its stack afterwards, nor in the registers a signal would
+ * save there: what a core dump of a live app would show of its past
+ * entries (support/stackscan.h). The main thread never loads a payload
+ * byte. */
+typedef struct stack_app {
+    fixture *f;
+    uint8_t payload[200];
+    uint64_t seq;
+    int read, rc;
+    const uint8_t *stack;
+    size_t len, windows;
+} stack_app;
+
+static void *open_with_payload(void *arg)
+{
+    stack_app *a = arg;
+    size_t i;
+
+    for (i = 0; i < sizeof a->payload; i++)
+        a->payload[i] = (uint8_t)('A' + randombytes_uniform(26));
+    a->rc = sfj_journal_open(a->f->path, a->f->keys, NULL, &a->f->j);
+    return NULL;
+}
+
+static void *append_or_read(void *arg)
+{
+    stack_app *a = arg;
+    sfj_entry *e = NULL;
+    sfj_event ev;
+
+    if (!a->read) {
+        memset(&ev, 0, sizeof ev);
+        ev.version = SFJ_EVENT_VERSION;
+        ev.kind = SFJ_EV_NOTE;
+        ev.payload = a->payload;
+        ev.payload_len = sizeof a->payload;
+        a->rc = sfj_append(a->f->j, &ev, &a->seq);
+        return NULL;
+    }
+    a->rc = sfj_read(a->f->j, a->seq, &e);
+    if (a->rc == SFJ_OK &&
+        (e->payload_len != sizeof a->payload ||
+         memcmp(e->payload, a->payload, sizeof a->payload) != 0))
+        a->rc = SFJ_ECORRUPT;
+    sfj_entry_free(e);
+    return NULL;
+}
+
+static void *scan_payload(void *arg)
+{
+    stack_app *a = arg;
+
+    a->windows =
+        sfj_test_windows(a->stack, a->len, a->payload, sizeof a->payload);
+    return NULL;
+}
+
+static void test_no_payload_left_on_stack(void **state)
+{
+    fixture *f = *state;
+    size_t len = 256 * 1024, found = 0;
+    uint8_t *stack = aligned_alloc(4096, len);
+    stack_app *a = calloc(1, sizeof *a);
+    int round;
+
+    assert_non_null(stack);
+    assert_non_null(a);
+    a->f = f;
+    a->stack = stack;
+    a->len = len;
+    assert_int_equal(sfj_test_on_thread(open_with_payload, a), 0);
+    assert_int_equal(a->rc, SFJ_OK);
+    /* Each twice: the first without a signal (a first call through the
+     * PLT saves the registers itself), the second with one. */
+    for (round = 0; round < 4; round++) {
+        a->read = round >= 2;
+        assert_int_equal(
+            sfj_test_on_stack(stack, len, append_or_read, a, round % 2), 0);
+        assert_int_equal(a->rc, SFJ_OK);
+        assert_int_equal(sfj_test_on_thread(scan_payload, a), 0);
+        if (a->windows != 0)
+            print_message("%s, %s: %zu windows of the payload\n",
+                          a->read ? "sfj_read" : "sfj_append",
+                          round % 2 ? "signal" : "no signal", a->windows);
+        found += a->windows;
+    }
+    assert_int_equal(found, 0);
+    free(a);
+    free(stack);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
+        /* First: the process's first append and read resolve their
+         * calls through the PLT then. */
+        cmocka_unit_test_setup_teardown(test_no_payload_left_on_stack,
+                                        sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_no_plaintext_in_core,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_entries_not_in_app_core,

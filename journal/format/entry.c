@@ -71,6 +71,10 @@ done:
         sfj_entry_free(e);
         e = NULL;
     }
+    /* The plaintext went through registers and the frames below this
+     * one (inflate, the decoding's copies), which the next signal or
+     * first call through the PLT writes to the stack. */
+    sfj__wipe_dead_stack();
     *out = e;
     return rc;
 }
