@@ -107,17 +107,18 @@ int sfj__cipher_open(sfj__cipher *c, const uint8_t *ad, size_t ad_len,
                      const uint8_t *ct, size_t len, uint8_t *pt)
 {
     uint8_t npub[12];
+    int bad;
 
     if (len < SFJ_NOISE_TAGLEN || c->n == UINT64_MAX)
         return SFJ_EAUTH;
     nonce_of(c->n, npub);
-    if (crypto_aead_chacha20poly1305_ietf_decrypt(pt, NULL, NULL, ct, len, ad,
-                                                  ad_len, npub, c->k) != 0) {
-        sfj__wipe_dead_stack();
+    bad = crypto_aead_chacha20poly1305_ietf_decrypt(pt, NULL, NULL, ct, len, ad,
+                                                    ad_len, npub, c->k);
+    sfj__wipe_dead_stack();
+    if (bad) {
         sodium_memzero(pt, len - SFJ_NOISE_TAGLEN);
         return SFJ_EAUTH;
     }
-    sfj__wipe_dead_stack();
     c->n++;
     return SFJ_OK;
 }

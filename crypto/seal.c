@@ -44,18 +44,19 @@ int sfj__aead_record_open(const uint8_t *journal_id, const uint8_t *record_key,
     uint8_t ad[SFJ_JOURNAL_ID_BYTES + SFJ__SEAL_HDR_MAX];
     size_t ad_len = record_ad(journal_id, hdr, hdr_len, ad);
     unsigned long long n = 0;
+    int bad;
 
     if (ct_len < SFJ__SEAL_TAG_BYTES)
         return SFJ_EAUTH;
+    bad = crypto_aead_xchacha20poly1305_ietf_decrypt(
+        pt, &n, NULL, ct, ct_len, ad, ad_len, nonce, record_key);
     /* libsodium's ChaCha20 leaves the plaintext of a record's last block
      * in its dead frames. */
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            pt, &n, NULL, ct, ct_len, ad, ad_len, nonce, record_key) != 0) {
-        sfj__wipe_dead_stack();
+    sfj__wipe_dead_stack();
+    if (bad) {
         sodium_memzero(pt, ct_len - SFJ__SEAL_TAG_BYTES);
         return SFJ_EAUTH;
     }
-    sfj__wipe_dead_stack();
     *pt_len = (size_t)n;
     return SFJ_OK;
 }
