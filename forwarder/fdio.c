@@ -56,6 +56,10 @@ int sfj__fd_send_all(int fd, int is_socket, const void *buf, size_t len,
             n = write(fd, p + done, len - done);
         if (n > 0) {
             done += (size_t)n;
+            /* The time runs from the last progress: a slow line that
+             * keeps taking bytes is alive, however long it takes. */
+            if (timeout_ms >= 0)
+                deadline = (long long)sfj__mono_ms() + timeout_ms;
             continue;
         }
         if (n < 0 && errno == EINTR)

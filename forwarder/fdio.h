@@ -7,7 +7,9 @@
 
 #include "sfj/sys/transport.h"
 
-/* Write all of `buf` within `timeout_ms` (-1 = forever). `is_socket`
+/* Write all of `buf`, giving up once `timeout_ms` pass with no byte
+ * written (-1 = never): a slow line that keeps taking bytes is not timed
+ * out however long the whole takes. `is_socket`
  * selects send(MSG_NOSIGNAL) so a closed peer never raises SIGPIPE.
  * Returns 0, SFJ_ETIMEDOUT, SFJ_ECLOSED or SFJ_ELINK; `*sent` counts what
  * went out. */

@@ -565,6 +565,7 @@ static void fill_window(sfj_forwarder *f)
     int64_t now = sfj__mono_ms();
     int rc;
 
+    sfj__wire_hold(&f->w);
     while (f->state == SFJ__FWD_ONLINE && now >= f->pause_until &&
            f->next_send <= f->last_seq &&
            f->next_send - 1 - f->link_acked < f->window) {
@@ -603,6 +604,11 @@ static void fill_window(sfj_forwarder *f)
             f->sent_max = f->next_send;
         f->next_send++;
         assert(assert_link_state(f));
+    }
+    if (f->t != NULL &&
+        sfj__wire_flush(&f->w, f->t, f->o.ack_timeout_ms) != SFJ_OK) {
+        sfj__link_close(f, SFJ_ELINK, "send failed");
+        sfj__fwd_backoff(f, 0);
     }
 }
 

@@ -38,6 +38,7 @@ typedef struct fx {
     sfj__wire w;
     sfj__lsess ls; /* the upstream's end of the version 2 session */
     int connects;
+    int sends; /* send calls on the terminal's end (counted_connect) */
     /* status */
     int offline, auth_errors, rejected_seq, online;
     /* callback sink */
@@ -109,13 +110,66 @@ static int pair_connect(sfj_transport **out, void *payload)
     return sfj_transport_tcp_from_fd(sv[0], out);
 }
 
-static sfj_forwarder *new_link_fwd(fx *f)
+/* The terminal's end of the link, counting its send calls. */
+typedef struct counted {
+    sfj_transport base;
+    sfj_transport *inner;
+    int *sends;
+} counted;
+
+static int counted_send(sfj_transport *t, const void *buf, size_t len,
+                        int timeout_ms, size_t *sent)
+{
+    counted *c = (counted *)t;
+
+    (*c->sends)++;
+    return sfj_transport_send(c->inner, buf, len, timeout_ms, sent);
+}
+
+static int counted_recv(sfj_transport *t, void *buf, size_t cap, int timeout_ms,
+                        size_t *got)
+{
+    return sfj_transport_recv(((counted *)t)->inner, buf, cap, timeout_ms, got);
+}
+
+static int counted_fd(sfj_transport *t)
+{
+    return sfj_transport_fd(((counted *)t)->inner);
+}
+
+static void counted_close(sfj_transport *t)
+{
+    sfj_transport_close(((counted *)t)->inner);
+    free(t);
+}
+
+static const sfj_transport_ops counted_ops = {SFJ_TRANSPORT_OPS_VERSION,
+                                              counted_send, counted_recv,
+                                              counted_fd, counted_close};
+
+static int counted_connect(sfj_transport **out, void *payload)
+{
+    fx *f = payload;
+    counted *c = calloc(1, sizeof *c);
+    int rc;
+
+    assert_non_null(c);
+    rc = pair_connect(&c->inner, payload);
+    assert_int_equal(rc, 0);
+    c->base.ops = &counted_ops;
+    c->base.framing = c->inner->framing;
+    c->sends = &f->sends;
+    *out = &c->base;
+    return 0;
+}
+
+static sfj_forwarder *new_link_fwd_via(fx *f, sfj_connect_cb connect)
 {
     sfj_forwarder_opts o = SFJ_FORWARDER_OPTS_INIT;
     sfj_forwarder *fw = NULL;
 
     o.sink = SFJ_SINK_TRANSPORT;
-    o.connect = pair_connect;
+    o.connect = connect;
     o.connect_payload = f;
     o.status = on_status;
     o.status_payload = f;
@@ -124,6 +178,11 @@ static sfj_forwarder *new_link_fwd(fx *f)
     o.ack_flush_ms = 1;
     assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), 0);
     return fw;
+}
+
+static sfj_forwarder *new_link_fwd(fx *f)
+{
+    return new_link_fwd_via(f, pair_connect);
 }
 
 /* Send the message written at sfj__wire_body, sealed once the session is
@@ -384,6 +443,90 @@ static void test_nak_resend(void **state)
     assert_int_equal(wm(f), 4);
 }
 
+/* A window of entries goes out in a few sends, not one per frame (a
+ * system call each, and on TCP a segment each), in order and whole. */
+static void test_window_in_few_sends(void **state)
+{
+    fx *f = *state;
+    sfj_forwarder *fw;
+    uint8_t chain[32];
+    int after_hello;
+
+    sfj_test_append(f->j, 64);
+    fw = new_link_fwd_via(f, counted_connect);
+    up_handshake(f, fw); /* a window of 64 */
+    after_hello = f->sends;
+    up_expect_entries(f, fw, 1, 64);
+    /* 64 frames of about 300 bytes, and the PING that confirms the
+     * session: one gathered send and what overflowed it. */
+    assert_in_range(f->sends - after_hello, 1, 3);
+    assert_int_equal(sfj__journal_chain_at(f->j, 64, chain), 0);
+    up_send_ack(f, 64, chain, f->link);
+    sfj_test_append(f->j, 1);
+    up_expect_entries(f, fw, 65, 65);
+    assert_int_equal(f->connects, 1);
+    sfj_forwarder_free(fw);
+    assert_int_equal(wm(f), 64);
+}
+
+/* A reader that takes 4 KiB every 20 ms, `total` bytes in all. */
+typedef struct slow_reader {
+    int fd;
+    size_t total;
+} slow_reader;
+
+static void *read_slowly(void *arg)
+{
+    slow_reader *r = arg;
+    char buf[4096];
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < r->total) {
+        usleep(20000);
+        n = read(r->fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return NULL;
+}
+
+/* The send timeout counts from the last byte taken, not from the start:
+ * 256 KiB through a small socket buffer drained 4 KiB per 20 ms takes
+ * over a second, and every 20 ms brings progress, so a 500 ms timeout is
+ * never reached. With nothing read, the same send times out. */
+static void test_send_times_out_only_without_progress(void **state)
+{
+    static char big[256 * 1024];
+    slow_reader r;
+    pthread_t th;
+    sfj_transport *t = NULL;
+    size_t sent = 0;
+    int sv[2], small = 4096;
+    int64_t t0;
+
+    (void)state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(
+        setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    assert_int_equal(sfj_transport_tcp_from_fd(sv[0], &t), 0);
+    r.fd = sv[1];
+    r.total = sizeof big;
+    assert_int_equal(pthread_create(&th, NULL, read_slowly, &r), 0);
+    t0 = sfj__mono_ms();
+    assert_int_equal(sfj_transport_send(t, big, sizeof big, 500, &sent), 0);
+    assert_int_equal(sent, sizeof big);
+    assert_true(sfj__mono_ms() - t0 > 500);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    /* Nobody reads now: the buffer fills and the send gives up. */
+    assert_int_equal(sfj_transport_send(t, big, sizeof big, 200, &sent),
+                     SFJ_ETIMEDOUT);
+    assert_true(sent < sizeof big);
+    sfj_transport_close(t);
+    close(sv[1]);
+}
+
 /* ---- callback sink ---- */
 
 static int deliver(const sfj_entry *e, void *payload)
@@ -623,6 +766,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_info_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reflection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nak_resend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_in_few_sends, setup,
+                                        teardown),
+        cmocka_unit_test(test_send_times_out_only_without_progress),
         cmocka_unit_test_setup_teardown(test_callback_ack_retry_reject, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_callback_poll_and_new_entries,

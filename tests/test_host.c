@@ -418,6 +418,8 @@ typedef struct fault_tp {
     size_t held_len;
 } fault_tp;
 
+/* A send holds whole frames, one or (a window gathered) many: each ENTRY
+ * among them counts, and the fault hits the trigger's own frame. */
 static int ft_send(sfj_transport *t, const void *buf, size_t len,
                    int timeout_ms, size_t *sent)
 {
@@ -425,19 +427,25 @@ static int ft_send(sfj_transport *t, const void *buf, size_t len,
     fault_cfg *c = ft->cfg;
     const uint8_t *p = buf;
     uint8_t *copy;
+    size_t off, fl;
     int rc;
 
-    if (is_entry_frame(p, len) && ++c->entries >= c->trigger && !c->fired) {
+    for (off = 0; off + SFJ_FRAME_HDR_BYTES <= len; off += fl) {
+        fl = SFJ_FRAME_OVERHEAD + sfj__get_u32(p + off + 2);
+        if (!is_entry_frame(p + off, fl) || ++c->entries < c->trigger ||
+            c->fired)
+            continue;
         if (c->mode == FAULT_CUT) {
             c->fired = 1;
-            rc = sfj_transport_send(ft->inner, buf, len / 2, timeout_ms, sent);
+            rc = sfj_transport_send(ft->inner, buf, off + fl / 2, timeout_ms,
+                                    sent);
             return rc == 0 ? SFJ_ELINK : rc;
         }
         if (c->mode == FAULT_CORRUPT) {
             c->fired = 1;
             copy = malloc(len);
             memcpy(copy, buf, len);
-            copy[SFJ_FRAME_HDR_BYTES + 20] ^= 0x10;
+            copy[off + SFJ_FRAME_HDR_BYTES + 20] ^= 0x10;
             rc = sfj_transport_send(ft->inner, copy, len, timeout_ms, sent);
             free(copy);
             return rc;

@@ -36,7 +36,7 @@ int sfj__wire_grow(sfj__wire *w)
  * (nor refusing the stream). */
 static int idle(const sfj__wire *w)
 {
-    if (w->in_pos < w->in_len)
+    if (w->in_pos < w->in_len || w->held_len > 0)
         return 0;
     if (w->cobs)
         return w->cdec.len == 0 && w->cdec.raw == 0 && w->cdec.discard == 0;
@@ -59,7 +59,10 @@ void sfj__wire_free(sfj__wire *w)
     free(w->txc);
     free(w->rx);
     free(w->in);
-    w->tx = w->txc = w->rx = w->in = NULL;
+    free(w->held);
+    w->tx = w->txc = w->rx = w->in = w->held = NULL;
+    w->held_len = 0;
+    w->holding = 0;
     w->in_pos = w->in_len = 0;
 }
 
@@ -69,6 +72,8 @@ void sfj__wire_reset(sfj__wire *w)
                         SFJ_FRAME_MAX_BODY);
     sfj__cobs_dec_init(&w->cdec, w->rx, SFJ_FRAME_MAX_BYTES);
     w->in_pos = w->in_len = 0;
+    w->held_len = 0;
+    w->holding = 0;
 }
 
 uint8_t *sfj__wire_body(sfj__wire *w)
@@ -76,26 +81,74 @@ uint8_t *sfj__wire_body(sfj__wire *w)
     return w->tx + SFJ_FRAME_HDR_BYTES;
 }
 
+static int send_now(sfj__wire *w, sfj_transport *t, const uint8_t *b, size_t n,
+                    int timeout_ms)
+{
+    size_t sent = 0;
+    int rc = t->ops->send(t, b, n, timeout_ms, &sent);
+
+    w->bytes_out += sent;
+    return rc;
+}
+
+static int send_held(sfj__wire *w, sfj_transport *t, int timeout_ms)
+{
+    int rc = SFJ_OK;
+
+    if (w->held_len > 0)
+        rc = send_now(w, t, w->held, w->held_len, timeout_ms);
+    w->held_len = 0;
+    return rc;
+}
+
+/* Send `n` encoded bytes, or gather them while holding. */
+static int put_out(sfj__wire *w, sfj_transport *t, const uint8_t *b, size_t n,
+                   int timeout_ms)
+{
+    int rc;
+
+    if (!w->holding)
+        return send_now(w, t, b, n, timeout_ms);
+    if (w->held == NULL && (w->held = malloc(SFJ_WIRE_HELD_BYTES)) == NULL)
+        return SFJ_ENOMEM;
+    if (w->held_len + n > SFJ_WIRE_HELD_BYTES &&
+        (rc = send_held(w, t, timeout_ms)) != SFJ_OK)
+        return rc;
+    if (n > SFJ_WIRE_HELD_BYTES)
+        return send_now(w, t, b, n, timeout_ms);
+    memcpy(w->held + w->held_len, b, n);
+    w->held_len += n;
+    return SFJ_OK;
+}
+
 int sfj__wire_send(sfj__wire *w, sfj_transport *t, uint8_t type,
                    size_t body_len, int timeout_ms)
 {
-    size_t n, sent = 0;
-    int rc;
+    size_t n;
 
     if (body_len > SFJ_FRAME_MAX_BODY)
         return SFJ_EINVAL;
     n = sfj__frame_encode(w->tx, SFJ_FRAME_MAX_BYTES, type, 0,
                           w->tx + SFJ_FRAME_HDR_BYTES, (uint32_t)body_len);
-    if (!w->cobs) {
-        rc = t->ops->send(t, w->tx, n, timeout_ms, &sent);
-    } else {
-        w->txc[0] = 0;
-        n = sfj__cobs_encode(w->tx, n, w->txc + 1, TXC_BYTES - 2);
-        w->txc[n + 1] = 0;
-        rc = t->ops->send(t, w->txc, n + 2, timeout_ms, &sent);
-    }
-    w->bytes_out += sent;
-    return rc;
+    if (!w->cobs)
+        return put_out(w, t, w->tx, n, timeout_ms);
+    w->txc[0] = 0;
+    n = sfj__cobs_encode(w->tx, n, w->txc + 1, TXC_BYTES - 2);
+    w->txc[n + 1] = 0;
+    return put_out(w, t, w->txc, n + 2, timeout_ms);
+}
+
+void sfj__wire_hold(sfj__wire *w)
+{
+    /* A serial line's baud rate bounds it, not system calls, and a
+     * gathered send would have to pass in one frame's time. */
+    w->holding = !w->cobs;
+}
+
+int sfj__wire_flush(sfj__wire *w, sfj_transport *t, int timeout_ms)
+{
+    w->holding = 0;
+    return send_held(w, t, timeout_ms);
 }
 
 int sfj__wire_fill(sfj__wire *w, sfj_transport *t, int timeout_ms)

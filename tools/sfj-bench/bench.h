@@ -138,6 +138,11 @@ typedef struct bench_results {
      * --allow-v1), and connect-to-first-ACK for both versions. */
     double replay_v1_eps, wire_tcp_v1;
     double first_ack_ms, first_ack_ms_v1;
+    /* CPU (user + system) per replayed entry, microseconds: the terminal
+     * (sfj-bench's own process, where the forwarder runs) and sfj-host,
+     * for version 2 and version 1. */
+    double replay_cpu_terminal_us, replay_cpu_host_us;
+    double replay_v1_cpu_terminal_us, replay_v1_cpu_host_us;
     char wire_why[160];
 
     double build_secs; /* time taken to build the large journal */

@@ -114,6 +114,8 @@ static void skipped(bench_results *r)
     r->replay_eps = r->replay_drain_ms = r->wire_tcp = r->wire_serial = -1;
     r->replay_eps_w64 = r->replay_drain_ms_w64 = -1;
     r->replay_v1_eps = r->wire_tcp_v1 = -1;
+    r->replay_cpu_terminal_us = r->replay_cpu_host_us = -1;
+    r->replay_v1_cpu_terminal_us = r->replay_v1_cpu_host_us = -1;
     r->first_ack_ms = r->first_ack_ms_v1 = -1;
     r->recover_ms_small = r->recover_ms_big = -1;
     r->verify_plain_eps = r->verify_decrypt_eps = -1;

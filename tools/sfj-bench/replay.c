@@ -7,16 +7,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "bench.h"
+#include "fleet.h"
 #include "link.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/proto_v2.h"
 
 typedef struct replay {
     double eps, drain_ms, wire, first_ack_ms;
+    double cpu_terminal_us, cpu_host_us; /* per entry delivered */
     uint64_t delivered;
 } replay;
+
+#define REPLAY_NONE                                                            \
+    {                                                                          \
+        -1, -1, -1, -1, -1, -1, 0                                              \
+    }
+
+/* This process's CPU seconds: the forwarder's, as the terminal's. */
+static double own_cpu_secs(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static double per_entry_us(double before, double after, uint64_t n)
+{
+    return before < 0 || after < 0 || n == 0
+               ? -1
+               : (after - before) * 1e6 / (double)n;
+}
 
 /* `v1`: the forwarder speaks wire protocol version 1 and the host serves
  * it (--allow-v1), for the side-by-side comparison with version 2. */
@@ -33,7 +60,7 @@ static int run_one(const bench_opts *o, const char *name, uint64_t n,
     bench_link l = {0};
     char *dir = bench_path(o->dir, name), *jdir = bench_path(dir, "journal");
     uint64_t last = 0, wm = 0;
-    double t0, t1;
+    double t0, t1, term0, term1, host0, host1;
     int rc;
 
     h.dir = bench_path(dir, "host");
@@ -75,10 +102,14 @@ static int run_one(const bench_opts *o, const char *name, uint64_t n,
     rc = sfj_forwarder_new(j, &fo, &f);
     if (rc == SFJ_OK && v1)
         sfj__forwarder_use_v1(f);
+    term0 = own_cpu_secs();
+    host0 = fleet_cpu_secs(h.pid, 0);
     t0 = bench_now();
     if (rc == SFJ_OK)
         rc = sfj_forwarder_flush(f, 600000);
     t1 = bench_now();
+    term1 = own_cpu_secs();
+    host1 = fleet_cpu_secs(h.pid, 0);
     if (rc == SFJ_OK)
         rc = sfj__journal_head(j, &last, NULL);
     if (rc == SFJ_OK)
@@ -100,6 +131,8 @@ static int run_one(const bench_opts *o, const char *name, uint64_t n,
     out->wire = (double)(l.count.sent + l.count.received) / (double)last;
     out->first_ack_ms =
         l.t_first_ack > 0 ? (l.t_first_ack - l.t_connect) * 1e3 : -1;
+    out->cpu_terminal_us = per_entry_us(term0, term1, last);
+    out->cpu_host_us = per_entry_us(host0, host1, last);
 done:
     sfj_forwarder_free(f);
     sfj_journal_close(j);
@@ -127,8 +160,8 @@ done:
 
 int bench_replay(const bench_opts *o, bench_results *r)
 {
-    replay tcp = {-1, -1, -1, -1, 0}, dflt = {-1, -1, -1, -1, 0},
-           ser = {-1, -1, -1, -1, 0}, v1 = {-1, -1, -1, -1, 0};
+    replay tcp = REPLAY_NONE, dflt = REPLAY_NONE, ser = REPLAY_NONE,
+           v1 = REPLAY_NONE;
     uint64_t n_serial = o->quick ? 500 : 5000;
     int rc, i;
 
@@ -146,7 +179,7 @@ int bench_replay(const bench_opts *o, bench_results *r)
      * swings with the load, so (except with --quick) each version runs
      * twice, alternating, and the better run of each counts. */
     for (i = 0; tcp.wire >= 0 && i < (o->quick ? 1 : 2); i++) {
-        replay again = {-1, -1, -1, -1, 0};
+        replay again = REPLAY_NONE;
 
         rc = run_one(o, "replay-tcp-v1", o->replay_entries, 0, HOST_WINDOW, 1,
                      &again, r->replay_why, sizeof r->replay_why);
@@ -168,6 +201,10 @@ int bench_replay(const bench_opts *o, bench_results *r)
     r->replay_drain_ms = tcp.drain_ms;
     r->first_ack_ms = tcp.first_ack_ms;
     r->replay_v1_eps = v1.eps;
+    r->replay_cpu_terminal_us = tcp.cpu_terminal_us;
+    r->replay_cpu_host_us = tcp.cpu_host_us;
+    r->replay_v1_cpu_terminal_us = v1.cpu_terminal_us;
+    r->replay_v1_cpu_host_us = v1.cpu_host_us;
     r->wire_tcp_v1 = v1.wire;
     r->first_ack_ms_v1 = v1.first_ack_ms;
     if (tcp.wire < 0) {

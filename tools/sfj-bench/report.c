@@ -115,6 +115,15 @@ static void fig2(const char *name, double v, const char *unit, const char *why)
         fig(name, v, unit, why);
 }
 
+/* Two CPU figures of one run, microseconds. */
+static void cpu_pair(const char *name, double a, double b, const char *why)
+{
+    if (known(a) && known(b))
+        printf("  %-34s %5.2f/%.2f  us\n", name, a, b);
+    else
+        fig(name, -1, "us", why);
+}
+
 static const char *const io_rows[BENCH_NIO] = {
     "sfj TXN_INTENT (new txn id)",
     "sfj NOTE (no txn id)",
@@ -206,6 +215,10 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
     fig(name, r->replay_eps, "entries/s", r->replay_why);
     fig("  same, wire protocol v1", r->replay_v1_eps, "entries/s",
         r->replay_why);
+    cpu_pair("  CPU per entry, v2: terminal/host", r->replay_cpu_terminal_us,
+             r->replay_cpu_host_us, r->replay_why);
+    cpu_pair("  CPU per entry, v1: terminal/host", r->replay_v1_cpu_terminal_us,
+             r->replay_v1_cpu_host_us, r->replay_why);
     fig2("  connect to first ACK, v2", r->first_ack_ms, "ms", r->replay_why);
     fig2("  connect to first ACK, v1", r->first_ack_ms_v1, "ms", r->replay_why);
     if (known(r->replay_drain_ms)) {
@@ -358,6 +371,10 @@ void bench_print_json(const bench_opts *o, const bench_results *r)
     jnum("serial", r->wire_serial, 1);
     printf("},\n  ");
     jnum("replay_v1_eps", r->replay_v1_eps, 0);
+    jnum("replay_cpu_terminal_us", r->replay_cpu_terminal_us, 0);
+    jnum("replay_cpu_host_us", r->replay_cpu_host_us, 0);
+    jnum("replay_v1_cpu_terminal_us", r->replay_v1_cpu_terminal_us, 0);
+    jnum("replay_v1_cpu_host_us", r->replay_v1_cpu_host_us, 0);
     jnum("first_ack_ms", r->first_ack_ms, 0);
     jnum("first_ack_ms_v1", r->first_ack_ms_v1, 0);
     jnum("build_secs", r->build_secs, 1);

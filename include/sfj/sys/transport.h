@@ -40,9 +40,12 @@ typedef struct sfj_transport_ops {
      *  sfj_transport head follows this version too. */
     unsigned version;
     /** Write all `len` bytes. 0 when all were written; SFJ_ETIMEDOUT when
-     *  the time ran out first (`*sent` tells how many went out, which may be
-     *  part of a frame: the link is then unusable); SFJ_ECLOSED when the
-     *  peer is gone; SFJ_ELINK for another failure. */
+     *  `timeout_ms` passed without a byte written (the built-in backends
+     *  count it from the last progress; `*sent` tells how many went out,
+     *  which may be part of a frame: the link is then unusable);
+     *  SFJ_ECLOSED when the peer is gone; SFJ_ELINK for another failure.
+     *  On stream framing the forwarder gathers the frames of a window into
+     *  sends of up to SFJ_WIRE_HELD_BYTES (16 KiB, sfj/sys/wire.h). */
     int (*send)(sfj_transport *t, const void *buf, size_t len, int timeout_ms,
                 size_t *sent);
     /** Read what is available, at least 1 byte, at most `cap`. 0 with

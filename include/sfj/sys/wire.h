@@ -40,6 +40,9 @@ typedef struct sfj__wire {
     size_t in_len;
     uint64_t bytes_out; /* bytes the transport took, since init */
     uint64_t bytes_in;  /* bytes read from the transport, since init */
+    uint8_t *held;      /* frames gathered by sfj__wire_hold, unsent */
+    size_t held_len;
+    int holding;
 } sfj__wire;
 
 /* Allocate a channel for `framing` (SFJ_FRAMING_*). 0 or SFJ_ENOMEM. */
@@ -63,6 +66,18 @@ uint8_t *sfj__wire_body(sfj__wire *w);
  * leaves the link unusable. */
 int sfj__wire_send(sfj__wire *w, sfj_transport *t, uint8_t type,
                    size_t body_len, int timeout_ms);
+
+/* Gather the frames sent from now on and send them together, at
+ * sfj__wire_flush or whenever SFJ_WIRE_HELD_BYTES are gathered: one
+ * system call (and on TCP one segment) for many frames instead of one
+ * each. Stream framing only: on COBS (serial) frames still go one by one.
+ * sfj__wire_reset drops what is gathered. */
+#define SFJ_WIRE_HELD_BYTES 16384
+void sfj__wire_hold(sfj__wire *w);
+
+/* Send what sfj__wire_hold gathered and stop gathering; errors as
+ * sfj__wire_send. */
+int sfj__wire_flush(sfj__wire *w, sfj_transport *t, int timeout_ms);
 
 /* Read more bytes from `t` if none are buffered: 0, SFJ_ETIMEDOUT,
  * SFJ_ECLOSED or SFJ_ELINK. */
