@@ -11,7 +11,10 @@
  * hold their payloads either, as the entries live in memory excluded from
  * core dumps (common/secmem.c). That child is this binary run afresh
  * (--entry-child), so that no copy of the canary from the parent's
- * appends is in its memory; it checks the payloads against a hash. */
+ * appends is in its memory; it checks the payloads against a hash.
+ *
+ * sfj-host is killed the same way while it serves a terminal: its core
+ * holds no byte run of the terminal's link key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +36,8 @@
 
 #include <sodium.h>
 
+#include "sfj/forwarder.h"
+#include "support/hosttest.h"
 #include "support/stackscan.h"
 #include "support/testutil.h"
 
@@ -155,12 +160,14 @@ static void canary_journal(fixture *f)
     f->j = NULL;
 }
 
-static void test_no_plaintext_in_core(void **state)
+/* A new canary and an empty directory `f->dir`/cwd (malloc'd) where a
+ * crashing child that holds the canary is shown to leave it in its core
+ * file; skips the test where this machine does not write one. */
+static char *core_dir(fixture *f)
 {
-    fixture *f = *state;
     const char *why = cores_unusable();
     char *cwd;
-    int p[2], st, cores = 0;
+    int st, cores = 0;
     pid_t pid;
 
     if (why != NULL) {
@@ -170,8 +177,6 @@ static void test_no_plaintext_in_core(void **state)
     make_canary();
     cwd = sfj_test_path(f->dir, "cwd");
     assert_int_equal(mkdir(cwd, 0700), 0);
-
-    /* Control: a process holding the canary leaves it in its core. */
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -191,6 +196,15 @@ static void test_no_plaintext_in_core(void **state)
         free(cwd);
         skip();
     }
+    return cwd;
+}
+
+static void test_no_plaintext_in_core(void **state)
+{
+    fixture *f = *state;
+    char *cwd = core_dir(f);
+    int p[2], st, cores = 0;
+    pid_t pid;
 
     canary_journal(f);
 
@@ -222,6 +236,73 @@ static void test_no_plaintext_in_core(void **state)
     assert_int_equal(cores, 0);
     rmdir(cwd);
     free(cwd);
+}
+
+/* Does `path` hold any 8-byte window of `key`? */
+static int file_has_key(const char *path, const uint8_t *key, size_t len)
+{
+    size_t n = 0, i;
+    uint8_t *b = sfj_test_read_file(path, &n);
+    int found = 0;
+
+    assert_non_null(b);
+    for (i = 0; i + 8 <= len; i++)
+        found |= sfj_test_memmem(b, n, key + i, 8);
+    free(b);
+    return found;
+}
+
+/* sfj-host keeps every provisioned link key and each live session's keys
+ * in memory excluded from core dumps, and wipes the stack its key uses
+ * leave behind. Killed with SIGABRT (core dumps allowed) while a
+ * terminal's session is live, it leaves a core that holds no 8 bytes of
+ * that terminal's link key. */
+static void test_no_link_key_in_host_core(void **state)
+{
+    fixture *f = *state;
+    sfj_journal_opts jo = SFJ_JOURNAL_OPTS_INIT;
+    sfj_forwarder_opts o;
+    sfj_forwarder *fw = NULL;
+    sfj_test_status ss;
+    sfj_test_host h;
+    char *cwd = core_dir(f), *hostdir = sfj_test_path(f->dir, "host"), *core;
+    char addr[64], back[4096];
+    uint8_t link[SFJ_KEY_BYTES];
+    int st;
+
+    assert_int_equal(mkdir(hostdir, 0700), 0);
+    sfj_test_host_init(&h, hostdir);
+    jo.terminal_id = "T-CORE";
+    assert_int_equal(sfj_journal_open(f->path, f->keys, &jo, &f->j), SFJ_OK);
+    sfj_test_provision(h.prov, f->j, f->keys, jo.terminal_id);
+    /* The host starts in `cwd` with the hard limit as its core limit. */
+    assert_non_null(getcwd(back, sizeof back));
+    assert_int_equal(chdir(cwd), 0);
+    allow_cores();
+    sfj_test_host_start(&h);
+    assert_int_equal(chdir(back), 0);
+    sfj_test_append(f->j, 20);
+    sfj_test_status_init(&ss);
+    o = sfj_test_tcp_opts(addr, sizeof addr, h.port, &ss);
+    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), 0);
+    /* Delivered and acknowledged: the session is live in the host. */
+    assert_int_equal(sfj_forwarder_flush(fw, 30000), 0);
+    kill(h.pid, SIGABRT);
+    assert_int_equal(waitpid(h.pid, &st, 0), h.pid);
+    h.pid = 0;
+    sfj_forwarder_free(fw);
+    sfj_test_status_destroy(&ss);
+    assert_true(WIFSIGNALED(st) && WCOREDUMP(st));
+    core = sfj_test_path(cwd, "core");
+    assert_int_equal(sfj_keys_link_key(f->keys, link), 0);
+    assert_false(file_has_key(core, link, sizeof link));
+    sodium_memzero(link, sizeof link);
+    unlink(core);
+    free(core);
+    sfj_test_host_done(&h);
+    rmdir(cwd);
+    free(cwd);
+    free(hostdir);
 }
 
 /* The app: read every entry and keep them, check their payloads by hash,
@@ -411,6 +492,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_no_plaintext_in_core,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_entries_not_in_app_core,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_no_link_key_in_host_core,
                                         sfj_test_setup, sfj_test_teardown),
     };
 
