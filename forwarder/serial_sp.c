@@ -58,6 +58,9 @@ static int spt_send(sfj_transport *t, const void *buf, size_t len,
             break;
         }
         done += (size_t)r;
+        /* As sfj__fd_send_all: the time runs from the last progress. */
+        if (r > 0 && timeout_ms >= 0)
+            deadline = (long long)sfj__mono_ms() + timeout_ms;
     }
     *sent = done;
     return rc;
