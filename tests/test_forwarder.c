@@ -469,6 +469,54 @@ static void test_window_in_few_sends(void **state)
     assert_int_equal(wm(f), 64);
 }
 
+/* The wire gathers frames on stream framing only: on COBS (serial) each
+ * frame still goes out in a send of its own. Either way the peer reads
+ * the frames whole and in order. */
+static void test_wire_gathers_stream_frames_only(void **state)
+{
+    static const int framings[2] = {SFJ_FRAMING_STREAM, SFJ_FRAMING_COBS};
+    sfj_transport *peer = NULL;
+    sfj__wire w, r;
+    sfj__frame fr;
+    counted c;
+    int i, k, sv[2], sends, rc;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        memset(&c, 0, sizeof c);
+        sends = 0;
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        assert_int_equal(sfj_transport_tcp_from_fd(sv[0], &c.inner), 0);
+        assert_int_equal(sfj_transport_tcp_from_fd(sv[1], &peer), 0);
+        c.base.ops = &counted_ops;
+        c.base.framing = framings[i];
+        c.sends = &sends;
+        assert_int_equal(sfj__wire_init(&w, framings[i]), 0);
+        assert_int_equal(sfj__wire_init(&r, framings[i]), 0);
+        sfj__wire_hold(&w);
+        for (k = 0; k < 3; k++) {
+            sfj__put_u64(sfj__wire_body(&w), (uint64_t)k);
+            assert_int_equal(
+                sfj__wire_send(&w, &c.base, SFJ_MSG_PING, SFJ_PING_BODY, 1000),
+                0);
+        }
+        assert_int_equal(sends, i == 0 ? 0 : 3);
+        assert_int_equal(sfj__wire_flush(&w, &c.base, 1000), 0);
+        assert_int_equal(sends, i == 0 ? 1 : 3);
+        for (k = 0; k < 3; k++) {
+            while ((rc = sfj__wire_next(&r, &fr)) == 0)
+                assert_int_equal(sfj__wire_fill(&r, peer, 1000), 0);
+            assert_int_equal(rc, 1);
+            assert_int_equal(fr.type, SFJ_MSG_PING);
+            assert_int_equal(sfj__get_u64(fr.body), (uint64_t)k);
+        }
+        sfj__wire_free(&w);
+        sfj__wire_free(&r);
+        sfj_transport_close(c.inner);
+        sfj_transport_close(peer);
+    }
+}
+
 /* A reader that takes 4 KiB every 20 ms, `total` bytes in all. */
 typedef struct slow_reader {
     int fd;
@@ -768,6 +816,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nak_resend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_in_few_sends, setup,
                                         teardown),
+        cmocka_unit_test(test_wire_gathers_stream_frames_only),
         cmocka_unit_test(test_send_times_out_only_without_progress),
         cmocka_unit_test_setup_teardown(test_callback_ack_retry_reject, setup,
                                         teardown),
