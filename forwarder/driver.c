@@ -196,6 +196,10 @@ int sfj__fwd_persist(sfj_forwarder *f, int force)
     f->last_persist = now;
     from = f->persisted + 1;
     pthread_mutex_lock(&f->lock);
+    /* With the frames that carried them: a caller this wakes (a flush)
+     * never reads fewer entries sent than acknowledged. */
+    f->info.sent = f->n_sent;
+    f->info.resent = f->n_resent;
     f->info.acknowledged += f->acked - f->persisted;
     f->info.acked_seq = f->acked;
     f->info.last_ack_ms = sfj__now_ms();
