@@ -24,11 +24,9 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,7 +34,7 @@
 
 #include <sodium.h>
 
-#include "sfj/forwarder.h"
+#include "support/coretest.h"
 #include "support/hosttest.h"
 #include "support/stackscan.h"
 #include "support/testutil.h"
@@ -61,70 +59,11 @@ static void make_canary(void)
         sprintf(canary + strlen(canary), "%02x", r[i]);
 }
 
-/* Why cores cannot be examined here, or NULL. */
-static const char *cores_unusable(void)
-{
-    static char why[256];
-    struct rlimit rl;
-    char pat[256] = "";
-    FILE *p = fopen("/proc/sys/kernel/core_pattern", "r");
-
-    if (p == NULL)
-        return "no /proc/sys/kernel/core_pattern";
-    if (fgets(pat, sizeof pat, p) == NULL)
-        pat[0] = '\0';
-    fclose(p);
-    pat[strcspn(pat, "\n")] = '\0';
-    if (pat[0] == '|' || strchr(pat, '/') != NULL || pat[0] == '\0') {
-        snprintf(why, sizeof why,
-                 "core_pattern \"%.100s\" is not a file in "
-                 "the crashing process's directory",
-                 pat);
-        return why;
-    }
-    if (getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_max == 0)
-        return "the hard RLIMIT_CORE is 0";
-    return NULL;
-}
-
-static void allow_cores(void)
-{
-    struct rlimit rl;
-
-    getrlimit(RLIMIT_CORE, &rl);
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_CORE, &rl);
-}
-
-/* Does any file in `dir` hold the canary? Sets *cores to the count of
- * files examined. */
+/* Does any file in `dir` hold the canary? Every file is removed;
+ * *cores counts them. */
 static int dir_has_canary(const char *dir, int *cores)
 {
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int found = 0;
-
-    *cores = 0;
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL) {
-        char *path;
-        uint8_t *buf;
-        size_t len = 0;
-
-        if (de->d_name[0] == '.')
-            continue;
-        path = sfj_test_path(dir, de->d_name);
-        buf = sfj_test_read_file(path, &len);
-        if (buf != NULL) {
-            (*cores)++;
-            found |= sfj_test_memmem(buf, len, canary, strlen(canary));
-            free(buf);
-        }
-        unlink(path);
-        free(path);
-    }
-    closedir(d);
-    return found;
+    return sfj_test_dir_holds(dir, canary, strlen(canary), cores);
 }
 
 /* Wait until the pipe holds `want` unread bytes (the writer is blocked). */
@@ -160,43 +99,12 @@ static void canary_journal(fixture *f)
     f->j = NULL;
 }
 
-/* A new canary and an empty directory `f->dir`/cwd (malloc'd) where a
- * crashing child that holds the canary is shown to leave it in its core
- * file; skips the test where this machine does not write one. */
+/* A new canary and a directory where this machine is shown to write
+ * readable core files (skips the test otherwise). */
 static char *core_dir(fixture *f)
 {
-    const char *why = cores_unusable();
-    char *cwd;
-    int st, cores = 0;
-    pid_t pid;
-
-    if (why != NULL) {
-        printf("SKIPPED: %s\n", why);
-        skip();
-    }
     make_canary();
-    cwd = sfj_test_path(f->dir, "cwd");
-    assert_int_equal(mkdir(cwd, 0700), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        volatile char held[64];
-
-        memcpy((char *)held, canary, strlen(canary) + 1);
-        if (chdir(cwd) != 0)
-            _exit(3);
-        allow_cores();
-        abort();
-    }
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    if (!WIFSIGNALED(st) || !WCOREDUMP(st) || !dir_has_canary(cwd, &cores)) {
-        printf("SKIPPED: this machine wrote no readable core file for a "
-               "crashing child (%d files)\n",
-               cores);
-        free(cwd);
-        skip();
-    }
-    return cwd;
+    return sfj_test_core_dir(f->dir);
 }
 
 static void test_no_plaintext_in_core(void **state)
@@ -219,7 +127,7 @@ static void test_no_plaintext_in_core(void **state)
         dup2(null, 2);
         if (chdir(cwd) != 0)
             _exit(3);
-        allow_cores();
+        sfj_test_allow_cores();
         execl(sfj_test_tool("sfj-dump"), "sfj-dump", f->path, "--key",
               f->keyfile, "-p", "text", (char *)NULL);
         _exit(127);
@@ -238,37 +146,19 @@ static void test_no_plaintext_in_core(void **state)
     free(cwd);
 }
 
-/* Does `path` hold any 8-byte window of `key`? */
-static int file_has_key(const char *path, const uint8_t *key, size_t len)
-{
-    size_t n = 0, i;
-    uint8_t *b = sfj_test_read_file(path, &n);
-    int found = 0;
-
-    assert_non_null(b);
-    for (i = 0; i + 8 <= len; i++)
-        found |= sfj_test_memmem(b, n, key + i, 8);
-    free(b);
-    return found;
-}
-
 /* sfj-host keeps every provisioned link key and each live session's keys
  * in memory excluded from core dumps, and wipes the stack its key uses
  * leave behind. Killed with SIGABRT (core dumps allowed) while a
  * terminal's session is live, it leaves a core that holds no 8 bytes of
- * that terminal's link key. */
+ * that terminal's link key. (test_host_pg does the same with the
+ * PostgreSQL store and its host key.) */
 static void test_no_link_key_in_host_core(void **state)
 {
     fixture *f = *state;
     sfj_journal_opts jo = SFJ_JOURNAL_OPTS_INIT;
-    sfj_forwarder_opts o;
-    sfj_forwarder *fw = NULL;
-    sfj_test_status ss;
     sfj_test_host h;
     char *cwd, *hostdir, *core;
-    char addr[64], back[4096];
     uint8_t link[SFJ_KEY_BYTES];
-    int st;
 
 #if defined(__SANITIZE_ADDRESS__)
     /* The host is built with the same runtime, which turns its core
@@ -276,34 +166,16 @@ static void test_no_link_key_in_host_core(void **state)
     printf("SKIPPED: AddressSanitizer build: its runtime writes no core\n");
     skip();
 #endif
-    cwd = core_dir(f);
+    cwd = sfj_test_core_dir(f->dir);
     hostdir = sfj_test_path(f->dir, "host");
     assert_int_equal(mkdir(hostdir, 0700), 0);
     sfj_test_host_init(&h, hostdir);
     jo.terminal_id = "T-CORE";
     assert_int_equal(sfj_journal_open(f->path, f->keys, &jo, &f->j), SFJ_OK);
     sfj_test_provision(h.prov, f->j, f->keys, jo.terminal_id);
-    /* The host starts in `cwd` with the hard limit as its core limit. */
-    assert_non_null(getcwd(back, sizeof back));
-    assert_int_equal(chdir(cwd), 0);
-    allow_cores();
-    sfj_test_host_start(&h);
-    assert_int_equal(chdir(back), 0);
-    sfj_test_append(f->j, 20);
-    sfj_test_status_init(&ss);
-    o = sfj_test_tcp_opts(addr, sizeof addr, h.port, &ss);
-    assert_int_equal(sfj_forwarder_new(f->j, &o, &fw), 0);
-    /* Delivered and acknowledged: the session is live in the host. */
-    assert_int_equal(sfj_forwarder_flush(fw, 30000), 0);
-    kill(h.pid, SIGABRT);
-    assert_int_equal(waitpid(h.pid, &st, 0), h.pid);
-    h.pid = 0;
-    sfj_forwarder_free(fw);
-    sfj_test_status_destroy(&ss);
-    assert_true(WIFSIGNALED(st) && WCOREDUMP(st));
-    core = sfj_test_path(cwd, "core");
+    core = sfj_test_host_abort_core(&h, cwd, f->j, 20);
     assert_int_equal(sfj_keys_link_key(f->keys, link), 0);
-    assert_false(file_has_key(core, link, sizeof link));
+    assert_false(sfj_test_file_has_window(core, link, sizeof link));
     sodium_memzero(link, sizeof link);
     unlink(core);
     free(core);
@@ -347,14 +219,14 @@ static int entry_child(const char *dir, const char *keyfile, const char *hex)
     }
     if (n < 500)
         return 43;
-    allow_cores();
+    sfj_test_allow_cores();
     abort();
 }
 
 static void test_entries_not_in_app_core(void **state)
 {
     fixture *f = *state;
-    const char *why = cores_unusable();
+    const char *why = sfj_test_cores_unusable();
     uint8_t h[32];
     char hex[65], *cwd;
     int st, cores = 0;

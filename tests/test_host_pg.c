@@ -34,6 +34,7 @@
 #include "sfj/sys/proto.h"
 #include "sfj/sys/proto_v2.h"
 #include "sfj/sys/wire.h"
+#include "support/coretest.h"
 #include "support/dictcopy.h"
 #include "support/hosttest.h"
 #include "support/testutil.h"
@@ -1437,6 +1438,54 @@ static void test_unknown_cached(void **state)
     free(p2);
 }
 
+/* ---- core dumps ---- */
+
+/* The gateway opens each link key from the provisioning table with its
+ * host key. Killed with SIGABRT (core dumps allowed) while a terminal's
+ * session is live, it leaves a core holding no 8 bytes of that
+ * terminal's link key nor of the host key (test_coredump does the same
+ * with the LMDB store). */
+static void test_no_key_in_gateway_core(void **state)
+{
+    fx *f = *state;
+    char *key = sfj_test_path(f->dir, "host.key"), *cwd, *core;
+    uint8_t lk[32], *hk;
+    size_t hk_len = 0;
+
+    need_pg();
+#if defined(__SANITIZE_ADDRESS__)
+    /* The gateway is built with the same runtime, which turns its core
+     * dumps off (disable_coredump). */
+    print_message("AddressSanitizer build: its runtime writes no core\n");
+    skip();
+#endif
+    cwd = sfj_test_core_dir(f->dir);
+    open_terminal(f, 0, "T-PG-CORE", 91);
+    assert_int_equal(run_tool(f, "sfj-host", "provision", "import",
+                              f->host.prov, "--store", g_pg.url, "--host-key",
+                              key, NULL),
+                     0);
+    free(f->host.prov);
+    f->host.prov = NULL;
+    snprintf(f->host.extra, sizeof f->host.extra, "--store %s --host-key %s",
+             g_pg.url, key);
+    core = sfj_test_host_abort_core(&f->host, cwd, f->j[0], 20);
+    assert_int_equal(sfj_keys_link_key(f->k[0], lk), 0);
+    hk = sfj_test_read_file(key, &hk_len);
+    assert_non_null(hk);
+    assert_int_equal(hk_len, 32);
+    assert_false(sfj_test_file_has_window(core, lk, sizeof lk));
+    assert_false(sfj_test_file_has_window(core, hk, hk_len));
+    sodium_memzero(lk, sizeof lk);
+    sodium_memzero(hk, hk_len);
+    free(hk);
+    unlink(core);
+    free(core);
+    rmdir(cwd);
+    free(cwd);
+    free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1461,6 +1510,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_with_refusal, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unknown_cached, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_key_in_gateway_core, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
