@@ -1448,7 +1448,7 @@ static void test_unknown_cached(void **state)
 static void test_no_key_in_gateway_core(void **state)
 {
     fx *f = *state;
-    char *key = sfj_test_path(f->dir, "host.key"), *cwd, *core;
+    char *key, *cwd, *core;
     uint8_t lk[32], *hk;
     size_t hk_len = 0;
 
@@ -1460,6 +1460,7 @@ static void test_no_key_in_gateway_core(void **state)
     skip();
 #endif
     cwd = sfj_test_core_dir(f->dir);
+    key = sfj_test_path(f->dir, "host.key");
     open_terminal(f, 0, "T-PG-CORE", 91);
     assert_int_equal(run_tool(f, "sfj-host", "provision", "import",
                               f->host.prov, "--store", g_pg.url, "--host-key",
