@@ -31,10 +31,15 @@ int sfj_test_file_has_window(const char *path, const uint8_t *key, size_t len);
  * where this machine writes no such core. */
 char *sfj_test_core_dir(const char *parent);
 
-/* Start `h` from within `cwd` with core dumps allowed, deliver `n` new
- * entries of `j` to it through a forwarder (acknowledged: the session is
- * live), then kill it with SIGABRT. Returns the path of its core file
- * (malloc'd); fails the test when it wrote none. */
+/* As sfj_test_core_dir, for a core of sfj-host: skips the test in
+ * AddressSanitizer builds too, whose runtime turns the host's core dumps
+ * off (disable_coredump). */
+char *sfj_test_host_core_dir(const char *parent);
+
+/* Start `h` in `cwd` with core dumps allowed, deliver `n` new entries of
+ * `j` to it through a forwarder (acknowledged: the session is live), then
+ * kill it with SIGABRT. Returns the path of its core file (malloc'd);
+ * fails the test when it wrote none. */
 char *sfj_test_host_abort_core(sfj_test_host *h, const char *cwd,
                                sfj_journal *j, int n);
 

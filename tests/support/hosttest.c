@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,6 +98,14 @@ void sfj_test_host_start(sfj_test_host *h)
         if (logfd >= 0)
             dup2(logfd, 2);
         close(pfd[0]);
+        if (h->core_dir != NULL) {
+            struct rlimit rl;
+
+            if (chdir(h->core_dir) != 0 || getrlimit(RLIMIT_CORE, &rl) != 0)
+                _exit(126);
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_CORE, &rl);
+        }
         execv(argv[0], argv);
         _exit(127);
     }

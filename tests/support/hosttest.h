@@ -15,11 +15,13 @@
 typedef struct sfj_test_host {
     pid_t pid;
     int port;
-    char *dir;        /* mirrors (NULL: a --store given in extra) */
-    char *prov;       /* provisioning file (NULL: none given) */
-    char *log;        /* stderr of the host */
-    char extra[256];  /* e.g. "--serial /dev/pts/3" (space separated) */
-    int metrics_port; /* bound port of "--metrics 127.0.0.1:0" in extra */
+    char *dir;            /* mirrors (NULL: a --store given in extra) */
+    char *prov;           /* provisioning file (NULL: none given) */
+    char *log;            /* stderr of the host */
+    char extra[256];      /* e.g. "--serial /dev/pts/3" (space separated) */
+    int metrics_port;     /* bound port of "--metrics 127.0.0.1:0" in extra */
+    const char *core_dir; /* non-NULL: the host runs there, core dumps
+                             allowed up to the hard limit */
 } sfj_test_host;
 
 /* Append the provisioning line of journal `j` (key set `keys`, terminal

@@ -115,13 +115,21 @@ static void fig2(const char *name, double v, const char *unit, const char *why)
         fig(name, v, unit, why);
 }
 
-/* Two CPU figures of one run, microseconds. */
+/* Two CPU figures of one run, microseconds; "-" for one not measured. */
 static void cpu_pair(const char *name, double a, double b, const char *why)
 {
-    if (known(a) && known(b))
-        printf("  %-34s %5.2f/%.2f  us\n", name, a, b);
-    else
+    char both[32], x[16] = "-", y[16] = "-";
+
+    if (!known(a) && !known(b)) {
         fig(name, -1, "us", why);
+        return;
+    }
+    if (known(a))
+        snprintf(x, sizeof x, "%.2f", a);
+    if (known(b))
+        snprintf(y, sizeof y, "%.2f", b);
+    snprintf(both, sizeof both, "%s/%s", x, y);
+    printf("  %-34s %10s  us\n", name, both);
 }
 
 static const char *const io_rows[BENCH_NIO] = {
@@ -215,9 +223,9 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
     fig(name, r->replay_eps, "entries/s", r->replay_why);
     fig("  same, wire protocol v1", r->replay_v1_eps, "entries/s",
         r->replay_why);
-    cpu_pair("  CPU per entry, v2: terminal/host", r->replay_cpu_terminal_us,
+    cpu_pair("  CPU/entry v2, terminal/host", r->replay_cpu_terminal_us,
              r->replay_cpu_host_us, r->replay_why);
-    cpu_pair("  CPU per entry, v1: terminal/host", r->replay_v1_cpu_terminal_us,
+    cpu_pair("  CPU/entry v1, terminal/host", r->replay_v1_cpu_terminal_us,
              r->replay_v1_cpu_host_us, r->replay_why);
     fig2("  connect to first ACK, v2", r->first_ack_ms, "ms", r->replay_why);
     fig2("  connect to first ACK, v1", r->first_ack_ms_v1, "ms", r->replay_why);
