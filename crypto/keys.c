@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/registers.h"
 #include "sfj/errors.h"
 #include "sfj/sys/internal.h"
 
@@ -20,75 +21,6 @@
 #define KEYFILE_MAGIC_LEN (sizeof(KEYFILE_MAGIC) - 1)
 #define KEYFILE_LEN       (KEYFILE_MAGIC_LEN + 2 * SFJ_KEY_BYTES + 1)
 
-#if defined(__x86_64__) && defined(__GNUC__)
-/* xmm16 to xmm31 exist with AVX-512 only; glibc's string functions copy
- * through them where AVX512VL is there. 256-bit writes clear all 512 bits
- * without the clock penalty of 512-bit instructions. */
-static __attribute__((noinline, target("avx512f,avx512vl"))) void
-clear_evex_registers(void)
-{
-    __asm__ __volatile__("vpxord %%ymm16, %%ymm16, %%ymm16\n\t"
-                         "vpxord %%ymm17, %%ymm17, %%ymm17\n\t"
-                         "vpxord %%ymm18, %%ymm18, %%ymm18\n\t"
-                         "vpxord %%ymm19, %%ymm19, %%ymm19\n\t"
-                         "vpxord %%ymm20, %%ymm20, %%ymm20\n\t"
-                         "vpxord %%ymm21, %%ymm21, %%ymm21\n\t"
-                         "vpxord %%ymm22, %%ymm22, %%ymm22\n\t"
-                         "vpxord %%ymm23, %%ymm23, %%ymm23\n\t"
-                         "vpxord %%ymm24, %%ymm24, %%ymm24\n\t"
-                         "vpxord %%ymm25, %%ymm25, %%ymm25\n\t"
-                         "vpxord %%ymm26, %%ymm26, %%ymm26\n\t"
-                         "vpxord %%ymm27, %%ymm27, %%ymm27\n\t"
-                         "vpxord %%ymm28, %%ymm28, %%ymm28\n\t"
-                         "vpxord %%ymm29, %%ymm29, %%ymm29\n\t"
-                         "vpxord %%ymm30, %%ymm30, %%ymm30\n\t"
-                         "vpxord %%ymm31, %%ymm31, %%ymm31" ::
-                             : "xmm16", "xmm17", "xmm18", "xmm19", "xmm20",
-                               "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
-                               "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",
-                               "xmm31");
-}
-#endif
-
-/* Key words libsodium and glibc's copies leave in the vector registers
- * would be written to the stack by the next signal delivered or the next
- * first call through the PLT (the dynamic linker saves every register):
- * clear them, and the caller-saved general registers. On x86-64 only. */
-static void clear_registers(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-#define XMM_CLOBBERS                                                           \
-    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",    \
-        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
-    if (__builtin_cpu_supports("avx512vl"))
-        clear_evex_registers();
-    if (__builtin_cpu_supports("avx")) {
-        __asm__ __volatile__("vzeroall" ::: XMM_CLOBBERS);
-    } else {
-        __asm__ __volatile__(
-            "pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
-            "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
-            "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
-            "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
-            "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
-            "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
-            "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
-            "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15" ::
-                : XMM_CLOBBERS);
-    }
-#undef XMM_CLOBBERS
-    /* The caller-saved general registers (an inlined copy of the output,
-     * say), which the dynamic linker saves as arguments. */
-    __asm__ __volatile__("xorl %%eax, %%eax\n\txorl %%ecx, %%ecx\n\t"
-                         "xorl %%edx, %%edx\n\txorl %%esi, %%esi\n\t"
-                         "xorl %%edi, %%edi\n\txorl %%r8d, %%r8d\n\t"
-                         "xorl %%r9d, %%r9d\n\txorl %%r10d, %%r10d\n\t"
-                         "xorl %%r11d, %%r11d" ::
-                             : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9",
-                               "r10", "r11");
-#endif
-}
-
 /* Never inlined: this frame lies where the frames of the caller's last
  * call lay. */
 __attribute__((noinline)) void sfj__wipe_dead_stack(void)
@@ -96,7 +28,7 @@ __attribute__((noinline)) void sfj__wipe_dead_stack(void)
     uint8_t area[SFJ__DEAD_STACK_BYTES];
 
     sodium_memzero(area, sizeof area);
-    clear_registers();
+    sfj__clear_registers();
 }
 
 /* crypto_kdf_derive_from_key, and nothing of it left behind: libsodium's

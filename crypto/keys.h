@@ -59,7 +59,7 @@ void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
 
 /* Zero SFJ__DEAD_STACK_BYTES of the stack below the caller's frame, where
  * the frames of a call it just made lay, and the registers that held what
- * they computed (x86-64): libsodium leaves key material there (BLAKE2b's
+ * they computed (sfj__clear_registers, crypto/registers.h): libsodium leaves key material there (BLAKE2b's
  * state after a key derivation, a decrypted record's last block, a link
  * frame's key), and a core dump holds every thread's stack and registers.
  * Called after each key derivation, each record decrypted, and each use

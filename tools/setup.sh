@@ -8,6 +8,10 @@ SFJ_BUILD=${SFJ_BUILD_DIR:-$SFJ_ROOT/build}
 SFJ_PACKAGES="build-essential cmake pkg-config liblmdb-dev libsodium-dev
   zlib1g-dev libserialport-dev libcmocka-dev socat sqlite3 libsqlite3-dev
   clang valgrind postgresql libpq-dev"
+# What tools/test.sh adds: cross compilers and qemu-user, for the test of
+# the register clear on AArch64 and 32-bit ARM (tests/registers/).
+SFJ_TEST_PACKAGES="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
 
 sfj_missing_packages() {
     local p missing=""
@@ -89,7 +93,13 @@ sfj_build() {
     rm -f "$log.rc"
 }
 
+# sfj_setup [test]: with "test", the test packages too, and the cross
+# tests made a must (a missing compiler fails the configure step).
 sfj_setup() {
+    if [ "${1:-}" = test ]; then
+        SFJ_PACKAGES="$SFJ_PACKAGES $SFJ_TEST_PACKAGES"
+        SFJ_CMAKE_ARGS="-DSFJ_CROSS_TESTS=ON ${SFJ_CMAKE_ARGS:-}"
+    fi
     sfj_install_packages
     sfj_build
 }

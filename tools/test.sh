@@ -2,7 +2,9 @@
 # Install what is missing, build, and run the whole test suite with CTest,
 # then the sanitizer and memory-checker stages (tools/sanitize.sh: the
 # whole suite under ASan+UBSan, the threaded suites under TSan, memcheck on
-# the core suites). Ends with one line: "sfj: N passed, M failed".
+# the core suites). It also installs the cross compilers and qemu-user
+# that the register tests of tests/registers/ run on. Ends with one line:
+# "sfj: N passed, M failed".
 #   SFJ_BUILD_DIR     build directory (default: build/)
 #   SFJ_SANITIZE=0    skip the sanitizer stages
 #   SFJ_SOAK=1        long variants of the crash, power-cut, corruption,
@@ -12,7 +14,7 @@
 # The summary line also says how many rounds the crash-type tests ran.
 set -uo pipefail
 . "$(dirname "$0")/setup.sh"
-sfj_setup || exit 1
+sfj_setup test || exit 1
 
 cd "$SFJ_BUILD" || exit 1
 ctest --output-on-failure -j"$(nproc)" --timeout 900 | tee ctest-summary.log
