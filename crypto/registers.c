@@ -137,8 +137,9 @@ clear_high_vfp_registers(void)
 }
 #endif
 
-/* The vector part of the clear, called from sfj__clear_registers. */
-static __attribute__((used, noinline)) void clear_vfp_registers(void)
+/* The vector part of the clear, called by name from sfj__clear_registers
+ * (hence kept whole and under its own name). */
+static __attribute__((used, noinline, noclone)) void clear_vfp_registers(void)
 {
 #if defined(__ARM_FP) && !defined(__SOFTFP__)
 #if defined(__ARM_NEON)
