@@ -5,6 +5,13 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Entries record wall time in ms since 1970; a 32-bit time_t ends in
+ * 2038. The build asks for a 64-bit one (CMakeLists.txt: _TIME_BITS=64,
+ * which glibc honours from 2.34, musl always). */
+_Static_assert(sizeof(time_t) >= 8,
+               "sfj needs a 64-bit time_t: build with _TIME_BITS=64 and "
+               "_FILE_OFFSET_BITS=64 (glibc 2.34 or later) or musl 1.2");
+
 /* Wall time in ms since the Unix epoch, as recorded in entries. It may
  * jump; seq and the boot counter are the order. */
 static inline int64_t sfj__now_ms(void)

@@ -9,7 +9,7 @@ SFJ_PACKAGES="build-essential cmake pkg-config liblmdb-dev libsodium-dev
   zlib1g-dev libserialport-dev libcmocka-dev socat sqlite3 libsqlite3-dev
   clang valgrind postgresql libpq-dev"
 # What tools/test.sh adds: cross compilers and qemu-user, for the test of
-# the register clear on AArch64 and 32-bit ARM (tests/registers/).
+# the register clear on AArch64 and 32-bit ARM (tests/cross/).
 SFJ_TEST_PACKAGES="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
 

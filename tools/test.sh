@@ -3,7 +3,7 @@
 # then the sanitizer and memory-checker stages (tools/sanitize.sh: the
 # whole suite under ASan+UBSan, the threaded suites under TSan, memcheck on
 # the core suites). It also installs the cross compilers and qemu-user
-# that the register tests of tests/registers/ run on. Ends with one line:
+# that the register tests of tests/cross/ run on. Ends with one line:
 # "sfj: N passed, M failed".
 #   SFJ_BUILD_DIR     build directory (default: build/)
 #   SFJ_SANITIZE=0    skip the sanitizer stages

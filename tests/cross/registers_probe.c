@@ -7,7 +7,7 @@
  * that does nothing must find the pattern in every register checked: that
  * proves the probe would see a register left behind. Built natively and,
  * with a cross compiler, for AArch64 and 32-bit ARM, which run under
- * qemu-user (tests/registers/CMakeLists.txt). Plain C: no test framework
+ * qemu-user (tests/cross/CMakeLists.txt). Plain C: no test framework
  * exists for the cross builds. Exit status 0 when every register checked
  * is clear, 1 when one is not, 2 when the control fails. */
 #include <stdint.h>
