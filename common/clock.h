@@ -6,8 +6,9 @@
 #include <time.h>
 
 /* Entries record wall time in ms since 1970; a 32-bit time_t ends in
- * 2038. The build asks for a 64-bit one (CMakeLists.txt: _TIME_BITS=64,
- * which glibc honours from 2.34, musl always). */
+ * 2038. A 32-bit build asks for a 64-bit one (CMakeLists.txt:
+ * SFJ_DEFS_32BIT; glibc honours _TIME_BITS=64 from 2.34, musl's time_t
+ * is 64-bit from 1.2). */
 _Static_assert(sizeof(time_t) >= 8,
                "sfj needs a 64-bit time_t: build with _TIME_BITS=64 and "
                "_FILE_OFFSET_BITS=64 (glibc 2.34 or later) or musl 1.2");

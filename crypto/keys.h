@@ -59,9 +59,10 @@ void sfj__key_check(const sfj_keys *keys, const uint8_t *journal_id,
 
 /* Zero SFJ__DEAD_STACK_BYTES of the stack below the caller's frame, where
  * the frames of a call it just made lay, and the registers that held what
- * they computed (sfj__clear_registers, crypto/registers.h): libsodium leaves key material there (BLAKE2b's
- * state after a key derivation, a decrypted record's last block, a link
- * frame's key), and a core dump holds every thread's stack and registers.
+ * they computed (sfj__clear_registers, crypto/registers.h): libsodium
+ * leaves key material there (BLAKE2b's state after a key derivation, a
+ * decrypted record's last block, a link frame's key), and a core dump
+ * holds every thread's stack and registers.
  * Called after each key derivation, each record decrypted, and each use
  * of the link's PSK or session keys (noise.c). */
 #define SFJ__DEAD_STACK_BYTES 4096

@@ -8,8 +8,9 @@ SFJ_BUILD=${SFJ_BUILD_DIR:-$SFJ_ROOT/build}
 SFJ_PACKAGES="build-essential cmake pkg-config liblmdb-dev libsodium-dev
   zlib1g-dev libserialport-dev libcmocka-dev socat sqlite3 libsqlite3-dev
   clang valgrind postgresql libpq-dev"
-# What tools/test.sh adds: cross compilers and qemu-user, for the test of
-# the register clear on AArch64 and 32-bit ARM (tests/cross/).
+# What tools/test.sh adds: cross compilers and qemu-user, for the tests of
+# sfj on AArch64 and 32-bit ARM (tests/cross/: the library compiles
+# there, and its register clear works).
 SFJ_TEST_PACKAGES="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
 
