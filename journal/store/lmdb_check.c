@@ -1,11 +1,11 @@
 /* Pre-open check of an LMDB data file; see lmdb_check.h.
  *
- * The meta page layout is LMDB's data format version 1 (lmdb.h 0.9.x,
- * 64-bit): a 16-byte page header (flags at 10, P_META = 0x08), then
- * u32 magic 0xBEEFC0DE, u32 version, address, mapsize, two 48-byte
- * database records (the first one's u32 pad holds the page size),
- * last page number and transaction id. LMDB uses the meta page with the
- * higher transaction id. */
+ * The meta page layout is LMDB's data format version 1 (lmdb.h 0.9.x;
+ * lmdb_format.h gives the offsets, which depend on the word size): a page
+ * header (P_META = 0x08 in its flags), then u32 magic 0xBEEFC0DE, u32
+ * version, address, mapsize, two database records (the first one's u32
+ * pad holds the page size), last page number and transaction id. LMDB
+ * uses the meta page with the higher transaction id. */
 #include "journal/store/lmdb_check.h"
 #include "journal/store/lmdb_format.h"
 
@@ -46,8 +46,8 @@ static void parse(const uint8_t *page, meta *m)
         return;
     m->valid = 1;
     m->psize = sfj__host32(page + META_PSIZE);
-    m->last_pg = sfj__host64(page + META_LAST_PG);
-    m->txnid = sfj__host64(page + META_TXNID);
+    m->last_pg = sfj__lmdb_word(page + META_LAST_PG);
+    m->txnid = sfj__lmdb_word(page + META_TXNID);
 }
 
 static int psize_ok(uint32_t psize)

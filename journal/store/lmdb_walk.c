@@ -1,14 +1,15 @@
 /* LMDB B-tree structural check; see lmdb_walk.h.
  *
- * The layout is LMDB's data format version 1 (lmdb.h/mdb.c 0.9.x, 64-bit
- * pgno_t, PAGEBASE 0): a page starts with u64 pgno, u16 pad, u16 flags,
- * then u16 lower, u16 upper (u32 page count in overflow pages) and the u16
- * node offsets from byte 16. A node is u16 lo, u16 hi, u16 flags, u16 key
- * size, key, data: in branch pages lo|hi<<16|flags<<32 is the child page,
- * in leaf pages lo|hi<<16 is the data size, with the data on overflow
- * pages (F_BIGDATA, an 8-byte page number inline) or a database record
- * (F_SUBDATA, 48 bytes, root page at offset 40). A meta page holds the
- * FREE and MAIN database records at byte 40 and 88 and its txnid at 144. */
+ * The layout is LMDB's data format version 1 (lmdb.h/mdb.c 0.9.x,
+ * PAGEBASE 0; lmdb_format.h gives the offsets, which depend on the word
+ * size W, 8 or 4 bytes): a page starts with a W-byte pgno, u16 pad, u16
+ * flags, then u16 lower, u16 upper (u32 page count in overflow pages) and
+ * the u16 node offsets from W + 8. A node is u16 lo, u16 hi, u16 flags,
+ * u16 key size, key, data: in branch pages lo|hi<<16 is the child page
+ * (with flags<<32 when W is 8), in leaf pages lo|hi<<16 is the data size,
+ * with the data on overflow pages (F_BIGDATA, a W-byte page number
+ * inline) or a database record (F_SUBDATA). A meta page holds the FREE
+ * and MAIN database records and its txnid. */
 #include "journal/store/lmdb_format.h"
 #include "journal/store/lmdb_walk.h"
 
@@ -34,7 +35,11 @@
 #define META_MAIN_DB SFJ__LMDB_META_MAIN_DB
 #define META_LAST_PG SFJ__LMDB_META_LAST_PG
 #define META_TXNID   SFJ__LMDB_META_TXNID
-#define P_INVALID    (~(uint64_t)0)
+#define P_INVALID    SFJ__LMDB_P_INVALID
+#define WORD         SFJ__LMDB_WORD
+#define PAGE_FLAGS   SFJ__LMDB_PAGE_FLAGS
+#define DB_BRANCH    SFJ__LMDB_DB_BRANCH
+#define DB_LEAF      SFJ__LMDB_DB_LEAF
 #define MAX_DEPTH    32
 /* Databases of this size or less are walked whole even in edge mode. */
 #define SMALL_DB_PAGES 64
@@ -52,9 +57,9 @@ typedef struct walk {
     const char *db; /* name of the database being walked, for messages */
 } walk;
 
-#define u16 sfj__host16
-#define u32 sfj__host32
-#define u64 sfj__host64
+#define u16  sfj__host16
+#define u32  sfj__host32
+#define word sfj__lmdb_word
 
 static int bad(walk *w, uint64_t pgno, const char *what)
 {
@@ -100,10 +105,10 @@ static int check_overflow(walk *w, uint64_t pgno, uint64_t size, uint8_t *buf)
     rc = read_page(w, pgno, buf);
     if (rc != SFJ_OK)
         return rc;
-    if (u64(buf) != pgno || (u16(buf + 10) & P_OVERFLOW) == 0 ||
-        u32(buf + 12) < need)
+    if (word(buf) != pgno || (u16(buf + PAGE_FLAGS) & P_OVERFLOW) == 0 ||
+        u32(buf + SFJ__LMDB_PAGE_OVPAGES) < need)
         return bad(w, pgno, "bad overflow page");
-    return mark(w, pgno, u32(buf + 12));
+    return mark(w, pgno, u32(buf + SFJ__LMDB_PAGE_OVPAGES));
 }
 
 static int walk_tree(walk *w, uint64_t pgno, int depth);
@@ -114,8 +119,8 @@ static int walk_subdb(walk *w, const uint8_t *rec, const uint8_t *name,
 {
     char label[64];
     const char *outer = w->db;
-    uint64_t root = u64(rec + DB_ROOT);
-    uint64_t pages = u64(rec + 8) + u64(rec + 16); /* branch + leaf */
+    uint64_t root = word(rec + DB_ROOT);
+    uint64_t pages = word(rec + DB_BRANCH) + word(rec + DB_LEAF);
     int rc, outer_full = w->full, outer_main = w->in_main;
 
     if (root == P_INVALID)
@@ -146,17 +151,18 @@ static int check_node(walk *w, uint64_t pgno, const uint8_t *p, int leaf,
     if ((size_t)ptr + NODESIZE + ksize > w->psize)
         return bad(w, pgno, "key runs past the page");
     if (!leaf) {
-        *child =
-            u16(n) | ((uint64_t)u16(n + 2) << 16) | ((uint64_t)flags << 32);
+        *child = u16(n) | ((uint64_t)u16(n + 2) << 16);
+        if (WORD == 8)
+            *child |= (uint64_t)flags << 32;
         return SFJ_OK;
     }
     dsize = u16(n) | ((uint64_t)u16(n + 2) << 16);
     if (flags & F_DUPDATA)
         return bad(w, pgno, "duplicate data, which sfj never writes");
     if (flags & F_BIGDATA) {
-        if ((size_t)ptr + NODESIZE + ksize + 8 > w->psize)
+        if ((size_t)ptr + NODESIZE + ksize + WORD > w->psize)
             return bad(w, pgno, "overflow reference runs past the page");
-        *child = u64(n + NODESIZE + ksize);
+        *child = word(n + NODESIZE + ksize);
         return check_overflow(w, *child, dsize,
                               w->page + (depth + 1) * w->psize);
     }
@@ -193,11 +199,11 @@ static int walk_tree(walk *w, uint64_t pgno, int depth)
         rc = read_page(w, pgno, p);
     if (rc != SFJ_OK)
         return rc;
-    flags = u16(p + 10);
-    lower = u16(p + 12);
-    upper = u16(p + 14);
+    flags = u16(p + PAGE_FLAGS);
+    lower = u16(p + SFJ__LMDB_PAGE_LOWER);
+    upper = u16(p + SFJ__LMDB_PAGE_UPPER);
     leaf = (flags & P_LEAF) != 0;
-    if (u64(p) != pgno)
+    if (word(p) != pgno)
         return bad(w, pgno, "page number does not match its place");
     if (leaf == ((flags & P_BRANCH) != 0) || (flags & P_OVERFLOW))
         return bad(w, pgno, "neither branch nor leaf");
@@ -242,7 +248,7 @@ static int find_meta(walk *w, uint64_t txnid, uint8_t *buf)
         rc = read_page(w, m, buf);
         if (rc != SFJ_OK)
             return rc;
-        t = u64(buf + META_TXNID);
+        t = word(buf + META_TXNID);
         if (t <= txnid && (pick == 2 || t > best)) {
             best = t;
             pick = m;
@@ -282,7 +288,7 @@ int sfj__lmdb_walk(sfj_journal *j, MDB_txn *txn, int full)
     rc = find_meta(&w, mdb_txn_id(txn), meta);
     if (rc != SFJ_OK)
         goto done;
-    w.last_pg = u64(meta + META_LAST_PG);
+    w.last_pg = word(meta + META_LAST_PG);
     w.seen = calloc((size_t)(w.last_pg / 8 + 1), 1);
     if (w.seen == NULL) {
         rc = SFJ_ENOMEM;
@@ -290,19 +296,19 @@ int sfj__lmdb_walk(sfj_journal *j, MDB_txn *txn, int full)
     }
     /* MAIN holds the named databases' records, walked whole, and in a
      * format 2 journal the entries, walked as a named database is. */
-    w.full =
-        full || u64(meta + META_MAIN_DB + 8) + u64(meta + META_MAIN_DB + 16) <=
-                    SMALL_DB_PAGES;
+    w.full = full || word(meta + META_MAIN_DB + DB_BRANCH) +
+                             word(meta + META_MAIN_DB + DB_LEAF) <=
+                         SMALL_DB_PAGES;
     w.in_main = 1;
     w.db = "main";
-    if (u64(meta + META_MAIN_DB + DB_ROOT) != P_INVALID)
-        rc = walk_tree(&w, u64(meta + META_MAIN_DB + DB_ROOT), 0);
-    w.full =
-        full || u64(meta + META_FREE_DB + 8) + u64(meta + META_FREE_DB + 16) <=
-                    SMALL_DB_PAGES;
+    if (word(meta + META_MAIN_DB + DB_ROOT) != P_INVALID)
+        rc = walk_tree(&w, word(meta + META_MAIN_DB + DB_ROOT), 0);
+    w.full = full || word(meta + META_FREE_DB + DB_BRANCH) +
+                             word(meta + META_FREE_DB + DB_LEAF) <=
+                         SMALL_DB_PAGES;
     w.db = "free";
-    if (rc == SFJ_OK && u64(meta + META_FREE_DB + DB_ROOT) != P_INVALID)
-        rc = walk_tree(&w, u64(meta + META_FREE_DB + DB_ROOT), 0);
+    if (rc == SFJ_OK && word(meta + META_FREE_DB + DB_ROOT) != P_INVALID)
+        rc = walk_tree(&w, word(meta + META_FREE_DB + DB_ROOT), 0);
 done:
     free(w.seen);
     free(w.page);
