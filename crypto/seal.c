@@ -204,6 +204,9 @@ int sfj__amount_open(const sfj_keys *keys, const uint8_t *ad, size_t ad_len,
             pt_len + SFJ__SEAL_TAG_BYTES, ad, ad_len, box, key) != 0 ||
         n != pt_len)
         rc = SFJ_EAUTH;
+    /* As after a record's open: libsodium's portable ChaCha20 (what ARM
+     * processors run) leaves the amount in its dead frames. */
+    sfj__wipe_dead_stack();
     sodium_memzero(key, sizeof key);
     return rc;
 }
