@@ -6,7 +6,7 @@
  * register to the stack, and a core dump holds every thread's registers:
  * sfj__wipe_dead_stack (crypto/keys.h) clears them after each use of a
  * key. This file depends on nothing, so that the test of each processor
- * (tests/test_registers.c) builds it alone, with a cross compiler. */
+ * (tests/cross/registers_probe.c) builds it alone, with a cross compiler. */
 #ifndef SFJ_CRYPTO_REGISTERS_H
 #define SFJ_CRYPTO_REGISTERS_H
 

@@ -371,6 +371,50 @@ static void test_open_walks_edges_of_large_entries(void **state)
 
 /* A directory holding another program's LMDB data is not taken for a new
  * journal, and its database is left as it was. */
+/* A journal whose LMDB file was laid out for the other word size (written
+ * on a 32-bit terminal, read on a 64-bit workstation, or the reverse) is
+ * refused as a format this build cannot read, not as damage, and is left
+ * as it was. */
+static void test_other_word_size_refused(void **state)
+{
+    fixture *f = *state;
+    char *dir = sfj_test_path(f->dir, "other-word");
+    char *file = sfj_test_path(dir, "data.mdb");
+    enum { OTHER = 12 - (SIZE_MAX > 0xffffffffU ? 8 : 4), PSIZE = 4096 };
+    static uint8_t pages[2 * PSIZE], after[2 * PSIZE];
+    const uint16_t meta_flag = 0x08;
+    const uint32_t magic = 0xBEEFC0DEu, version = 1;
+    sfj_journal *j = NULL;
+    char want[32];
+    FILE *fp;
+    int p;
+
+    for (p = 0; p < 2; p++) {
+        memcpy(pages + p * PSIZE, &p, sizeof p);
+        memcpy(pages + p * PSIZE + OTHER + 2, &meta_flag, sizeof meta_flag);
+        memcpy(pages + p * PSIZE + OTHER + 8, &magic, sizeof magic);
+        memcpy(pages + p * PSIZE + OTHER + 12, &version, sizeof version);
+    }
+    assert_int_equal(mkdir(dir, 0700), 0);
+    fp = fopen(file, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(pages, 1, sizeof pages, fp), sizeof pages);
+    assert_int_equal(fclose(fp), 0);
+
+    assert_int_equal(sfj_journal_open(dir, f->keys, NULL, &j), SFJ_EVERSION);
+    assert_null(j);
+    snprintf(want, sizeof want, "on a %d-bit processor", OTHER * 8);
+    assert_non_null(strstr(sfj_journal_errmsg(NULL), want));
+    fp = fopen(file, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(after, 1, sizeof after, fp), sizeof after);
+    assert_int_equal(fgetc(fp), EOF);
+    fclose(fp);
+    assert_memory_equal(after, pages, sizeof pages);
+    free(file);
+    free(dir);
+}
+
 static void test_foreign_lmdb_refused(void **state)
 {
     fixture *f = *state;
@@ -1062,6 +1106,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_walks_edges_of_large_entries,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_foreign_lmdb_refused,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_other_word_size_refused,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_chain, sfj_test_setup,
                                         sfj_test_teardown),

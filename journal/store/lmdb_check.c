@@ -55,6 +55,19 @@ static int psize_ok(uint32_t psize)
     return psize >= 512 && psize <= 65536 && (psize & (psize - 1)) == 0;
 }
 
+/* A meta page laid out for the other word size (lmdb_format.h): a journal
+ * written on a 32-bit processor read on a 64-bit one, or the reverse.
+ * LMDB would call it "not an LMDB file"; it is sound, only not readable
+ * here. */
+static int other_word_size(const uint8_t *page)
+{
+    enum { OTHER = 12 - SFJ__LMDB_WORD };
+
+    return (sfj__host16(page + OTHER + 2) & P_META) != 0 &&
+           sfj__host32(page + OTHER + 8) == LMDB_MAGIC &&
+           sfj__host32(page + OTHER + 12) == LMDB_VERSION;
+}
+
 /* One reading of both meta pages and the file size. */
 static int check_once(sfj_journal *j, int fd, const char *path)
 {
@@ -66,6 +79,15 @@ static int check_once(sfj_journal *j, int fd, const char *path)
     if (pread(fd, page, sizeof page, 0) != (ssize_t)sizeof page)
         return SFJ_OK; /* too short for a meta page: LMDB refuses it */
     parse(page, &m0);
+    if (!m0.valid && other_word_size(page)) {
+        sfj__set_err(j,
+                     "%s was written on a %d-bit processor, and LMDB's files "
+                     "differ between 32- and 64-bit ones: read it with sfj "
+                     "on a %d-bit machine",
+                     path, (12 - SFJ__LMDB_WORD) * 8,
+                     (12 - SFJ__LMDB_WORD) * 8);
+        return SFJ_EVERSION;
+    }
     if (!m0.valid)
         return SFJ_OK; /* LMDB reports a bad meta page itself */
     if (!psize_ok(m0.psize))
