@@ -151,21 +151,23 @@ static void test_never_prunes_open_or_attention(void **state)
 }
 
 /* At the cap with nothing acknowledged appends fail with SFJ_EFULL; as
- * acks arrive the journal keeps taking appends, far more than fit, and
- * what is held still verifies. */
-static void test_cap_keeps_accepting_as_acks_arrive(void **state)
+ * acks arrive (one every `ack_every` appends) the journal keeps taking
+ * entries of `payload` bytes, far more than fit, and what is held still
+ * verifies. Entries this size take several contiguous LMDB overflow
+ * pages, which the pages just freed by a prune must supply. */
+static void cap_accepts(fixture *f, size_t payload, unsigned ack_every)
 {
-    fixture *f = *state;
-    enum { PAYLOAD = 8192 };
-    uint8_t *pl = malloc(PAYLOAD);
+    const uint64_t cap = 2u << 20;
+    uint8_t *pl = malloc(payload);
     uint64_t seq = 0, written = 0, i, first_full;
     sfj_stats st = SFJ_STATS_INIT;
     int rc;
 
-    randombytes_buf(pl, PAYLOAD);
-    open_j(f, 2u << 20);
+    assert_non_null(pl);
+    randombytes_buf(pl, payload);
+    open_j(f, cap);
     for (;;) {
-        rc = put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, PAYLOAD, &seq);
+        rc = put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, payload, &seq);
         if (rc != SFJ_OK)
             break;
         written++;
@@ -173,22 +175,23 @@ static void test_cap_keeps_accepting_as_acks_arrive(void **state)
     }
     assert_int_equal(rc, SFJ_EFULL);
     first_full = written;
-    assert_true(first_full > 50);
+    assert_true(first_full * payload > cap / 2);
     st = stats(f);
     assert_true(st.first_seq == 1);
     /* Acks arrive: the same append now succeeds. */
     assert_int_equal(sfj__journal_ack(f->j, st.last_seq, NULL, 0), SFJ_OK);
-    assert_int_equal(put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, PAYLOAD, &seq),
+    assert_int_equal(put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, payload, &seq),
                      SFJ_OK);
     assert_true(stats(f).first_seq > 1);
     /* A forwarder acking every few entries: five times the cap. */
     for (i = 0; i < 5 * first_full; i++) {
         pl[0] = (uint8_t)i;
-        rc = put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, PAYLOAD, &seq);
+        rc = put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, payload, &seq);
         if (rc != SFJ_OK)
-            fail_msg("append %llu at the cap: %s (%s)", (unsigned long long)i,
+            fail_msg("%zu-byte append %llu at the cap, acks every %u: %s (%s)",
+                     payload, (unsigned long long)i, ack_every,
                      sfj_strerror(rc), sfj_journal_errmsg(f->j));
-        if (i % 8 == 7)
+        if (i % ack_every == ack_every - 1)
             assert_int_equal(sfj__journal_ack(f->j, seq, NULL, 0), SFJ_OK);
     }
     st = stats(f);
@@ -196,6 +199,29 @@ static void test_cap_keeps_accepting_as_acks_arrive(void **state)
     assert_true(st.used_bytes <= st.max_bytes);
     verify_ok(f);
     free(pl);
+}
+
+static void test_cap_keeps_accepting_as_acks_arrive(void **state)
+{
+    cap_accepts(*state, 8192, 8);
+}
+
+/* The shapes that failed with MDB_MAP_FULL at a nearly empty cap while
+ * the last prune's pages were still out of LMDB's reach: a receipt image
+ * acked at once, and larger records acked in small groups. */
+static void test_cap_large_records_acked_at_once(void **state)
+{
+    cap_accepts(*state, 30000, 1);
+}
+
+static void test_cap_large_records_acked_in_groups(void **state)
+{
+    cap_accepts(*state, 16000, 4);
+}
+
+static void test_cap_records_acked_in_large_groups(void **state)
+{
+    cap_accepts(*state, 8192, 16);
 }
 
 int main(void)
@@ -206,6 +232,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_never_prunes_open_or_attention,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_cap_keeps_accepting_as_acks_arrive,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_cap_large_records_acked_at_once,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_cap_large_records_acked_in_groups,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_cap_records_acked_in_large_groups,
                                         sfj_test_setup, sfj_test_teardown),
     };
 

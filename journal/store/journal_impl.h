@@ -222,6 +222,11 @@ int sfj__meta_put_u64(sfj_journal *j, MDB_txn *txn, const char *name,
 int sfj__meta_put(sfj_journal *j, MDB_txn *txn, const char *name,
                   const void *data, size_t len);
 
+/* Commit a rewrite of the unchanging format value so that the pages the
+ * last commit freed can serve the next one (store/meta.c). SFJ_EFULL when
+ * even that does not fit. */
+int sfj__meta_release_freed(sfj_journal *j);
+
 /* The prune anchor in meta: `*seq` 0 when there is none; otherwise
  * `hash` = h(seq) and `*sig` says whether the anchor's signature checks
  * under `pk`: SFJ__ANCHOR_SIGNED, SFJ__ANCHOR_UNSIGNED (written before

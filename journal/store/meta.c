@@ -60,6 +60,43 @@ int sfj__meta_put_u64(sfj_journal *j, MDB_txn *txn, const char *name,
     return sfj__meta_put(j, txn, name, buf, sizeof buf);
 }
 
+/* LMDB gives a commit only pages freed two commits back or earlier: the
+ * older meta page still names the last commit's predecessor, which a
+ * crash may bring back. So the pages a prune has just freed are out of
+ * reach of the next commit. Rewriting the unchanging format value in a
+ * commit of its own brings them within reach of the one after. */
+int sfj__meta_release_freed(sfj_journal *j)
+{
+    MDB_val k = name_key(SFJ__META_FORMAT), v;
+    uint8_t same[16];
+    MDB_txn *txn = NULL;
+    int mrc;
+
+    pthread_rwlock_rdlock(&j->maplock);
+    mrc = mdb_txn_begin(j->env, NULL, 0, &txn);
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_get(txn, j->db_meta, &k, &v);
+        if (mrc == MDB_SUCCESS && v.mv_size > sizeof same)
+            mrc = MDB_BAD_VALSIZE;
+    }
+    if (mrc == MDB_SUCCESS) {
+        memcpy(same, v.mv_data, v.mv_size); /* v points into the map */
+        v.mv_data = same;
+        mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
+    }
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&j->maplock);
+    if (mrc == MDB_MAP_FULL)
+        return SFJ_EFULL;
+    return mrc == MDB_SUCCESS ? SFJ_OK
+                              : sfj__mdb_rc(j, mrc, "release freed pages");
+}
+
 int sfj__load_head(sfj_journal *j, MDB_txn *txn, uint64_t *last_seq,
                    uint8_t *head)
 {

@@ -375,14 +375,14 @@ static void grow_ahead(sfj_journal *j)
         (void)sfj__grow_map(j, 0);
 }
 
-/* Commit a batch, growing the map or pruning acked entries on
- * MDB_MAP_FULL. At the cap, ops run one per transaction so that an ack (or
- * anything that fits) still succeeds while the appends that cannot fit get
- * SFJ_EFULL. */
+/* Commit a batch, growing the map, pruning acked entries or releasing
+ * freed pages on MDB_MAP_FULL. At the cap, ops run one per transaction so that
+ * an ack (or anything that fits) still succeeds while the appends that cannot
+ * fit get SFJ_EFULL. */
 static void run_batch(sfj_journal *j, sfj__op *ops)
 {
     sfj__op *op, *next;
-    int rc, commit_failed;
+    int rc, commit_failed, released = 0;
 
     grow_ahead(j);
     for (;;) {
@@ -392,6 +392,10 @@ static void run_batch(sfj_journal *j, sfj__op *ops)
         if (sfj__grow_map(j, 0) == SFJ_OK)
             continue;
         if (sfj__retention_make_room(j) > 0)
+            continue;
+        /* Nothing left to prune, but the last prune's pages (or an
+         * earlier batch's) may still be out of LMDB's reach. */
+        if (!released++ && sfj__meta_release_freed(j) == SFJ_OK)
             continue;
         break;
     }
