@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,10 @@
 #include "support/testutil.h"
 
 typedef sfj_test_fixture fixture;
+
+/* The running holder child, killed by the teardown when a failed check
+ * left it behind: it would otherwise hold the test's output open. */
+static pid_t holder;
 
 static void put_ok(sfj_journal *j, sfj_kind kind, sfj_status st,
                    const char *txn)
@@ -41,15 +46,19 @@ static pid_t start_holder(fixture *f)
 {
     int p[2];
     char c = 0;
-    pid_t pid;
+    pid_t pid, parent;
 
     assert_int_equal(pipe(p), 0);
+    parent = getpid();
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         sfj_journal *j = NULL;
         sfj_event ev = SFJ_EVENT_INIT;
 
+        /* Die with the test, even when it dies before its teardown. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(6);
         close(p[0]);
         if (sfj_journal_open(f->path, f->keys, NULL, &j) != SFJ_OK)
             _exit(3);
@@ -64,6 +73,7 @@ static pid_t start_holder(fixture *f)
         for (;;)
             pause();
     }
+    holder = pid;
     close(p[1]);
     assert_int_equal(read(p[0], &c, 1), 1);
     assert_int_equal(c, 'r');
@@ -76,7 +86,15 @@ static void stop_holder(pid_t pid)
     int st;
 
     kill(pid, SIGKILL);
+    holder = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+static int teardown(void **state)
+{
+    if (holder > 0)
+        stop_holder(holder);
+    return sfj_test_teardown(state);
 }
 
 static void test_second_writer_refused(void **state)
@@ -245,11 +263,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_second_writer_refused,
-                                        sfj_test_setup, sfj_test_teardown),
+                                        sfj_test_setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_process_and_release,
-                                        sfj_test_setup, sfj_test_teardown),
+                                        sfj_test_setup, teardown),
         cmocka_unit_test_setup_teardown(test_acks_only_forwarder,
-                                        sfj_test_setup, sfj_test_teardown),
+                                        sfj_test_setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
