@@ -20,6 +20,7 @@
 
 #include "common/bytes.h"
 #include "journal/format/record.h"
+#include "journal/store/lmdb_format.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/verify.h"
 #include "support/rawjournal.h"
@@ -339,11 +340,12 @@ static void test_open_walks_edges_of_large_entries(void **state)
         uint16_t lower, ptr, ksize;
         const uint8_t *key;
 
-        memcpy(&lower, page + 12, 2);
-        if ((page[10] & 0x02) == 0 || lower <= 16)
+        memcpy(&lower, page + SFJ__LMDB_PAGE_LOWER, 2);
+        if ((page[SFJ__LMDB_PAGE_FLAGS] & SFJ__LMDB_P_LEAF) == 0 ||
+            lower <= SFJ__LMDB_PAGEHDRSZ)
             continue; /* not a leaf, or empty */
-        for (n = 0; n < (unsigned)(lower - 16) / 2; n++) {
-            memcpy(&ptr, page + 16 + 2 * n, 2);
+        for (n = 0; n < (unsigned)(lower - SFJ__LMDB_PAGEHDRSZ) / 2; n++) {
+            memcpy(&ptr, page + SFJ__LMDB_PAGEHDRSZ + 2 * n, 2);
             memcpy(&ksize, page + ptr + 6, 2);
             key = page + ptr + 8;
             if ((ksize == 9 && key[0] == 0xFF &&
@@ -353,7 +355,8 @@ static void test_open_walks_edges_of_large_entries(void **state)
         }
     }
     assert_true(best >= 2);
-    assert_int_equal(fseek(fp, (long)(best * 4096 + 12), SEEK_SET), 0);
+    assert_int_equal(
+        fseek(fp, (long)(best * 4096 + SFJ__LMDB_PAGE_LOWER), SEEK_SET), 0);
     page[0] = page[1] = 0xF0;
     assert_int_equal(fwrite(page, 1, 2, fp), 2);
     assert_int_equal(fclose(fp), 0);

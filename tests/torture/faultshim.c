@@ -194,9 +194,9 @@ static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 static int (*real_close)(int);
 static ssize_t (*real_write)(int, const void *, size_t);
-static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off64_t);
 static ssize_t (*real_writev)(int, const struct iovec *, int);
-static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
+static ssize_t (*real_pwritev)(int, const struct iovec *, int, off64_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 
@@ -204,13 +204,13 @@ static void resolve_io(void)
 {
     if (real_fdatasync != NULL)
         return;
-    real_open = dlsym(RTLD_NEXT, "open");
-    real_openat = dlsym(RTLD_NEXT, "openat");
+    real_open = dlsym(RTLD_NEXT, "open64");
+    real_openat = dlsym(RTLD_NEXT, "openat64");
     real_close = dlsym(RTLD_NEXT, "close");
     real_write = dlsym(RTLD_NEXT, "write");
-    real_pwrite = dlsym(RTLD_NEXT, "pwrite");
+    real_pwrite = dlsym(RTLD_NEXT, "pwrite64");
     real_writev = dlsym(RTLD_NEXT, "writev");
-    real_pwritev = dlsym(RTLD_NEXT, "pwritev");
+    real_pwritev = dlsym(RTLD_NEXT, "pwritev64");
     real_fsync = dlsym(RTLD_NEXT, "fsync");
     __atomic_store_n(&real_fdatasync, dlsym(RTLD_NEXT, "fdatasync"),
                      __ATOMIC_RELEASE);
@@ -312,7 +312,7 @@ static int halve(const struct iovec *iov, int n, struct iovec *out)
     return k;
 }
 
-ssize_t sfj__shim_write(int fd, const struct iovec *iov, int n, off_t off,
+ssize_t sfj__shim_write(int fd, const struct iovec *iov, int n, off64_t off,
                         int positional)
 {
     struct iovec half[64];

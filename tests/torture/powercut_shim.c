@@ -44,14 +44,14 @@ static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 static int (*real_close)(int);
 static ssize_t (*real_write)(int, const void *, size_t);
-static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off64_t);
 static ssize_t (*real_writev)(int, const struct iovec *, int);
-static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
-static int (*real_ftruncate)(int, off_t);
+static ssize_t (*real_pwritev)(int, const struct iovec *, int, off64_t);
+static int (*real_ftruncate)(int, off64_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_msync)(void *, size_t, int);
-static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
+static void *(*real_mmap)(void *, size_t, int, int, int, off64_t);
 static void (*real_sync)(void);
 static int (*real_syncfs)(int);
 
@@ -67,23 +67,27 @@ static char file_names[MAX_FILES][NAME_MAX_ + 1];
 static int n_files;
 
 #define RESOLVE(name) real_##name = dlsym(RTLD_NEXT, #name)
+/* The opens and the offset-taking calls resolve to their 64-bit names,
+ * which exist on every processor (on 64-bit ones as the same function):
+ * large-file opens and 64-bit offsets, whichever name the caller used. */
+#define RESOLVE64(name) real_##name = dlsym(RTLD_NEXT, #name "64")
 
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 
 static void resolve_all(void)
 {
-    RESOLVE(open);
-    RESOLVE(openat);
+    RESOLVE64(open);
+    RESOLVE64(openat);
     RESOLVE(close);
     RESOLVE(write);
-    RESOLVE(pwrite);
+    RESOLVE64(pwrite);
     RESOLVE(writev);
-    RESOLVE(pwritev);
-    RESOLVE(ftruncate);
+    RESOLVE64(pwritev);
+    RESOLVE64(ftruncate);
     RESOLVE(fsync);
     RESOLVE(fdatasync);
     RESOLVE(msync);
-    RESOLVE(mmap);
+    RESOLVE64(mmap);
     RESOLVE(sync);
     RESOLVE(syncfs);
 }
@@ -278,19 +282,19 @@ int close(int fd)
 
 static uint64_t current_offset(int fd)
 {
-    struct stat st;
+    struct stat64 st;
     int fl = fcntl(fd, F_GETFL);
-    off_t o;
+    off64_t o;
 
-    if (fl >= 0 && (fl & O_APPEND) && fstat(fd, &st) == 0)
+    if (fl >= 0 && (fl & O_APPEND) && fstat64(fd, &st) == 0)
         return (uint64_t)st.st_size;
-    o = lseek(fd, 0, SEEK_CUR);
+    o = lseek64(fd, 0, SEEK_CUR);
     return o < 0 ? 0 : (uint64_t)o;
 }
 
 /* The common path of every write: count (maybe cut), run, then log what
  * was actually written. */
-ssize_t sfj__shim_write(int fd, const struct iovec *iov, int n, off_t off,
+ssize_t sfj__shim_write(int fd, const struct iovec *iov, int n, off64_t off,
                         int positional)
 {
     struct iovec part[64];
@@ -329,7 +333,7 @@ ssize_t sfj__shim_write(int fd, const struct iovec *iov, int n, off_t off,
     return w;
 }
 
-int ftruncate(int fd, off_t size)
+static int truncate_to(int fd, off64_t size)
 {
     int rc;
 
@@ -346,7 +350,15 @@ int ftruncate(int fd, off_t size)
     return rc;
 }
 
-int ftruncate64(int fd, off_t size) __attribute__((alias("ftruncate")));
+int ftruncate(int fd, off_t size)
+{
+    return truncate_to(fd, size);
+}
+
+int ftruncate64(int fd, off64_t size)
+{
+    return truncate_to(fd, size);
+}
 
 static int do_sync(int fd, int (*fn)(int))
 {
@@ -413,7 +425,8 @@ int msync(void *addr, size_t len, int flags)
     return real_msync(addr, len, flags);
 }
 
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+static void *map_at(void *addr, size_t len, int prot, int flags, int fd,
+                    off64_t off)
 {
     resolve();
     if (tracked(fd) && (prot & PROT_WRITE) && (flags & MAP_SHARED)) {
@@ -424,5 +437,12 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
     return real_mmap(addr, len, prot, flags, fd, off);
 }
 
-void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-    __attribute__((alias("mmap")));
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return map_at(addr, len, prot, flags, fd, off);
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
+{
+    return map_at(addr, len, prot, flags, fd, off);
+}
