@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "journal/store/lmdb_format.h"
 #include "sfj/sys/internal.h"
 #include "sfj/sys/verify.h"
 #include "support/testutil.h"
@@ -206,6 +207,51 @@ static void test_cap_keeps_accepting_as_acks_arrive(void **state)
     cap_accepts(*state, 8192, 8);
 }
 
+/* The newest LMDB txnid in the journal's file: the larger of the two
+ * meta pages'. */
+static uint64_t file_txnid(fixture *f)
+{
+    char *data = sfj_test_path(f->path, "data.mdb");
+    uint8_t page[2][SFJ__LMDB_META_END];
+    uint64_t a, b;
+    FILE *fp = fopen(data, "rb");
+    int i;
+
+    assert_non_null(fp);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(fseek(fp, (long)i * 4096, SEEK_SET), 0);
+        assert_int_equal(fread(page[i], 1, sizeof page[i], fp), sizeof page[i]);
+    }
+    fclose(fp);
+    free(data);
+    a = sfj__lmdb_word(page[0] + SFJ__LMDB_META_TXNID);
+    b = sfj__lmdb_word(page[1] + SFJ__LMDB_META_TXNID);
+    return a > b ? a : b;
+}
+
+/* At the cap with nothing acknowledged, refused appends write nothing
+ * after the first: the commit that releases freed pages runs once per
+ * other commit, not once per refusal. */
+static void test_cap_refusals_do_not_write(void **state)
+{
+    fixture *f = *state;
+    uint8_t pl[8192];
+    uint64_t before, seq = 0;
+    int i, rc;
+
+    randombytes_buf(pl, sizeof pl);
+    open_j(f, 2u << 20);
+    do
+        rc = put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, sizeof pl, &seq);
+    while (rc == SFJ_OK);
+    assert_int_equal(rc, SFJ_EFULL);
+    before = file_txnid(f);
+    for (i = 0; i < 20; i++)
+        assert_int_equal(put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, sizeof pl, &seq),
+                         SFJ_EFULL);
+    assert_true(file_txnid(f) <= before + 1);
+}
+
 /* The shapes that failed with MDB_MAP_FULL at a nearly empty cap while
  * the last prune's pages were still out of LMDB's reach: a receipt image
  * acked at once, and larger records acked in small groups. */
@@ -238,6 +284,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cap_large_records_acked_in_groups,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_cap_records_acked_in_large_groups,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_cap_refusals_do_not_write,
                                         sfj_test_setup, sfj_test_teardown),
     };
 

@@ -94,6 +94,9 @@ struct sfj_journal {
      * failed): a write transaction numbered one above it follows that
      * commit directly, so last_seq and head are what its entries say. */
     size_t head_txnid;
+    /* The txnid of the last commit that only released freed pages
+     * (sfj__meta_release_freed). */
+    size_t released_txnid;
 
     pthread_mutex_t lock; /* queue, committing, dead, errmsg, closing */
     pthread_cond_t cond;  /* a batch finished (also: new entries) */
@@ -224,6 +227,7 @@ int sfj__meta_put(sfj_journal *j, MDB_txn *txn, const char *name,
 
 /* Commit a rewrite of the unchanging format value so that the pages the
  * last commit freed can serve the next one (store/meta.c). SFJ_EFULL when
+ * the last commit freed nothing, or was such a release itself, or when
  * even that does not fit. */
 int sfj__meta_release_freed(sfj_journal *j);
 

@@ -60,20 +60,50 @@ int sfj__meta_put_u64(sfj_journal *j, MDB_txn *txn, const char *name,
     return sfj__meta_put(j, txn, name, buf, sizeof buf);
 }
 
+/* Whether the last commit freed pages (LMDB's free list, database 0,
+ * holds a record under its txnid) that no commit of its own released
+ * yet. LMDB opens the free list in read-only transactions only. */
+static int last_commit_freed(sfj_journal *j)
+{
+    MDB_cursor *cur = NULL;
+    MDB_txn *txn = NULL;
+    size_t last, key;
+    MDB_val k, v;
+    int found = 0;
+
+    if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+        return 0;
+    last = mdb_txn_id(txn);
+    if (last != j->released_txnid && mdb_cursor_open(txn, 0, &cur) == 0) {
+        if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS &&
+            k.mv_size == sizeof key) {
+            memcpy(&key, k.mv_data, sizeof key);
+            found = key == last;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return found;
+}
+
 /* LMDB gives a commit only pages freed two commits back or earlier: the
  * older meta page still names the last commit's predecessor, which a
  * crash may bring back. So the pages a prune has just freed are out of
  * reach of the next commit. Rewriting the unchanging format value in a
- * commit of its own brings them within reach of the one after. */
+ * commit of its own brings them within reach of the one after. Once per
+ * other commit: a journal refusing appends at its cap does not write on
+ * every refusal. */
 int sfj__meta_release_freed(sfj_journal *j)
 {
     MDB_val k = name_key(SFJ__META_FORMAT), v;
     uint8_t same[16];
     MDB_txn *txn = NULL;
+    size_t txnid = 0;
     int mrc;
 
     pthread_rwlock_rdlock(&j->maplock);
-    mrc = mdb_txn_begin(j->env, NULL, 0, &txn);
+    mrc = last_commit_freed(j) ? mdb_txn_begin(j->env, NULL, 0, &txn)
+                               : MDB_NOTFOUND;
     if (mrc == MDB_SUCCESS) {
         mrc = mdb_get(txn, j->db_meta, &k, &v);
         if (mrc == MDB_SUCCESS && v.mv_size > sizeof same)
@@ -85,13 +115,16 @@ int sfj__meta_release_freed(sfj_journal *j)
         mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
     }
     if (mrc == MDB_SUCCESS) {
+        txnid = mdb_txn_id(txn);
         mrc = mdb_txn_commit(txn);
         txn = NULL;
     }
     if (txn != NULL)
         mdb_txn_abort(txn);
+    if (mrc == MDB_SUCCESS)
+        j->released_txnid = txnid;
     pthread_rwlock_unlock(&j->maplock);
-    if (mrc == MDB_MAP_FULL)
+    if (mrc == MDB_MAP_FULL || mrc == MDB_NOTFOUND)
         return SFJ_EFULL;
     return mrc == MDB_SUCCESS ? SFJ_OK
                               : sfj__mdb_rc(j, mrc, "release freed pages");
