@@ -796,9 +796,8 @@ int main(int argc, char **argv)
             return 1;
         }
         setenv("SFJ_FAULT_REEXEC", "1", 1);
-        setenv("LD_PRELOAD", SFJ_FAULT_SHIM, 1);
         setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
-        execv("/proc/self/exe", argv);
+        sfj_test_exec_self(argv, SFJ_FAULT_SHIM);
         perror("execv");
         return 1;
     }

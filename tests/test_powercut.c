@@ -350,14 +350,13 @@ static int run_child(char *const *args, const char *log, const char *dir,
     assert_true(pid >= 0);
     if (pid == 0) {
         snprintf(kbuf, sizeof kbuf, "%llu", kill_at);
-        setenv("LD_PRELOAD", shim_path(), 1);
         setenv("SFJ_PC_LOG", log, 1);
         setenv("SFJ_PC_DIR", dir, 1);
         setenv("SFJ_PC_KILL_AT", kbuf, 1);
         /* A sanitizer runtime insists on coming first; the shim is not
          * instrumented, so the order does not matter here. */
         setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
-        execv("/proc/self/exe", args);
+        sfj_test_exec_self(args, shim_path());
         _exit(127);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -30,6 +30,7 @@ fail() {
     exit 1
 }
 
+echo "== armhf (limit $limit s)"
 for p in arm-linux-gnueabihf-gcc qemu-arm; do
     command -v "$p" >/dev/null || fail "$p not found (tools/test.sh installs it)"
 done

@@ -31,5 +31,8 @@ set(CMAKE_C_FLAGS_INIT "-I${SFJ_ARMHF_SYSROOT}/usr/include")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "${link}")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "${link}")
 set(CMAKE_MODULE_LINKER_FLAGS_INIT "${link}")
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm -L /usr/arm-linux-gnueabihf
-    -E LD_LIBRARY_PATH=${libdir}:${rootlibdir})
+# The emulator takes its settings from the environment, so that a test
+# that runs itself again (sfj_test_exec_self) starts it the same way.
+set(CMAKE_CROSSCOMPILING_EMULATOR env QEMU_LD_PREFIX=/usr/arm-linux-gnueabihf
+    QEMU_SET_ENV=LD_LIBRARY_PATH=${libdir}:${rootlibdir}
+    SFJ_TEST_EMULATOR=qemu-arm qemu-arm)

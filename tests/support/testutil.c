@@ -104,6 +104,39 @@ const char *sfj_test_tool(const char *name)
     return path;
 }
 
+void sfj_test_exec_self(char *const *argv, const char *preload)
+{
+    const char *emu = getenv("SFJ_TEST_EMULATOR");
+    const char *set = getenv("QEMU_SET_ENV");
+    char self[4096], env[8192];
+    char *args[64];
+    ssize_t n;
+    int i;
+
+    if (emu == NULL || *emu == '\0') {
+        if (preload != NULL)
+            setenv("LD_PRELOAD", preload, 1);
+        execv("/proc/self/exe", argv);
+        return;
+    }
+    /* The emulator shows the emulated program as /proc/self/exe. */
+    n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    args[0] = (char *)emu;
+    args[1] = self;
+    for (i = 1; argv[i] != NULL && i < 62; i++)
+        args[i + 1] = argv[i];
+    args[i + 1] = NULL;
+    if (preload != NULL) {
+        snprintf(env, sizeof env, "%s%sLD_PRELOAD=%s", set ? set : "",
+                 set && *set ? "," : "", preload);
+        setenv("QEMU_SET_ENV", env, 1);
+    }
+    execvp(emu, args);
+}
+
 int sfj_test_run_toolv(const char *name, const char *out, const char *err,
                        va_list ap)
 {

@@ -56,6 +56,13 @@ int sfj_test_memmem(const uint8_t *hay, size_t hay_len, const void *needle,
 /* Path of a built tool (e.g. "sfj-dump"): $SFJ_BIN/name. Static buffer. */
 const char *sfj_test_tool(const char *name);
 
+/* Exec this test program again with `argv`, with `preload` (or nothing)
+ * in LD_PRELOAD; returns only on failure. Under an emulator
+ * (SFJ_TEST_EMULATOR names it, as tests/cross/armhf-toolchain.cmake
+ * sets), the emulator runs the program and the preload goes to the
+ * emulated program alone, through QEMU_SET_ENV. */
+void sfj_test_exec_self(char *const *argv, const char *preload);
+
 /* Run built tool `name` with the NULL-terminated arguments in `ap`, its
  * stdout and stderr written to the files `out` and `err`. Returns its exit
  * code, or 128 + signal if a signal ended it. */
