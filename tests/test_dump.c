@@ -844,8 +844,9 @@ static void test_follow(void **state)
             freopen(f->err, "w", stderr) == NULL)
             _exit(127);
         alarm(60);
-        execl(sfj_test_tool("sfj-dump"), "sfj-dump", f->path, "--follow", "-o",
-              "csv", (char *)NULL);
+        char *argv[] = {"sfj-dump", f->path, "--follow", "-o", "csv", NULL};
+
+        sfj_test_execv(sfj_test_tool("sfj-dump"), argv);
         _exit(127);
     }
     wait_seqs(f, "1,2,3,4,5,6");

@@ -592,8 +592,11 @@ static void test_kill_during_apply(void **state)
 
         assert_true(pid >= 0);
         if (pid == 0) {
-            execl(sfj_test_tool("sfj-reconcile"), "sfj-reconcile", f->path,
-                  "-k", f->keyfile, "--apply", "-o", "json", rep, (char *)NULL);
+            char *argv[] = {"sfj-reconcile", f->path,   "-k",
+                            f->keyfile,      "--apply", "-o",
+                            "json",          rep,       NULL};
+
+            sfj_test_execv(sfj_test_tool("sfj-reconcile"), argv);
             _exit(127);
         }
         usleep((useconds_t)(rand() % 40000));

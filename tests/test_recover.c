@@ -262,8 +262,8 @@ static int run_tool(const char *args, char **out)
     FILE *p;
     int st;
 
-    snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", sfj_test_tool("sfj-recover"),
-             args);
+    snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null",
+             sfj_test_tool_command("sfj-recover"), args);
     p = popen(cmd, "r");
     assert_non_null(p);
     while ((got = fread(buf + n, 1, (1 << 16) - 1 - n, p)) > 0)

@@ -106,7 +106,7 @@ void sfj_test_host_start(sfj_test_host *h)
             rl.rlim_cur = rl.rlim_max;
             setrlimit(RLIMIT_CORE, &rl);
         }
-        execv(argv[0], argv);
+        sfj_test_execv(argv[0], argv);
         _exit(127);
     }
     close(pfd[1]);

@@ -104,14 +104,40 @@ const char *sfj_test_tool(const char *name)
     return path;
 }
 
+const char *sfj_test_tool_command(const char *name)
+{
+    static char cmd[4200];
+    const char *emu = getenv("SFJ_TEST_EMULATOR");
+
+    snprintf(cmd, sizeof cmd, "%s%s%s", emu ? emu : "", emu && *emu ? " " : "",
+             sfj_test_tool(name));
+    return cmd;
+}
+
+void sfj_test_execv(const char *path, char *const *argv)
+{
+    const char *emu = getenv("SFJ_TEST_EMULATOR");
+    char *args[66];
+    int i;
+
+    if (emu == NULL || *emu == '\0') {
+        execv(path, argv);
+        return;
+    }
+    args[0] = (char *)emu;
+    args[1] = (char *)path;
+    for (i = 1; argv[i] != NULL && i < 64; i++)
+        args[i + 1] = argv[i];
+    args[i + 1] = NULL;
+    execvp(emu, args);
+}
+
 void sfj_test_exec_self(char *const *argv, const char *preload)
 {
     const char *emu = getenv("SFJ_TEST_EMULATOR");
     const char *set = getenv("QEMU_SET_ENV");
     char self[4096], env[8192];
-    char *args[64];
     ssize_t n;
-    int i;
 
     if (emu == NULL || *emu == '\0') {
         if (preload != NULL)
@@ -124,17 +150,12 @@ void sfj_test_exec_self(char *const *argv, const char *preload)
     if (n <= 0)
         return;
     self[n] = '\0';
-    args[0] = (char *)emu;
-    args[1] = self;
-    for (i = 1; argv[i] != NULL && i < 62; i++)
-        args[i + 1] = argv[i];
-    args[i + 1] = NULL;
     if (preload != NULL) {
         snprintf(env, sizeof env, "%s%sLD_PRELOAD=%s", set ? set : "",
                  set && *set ? "," : "", preload);
         setenv("QEMU_SET_ENV", env, 1);
     }
-    execvp(emu, args);
+    sfj_test_execv(self, argv);
 }
 
 int sfj_test_run_toolv(const char *name, const char *out, const char *err,
@@ -158,7 +179,7 @@ int sfj_test_run_toolv(const char *name, const char *out, const char *err,
         dup2(fd, 1);
         fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, 2);
-        execv(path, (char *const *)argv);
+        sfj_test_execv(path, (char *const *)argv);
         _exit(127);
     }
     if (waitpid(pid, &status, 0) != pid)
@@ -182,7 +203,7 @@ int sfj_test_run_argv(const char *out, const char *err, unsigned timeout_s,
             freopen(err, "w", stderr) == NULL)
             _exit(127);
         alarm(timeout_s);
-        execv(path, (char *const *)argv);
+        sfj_test_execv(path, (char *const *)argv);
         _exit(127);
     }
     if (waitpid(pid, &status, 0) != pid)
@@ -362,7 +383,7 @@ int sfj_test_run_tty(const char *in, const char *out, char *tty, size_t cap,
             _exit(127);
         close(master);
         alarm(timeout_s);
-        execv(path, (char *const *)argv);
+        sfj_test_execv(path, (char *const *)argv);
         _exit(127);
     }
     /* Read while it runs: a full terminal would block its writes. */

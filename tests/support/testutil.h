@@ -55,6 +55,15 @@ int sfj_test_memmem(const uint8_t *hay, size_t hay_len, const void *needle,
 
 /* Path of a built tool (e.g. "sfj-dump"): $SFJ_BIN/name. Static buffer. */
 const char *sfj_test_tool(const char *name);
+/* The same tool as a shell command's first words: under an emulator
+ * (SFJ_TEST_EMULATOR) the emulator, then the path. */
+const char *sfj_test_tool_command(const char *name);
+
+/* execv(path, argv), or under an emulator (SFJ_TEST_EMULATOR names it,
+ * as tests/cross/armhf-toolchain.cmake sets) the emulator running `path`:
+ * a test's program of another processor cannot be run by the kernel.
+ * Returns only on failure. */
+void sfj_test_execv(const char *path, char *const *argv);
 
 /* Exec this test program again with `argv`, with `preload` (or nothing)
  * in LD_PRELOAD; returns only on failure. Under an emulator
