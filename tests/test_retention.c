@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -207,6 +211,108 @@ static void test_cap_keeps_accepting_as_acks_arrive(void **state)
     cap_accepts(*state, 8192, 8);
 }
 
+static void note_report(const uint64_t *rec, uint64_t *reported,
+                        uint64_t *acked)
+{
+    if (rec[0] > *reported)
+        *reported = rec[0];
+    if (rec[1] && rec[0] > *acked)
+        *acked = rec[0];
+}
+
+/* kill -9 at any moment of a journal kept at its cap, where appends of
+ * large entries take turns with prunes and with the commits that release
+ * the pages a prune freed: no entry reported durable is lost unless it
+ * was acknowledged (then it may be pruned), the chain verifies, and the
+ * journal takes appends again after the crash. */
+static void test_cap_kill_during_release(void **state)
+{
+    enum { PAYLOAD = 30000, ROUNDS = 12 };
+    fixture *f = *state;
+    uint64_t reported = 0, acked = 0, rec[2], seq = 0;
+    uint8_t *pl = malloc(PAYLOAD);
+    sfj_entry *e = NULL;
+    unsigned round, got, want, seed = (unsigned)time(NULL);
+    int p[2], st;
+    pid_t pid;
+
+    assert_non_null(pl);
+    srand(seed);
+    randombytes_buf(pl, PAYLOAD);
+    open_j(f, 2u << 20);
+    sfj_journal_close(f->j);
+    f->j = NULL;
+    for (round = 0; round < ROUNDS; round++) {
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            sfj_journal_opts o = SFJ_JOURNAL_OPTS_INIT;
+            sfj_journal *j = NULL;
+            sfj_event ev = SFJ_EVENT_INIT;
+
+            close(p[0]);
+            o.max_bytes = 2u << 20;
+            if (sfj_journal_open(f->path, f->keys, &o, &j) != SFJ_OK)
+                _exit(3);
+            ev.kind = SFJ_EV_NOTE;
+            ev.payload = pl;
+            ev.payload_len = PAYLOAD;
+            for (;;) {
+                /* [seq, 0] once durable, [seq, 1] once acknowledged. */
+                if (sfj_append(j, &ev, &rec[0]) != SFJ_OK)
+                    _exit(4);
+                rec[1] = 0;
+                if (write(p[1], rec, sizeof rec) != sizeof rec)
+                    _exit(5);
+                if (sfj__journal_ack(j, rec[0], NULL, 0) != SFJ_OK)
+                    _exit(6);
+                rec[1] = 1;
+                if (write(p[1], rec, sizeof rec) != sizeof rec)
+                    _exit(5);
+            }
+        }
+        close(p[1]);
+        /* Past the first refill of the cap (about 60 appends), then a
+         * random number of appends more. */
+        want = 60 + (unsigned)(rand() % 90);
+        for (got = 0; got < want;) {
+            if (read(p[0], rec, sizeof rec) != sizeof rec)
+                break;
+            note_report(rec, &reported, &acked);
+            got += rec[1] == 0;
+        }
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (!WIFSIGNALED(st))
+            fail_msg("round %u (seed %u): the child exited with %d", round,
+                     seed, WEXITSTATUS(st));
+        while (read(p[0], rec, sizeof rec) == sizeof rec)
+            note_report(rec, &reported, &acked);
+        close(p[0]);
+        open_j(f, 2u << 20);
+        assert_true(stats(f).last_seq >= reported);
+        /* Everything after the last acknowledged entry is still held. */
+        for (seq = acked + 1; seq <= reported; seq++) {
+            if (sfj_read(f->j, seq, &e) != SFJ_OK)
+                fail_msg("round %u (seed %u): seq %llu, reported durable and "
+                         "not acknowledged, is gone",
+                         round, seed, (unsigned long long)seq);
+            sfj_entry_free(e);
+            e = NULL;
+        }
+        verify_ok(f);
+        assert_int_equal(put(f, SFJ_EV_NOTE, 0, NULL, T0, pl, PAYLOAD, &seq),
+                         SFJ_OK);
+        reported = seq;
+        sfj_journal_close(f->j);
+        f->j = NULL;
+    }
+    /* The cap was refilled many times over. */
+    assert_true(reported > ROUNDS * 60);
+    free(pl);
+}
+
 /* The newest LMDB txnid in the journal's file: the larger of the two
  * meta pages'. */
 static uint64_t file_txnid(fixture *f)
@@ -286,6 +392,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cap_records_acked_in_large_groups,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_cap_refusals_do_not_write,
+                                        sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_cap_kill_during_release,
                                         sfj_test_setup, sfj_test_teardown),
     };
 
