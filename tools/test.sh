@@ -3,11 +3,12 @@
 # then the sanitizer and memory-checker stages (tools/sanitize.sh: the
 # whole suite under ASan+UBSan, the threaded suites under TSan, memcheck on
 # the core suites). It also installs the cross compilers and qemu-user
-# that the register tests of tests/cross/ run on, and runs the suites
-# labelled "emulated" built for 32-bit ARM under qemu-user (tools/armhf.sh,
-# one stage). Ends with one line: "sfj: N passed, M failed".
+# that the register tests of tests/cross/ run on, and runs the suite built
+# for 32-bit ARM and for AArch64 under qemu-user (tools/emulated.sh, one
+# stage each). Ends with one line: "sfj: N passed, M failed".
 #   SFJ_BUILD_DIR     build directory (default: build/)
-#   SFJ_ARMHF=0       skip the armhf stage
+#   SFJ_EMULATED      the emulated stages (default "armhf arm64"; empty:
+#                     none)
 #   SFJ_SANITIZE=0    skip the sanitizer stages
 #   SFJ_SOAK=1        long variants of the crash, power-cut, corruption,
 #                     model and fork tests (hours, not for CI); their CTest
@@ -37,12 +38,12 @@ rounds=$(grep -hoE '^test_[a-z_]+: ([0-9]+ (rounds|steps|forks) run|FAILED in ro
     Testing/Temporary/LastTest.log 2>/dev/null | sed 's/ run$//' | sort |
     paste -sd ';' - | sed 's/;/; /g')
 
-if [ "${SFJ_ARMHF:-1}" != 0 ]; then
+for arch in ${SFJ_EMULATED-armhf arm64}; do
     total=$((total + 1))
-    if ! bash "$SFJ_ROOT/tools/armhf.sh"; then
+    if ! bash "$SFJ_ROOT/tools/emulated.sh" "$arch"; then
         failed=$((failed + 1))
     fi
-fi
+done
 
 if [ "${SFJ_SANITIZE:-1}" != 0 ]; then
     for stage in asan tsan valgrind; do

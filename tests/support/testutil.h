@@ -60,14 +60,14 @@ const char *sfj_test_tool(const char *name);
 const char *sfj_test_tool_command(const char *name);
 
 /* execv(path, argv), or under an emulator (SFJ_TEST_EMULATOR names it,
- * as tests/cross/armhf-toolchain.cmake sets) the emulator running `path`:
+ * as tests/cross/emulated-toolchain.cmake sets) the emulator running `path`:
  * a test's program of another processor cannot be run by the kernel.
  * Returns only on failure. */
 void sfj_test_execv(const char *path, char *const *argv);
 
 /* Exec this test program again with `argv`, with `preload` (or nothing)
  * in LD_PRELOAD; returns only on failure. Under an emulator
- * (SFJ_TEST_EMULATOR names it, as tests/cross/armhf-toolchain.cmake
+ * (SFJ_TEST_EMULATOR names it, as tests/cross/emulated-toolchain.cmake
  * sets), the emulator runs the program and the preload goes to the
  * emulated program alone, through QEMU_SET_ENV. */
 void sfj_test_exec_self(char *const *argv, const char *preload);
