@@ -497,6 +497,66 @@ static void test_prune_redone_after_failed_commit(void **state)
     assert_int_equal(sfj_journal_close(j), SFJ_OK);
 }
 
+/* At the cap an append may commit twice before its batch does: a prune
+ * of acknowledged entries, then a commit that releases the pages the
+ * prune freed (large entries need them contiguous). A failed sync in
+ * any of these commits kills the handle as a batch's does: LMDB may have
+ * written pages that the next commit would build on. A reopen finds
+ * every entry reported durable and not acknowledged. */
+static void test_failed_sync_at_the_cap(void **state)
+{
+    enum { PAYLOAD = 30000, ROUNDS = 40 };
+    const uint64_t cap = 2u << 20;
+    fixture *f = *state;
+    uint8_t *pl = malloc(PAYLOAD);
+    sfj_event ev = SFJ_EVENT_INIT;
+    sfj_journal *j = open_j(f, cap);
+    uint64_t seq = 0, acked = 0, reported = 0, last = 0;
+    sfj_entry *e = NULL;
+    int i, r, rc;
+
+    assert_non_null(pl);
+    randombytes_buf(pl, PAYLOAD); /* incompressible: overflow pages */
+    ev.kind = SFJ_EV_NOTE;
+    ev.payload = pl;
+    ev.payload_len = PAYLOAD;
+    for (r = 0; r < ROUNDS; r++) {
+        /* Appends acknowledged one by one: the cap fills (about 60 of
+         * them), then pruning and releasing go on. */
+        for (i = 0; i < (r == 0 ? 80 : 1 + r % 5); i++) {
+            pl[0] = (uint8_t)i;
+            assert_int_equal(sfj_append(j, &ev, &seq), SFJ_OK);
+            reported = seq;
+            assert_int_equal(sfj__journal_ack(j, seq, NULL, 0), SFJ_OK);
+            acked = seq;
+        }
+        /* An append whose first sync fails, whichever commit it is. */
+        assert_int_equal(sfj_append(j, &ev, &seq), SFJ_OK);
+        reported = seq;
+        arm_io(SFJ_FAULT_FDATASYNC, 1, EIO, 0);
+        rc = sfj_append(j, &ev, &seq);
+        disarm_io();
+        assert_int_equal(ctl->io_hits, 1);
+        if (rc == SFJ_OK || sfj_append(j, &ev, &seq) != SFJ_EDEAD)
+            fail_msg("round %d: after a failed sync (%s) the handle still "
+                     "writes: %s",
+                     r, sfj_strerror(rc), sfj_journal_errmsg(j));
+        sfj_journal_close(j);
+        j = open_j(f, cap);
+        sfj__journal_head(j, &last, NULL);
+        assert_true(last >= reported);
+        for (seq = acked + 1; seq <= reported; seq++) {
+            if (sfj_read(j, seq, &e) != SFJ_OK)
+                fail_msg("round %d: seq %llu reported durable is gone", r,
+                         (unsigned long long)seq);
+            sfj_entry_free(e);
+            e = NULL;
+        }
+    }
+    assert_int_equal(sfj_journal_close(j), SFJ_OK);
+    free(pl);
+}
+
 /* The map cap: SFJ_EFULL with nothing lost; acks and a reopen still work
  * at the cap (the reserve), and appends resume once acknowledged entries
  * are pruned or the cap is raised. */
@@ -783,6 +843,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_enospc_each_write, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_map_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_sync_at_the_cap, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failures, setup, teardown),
     };
     sfj_fault_control_fn get =

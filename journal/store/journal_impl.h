@@ -95,7 +95,7 @@ struct sfj_journal {
      * commit directly, so last_seq and head are what its entries say. */
     size_t head_txnid;
     /* The txnid of the last commit that only released freed pages
-     * (sfj__meta_release_freed). */
+     * (write/commit.c). */
     size_t released_txnid;
 
     pthread_mutex_t lock; /* queue, committing, dead, errmsg, closing */
@@ -185,6 +185,14 @@ uint64_t sfj__reserve_bytes(const sfj_journal *j);
  * transaction of this handle may be open. */
 int sfj__grow_map(sfj_journal *j, int adopt);
 
+/* Commit a write transaction of the handle (store/commit_txn.c): a
+ * batch's or one beside it (a prune at the cap, a release of freed
+ * pages). MDB_MAP_FULL: SFJ_EFULL, nothing written (`what`, when not
+ * NULL, names the transaction in the message). Any other failure sets
+ * `*wrote` (when not NULL): LMDB may have written, and the handle is dead
+ * (SFJ_EIO) unless space ran out before LMDB's meta page (SFJ_EFULL). */
+int sfj__commit_txn(sfj_journal *j, MDB_txn *txn, const char *what, int *wrote);
+
 /* The clear header of the next entry of a write context, for a record
  * sfj writes itself: the epoch in force, the next seq, the time now and
  * the chain head. */
@@ -224,12 +232,6 @@ int sfj__meta_put_u64(sfj_journal *j, MDB_txn *txn, const char *name,
                       uint64_t v);
 int sfj__meta_put(sfj_journal *j, MDB_txn *txn, const char *name,
                   const void *data, size_t len);
-
-/* Commit a rewrite of the unchanging format value so that the pages the
- * last commit freed can serve the next one (store/meta.c). SFJ_EFULL when
- * the last commit freed nothing, or was such a release itself, or when
- * even that does not fit. */
-int sfj__meta_release_freed(sfj_journal *j);
 
 /* The prune anchor in meta: `*seq` 0 when there is none; otherwise
  * `hash` = h(seq) and `*sig` says whether the anchor's signature checks

@@ -15,9 +15,10 @@
  * finds no leader leads; the others sleep on their op's semaphore until
  * the leader posts it, done or handed the lead); gather lets a new leader
  * wait briefly for the callers of the previous batch; run_batch grows the
- * map ahead, fills, grows the map on MDB_MAP_FULL and commits; mark_dead
- * on a failed commit. assert_commit_state checks the queue's part of this
- * with `lock` held. */
+ * map ahead, fills, and on MDB_MAP_FULL grows the map, prunes or releases
+ * freed pages, then commits; a failed commit (the batch's or one beside
+ * it) kills the handle in sfj__commit_txn (store/commit_txn.c).
+ * assert_commit_state checks the queue's part of this with `lock` held. */
 #include "common/check.h"
 
 #include <errno.h>
@@ -190,30 +191,6 @@ int sfj__wctx_reserve(sfj__wctx *w, size_t bytes)
     return SFJ_OK;
 }
 
-static void mark_dead(sfj_journal *j, int mdb_rc)
-{
-    sfj__mdb_rc(j, mdb_rc, "commit failed; journal handle is dead");
-    pthread_mutex_lock(&j->lock);
-    j->dead = 1;
-    pthread_mutex_unlock(&j->lock);
-}
-
-/* After a commit failed for lack of space: did LMDB fail before writing
- * its meta page? Then the last commit still stands, nothing of the failed
- * one is reachable, and the next commit writes and syncs every page it
- * uses, so the handle may go on (appends resume when space returns). A
- * failed meta write leaves LMDB in its fatal state instead: every
- * transaction then fails with MDB_PANIC, and the handle must die. */
-static int env_intact(sfj_journal *j)
-{
-    MDB_txn *txn;
-
-    if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
-        return 0;
-    mdb_txn_abort(txn);
-    return 1;
-}
-
 /* Is this apply failure one that poisons the whole transaction? */
 static int txn_fatal(int rc)
 {
@@ -294,21 +271,10 @@ static int try_batch_locked(sfj_journal *j, sfj__op *ops, int *commit_failed)
     if (rc != SFJ_OK)
         goto abort;
     txnid = mdb_txn_id(w.txn);
-    mrc = mdb_txn_commit(w.txn);
+    rc = sfj__commit_txn(j, w.txn, NULL, commit_failed);
     w.txn = NULL;
-    if (mrc == MDB_MAP_FULL) {
-        rc = SFJ_EFULL;
+    if (rc != SFJ_OK)
         goto abort;
-    }
-    if (mrc != MDB_SUCCESS) {
-        *commit_failed = 1;
-        rc = mrc == ENOSPC || mrc == EDQUOT ? SFJ_EFULL : SFJ_EIO;
-        if (rc == SFJ_EFULL && env_intact(j))
-            sfj__mdb_rc(j, mrc, "commit failed: no space on the device");
-        else
-            mark_dead(j, mrc);
-        goto abort;
-    }
     pthread_mutex_lock(&j->lock);
     /* The chain only grows: a commit never moves the head back. */
     assert(w.last_seq >= j->last_seq && w.last_ckpt <= w.last_seq);
@@ -375,6 +341,78 @@ static void grow_ahead(sfj_journal *j)
         (void)sfj__grow_map(j, 0);
 }
 
+/* Whether the last commit freed pages (LMDB's free list, database 0,
+ * holds a record under its txnid) that no release has made reusable yet.
+ * LMDB opens the free list in read-only transactions only. */
+static int last_commit_freed(sfj_journal *j)
+{
+    MDB_cursor *cur = NULL;
+    MDB_txn *txn = NULL;
+    size_t last, key;
+    MDB_val k, v;
+    int found = 0;
+
+    if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+        return 0;
+    last = mdb_txn_id(txn);
+    if (last != j->released_txnid && mdb_cursor_open(txn, 0, &cur) == 0) {
+        if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS &&
+            k.mv_size == sizeof key) {
+            memcpy(&key, k.mv_data, sizeof key);
+            found = key == last;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return found;
+}
+
+/* LMDB gives a commit only pages freed two commits back or earlier: the
+ * older meta page still names the last commit's predecessor, which a
+ * crash may bring back. So the pages a prune has just freed are out of
+ * reach of the next commit, and an entry that needs several contiguous
+ * overflow pages may find none. Rewriting the unchanging format value in
+ * a commit of its own brings them within reach of the one after. Once
+ * per other commit: a journal refusing appends at its cap does not write
+ * on every refusal. SFJ_EFULL when there is nothing to release or even
+ * this does not fit. */
+static int release_freed(sfj_journal *j)
+{
+    MDB_val k = {sizeof SFJ__META_FORMAT - 1, (void *)SFJ__META_FORMAT}, v;
+    uint8_t same[16];
+    MDB_txn *txn = NULL;
+    size_t txnid;
+    int rc = SFJ_EFULL, mrc;
+
+    pthread_rwlock_rdlock(&j->maplock);
+    if (!last_commit_freed(j))
+        goto done;
+    mrc = mdb_txn_begin(j->env, NULL, 0, &txn);
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_get(txn, j->db_meta, &k, &v);
+        if (mrc == MDB_SUCCESS && v.mv_size > sizeof same)
+            mrc = MDB_BAD_VALSIZE;
+    }
+    if (mrc == MDB_SUCCESS) {
+        memcpy(same, v.mv_data, v.mv_size); /* v points into the map */
+        v.mv_data = same;
+        mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
+    }
+    if (mrc != MDB_SUCCESS) {
+        rc = sfj__mdb_rc(j, mrc, "release freed pages");
+        if (txn != NULL)
+            mdb_txn_abort(txn);
+        goto done;
+    }
+    txnid = mdb_txn_id(txn);
+    rc = sfj__commit_txn(j, txn, "release freed pages", NULL);
+    if (rc == SFJ_OK)
+        j->released_txnid = txnid;
+done:
+    pthread_rwlock_unlock(&j->maplock);
+    return rc;
+}
+
 /* Commit a batch, growing the map, pruning acked entries or releasing
  * freed pages on MDB_MAP_FULL. At the cap, ops run one per transaction so that
  * an ack (or anything that fits) still succeeds while the appends that cannot
@@ -382,7 +420,7 @@ static void grow_ahead(sfj_journal *j)
 static void run_batch(sfj_journal *j, sfj__op *ops)
 {
     sfj__op *op, *next;
-    int rc, commit_failed, released = 0;
+    int rc, n, commit_failed, released = 0;
 
     grow_ahead(j);
     for (;;) {
@@ -391,12 +429,17 @@ static void run_batch(sfj_journal *j, sfj__op *ops)
             break;
         if (sfj__grow_map(j, 0) == SFJ_OK)
             continue;
-        if (sfj__retention_make_room(j) > 0)
+        n = sfj__retention_make_room(j);
+        if (n > 0)
             continue;
         /* Nothing left to prune, but the last prune's pages (or an
          * earlier batch's) may still be out of LMDB's reach. */
-        if (!released++ && sfj__meta_release_freed(j) == SFJ_OK)
+        if (n == 0 && !released++ && (n = release_freed(j)) == SFJ_OK)
             continue;
+        /* A prune or release that failed otherwise than for room (a
+         * failed sync kills the handle): its error, not the batch's. */
+        if (n < 0 && n != SFJ_EFULL)
+            rc = n;
         break;
     }
     if (rc == SFJ_OK)

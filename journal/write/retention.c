@@ -242,12 +242,10 @@ static int make_room_once(sfj_journal *j, size_t max, size_t *n)
         sfj__txi_after_commit(j, 0, 0);
         return rc;
     }
-    mrc = mdb_txn_commit(txn);
-    if (mrc != MDB_SUCCESS) {
+    rc = sfj__commit_txn(j, txn, "mdb_txn_commit(prune)", NULL);
+    if (rc != SFJ_OK)
         *n = 0;
-        rc = sfj__mdb_rc(j, mrc, "mdb_txn_commit(prune)");
-    }
-    sfj__txi_after_commit(j, mrc == MDB_SUCCESS, 0);
+    sfj__txi_after_commit(j, rc == SFJ_OK, 0);
     return rc;
 }
 
