@@ -33,22 +33,22 @@ void sfj_bench_write_counts(uint64_t out[3])
 
 /* The offset a write at the file position would start at; -1 when the
  * descriptor is not a regular file. */
-static off_t where(int fd, off_t off, int positional)
+static off64_t where(int fd, off64_t off, int positional)
 {
-    struct stat sb;
+    struct stat64 sb;
     int fl;
 
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+    if (fstat64(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
         return -1;
     if (positional)
         return off;
     fl = fcntl(fd, F_GETFL);
     if (fl >= 0 && (fl & O_APPEND))
         return sb.st_size;
-    return lseek(fd, 0, SEEK_CUR);
+    return lseek64(fd, 0, SEEK_CUR);
 }
 
-static void count(off_t off, ssize_t done)
+static void count(off64_t off, ssize_t done)
 {
     uint64_t first, last;
 
@@ -62,22 +62,25 @@ static void count(off_t off, ssize_t done)
 }
 
 typedef ssize_t (*write_fn)(int, const void *, size_t);
-typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off64_t);
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
-typedef ssize_t (*pwritev_fn)(int, const struct iovec *, int, off_t);
+typedef ssize_t (*pwritev_fn)(int, const struct iovec *, int, off64_t);
 
 static write_fn real_write;
 static pwrite_fn real_pwrite;
 static writev_fn real_writev;
 static pwritev_fn real_pwritev;
 
-/* Resolved once, before any thread of the program runs. */
+/* Resolved once, before any thread of the program runs. The positional
+ * calls resolve to their 64-bit names, which exist on every processor:
+ * a 32-bit program built with _FILE_OFFSET_BITS=64 passes 64-bit
+ * offsets. */
 __attribute__((constructor)) static void resolve(void)
 {
     *(void **)&real_write = dlsym(RTLD_NEXT, "write");
-    *(void **)&real_pwrite = dlsym(RTLD_NEXT, "pwrite");
+    *(void **)&real_pwrite = dlsym(RTLD_NEXT, "pwrite64");
     *(void **)&real_writev = dlsym(RTLD_NEXT, "writev");
-    *(void **)&real_pwritev = dlsym(RTLD_NEXT, "pwritev");
+    *(void **)&real_pwritev = dlsym(RTLD_NEXT, "pwritev64");
 }
 
 /* The entry points: C names of their own, linked under the libc names
@@ -86,19 +89,17 @@ ssize_t counted_write(int fd, const void *buf, size_t len) __asm__("write");
 ssize_t counted_pwrite(int fd, const void *buf, size_t len,
                        off_t off) __asm__("pwrite");
 ssize_t counted_pwrite64(int fd, const void *buf, size_t len,
-                         off_t off) __asm__("pwrite64")
-    __attribute__((alias("pwrite")));
+                         off64_t off) __asm__("pwrite64");
 ssize_t counted_writev(int fd, const struct iovec *iov,
                        int n) __asm__("writev");
 ssize_t counted_pwritev(int fd, const struct iovec *iov, int n,
                         off_t off) __asm__("pwritev");
 ssize_t counted_pwritev64(int fd, const struct iovec *iov, int n,
-                          off_t off) __asm__("pwritev64")
-    __attribute__((alias("pwritev")));
+                          off64_t off) __asm__("pwritev64");
 
 ssize_t counted_write(int fd, const void *buf, size_t len)
 {
-    off_t off = where(fd, 0, 0);
+    off64_t off = where(fd, 0, 0);
     ssize_t r;
 
     r = real_write(fd, buf, len);
@@ -106,7 +107,7 @@ ssize_t counted_write(int fd, const void *buf, size_t len)
     return r;
 }
 
-ssize_t counted_pwrite(int fd, const void *buf, size_t len, off_t off)
+ssize_t counted_pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
     ssize_t r;
 
@@ -115,9 +116,14 @@ ssize_t counted_pwrite(int fd, const void *buf, size_t len, off_t off)
     return r;
 }
 
+ssize_t counted_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    return counted_pwrite64(fd, buf, len, off);
+}
+
 ssize_t counted_writev(int fd, const struct iovec *iov, int n)
 {
-    off_t off = where(fd, 0, 0);
+    off64_t off = where(fd, 0, 0);
     ssize_t r;
 
     r = real_writev(fd, iov, n);
@@ -125,11 +131,16 @@ ssize_t counted_writev(int fd, const struct iovec *iov, int n)
     return r;
 }
 
-ssize_t counted_pwritev(int fd, const struct iovec *iov, int n, off_t off)
+ssize_t counted_pwritev64(int fd, const struct iovec *iov, int n, off64_t off)
 {
     ssize_t r;
 
     r = real_pwritev(fd, iov, n, off);
     count(where(fd, off, 1), r);
     return r;
+}
+
+ssize_t counted_pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+    return counted_pwritev64(fd, iov, n, off);
 }
