@@ -155,6 +155,14 @@ static void test_never_prunes_open_or_attention(void **state)
     }
 }
 
+/* The random tests' seed: SFJ_RETENTION_SEED replays a failed run. */
+static unsigned test_seed(void)
+{
+    const char *e = getenv("SFJ_RETENTION_SEED");
+
+    return e != NULL ? (unsigned)strtoul(e, NULL, 10) : (unsigned)time(NULL);
+}
+
 /* At the cap with nothing acknowledged appends fail with SFJ_EFULL; as
  * acks arrive (one every `ack_every` appends) the journal keeps taking
  * entries of `payload` bytes, far more than fit, and what is held still
@@ -232,7 +240,7 @@ static void test_cap_kill_during_release(void **state)
     uint64_t reported = 0, acked = 0, rec[2], seq = 0;
     uint8_t *pl = malloc(PAYLOAD);
     sfj_entry *e = NULL;
-    unsigned round, got, want, seed = (unsigned)time(NULL);
+    unsigned round, got, want, seed = test_seed();
     int p[2], st;
     pid_t pid;
 
@@ -310,6 +318,76 @@ static void test_cap_kill_during_release(void **state)
     }
     /* The cap was refilled many times over. */
     assert_true(reported > ROUNDS * 60);
+    free(pl);
+}
+
+/* A terminal's mix at the cap: sale events of a few hundred bytes and,
+ * every fourth entry, a receipt image of 4 to 32 KB, with acks arriving
+ * in groups and lagging up to 150 entries. Freed pages then come in runs
+ * of every length, and an image needs a contiguous run of its own. A
+ * refusal is right only when unacknowledged entries fill a good part of
+ * the cap, and acking everything must then cure it. */
+static void test_cap_mixed_sizes(void **state)
+{
+    enum { BIG_MIN = 4000, BIG_MAX = 32000, LAG_MAX = 150 };
+    const uint64_t cap = 2u << 20;
+    fixture *f = *state;
+    uint8_t *pl = malloc(BIG_MAX + 1024);
+    size_t *sizes = calloc(8192, sizeof *sizes), len;
+    uint64_t seq = 0, got, acked = 0, total = 0, unacked, s, n = 0;
+    unsigned seed = test_seed(), refused = 0;
+    int rc;
+
+    assert_non_null(pl);
+    assert_non_null(sizes);
+    srand(seed);
+    randombytes_buf(pl, BIG_MAX + 1024);
+    open_j(f, cap);
+    while (total < 8 * cap) {
+        len = n % 4 == 3 ? BIG_MIN + (size_t)rand() % (BIG_MAX - BIG_MIN + 1)
+                         : 200 + (size_t)rand() % 100;
+        pl[0] = (uint8_t)n;
+        got = 0;
+        rc = put(f, SFJ_EV_NOTE, 0, NULL, T0, pl + rand() % 1024, len, &got);
+        if (rc == SFJ_EFULL) {
+            for (unacked = 0, s = acked + 1; s <= seq; s++)
+                unacked += sizes[s];
+            if (unacked < cap / 4)
+                fail_msg("seed %u: a %zu-byte append refused at the cap with "
+                         "%llu bytes unacknowledged: %s",
+                         seed, len, (unsigned long long)unacked,
+                         sfj_journal_errmsg(f->j));
+            assert_int_equal(sfj__journal_ack(f->j, seq, NULL, 0), SFJ_OK);
+            acked = seq;
+            refused++;
+            continue;
+        }
+        if (rc != SFJ_OK)
+            fail_msg("seed %u: append %llu: %s (%s)", seed,
+                     (unsigned long long)n, sfj_strerror(rc),
+                     sfj_journal_errmsg(f->j));
+        assert_true(got > seq && got < 8192); /* checkpoints take seqs too */
+        seq = got;
+        sizes[seq] = len;
+        total += len;
+        n++;
+        if (rand() % 8 == 0) {
+            s = (uint64_t)(rand() % (LAG_MAX + 1));
+            if (seq > s && seq - s > acked) {
+                assert_int_equal(sfj__journal_ack(f->j, seq - s, NULL, 0),
+                                 SFJ_OK);
+                acked = seq - s;
+            }
+        }
+    }
+    printf("mixed sizes at a 2 MiB cap (seed %u): %llu appends, %u refused\n",
+           seed, (unsigned long long)n, refused);
+    /* The cap was refilled several times over, and refusals were rare. */
+    assert_true(stats(f).first_seq > 1);
+    assert_true(refused < n / 100);
+    assert_true(stats(f).used_bytes <= cap);
+    verify_ok(f);
+    free(sizes);
     free(pl);
 }
 
@@ -391,6 +469,8 @@ int main(void)
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_cap_records_acked_in_large_groups,
                                         sfj_test_setup, sfj_test_teardown),
+        cmocka_unit_test_setup_teardown(test_cap_mixed_sizes, sfj_test_setup,
+                                        sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_cap_refusals_do_not_write,
                                         sfj_test_setup, sfj_test_teardown),
         cmocka_unit_test_setup_teardown(test_cap_kill_during_release,
