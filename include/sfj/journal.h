@@ -331,7 +331,8 @@ SFJ_EXTERN int sfj_journal_close(sfj_journal *j);
 
 /** Append one event. Returns 0 only once the entry is durable on disk
  *  (LMDB commit with its fsyncs); `*seq_out` (may be NULL) receives its
- *  seq. SFJ_EFULL: the cap is reached and nothing acked can be pruned: stop
+ *  seq, or 0 when the append fails (keep the last good seq elsewhere).
+ *  SFJ_EFULL: the cap is reached and nothing acked can be pruned: stop
  *  taking offline payments. SFJ_ELIMIT: an offline risk limit. SFJ_EDEAD:
  *  a previous fsync failed, reopen the journal. SFJ_EVERSION: ev->version
  *  is 0 or newer than SFJ_EVENT_VERSION (nothing written). Thread-safe. */
