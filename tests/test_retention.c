@@ -343,7 +343,7 @@ static void test_cap_mixed_sizes(void **state)
     srand(seed);
     randombytes_buf(pl, BIG_MAX + 1024);
     open_j(f, cap);
-    while (total < 8 * cap) {
+    while (total < 5 * cap) {
         len = n % 4 == 3 ? BIG_MIN + (size_t)rand() % (BIG_MAX - BIG_MIN + 1)
                          : 200 + (size_t)rand() % 100;
         pl[0] = (uint8_t)n;
