@@ -107,6 +107,12 @@ static void test_quick_json(void **state)
     o = object(out, "append_8t");
     number(o, "sfj");
     number(o, "sqlite");
+    /* With several callers every append costs the process some CPU, and
+     * each caller sleeps through a commit at least now and then. */
+    number(o, "sfj_cpu_us");
+    number(o, "sfj_switches");
+    number(o, "sqlite_cpu_us");
+    number(o, "sqlite_switches");
     o = object(out, "append_32t");
     number(o, "sfj");
     number(o, "sqlite");

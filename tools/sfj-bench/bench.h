@@ -72,11 +72,12 @@ typedef struct bench_rate {
     double pages;     /* 4 KiB file pages written (write counter only) */
     double calls;     /* write calls to regular files (same) */
     double wbytes;    /* bytes in those calls (same) */
+    double switches;  /* context switches of the process's threads */
 } bench_rate;
 
 /* Counters at one instant (io.c); -1 where not available. */
 typedef struct bench_io {
-    double cpu_us, dev_bytes, pages, calls, wbytes;
+    double cpu_us, dev_bytes, pages, calls, wbytes, switches;
 } bench_io;
 
 #define BENCH_NTHREADS 4
@@ -176,7 +177,8 @@ double bench_seconds(const bench_opts *o);
 void bench_io_init(const char *dir); /* find the device under dir */
 const char *bench_io_device(void);   /* its stat file, or NULL */
 void bench_io_snap(bench_io *s);
-/* (b - a) / ops into out's cpu_us, dev_bytes, pages, calls, wbytes. */
+/* (b - a) / ops into out's cpu_us, dev_bytes, pages, calls, wbytes,
+ * switches. */
 void bench_io_delta(const bench_io *a, const bench_io *b, uint64_t ops,
                     bench_rate *out);
 /* The io family: run the child (--io-probe) and fill r->io. */

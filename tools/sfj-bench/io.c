@@ -58,10 +58,14 @@ void bench_io_snap(bench_io *s)
     uint64_t c[3];
 
     memset(s, 0, sizeof *s);
-    s->cpu_us = -1;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
+    s->cpu_us = s->switches = -1;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
         s->cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
                     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+        /* A caller that sleeps through a commit and is woken after it
+         * costs two; so does each wait for the disk. */
+        s->switches = (double)ru.ru_nvcsw + (double)ru.ru_nivcsw;
+    }
     s->dev_bytes = dev_written();
     *(void **)&fn = dlsym(RTLD_DEFAULT, "sfj_bench_write_counts");
     s->pages = s->calls = s->wbytes = -1;
@@ -86,4 +90,5 @@ void bench_io_delta(const bench_io *a, const bench_io *b, uint64_t ops,
     out->pages = per(a->pages, b->pages, ops);
     out->calls = per(a->calls, b->calls, ops);
     out->wbytes = per(a->wbytes, b->wbytes, ops);
+    out->switches = per(a->switches, b->switches, ops);
 }

@@ -123,7 +123,8 @@ static void skipped(bench_results *r)
     r->build_secs = -1;
     for (i = 0; i < BENCH_NIO; i++) {
         r->io[i].rate = r->io[i].cpu_us = r->io[i].dev_bytes = -1;
-        r->io[i].pages = r->io[i].calls = r->io[i].wbytes = -1;
+        r->io[i].pages = r->io[i].calls = r->io[i].wbytes = r->io[i].switches =
+            -1;
     }
     snprintf(r->io_why, sizeof r->io_why, "skipped (--only)");
     snprintf(r->dev_why, sizeof r->dev_why, "skipped (--only)");

@@ -155,6 +155,33 @@ static void io_cell(double v, const char *fmt)
         printf("%10s", "-");
 }
 
+/* What each append of the multi-thread runs cost the whole process:
+ * with several callers, each one sleeps through the commit that makes
+ * its entry durable, and that sleep and wake-up is CPU too. */
+static void threads_cpu_table(const bench_results *r)
+{
+    const bench_rate *b;
+    char name[40];
+    int i, k, any = 0;
+
+    for (i = 1; i < BENCH_NTHREADS; i++)
+        for (k = 0; k < 2; k++) {
+            b = k == 0 ? &r->sfj[i] : &r->sqlite[i];
+            if (!known(b->rate) || !known(b->cpu_us))
+                continue;
+            if (!any++)
+                printf("\n  %-34s %10s %10s\n", "per append, whole process",
+                       "CPU us", "switches");
+            snprintf(name, sizeof name, "%s, %d threads",
+                     k == 0 ? "sfj" : "SQLite WAL FULL",
+                     bench_thread_counts[i]);
+            printf("  %-34s", name);
+            io_cell(b->cpu_us, " %10.1f");
+            io_cell(b->switches, " %10.2f");
+            printf("\n");
+        }
+}
+
 static void io_table(const bench_results *r)
 {
     int i;
@@ -215,6 +242,7 @@ void bench_print_table(const bench_opts *o, const bench_results *r)
             rate_row("raw LMDB, grown database", &r->lmdb_1t_grown);
         }
     }
+    threads_cpu_table(r);
     io_table(r);
     printf("\n");
     snprintf(
@@ -334,6 +362,12 @@ void bench_print_json(const bench_opts *o, const bench_results *r)
             jnum("lmdb_grown", r->lmdb_1t_grown.rate, 0);
         }
         jnum("sqlite", r->sqlite[i].rate, 0);
+        if (i > 0) {
+            jnum("sfj_cpu_us", r->sfj[i].cpu_us, 0);
+            jnum("sfj_switches", r->sfj[i].switches, 0);
+            jnum("sqlite_cpu_us", r->sqlite[i].cpu_us, 0);
+            jnum("sqlite_switches", r->sqlite[i].switches, 0);
+        }
         jnum("sfj_p50_ms", r->sfj[i].p50_ms, 0);
         jnum("sfj_p99_ms", r->sfj[i].p99_ms, 0);
         jnum("sfj_p999_ms", r->sfj[i].p999_ms, 1);

@@ -100,7 +100,8 @@ int bench_run(int threads, double seconds, uint64_t max_ops_per_thread,
 
     memset(out, 0, sizeof *out);
     out->rate = -1;
-    out->cpu_us = out->dev_bytes = out->pages = out->calls = out->wbytes = -1;
+    out->cpu_us = out->dev_bytes = out->pages = out->calls = out->wbytes =
+        out->switches = -1;
     out->threads = threads;
     if (ws == NULL)
         return -1;
@@ -184,7 +185,7 @@ int bench_run_alternating(double seconds, uint64_t max_ops, int slices,
         out[k].threads = 1;
         out[k].rate = -1;
         out[k].cpu_us = out[k].dev_bytes = out[k].pages = out[k].calls =
-            out[k].wbytes = -1;
+            out[k].wbytes = out[k].switches = -1;
         if (rc == 0 && acc[k].n > 0) {
             out[k].ops = acc[k].n;
             out[k].secs = secs[k];
