@@ -371,15 +371,13 @@ static int last_commit_freed(sfj_journal *j)
  * older meta page still names the last commit's predecessor, which a
  * crash may bring back. So the pages a prune has just freed are out of
  * reach of the next commit, and an entry that needs several contiguous
- * overflow pages may find none. Rewriting the unchanging format value in
- * a commit of its own brings them within reach of the one after. Once
- * per other commit: a journal refusing appends at its cap does not write
- * on every refusal. SFJ_EFULL when there is nothing to release or even
- * this does not fit. */
+ * overflow pages may find none. Rewriting the unchanging format value
+ * (the one open checked) in a commit of its own brings them within reach
+ * of the one after. Once per other commit: a journal refusing appends at
+ * its cap does not write on every refusal. SFJ_EFULL when there is
+ * nothing to release or even this does not fit. */
 static int release_freed(sfj_journal *j)
 {
-    MDB_val k = {sizeof SFJ__META_FORMAT - 1, (void *)SFJ__META_FORMAT}, v;
-    uint8_t same[16];
     MDB_txn *txn = NULL;
     size_t txnid;
     int rc = SFJ_EFULL, mrc;
@@ -388,20 +386,15 @@ static int release_freed(sfj_journal *j)
     if (!last_commit_freed(j))
         goto done;
     mrc = mdb_txn_begin(j->env, NULL, 0, &txn);
-    if (mrc == MDB_SUCCESS) {
-        mrc = mdb_get(txn, j->db_meta, &k, &v);
-        if (mrc == MDB_SUCCESS && v.mv_size > sizeof same)
-            mrc = MDB_BAD_VALSIZE;
-    }
-    if (mrc == MDB_SUCCESS) {
-        memcpy(same, v.mv_data, v.mv_size); /* v points into the map */
-        v.mv_data = same;
-        mrc = mdb_put(txn, j->db_meta, &k, &v, 0);
-    }
     if (mrc != MDB_SUCCESS) {
         rc = sfj__mdb_rc(j, mrc, "release freed pages");
-        if (txn != NULL)
-            mdb_txn_abort(txn);
+        goto done;
+    }
+    rc = sfj__meta_put_u64(j, txn, SFJ__META_FORMAT,
+                           j->entries_in_main ? SFJ__FORMAT_MAIN
+                                              : SFJ__FORMAT_NAMED);
+    if (rc != SFJ_OK) {
+        mdb_txn_abort(txn);
         goto done;
     }
     txnid = mdb_txn_id(txn);
