@@ -62,8 +62,9 @@ void bench_io_snap(bench_io *s)
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
         s->cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
                     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-        /* A caller that sleeps through a commit and is woken after it
-         * costs two; so does each wait for the disk. */
+        /* One each time a thread of the process sleeps (a caller
+         * through the commit holding its entry, the leader waiting for
+         * the disk) or is preempted. */
         s->switches = (double)ru.ru_nvcsw + (double)ru.ru_nivcsw;
     }
     s->dev_bytes = dev_written();
