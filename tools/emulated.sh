@@ -19,7 +19,7 @@
 #   SFJ_EMULATED_LIMIT  time bound in seconds, build included
 #                       (default 1800)
 #   SFJ_JOBS            build and test parallelism (default: nproc)
-# Exit status: 0 when every suite passed, 1 otherwise.
+# Exit status: 0 when every suite passed, 1 otherwise, 2 for bad usage.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 arch=${1:-}
