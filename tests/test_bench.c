@@ -224,6 +224,43 @@ static void test_usage(void **state)
     expect_exit("--quick --dir /nonexistent/sfj", 73); /* cannot write */
 }
 
+/* --flush-delay: sfj-bench runs again with the flush model preloaded,
+ * which lengthens every sync of every system, LMDB's own inside its
+ * library included (its fdatasync and its meta page's O_DSYNC write):
+ * each sfj commit takes at least two lengthened syncs. Only the append
+ * family runs. */
+static void test_flush_model(void **state)
+{
+    char *dir = sfj_test_tmpdir(), cmd[4096], *out;
+    const char *o;
+    int status;
+
+    (void)state;
+    expect_exit("--flush-delay 0", 64);
+    expect_exit("--flush-delay 100001", 64);
+    expect_exit("--flush-delay 2ms", 64);
+    expect_exit("--flush-delay 500 --only append,replay", 64);
+    snprintf(cmd, sizeof cmd,
+             "'%s' --quick --json --flush-delay 500 --dir '%s'",
+             sfj_test_tool("sfj-bench"), dir);
+    out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    o = object(out, "flush_model");
+    assert_int_equal((int)number(o, "delay_us"), 500);
+    /* A sleep never wakes early. */
+    assert_true(number(o, "mean_wait_us") >= 500);
+    /* 1 thread, each entry at least two syncs of 500 us more. */
+    assert_true(number(object(out, "append_1t"), "sfj") <= 1e6 / 1000);
+    assert_true(number(object(out, "append_1t"), "lmdb") <= 1e6 / 1000);
+    assert_true(number(object(out, "append_1t"), "fdatasync") <= 1e6 / 500);
+    number(o, "syncs");
+    /* The other families did not run. */
+    assert_non_null(strstr(out, "\"verify_eps\": {\"plain\": null"));
+    free(out);
+    sfj_test_rmrf(dir);
+    free(dir);
+}
+
 /* The value of `key=` in the row line starting with `row` (and holding
  * `with`, when given); fails when absent. */
 static double field(const char *out, const char *row, const char *with,
@@ -360,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_fleet_lmdb),
         cmocka_unit_test(test_fleet_postgresql),
         cmocka_unit_test(test_quick_json),
+        cmocka_unit_test(test_flush_model),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,6 +57,8 @@ typedef struct bench_opts {
     int lmdb_main;           /* raw LMDB puts into its main database, not
                                 a named one (as a format 2 journal keeps
                                 its entries) */
+    unsigned flush_us;       /* > 0: --flush-delay, every sync lengthened
+                                by this much (flushdelay.c) */
 } bench_opts;
 
 /* A rate and its latency distribution. */
@@ -154,6 +156,11 @@ typedef struct bench_results {
     uint64_t io_n;
     char io_why[160];  /* why pages and calls are not measured */
     char dev_why[160]; /* why device bytes are not measured */
+
+    /* --flush-delay: the syncs lengthened over the run, and their mean
+     * wait (which overshoots what was asked). */
+    uint64_t flush_n;
+    double flush_wait_us;
 } bench_results;
 
 /* ---- timing and latency (stats.c) ---- */
@@ -269,6 +276,9 @@ int bench_dictionary_parse(const char *s); /* -1: unknown name */
 /* A helper program or module `name` beside this program (build tree),
  * else where it is installed; 0 when found. */
 int bench_helper_path(const char *name, char *out, size_t cap);
+/* A decimal count in [lo, hi], digits only: 0, or -1. */
+int bench_parse_uint(const char *s, unsigned long lo, unsigned long hi,
+                     unsigned long *out);
 
 int bench_verify(const bench_opts *o, const char *dir, bench_results *r);
 int bench_footprint(const bench_opts *o, const char *dir, bench_results *r);

@@ -725,22 +725,6 @@ done:
 
 /* ---- the command ---- */
 
-static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
-                      unsigned long *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* One PostgreSQL store: one gateway, two gateways, the database's own
  * limit, each in a fresh database. */
 static int run_pg(fleet *fl, const char *url, int idle)
@@ -830,7 +814,7 @@ int bench_fleet_main(int argc, char **argv, const char *parent, int keep)
         switch (c) {
         case 'n':
         case 'i':
-            if (parse_uint(optarg, 1, FLEET_TERMS_MAX, &v) != 0) {
+            if (bench_parse_uint(optarg, 1, FLEET_TERMS_MAX, &v) != 0) {
                 fprintf(stderr,
                         "sfj-bench: fleet: --%s: not a count in [1, %d]: %s\n",
                         c == 'n' ? "terminals" : "idle", FLEET_TERMS_MAX,
@@ -843,7 +827,8 @@ int bench_fleet_main(int argc, char **argv, const char *parent, int keep)
                 idle = v;
             break;
         case 'w':
-            if (parse_uint(optarg, 1, FLEET_WINDOW_MAX - 1, &window) != 0) {
+            if (bench_parse_uint(optarg, 1, FLEET_WINDOW_MAX - 1, &window) !=
+                0) {
                 fprintf(stderr,
                         "sfj-bench: fleet: --window: not in [1, %d]: %s\n",
                         FLEET_WINDOW_MAX - 1, optarg);
@@ -851,7 +836,7 @@ int bench_fleet_main(int argc, char **argv, const char *parent, int keep)
             }
             break;
         case 'e':
-            if (parse_uint(optarg, 1, 1000000, &entries) != 0) {
+            if (bench_parse_uint(optarg, 1, 1000000, &entries) != 0) {
                 fprintf(stderr,
                         "sfj-bench: fleet: --entries: not in [1, "
                         "1000000]: %s\n",

@@ -88,18 +88,20 @@ int bench_io_probe(const char *dir, uint64_t n)
 
 int bench_io_run(const bench_opts *o, bench_results *r)
 {
-    char lib[PATH_MAX], cmd[3 * PATH_MAX], line[256], name[32];
+    char lib[PATH_MAX], cmd[5 * PATH_MAX], line[256], name[32];
     bench_rate *b;
     const char *asan = getenv("ASAN_OPTIONS");
+    const char *pre = getenv("LD_PRELOAD"); /* --flush-delay's model */
     FILE *f;
-    int i, got = 0, st, have_lib;
+    int i, got = 0, st, have_lib, more = pre != NULL && pre[0] != '\0';
 
     have_lib = bench_helper_path("sfj-bench-pages.so", lib, sizeof lib) == 0;
     /* Under AddressSanitizer a preloaded library must not come first. */
     snprintf(cmd, sizeof cmd,
-             "%s%s%s ASAN_OPTIONS='%s%sverify_asan_link_order=0' '%s' "
+             "%s%s%s%s%s ASAN_OPTIONS='%s%sverify_asan_link_order=0' '%s' "
              "--io-probe '%s' --io-ops %llu --dictionary %s",
              have_lib ? "LD_PRELOAD='" : "", have_lib ? lib : "",
+             have_lib && more ? ":" : "", have_lib && more ? pre : "",
              have_lib ? "'" : "", asan != NULL ? asan : "",
              asan != NULL && asan[0] != '\0' ? ":" : "", o->self, o->dir,
              (unsigned long long)o->io_ops, bench_dictionary_name());

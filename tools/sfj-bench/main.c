@@ -1,8 +1,10 @@
 /* sfj-bench: durable append, recovery, verification and footprint of an
  * sfj journal, side by side with raw LMDB, SQLite and fdatasync, all
  * measured in one run on the same disk. See docs/sfj-bench.1. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@ static void usage(FILE *f)
             "S]\n"
             "                 [--entries N] [--only LIST] [--dictionary D] "
             "[--keep]\n"
+            "                 [--flush-delay US]\n"
             "       sfj-bench fleet [--terminals N] [--store lmdb|URL]... "
             "[--idle N] ...\n"
             "                 (the upstream at fleet scale: sfj-bench fleet "
@@ -43,6 +46,11 @@ static void usage(FILE *f)
             "                 template (the same with its message template\n"
             "                 as payload) or none\n"
             "  --keep         keep the benchmark files\n"
+            "  --flush-delay US  a model of a slower disk: every sync of\n"
+            "                 every system takes US microseconds more\n"
+            "                 (1 to 100000; the append family unless\n"
+            "                 --only says append,io; not this disk's\n"
+            "                 figures)\n"
             "  -h, --help     this text\n"
             "  --version      print the version\n"
             "\n"
@@ -63,14 +71,9 @@ static int parse_double(const char *s, double *out)
 
 static int parse_u64(const char *s, uint64_t *out)
 {
-    char *end;
-    unsigned long long v;
+    unsigned long v;
 
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 1000 || v > 100000000ull)
+    if (bench_parse_uint(s, 1000, 100000000ul, &v) != 0)
         return -1;
     *out = v;
     return 0;
@@ -101,6 +104,61 @@ static int parse_only(const char *s, unsigned *out)
             s++;
     }
     return *out != 0 ? 0 : -1;
+}
+
+/* --flush-delay: microseconds in [1, 100000]. */
+static int parse_flush(const char *s, unsigned *out)
+{
+    unsigned long v;
+
+    if (bench_parse_uint(s, 1, 100000, &v) != 0)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+typedef void (*flush_counts_fn)(uint64_t out[2]);
+
+/* --flush-delay runs this program again with the flush model preloaded
+ * (flushdelay.c): LMDB's and SQLite's syncs are calls inside their own
+ * libraries, which only an interposed libc call can lengthen. Returns
+ * only on failure. */
+static int flush_reexec(unsigned us, char **argv)
+{
+    char self[PATH_MAX], lib[PATH_MAX], pre[2 * PATH_MAX], num[16], asan[512];
+    const char *old = getenv("LD_PRELOAD"), *ao = getenv("ASAN_OPTIONS");
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    int more = old != NULL && old[0] != '\0';
+
+    if (n <= 0 ||
+        bench_helper_path("sfj-bench-flush.so", lib, sizeof lib) != 0) {
+        fprintf(stderr, "sfj-bench: --flush-delay: the flush model "
+                        "sfj-bench-flush.so is not beside sfj-bench\n");
+        return BENCH_EXIT_FAIL;
+    }
+    self[n] = '\0';
+    snprintf(pre, sizeof pre, "%s%s%s", lib, more ? ":" : "", more ? old : "");
+    snprintf(num, sizeof num, "%u", us);
+    /* Under AddressSanitizer a preloaded library must not come first. */
+    snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0",
+             ao != NULL ? ao : "", ao != NULL && ao[0] != '\0' ? ":" : "");
+    if (setenv("LD_PRELOAD", pre, 1) == 0 &&
+        setenv("SFJ_BENCH_FLUSH_US", num, 1) == 0 &&
+        setenv("ASAN_OPTIONS", asan, 1) == 0)
+        execv(self, argv);
+    fprintf(stderr, "sfj-bench: --flush-delay: cannot run %s again: %s\n", self,
+            strerror(errno));
+    return BENCH_EXIT_FAIL;
+}
+
+/* Whether this process is the one flush_reexec ran for `us`. */
+static int flush_env_is(unsigned us)
+{
+    const char *env = getenv("SFJ_BENCH_FLUSH_US");
+    char num[16];
+
+    snprintf(num, sizeof num, "%u", us);
+    return env != NULL && strcmp(env, num) == 0;
 }
 
 static void skipped(bench_results *r)
@@ -230,6 +288,7 @@ int main(int argc, char **argv)
         {"io-probe", required_argument, NULL, 'I'},
         {"io-ops", required_argument, NULL, 'N'},
         {"dictionary", required_argument, NULL, 'D'},
+        {"flush-delay", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0}};
     bench_opts o;
     bench_results *r;
@@ -239,7 +298,9 @@ int main(int argc, char **argv)
     uint64_t io_ops = 0;
     double seconds = 0;
     uint64_t entries = 0;
-    int c, rc;
+    uint64_t flushed[2] = {0, 0}, flushed_after[2];
+    flush_counts_fn flush_counts = NULL;
+    int c, rc, only_set = 0;
 
     if (argc > 1 && strcmp(argv[1], "fleet") == 0) {
         tmp = getenv("TMPDIR");
@@ -296,6 +357,16 @@ int main(int argc, char **argv)
                         optarg);
                 return BENCH_EXIT_USAGE;
             }
+            only_set = 1;
+            break;
+        case 'F':
+            if (parse_flush(optarg, &o.flush_us) != 0) {
+                fprintf(stderr,
+                        "sfj-bench: --flush-delay: not a number of "
+                        "microseconds in [1, 100000]: %s\n",
+                        optarg);
+                return BENCH_EXIT_USAGE;
+            }
             break;
         case 'D':
             if (bench_dictionary_parse(optarg) != 0) {
@@ -330,6 +401,26 @@ int main(int argc, char **argv)
     }
     if (io_probe != NULL)
         return bench_io_probe(io_probe, io_ops > 0 ? io_ops : 100);
+    if (o.flush_us > 0) {
+        /* The model is of the terminal's disk: the host of the replay and
+         * the large journals' builds would run on it too. */
+        if (!only_set)
+            o.only = BENCH_F_APPEND;
+        if (o.only & ~(BENCH_F_APPEND | BENCH_F_IO)) {
+            fprintf(stderr, "sfj-bench: --flush-delay: only the append and "
+                            "io families (--only append,io)\n");
+            return BENCH_EXIT_USAGE;
+        }
+        if (!flush_env_is(o.flush_us))
+            return flush_reexec(o.flush_us, argv);
+        flush_counts = (flush_counts_fn)(uintptr_t)dlsym(
+            RTLD_DEFAULT, "sfj_bench_flush_counts");
+        if (flush_counts == NULL) {
+            fprintf(stderr, "sfj-bench: --flush-delay: the flush model "
+                            "did not load (LD_PRELOAD)\n");
+            return BENCH_EXIT_FAIL;
+        }
+    }
     o.seconds = o.quick ? 0.25 : 3.0;
     o.io_ops = o.quick ? 100 : 2000;
     o.big_entries = o.quick ? 20000 : 1000000;
@@ -369,7 +460,17 @@ int main(int argc, char **argv)
         free(r);
         return BENCH_EXIT_FAIL;
     }
+    if (flush_counts != NULL)
+        flush_counts(flushed);
     rc = run_all(&o, r);
+    if (flush_counts != NULL) {
+        flush_counts(flushed_after);
+        r->flush_n = flushed_after[0] - flushed[0];
+        r->flush_wait_us = r->flush_n > 0
+                               ? (double)(flushed_after[1] - flushed[1]) / 1e3 /
+                                     (double)r->flush_n
+                               : -1;
+    }
     if (rc == 0) {
         if (o.json)
             bench_print_json(&o, r);

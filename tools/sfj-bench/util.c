@@ -141,3 +141,19 @@ int bench_helper_path(const char *name, char *out, size_t cap)
     snprintf(out, cap, "%s/%s", SFJ_BENCH_LIBDIR, name);
     return access(out, R_OK) == 0 ? 0 : -1;
 }
+
+int bench_parse_uint(const char *s, unsigned long lo, unsigned long hi,
+                     unsigned long *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
