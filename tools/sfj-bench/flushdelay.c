@@ -84,7 +84,16 @@ static int sync_fd(int fd)
     return fl >= 0 && (fl & (O_DSYNC | O_SYNC)) != 0;
 }
 
-int fsync(int fd)
+/* The entry points: C names of their own, linked under the libc names
+ * they stand in for (pagecount.c). */
+int flushed_fsync(int fd) __asm__("fsync");
+int flushed_fdatasync(int fd) __asm__("fdatasync");
+ssize_t flushed_write(int fd, const void *buf, size_t len) __asm__("write");
+ssize_t flushed_pwrite(int fd, const void *buf, size_t len,
+                       off_t off) __asm__("pwrite");
+ssize_t flushed_pwrite64(int fd, const void *buf, size_t len,
+                         off64_t off) __asm__("pwrite64");
+int flushed_fsync(int fd)
 {
     int r = real_fsync(fd);
 
@@ -92,7 +101,7 @@ int fsync(int fd)
     return r;
 }
 
-int fdatasync(int fd)
+int flushed_fdatasync(int fd)
 {
     int r = real_fdatasync(fd);
 
@@ -100,13 +109,6 @@ int fdatasync(int fd)
     return r;
 }
 
-/* The writes: C names of their own, linked under the libc names they
- * stand in for (pagecount.c). */
-ssize_t flushed_write(int fd, const void *buf, size_t len) __asm__("write");
-ssize_t flushed_pwrite(int fd, const void *buf, size_t len,
-                       off_t off) __asm__("pwrite");
-ssize_t flushed_pwrite64(int fd, const void *buf, size_t len,
-                         off64_t off) __asm__("pwrite64");
 ssize_t flushed_write(int fd, const void *buf, size_t len)
 {
     ssize_t r = real_write(fd, buf, len);
