@@ -1,14 +1,15 @@
 /* sfj-bench-flush.so: a model of a disk whose flush is slower than this
  * one's, preloaded (LD_PRELOAD) into sfj-bench by --flush-delay.
  *
- * After every fsync and fdatasync, and after every write or pwrite through
- * a descriptor opened with O_DSYNC or O_SYNC (LMDB's meta page), the
- * calling thread sleeps SFJ_BENCH_FLUSH_US microseconds more. The call still
- * does its real work first, so nothing is less durable; the CPU is free during
- * the sleep, as it is while a slow device flushes. Every system of the
- * bench pays the same per sync: raw LMDB and sfj two per commit, SQLite's
- * WAL and write+fdatasync one. sfj-bench reads the count of lengthened
- * calls and their time through sfj_bench_flush_counts, found with dlsym. */
+ * After every fsync and fdatasync, and after every write or pwrite
+ * through a descriptor opened with O_DSYNC or O_SYNC (LMDB's meta page),
+ * the calling thread sleeps SFJ_BENCH_FLUSH_US microseconds more. The call
+ * still does its real work first, so nothing is less durable; the CPU is
+ * free during the sleep, as it is while a slow device flushes. Every
+ * system of the bench pays the same per sync: raw LMDB and sfj two per
+ * commit, SQLite's WAL and write+fdatasync one. sfj-bench reads the count
+ * of lengthened calls and their time through sfj_bench_flush_counts,
+ * found with dlsym. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -93,6 +94,7 @@ ssize_t flushed_pwrite(int fd, const void *buf, size_t len,
                        off_t off) __asm__("pwrite");
 ssize_t flushed_pwrite64(int fd, const void *buf, size_t len,
                          off64_t off) __asm__("pwrite64");
+
 int flushed_fsync(int fd)
 {
     int r = real_fsync(fd);
