@@ -137,11 +137,18 @@ static int flush_reexec(unsigned us, char **argv)
         return BENCH_EXIT_FAIL;
     }
     self[n] = '\0';
-    snprintf(pre, sizeof pre, "%s%s%s", lib, more ? ":" : "", more ? old : "");
     snprintf(num, sizeof num, "%u", us);
-    /* Under AddressSanitizer a preloaded library must not come first. */
-    snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0",
-             ao != NULL ? ao : "", ao != NULL && ao[0] != '\0' ? ":" : "");
+    /* Under AddressSanitizer a preloaded library must not come first. A
+     * variable cut short would load the wrong library or none. */
+    if (snprintf(pre, sizeof pre, "%s%s%s", lib, more ? ":" : "",
+                 more ? old : "") >= (int)sizeof pre ||
+        snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0",
+                 ao != NULL ? ao : "",
+                 ao != NULL && ao[0] != '\0' ? ":" : "") >= (int)sizeof asan) {
+        fprintf(stderr, "sfj-bench: --flush-delay: LD_PRELOAD or "
+                        "ASAN_OPTIONS too long to extend\n");
+        return BENCH_EXIT_FAIL;
+    }
     if (setenv("LD_PRELOAD", pre, 1) == 0 &&
         setenv("SFJ_BENCH_FLUSH_US", num, 1) == 0 &&
         setenv("ASAN_OPTIONS", asan, 1) == 0)
